@@ -1,0 +1,21 @@
+# The two commands of the README. Logic lives in scripts/.
+.PHONY: run test tools relay web clean
+
+run: ## install what is missing, build the PWA, serve it on http://127.0.0.1:8080
+	@scripts/run.sh
+
+test: ## start throwaway services, run every check, stop them
+	@scripts/test.sh
+
+tools: ## only install the build tools
+	@scripts/tools.sh web
+
+relay: ## run a debug relay for `trunk serve` development
+	cargo run -p parley-relay
+
+web: tools ## build the PWA into dist/
+	trunk build --release
+
+clean:
+	cargo clean
+	rm -rf dist

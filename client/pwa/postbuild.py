@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""trunk post_build hook: make the built PWA CSP-clean and version its worker.
+
+1. trunk always inlines its wasm loader as <script type="module">…</script>
+   (trunk-rs/trunk#288). A strict CSP forbids inline script, so each inline
+   script moves to its own file, referenced with Subresource Integrity.
+   trunk's build-time nonce attributes (useless with a static page) are dropped.
+2. sw.js gets a build id (hash of every shipped file) and the list of files
+   to precache, so each build has its own cache and updates cleanly.
+Fails the build if an expected piece is missing, so a regression cannot ship.
+"""
+import base64
+import hashlib
+import json
+import os
+import re
+import sys
+
+staging = os.environ.get("TRUNK_STAGING_DIR")
+if not staging:
+    sys.exit("postbuild.py: TRUNK_STAGING_DIR not set (run through trunk)")
+
+index_path = os.path.join(staging, "index.html")
+with open(index_path, encoding="utf-8") as f:
+    html = f.read()
+
+INLINE = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
+moved = 0
+
+
+def externalize(m):
+    global moved
+    attrs, body = m.group("attrs"), m.group("body")
+    if "src=" in attrs or not body.strip():
+        return m.group(0)
+    data = body.strip().encode() + b"\n"
+    name = "boot-%s.js" % hashlib.sha256(data).hexdigest()[:16]
+    with open(os.path.join(staging, name), "wb") as out:
+        out.write(data)
+    sri = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    kind = ' type="module"' if 'type="module"' in attrs else ""
+    moved += 1
+    return f'<script{kind} src="/{name}" integrity="{sri}" crossorigin="anonymous"></script>'
+
+
+html = INLINE.sub(externalize, html)
+html = re.sub(r'\snonce="[^"]*"', "", html)
+if moved == 0:
+    sys.exit("postbuild.py: no inline loader script found; trunk's output changed")
+if re.search(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", html):
+    sys.exit("postbuild.py: an inline script remains in index.html")
+with open(index_path, "w", encoding="utf-8") as f:
+    f.write(html)
+
+# Version the service worker over everything that ships.
+sw_path = os.path.join(staging, "sw.js")
+files = []
+for root, _, names in os.walk(staging):
+    for n in names:
+        rel = os.path.relpath(os.path.join(root, n), staging).replace(os.sep, "/")
+        if rel != "sw.js":
+            files.append(rel)
+files.sort()
+digest = hashlib.sha256()
+for rel in files:
+    digest.update(rel.encode() + b"\0")
+    with open(os.path.join(staging, rel), "rb") as fh:
+        digest.update(fh.read())
+build_id = digest.hexdigest()[:16]
+shell = ["/"] + ["/" + rel for rel in files]
+
+with open(sw_path, encoding="utf-8") as f:
+    sw = f.read()
+if "__PARLEY_BUILD_ID__" not in sw or "/*__PARLEY_SHELL__*/" not in sw:
+    sys.exit("postbuild.py: sw.js placeholders missing")
+sw = sw.replace("__PARLEY_BUILD_ID__", build_id)
+sw = sw.replace("/*__PARLEY_SHELL__*/", ", ".join(json.dumps(p) for p in shell))
+with open(sw_path, "w", encoding="utf-8") as f:
+    f.write(sw)
+print(f"postbuild: {moved} inline script(s) externalized, shell {build_id} ({len(shell)} files)")

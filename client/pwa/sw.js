@@ -1,0 +1,47 @@
+// Parley service worker: caches this build's app shell under a versioned name.
+// The post-build hook (postbuild.py) replaces the two placeholders below, so
+// every build yields a byte-different worker and browsers pick up the update.
+const BUILD_ID = "__PARLEY_BUILD_ID__";
+const SHELL = [/*__PARLEY_SHELL__*/];
+const CACHE = `parley-shell-${BUILD_ID}`;
+const PREFIX = "parley-shell-";
+// Never served from cache: live API, signed blob URLs, operational endpoints.
+const NETWORK_ONLY = /^\/(api|blobs|healthz|readyz|metrics)(\/|$)/;
+
+self.addEventListener("install", (event) => {
+  // A fresh install (no previous version) takes over at once; an update waits
+  // until the page asks, so one page never mixes two versions.
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "skip-waiting") self.skipWaiting();
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || NETWORK_ONLY.test(url.pathname)) return;
+  if (request.mode === "navigate") {
+    // Every client-side route is the same shell.
+    event.respondWith((async () => {
+      const cached = await caches.match("/index.html", { cacheName: CACHE });
+      return cached || fetch(request);
+    })());
+    return;
+  }
+  event.respondWith((async () => {
+    const cached = await caches.match(request, { cacheName: CACHE });
+    return cached || fetch(request);
+  })());
+});

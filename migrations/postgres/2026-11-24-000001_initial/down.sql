@@ -1,0 +1,2 @@
+DROP TABLE blobs;
+DROP TABLE devices;

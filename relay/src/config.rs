@@ -1,0 +1,437 @@
+//! Relay configuration, read once from the environment.
+//!
+//! Every variable is documented in `.env.example` with its default. A bad value
+//! is reported as one line naming the variable (see [`ConfigError`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+/// A configuration problem, always tied to the variable that caused it.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it, for the operator.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where relational data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// `postgres://…` or `postgresql://…`, passed to libpq as is.
+    Postgres(String),
+    /// A SQLite file path (from `sqlite://PATH` or `sqlite:PATH`).
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// Parses `DATABASE_URL`. The scheme alone picks the backend, so a typo is
+    /// reported as such instead of as a connection failure.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Url::parse(url).map_err(|e| {
+                ConfigError::new("DATABASE_URL", format!("not a valid PostgreSQL URL: {e}"))
+            })?;
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if rest.is_empty() {
+                return Err(ConfigError::new("DATABASE_URL", "sqlite URL has no file path"));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(rest)));
+        }
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or(url);
+        Err(ConfigError::new(
+            "DATABASE_URL",
+            format!("unsupported or missing scheme {scheme:?}: use postgres://… or sqlite://PATH"),
+        ))
+    }
+
+    /// Backend name for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// S3-compatible store settings (`PARLEY_BLOB_BACKEND=s3`).
+#[derive(Clone)]
+pub struct S3Config {
+    /// Endpoint URL, e.g. `http://127.0.0.1:8333`. Browsers talk to it directly.
+    pub endpoint: Url,
+    /// Signing region.
+    pub region: String,
+    /// Bucket that holds attachment ciphertext.
+    pub bucket: String,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret key (never logged).
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Which blob store backs attachments.
+#[derive(Debug, Clone)]
+pub enum BlobBackend {
+    /// Files under a directory, served by the relay through signed URLs.
+    Local {
+        /// Directory holding the objects.
+        dir: PathBuf,
+    },
+    /// An S3-compatible server reached through pre-signed URLs.
+    S3(S3Config),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Everything the relay reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Socket address to listen on (`PARLEY_BIND`).
+    pub bind: SocketAddr,
+    /// Externally visible base URL, used in signed blob URLs (`PARLEY_PUBLIC_URL`).
+    pub public_url: Url,
+    /// Directory for the SQLite file, blobs and generated keys (`PARLEY_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Relational database (`DATABASE_URL`).
+    pub database: DatabaseTarget,
+    /// Maximum pooled database connections (`PARLEY_DB_POOL_SIZE`).
+    pub db_pool_size: u32,
+    /// Blob store (`PARLEY_BLOB_BACKEND` and friends).
+    pub blobs: BlobBackend,
+    /// Lifetime of a signed blob URL (`PARLEY_BLOB_URL_TTL_SECS`).
+    pub blob_url_ttl: Duration,
+    /// Largest blob accepted, in bytes (`PARLEY_MAX_BLOB_BYTES`).
+    pub max_blob_bytes: u64,
+    /// Key for relay-signed local blob URLs (`PARLEY_URL_SIGNING_KEY`, base64);
+    /// `None` means "generate once and keep it in the data dir".
+    pub url_signing_key: Option<Vec<u8>>,
+    /// Directory with the built PWA (`PARLEY_STATIC_DIR`).
+    pub static_dir: PathBuf,
+    /// Tracing filter (`PARLEY_LOG`).
+    pub log_filter: String,
+    /// Log format (`PARLEY_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Grace period for in-flight requests on SIGTERM (`PARLEY_SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout: Duration,
+    /// Pause between retention passes (`PARLEY_SWEEP_INTERVAL_SECS`).
+    pub sweep_interval: Duration,
+}
+
+/// Source of variables; the process environment in production, a map in tests.
+pub trait Env {
+    /// The value of `key`, if set and non-empty.
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment, falling back to a `.env` file's values so a
+/// deployment can keep its settings in one file (real variables win).
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    file: std::collections::HashMap<String, String>,
+}
+
+impl ProcessEnv {
+    /// Process environment plus `KEY=VALUE` lines of `path`, if it exists.
+    pub fn with_dotenv(path: &std::path::Path) -> Self {
+        let file = std::fs::read_to_string(path)
+            .map(|text| parse_dotenv(&text))
+            .unwrap_or_default();
+        Self { file }
+    }
+}
+
+fn parse_dotenv(text: &str) -> std::collections::HashMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            (k.trim().to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+impl Env for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key)
+            .ok()
+            .or_else(|| self.file.get(key).cloned())
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<S: std::hash::BuildHasher> Env for std::collections::HashMap<&str, &str, S> {
+    fn get(&self, key: &str) -> Option<String> {
+        std::collections::HashMap::get(self, key).map(|v| (*v).to_owned())
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    env: &dyn Env,
+    var: &'static str,
+    default: T,
+    min: T,
+) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    match env.get(var) {
+        None => Ok(default),
+        Some(raw) => {
+            let v: T = raw
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::new(var, format!("{raw:?} is not a number")))?;
+            if v < min {
+                return Err(ConfigError::new(var, format!("must be at least {min}")));
+            }
+            Ok(v)
+        }
+    }
+}
+
+fn required(env: &dyn Env, var: &'static str, why: &str) -> Result<String, ConfigError> {
+    env.get(var)
+        .ok_or_else(|| ConfigError::new(var, format!("must be set {why}")))
+}
+
+impl Config {
+    /// Reads the configuration from `env`.
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let bind_raw = env.get("PARLEY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_raw.trim().parse().map_err(|_| {
+            ConfigError::new("PARLEY_BIND", format!("{bind_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"))
+        })?;
+        let public_url = match env.get("PARLEY_PUBLIC_URL") {
+            Some(raw) => Url::parse(raw.trim())
+                .map_err(|e| ConfigError::new("PARLEY_PUBLIC_URL", format!("not a URL: {e}")))?,
+            None => default_public_url(bind)?,
+        };
+        if !matches!(public_url.scheme(), "http" | "https") {
+            return Err(ConfigError::new("PARLEY_PUBLIC_URL", "must be http:// or https://"));
+        }
+        let data_dir = PathBuf::from(env.get("PARLEY_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database = match env.get("DATABASE_URL") {
+            Some(url) => DatabaseTarget::parse(&url)?,
+            None => DatabaseTarget::Sqlite(data_dir.join("parley.db")),
+        };
+        let blobs = match env.get("PARLEY_BLOB_BACKEND").as_deref().map(str::trim) {
+            None | Some("local") => BlobBackend::Local {
+                dir: env
+                    .get("PARLEY_BLOB_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("blobs")),
+            },
+            Some("s3") => BlobBackend::S3(s3_from_env(env)?),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "PARLEY_BLOB_BACKEND",
+                    format!("{other:?} is not one of: local, s3"),
+                ));
+            }
+        };
+        let url_signing_key = match env.get("PARLEY_URL_SIGNING_KEY") {
+            None => None,
+            Some(raw) => {
+                use base64::Engine as _;
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(raw.trim())
+                    .map_err(|_| ConfigError::new("PARLEY_URL_SIGNING_KEY", "not valid base64"))?;
+                if key.len() < 32 {
+                    return Err(ConfigError::new(
+                        "PARLEY_URL_SIGNING_KEY",
+                        "must decode to at least 32 bytes (openssl rand -base64 32)",
+                    ));
+                }
+                Some(key)
+            }
+        };
+        let log_format = match env.get("PARLEY_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "PARLEY_LOG_FORMAT",
+                    format!("{other:?} is not one of: text, json"),
+                ));
+            }
+        };
+        Ok(Self {
+            bind,
+            public_url,
+            data_dir,
+            database,
+            db_pool_size: parse_num(env, "PARLEY_DB_POOL_SIZE", 8, 1)?,
+            blobs,
+            blob_url_ttl: Duration::from_secs(parse_num(env, "PARLEY_BLOB_URL_TTL_SECS", 300, 1)?),
+            max_blob_bytes: parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?,
+            url_signing_key,
+            static_dir: PathBuf::from(env.get("PARLEY_STATIC_DIR").unwrap_or_else(|| "dist".into())),
+            log_filter: env.get("PARLEY_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+            shutdown_timeout: Duration::from_secs(parse_num(
+                env,
+                "PARLEY_SHUTDOWN_TIMEOUT_SECS",
+                10,
+                0,
+            )?),
+            sweep_interval: Duration::from_secs(parse_num(env, "PARLEY_SWEEP_INTERVAL_SECS", 60, 1)?),
+        })
+    }
+}
+
+fn default_public_url(bind: SocketAddr) -> Result<Url, ConfigError> {
+    let host = if bind.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        bind.ip().to_string()
+    };
+    let raw = if bind.is_ipv6() && !bind.ip().is_unspecified() {
+        format!("http://[{host}]:{}/", bind.port())
+    } else {
+        format!("http://{host}:{}/", bind.port())
+    };
+    Url::parse(&raw).map_err(|e| ConfigError::new("PARLEY_BIND", format!("cannot form a URL: {e}")))
+}
+
+fn s3_from_env(env: &dyn Env) -> Result<S3Config, ConfigError> {
+    let why = "when PARLEY_BLOB_BACKEND=s3";
+    let endpoint_raw = required(env, "S3_ENDPOINT", why)?;
+    let endpoint = Url::parse(endpoint_raw.trim())
+        .map_err(|e| ConfigError::new("S3_ENDPOINT", format!("not a URL: {e}")))?;
+    if !matches!(endpoint.scheme(), "http" | "https") {
+        return Err(ConfigError::new("S3_ENDPOINT", "must be http:// or https://"));
+    }
+    Ok(S3Config {
+        endpoint,
+        region: env.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        bucket: required(env, "S3_BUCKET", why)?,
+        access_key: required(env, "S3_ACCESS_KEY", why)?,
+        secret_key: required(env, "S3_SECRET_KEY", why)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        Config::from_env(&map)
+    }
+
+    #[test]
+    fn defaults_are_embedded_sqlite_and_local_blobs() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.database, DatabaseTarget::Sqlite(PathBuf::from("data/parley.db")));
+        assert!(matches!(c.blobs, BlobBackend::Local { ref dir } if dir == &PathBuf::from("data/blobs")));
+    }
+
+    #[test]
+    fn database_url_schemes() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u@h:5/db").unwrap().backend(),
+            "postgres"
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        let err = DatabaseTarget::parse("mysql://x").unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        assert!(err.to_string().contains("\"mysql\""), "{err}");
+        assert_eq!(DatabaseTarget::parse("sqlite://").unwrap_err().var, "DATABASE_URL");
+        assert_eq!(
+            DatabaseTarget::parse("postgres://[broken").unwrap_err().var,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn each_bad_variable_is_named() {
+        for (pairs, var) in [
+            (vec![("PARLEY_BIND", "nope")], "PARLEY_BIND"),
+            (vec![("PARLEY_BLOB_BACKEND", "ftp")], "PARLEY_BLOB_BACKEND"),
+            (vec![("PARLEY_BLOB_BACKEND", "s3")], "S3_ENDPOINT"),
+            (
+                vec![("PARLEY_BLOB_BACKEND", "s3"), ("S3_ENDPOINT", "http://x")],
+                "S3_BUCKET",
+            ),
+            (vec![("PARLEY_DB_POOL_SIZE", "0")], "PARLEY_DB_POOL_SIZE"),
+            (vec![("PARLEY_MAX_BLOB_BYTES", "lots")], "PARLEY_MAX_BLOB_BYTES"),
+            (vec![("PARLEY_URL_SIGNING_KEY", "c2hvcnQ=")], "PARLEY_URL_SIGNING_KEY"),
+            (vec![("PARLEY_LOG_FORMAT", "xml")], "PARLEY_LOG_FORMAT"),
+            (vec![("PARLEY_PUBLIC_URL", "ftp://x")], "PARLEY_PUBLIC_URL"),
+        ] {
+            let err = cfg(&pairs).unwrap_err();
+            assert_eq!(err.var, var, "{pairs:?} -> {err}");
+        }
+    }
+
+    #[test]
+    fn dotenv_lines_are_parsed() {
+        let m = parse_dotenv("# c\nA=1\n\nB = \"two words\"\nbroken\n");
+        assert_eq!(m.get("A").map(String::as_str), Some("1"));
+        assert_eq!(m.get("B").map(String::as_str), Some("two words"));
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn s3_secret_is_not_in_debug_output() {
+        let c = cfg(&[
+            ("PARLEY_BLOB_BACKEND", "s3"),
+            ("S3_ENDPOINT", "http://127.0.0.1:1"),
+            ("S3_BUCKET", "b"),
+            ("S3_ACCESS_KEY", "ak"),
+            ("S3_SECRET_KEY", "very-secret-value"),
+        ])
+        .unwrap();
+        assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+}

@@ -1,0 +1,231 @@
+//! Relational storage behind one code path for PostgreSQL and SQLite.
+//!
+//! All methods are blocking (diesel is synchronous); async callers run them on
+//! actix's blocking pool with `web::block`.
+
+mod conn;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection as _, Pool, PooledConnection};
+
+use crate::config::DatabaseTarget;
+pub use conn::{DbConnection, Manager, embedded_migration_names};
+use schema::{blobs, devices};
+
+/// How long a request waits for a pooled connection before the database is
+/// reported as unavailable. Short, so `/readyz` answers promptly when it is down.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Storage errors, by what the caller can do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (down, refused, pool exhausted).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// A value in the database or in the request does not fit the schema.
+    #[error("invalid data: {0}")]
+    Invalid(&'static str),
+}
+
+/// A device row. Devices are their 32-byte Ed25519 identity public keys.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = devices)]
+pub struct Device {
+    /// Ed25519 public key.
+    pub id: Vec<u8>,
+    /// First registration, Unix ms.
+    pub created_at: i64,
+    /// Last authenticated activity, Unix ms.
+    pub last_seen_at: i64,
+}
+
+/// Metadata of a stored blob (the ciphertext itself is in the blob store).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = blobs)]
+pub struct BlobRecord {
+    /// Object key in the blob store.
+    pub id: String,
+    /// Uploading device.
+    pub owner: Vec<u8>,
+    /// Declared (padded) size in bytes.
+    pub size: i64,
+    /// Creation, Unix ms.
+    pub created_at: i64,
+    /// When the sweeper deletes it, Unix ms.
+    pub expires_at: i64,
+}
+
+/// Pooled access to the relay's database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    backend: &'static str,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+impl Store {
+    /// Connects once (so a bad URL or a down server is reported with its real
+    /// error) and builds the pool.
+    pub fn connect(target: &DatabaseTarget, pool_size: u32) -> Result<Self, StoreError> {
+        let manager = Manager::new(target.clone());
+        let first = manager
+            .connect()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            .build_unchecked(manager);
+        drop(first);
+        Ok(Self {
+            pool,
+            backend: target.backend(),
+        })
+    }
+
+    /// `postgres` or `sqlite`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get_timeout(CHECKOUT_TIMEOUT)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Applies pending migrations; returns the names applied (empty when current).
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        conn::run_migrations(&mut conn).map_err(StoreError::Migration)
+    }
+
+    /// Round trip to the database, for readiness.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Records a device, or refreshes `last_seen_at` if it exists. Returns true
+    /// when the device is new.
+    pub fn upsert_device(&self, id: &[u8], now_ms: i64) -> Result<bool, StoreError> {
+        if id.len() != 32 {
+            return Err(StoreError::Invalid("device id must be 32 bytes"));
+        }
+        let mut conn = self.conn()?;
+        conn.transaction(|c| {
+            let updated = diesel::update(devices::table.find(id))
+                .set(devices::last_seen_at.eq(now_ms))
+                .execute(c)?;
+            if updated > 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(devices::table)
+                .values((
+                    devices::id.eq(id),
+                    devices::created_at.eq(now_ms),
+                    devices::last_seen_at.eq(now_ms),
+                ))
+                .execute(c)?;
+            Ok(true)
+        })
+    }
+
+    /// The device with this id, if registered.
+    pub fn device(&self, id: &[u8]) -> Result<Option<Device>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(devices::table
+            .find(id)
+            .select(Device::as_select())
+            .first(&mut conn)
+            .optional()?)
+    }
+
+    /// Erases a device and every row that belongs to it. Returns the keys of
+    /// its blobs so the caller can delete the objects from the blob store.
+    pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|c| {
+            let keys: Vec<String> = blobs::table
+                .filter(blobs::owner.eq(id))
+                .select(blobs::id)
+                .load(c)?;
+            // Explicit delete rather than relying on ON DELETE CASCADE alone:
+            // SQLite only cascades with foreign_keys=ON on that connection.
+            diesel::delete(blobs::table.filter(blobs::owner.eq(id))).execute(c)?;
+            diesel::delete(devices::table.find(id)).execute(c)?;
+            Ok(keys)
+        })
+    }
+
+    /// Records a blob. Fails if the owner is not a registered device or the id exists.
+    pub fn insert_blob(&self, rec: &BlobRecord) -> Result<(), StoreError> {
+        if rec.size <= 0 {
+            return Err(StoreError::Invalid("blob size must be positive"));
+        }
+        let mut conn = self.conn()?;
+        diesel::insert_into(blobs::table)
+            .values(rec)
+            .execute(&mut conn)?;
+        Ok(())
+    }
+
+    /// The blob record with this key.
+    pub fn blob(&self, id: &str) -> Result<Option<BlobRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(blobs::table
+            .find(id)
+            .select(BlobRecord::as_select())
+            .first(&mut conn)
+            .optional()?)
+    }
+
+    /// Up to `limit` blobs whose expiry is at or before `now_ms`, oldest first.
+    pub fn expired_blobs(&self, now_ms: i64, limit: i64) -> Result<Vec<BlobRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(blobs::table
+            .filter(blobs::expires_at.le(now_ms))
+            .order(blobs::expires_at.asc())
+            .limit(limit)
+            .select(BlobRecord::as_select())
+            .load(&mut conn)?)
+    }
+
+    /// Deletes a blob record; true when it existed.
+    pub fn delete_blob(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(diesel::delete(blobs::table.find(id)).execute(&mut conn)? > 0)
+    }
+}
+
+/// Whether an error is a unique or foreign-key violation (a caller mistake,
+/// not an outage).
+pub fn is_constraint_violation(err: &StoreError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        err,
+        StoreError::Query(Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation,
+            _
+        ))
+    )
+}
+
+#[doc(hidden)]
+pub type PoolError = r2d2::Error;

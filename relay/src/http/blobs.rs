@@ -1,0 +1,93 @@
+//! Upload and download for the local-disk blob store. Every request must carry
+//! a valid relay-signed URL for its exact method (and length, for uploads).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use parley_shared::protocol::ErrorCode;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::blob::{BlobError, BlobKey, Blobs, LocalBlobStore};
+use crate::error::HttpError;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SignedQuery {
+    exp: u64,
+    len: Option<u64>,
+    sig: String,
+}
+
+fn local(state: &AppState) -> Result<&LocalBlobStore, HttpError> {
+    match &state.blobs {
+        Blobs::Local(store) => Ok(store),
+        // With S3 the store serves objects itself; these routes do not exist.
+        Blobs::S3(_) => Err(HttpError::new(ErrorCode::NotFound, "blobs are served by the S3 store")),
+    }
+}
+
+fn parse_query(req: &HttpRequest) -> Result<SignedQuery, HttpError> {
+    web::Query::<SignedQuery>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| HttpError::new(ErrorCode::Forbidden, "signed URL rejected: missing or malformed signature"))
+}
+
+pub(super) async fn put(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    let store = local(&state)?;
+    let key = BlobKey::parse(&path)?;
+    let q = parse_query(&req)?;
+    let len = q
+        .len
+        .ok_or(HttpError::new(ErrorCode::Forbidden, "signed URL rejected: not an upload URL"))?;
+    store.signer().verify("PUT", &key, q.exp, Some(len), &q.sig)?;
+    if len > state.config.max_blob_bytes {
+        return Err(HttpError::new(ErrorCode::TooLarge, "object exceeds the size limit"));
+    }
+    // Refuse early when the declared length disagrees; the streamed count is
+    // checked again because Content-Length can be absent (chunked) or lie.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|d| d != len) {
+        return Err(BlobError::LengthMismatch.into());
+    }
+    store.write(&key, len, body).await?;
+    metrics::counter!("parley_blob_bytes_uploaded_total").increment(len);
+    Ok(HttpResponse::Ok().finish())
+}
+
+pub(super) async fn get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    let store = local(&state)?;
+    let key = BlobKey::parse(&path)?;
+    let q = parse_query(&req)?;
+    if q.len.is_some() {
+        return Err(HttpError::new(ErrorCode::Forbidden, "signed URL rejected: not a download URL"));
+    }
+    store.signer().verify("GET", &key, q.exp, None, &q.sig)?;
+    let path = store.path_for(&key);
+    let file = match web::block(move || actix_files::NamedFile::open(path)).await? {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound.into()),
+        Err(e) => return Err(BlobError::Io(e).into()),
+    };
+    let mut resp = file
+        .set_content_type(actix_files::file_extension_to_mime("bin"))
+        .disable_content_disposition()
+        .use_last_modified(false)
+        .into_response(&req);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,59 @@
+//! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
+
+mod blobs;
+mod health;
+mod headers;
+mod static_files;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use metrics_exporter_prometheus::PrometheusHandle;
+use parley_shared::protocol::{API_PREFIX, ErrorCode};
+
+use crate::blob::Blobs;
+use crate::config::Config;
+use crate::db::Store;
+use crate::error::HttpError;
+
+pub use headers::{SecurityHeaders, content_security_policy};
+pub use static_files::apply_cache_control as static_cache_control;
+
+/// Shared state of every worker.
+#[derive(Clone)]
+pub struct AppState {
+    /// Relational storage.
+    pub store: Store,
+    /// Blob storage.
+    pub blobs: Blobs,
+    /// Prometheus renderer.
+    pub metrics: PrometheusHandle,
+    /// Configuration.
+    pub config: Arc<Config>,
+}
+
+/// Registers every route. Order matters: API and operational routes first,
+/// the PWA (with its SPA fallback) last.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        let static_dir = state.config.static_dir.clone();
+        let max_blob = state.config.max_blob_bytes;
+        cfg.app_data(web::Data::new(state))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(health::metrics))
+            .service(
+                web::resource("/blobs/{key}")
+                    .app_data(web::PayloadConfig::new(usize::try_from(max_blob).unwrap_or(usize::MAX)))
+                    .route(web::put().to(blobs::put))
+                    .route(web::get().to(blobs::get))
+                    .route(web::head().to(blobs::get)),
+            )
+            .service(web::scope(API_PREFIX).default_service(web::to(api_not_found)));
+        static_files::configure(cfg, &static_dir);
+    }
+}
+
+async fn api_not_found() -> Result<actix_web::HttpResponse, HttpError> {
+    Err(HttpError::new(ErrorCode::NotFound, "no such API endpoint"))
+}

@@ -1,0 +1,12 @@
+//! Parley relay: a thin actix-web server that stores opaque ciphertext, signs
+//! blob URLs and serves the PWA. It holds no private key of any user.
+#![forbid(unsafe_code)]
+
+pub mod blob;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod sweeper;
+pub mod telemetry;

@@ -1,0 +1,187 @@
+//! Start-up (turning configuration into running dependencies, with one clear
+//! error line per failure) and the HTTP server.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer};
+
+use crate::blob::{Blobs, LocalBlobStore, S3BlobStore, UrlSigner, local::prepare_dir, s3::S3SetupError};
+use crate::config::{BlobBackend, Config, ConfigError};
+use crate::db::Store;
+use crate::http::{self, AppState, SecurityHeaders};
+use crate::{sweeper, telemetry};
+
+/// File in the data dir holding the generated URL-signing key.
+const SIGNING_KEY_FILE: &str = "url-signing.key";
+
+fn data_dir_ready(dir: &Path) -> Result<(), ConfigError> {
+    prepare_dir(dir).map_err(|e| {
+        ConfigError::new("PARLEY_DATA_DIR", format!("{} is not a writable directory: {e}", dir.display()))
+    })
+}
+
+fn signing_key(config: &Config) -> Result<Vec<u8>, ConfigError> {
+    if let Some(key) = &config.url_signing_key {
+        return Ok(key.clone());
+    }
+    let path = config.data_dir.join(SIGNING_KEY_FILE);
+    let err = |e: std::io::Error| {
+        ConfigError::new("PARLEY_DATA_DIR", format!("cannot read or create {}: {e}", path.display()))
+    };
+    match std::fs::read(&path) {
+        Ok(key) if key.len() >= 32 => Ok(key),
+        Ok(_) => Err(ConfigError::new(
+            "PARLEY_DATA_DIR",
+            format!("{} is shorter than 32 bytes; delete it to regenerate", path.display()),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = vec![0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+            write_private(&path, &key).map_err(err)?;
+            Ok(key)
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Connects to the database (creating the SQLite file's directory) without migrating.
+pub fn connect_store(config: &Config) -> Result<Store, ConfigError> {
+    if let crate::config::DatabaseTarget::Sqlite(path) = &config.database
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            ConfigError::new("DATABASE_URL", format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    Store::connect(&config.database, config.db_pool_size).map_err(|e| {
+        ConfigError::new("DATABASE_URL", format!("cannot open the {} database: {e}", config.database.backend()))
+    })
+}
+
+/// Applies migrations, reporting failures against `DATABASE_URL`.
+pub fn migrate(store: &Store) -> Result<Vec<String>, ConfigError> {
+    store
+        .migrate()
+        .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))
+}
+
+async fn open_blobs(config: &Config) -> Result<Blobs, ConfigError> {
+    match &config.blobs {
+        BlobBackend::Local { dir } => {
+            prepare_dir(dir).map_err(|e| {
+                ConfigError::new("PARLEY_BLOB_DIR", format!("{} is not a writable directory: {e}", dir.display()))
+            })?;
+            let signer = UrlSigner::new(signing_key(config)?);
+            Ok(Blobs::Local(LocalBlobStore::new(dir.clone(), config.public_url.clone(), signer)))
+        }
+        BlobBackend::S3(s3) => {
+            let store = S3BlobStore::new(s3).map_err(|e| ConfigError::new("S3_ENDPOINT", e.to_string()))?;
+            store.verify_bucket().await.map_err(|e| {
+                let var = match e {
+                    S3SetupError::NoSuchBucket(_) => "S3_BUCKET",
+                    S3SetupError::AccessDenied(_) => "S3_ACCESS_KEY",
+                    S3SetupError::Other(_) => "S3_ENDPOINT",
+                };
+                ConfigError::new(var, format!("{e} (endpoint {})", s3.endpoint))
+            })?;
+            Ok(Blobs::S3(store))
+        }
+    }
+}
+
+/// Everything the server needs, or the first configuration problem found.
+pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
+    data_dir_ready(&config.data_dir)?;
+    let cfg = config.clone();
+    let store = actix_web::web::block(move || -> Result<Store, ConfigError> {
+        let store = connect_store(&cfg)?;
+        let applied = migrate(&store)?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        Ok(store)
+    })
+    .await
+    .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))??;
+    let blobs = open_blobs(&config).await?;
+    Ok(AppState {
+        store,
+        blobs,
+        metrics: telemetry::metrics_handle(),
+        config: Arc::new(config),
+    })
+}
+
+/// Why serving stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Start-up found a configuration problem.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts the relay and runs until SIGTERM/SIGINT, then drains in-flight
+/// requests for up to the configured shutdown timeout.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let state = build_state(config).await?;
+    let config = state.config.clone();
+    let sweeper = actix_web::rt::spawn(sweeper::run(
+        state.store.clone(),
+        state.blobs.clone(),
+        config.sweep_interval,
+    ));
+    let cfg = config.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(telemetry::observe))
+            .wrap(SecurityHeaders::middleware(&cfg))
+            .wrap(Compress::default())
+            .configure(http::configure(state.clone()))
+    })
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .bind(config.bind)
+    .map_err(|e| ConfigError::new("PARLEY_BIND", format!("cannot listen on {}: {e}", config.bind)))?;
+    let backend = match config.blobs {
+        BlobBackend::Local { .. } => "local",
+        BlobBackend::S3(_) => "s3",
+    };
+    tracing::info!(
+        url = %config.public_url,
+        database = config.database.backend(),
+        blobs = backend,
+        "Parley relay listening"
+    );
+    announce(&config);
+    let result = server.run().await;
+    sweeper.abort();
+    tracing::info!("Parley relay stopped");
+    Ok(result?)
+}
+
+#[allow(clippy::print_stdout)]
+fn announce(config: &Config) {
+    println!("Parley is running at {}", config.public_url);
+}

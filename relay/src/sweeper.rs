@@ -1,0 +1,76 @@
+//! Retention: deletes expired blobs from the store, then their rows. Runs in
+//! the background; a failed object delete leaves the row so the next pass retries.
+
+use std::time::Duration;
+
+use crate::blob::{BlobKey, BlobStore as _, Blobs};
+use crate::db::Store;
+
+/// Rows handled per pass, so one pass never holds the database for long.
+const BATCH: i64 = 500;
+
+/// Outcome of one pass.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Objects and rows deleted.
+    pub deleted: usize,
+    /// Objects whose deletion failed (retried next pass).
+    pub failed: usize,
+}
+
+/// One pass over expired blobs at `now_ms`.
+pub async fn sweep_blobs(store: &Store, blobs: &Blobs, now_ms: i64) -> SweepReport {
+    let mut report = SweepReport::default();
+    let s = store.clone();
+    let expired = match actix_web::web::block(move || s.expired_blobs(now_ms, BATCH)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => {
+            tracing::warn!(err = %e, "sweeper: cannot list expired blobs");
+            return report;
+        }
+        Err(e) => {
+            tracing::warn!(err = %e, "sweeper: worker pool unavailable");
+            return report;
+        }
+    };
+    for rec in expired {
+        let deleted_object = match BlobKey::parse(&rec.id) {
+            Ok(key) => blobs.delete(&key).await.map_err(|e| e.to_string()),
+            // A key we could never have issued: drop the row, there is no object.
+            Err(_) => Ok(()),
+        };
+        if let Err(err) = deleted_object {
+            tracing::warn!(%err, "sweeper: object delete failed; will retry");
+            report.failed += 1;
+            continue;
+        }
+        let s = store.clone();
+        let id = rec.id.clone();
+        match actix_web::web::block(move || s.delete_blob(&id)).await {
+            Ok(Ok(_)) => report.deleted += 1,
+            _ => report.failed += 1,
+        }
+    }
+    metrics::counter!("parley_sweeper_blobs_deleted_total").increment(report.deleted as u64);
+    report
+}
+
+/// Runs [`sweep_blobs`] every `every` until the process stops.
+pub async fn run(store: Store, blobs: Blobs, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let report = sweep_blobs(&store, &blobs, now_ms()).await;
+        if report.deleted > 0 || report.failed > 0 {
+            tracing::info!(deleted = report.deleted, failed = report.failed, "sweeper pass");
+        }
+    }
+}
+
+/// Current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

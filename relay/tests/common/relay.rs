@@ -1,0 +1,130 @@
+//! Runs the real `parley-relay` binary on a free port.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_parley-relay");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running relay; killed on drop.
+pub struct Relay {
+    pub child: Child,
+    pub log: PathBuf,
+    pub base: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub struct RelayBuilder {
+    env: HashMap<String, String>,
+    tmp: tempfile::TempDir,
+}
+
+impl RelayBuilder {
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut env = HashMap::new();
+        env.insert("PARLEY_DATA_DIR".into(), tmp.path().join("data").display().to_string());
+        env.insert("PARLEY_STATIC_DIR".into(), tmp.path().join("no-dist").display().to_string());
+        env.insert("PARLEY_LOG".into(), "info".into());
+        Self { env, tmp }
+    }
+
+    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+
+    pub fn tmp_path(&self) -> PathBuf {
+        self.tmp.path().to_path_buf()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs a one-shot subcommand (e.g. `migrate`) and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Starts `serve` and waits until `/healthz` answers.
+    pub async fn start(mut self) -> Relay {
+        let port = free_port();
+        self.env.insert("PARLEY_BIND".into(), format!("127.0.0.1:{port}"));
+        let data_dir = PathBuf::from(&self.env["PARLEY_DATA_DIR"]);
+        // A file, not a pipe: a pipe nobody drains would block the relay.
+        let log = self.tmp.path().join(format!("relay-{port}.log"));
+        let child = self
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut relay = Relay {
+            child,
+            log,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            _tmp: Some(self.tmp),
+        };
+        relay.wait_healthy().await;
+        relay
+    }
+}
+
+impl Relay {
+    async fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("relay exited early ({status}): {}", self.logs());
+            }
+            if let Ok(r) = client.get(format!("{}/healthz", self.base)).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("relay did not become healthy");
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for the exit status and everything it logged.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        (status, self.logs())
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,229 @@
+//! The relay process as an operator sees it: health, readiness under
+//! dependency outages, metrics, start-up errors, shutdown, PWA serving.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::outage::OutageProxy;
+use common::relay::{Relay, RelayBuilder};
+use serde_json::Value;
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.text().await.unwrap())
+}
+
+async fn ready(relay: &Relay) -> (u16, Value) {
+    let (st, _, body) = get(&relay.url("/readyz")).await;
+    (st, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// Polls readiness until it reports `want` (dependencies recover asynchronously).
+async fn wait_ready(relay: &Relay, want: u16) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (st, body) = ready(relay).await;
+        if st == want {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "readyz stayed {st}: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn addr_of(url: &str) -> SocketAddr {
+    let u = url::Url::parse(url).unwrap();
+    format!("{}:{}", u.host_str().unwrap(), u.port().unwrap()).parse().unwrap()
+}
+
+#[tokio::test]
+async fn embedded_defaults_are_healthy_ready_and_measured() {
+    let relay = RelayBuilder::new().start().await;
+    let (st, _, body) = get(&relay.url("/healthz")).await;
+    assert_eq!((st, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (st, body) = ready(&relay).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["checks"]["database"]["state"], "ok");
+    assert_eq!(body["checks"]["blob_store"]["state"], "ok");
+    assert!(relay.data_dir.join("parley.db").is_file(), "SQLite file under the data dir");
+    assert!(relay.data_dir.join("blobs").is_dir(), "blob dir under the data dir");
+
+    let (st, headers, text) = get(&relay.url("/metrics")).await;
+    assert_eq!(st, 200);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(text.contains("parley_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/readyz\""), "{text}");
+    assert!(text.contains("parley_ready 1"), "{text}");
+
+    let (st, _, body) = get(&relay.url("/api/v1/nothing-here")).await;
+    assert_eq!(st, 404);
+    assert!(body.contains(r#""code":"not_found""#), "{body}");
+}
+
+#[tokio::test]
+async fn local_blob_store_outage_makes_readyz_503_not_healthz() {
+    let relay = RelayBuilder::new().start().await;
+    wait_ready(&relay, 200).await;
+    let blobs = relay.data_dir.join("blobs");
+    std::fs::remove_dir_all(&blobs).unwrap();
+    let body = wait_ready(&relay, 503).await;
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["checks"]["blob_store"]["state"], "failed");
+    assert!(body["checks"]["blob_store"]["reason"].as_str().unwrap().contains("blobs"), "{body}");
+    assert_eq!(body["checks"]["database"]["state"], "ok");
+    assert_eq!(get(&relay.url("/healthz")).await.0, 200);
+    std::fs::create_dir_all(&blobs).unwrap();
+    wait_ready(&relay, 200).await;
+}
+
+#[tokio::test]
+async fn postgres_outage_makes_readyz_503_and_recovers() {
+    let Some(db_url) = common::fresh_pg_database() else { return };
+    let mut proxy = OutageProxy::start(addr_of(&db_url));
+    let via_proxy = db_url.replacen(&addr_of(&db_url).to_string(), &proxy.addr.to_string(), 1);
+    let relay = RelayBuilder::new().env("DATABASE_URL", via_proxy).start().await;
+    wait_ready(&relay, 200).await;
+
+    proxy.cut();
+    let body = wait_ready(&relay, 503).await;
+    assert_eq!(body["checks"]["database"]["state"], "failed", "{body}");
+    assert_eq!(body["checks"]["blob_store"]["state"], "ok");
+    assert_eq!(get(&relay.url("/healthz")).await.0, 200, "process still alive");
+
+    proxy.restore();
+    wait_ready(&relay, 200).await;
+}
+
+#[tokio::test]
+async fn s3_outage_makes_readyz_503_and_recovers() {
+    let Some(s3) = common::s3_env() else { return };
+    let mut proxy = OutageProxy::start(addr_of(&s3.endpoint));
+    let relay = RelayBuilder::new()
+        .env("PARLEY_BLOB_BACKEND", "s3")
+        .env("S3_ENDPOINT", format!("http://{}", proxy.addr))
+        .env("S3_BUCKET", s3.bucket)
+        .env("S3_ACCESS_KEY", s3.access_key)
+        .env("S3_SECRET_KEY", s3.secret_key)
+        .start()
+        .await;
+    wait_ready(&relay, 200).await;
+    let (_, headers, _) = get(&relay.url("/healthz")).await;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains(&format!("connect-src 'self' http://{}", proxy.addr)), "{csp}");
+
+    proxy.cut();
+    let body = wait_ready(&relay, 503).await;
+    assert_eq!(body["checks"]["blob_store"]["state"], "failed", "{body}");
+    assert_eq!(body["checks"]["database"]["state"], "ok");
+    proxy.restore();
+    wait_ready(&relay, 200).await;
+}
+
+/// Runs `serve` with a bad setting; it must exit 2 with one line naming the variable.
+fn assert_startup_error(b: RelayBuilder, var: &str) {
+    let out = b.run(&["serve"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{var}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<_> = stderr.lines().filter(|l| l.starts_with("parley-relay:")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains(var), "expected {var} in: {stderr}");
+}
+
+#[test]
+fn bad_configuration_fails_with_one_clear_line() {
+    assert_startup_error(RelayBuilder::new().env("DATABASE_URL", "mysql://x/y"), "DATABASE_URL");
+    assert_startup_error(RelayBuilder::new().env("DATABASE_URL", "postgres://[oops"), "DATABASE_URL");
+    let port = common::relay::free_port();
+    assert_startup_error(
+        RelayBuilder::new().env("DATABASE_URL", format!("postgres://x@127.0.0.1:{port}/db")),
+        "DATABASE_URL",
+    );
+    // A data dir below a regular file cannot be created, even by root.
+    let b = RelayBuilder::new();
+    let file = b.tmp_path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let b = b.env("PARLEY_DATA_DIR", file.join("data").display().to_string());
+    assert_startup_error(b, "PARLEY_DATA_DIR");
+    assert_startup_error(RelayBuilder::new().env("PARLEY_BIND", "nowhere"), "PARLEY_BIND");
+    assert_startup_error(RelayBuilder::new().env("PARLEY_BLOB_BACKEND", "s3"), "S3_ENDPOINT");
+}
+
+#[test]
+fn missing_s3_bucket_fails_at_startup() {
+    let Some(s3) = common::s3_env() else { return };
+    let b = RelayBuilder::new()
+        .env("PARLEY_BLOB_BACKEND", "s3")
+        .env("S3_ENDPOINT", s3.endpoint)
+        .env("S3_BUCKET", "parley-missing-bucket")
+        .env("S3_ACCESS_KEY", s3.access_key)
+        .env("S3_SECRET_KEY", s3.secret_key);
+    assert_startup_error(b, "S3_BUCKET");
+}
+
+#[test]
+fn migrate_subcommand_applies_once() {
+    let Some(db_url) = common::fresh_pg_database() else { return };
+    let b = RelayBuilder::new().env("DATABASE_URL", db_url);
+    let first = b.run(&["migrate"]);
+    assert!(first.status.success(), "{first:?}");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 2026"), "{first:?}");
+    let second = b.run(&["migrate"]);
+    assert!(second.status.success());
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "database is up to date");
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let relay = RelayBuilder::new().start().await;
+    let (status, log) = relay.terminate();
+    assert!(status.success(), "exit {status}: {log}");
+    assert!(log.contains("Parley relay stopped"), "{log}");
+}
+
+#[tokio::test]
+async fn serves_the_pwa_with_strict_headers() {
+    let b = RelayBuilder::new();
+    let dist = b.tmp_path().join("dist");
+    std::fs::create_dir_all(dist.join("icons")).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>Parley</title>").unwrap();
+    std::fs::write(dist.join("parley-client-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dist.join("manifest.webmanifest"), "{}").unwrap();
+    std::fs::write(dist.join("sw.js"), "//").unwrap();
+    let relay = b.env("PARLEY_STATIC_DIR", dist.display().to_string()).start().await;
+
+    let (st, h, body) = get(&relay.url("/")).await;
+    assert_eq!(st, 200);
+    assert!(body.contains("<title>Parley</title>"));
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(h["cache-control"], "no-cache");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    for must in ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval';", "frame-ancestors 'none'", "object-src 'none'"] {
+        assert!(csp.contains(must), "CSP lacks {must}: {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+
+    let (st, h, _) = get(&relay.url("/parley-client-0123456789abcdef_bg.wasm")).await;
+    assert_eq!(st, 200);
+    assert_eq!(h["content-type"], "application/wasm");
+    assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+    let (_, h, _) = get(&relay.url("/manifest.webmanifest")).await;
+    assert_eq!(h["content-type"], "application/manifest+json");
+    let (_, h, _) = get(&relay.url("/sw.js")).await;
+    assert!(h["content-type"].to_str().unwrap().contains("javascript"));
+    assert_eq!(h["cache-control"], "no-cache");
+
+    // Client-side routes get the shell; missing assets do not.
+    let (st, _, body) = get(&relay.url("/chats/42")).await;
+    assert_eq!(st, 200);
+    assert!(body.contains("<title>Parley</title>"));
+    assert_eq!(get(&relay.url("/missing-0123456789abcdef.js")).await.0, 404);
+}

@@ -1,0 +1,117 @@
+//! One storage suite, run against PostgreSQL and SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use parley_relay::config::DatabaseTarget;
+use parley_relay::db::{BlobRecord, Store, embedded_migration_names, is_constraint_violation};
+
+fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    let target = DatabaseTarget::Sqlite(dir.path().join("relay.db"));
+    let store = Store::connect(&target, 4).unwrap();
+    assert!(!store.migrate().unwrap().is_empty(), "fresh database gets migrations");
+    store
+}
+
+fn pg_store() -> Option<Store> {
+    let url = common::fresh_pg_database()?;
+    let store = Store::connect(&DatabaseTarget::parse(&url).unwrap(), 4).unwrap();
+    assert!(!store.migrate().unwrap().is_empty(), "fresh database gets migrations");
+    Some(store)
+}
+
+fn dev(n: u8) -> Vec<u8> {
+    vec![n; 32]
+}
+
+fn blob(id: &str, owner: &[u8], expires_at: i64) -> BlobRecord {
+    BlobRecord {
+        id: id.into(),
+        owner: owner.to_vec(),
+        size: 65_536,
+        created_at: 1_000,
+        expires_at,
+    }
+}
+
+/// Every storage behaviour the relay relies on. Runs unchanged on both backends.
+fn suite(store: &Store) {
+    // migrations are idempotent
+    assert!(store.migrate().unwrap().is_empty(), "second migrate applies nothing");
+    store.ping().unwrap();
+
+    // devices: insert, refresh, lookup, validation
+    assert!(store.upsert_device(&dev(1), 100).unwrap(), "new device");
+    assert!(!store.upsert_device(&dev(1), 200).unwrap(), "known device");
+    let d = store.device(&dev(1)).unwrap().expect("device stored");
+    assert_eq!((d.created_at, d.last_seen_at), (100, 200));
+    assert!(store.device(&dev(9)).unwrap().is_none());
+    assert!(store.upsert_device(&[1, 2, 3], 1).is_err(), "short id refused");
+
+    // blobs: owner must exist, ids are unique, sizes positive
+    store.upsert_device(&dev(2), 100).unwrap();
+    store.insert_blob(&blob("a1", &dev(1), 5_000)).unwrap();
+    store.insert_blob(&blob("a2", &dev(1), 1_000)).unwrap();
+    store.insert_blob(&blob("b1", &dev(2), 3_000)).unwrap();
+    let dup = store.insert_blob(&blob("a1", &dev(2), 1)).unwrap_err();
+    assert!(is_constraint_violation(&dup), "duplicate id: {dup}");
+    let orphan = store.insert_blob(&blob("z", &dev(7), 1)).unwrap_err();
+    assert!(is_constraint_violation(&orphan), "unknown owner: {orphan}");
+    let mut zero = blob("zero", &dev(1), 1);
+    zero.size = 0;
+    assert!(store.insert_blob(&zero).is_err());
+    assert_eq!(store.blob("a1").unwrap().unwrap(), blob("a1", &dev(1), 5_000));
+
+    // expiry: oldest first, inclusive bound, limit respected
+    let exp: Vec<_> = store.expired_blobs(3_000, 10).unwrap().into_iter().map(|b| b.id).collect();
+    assert_eq!(exp, ["a2", "b1"]);
+    assert_eq!(store.expired_blobs(10_000, 1).unwrap().len(), 1);
+    assert!(store.expired_blobs(999, 10).unwrap().is_empty());
+    assert!(store.delete_blob("a2").unwrap());
+    assert!(!store.delete_blob("a2").unwrap(), "second delete finds nothing");
+
+    // erasing a device removes its rows and reports its blobs; others untouched
+    let keys = store.delete_device(&dev(1)).unwrap();
+    assert_eq!(keys, ["a1"]);
+    assert!(store.device(&dev(1)).unwrap().is_none());
+    assert!(store.blob("a1").unwrap().is_none());
+    assert!(store.blob("b1").unwrap().is_some(), "other device's blob kept");
+    assert!(store.device(&dev(2)).unwrap().is_some());
+}
+
+#[test]
+fn sqlite_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(&sqlite_store(&dir));
+}
+
+#[test]
+fn postgres_backend() {
+    let Some(store) = pg_store() else { return };
+    assert_eq!(store.backend(), "postgres");
+    suite(&store);
+}
+
+#[test]
+fn sqlite_data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    sqlite_store(&dir).upsert_device(&dev(3), 42).unwrap();
+    let reopened = Store::connect(&DatabaseTarget::Sqlite(dir.path().join("relay.db")), 2).unwrap();
+    assert!(reopened.migrate().unwrap().is_empty());
+    assert_eq!(reopened.device(&dev(3)).unwrap().unwrap().created_at, 42);
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let (pg, sqlite) = embedded_migration_names();
+    assert!(!pg.is_empty());
+    assert_eq!(pg, sqlite, "migrations/postgres and migrations/sqlite must stay in step");
+}
+
+#[test]
+fn unreachable_postgres_reports_the_real_error() {
+    let port = common::relay::free_port();
+    let target = DatabaseTarget::parse(&format!("postgres://nobody@127.0.0.1:{port}/x")).unwrap();
+    let err = Store::connect(&target, 1).unwrap_err().to_string();
+    assert!(err.contains("refused") || err.contains("connect"), "{err}");
+}

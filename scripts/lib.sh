@@ -1,0 +1,38 @@
+# Shared helpers for Parley's scripts. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Tools live outside the clone so a second run (and CI on the same machine) reuses them.
+PARLEY_TOOLS="${PARLEY_TOOLS:-$HOME/.cache/parley/tools}"
+export PATH="$HOME/.cargo/bin:$PARLEY_TOOLS/venv/bin:$PARLEY_TOOLS/node_modules/.bin:$PATH"
+
+log() { printf '\033[1;36m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# A TCP port that is free right now on loopback.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until host:port accepts TCP connections (or fails after $3 seconds).
+wait_port() {
+  local host=$1 port=$2 secs=${3:-30} i
+  for ((i = 0; i < secs * 10; i++)); do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# wasm-bindgen version pinned in Cargo.lock (the CLI must match it exactly).
+lock_version() {
+  awk -v want="$1" '$1=="name" && $3=="\""want"\"" {getline; gsub(/"/,"",$3); print $3; exit}' "$ROOT/Cargo.lock"
+}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" = 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make test`: install and start every real service the tests need, run every
+# check, and stop what was started (also on failure or Ctrl-C).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/tools.sh" test
+
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/parley-test.XXXXXX")"
+cleanup() {
+  local rc=$?
+  "$ROOT/scripts/services.sh" stop "$RUN" || true
+  if [ "$rc" = 0 ] && [ -z "${PARLEY_KEEP_RUN:-}" ]; then rm -rf "$RUN"; else echo "test run files kept in $RUN" >&2; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "starting throwaway PostgreSQL, SeaweedFS and coturn"
+"$ROOT/scripts/services.sh" start "$RUN"
+set -a; source "$RUN/services.env"; set +a
+# Tests that need a service fail instead of skipping when it is missing.
+export PARLEY_REQUIRE_SERVICES=1
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "secret scan (detect-secrets)"
+git ls-files -z | xargs -0 detect-secrets-hook --baseline .secrets.baseline
+
+log "docker-compose.yml against the Compose specification"
+check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+log "cargo test"
+cargo test --locked -p parley-shared -p parley-relay
+
+log "wasm build (trunk, release)"
+trunk build --release
+
+log "browser tests (playwright-core + Debian chromium)"
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export PARLEY_RELAY_BIN="$target_dir/debug/parley-relay" PARLEY_DIST="$ROOT/dist" PARLEY_TEST_TMP="$RUN"
+(cd tests/e2e && node --test --test-reporter=spec --test-concurrency=1 ./*.test.mjs)
+
+log "all checks passed"

