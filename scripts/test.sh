@@ -31,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "secret scan (detect-secrets)"
 git ls-files -z | xargs -0 detect-secrets-hook --baseline .secrets.baseline
 
+log "whitespace hygiene (trailing spaces, final newline)"
+python3 "$ROOT/scripts/hygiene.py"
+
 log "docker-compose.yml against the Compose specification"
 check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 

@@ -38,7 +38,11 @@ def externalize(m):
     with open(os.path.join(staging, name), "wb") as out:
         out.write(data)
     sri = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-    kind = ' type="module"' if 'type="module"' in attrs else ""
+    # The HTML minifier may have unquoted the attribute (type=module).
+    is_module = re.search(r"type\s*=\s*[\"']?module", attrs) is not None
+    if not is_module and re.search(r"^\s*import\b", body, re.M):
+        sys.exit("postbuild.py: an inline script uses import but is not a module")
+    kind = ' type="module"' if is_module else ""
     moved += 1
     return f'<script{kind} src="/{name}" integrity="{sri}" crossorigin="anonymous"></script>'
 

@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
+use web_sys::{
+    ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState,
+};
 
 fn container() -> Option<ServiceWorkerContainer> {
     let nav = web_sys::window()?.navigator();
@@ -27,14 +29,18 @@ pub fn register_service_worker(update_ready: RwSignal<bool>) {
             leptos::logging::warn!("service worker registration failed");
             return;
         };
-        let Ok(reg) = reg.dyn_into::<ServiceWorkerRegistration>() else { return };
+        let Ok(reg) = reg.dyn_into::<ServiceWorkerRegistration>() else {
+            return;
+        };
         let has_controller = container().and_then(|c| c.controller()).is_some();
         if reg.waiting().is_some() && has_controller {
             update_ready.set(true);
         }
         let reg2 = reg.clone();
         let on_update = Closure::<dyn FnMut()>::new(move || {
-            let Some(installing) = reg2.installing() else { return };
+            let Some(installing) = reg2.installing() else {
+                return;
+            };
             let worker = installing.clone();
             let on_state = Closure::<dyn FnMut()>::new(move || {
                 let controlled = container().and_then(|c| c.controller()).is_some();
@@ -61,8 +67,12 @@ pub fn activate_update() {
     sw.set_oncontrollerchange(Some(on_change.as_ref().unchecked_ref()));
     on_change.forget();
     leptos::task::spawn_local(async move {
-        let Ok(reg) = JsFuture::from(sw.get_registration()).await else { return };
-        let Ok(reg) = reg.dyn_into::<ServiceWorkerRegistration>() else { return };
+        let Ok(reg) = JsFuture::from(sw.get_registration()).await else {
+            return;
+        };
+        let Ok(reg) = reg.dyn_into::<ServiceWorkerRegistration>() else {
+            return;
+        };
         if let Some(waiting) = reg.waiting() {
             post_skip_waiting(&waiting);
         }

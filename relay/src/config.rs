@@ -53,7 +53,10 @@ impl DatabaseTarget {
             .or_else(|| url.strip_prefix("sqlite:"))
         {
             if rest.is_empty() {
-                return Err(ConfigError::new("DATABASE_URL", "sqlite URL has no file path"));
+                return Err(ConfigError::new(
+                    "DATABASE_URL",
+                    "sqlite URL has no file path",
+                ));
             }
             return Ok(Self::Sqlite(PathBuf::from(rest)));
         }
@@ -209,14 +212,9 @@ impl<S: std::hash::BuildHasher> Env for std::collections::HashMap<&str, &str, S>
     }
 }
 
-fn parse_num<T: std::str::FromStr>(
-    env: &dyn Env,
-    var: &'static str,
-    default: T,
-    min: T,
-) -> Result<T, ConfigError>
+fn parse_num<T>(env: &dyn Env, var: &'static str, default: T, min: T) -> Result<T, ConfigError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     match env.get(var) {
         None => Ok(default),
@@ -241,9 +239,14 @@ fn required(env: &dyn Env, var: &'static str, why: &str) -> Result<String, Confi
 impl Config {
     /// Reads the configuration from `env`.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let bind_raw = env.get("PARLEY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind_raw = env
+            .get("PARLEY_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_raw.trim().parse().map_err(|_| {
-            ConfigError::new("PARLEY_BIND", format!("{bind_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"))
+            ConfigError::new(
+                "PARLEY_BIND",
+                format!("{bind_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"),
+            )
         })?;
         let public_url = match env.get("PARLEY_PUBLIC_URL") {
             Some(raw) => Url::parse(raw.trim())
@@ -251,7 +254,10 @@ impl Config {
             None => default_public_url(bind)?,
         };
         if !matches!(public_url.scheme(), "http" | "https") {
-            return Err(ConfigError::new("PARLEY_PUBLIC_URL", "must be http:// or https://"));
+            return Err(ConfigError::new(
+                "PARLEY_PUBLIC_URL",
+                "must be http:// or https://",
+            ));
         }
         let data_dir = PathBuf::from(env.get("PARLEY_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database = match env.get("DATABASE_URL") {
@@ -309,7 +315,10 @@ impl Config {
             blob_url_ttl: Duration::from_secs(parse_num(env, "PARLEY_BLOB_URL_TTL_SECS", 300, 1)?),
             max_blob_bytes: parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?,
             url_signing_key,
-            static_dir: PathBuf::from(env.get("PARLEY_STATIC_DIR").unwrap_or_else(|| "dist".into())),
+            static_dir: PathBuf::from(
+                env.get("PARLEY_STATIC_DIR")
+                    .unwrap_or_else(|| "dist".into()),
+            ),
             log_filter: env.get("PARLEY_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             shutdown_timeout: Duration::from_secs(parse_num(
@@ -318,7 +327,12 @@ impl Config {
                 10,
                 0,
             )?),
-            sweep_interval: Duration::from_secs(parse_num(env, "PARLEY_SWEEP_INTERVAL_SECS", 60, 1)?),
+            sweep_interval: Duration::from_secs(parse_num(
+                env,
+                "PARLEY_SWEEP_INTERVAL_SECS",
+                60,
+                1,
+            )?),
         })
     }
 }
@@ -343,7 +357,10 @@ fn s3_from_env(env: &dyn Env) -> Result<S3Config, ConfigError> {
     let endpoint = Url::parse(endpoint_raw.trim())
         .map_err(|e| ConfigError::new("S3_ENDPOINT", format!("not a URL: {e}")))?;
     if !matches!(endpoint.scheme(), "http" | "https") {
-        return Err(ConfigError::new("S3_ENDPOINT", "must be http:// or https://"));
+        return Err(ConfigError::new(
+            "S3_ENDPOINT",
+            "must be http:// or https://",
+        ));
     }
     Ok(S3Config {
         endpoint,
@@ -369,14 +386,21 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
-        assert_eq!(c.database, DatabaseTarget::Sqlite(PathBuf::from("data/parley.db")));
-        assert!(matches!(c.blobs, BlobBackend::Local { ref dir } if dir == &PathBuf::from("data/blobs")));
+        assert_eq!(
+            c.database,
+            DatabaseTarget::Sqlite(PathBuf::from("data/parley.db"))
+        );
+        assert!(
+            matches!(c.blobs, BlobBackend::Local { ref dir } if dir == &PathBuf::from("data/blobs"))
+        );
     }
 
     #[test]
     fn database_url_schemes() {
         assert_eq!(
-            DatabaseTarget::parse("postgres://u@h:5/db").unwrap().backend(),
+            DatabaseTarget::parse("postgres://u@h:5/db")
+                .unwrap()
+                .backend(),
             "postgres"
         );
         assert_eq!(
@@ -386,7 +410,10 @@ mod tests {
         let err = DatabaseTarget::parse("mysql://x").unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
         assert!(err.to_string().contains("\"mysql\""), "{err}");
-        assert_eq!(DatabaseTarget::parse("sqlite://").unwrap_err().var, "DATABASE_URL");
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://").unwrap_err().var,
+            "DATABASE_URL"
+        );
         assert_eq!(
             DatabaseTarget::parse("postgres://[broken").unwrap_err().var,
             "DATABASE_URL"
@@ -404,8 +431,14 @@ mod tests {
                 "S3_BUCKET",
             ),
             (vec![("PARLEY_DB_POOL_SIZE", "0")], "PARLEY_DB_POOL_SIZE"),
-            (vec![("PARLEY_MAX_BLOB_BYTES", "lots")], "PARLEY_MAX_BLOB_BYTES"),
-            (vec![("PARLEY_URL_SIGNING_KEY", "c2hvcnQ=")], "PARLEY_URL_SIGNING_KEY"),
+            (
+                vec![("PARLEY_MAX_BLOB_BYTES", "lots")],
+                "PARLEY_MAX_BLOB_BYTES",
+            ),
+            (
+                vec![("PARLEY_URL_SIGNING_KEY", "c2hvcnQ=")],
+                "PARLEY_URL_SIGNING_KEY",
+            ),
             (vec![("PARLEY_LOG_FORMAT", "xml")], "PARLEY_LOG_FORMAT"),
             (vec![("PARLEY_PUBLIC_URL", "ftp://x")], "PARLEY_PUBLIC_URL"),
         ] {

@@ -40,7 +40,9 @@ impl From<BlobError> for HttpError {
     fn from(e: BlobError) -> Self {
         match e {
             BlobError::InvalidKey => Self::new(ErrorCode::BadRequest, "invalid object key"),
-            BlobError::Forbidden(why) => Self::new(ErrorCode::Forbidden, format!("signed URL rejected: {why}")),
+            BlobError::Forbidden(why) => {
+                Self::new(ErrorCode::Forbidden, format!("signed URL rejected: {why}"))
+            }
             BlobError::NotFound => Self::new(ErrorCode::NotFound, "object not found"),
             BlobError::LengthMismatch => Self::new(
                 ErrorCode::LengthMismatch,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer};
 
-use crate::blob::{Blobs, LocalBlobStore, S3BlobStore, UrlSigner, local::prepare_dir, s3::S3SetupError};
+use crate::blob::{
+    Blobs, LocalBlobStore, S3BlobStore, UrlSigner, local::prepare_dir, s3::S3SetupError,
+};
 use crate::config::{BlobBackend, Config, ConfigError};
 use crate::db::Store;
 use crate::http::{self, AppState, SecurityHeaders};
@@ -18,7 +20,10 @@ const SIGNING_KEY_FILE: &str = "url-signing.key";
 
 fn data_dir_ready(dir: &Path) -> Result<(), ConfigError> {
     prepare_dir(dir).map_err(|e| {
-        ConfigError::new("PARLEY_DATA_DIR", format!("{} is not a writable directory: {e}", dir.display()))
+        ConfigError::new(
+            "PARLEY_DATA_DIR",
+            format!("{} is not a writable directory: {e}", dir.display()),
+        )
     })
 }
 
@@ -28,13 +33,19 @@ fn signing_key(config: &Config) -> Result<Vec<u8>, ConfigError> {
     }
     let path = config.data_dir.join(SIGNING_KEY_FILE);
     let err = |e: std::io::Error| {
-        ConfigError::new("PARLEY_DATA_DIR", format!("cannot read or create {}: {e}", path.display()))
+        ConfigError::new(
+            "PARLEY_DATA_DIR",
+            format!("cannot read or create {}: {e}", path.display()),
+        )
     };
     match std::fs::read(&path) {
         Ok(key) if key.len() >= 32 => Ok(key),
         Ok(_) => Err(ConfigError::new(
             "PARLEY_DATA_DIR",
-            format!("{} is shorter than 32 bytes; delete it to regenerate", path.display()),
+            format!(
+                "{} is shorter than 32 bytes; delete it to regenerate",
+                path.display()
+            ),
         )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 32];
@@ -70,11 +81,20 @@ pub fn connect_store(config: &Config) -> Result<Store, ConfigError> {
         && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
     {
         std::fs::create_dir_all(parent).map_err(|e| {
-            ConfigError::new("DATABASE_URL", format!("cannot create {}: {e}", parent.display()))
+            ConfigError::new(
+                "DATABASE_URL",
+                format!("cannot create {}: {e}", parent.display()),
+            )
         })?;
     }
     Store::connect(&config.database, config.db_pool_size).map_err(|e| {
-        ConfigError::new("DATABASE_URL", format!("cannot open the {} database: {e}", config.database.backend()))
+        ConfigError::new(
+            "DATABASE_URL",
+            format!(
+                "cannot open the {} database: {e}",
+                config.database.backend()
+            ),
+        )
     })
 }
 
@@ -89,13 +109,21 @@ async fn open_blobs(config: &Config) -> Result<Blobs, ConfigError> {
     match &config.blobs {
         BlobBackend::Local { dir } => {
             prepare_dir(dir).map_err(|e| {
-                ConfigError::new("PARLEY_BLOB_DIR", format!("{} is not a writable directory: {e}", dir.display()))
+                ConfigError::new(
+                    "PARLEY_BLOB_DIR",
+                    format!("{} is not a writable directory: {e}", dir.display()),
+                )
             })?;
             let signer = UrlSigner::new(signing_key(config)?);
-            Ok(Blobs::Local(LocalBlobStore::new(dir.clone(), config.public_url.clone(), signer)))
+            Ok(Blobs::Local(LocalBlobStore::new(
+                dir.clone(),
+                config.public_url.clone(),
+                signer,
+            )))
         }
         BlobBackend::S3(s3) => {
-            let store = S3BlobStore::new(s3).map_err(|e| ConfigError::new("S3_ENDPOINT", e.to_string()))?;
+            let store =
+                S3BlobStore::new(s3).map_err(|e| ConfigError::new("S3_ENDPOINT", e.to_string()))?;
             store.verify_bucket().await.map_err(|e| {
                 let var = match e {
                     S3SetupError::NoSuchBucket(_) => "S3_BUCKET",
@@ -163,7 +191,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     })
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .bind(config.bind)
-    .map_err(|e| ConfigError::new("PARLEY_BIND", format!("cannot listen on {}: {e}", config.bind)))?;
+    .map_err(|e| {
+        ConfigError::new(
+            "PARLEY_BIND",
+            format!("cannot listen on {}: {e}", config.bind),
+        )
+    })?;
     let backend = match config.blobs {
         BlobBackend::Local { .. } => "local",
         BlobBackend::S3(_) => "s3",

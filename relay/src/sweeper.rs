@@ -62,7 +62,11 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration) {
         tick.tick().await;
         let report = sweep_blobs(&store, &blobs, now_ms()).await;
         if report.deleted > 0 || report.failed > 0 {
-            tracing::info!(deleted = report.deleted, failed = report.failed, "sweeper pass");
+            tracing::info!(
+                deleted = report.deleted,
+                failed = report.failed,
+                "sweeper pass"
+            );
         }
     }
 }

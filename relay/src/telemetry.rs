@@ -62,7 +62,13 @@ pub async fn observe(
         .request()
         .match_pattern()
         .filter(|p| !p.is_empty() && p != "/")
-        .unwrap_or_else(|| if is_static(&path) { "static".into() } else { "unmatched".into() });
+        .unwrap_or_else(|| {
+            if is_static(&path) {
+                "static".into()
+            } else {
+                "unmatched".into()
+            }
+        });
     if is_static(&path) {
         http::static_cache_control(&path, res.headers_mut());
     }

@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine as _;
-use parley_relay::blob::{BlobKey, BlobStore, Blobs, LocalBlobStore, S3BlobStore, SignedRequest, UrlSigner};
+use parley_relay::blob::{
+    BlobKey, BlobStore, Blobs, LocalBlobStore, S3BlobStore, SignedRequest, UrlSigner,
+};
 use parley_relay::config::DatabaseTarget;
 use parley_relay::db::{BlobRecord, Store};
 use reqwest::StatusCode;
@@ -26,7 +28,12 @@ fn data(len: usize, seed: u8) -> Vec<u8> {
 
 /// Sends `req` as the client would: the signed method and headers (the body
 /// sets its own content-length).
-async fn send(req: &SignedRequest, method: &str, url: &str, body: Option<Vec<u8>>) -> (StatusCode, Vec<u8>) {
+async fn send(
+    req: &SignedRequest,
+    method: &str,
+    url: &str,
+    body: Option<Vec<u8>>,
+) -> (StatusCode, Vec<u8>) {
     let client = reqwest::Client::new();
     let mut b = client.request(method.parse().unwrap(), url);
     for (k, v) in &req.headers {
@@ -63,7 +70,10 @@ fn forge(url: &str) -> String {
 }
 
 async fn get_status<S: BlobStore>(store: &S, key: &BlobKey) -> StatusCode {
-    let get = store.presign_get(key, Duration::from_secs(60)).await.unwrap();
+    let get = store
+        .presign_get(key, Duration::from_secs(60))
+        .await
+        .unwrap();
     send(&get, "GET", &get.url, None).await.0
 }
 
@@ -73,7 +83,10 @@ async fn suite<S: BlobStore>(store: &S) {
 
     // Happy path: upload exactly as signed, download the same bytes.
     let key = BlobKey::random().unwrap();
-    let put = store.presign_put(&key, body.len() as u64, ttl).await.unwrap();
+    let put = store
+        .presign_put(&key, body.len() as u64, ttl)
+        .await
+        .unwrap();
     assert_eq!(put.method, "PUT");
     let (st, _) = send(&put, "PUT", &put.url, Some(body.clone())).await;
     assert_eq!(st, StatusCode::OK, "signed upload");
@@ -92,7 +105,11 @@ async fn suite<S: BlobStore>(store: &S) {
     // A URL re-targeted at another object.
     let other = put2.url.replacen(key2.as_str(), key.as_str(), 1);
     let (st, _) = send(&put2, "PUT", &other, Some(data(1000, 2))).await;
-    assert_eq!(st, StatusCode::FORBIDDEN, "PUT URL re-targeted to another key");
+    assert_eq!(
+        st,
+        StatusCode::FORBIDDEN,
+        "PUT URL re-targeted to another key"
+    );
 
     // Method swaps.
     let (st, _) = send(&get, "PUT", &get.url, Some(data(10, 3))).await;
@@ -103,16 +120,29 @@ async fn suite<S: BlobStore>(store: &S) {
     // Wrong lengths: more and fewer bytes than signed; nothing is stored.
     for wrong in [1001, 999, 0] {
         let (st, _) = send(&put2, "PUT", &put2.url, Some(data(wrong, 4))).await;
-        assert!(st.is_client_error(), "{wrong} bytes on a 1000-byte URL: {st}");
+        assert!(
+            st.is_client_error(),
+            "{wrong} bytes on a 1000-byte URL: {st}"
+        );
     }
-    assert_eq!(get_status(store, &key2).await, StatusCode::NOT_FOUND, "nothing stored");
+    assert_eq!(
+        get_status(store, &key2).await,
+        StatusCode::NOT_FOUND,
+        "nothing stored"
+    );
     let (st, _) = send(&put2, "PUT", &put2.url, Some(data(1000, 4))).await;
     assert_eq!(st, StatusCode::OK, "the exact length still works");
 
     // Expiry.
     let key3 = BlobKey::random().unwrap();
-    let short_put = store.presign_put(&key3, 10, Duration::from_secs(1)).await.unwrap();
-    let short_get = store.presign_get(&key, Duration::from_secs(1)).await.unwrap();
+    let short_put = store
+        .presign_put(&key3, 10, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let short_get = store
+        .presign_get(&key, Duration::from_secs(1))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let (st, _) = send(&short_put, "PUT", &short_put.url, Some(data(10, 5))).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "expired PUT");
@@ -122,7 +152,11 @@ async fn suite<S: BlobStore>(store: &S) {
     // Delete, idempotently.
     store.delete(&key).await.unwrap();
     store.delete(&key).await.unwrap();
-    assert_eq!(get_status(store, &key).await, StatusCode::NOT_FOUND, "deleted");
+    assert_eq!(
+        get_status(store, &key).await,
+        StatusCode::NOT_FOUND,
+        "deleted"
+    );
     store.delete(&key2).await.unwrap();
     store.check().await.unwrap();
 }
@@ -156,7 +190,10 @@ async fn local_store_through_the_relay() {
 async fn local_store_refuses_oversized_and_unsigned_requests() {
     let (relay, store) = local_relay(&[("PARLEY_MAX_BLOB_BYTES", "1000")]).await;
     let key = BlobKey::random().unwrap();
-    let put = store.presign_put(&key, 2000, Duration::from_secs(60)).await.unwrap();
+    let put = store
+        .presign_put(&key, 2000, Duration::from_secs(60))
+        .await
+        .unwrap();
     let (st, body) = send(&put, "PUT", &put.url, Some(data(2000, 1))).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(String::from_utf8_lossy(&body).contains("\"too_large\""));
@@ -178,12 +215,17 @@ async fn s3_store() -> Option<S3BlobStore> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    panic!("S3 bucket never became available: {:?}", store.verify_bucket().await);
+    panic!(
+        "S3 bucket never became available: {:?}",
+        store.verify_bucket().await
+    );
 }
 
 #[tokio::test]
 async fn s3_store_against_seaweedfs() {
-    let Some(store) = s3_store().await else { return };
+    let Some(store) = s3_store().await else {
+        return;
+    };
     suite(&store).await;
 }
 
@@ -192,7 +234,11 @@ async fn s3_missing_bucket_is_reported_as_such() {
     let Some(env) = common::s3_env() else { return };
     let mut cfg = env.config();
     cfg.bucket = "parley-no-such-bucket".into();
-    let err = S3BlobStore::new(&cfg).unwrap().verify_bucket().await.unwrap_err();
+    let err = S3BlobStore::new(&cfg)
+        .unwrap()
+        .verify_bucket()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
 }
 
@@ -210,7 +256,10 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
     let mut keys = Vec::new();
     for (i, expires_at) in [now - 1_000, now + 3_600_000].into_iter().enumerate() {
         let key = BlobKey::random().unwrap();
-        let put = blobs.presign_put(&key, 100, Duration::from_secs(60)).await.unwrap();
+        let put = blobs
+            .presign_put(&key, 100, Duration::from_secs(60))
+            .await
+            .unwrap();
         let (st, _) = send(&put, "PUT", &put.url, Some(data(100, i as u8))).await;
         assert_eq!(st, StatusCode::OK);
         store
@@ -226,8 +275,19 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
     }
     let report = parley_relay::sweeper::sweep_blobs(&store, &blobs, now).await;
     assert_eq!((report.deleted, report.failed), (1, 0));
-    assert_eq!(get_status(&blobs, &keys[0]).await, StatusCode::NOT_FOUND, "expired object gone from the bucket");
-    assert!(store.blob(keys[0].as_str()).unwrap().is_none(), "and its row");
-    assert_eq!(get_status(&blobs, &keys[1]).await, StatusCode::OK, "live object kept");
+    assert_eq!(
+        get_status(&blobs, &keys[0]).await,
+        StatusCode::NOT_FOUND,
+        "expired object gone from the bucket"
+    );
+    assert!(
+        store.blob(keys[0].as_str()).unwrap().is_none(),
+        "and its row"
+    );
+    assert_eq!(
+        get_status(&blobs, &keys[1]).await,
+        StatusCode::OK,
+        "live object kept"
+    );
     assert!(store.blob(keys[1].as_str()).unwrap().is_some());
 }

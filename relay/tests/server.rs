@@ -38,7 +38,9 @@ async fn wait_ready(relay: &Relay, want: u16) -> Value {
 
 fn addr_of(url: &str) -> SocketAddr {
     let u = url::Url::parse(url).unwrap();
-    format!("{}:{}", u.host_str().unwrap(), u.port().unwrap()).parse().unwrap()
+    format!("{}:{}", u.host_str().unwrap(), u.port().unwrap())
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -51,12 +53,23 @@ async fn embedded_defaults_are_healthy_ready_and_measured() {
     assert_eq!(body["ready"], true);
     assert_eq!(body["checks"]["database"]["state"], "ok");
     assert_eq!(body["checks"]["blob_store"]["state"], "ok");
-    assert!(relay.data_dir.join("parley.db").is_file(), "SQLite file under the data dir");
-    assert!(relay.data_dir.join("blobs").is_dir(), "blob dir under the data dir");
+    assert!(
+        relay.data_dir.join("parley.db").is_file(),
+        "SQLite file under the data dir"
+    );
+    assert!(
+        relay.data_dir.join("blobs").is_dir(),
+        "blob dir under the data dir"
+    );
 
     let (st, headers, text) = get(&relay.url("/metrics")).await;
     assert_eq!(st, 200);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     assert!(text.contains("parley_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/readyz\""), "{text}");
     assert!(text.contains("parley_ready 1"), "{text}");
@@ -75,7 +88,13 @@ async fn local_blob_store_outage_makes_readyz_503_not_healthz() {
     let body = wait_ready(&relay, 503).await;
     assert_eq!(body["ready"], false);
     assert_eq!(body["checks"]["blob_store"]["state"], "failed");
-    assert!(body["checks"]["blob_store"]["reason"].as_str().unwrap().contains("blobs"), "{body}");
+    assert!(
+        body["checks"]["blob_store"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("blobs"),
+        "{body}"
+    );
     assert_eq!(body["checks"]["database"]["state"], "ok");
     assert_eq!(get(&relay.url("/healthz")).await.0, 200);
     std::fs::create_dir_all(&blobs).unwrap();
@@ -84,17 +103,26 @@ async fn local_blob_store_outage_makes_readyz_503_not_healthz() {
 
 #[tokio::test]
 async fn postgres_outage_makes_readyz_503_and_recovers() {
-    let Some(db_url) = common::fresh_pg_database() else { return };
+    let Some(db_url) = common::fresh_pg_database() else {
+        return;
+    };
     let mut proxy = OutageProxy::start(addr_of(&db_url));
     let via_proxy = db_url.replacen(&addr_of(&db_url).to_string(), &proxy.addr.to_string(), 1);
-    let relay = RelayBuilder::new().env("DATABASE_URL", via_proxy).start().await;
+    let relay = RelayBuilder::new()
+        .env("DATABASE_URL", via_proxy)
+        .start()
+        .await;
     wait_ready(&relay, 200).await;
 
     proxy.cut();
     let body = wait_ready(&relay, 503).await;
     assert_eq!(body["checks"]["database"]["state"], "failed", "{body}");
     assert_eq!(body["checks"]["blob_store"]["state"], "ok");
-    assert_eq!(get(&relay.url("/healthz")).await.0, 200, "process still alive");
+    assert_eq!(
+        get(&relay.url("/healthz")).await.0,
+        200,
+        "process still alive"
+    );
 
     proxy.restore();
     wait_ready(&relay, 200).await;
@@ -115,7 +143,10 @@ async fn s3_outage_makes_readyz_503_and_recovers() {
     wait_ready(&relay, 200).await;
     let (_, headers, _) = get(&relay.url("/healthz")).await;
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains(&format!("connect-src 'self' http://{}", proxy.addr)), "{csp}");
+    assert!(
+        csp.contains(&format!("connect-src 'self' http://{}", proxy.addr)),
+        "{csp}"
+    );
 
     proxy.cut();
     let body = wait_ready(&relay, 503).await;
@@ -131,15 +162,24 @@ fn assert_startup_error(b: RelayBuilder, var: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{var}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let lines: Vec<_> = stderr.lines().filter(|l| l.starts_with("parley-relay:")).collect();
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("parley-relay:"))
+        .collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains(var), "expected {var} in: {stderr}");
 }
 
 #[test]
 fn bad_configuration_fails_with_one_clear_line() {
-    assert_startup_error(RelayBuilder::new().env("DATABASE_URL", "mysql://x/y"), "DATABASE_URL");
-    assert_startup_error(RelayBuilder::new().env("DATABASE_URL", "postgres://[oops"), "DATABASE_URL");
+    assert_startup_error(
+        RelayBuilder::new().env("DATABASE_URL", "mysql://x/y"),
+        "DATABASE_URL",
+    );
+    assert_startup_error(
+        RelayBuilder::new().env("DATABASE_URL", "postgres://[oops"),
+        "DATABASE_URL",
+    );
     let port = common::relay::free_port();
     assert_startup_error(
         RelayBuilder::new().env("DATABASE_URL", format!("postgres://x@127.0.0.1:{port}/db")),
@@ -151,8 +191,14 @@ fn bad_configuration_fails_with_one_clear_line() {
     std::fs::write(&file, b"x").unwrap();
     let b = b.env("PARLEY_DATA_DIR", file.join("data").display().to_string());
     assert_startup_error(b, "PARLEY_DATA_DIR");
-    assert_startup_error(RelayBuilder::new().env("PARLEY_BIND", "nowhere"), "PARLEY_BIND");
-    assert_startup_error(RelayBuilder::new().env("PARLEY_BLOB_BACKEND", "s3"), "S3_ENDPOINT");
+    assert_startup_error(
+        RelayBuilder::new().env("PARLEY_BIND", "nowhere"),
+        "PARLEY_BIND",
+    );
+    assert_startup_error(
+        RelayBuilder::new().env("PARLEY_BLOB_BACKEND", "s3"),
+        "S3_ENDPOINT",
+    );
 }
 
 #[test]
@@ -169,14 +215,22 @@ fn missing_s3_bucket_fails_at_startup() {
 
 #[test]
 fn migrate_subcommand_applies_once() {
-    let Some(db_url) = common::fresh_pg_database() else { return };
+    let Some(db_url) = common::fresh_pg_database() else {
+        return;
+    };
     let b = RelayBuilder::new().env("DATABASE_URL", db_url);
     let first = b.run(&["migrate"]);
     assert!(first.status.success(), "{first:?}");
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 2026"), "{first:?}");
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("applied 2026"),
+        "{first:?}"
+    );
     let second = b.run(&["migrate"]);
     assert!(second.status.success());
-    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "database is up to date");
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "database is up to date"
+    );
 }
 
 #[tokio::test]
@@ -192,11 +246,22 @@ async fn serves_the_pwa_with_strict_headers() {
     let b = RelayBuilder::new();
     let dist = b.tmp_path().join("dist");
     std::fs::create_dir_all(dist.join("icons")).unwrap();
-    std::fs::write(dist.join("index.html"), "<!doctype html><title>Parley</title>").unwrap();
-    std::fs::write(dist.join("parley-client-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Parley</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        dist.join("parley-client-0123456789abcdef_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .unwrap();
     std::fs::write(dist.join("manifest.webmanifest"), "{}").unwrap();
     std::fs::write(dist.join("sw.js"), "//").unwrap();
-    let relay = b.env("PARLEY_STATIC_DIR", dist.display().to_string()).start().await;
+    let relay = b
+        .env("PARLEY_STATIC_DIR", dist.display().to_string())
+        .start()
+        .await;
 
     let (st, h, body) = get(&relay.url("/")).await;
     assert_eq!(st, 200);
@@ -204,10 +269,18 @@ async fn serves_the_pwa_with_strict_headers() {
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
     assert_eq!(h["cache-control"], "no-cache");
     let csp = h["content-security-policy"].to_str().unwrap();
-    for must in ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval';", "frame-ancestors 'none'", "object-src 'none'"] {
+    for must in [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval';",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
         assert!(csp.contains(must), "CSP lacks {must}: {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
+        "{csp}"
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
 

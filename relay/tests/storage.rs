@@ -9,14 +9,20 @@ use parley_relay::db::{BlobRecord, Store, embedded_migration_names, is_constrain
 fn sqlite_store(dir: &tempfile::TempDir) -> Store {
     let target = DatabaseTarget::Sqlite(dir.path().join("relay.db"));
     let store = Store::connect(&target, 4).unwrap();
-    assert!(!store.migrate().unwrap().is_empty(), "fresh database gets migrations");
+    assert!(
+        !store.migrate().unwrap().is_empty(),
+        "fresh database gets migrations"
+    );
     store
 }
 
 fn pg_store() -> Option<Store> {
     let url = common::fresh_pg_database()?;
     let store = Store::connect(&DatabaseTarget::parse(&url).unwrap(), 4).unwrap();
-    assert!(!store.migrate().unwrap().is_empty(), "fresh database gets migrations");
+    assert!(
+        !store.migrate().unwrap().is_empty(),
+        "fresh database gets migrations"
+    );
     Some(store)
 }
 
@@ -37,7 +43,10 @@ fn blob(id: &str, owner: &[u8], expires_at: i64) -> BlobRecord {
 /// Every storage behaviour the relay relies on. Runs unchanged on both backends.
 fn suite(store: &Store) {
     // migrations are idempotent
-    assert!(store.migrate().unwrap().is_empty(), "second migrate applies nothing");
+    assert!(
+        store.migrate().unwrap().is_empty(),
+        "second migrate applies nothing"
+    );
     store.ping().unwrap();
 
     // devices: insert, refresh, lookup, validation
@@ -46,7 +55,10 @@ fn suite(store: &Store) {
     let d = store.device(&dev(1)).unwrap().expect("device stored");
     assert_eq!((d.created_at, d.last_seen_at), (100, 200));
     assert!(store.device(&dev(9)).unwrap().is_none());
-    assert!(store.upsert_device(&[1, 2, 3], 1).is_err(), "short id refused");
+    assert!(
+        store.upsert_device(&[1, 2, 3], 1).is_err(),
+        "short id refused"
+    );
 
     // blobs: owner must exist, ids are unique, sizes positive
     store.upsert_device(&dev(2), 100).unwrap();
@@ -60,22 +72,36 @@ fn suite(store: &Store) {
     let mut zero = blob("zero", &dev(1), 1);
     zero.size = 0;
     assert!(store.insert_blob(&zero).is_err());
-    assert_eq!(store.blob("a1").unwrap().unwrap(), blob("a1", &dev(1), 5_000));
+    assert_eq!(
+        store.blob("a1").unwrap().unwrap(),
+        blob("a1", &dev(1), 5_000)
+    );
 
     // expiry: oldest first, inclusive bound, limit respected
-    let exp: Vec<_> = store.expired_blobs(3_000, 10).unwrap().into_iter().map(|b| b.id).collect();
+    let exp: Vec<_> = store
+        .expired_blobs(3_000, 10)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
     assert_eq!(exp, ["a2", "b1"]);
     assert_eq!(store.expired_blobs(10_000, 1).unwrap().len(), 1);
     assert!(store.expired_blobs(999, 10).unwrap().is_empty());
     assert!(store.delete_blob("a2").unwrap());
-    assert!(!store.delete_blob("a2").unwrap(), "second delete finds nothing");
+    assert!(
+        !store.delete_blob("a2").unwrap(),
+        "second delete finds nothing"
+    );
 
     // erasing a device removes its rows and reports its blobs; others untouched
     let keys = store.delete_device(&dev(1)).unwrap();
     assert_eq!(keys, ["a1"]);
     assert!(store.device(&dev(1)).unwrap().is_none());
     assert!(store.blob("a1").unwrap().is_none());
-    assert!(store.blob("b1").unwrap().is_some(), "other device's blob kept");
+    assert!(
+        store.blob("b1").unwrap().is_some(),
+        "other device's blob kept"
+    );
     assert!(store.device(&dev(2)).unwrap().is_some());
 }
 
@@ -105,7 +131,10 @@ fn sqlite_data_survives_reopen() {
 fn both_backends_have_the_same_migrations() {
     let (pg, sqlite) = embedded_migration_names();
     assert!(!pg.is_empty());
-    assert_eq!(pg, sqlite, "migrations/postgres and migrations/sqlite must stay in step");
+    assert_eq!(
+        pg, sqlite,
+        "migrations/postgres and migrations/sqlite must stay in step"
+    );
 }
 
 #[test]

@@ -131,7 +131,8 @@ impl LocalBlobStore {
             let mut file = tokio::fs::File::create(&tmp).await?;
             let mut written: u64 = 0;
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| BlobError::Unavailable(format!("upload aborted: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| BlobError::Unavailable(format!("upload aborted: {e}")))?;
                 written += chunk.len() as u64;
                 if written > len {
                     return Err(BlobError::LengthMismatch);
@@ -239,11 +240,18 @@ mod tests {
         let sig = s.sign("PUT", &k, exp, Some(10));
         assert!(s.verify("PUT", &k, exp, Some(10), &sig).is_ok());
         assert!(s.verify("GET", &k, exp, Some(10), &sig).is_err());
-        assert!(s.verify("PUT", &BlobKey::parse("abd").unwrap(), exp, Some(10), &sig).is_err());
+        assert!(
+            s.verify("PUT", &BlobKey::parse("abd").unwrap(), exp, Some(10), &sig)
+                .is_err()
+        );
         assert!(s.verify("PUT", &k, exp + 1, Some(10), &sig).is_err());
         assert!(s.verify("PUT", &k, exp, Some(11), &sig).is_err());
         assert!(s.verify("PUT", &k, exp, None, &sig).is_err());
-        assert!(UrlSigner::new(vec![8u8; 32]).verify("PUT", &k, exp, Some(10), &sig).is_err());
+        assert!(
+            UrlSigner::new(vec![8u8; 32])
+                .verify("PUT", &k, exp, Some(10), &sig)
+                .is_err()
+        );
         assert!(s.verify("PUT", &k, exp, Some(10), "!!").is_err());
     }
 

@@ -21,14 +21,22 @@ fn local(state: &AppState) -> Result<&LocalBlobStore, HttpError> {
     match &state.blobs {
         Blobs::Local(store) => Ok(store),
         // With S3 the store serves objects itself; these routes do not exist.
-        Blobs::S3(_) => Err(HttpError::new(ErrorCode::NotFound, "blobs are served by the S3 store")),
+        Blobs::S3(_) => Err(HttpError::new(
+            ErrorCode::NotFound,
+            "blobs are served by the S3 store",
+        )),
     }
 }
 
 fn parse_query(req: &HttpRequest) -> Result<SignedQuery, HttpError> {
     web::Query::<SignedQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|_| HttpError::new(ErrorCode::Forbidden, "signed URL rejected: missing or malformed signature"))
+        .map_err(|_| {
+            HttpError::new(
+                ErrorCode::Forbidden,
+                "signed URL rejected: missing or malformed signature",
+            )
+        })
 }
 
 pub(super) async fn put(
@@ -40,12 +48,18 @@ pub(super) async fn put(
     let store = local(&state)?;
     let key = BlobKey::parse(&path)?;
     let q = parse_query(&req)?;
-    let len = q
-        .len
-        .ok_or(HttpError::new(ErrorCode::Forbidden, "signed URL rejected: not an upload URL"))?;
-    store.signer().verify("PUT", &key, q.exp, Some(len), &q.sig)?;
+    let len = q.len.ok_or(HttpError::new(
+        ErrorCode::Forbidden,
+        "signed URL rejected: not an upload URL",
+    ))?;
+    store
+        .signer()
+        .verify("PUT", &key, q.exp, Some(len), &q.sig)?;
     if len > state.config.max_blob_bytes {
-        return Err(HttpError::new(ErrorCode::TooLarge, "object exceeds the size limit"));
+        return Err(HttpError::new(
+            ErrorCode::TooLarge,
+            "object exceeds the size limit",
+        ));
     }
     // Refuse early when the declared length disagrees; the streamed count is
     // checked again because Content-Length can be absent (chunked) or lie.
@@ -71,13 +85,18 @@ pub(super) async fn get(
     let key = BlobKey::parse(&path)?;
     let q = parse_query(&req)?;
     if q.len.is_some() {
-        return Err(HttpError::new(ErrorCode::Forbidden, "signed URL rejected: not a download URL"));
+        return Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "signed URL rejected: not a download URL",
+        ));
     }
     store.signer().verify("GET", &key, q.exp, None, &q.sig)?;
     let path = store.path_for(&key);
     let file = match web::block(move || actix_files::NamedFile::open(path)).await? {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BlobError::NotFound.into());
+        }
         Err(e) => return Err(BlobError::Io(e).into()),
     };
     let mut resp = file

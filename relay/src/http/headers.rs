@@ -33,8 +33,14 @@ impl SecurityHeaders {
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
         DefaultHeaders::new()
             .add((header::CONTENT_SECURITY_POLICY, csp))
-            .add((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-            .add((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+            .add((
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .add((
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ))
             .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
             .add((
                 HeaderName::from_static("cross-origin-opener-policy"),

@@ -15,14 +15,20 @@ pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let db = async move {
         match web::block(move || store.ping()).await {
             Ok(Ok(())) => CheckState::Ok,
-            Ok(Err(e)) => CheckState::Failed { reason: e.to_string() },
-            Err(e) => CheckState::Failed { reason: e.to_string() },
+            Ok(Err(e)) => CheckState::Failed {
+                reason: e.to_string(),
+            },
+            Err(e) => CheckState::Failed {
+                reason: e.to_string(),
+            },
         }
     };
     let blobs = async {
         match state.blobs.check().await {
             Ok(()) => CheckState::Ok,
-            Err(e) => CheckState::Failed { reason: e.to_string() },
+            Err(e) => CheckState::Failed {
+                reason: e.to_string(),
+            },
         }
     };
     let (database, blob_store) = futures_util::future::join(db, blobs).await;

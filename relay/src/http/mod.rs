@@ -1,8 +1,8 @@
 //! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
 
 mod blobs;
-mod health;
 mod headers;
+mod health;
 mod static_files;
 
 use std::sync::Arc;
@@ -44,7 +44,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/metrics", web::get().to(health::metrics))
             .service(
                 web::resource("/blobs/{key}")
-                    .app_data(web::PayloadConfig::new(usize::try_from(max_blob).unwrap_or(usize::MAX)))
+                    .app_data(web::PayloadConfig::new(
+                        usize::try_from(max_blob).unwrap_or(usize::MAX),
+                    ))
                     .route(web::put().to(blobs::put))
                     .route(web::get().to(blobs::get))
                     .route(web::head().to(blobs::get)),

@@ -29,7 +29,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
                 async move {
                     let (req, _) = req.into_parts();
                     // Client-side routes get the app shell; missing assets a 404.
-                    let looks_like_asset = req.path().rsplit('/').next().is_some_and(|s| s.contains('.'));
+                    let looks_like_asset = req
+                        .path()
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|s| s.contains('.'));
                     if looks_like_asset {
                         return Ok(ServiceResponse::new(req, HttpResponse::NotFound().finish()));
                     }

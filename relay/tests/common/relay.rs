@@ -33,8 +33,14 @@ impl RelayBuilder {
     pub fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let mut env = HashMap::new();
-        env.insert("PARLEY_DATA_DIR".into(), tmp.path().join("data").display().to_string());
-        env.insert("PARLEY_STATIC_DIR".into(), tmp.path().join("no-dist").display().to_string());
+        env.insert(
+            "PARLEY_DATA_DIR".into(),
+            tmp.path().join("data").display().to_string(),
+        );
+        env.insert(
+            "PARLEY_STATIC_DIR".into(),
+            tmp.path().join("no-dist").display().to_string(),
+        );
         env.insert("PARLEY_LOG".into(), "info".into());
         Self { env, tmp }
     }
@@ -50,7 +56,9 @@ impl RelayBuilder {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -65,7 +73,8 @@ impl RelayBuilder {
     /// Starts `serve` and waits until `/healthz` answers.
     pub async fn start(mut self) -> Relay {
         let port = free_port();
-        self.env.insert("PARLEY_BIND".into(), format!("127.0.0.1:{port}"));
+        self.env
+            .insert("PARLEY_BIND".into(), format!("127.0.0.1:{port}"));
         let data_dir = PathBuf::from(&self.env["PARLEY_DATA_DIR"]);
         // A file, not a pipe: a pipe nobody drains would block the relay.
         let log = self.tmp.path().join(format!("relay-{port}.log"));

@@ -1,0 +1,94 @@
+// Shared helpers for the browser tests: a real relay process and Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const RELAY_BIN = process.env.PARLEY_RELAY_BIN;
+export const DIST = process.env.PARLEY_DIST;
+const TMP = process.env.PARLEY_TEST_TMP || os.tmpdir();
+
+if (!RELAY_BIN || !DIST) {
+  throw new Error('PARLEY_RELAY_BIN and PARLEY_DIST must be set (run through `make test`)');
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(path.join(TMP, prefix));
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `parley-relay serve` and resolves once /healthz answers. */
+export async function startRelay({ env = {}, staticDir = DIST } = {}) {
+  const dir = tempDir('relay-');
+  const port = await freePort();
+  const logPath = path.join(dir, 'relay.log');
+  const proc = spawn(RELAY_BIN, ['serve'], {
+    env: {
+      PATH: process.env.PATH,
+      PARLEY_BIND: `127.0.0.1:${port}`,
+      PARLEY_DATA_DIR: path.join(dir, 'data'),
+      PARLEY_STATIC_DIR: staticDir,
+      PARLEY_LOG: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', openSync(logPath, 'w')],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`relay exited: ${readFileSync(logPath, 'utf8')}`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error('relay did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    base,
+    dir,
+    log: () => readFileSync(logPath, 'utf8'),
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Debian's Chromium, headless, with the flags this machine needs. */
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.PARLEY_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      ...extraArgs,
+    ],
+  });
+}
+
+/** Collects console errors and CSP violations of a page. */
+export function watchPage(page) {
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  return problems;
+}

@@ -1,0 +1,122 @@
+// The PWA shell in a real browser: boots the WASM app under the strict CSP,
+// is installable (manifest + icons), registers its service worker, works
+// offline from the versioned shell cache, and updates cleanly.
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DIST, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
+
+describe('PWA shell', () => {
+  let relay, browser, dist;
+
+  before(async () => {
+    // A private copy of the build, so the update test can publish a "new version".
+    dist = path.join(tempDir('dist-'), 'dist');
+    cpSync(DIST, dist, { recursive: true });
+    relay = await startRelay({ staticDir: dist });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  test('boots the WASM start screen with no CSP violation and no inline script', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    const response = await page.goto(relay.base + '/');
+    const csp = response.headers()['content-security-policy'];
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+
+    // The heading exists only once Rust/WASM has rendered the app.
+    await page.waitForSelector('main[data-screen="start"] h1', { timeout: 20_000 });
+    assert.equal(await page.textContent('main[data-screen="start"] h1'), 'Parley');
+    // The app asked the relay's /readyz and shows it ready.
+    await page.waitForSelector('.relay-status[data-state="ready"]', { timeout: 20_000 });
+    assert.match(await page.textContent('.relay-status'), /Relay online/);
+
+    const inline = await page.evaluate(() => document.querySelectorAll('script:not([src])').length);
+    assert.equal(inline, 0, 'no inline <script> in the served page');
+    assert.deepEqual(problems, [], `console errors: ${problems.join('\n')}`);
+    await context.close();
+  });
+
+  test('serves an installable manifest with 192/512 px and maskable icons', async () => {
+    const res = await fetch(relay.base + '/manifest.webmanifest');
+    assert.equal(res.headers.get('content-type'), 'application/manifest+json');
+    const manifest = await res.json();
+    assert.equal(manifest.name, 'Parley');
+    assert.equal(manifest.display, 'standalone');
+    assert.equal(manifest.start_url, '/');
+    for (const size of [192, 512]) {
+      for (const purpose of ['any', 'maskable']) {
+        const icon = manifest.icons.find((i) => i.sizes === `${size}x${size}` && i.purpose === purpose);
+        assert.ok(icon, `${purpose} icon ${size}px listed`);
+        const img = await fetch(relay.base + icon.src);
+        assert.equal(img.headers.get('content-type'), 'image/png');
+        const png = Buffer.from(await img.arrayBuffer());
+        assert.equal(png.readUInt32BE(16), size, `${icon.src} width`);
+        assert.equal(png.readUInt32BE(20), size, `${icon.src} height`);
+      }
+    }
+  });
+
+  test('registers the service worker, works offline, and updates cleanly', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    await page.goto(relay.base + '/');
+    await page.waitForSelector('main[data-screen="start"] h1');
+
+    const sw = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return { script: reg.active.scriptURL, caches: await caches.keys() };
+    });
+    assert.equal(sw.script, relay.base + '/sw.js');
+    const oldBuild = readFileSync(path.join(dist, 'sw.js'), 'utf8').match(/BUILD_ID = "([0-9a-f]{16})"/)[1];
+    assert.deepEqual(sw.caches, [`parley-shell-${oldBuild}`]);
+
+    // Offline: the shell (HTML, JS, WASM) comes from the cache; the app still
+    // boots and says the relay is unreachable instead of breaking.
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('main[data-screen="start"] h1', { timeout: 20_000 });
+    await page.waitForSelector('.relay-status[data-state="unreachable"]', { timeout: 20_000 });
+    await context.setOffline(false);
+    await page.reload();
+    await page.waitForSelector('.relay-status[data-state="ready"]', { timeout: 20_000 });
+
+    // Publish a new version: the worker changes, installs in the background,
+    // and the app offers the update instead of swapping code under the user.
+    const newBuild = 'feedfacecafebeef';
+    const swPath = path.join(dist, 'sw.js');
+    writeFileSync(swPath, readFileSync(swPath, 'utf8').replace(oldBuild, newBuild));
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await page.waitForSelector('.update button', { timeout: 20_000 });
+    assert.match(await page.textContent('.update'), /new version/);
+
+    await Promise.all([page.waitForEvent('load'), page.click('.update button')]);
+    await page.waitForSelector('main[data-screen="start"] h1');
+    const after = await page.evaluate(async () => ({
+      caches: await caches.keys(),
+      controller: navigator.serviceWorker.controller?.scriptURL,
+    }));
+    assert.deepEqual(after.caches, [`parley-shell-${newBuild}`], 'old shell cache removed');
+    assert.equal(after.controller, relay.base + '/sw.js');
+    // Going offline shows the expected fetch failures; nothing else may be logged.
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(p));
+    assert.deepEqual(unexpected, [], unexpected.join('\n'));
+    await context.close();
+  });
+
+  test('relay stays healthy and reports readiness to the page', async () => {
+    const health = await fetch(relay.base + '/healthz');
+    assert.equal(health.status, 200);
+    const ready = await (await fetch(relay.base + '/readyz')).json();
+    assert.equal(ready.ready, true);
+  });
+});
