@@ -4,4 +4,5 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(missing_docs))]
 
+pub mod crypto;
 pub mod protocol;

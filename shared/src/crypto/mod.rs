@@ -1,0 +1,15 @@
+//! Parley's cryptography (DESIGN.md §2). Pure functions and state machines:
+//! randomness comes in as a parameter, nothing here does I/O.
+
+pub mod backup;
+pub mod codec;
+pub mod keys;
+pub mod pairing;
+pub mod pqxdh;
+pub mod primitives;
+pub mod ratchet;
+pub mod safety;
+pub mod session;
+pub mod stream;
+
+pub use primitives::os_rng;

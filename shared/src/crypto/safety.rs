@@ -1,0 +1,129 @@
+//! Safety numbers: Signal's numeric fingerprint construction (libsignal
+//! `fingerprint.rs`, "displayable" and "scannable" forms), over Parley identities.
+//!
+//! For each party: h = SHA-512(version(2, BE) || key || id); then 5200 times
+//! h = SHA-512(h || key). The first 30 bytes become six 5-digit groups (each
+//! 5-byte big-endian chunk mod 100000). The two 30-digit halves are shown in
+//! a fixed order (smaller first) so both sides see the same 60 digits.
+
+use sha2::{Digest, Sha512};
+use subtle::ConstantTimeEq;
+
+use super::keys::IdentityPublic;
+
+/// Construction version; part of every hash input and of the scannable payload.
+pub const SAFETY_NUMBER_VERSION: u16 = 1;
+const ITERATIONS: usize = 5200;
+const STABLE_ID_PREFIX: &[u8] = b"parley-device:";
+
+fn fingerprint(identity: &IdentityPublic) -> [u8; 64] {
+    let key = identity.transcript_bytes();
+    let mut id = STABLE_ID_PREFIX.to_vec();
+    id.extend_from_slice(identity.device_id());
+    let mut h = Sha512::new();
+    h.update(SAFETY_NUMBER_VERSION.to_be_bytes());
+    h.update(key);
+    h.update(&id);
+    let mut out: [u8; 64] = h.finalize().into();
+    for _ in 0..ITERATIONS {
+        let mut h = Sha512::new();
+        h.update(out);
+        h.update(key);
+        out = h.finalize().into();
+    }
+    out
+}
+
+fn digits(fp: &[u8; 64]) -> String {
+    let mut s = String::with_capacity(30);
+    for chunk in fp[..30].chunks(5) {
+        let v = chunk.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        s.push_str(&format!("{:05}", v % 100_000));
+    }
+    s
+}
+
+/// The safety number of a pair of identities.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SafetyNumber {
+    local: [u8; 64],
+    remote: [u8; 64],
+    display: String,
+}
+
+impl core::fmt::Debug for SafetyNumber {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SafetyNumber({})", self.display)
+    }
+}
+
+/// A scanned payload does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SafetyNumberError {
+    /// The payload has a different version or shape.
+    #[error("not a Parley safety number code (or another version)")]
+    Unsupported,
+    /// The codes differ: an identity is not what the other side sees.
+    #[error("safety numbers do not match")]
+    Mismatch,
+}
+
+impl SafetyNumber {
+    /// Computes the number as `local` sees its conversation with `remote`.
+    pub fn new(local: &IdentityPublic, remote: &IdentityPublic) -> Self {
+        let l = fingerprint(local);
+        let r = fingerprint(remote);
+        let (dl, dr) = (digits(&l), digits(&r));
+        let display = if dl <= dr { dl + &dr } else { dr + &dl };
+        Self {
+            local: l,
+            remote: r,
+            display,
+        }
+    }
+
+    /// 60 digits.
+    pub fn digits(&self) -> &str {
+        &self.display
+    }
+
+    /// 12 groups of 5 digits for display.
+    pub fn grouped(&self) -> String {
+        self.display
+            .as_bytes()
+            .chunks(5)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Payload of the QR code to show: version || local fp[..32] || remote fp[..32].
+    pub fn scannable(&self) -> Vec<u8> {
+        let mut out = SAFETY_NUMBER_VERSION.to_be_bytes().to_vec();
+        out.extend_from_slice(&self.local[..32]);
+        out.extend_from_slice(&self.remote[..32]);
+        out
+    }
+
+    /// Compares a payload scanned from the peer's screen, in constant time.
+    /// The peer's "local" is our "remote" and vice versa.
+    pub fn verify_scanned(&self, scanned: &[u8]) -> Result<(), SafetyNumberError> {
+        if scanned.len() != 66 || scanned[..2] != SAFETY_NUMBER_VERSION.to_be_bytes() {
+            return Err(SafetyNumberError::Unsupported);
+        }
+        let mut expected = [0u8; 64];
+        expected[..32].copy_from_slice(&self.remote[..32]);
+        expected[32..].copy_from_slice(&self.local[..32]);
+        if bool::from(expected.ct_eq(&scanned[2..])) {
+            Ok(())
+        } else {
+            Err(SafetyNumberError::Mismatch)
+        }
+    }
+
+    /// Compares typed digits (spaces ignored) in constant time.
+    pub fn matches_digits(&self, typed: &str) -> bool {
+        let typed: Vec<u8> = typed.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        typed.len() == self.display.len() && bool::from(typed.ct_eq(self.display.as_bytes()))
+    }
+}

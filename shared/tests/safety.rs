@@ -1,0 +1,62 @@
+//! Safety numbers: same on both sides, different for any other identity,
+//! stable across versions of this code (fixed vector), compared in constant time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::TestRng;
+use parley_shared::crypto::keys::IdentityKeyPair;
+use parley_shared::crypto::safety::{SafetyNumber, SafetyNumberError};
+
+#[test]
+fn both_sides_see_the_same_sixty_digits() {
+    let rng = &mut TestRng::new("safety");
+    let alice = IdentityKeyPair::generate(rng).public();
+    let bob = IdentityKeyPair::generate(rng).public();
+    let a = SafetyNumber::new(&alice, &bob);
+    let b = SafetyNumber::new(&bob, &alice);
+    assert_eq!(a.digits(), b.digits());
+    assert_eq!(a.digits().len(), 60);
+    assert!(a.digits().bytes().all(|c| c.is_ascii_digit()));
+    assert_eq!(a.grouped().split(' ').count(), 12);
+    assert!(a.matches_digits(&b.grouped()));
+    // Scanning each other's QR codes.
+    a.verify_scanned(&b.scannable()).unwrap();
+    b.verify_scanned(&a.scannable()).unwrap();
+}
+
+#[test]
+fn a_substituted_identity_changes_the_number() {
+    let rng = &mut TestRng::new("safety-mitm");
+    let alice = IdentityKeyPair::generate(rng).public();
+    let bob = IdentityKeyPair::generate(rng).public();
+    let mallory = IdentityKeyPair::generate(rng).public();
+    let alice_sees = SafetyNumber::new(&alice, &mallory); // relay swapped Bob's key
+    let bob_sees = SafetyNumber::new(&bob, &alice);
+    assert_ne!(alice_sees.digits(), bob_sees.digits());
+    assert!(!alice_sees.matches_digits(bob_sees.digits()));
+    assert_eq!(
+        alice_sees.verify_scanned(&bob_sees.scannable()),
+        Err(SafetyNumberError::Mismatch)
+    );
+    assert_eq!(
+        alice_sees.verify_scanned(b"junk"),
+        Err(SafetyNumberError::Unsupported)
+    );
+    let mut other_version = bob_sees.scannable();
+    other_version[1] ^= 1;
+    assert_eq!(
+        alice_sees.verify_scanned(&other_version),
+        Err(SafetyNumberError::Unsupported)
+    );
+}
+
+#[test]
+fn fixed_vector() {
+    let rng = &mut TestRng::new("safety fixed vector v1");
+    let alice = IdentityKeyPair::generate(rng).public();
+    let bob = IdentityKeyPair::generate(rng).public();
+    assert_eq!(SafetyNumber::new(&alice, &bob).grouped(), FIXED);
+}
+
+const FIXED: &str = "39210 38128 89788 46121 95913 37435 91792 35812 00916 22946 77838 72716";
