@@ -1,11 +1,14 @@
 # The two commands of the README. Logic lives in scripts/.
-.PHONY: run test tools relay web clean
+.PHONY: run test bench tools relay web clean
 
 run: ## install what is missing, build the PWA, serve it on http://127.0.0.1:8080
 	@scripts/run.sh
 
 test: ## start throwaway services, run every check, stop them
 	@scripts/test.sh
+
+bench: ## crypto benchmarks, native and in headless Chromium (see docs/benchmarks.md)
+	@scripts/bench.sh
 
 tools: ## only install the build tools
 	@scripts/tools.sh web

@@ -40,6 +40,24 @@ check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 log "cargo test"
 cargo test --locked -p parley-shared -p parley-relay
 
+log "shared/ on wasm32 in headless Chromium (wasm-bindgen-test)"
+(cd shared && CHROMEDRIVER=/usr/bin/chromedriver \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --locked --target wasm32-unknown-unknown --test wasm)
+
+log "fuzz smoke: every decoder for ${PARLEY_FUZZ_SECONDS:-5}s (cargo fuzz, no sanitizer, stable toolchain)"
+fuzz_target_dir="${CARGO_TARGET_DIR:-$ROOT/target}/fuzz"
+for t in bundle envelope pairing stream backup; do
+  # RUSTC_BOOTSTRAP: cargo-fuzz passes one unstable flag even without a sanitizer (ADR 0005).
+  if (cd shared/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -s none --target-dir "$fuzz_target_dir" "$t" -- \
+      -max_total_time="${PARLEY_FUZZ_SECONDS:-5}" -rss_limit_mb=2048) >"$RUN/fuzz-$t.log" 2>&1; then
+    echo "fuzz $t: $(grep -E '^Done [0-9]+ runs' "$RUN/fuzz-$t.log")"
+  else
+    tail -n 60 "$RUN/fuzz-$t.log" >&2
+    die "fuzz target $t failed (crash input saved under shared/fuzz/artifacts/$t)"
+  fi
+done
+
 log "wasm build (trunk, release)"
 trunk build --release
 

@@ -74,6 +74,13 @@ node_tools() {
   fi
 }
 
+fuzz_tools() {
+  if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.2" ]; then
+    log "installing cargo-fuzz 0.13.2"
+    cargo install cargo-fuzz --version 0.13.2 --locked
+  fi
+}
+
 rust_components() {
   for c in rustfmt clippy; do
     rustup component list --installed | grep -q "^$c" || rustup component add "$c"
@@ -82,6 +89,6 @@ rust_components() {
 
 case "${1:-web}" in
   web) web_tools ;;
-  test) rust_components; web_tools; system_tools; python_tools; node_tools ;;
+  test) rust_components; web_tools; fuzz_tools; system_tools; python_tools; node_tools ;;
   *) die "usage: tools.sh web|test" ;;
 esac

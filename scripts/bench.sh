@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make bench`: the crypto core's benchmarks, native (criterion) and in headless
+# Chromium (release wasm). Results go to docs/benchmarks.md by hand, with the
+# date and machine; nothing here asserts on time.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+"$ROOT/scripts/tools.sh" web
+log "native: cargo bench -p parley-shared --bench crypto"
+cargo bench --locked -p parley-shared --bench crypto 2>&1 | grep -E "^[a-z].*|time:|thrpt:" 
+log "browser: release wasm in headless Chromium"
+(cd shared && CHROMEDRIVER=/usr/bin/chromedriver \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --locked --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture 2>&1) | grep -E "BENCH|test result"

@@ -1,0 +1,61 @@
+//! Session messages and ratchet headers from untrusted bytes, decoded and fed
+//! to a live session: nothing may panic, and a rejected message must leave
+//! the session unchanged.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use parley_shared::crypto::keys::{IdentityKeyPair, OneTimePreKey, PqPreKey, PreKeyBundle, SignedPreKey};
+use parley_shared::crypto::os_rng;
+use parley_shared::crypto::ratchet::RatchetMessage;
+use parley_shared::crypto::session::{PreKeySource, Session, SessionMessage};
+
+struct Keys(SignedPreKey, PqPreKey);
+
+impl PreKeySource for Keys {
+    fn signed_prekey(&self, id: u32) -> Option<SignedPreKey> {
+        (self.0.id == id).then(|| self.0.clone())
+    }
+    fn pq_prekey(&self, id: u32) -> Option<PqPreKey> {
+        (self.1.id == id).then(|| self.1.clone())
+    }
+    fn one_time_prekey(&self, _: u32) -> Option<OneTimePreKey> {
+        None
+    }
+}
+
+struct Fixture {
+    bob: IdentityKeyPair,
+    keys: Keys,
+    session: Session,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let rng = &mut os_rng();
+        let alice = IdentityKeyPair::generate(rng);
+        let bob = IdentityKeyPair::generate(rng);
+        let keys = Keys(bob.signed_prekey(rng, 1), bob.pq_prekey(rng, 2));
+        let bundle = PreKeyBundle::new(bob.public(), keys.0.public(), keys.1.public(), None).unwrap();
+        let mut a = Session::initiate(rng, &alice, &bundle).unwrap();
+        let first = a.encrypt(b"seed").unwrap();
+        let session = Session::accept(rng, &bob, &keys, &first).unwrap().session;
+        Fixture { bob, keys, session }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let f = fixture();
+    let rng = &mut os_rng();
+    let _ = SessionMessage::from_bytes(data);
+    let _ = RatchetMessage::from_bytes(data);
+    let _ = Session::from_bytes(data);
+    let mut s = f.session.clone();
+    let before = s.to_bytes();
+    if s.decrypt(rng, data).is_err() {
+        assert_eq!(*s.to_bytes(), *before, "rejected message changed the session");
+    }
+    let _ = Session::accept(rng, &f.bob, &f.keys, data);
+});
