@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 "$ROOT/scripts/tools.sh" web
 log "native: cargo bench -p parley-shared --bench crypto"
-cargo bench --locked -p parley-shared --bench crypto 2>&1 | grep -E "^[a-z].*|time:|thrpt:" 
+cargo bench --locked -p parley-shared --bench crypto 2>&1 | grep -E "^[a-z].*|time:|thrpt:"
 log "browser: release wasm in headless Chromium"
 (cd shared && CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
