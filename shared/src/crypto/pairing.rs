@@ -19,7 +19,7 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 
 use super::codec::{self, DecodeError, b64url, bytes, fixed};
 use super::keys::{IdentityKeyPair, IdentityPublic, KeyError};
-use super::primitives::{Secret, hkdf, hmac, hmac_verify, sha256, xopen, xseal};
+use super::primitives::{Secret, hkdf, hmac, hmac_verify, sha256, split_secret, xopen, xseal};
 
 const VERSION: u8 = 1;
 const LINK_MARKER: &str = "#pair=";
@@ -137,14 +137,6 @@ fn unseal(key: &Secret<32>, ad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Pairing
     xopen(key.expose(), &nonce, ad, &sealed[24..]).map_err(|_| PairingError::Authentication)
 }
 
-fn split64(s: &Secret<64>) -> (Secret<32>, Secret<32>) {
-    let mut a = [0u8; 32];
-    let mut b = [0u8; 32];
-    a.copy_from_slice(&s.expose()[..32]);
-    b.copy_from_slice(&s.expose()[32..]);
-    (Secret::new(a), Secret::new(b))
-}
-
 // ---------------------------------------------------------------- QR invite
 
 /// What the QR code (and the invite link) carries.
@@ -213,7 +205,7 @@ impl Invite {
     fn keys(&self) -> (Secret<32>, Secret<32>) {
         let mut info = b"Parley_Pair_QR_v1".to_vec();
         info.extend_from_slice(&self.rendezvous_id);
-        split64(&hkdf::<64>(&[], self.secret.expose(), &info))
+        split_secret(&hkdf::<64>(&[], self.secret.expose(), &info))
     }
 
     fn ad(&self) -> Vec<u8> {
@@ -381,9 +373,9 @@ fn pin_keys(k: &[u8], msg_a: &[u8], msg_b: &[u8]) -> PinKeys {
     info.extend_from_slice(&transcript);
     let okm = hkdf::<128>(&[], k, &info);
     let part = |i: usize| {
-        let mut b = [0u8; 32];
-        b.copy_from_slice(&okm.expose()[i * 32..(i + 1) * 32]);
-        Secret::new(b)
+        let mut b = Secret::new([0u8; 32]);
+        b.0.copy_from_slice(&okm.expose()[i * 32..(i + 1) * 32]);
+        b
     };
     PinKeys {
         confirm_a: part(0),

@@ -40,6 +40,15 @@ impl<const N: usize> core::fmt::Debug for Secret<N> {
     }
 }
 
+/// Splits 64 secret bytes into two 32-byte secrets without leaving copies behind.
+pub fn split_secret(okm: &Secret<64>) -> (Secret<32>, Secret<32>) {
+    let mut a = Secret::new([0u8; 32]);
+    let mut b = Secret::new([0u8; 32]);
+    a.0.copy_from_slice(&okm.expose()[..32]);
+    b.0.copy_from_slice(&okm.expose()[32..]);
+    (a, b)
+}
+
 /// HKDF-SHA256 (RFC 5869) into `N` bytes.
 pub fn hkdf<const N: usize>(salt: &[u8], ikm: &[u8], info: &[u8]) -> Secret<N> {
     let mut out = [0u8; N];

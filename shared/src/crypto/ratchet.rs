@@ -16,7 +16,7 @@ use x25519_dalek::{PublicKey, StaticSecret};
 
 use super::codec::{self, DecodeError, bytes};
 use super::keys::{self, KeyError};
-use super::primitives::{Secret, hkdf, hmac, open, seal};
+use super::primitives::{Secret, hkdf, hmac, open, seal, split_secret};
 
 /// Most message keys skipped in one chain (libsignal's MAX_FORWARD_JUMPS).
 pub const MAX_SKIP: u32 = 25_000;
@@ -153,12 +153,7 @@ impl core::fmt::Debug for Ratchet {
 }
 
 fn kdf_rk(rk: &Secret<32>, dh_out: &Secret<32>) -> (Secret<32>, Secret<32>) {
-    let okm = hkdf::<64>(rk.expose(), dh_out.expose(), INFO_RK);
-    let mut a = [0u8; 32];
-    let mut b = [0u8; 32];
-    a.copy_from_slice(&okm.expose()[..32]);
-    b.copy_from_slice(&okm.expose()[32..]);
-    (Secret::new(a), Secret::new(b))
+    split_secret(&hkdf::<64>(rk.expose(), dh_out.expose(), INFO_RK))
 }
 
 fn kdf_ck(ck: &Secret<32>) -> (Secret<32>, Secret<32>) {
@@ -167,11 +162,11 @@ fn kdf_ck(ck: &Secret<32>) -> (Secret<32>, Secret<32>) {
     (next, mk)
 }
 
-fn message_keys(mk: &Secret<32>) -> ([u8; 32], [u8; 12]) {
+fn message_keys(mk: &Secret<32>) -> (Secret<32>, [u8; 12]) {
     let okm = hkdf::<44>(&[0u8; 32], mk.expose(), INFO_MK);
-    let mut key = [0u8; 32];
+    let mut key = Secret::new([0u8; 32]);
     let mut nonce = [0u8; 12];
-    key.copy_from_slice(&okm.expose()[..32]);
+    key.0.copy_from_slice(&okm.expose()[..32]);
     nonce.copy_from_slice(&okm.expose()[32..]);
     (key, nonce)
 }
@@ -248,7 +243,7 @@ impl Ratchet {
             n: self.ns,
         };
         let (key, nonce) = message_keys(&mk);
-        let ciphertext = seal(&key, &nonce, &self.aad(&header), plaintext);
+        let ciphertext = seal(key.expose(), &nonce, &self.aad(&header), plaintext);
         self.cks = Some(next);
         self.ns = self.ns.checked_add(1).ok_or(RatchetError::TooLarge)?;
         Ok(RatchetMessage { header, ciphertext })
@@ -303,8 +298,13 @@ impl Ratchet {
 
     fn open_with(&self, mk: &Secret<32>, msg: &RatchetMessage) -> Result<Vec<u8>, RatchetError> {
         let (key, nonce) = message_keys(mk);
-        open(&key, &nonce, &self.aad(&msg.header), &msg.ciphertext)
-            .map_err(|_| RatchetError::Decrypt)
+        open(
+            key.expose(),
+            &nonce,
+            &self.aad(&msg.header),
+            &msg.ciphertext,
+        )
+        .map_err(|_| RatchetError::Decrypt)
     }
 
     fn skip_message_keys(&mut self, until: u32) -> Result<(), RatchetError> {
