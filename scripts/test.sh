@@ -29,7 +29,17 @@ log "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "secret scan (detect-secrets)"
-git ls-files -z | xargs -0 detect-secrets-hook --baseline .secrets.baseline
+# Against a scratch copy of the baseline: the hook rewrites it (exit 3) when
+# audited findings merely moved to other lines; exit 1 means a new finding.
+cp .secrets.baseline "$RUN/secrets.baseline"
+mapfile -d '' tracked < <(git ls-files -z ':!:.secrets.baseline')
+rc=0
+detect-secrets-hook --baseline "$RUN/secrets.baseline" "${tracked[@]}" || rc=$?
+case "$rc" in
+  0) echo "secret scan: ${#tracked[@]} files, no new findings" ;;
+  3) echo "secret scan: ${#tracked[@]} files, no new findings (audited ones moved; refresh .secrets.baseline)" ;;
+  *) die "secret scan found something new (audit it, or mark a false positive with 'pragma: allowlist secret')" ;;
+esac
 
 log "whitespace hygiene (trailing spaces, final newline)"
 python3 "$ROOT/scripts/hygiene.py"

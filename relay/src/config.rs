@@ -115,6 +115,15 @@ pub enum BlobBackend {
     S3(S3Config),
 }
 
+/// Who may register a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationGate {
+    /// Anyone.
+    Open,
+    /// Holders of a code from `parley-relay invite create`.
+    Invite,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -156,6 +165,12 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Pause between retention passes (`PARLEY_SWEEP_INTERVAL_SECS`).
     pub sweep_interval: Duration,
+    /// Registration gate (`PARLEY_REGISTRATION`).
+    pub registration: RegistrationGate,
+    /// Lifetime of a session token (`PARLEY_TOKEN_TTL_SECS`).
+    pub token_ttl: Duration,
+    /// Lifetime of a login challenge (`PARLEY_CHALLENGE_TTL_SECS`).
+    pub challenge_ttl: Duration,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -333,6 +348,28 @@ impl Config {
                 60,
                 1,
             )?),
+            registration: match env.get("PARLEY_REGISTRATION").as_deref().map(str::trim) {
+                None | Some("open") => RegistrationGate::Open,
+                Some("invite") => RegistrationGate::Invite,
+                Some(other) => {
+                    return Err(ConfigError::new(
+                        "PARLEY_REGISTRATION",
+                        format!("{other:?} is not one of: open, invite"),
+                    ));
+                }
+            },
+            token_ttl: Duration::from_secs(parse_num(
+                env,
+                "PARLEY_TOKEN_TTL_SECS",
+                30 * 24 * 3600,
+                60,
+            )?),
+            challenge_ttl: Duration::from_secs(parse_num(
+                env,
+                "PARLEY_CHALLENGE_TTL_SECS",
+                120,
+                5,
+            )?),
         })
     }
 }
@@ -441,6 +478,14 @@ mod tests {
             ),
             (vec![("PARLEY_LOG_FORMAT", "xml")], "PARLEY_LOG_FORMAT"),
             (vec![("PARLEY_PUBLIC_URL", "ftp://x")], "PARLEY_PUBLIC_URL"),
+            (
+                vec![("PARLEY_REGISTRATION", "email")],
+                "PARLEY_REGISTRATION",
+            ),
+            (
+                vec![("PARLEY_TOKEN_TTL_SECS", "5")],
+                "PARLEY_TOKEN_TTL_SECS",
+            ),
         ] {
             let err = cfg(&pairs).unwrap_err();
             assert_eq!(err.var, var, "{pairs:?} -> {err}");

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod invite_code;
 pub mod server;
 pub mod sweeper;
 pub mod telemetry;

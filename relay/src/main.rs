@@ -20,6 +20,21 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage invite codes (for PARLEY_REGISTRATION=invite).
+    Invite {
+        #[command(subcommand)]
+        action: InviteAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InviteAction {
+    /// Create a single-use invite code and print it.
+    Create {
+        /// Hours until the code expires.
+        #[arg(long, default_value_t = 72)]
+        ttl_hours: u32,
+    },
 }
 
 /// Exit status for configuration and start-up errors.
@@ -49,6 +64,18 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Invite {
+            action: InviteAction::Create { ttl_hours },
+        } => match server::connect_store(&config)
+            .and_then(|s| server::migrate(&s).map(|_| s))
+            .and_then(|s| server::create_invite(&s, ttl_hours))
+        {
+            Ok(code) => {
+                println!("{code}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Serve => match actix_web::rt::System::new().block_on(server::serve(config)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),

@@ -105,6 +105,24 @@ pub fn migrate(store: &Store) -> Result<Vec<String>, ConfigError> {
         .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))
 }
 
+/// Creates a single-use invite code valid for `ttl_hours`; only its hash is stored.
+pub fn create_invite(store: &Store, ttl_hours: u32) -> Result<String, ConfigError> {
+    let mut raw = [0u8; 15];
+    getrandom::fill(&mut raw).map_err(|e| ConfigError::new("PARLEY_DATA_DIR", e.to_string()))?;
+    // 120 bits as 24 base32 characters in groups of four: easy to read out.
+    let code = crate::invite_code::format(&raw);
+    let now = sweeper::now_ms();
+    let expires = now.saturating_add(i64::from(ttl_hours) * 3_600_000);
+    store
+        .create_invite(
+            &parley_shared::crypto::primitives::sha256(&[code.as_bytes()]),
+            now,
+            expires,
+        )
+        .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
+    Ok(code)
+}
+
 async fn open_blobs(config: &Config) -> Result<Blobs, ConfigError> {
     match &config.blobs {
         BlobBackend::Local { dir } => {

@@ -61,6 +61,10 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration) {
     loop {
         tick.tick().await;
         let report = sweep_blobs(&store, &blobs, now_ms()).await;
+        let s = store.clone();
+        if let Ok(Err(e)) = actix_web::web::block(move || s.sweep_auth(now_ms())).await {
+            tracing::warn!(err = %e, "sweeper: cannot delete expired challenges and tokens");
+        }
         if report.deleted > 0 || report.failed > 0 {
             tracing::info!(
                 deleted = report.deleted,

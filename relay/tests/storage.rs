@@ -93,6 +93,40 @@ fn suite(store: &Store) {
         "second delete finds nothing"
     );
 
+    // challenges: single use, refused after expiry
+    store.create_challenge(b"c-live", 5_000).unwrap();
+    store.create_challenge(b"c-old", 1_000).unwrap();
+    assert!(
+        !store.consume_challenge(b"c-old", 2_000).unwrap(),
+        "expired"
+    );
+    assert!(store.consume_challenge(b"c-live", 2_000).unwrap());
+    assert!(
+        !store.consume_challenge(b"c-live", 2_000).unwrap(),
+        "second use"
+    );
+    assert!(!store.consume_challenge(b"never", 2_000).unwrap());
+
+    // tokens: only for known devices, expire, revoke
+    assert!(
+        !store.insert_token(&dev(8), b"t-none", 1, 10_000).unwrap(),
+        "unknown device"
+    );
+    assert!(store.insert_token(&dev(2), b"t-2", 1, 10_000).unwrap());
+    assert_eq!(store.device_for_token(b"t-2", 9_999).unwrap(), Some(dev(2)));
+    assert_eq!(
+        store.device_for_token(b"t-2", 10_000).unwrap(),
+        None,
+        "expired"
+    );
+    assert!(store.revoke_token(b"t-2").unwrap());
+    assert_eq!(store.device_for_token(b"t-2", 5).unwrap(), None, "revoked");
+    store.create_challenge(b"c-sweep", 3_000).unwrap();
+    assert!(store.sweep_auth(4_000).unwrap() >= 1);
+
+    // one-time prekeys: claimed lowest first, once each
+    assert!(store.claim_one_time_prekey(&dev(2)).unwrap().is_none());
+
     // erasing a device removes its rows and reports its blobs; others untouched
     let keys = store.delete_device(&dev(1)).unwrap();
     assert_eq!(keys, ["a1"]);

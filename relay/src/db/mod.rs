@@ -3,6 +3,7 @@
 //! All methods are blocking (diesel is synchronous); async callers run them on
 //! actix's blocking pool with `web::block`.
 
+mod auth;
 mod conn;
 pub mod schema;
 
@@ -12,6 +13,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection as _, Pool, PooledConnection};
 
 use crate::config::DatabaseTarget;
+pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 use schema::{blobs, devices};
 
@@ -104,7 +106,7 @@ impl Store {
         self.backend
     }
 
-    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+    pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         self.pool
             .get_timeout(CHECKOUT_TIMEOUT)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
@@ -171,6 +173,15 @@ impl Store {
             // Explicit delete rather than relying on ON DELETE CASCADE alone:
             // SQLite only cascades with foreign_keys=ON on that connection.
             diesel::delete(blobs::table.filter(blobs::owner.eq(id))).execute(c)?;
+            diesel::delete(
+                schema::one_time_prekeys::table.filter(schema::one_time_prekeys::device_id.eq(id)),
+            )
+            .execute(c)?;
+            diesel::delete(schema::device_keys::table.find(id)).execute(c)?;
+            diesel::delete(
+                schema::auth_tokens::table.filter(schema::auth_tokens::device_id.eq(id)),
+            )
+            .execute(c)?;
             diesel::delete(devices::table.find(id)).execute(c)?;
             Ok(keys)
         })

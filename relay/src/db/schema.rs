@@ -22,3 +22,49 @@ diesel::table! {
 
 diesel::joinable!(blobs -> devices (owner));
 diesel::allow_tables_to_appear_in_same_query!(devices, blobs);
+
+diesel::table! {
+    device_keys (device_id) {
+        device_id -> Binary,
+        identity -> Binary,
+        signed_prekey -> Binary,
+        pq_prekey -> Binary,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    one_time_prekeys (device_id, key_id) {
+        device_id -> Binary,
+        key_id -> BigInt,
+        public_key -> Binary,
+    }
+}
+
+diesel::table! {
+    auth_challenges (challenge) {
+        challenge -> Binary,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_tokens (token_hash) {
+        token_hash -> Binary,
+        device_id -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    invite_codes (code_hash) {
+        code_hash -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_by -> Nullable<Binary>,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(devices, device_keys, one_time_prekeys, auth_tokens);

@@ -1,5 +1,6 @@
 //! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
 
+mod auth;
 mod blobs;
 mod headers;
 mod health;
@@ -51,9 +52,40 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route(web::get().to(blobs::get))
                     .route(web::head().to(blobs::get)),
             )
-            .service(web::scope(API_PREFIX).default_service(web::to(api_not_found)));
+            .service(
+                web::scope(API_PREFIX)
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(API_JSON_LIMIT)
+                            .error_handler(json_error),
+                    )
+                    .route("/auth/challenge", web::post().to(auth::challenge))
+                    .route("/auth/login", web::post().to(auth::login))
+                    .route("/auth/session", web::delete().to(auth::logout))
+                    .route("/devices", web::post().to(auth::register))
+                    .route("/devices/me", web::delete().to(auth::erase_me))
+                    .route("/devices/{id}/bundle", web::get().to(auth::bundle))
+                    .route("/prekeys", web::put().to(auth::put_prekeys))
+                    .route("/prekeys/status", web::get().to(auth::prekey_status))
+                    .default_service(web::to(api_not_found)),
+            );
         static_files::configure(cfg, &static_dir);
     }
+}
+
+/// Largest JSON body the API accepts (a registration with 200 one-time prekeys is ~20 KiB).
+const API_JSON_LIMIT: usize = 64 * 1024;
+
+fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let code = match err {
+        actix_web::error::JsonPayloadError::Overflow { .. }
+        | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => ErrorCode::TooLarge,
+        _ => ErrorCode::BadRequest,
+    };
+    HttpError::new(code, format!("invalid JSON body: {err}")).into()
 }
 
 async fn api_not_found() -> Result<actix_web::HttpResponse, HttpError> {

@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The thing does not exist (or is not visible to the caller).
     NotFound,
+    /// The request conflicts with existing state.
+    Conflict,
     /// A declared or actual size exceeds a configured limit.
     TooLarge,
     /// The body length differs from what was signed or declared.
@@ -36,6 +38,7 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::Conflict => 409,
             Self::LengthMismatch => 400,
             Self::TooLarge => 413,
             Self::RateLimited => 429,
@@ -84,6 +87,7 @@ mod tests {
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
             ErrorCode::NotFound,
+            ErrorCode::Conflict,
             ErrorCode::TooLarge,
             ErrorCode::LengthMismatch,
             ErrorCode::RateLimited,

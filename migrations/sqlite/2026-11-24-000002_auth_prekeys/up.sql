@@ -1,0 +1,42 @@
+-- A device's published identity and current prekeys (public keys only).
+CREATE TABLE device_keys (
+    device_id BLOB PRIMARY KEY NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    identity BLOB NOT NULL,
+    signed_prekey BLOB NOT NULL,
+    pq_prekey BLOB NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+-- One-time prekeys, each handed out at most once.
+CREATE TABLE one_time_prekeys (
+    device_id BLOB NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    key_id BIGINT NOT NULL,
+    public_key BLOB NOT NULL,
+    PRIMARY KEY (device_id, key_id)
+);
+
+-- Single-use login/registration challenges.
+CREATE TABLE auth_challenges (
+    challenge BLOB PRIMARY KEY NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX auth_challenges_expires_at ON auth_challenges (expires_at);
+
+-- Session tokens, stored only as SHA-256 hashes.
+CREATE TABLE auth_tokens (
+    token_hash BLOB PRIMARY KEY NOT NULL,
+    device_id BLOB NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX auth_tokens_device_id ON auth_tokens (device_id);
+CREATE INDEX auth_tokens_expires_at ON auth_tokens (expires_at);
+
+-- Invite codes for the `invite` registration gate, stored hashed.
+CREATE TABLE invite_codes (
+    code_hash BLOB PRIMARY KEY NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_by BLOB,
+    used_at BIGINT
+);

@@ -1,0 +1,352 @@
+//! Device registration, login and prekeys (`/api/v1/auth/*`, `/api/v1/devices*`,
+//! `/api/v1/prekeys*`). Every handler that touches a device's data acts only
+//! on the device its bearer token belongs to.
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
+use parley_shared::crypto::codec;
+use parley_shared::crypto::keys::{
+    IdentityPublic, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
+};
+use parley_shared::crypto::primitives::sha256;
+use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::auth::{
+    BundleResponse, CHALLENGE_LEN, Challenge, GateProof, KeyUpload, LOW_PREKEY_THRESHOLD,
+    LoginRequest, PreKeyStatus, RegisterRequest, Session, decode_b64, encode_b64, login_statement,
+    registration_statement,
+};
+
+use super::AppState;
+use crate::blob::{BlobKey, BlobStore as _};
+use crate::config::RegistrationGate;
+use crate::db::{NewRegistration, RegisterError};
+use crate::error::HttpError;
+use crate::sweeper::now_ms;
+
+const KEY_ENCODING: u8 = 1;
+
+fn bad(msg: &str) -> HttpError {
+    HttpError::new(ErrorCode::BadRequest, msg)
+}
+
+fn unauthorized(msg: &str) -> HttpError {
+    HttpError::new(ErrorCode::Unauthorized, msg)
+}
+
+fn b64_field(s: &str, what: &str) -> Result<Vec<u8>, HttpError> {
+    decode_b64(s).ok_or_else(|| bad(&format!("{what} is not base64url")))
+}
+
+fn signature(s: &str) -> Result<[u8; 64], HttpError> {
+    b64_field(s, "signature")?
+        .try_into()
+        .map_err(|_| bad("signature must be 64 bytes"))
+}
+
+/// Stored keys that no longer decode: a relay bug or tampered database.
+fn corrupt() -> HttpError {
+    tracing::error!("stored device keys do not decode");
+    HttpError::new(ErrorCode::Internal, "stored keys are invalid")
+}
+
+fn random32() -> Result<[u8; 32], HttpError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
+    Ok(b)
+}
+
+fn origin(state: &AppState) -> String {
+    state.config.public_url.origin().ascii_serialization()
+}
+
+/// An authenticated device (from `Authorization: Bearer <token>`).
+#[derive(Debug, Clone)]
+pub struct Authed {
+    /// The device the token belongs to.
+    pub device: Vec<u8>,
+    token_hash: [u8; 32],
+}
+
+impl FromRequest for Authed {
+    type Error = HttpError;
+    type Future = LocalBoxFuture<'static, Result<Self, HttpError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .map(str::to_owned);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token.ok_or_else(|| unauthorized("missing bearer token"))?;
+            let state = state.ok_or_else(|| HttpError::new(ErrorCode::Internal, "no state"))?;
+            let token_hash = sha256(&[token.as_bytes()]);
+            let store = state.store.clone();
+            let device = web::block(move || store.device_for_token(&token_hash, now_ms()))
+                .await??
+                .ok_or_else(|| unauthorized("token unknown, expired or revoked"))?;
+            Ok(Self { device, token_hash })
+        })
+    }
+}
+
+async fn new_session(
+    state: &AppState,
+    device: &[u8],
+) -> Result<(Session, [u8; 32], i64), HttpError> {
+    let token = encode_b64(&random32()?);
+    let hash = sha256(&[token.as_bytes()]);
+    let ttl = i64::try_from(state.config.token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_at = now_ms().saturating_add(ttl);
+    Ok((
+        Session {
+            device_id: encode_b64(device),
+            token,
+            expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+        },
+        hash,
+        expires_at,
+    ))
+}
+
+async fn consume_challenge(state: &AppState, challenge: &[u8]) -> Result<(), HttpError> {
+    let store = state.store.clone();
+    let c = challenge.to_vec();
+    if web::block(move || store.consume_challenge(&c, now_ms())).await?? {
+        Ok(())
+    } else {
+        Err(unauthorized("challenge unknown, already used or expired"))
+    }
+}
+
+/// `POST /api/v1/auth/challenge`.
+pub(super) async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
+    let c = random32()?;
+    debug_assert_eq!(c.len(), CHALLENGE_LEN);
+    let ttl = i64::try_from(state.config.challenge_ttl.as_millis()).unwrap_or(60_000);
+    let expires_at = now_ms() + ttl;
+    let store = state.store.clone();
+    web::block(move || store.create_challenge(&c, expires_at)).await??;
+    Ok(HttpResponse::Ok().json(Challenge {
+        challenge: encode_b64(&c),
+        expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+    }))
+}
+
+fn one_time_rows(keys: &[OneTimePreKeyPublic]) -> Vec<(i64, Vec<u8>)> {
+    keys.iter()
+        .map(|k| (i64::from(k.id), k.public.to_vec()))
+        .collect()
+}
+
+/// `POST /api/v1/devices`: proves possession of the identity key and
+/// publishes the device's keys.
+pub(super) async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, HttpError> {
+    let req = body.into_inner();
+    let identity_bytes = b64_field(&req.identity, "identity")?;
+    let identity =
+        IdentityPublic::from_bytes(&identity_bytes).map_err(|_| bad("identity is invalid"))?;
+    req.keys
+        .verify(&identity)
+        .map_err(|_| bad("prekey signatures do not verify against the identity"))?;
+    let invite_hash = match (state.config.registration, &req.gate) {
+        (RegistrationGate::Open, _) => None,
+        (RegistrationGate::Invite, GateProof::Invite { code }) => {
+            Some(sha256(&[code.trim().as_bytes()]))
+        }
+        (RegistrationGate::Invite, _) => {
+            return Err(HttpError::new(
+                ErrorCode::Forbidden,
+                "this relay requires an invite code",
+            ));
+        }
+    };
+    let challenge = b64_field(&req.challenge, "challenge")?;
+    let sig = signature(&req.signature)?;
+    consume_challenge(&state, &challenge).await?;
+    identity
+        .verify(
+            &[],
+            &[&registration_statement(
+                &origin(&state),
+                &challenge,
+                &req.keys,
+            )],
+            &sig,
+        )
+        .map_err(|_| unauthorized("signature does not verify"))?;
+
+    let device = identity.device_id().to_vec();
+    let (session, token_hash, token_expires_at) = new_session(&state, &device).await?;
+    let spk = codec::encode(KEY_ENCODING, &req.keys.signed_prekey);
+    let pq = codec::encode(KEY_ENCODING, &req.keys.pq_prekey);
+    let otks = one_time_rows(&req.keys.one_time_prekeys);
+    let store = state.store.clone();
+    let result = web::block(move || {
+        store.register(&NewRegistration {
+            device_id: &device,
+            identity: &identity_bytes,
+            signed_prekey: &spk,
+            pq_prekey: &pq,
+            one_time_prekeys: &otks,
+            token_hash: &token_hash,
+            token_expires_at,
+            invite_hash: invite_hash.as_ref().map(<[u8; 32]>::as_slice),
+            now: now_ms(),
+        })
+    })
+    .await?;
+    match result {
+        Ok(()) => Ok(HttpResponse::Created().json(session)),
+        Err(RegisterError::InvalidInvite) => Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "invite code is invalid, expired or already used",
+        )),
+        Err(RegisterError::IdentityConflict) => Err(HttpError::new(
+            ErrorCode::Conflict,
+            "this device id is registered with other identity keys",
+        )),
+        Err(RegisterError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/auth/login`: challenge-response with the identity key.
+pub(super) async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, HttpError> {
+    let req = body.into_inner();
+    let device = b64_field(&req.device_id, "device_id")?;
+    let challenge = b64_field(&req.challenge, "challenge")?;
+    let sig = signature(&req.signature)?;
+    consume_challenge(&state, &challenge).await?;
+    let store = state.store.clone();
+    let d = device.clone();
+    let keys = web::block(move || store.device_keys(&d))
+        .await??
+        .ok_or_else(|| unauthorized("unknown device"))?;
+    let identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
+    identity
+        .verify(&[], &[&login_statement(&origin(&state), &challenge)], &sig)
+        .map_err(|_| unauthorized("signature does not verify"))?;
+    let (session, hash, expires_at) = new_session(&state, &device).await?;
+    let store = state.store.clone();
+    if !web::block(move || store.insert_token(&device, &hash, now_ms(), expires_at)).await?? {
+        return Err(unauthorized("unknown device"));
+    }
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// `DELETE /api/v1/auth/session`: revokes the presented token.
+pub(super) async fn logout(
+    state: web::Data<AppState>,
+    who: Authed,
+) -> Result<HttpResponse, HttpError> {
+    let store = state.store.clone();
+    web::block(move || store.revoke_token(&who.token_hash)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpError> {
+    let store = state.store.clone();
+    let n = web::block(move || store.one_time_prekey_count(&device)).await??;
+    Ok(PreKeyStatus {
+        one_time_prekeys: n,
+        refill: n < LOW_PREKEY_THRESHOLD,
+    })
+}
+
+/// `PUT /api/v1/prekeys`: new signed/ML-KEM prekeys and more one-time prekeys.
+pub(super) async fn put_prekeys(
+    state: web::Data<AppState>,
+    who: Authed,
+    body: web::Json<KeyUpload>,
+) -> Result<HttpResponse, HttpError> {
+    let keys = body.into_inner();
+    let store = state.store.clone();
+    let d = who.device.clone();
+    let stored = web::block(move || store.device_keys(&d))
+        .await??
+        .ok_or_else(|| HttpError::new(ErrorCode::NotFound, "device has no keys"))?;
+    let identity = IdentityPublic::from_bytes(&stored.identity).map_err(|_| corrupt())?;
+    keys.verify(&identity)
+        .map_err(|_| bad("prekey signatures do not verify against the identity"))?;
+    let spk = codec::encode(KEY_ENCODING, &keys.signed_prekey);
+    let pq = codec::encode(KEY_ENCODING, &keys.pq_prekey);
+    let otks = one_time_rows(&keys.one_time_prekeys);
+    let store = state.store.clone();
+    let d = who.device.clone();
+    web::block(move || store.put_prekeys(&d, &spk, &pq, &otks, now_ms())).await??;
+    Ok(HttpResponse::Ok().json(status(&state, who.device).await?))
+}
+
+/// `GET /api/v1/prekeys/status`.
+pub(super) async fn prekey_status(
+    state: web::Data<AppState>,
+    who: Authed,
+) -> Result<HttpResponse, HttpError> {
+    Ok(HttpResponse::Ok().json(status(&state, who.device).await?))
+}
+
+/// `GET /api/v1/devices/{id}/bundle`: the device's keys plus one one-time
+/// prekey, which is never handed out again.
+pub(super) async fn bundle(
+    state: web::Data<AppState>,
+    _who: Authed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let device = b64_field(&path, "device id")?;
+    let store = state.store.clone();
+    let d = device.clone();
+    let (keys, one_time) = web::block(move || -> Result<_, crate::db::StoreError> {
+        let keys = store.device_keys(&d)?;
+        let one_time = match keys {
+            Some(_) => store.claim_one_time_prekey(&d)?,
+            None => None,
+        };
+        Ok((keys, one_time))
+    })
+    .await??;
+    let keys = keys.ok_or_else(|| HttpError::new(ErrorCode::NotFound, "no such device"))?;
+    let identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
+    let spk: SignedPreKeyPublic =
+        codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
+    let pq: PqPreKeyPublic = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
+    let opk = match one_time {
+        Some((id, public)) => Some(OneTimePreKeyPublic {
+            id: u32::try_from(id).map_err(|_| corrupt())?,
+            public: public.try_into().map_err(|_| corrupt())?,
+        }),
+        None => None,
+    };
+    let bundle = PreKeyBundle::new(identity, spk, pq, opk).map_err(|_| corrupt())?;
+    Ok(HttpResponse::Ok().json(BundleResponse {
+        bundle: encode_b64(&bundle.to_bytes()),
+    }))
+}
+
+/// `DELETE /api/v1/devices/me`: erases everything the relay holds for the device.
+pub(super) async fn erase_me(
+    state: web::Data<AppState>,
+    who: Authed,
+) -> Result<HttpResponse, HttpError> {
+    let store = state.store.clone();
+    let d = who.device.clone();
+    let blob_keys = web::block(move || store.delete_device(&d)).await??;
+    for key in blob_keys {
+        if let Ok(k) = BlobKey::parse(&key) {
+            // The rows are gone; an object left behind would be unreachable,
+            // so failures are logged and left to the store's lifecycle rules.
+            if let Err(e) = state.blobs.delete(&k).await {
+                tracing::warn!(err = %e, "erase: blob delete failed");
+            }
+        }
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

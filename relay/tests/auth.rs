@@ -1,0 +1,443 @@
+//! Registration, login, tokens and prekeys against the real relay process, on
+//! SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::relay::{Relay, RelayBuilder};
+use parley_relay::config::DatabaseTarget;
+use parley_relay::db::Store;
+use parley_shared::crypto::keys::{IdentityKeyPair, OneTimePreKey, PreKeyBundle};
+use parley_shared::crypto::os_rng;
+use parley_shared::crypto::session::Session as CryptoSession;
+use parley_shared::protocol::auth::{
+    BundleResponse, Challenge, GateProof, KeyUpload, LoginRequest, PreKeyStatus, RegisterRequest,
+    Session, decode_b64, encode_b64, login_statement, registration_statement,
+};
+use serde_json::Value;
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+struct Device {
+    identity: IdentityKeyPair,
+    token: String,
+}
+
+impl Api {
+    fn new(relay: &Relay) -> Self {
+        Self {
+            base: relay.base.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn origin(&self) -> String {
+        self.base.clone()
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, Value) {
+        let mut b = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(body) = body {
+            b = b.header("content-type", "application/json").body(body);
+        }
+        let r = b.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn challenge(&self) -> Vec<u8> {
+        let (st, v) = self
+            .send("POST", "/api/v1/auth/challenge", None, None)
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let c: Challenge = serde_json::from_value(v).unwrap();
+        decode_b64(&c.challenge).unwrap()
+    }
+
+    fn keys(identity: &IdentityKeyPair, first_otk: u32, count: u32) -> KeyUpload {
+        let rng = &mut os_rng();
+        KeyUpload {
+            signed_prekey: identity.signed_prekey(rng, 1).public(),
+            pq_prekey: identity.pq_prekey(rng, 2).public(),
+            one_time_prekeys: OneTimePreKey::batch(rng, first_otk, count)
+                .iter()
+                .map(OneTimePreKey::public)
+                .collect(),
+        }
+    }
+
+    async fn register_with(
+        &self,
+        identity: &IdentityKeyPair,
+        keys: KeyUpload,
+        gate: GateProof,
+        signer: &IdentityKeyPair,
+    ) -> (u16, Value) {
+        let challenge = self.challenge().await;
+        let sig = signer.sign(
+            &[],
+            &[&registration_statement(&self.origin(), &challenge, &keys)],
+        );
+        let req = RegisterRequest {
+            identity: encode_b64(&identity.public().to_bytes()),
+            keys,
+            challenge: encode_b64(&challenge),
+            signature: encode_b64(&sig),
+            gate,
+        };
+        self.send(
+            "POST",
+            "/api/v1/devices",
+            None,
+            Some(serde_json::to_string(&req).unwrap()),
+        )
+        .await
+    }
+
+    async fn register(&self, one_time: u32) -> Device {
+        let identity = IdentityKeyPair::generate(&mut os_rng());
+        let keys = Self::keys(&identity, 100, one_time);
+        let (st, v) = self
+            .register_with(&identity, keys, GateProof::Open, &identity)
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let s: Session = serde_json::from_value(v).unwrap();
+        assert_eq!(decode_b64(&s.device_id).unwrap(), identity.device_id());
+        Device {
+            identity,
+            token: s.token,
+        }
+    }
+
+    async fn login(&self, identity: &IdentityKeyPair, origin: &str) -> (u16, Value) {
+        let challenge = self.challenge().await;
+        let sig = identity.sign(&[], &[&login_statement(origin, &challenge)]);
+        let req = LoginRequest {
+            device_id: encode_b64(&identity.device_id()),
+            challenge: encode_b64(&challenge),
+            signature: encode_b64(&sig),
+        };
+        self.send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::to_string(&req).unwrap()),
+        )
+        .await
+    }
+
+    async fn bundle(&self, token: &str, of: &IdentityKeyPair) -> (u16, Value) {
+        let path = format!("/api/v1/devices/{}/bundle", encode_b64(&of.device_id()));
+        self.send("GET", &path, Some(token), None).await
+    }
+}
+
+fn decode_bundle(v: Value) -> PreKeyBundle {
+    let r: BundleResponse = serde_json::from_value(v).unwrap();
+    PreKeyBundle::from_bytes(&decode_b64(&r.bundle).unwrap()).unwrap()
+}
+
+/// A relay on each backend, plus a direct handle on its database.
+async fn relays() -> Vec<(Relay, Store)> {
+    let mut out = Vec::new();
+    let relay = RelayBuilder::new().start().await;
+    let store =
+        Store::connect(&DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")), 2).unwrap();
+    out.push((relay, store));
+    if let Some(url) = common::fresh_pg_database() {
+        let relay = RelayBuilder::new()
+            .env("DATABASE_URL", url.clone())
+            .start()
+            .await;
+        out.push((
+            relay,
+            Store::connect(&DatabaseTarget::parse(&url).unwrap(), 2).unwrap(),
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn register_login_fetch_bundle_and_start_a_session() {
+    for (relay, _) in relays().await {
+        let api = Api::new(&relay);
+        let alice = api.register(0).await;
+        let bob = api.register(3).await;
+
+        // Alice fetches Bob's bundle: verified, and each one-time prekey once.
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let (st, v) = api.bundle(&alice.token, &bob.identity).await;
+            assert_eq!(st, 200, "{v}");
+            let b = decode_bundle(v);
+            assert_eq!(b.identity(), &bob.identity.public());
+            seen.push(b.one_time_prekey().map(|k| k.id));
+        }
+        assert_eq!(
+            seen,
+            [Some(100), Some(101), Some(102), None],
+            "one-time prekeys handed out once, then none"
+        );
+        // The bundle starts a real session.
+        let (_, v) = api.bundle(&alice.token, &bob.identity).await;
+        CryptoSession::initiate(&mut os_rng(), &alice.identity, &decode_bundle(v)).unwrap();
+
+        // Bob is low on prekeys and refills.
+        let (st, v) = api
+            .send("GET", "/api/v1/prekeys/status", Some(&bob.token), None)
+            .await;
+        assert_eq!(st, 200);
+        let s: PreKeyStatus = serde_json::from_value(v).unwrap();
+        assert_eq!((s.one_time_prekeys, s.refill), (0, true));
+        let refill = Api::keys(&bob.identity, 200, 25);
+        let (st, v) = api
+            .send(
+                "PUT",
+                "/api/v1/prekeys",
+                Some(&bob.token),
+                Some(serde_json::to_string(&refill).unwrap()),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let s: PreKeyStatus = serde_json::from_value(v).unwrap();
+        assert_eq!((s.one_time_prekeys, s.refill), (25, false));
+
+        // Login issues a new token; logout revokes exactly that token.
+        let (st, v) = api.login(&alice.identity, &api.origin()).await;
+        assert_eq!(st, 200, "{v}");
+        let s: Session = serde_json::from_value(v).unwrap();
+        let (st, _) = api
+            .send("DELETE", "/api/v1/auth/session", Some(&s.token), None)
+            .await;
+        assert_eq!(st, 204);
+        assert_eq!(
+            api.bundle(&s.token, &bob.identity).await.0,
+            401,
+            "revoked token"
+        );
+        assert_eq!(
+            api.bundle(&alice.token, &bob.identity).await.0,
+            200,
+            "other token still valid"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_fetches_hand_each_one_time_prekey_out_once() {
+    for (relay, store) in relays().await {
+        let api = std::sync::Arc::new(Api::new(&relay));
+        let owner = api.register(30).await;
+        let fetcher = api.register(0).await;
+        let owner_id = owner.identity.device_id();
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let api = api.clone();
+            let token = fetcher.token.clone();
+            let id = owner_id;
+            tasks.push(tokio::spawn(async move {
+                let path = format!("/api/v1/devices/{}/bundle", encode_b64(&id));
+                let (st, v) = api.send("GET", &path, Some(&token), None).await;
+                assert_eq!(st, 200, "{v}");
+                decode_bundle(v).one_time_prekey().map(|k| k.id)
+            }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            if let Some(id) = t.await.unwrap() {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        let expected: Vec<u32> = (100..130).collect();
+        assert_eq!(ids, expected, "each of the 30 keys exactly once");
+        assert_eq!(store.one_time_prekey_count(&owner_id).unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn forged_replayed_and_unauthenticated_requests_are_refused() {
+    for (relay, _) in relays().await {
+        let api = Api::new(&relay);
+        let alice = api.register(1).await;
+        let mallory = IdentityKeyPair::generate(&mut os_rng());
+
+        // Registration signed by another key, or keys signed by another identity.
+        let keys = Api::keys(&alice.identity, 1, 1);
+        let (st, v) = api
+            .register_with(&alice.identity, keys, GateProof::Open, &mallory)
+            .await;
+        assert_eq!((st, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
+        let foreign = Api::keys(&mallory, 1, 1);
+        let (st, v) = api
+            .register_with(
+                &alice.identity,
+                foreign.clone(),
+                GateProof::Open,
+                &alice.identity,
+            )
+            .await;
+        assert_eq!((st, v["code"].as_str()), (400, Some("bad_request")), "{v}");
+        let (st, _) = api
+            .send(
+                "PUT",
+                "/api/v1/prekeys",
+                Some(&alice.token),
+                Some(serde_json::to_string(&foreign).unwrap()),
+            )
+            .await;
+        assert_eq!(
+            st, 400,
+            "cannot overwrite prekeys with another identity's keys"
+        );
+
+        // Login: wrong origin (a signature for another relay), wrong key, replayed challenge.
+        assert_eq!(
+            api.login(&alice.identity, "https://other.relay").await.0,
+            401
+        );
+        assert_eq!(
+            api.login(&mallory, &api.origin()).await.0,
+            401,
+            "unknown device"
+        );
+        let challenge = api.challenge().await;
+        let sig = alice
+            .identity
+            .sign(&[], &[&login_statement(&api.origin(), &challenge)]);
+        let req = serde_json::to_string(&LoginRequest {
+            device_id: encode_b64(&alice.identity.device_id()),
+            challenge: encode_b64(&challenge),
+            signature: encode_b64(&sig),
+        })
+        .unwrap();
+        assert_eq!(
+            api.send("POST", "/api/v1/auth/login", None, Some(req.clone()))
+                .await
+                .0,
+            200
+        );
+        let (st, v) = api
+            .send("POST", "/api/v1/auth/login", None, Some(req))
+            .await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (401, Some("unauthorized")),
+            "replayed challenge: {v}"
+        );
+
+        // Tokens: missing, garbage.
+        assert_eq!(api.bundle("", &alice.identity).await.0, 401);
+        assert_eq!(
+            api.send("GET", "/api/v1/prekeys/status", None, None)
+                .await
+                .0,
+            401
+        );
+        assert_eq!(api.bundle("not-a-token", &alice.identity).await.0, 401);
+        // Malformed and oversized bodies.
+        let (st, v) = api
+            .send("POST", "/api/v1/devices", None, Some("{".into()))
+            .await;
+        assert_eq!((st, v["code"].as_str()), (400, Some("bad_request")), "{v}");
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(100_000));
+        let (st, v) = api.send("POST", "/api/v1/devices", None, Some(big)).await;
+        assert_eq!((st, v["code"].as_str()), (413, Some("too_large")), "{v}");
+        // Unknown device bundle.
+        assert_eq!(api.bundle(&alice.token, &mallory).await.0, 404);
+    }
+}
+
+#[tokio::test]
+async fn invite_gate_admits_each_code_once() {
+    let Some(url) = common::fresh_pg_database() else {
+        return;
+    };
+    let builder = RelayBuilder::new()
+        .env("DATABASE_URL", url)
+        .env("PARLEY_REGISTRATION", "invite");
+    let out = builder.run(&["invite", "create", "--ttl-hours", "1"]);
+    assert!(out.status.success(), "{out:?}");
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(code.len(), 29, "{code}");
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let a = IdentityKeyPair::generate(&mut os_rng());
+    let b = IdentityKeyPair::generate(&mut os_rng());
+    let (st, v) = api
+        .register_with(&a, Api::keys(&a, 1, 1), GateProof::Open, &a)
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (403, Some("forbidden")),
+        "no code: {v}"
+    );
+    let wrong = GateProof::Invite {
+        code: "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA".into(),
+    };
+    assert_eq!(
+        api.register_with(&a, Api::keys(&a, 1, 1), wrong, &a)
+            .await
+            .0,
+        403
+    );
+    let good = GateProof::Invite { code: code.clone() };
+    assert_eq!(
+        api.register_with(&a, Api::keys(&a, 1, 1), good.clone(), &a)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        api.register_with(&b, Api::keys(&b, 1, 1), good, &b).await.0,
+        403,
+        "code already used"
+    );
+}
+
+#[tokio::test]
+async fn erasing_a_device_leaves_nothing_behind() {
+    for (relay, store) in relays().await {
+        let api = Api::new(&relay);
+        let alice = api.register(5).await;
+        let bob = api.register(0).await;
+        let id = alice.identity.device_id();
+        assert!(store.device(&id).unwrap().is_some());
+        let (st, _) = api
+            .send("DELETE", "/api/v1/devices/me", Some(&alice.token), None)
+            .await;
+        assert_eq!(st, 204);
+        assert!(store.device(&id).unwrap().is_none());
+        assert!(store.device_keys(&id).unwrap().is_none());
+        assert_eq!(store.one_time_prekey_count(&id).unwrap(), 0);
+        assert_eq!(
+            api.bundle(&alice.token, &bob.identity).await.0,
+            401,
+            "tokens are gone"
+        );
+        assert_eq!(
+            api.bundle(&bob.token, &alice.identity).await.0,
+            404,
+            "keys are gone"
+        );
+        assert!(
+            store.device(&bob.identity.device_id()).unwrap().is_some(),
+            "others untouched"
+        );
+    }
+}

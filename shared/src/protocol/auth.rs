@@ -1,0 +1,163 @@
+//! Device registration and login (DESIGN.md §3): a device is its Ed25519
+//! identity key and proves it by signing a single-use relay challenge.
+//!
+//! The statements signed here are protocol rules shared by the client (which
+//! signs) and the relay (which verifies), so they live in this crate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::codec::b64url;
+use crate::crypto::keys::{
+    IdentityPublic, KeyError, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
+};
+use crate::crypto::primitives::sha256;
+
+/// Signature context for registration.
+pub const CTX_REGISTER: &[u8] = b"Parley register v1";
+/// Signature context for login.
+pub const CTX_LOGIN: &[u8] = b"Parley login v1";
+/// Bytes of randomness in a challenge.
+pub const CHALLENGE_LEN: usize = 32;
+/// One-time prekeys accepted per upload.
+pub const MAX_ONE_TIME_PREKEYS_PER_UPLOAD: usize = 200;
+/// Below this many stored one-time prekeys the relay asks the device to refill.
+pub const LOW_PREKEY_THRESHOLD: u32 = 20;
+
+/// `POST /api/v1/auth/challenge` response: a single-use nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// base64url of [`CHALLENGE_LEN`] random bytes.
+    pub challenge: String,
+    /// Unix seconds after which the relay refuses it.
+    pub expires_at: u64,
+}
+
+/// What a device signs to log in: context, the relay's origin (so a signature
+/// for one relay is useless on another) and the challenge.
+pub fn login_statement(origin: &str, challenge: &[u8]) -> Vec<u8> {
+    statement(CTX_LOGIN, origin, challenge, &[])
+}
+
+/// What a device signs to register: as for login, plus the digest of the
+/// uploaded keys, so the relay cannot attach other keys to the identity.
+pub fn registration_statement(origin: &str, challenge: &[u8], keys: &KeyUpload) -> Vec<u8> {
+    statement(CTX_REGISTER, origin, challenge, &keys.digest())
+}
+
+fn statement(ctx: &[u8], origin: &str, challenge: &[u8], extra: &[u8]) -> Vec<u8> {
+    let mut m = ctx.to_vec();
+    m.extend_from_slice(&(origin.len() as u32).to_be_bytes());
+    m.extend_from_slice(origin.as_bytes());
+    m.extend_from_slice(challenge);
+    m.extend_from_slice(extra);
+    m
+}
+
+/// Keys a device publishes: its signed prekey, ML-KEM prekey and a batch of
+/// one-time prekeys (all optional on refills except what changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUpload {
+    /// Current signed prekey.
+    pub signed_prekey: SignedPreKeyPublic,
+    /// Current ML-KEM prekey.
+    pub pq_prekey: PqPreKeyPublic,
+    /// New one-time prekeys to add.
+    pub one_time_prekeys: Vec<OneTimePreKeyPublic>,
+}
+
+impl KeyUpload {
+    /// SHA-256 over a canonical encoding of the upload.
+    pub fn digest(&self) -> [u8; 32] {
+        sha256(&[&crate::crypto::codec::encode(1, self)])
+    }
+
+    /// Checks the prekey signatures against `identity` and the batch size.
+    pub fn verify(&self, identity: &IdentityPublic) -> Result<(), KeyError> {
+        if self.one_time_prekeys.len() > MAX_ONE_TIME_PREKEYS_PER_UPLOAD {
+            return Err(KeyError::InvalidKey);
+        }
+        PreKeyBundle::new(
+            identity.clone(),
+            self.signed_prekey.clone(),
+            self.pq_prekey.clone(),
+            None,
+        )
+        .map(|_| ())
+    }
+}
+
+/// How a registration passes the relay's gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GateProof {
+    /// The relay is open.
+    Open,
+    /// An invite code from `parley-relay invite create`.
+    Invite {
+        /// The code.
+        code: String,
+    },
+}
+
+/// `POST /api/v1/devices` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// base64url of `IdentityPublic::to_bytes()`.
+    pub identity: String,
+    /// Keys to publish.
+    pub keys: KeyUpload,
+    /// The challenge from `/auth/challenge`, base64url.
+    pub challenge: String,
+    /// base64url Ed25519 signature over [`registration_statement`].
+    pub signature: String,
+    /// Gate proof.
+    pub gate: GateProof,
+}
+
+/// `POST /api/v1/auth/login` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// base64url device id (Ed25519 public key).
+    pub device_id: String,
+    /// The challenge, base64url.
+    pub challenge: String,
+    /// base64url Ed25519 signature over [`login_statement`].
+    pub signature: String,
+}
+
+/// Registration and login response: an opaque bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// base64url device id.
+    pub device_id: String,
+    /// Opaque token for `Authorization: Bearer`.
+    pub token: String,
+    /// Unix seconds after which the token is refused.
+    pub expires_at: u64,
+}
+
+/// `GET /api/v1/devices/{id}/bundle` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleResponse {
+    /// base64url of `PreKeyBundle::to_bytes()` (verify it with `PreKeyBundle::from_bytes`).
+    pub bundle: String,
+}
+
+/// `PUT /api/v1/prekeys` and `GET /api/v1/prekeys/status` response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreKeyStatus {
+    /// One-time prekeys the relay still holds for the device.
+    pub one_time_prekeys: u32,
+    /// True when the device should upload more.
+    pub refill: bool,
+}
+
+/// base64url helpers re-exported for API users.
+pub fn encode_b64(bytes: &[u8]) -> String {
+    b64url::encode(bytes)
+}
+
+/// Decodes base64url, `None` if invalid.
+pub fn decode_b64(s: &str) -> Option<Vec<u8>> {
+    b64url::decode(s)
+}
