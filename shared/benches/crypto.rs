@@ -4,43 +4,23 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use parley_shared::crypto::backup::{self, KdfParams};
-use parley_shared::crypto::keys::{
-    IdentityKeyPair, OneTimePreKey, PqPreKey, PreKeyBundle, SignedPreKey,
-};
+use parley_shared::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use parley_shared::crypto::os_rng;
-use parley_shared::crypto::session::{PreKeySource, Session};
+use parley_shared::crypto::session::{MemoryPreKeys, Session};
 use parley_shared::crypto::stream::{Encryptor, FileKey};
 
-struct Keys(SignedPreKey, PqPreKey, Vec<OneTimePreKey>);
-
-impl PreKeySource for Keys {
-    fn signed_prekey(&self, id: u32) -> Option<SignedPreKey> {
-        (self.0.id == id).then(|| self.0.clone())
-    }
-    fn pq_prekey(&self, id: u32) -> Option<PqPreKey> {
-        (self.1.id == id).then(|| self.1.clone())
-    }
-    fn one_time_prekey(&self, id: u32) -> Option<OneTimePreKey> {
-        self.2.iter().find(|k| k.id == id).cloned()
-    }
-}
-
-fn setup() -> (IdentityKeyPair, IdentityKeyPair, Keys, PreKeyBundle) {
+fn setup() -> (
+    IdentityKeyPair,
+    IdentityKeyPair,
+    MemoryPreKeys,
+    PreKeyBundle,
+) {
     let rng = &mut os_rng();
     let alice = IdentityKeyPair::generate(rng);
     let bob = IdentityKeyPair::generate(rng);
-    let keys = Keys(
-        bob.signed_prekey(rng, 1),
-        bob.pq_prekey(rng, 2),
-        OneTimePreKey::batch(rng, 1, 1),
-    );
-    let bundle = PreKeyBundle::new(
-        bob.public(),
-        keys.0.public(),
-        keys.1.public(),
-        Some(keys.2[0].public()),
-    )
-    .unwrap();
+    // One one-time prekey, never removed: every iteration does the full 4-DH agreement.
+    let keys = MemoryPreKeys::generate(rng, &bob, 1);
+    let bundle = keys.bundle(&bob).unwrap();
     (alice, bob, keys, bundle)
 }
 

@@ -4,48 +4,22 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use parley_shared::crypto::keys::{
-    IdentityKeyPair, OneTimePreKey, PqPreKey, PreKeyBundle, SignedPreKey,
-};
+use parley_shared::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use parley_shared::crypto::os_rng;
-use parley_shared::crypto::session::{PreKeySource, Session};
+use parley_shared::crypto::session::{MemoryPreKeys, Session};
 use parley_shared::crypto::stream::{Decryptor, Encryptor, FileKey};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-struct Keys(SignedPreKey, PqPreKey, Vec<OneTimePreKey>);
-
-impl PreKeySource for Keys {
-    fn signed_prekey(&self, id: u32) -> Option<SignedPreKey> {
-        (self.0.id == id).then(|| self.0.clone())
-    }
-    fn pq_prekey(&self, id: u32) -> Option<PqPreKey> {
-        (self.1.id == id).then(|| self.1.clone())
-    }
-    fn one_time_prekey(&self, id: u32) -> Option<OneTimePreKey> {
-        self.2.iter().find(|k| k.id == id).cloned()
-    }
-}
 
 #[wasm_bindgen_test]
 fn ratchet_round_trip_in_the_browser() {
     let rng = &mut os_rng();
     let alice = IdentityKeyPair::generate(rng);
     let bob = IdentityKeyPair::generate(rng);
-    let keys = Keys(
-        bob.signed_prekey(rng, 1),
-        bob.pq_prekey(rng, 2),
-        OneTimePreKey::batch(rng, 10, 1),
-    );
-    let bundle = PreKeyBundle::new(
-        bob.public(),
-        keys.0.public(),
-        keys.1.public(),
-        Some(keys.2[0].public()),
-    )
-    .unwrap();
-    let bundle = PreKeyBundle::from_bytes(&bundle.to_bytes()).unwrap();
+    let keys = MemoryPreKeys::generate(rng, &bob, 1);
+    let bundle = PreKeyBundle::from_bytes(&keys.bundle(&bob).unwrap().to_bytes()).unwrap();
+    assert!(bundle.one_time_prekey().is_some());
 
     let mut a = Session::initiate(rng, &alice, &bundle).unwrap();
     let accepted =

@@ -5,29 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use parley_shared::crypto::backup::{self, KdfParams};
-use parley_shared::crypto::keys::{
-    IdentityKeyPair, OneTimePreKey, PqPreKey, PreKeyBundle, SignedPreKey,
-};
+use parley_shared::crypto::keys::IdentityKeyPair;
 use parley_shared::crypto::os_rng;
-use parley_shared::crypto::session::{PreKeySource, Session};
+use parley_shared::crypto::session::{MemoryPreKeys, Session};
 use parley_shared::crypto::stream::{Encryptor, FileKey};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-struct Keys(SignedPreKey, PqPreKey, Vec<OneTimePreKey>);
-
-impl PreKeySource for Keys {
-    fn signed_prekey(&self, id: u32) -> Option<SignedPreKey> {
-        (self.0.id == id).then(|| self.0.clone())
-    }
-    fn pq_prekey(&self, id: u32) -> Option<PqPreKey> {
-        (self.1.id == id).then(|| self.1.clone())
-    }
-    fn one_time_prekey(&self, id: u32) -> Option<OneTimePreKey> {
-        self.2.iter().find(|k| k.id == id).cloned()
-    }
-}
 
 fn now() -> f64 {
     js_sys::Date::now()
@@ -38,12 +22,9 @@ fn browser_crypto_benchmarks() {
     let rng = &mut os_rng();
     let alice = IdentityKeyPair::generate(rng);
     let bob = IdentityKeyPair::generate(rng);
-    let keys = Keys(
-        bob.signed_prekey(rng, 1),
-        bob.pq_prekey(rng, 2),
-        OneTimePreKey::batch(rng, 1, 1),
-    );
-    let bundle = PreKeyBundle::new(bob.public(), keys.0.public(), keys.1.public(), None).unwrap();
+    // No one-time prekey: one bundle serves every handshake.
+    let keys = MemoryPreKeys::generate(rng, &bob, 0);
+    let bundle = keys.bundle(&bob).unwrap();
 
     let n = 50;
     let t = now();

@@ -6,28 +6,14 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use parley_shared::crypto::keys::{IdentityKeyPair, OneTimePreKey, PqPreKey, PreKeyBundle, SignedPreKey};
+use parley_shared::crypto::keys::IdentityKeyPair;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::ratchet::RatchetMessage;
-use parley_shared::crypto::session::{PreKeySource, Session, SessionMessage};
-
-struct Keys(SignedPreKey, PqPreKey);
-
-impl PreKeySource for Keys {
-    fn signed_prekey(&self, id: u32) -> Option<SignedPreKey> {
-        (self.0.id == id).then(|| self.0.clone())
-    }
-    fn pq_prekey(&self, id: u32) -> Option<PqPreKey> {
-        (self.1.id == id).then(|| self.1.clone())
-    }
-    fn one_time_prekey(&self, _: u32) -> Option<OneTimePreKey> {
-        None
-    }
-}
+use parley_shared::crypto::session::{MemoryPreKeys, Session, SessionMessage};
 
 struct Fixture {
     bob: IdentityKeyPair,
-    keys: Keys,
+    keys: MemoryPreKeys,
     session: Session,
 }
 
@@ -37,8 +23,8 @@ fn fixture() -> &'static Fixture {
         let rng = &mut os_rng();
         let alice = IdentityKeyPair::generate(rng);
         let bob = IdentityKeyPair::generate(rng);
-        let keys = Keys(bob.signed_prekey(rng, 1), bob.pq_prekey(rng, 2));
-        let bundle = PreKeyBundle::new(bob.public(), keys.0.public(), keys.1.public(), None).unwrap();
+        let keys = MemoryPreKeys::generate(rng, &bob, 0);
+        let bundle = keys.bundle(&bob).unwrap();
         let mut a = Session::initiate(rng, &alice, &bundle).unwrap();
         let first = a.encrypt(b"seed").unwrap();
         let session = Session::accept(rng, &bob, &keys, &first).unwrap().session;

@@ -272,6 +272,26 @@ impl IdentityPublic {
     }
 }
 
+/// Versioned storage encoding for private prekeys (secret bytes: keep them
+/// encrypted at rest).
+macro_rules! stored_prekey {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// Versioned bytes for storage.
+            pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+                Zeroizing::new(codec::encode(VERSION_PREKEY_SECRET, self))
+            }
+
+            /// Restores from [`Self::to_bytes`].
+            pub fn from_bytes(b: &[u8]) -> Result<Self, KeyError> {
+                Ok(codec::decode(VERSION_PREKEY_SECRET, b)?)
+            }
+        }
+    )*};
+}
+
+stored_prekey!(SignedPreKey, PqPreKey, OneTimePreKey);
+
 /// A signed X25519 prekey (private).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SignedPreKey {
@@ -301,16 +321,6 @@ impl SignedPreKey {
 
     pub(crate) fn secret(&self) -> StaticSecret {
         StaticSecret::from(*self.secret.expose())
-    }
-
-    /// Versioned bytes for storage.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(codec::encode(VERSION_PREKEY_SECRET, self))
-    }
-
-    /// Restores from [`Self::to_bytes`].
-    pub fn from_bytes(b: &[u8]) -> Result<Self, KeyError> {
-        Ok(codec::decode(VERSION_PREKEY_SECRET, b)?)
     }
 }
 
@@ -344,16 +354,6 @@ impl PqPreKey {
 
     pub(crate) fn seed(&self) -> &Secret<64> {
         &self.seed
-    }
-
-    /// Versioned bytes for storage.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(codec::encode(VERSION_PREKEY_SECRET, self))
-    }
-
-    /// Restores from [`Self::to_bytes`].
-    pub fn from_bytes(b: &[u8]) -> Result<Self, KeyError> {
-        Ok(codec::decode(VERSION_PREKEY_SECRET, b)?)
     }
 }
 
@@ -392,16 +392,6 @@ impl OneTimePreKey {
 
     pub(crate) fn secret(&self) -> StaticSecret {
         StaticSecret::from(*self.secret.expose())
-    }
-
-    /// Versioned bytes for storage.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(codec::encode(VERSION_PREKEY_SECRET, self))
-    }
-
-    /// Restores from [`Self::to_bytes`].
-    pub fn from_bytes(b: &[u8]) -> Result<Self, KeyError> {
-        Ok(codec::decode(VERSION_PREKEY_SECRET, b)?)
     }
 }
 

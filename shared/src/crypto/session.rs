@@ -82,6 +82,67 @@ pub trait PreKeySource {
     fn one_time_prekey(&self, id: u32) -> Option<OneTimePreKey>;
 }
 
+/// Prekeys held in memory: the engine's working set, and what tests,
+/// benchmarks and fuzz targets use.
+#[derive(Debug, Clone)]
+pub struct MemoryPreKeys {
+    /// Signed prekeys still accepted (the current one and recent ones).
+    pub signed: Vec<SignedPreKey>,
+    /// ML-KEM prekeys still accepted.
+    pub pq: Vec<PqPreKey>,
+    /// Unused one-time prekeys.
+    pub one_time: Vec<OneTimePreKey>,
+}
+
+impl MemoryPreKeys {
+    /// A signed prekey (id 1), an ML-KEM prekey (id 2) and `one_time` one-time
+    /// prekeys (ids 1..=one_time) for `identity`.
+    pub fn generate<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        identity: &IdentityKeyPair,
+        one_time: u32,
+    ) -> Self {
+        Self {
+            signed: vec![identity.signed_prekey(rng, 1)],
+            pq: vec![identity.pq_prekey(rng, 2)],
+            one_time: OneTimePreKey::batch(rng, 1, one_time),
+        }
+    }
+
+    /// The bundle to publish, with the first one-time prekey if any is left.
+    pub fn bundle(
+        &self,
+        identity: &IdentityKeyPair,
+    ) -> Result<PreKeyBundle, crate::crypto::keys::KeyError> {
+        let (Some(spk), Some(pq)) = (self.signed.last(), self.pq.last()) else {
+            return Err(crate::crypto::keys::KeyError::InvalidKey);
+        };
+        PreKeyBundle::new(
+            identity.public(),
+            spk.public(),
+            pq.public(),
+            self.one_time.first().map(OneTimePreKey::public),
+        )
+    }
+
+    /// Forgets a used one-time prekey.
+    pub fn remove_one_time(&mut self, id: u32) {
+        self.one_time.retain(|k| k.id != id);
+    }
+}
+
+impl PreKeySource for MemoryPreKeys {
+    fn signed_prekey(&self, id: u32) -> Option<SignedPreKey> {
+        self.signed.iter().find(|k| k.id == id).cloned()
+    }
+    fn pq_prekey(&self, id: u32) -> Option<PqPreKey> {
+        self.pq.iter().find(|k| k.id == id).cloned()
+    }
+    fn one_time_prekey(&self, id: u32) -> Option<OneTimePreKey> {
+        self.one_time.iter().find(|k| k.id == id).cloned()
+    }
+}
+
 /// A session with one peer device.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Session {
