@@ -171,6 +171,12 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Lifetime of a login challenge (`PARLEY_CHALLENGE_TTL_SECS`).
     pub challenge_ttl: Duration,
+    /// How long an undelivered envelope is kept (`PARLEY_ENVELOPE_TTL_SECS`).
+    pub envelope_ttl: Duration,
+    /// Most envelopes waiting for one device (`PARLEY_MAX_QUEUE`).
+    pub max_queue: i64,
+    /// Most simultaneous WebSocket connections per device (`PARLEY_MAX_CONNECTIONS_PER_DEVICE`).
+    pub max_connections_per_device: usize,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -370,6 +376,14 @@ impl Config {
                 120,
                 5,
             )?),
+            envelope_ttl: Duration::from_secs(parse_num(
+                env,
+                "PARLEY_ENVELOPE_TTL_SECS",
+                30 * 24 * 3600,
+                1,
+            )?),
+            max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
+            max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
         })
     }
 }

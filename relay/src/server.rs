@@ -170,9 +170,14 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     .await
     .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))??;
     let blobs = open_blobs(&config).await?;
+    let mailbox = Arc::new(crate::mailbox::Mailbox {
+        hub: crate::mailbox::Hub::default(),
+        committer: crate::mailbox::Committer::spawn(store.clone(), config.max_queue),
+    });
     Ok(AppState {
         store,
         blobs,
+        mailbox,
         metrics: telemetry::metrics_handle(),
         config: Arc::new(config),
     })

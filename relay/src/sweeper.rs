@@ -62,7 +62,12 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration) {
         tick.tick().await;
         let report = sweep_blobs(&store, &blobs, now_ms()).await;
         let s = store.clone();
-        if let Ok(Err(e)) = actix_web::web::block(move || s.sweep_auth(now_ms())).await {
+        if let Ok(Err(e)) = actix_web::web::block(move || {
+            s.sweep_auth(now_ms())
+                .and_then(|a| Ok(a + s.sweep_envelopes(now_ms())?))
+        })
+        .await
+        {
             tracing::warn!(err = %e, "sweeper: cannot delete expired challenges and tokens");
         }
         if report.deleted > 0 || report.failed > 0 {

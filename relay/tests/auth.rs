@@ -4,148 +4,18 @@
 
 mod common;
 
+use common::api::Api;
 use common::relay::{Relay, RelayBuilder};
 use parley_relay::config::DatabaseTarget;
 use parley_relay::db::Store;
-use parley_shared::crypto::keys::{IdentityKeyPair, OneTimePreKey, PreKeyBundle};
+use parley_shared::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::session::Session as CryptoSession;
 use parley_shared::protocol::auth::{
-    BundleResponse, Challenge, GateProof, KeyUpload, LoginRequest, PreKeyStatus, RegisterRequest,
-    Session, decode_b64, encode_b64, login_statement, registration_statement,
+    BundleResponse, GateProof, LoginRequest, PreKeyStatus, Session, decode_b64, encode_b64,
+    login_statement,
 };
 use serde_json::Value;
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-struct Device {
-    identity: IdentityKeyPair,
-    token: String,
-}
-
-impl Api {
-    fn new(relay: &Relay) -> Self {
-        Self {
-            base: relay.base.clone(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn origin(&self) -> String {
-        self.base.clone()
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<String>,
-    ) -> (u16, Value) {
-        let mut b = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        if let Some(body) = body {
-            b = b.header("content-type", "application/json").body(body);
-        }
-        let r = b.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn challenge(&self) -> Vec<u8> {
-        let (st, v) = self
-            .send("POST", "/api/v1/auth/challenge", None, None)
-            .await;
-        assert_eq!(st, 200, "{v}");
-        let c: Challenge = serde_json::from_value(v).unwrap();
-        decode_b64(&c.challenge).unwrap()
-    }
-
-    fn keys(identity: &IdentityKeyPair, first_otk: u32, count: u32) -> KeyUpload {
-        let rng = &mut os_rng();
-        KeyUpload {
-            signed_prekey: identity.signed_prekey(rng, 1).public(),
-            pq_prekey: identity.pq_prekey(rng, 2).public(),
-            one_time_prekeys: OneTimePreKey::batch(rng, first_otk, count)
-                .iter()
-                .map(OneTimePreKey::public)
-                .collect(),
-        }
-    }
-
-    async fn register_with(
-        &self,
-        identity: &IdentityKeyPair,
-        keys: KeyUpload,
-        gate: GateProof,
-        signer: &IdentityKeyPair,
-    ) -> (u16, Value) {
-        let challenge = self.challenge().await;
-        let sig = signer.sign(
-            &[],
-            &[&registration_statement(&self.origin(), &challenge, &keys)],
-        );
-        let req = RegisterRequest {
-            identity: encode_b64(&identity.public().to_bytes()),
-            keys,
-            challenge: encode_b64(&challenge),
-            signature: encode_b64(&sig),
-            gate,
-        };
-        self.send(
-            "POST",
-            "/api/v1/devices",
-            None,
-            Some(serde_json::to_string(&req).unwrap()),
-        )
-        .await
-    }
-
-    async fn register(&self, one_time: u32) -> Device {
-        let identity = IdentityKeyPair::generate(&mut os_rng());
-        let keys = Self::keys(&identity, 100, one_time);
-        let (st, v) = self
-            .register_with(&identity, keys, GateProof::Open, &identity)
-            .await;
-        assert_eq!(st, 201, "{v}");
-        let s: Session = serde_json::from_value(v).unwrap();
-        assert_eq!(decode_b64(&s.device_id).unwrap(), identity.device_id());
-        Device {
-            identity,
-            token: s.token,
-        }
-    }
-
-    async fn login(&self, identity: &IdentityKeyPair, origin: &str) -> (u16, Value) {
-        let challenge = self.challenge().await;
-        let sig = identity.sign(&[], &[&login_statement(origin, &challenge)]);
-        let req = LoginRequest {
-            device_id: encode_b64(&identity.device_id()),
-            challenge: encode_b64(&challenge),
-            signature: encode_b64(&sig),
-        };
-        self.send(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(serde_json::to_string(&req).unwrap()),
-        )
-        .await
-    }
-
-    async fn bundle(&self, token: &str, of: &IdentityKeyPair) -> (u16, Value) {
-        let path = format!("/api/v1/devices/{}/bundle", encode_b64(&of.device_id()));
-        self.send("GET", &path, Some(token), None).await
-    }
-}
 
 fn decode_bundle(v: Value) -> PreKeyBundle {
     let r: BundleResponse = serde_json::from_value(v).unwrap();

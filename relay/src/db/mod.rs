@@ -5,6 +5,7 @@
 
 mod auth;
 mod conn;
+mod mailbox;
 pub mod schema;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use diesel::r2d2::{self, ManageConnection as _, Pool, PooledConnection};
 use crate::config::DatabaseTarget;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
+pub use mailbox::{Enqueued, NewEnvelope, StoredEnvelope};
 use schema::{blobs, devices};
 
 /// How long a request waits for a pooled connection before the database is
@@ -182,6 +184,11 @@ impl Store {
                 schema::auth_tokens::table.filter(schema::auth_tokens::device_id.eq(id)),
             )
             .execute(c)?;
+            // Envelopes to the device, and those it sent that still wait.
+            use schema::{envelope_tombstones as tomb, envelopes as env};
+            diesel::delete(env::table.filter(env::recipient.eq(id).or(env::sender.eq(id))))
+                .execute(c)?;
+            diesel::delete(tomb::table.filter(tomb::sender.eq(id))).execute(c)?;
             diesel::delete(devices::table.find(id)).execute(c)?;
             Ok(keys)
         })

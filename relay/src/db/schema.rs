@@ -68,3 +68,25 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(devices, device_keys, one_time_prekeys, auth_tokens);
+
+diesel::table! {
+    envelopes (seq) {
+        seq -> BigInt,
+        sender -> Binary,
+        recipient -> Binary,
+        envelope_id -> Binary,
+        payload -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    envelope_tombstones (sender, envelope_id) {
+        sender -> Binary,
+        envelope_id -> Binary,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(devices, envelopes);

@@ -5,6 +5,7 @@ mod blobs;
 mod headers;
 mod health;
 mod static_files;
+mod ws;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Configuration.
     pub config: Arc<Config>,
+    /// Live connections and the durable writer.
+    pub mailbox: Arc<crate::mailbox::Mailbox>,
 }
 
 /// Registers every route. Order matters: API and operational routes first,
@@ -59,6 +62,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                             .limit(API_JSON_LIMIT)
                             .error_handler(json_error),
                     )
+                    .route("/ws", web::get().to(ws::connect))
                     .route("/auth/challenge", web::post().to(auth::challenge))
                     .route("/auth/login", web::post().to(auth::login))
                     .route("/auth/session", web::delete().to(auth::logout))

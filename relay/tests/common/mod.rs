@@ -2,6 +2,7 @@
 //! outage proxy that can cut a dependency off and bring it back.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
 pub mod outage;
 pub mod relay;
 

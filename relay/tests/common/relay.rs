@@ -21,12 +21,13 @@ pub struct Relay {
     pub log: PathBuf,
     pub base: String,
     pub data_dir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
+    builder: RelayBuilder,
 }
 
+#[derive(Clone)]
 pub struct RelayBuilder {
     env: HashMap<String, String>,
-    tmp: tempfile::TempDir,
+    tmp: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl RelayBuilder {
@@ -42,7 +43,10 @@ impl RelayBuilder {
             tmp.path().join("no-dist").display().to_string(),
         );
         env.insert("PARLEY_LOG".into(), "info".into());
-        Self { env, tmp }
+        Self {
+            env,
+            tmp: std::sync::Arc::new(tmp),
+        }
     }
 
     pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
@@ -70,15 +74,25 @@ impl RelayBuilder {
         self.command(args).output().unwrap()
     }
 
-    /// Starts `serve` and waits until `/healthz` answers.
-    pub async fn start(mut self) -> Relay {
-        let port = free_port();
-        self.env
+    /// Starts `serve` on a free port and waits until `/healthz` answers.
+    pub async fn start(&self) -> Relay {
+        self.start_on(free_port()).await
+    }
+
+    /// Starts `serve` on `port` (the same data each time: restarts keep state).
+    pub async fn start_on(&self, port: u16) -> Relay {
+        let builder = self.clone();
+        let mut this = self.clone();
+        this.env
             .insert("PARLEY_BIND".into(), format!("127.0.0.1:{port}"));
-        let data_dir = PathBuf::from(&self.env["PARLEY_DATA_DIR"]);
+        let data_dir = PathBuf::from(&this.env["PARLEY_DATA_DIR"]);
         // A file, not a pipe: a pipe nobody drains would block the relay.
-        let log = self.tmp.path().join(format!("relay-{port}.log"));
-        let child = self
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let log = this.tmp.path().join(format!("relay-{port}-{stamp}.log"));
+        let child = this
             .command(&["serve"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -89,7 +103,7 @@ impl RelayBuilder {
             log,
             base: format!("http://127.0.0.1:{port}"),
             data_dir,
-            _tmp: Some(self.tmp),
+            builder,
         };
         relay.wait_healthy().await;
         relay
@@ -112,6 +126,16 @@ impl Relay {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("relay did not become healthy");
+    }
+
+    /// SIGKILL (no shutdown at all), then start again on the same port and data.
+    pub async fn crash_and_restart(mut self) -> Relay {
+        let port: u16 = self.base.rsplit(':').next().unwrap().parse().unwrap();
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let builder = self.builder.clone();
+        drop(self);
+        builder.start_on(port).await
     }
 
     pub fn logs(&self) -> String {

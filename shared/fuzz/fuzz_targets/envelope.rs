@@ -10,6 +10,7 @@ use parley_shared::crypto::keys::IdentityKeyPair;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::ratchet::RatchetMessage;
 use parley_shared::crypto::session::{MemoryPreKeys, Session, SessionMessage};
+use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
 
 struct Fixture {
     bob: IdentityKeyPair,
@@ -35,6 +36,9 @@ fn fixture() -> &'static Fixture {
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let rng = &mut os_rng();
+    // The relay's WebSocket frames come from the network too.
+    let _ = ClientFrame::from_bytes(data);
+    let _ = ServerFrame::from_bytes(data);
     let _ = SessionMessage::from_bytes(data);
     let _ = RatchetMessage::from_bytes(data);
     let _ = Session::from_bytes(data);

@@ -1,0 +1,2 @@
+DROP TABLE envelope_tombstones;
+DROP TABLE envelopes;

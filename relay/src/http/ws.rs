@@ -1,0 +1,313 @@
+//! `/api/v1/ws`: authenticated in the first frame, then envelopes both ways.
+//!
+//! Per connection, frames are handled one at a time, so one sender's
+//! envelopes are committed (and later delivered) in the order it sent them.
+//! A bad frame closes only this connection, with a close code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use parley_shared::crypto::primitives::sha256;
+use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::ws::{
+    ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_PAYLOAD, ServerFrame, close,
+};
+
+use super::AppState;
+use crate::db::{Enqueued, NewEnvelope};
+use crate::sweeper::now_ms;
+
+/// Time a client has to send its `Auth` frame.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Stored envelopes loaded per query when a device connects.
+const PAGE: i64 = 256;
+
+/// Upgrades the request and runs the connection in its own task.
+pub(super) async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(MAX_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME);
+    actix_web::rt::spawn(run(state.into_inner(), session, stream));
+    Ok(response)
+}
+
+async fn close_with(session: Session, code: u16, why: &str) {
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::Other(code),
+            description: Some(why.to_owned()),
+        }))
+        .await;
+}
+
+async fn send(session: &mut Session, frame: &ServerFrame) -> bool {
+    session.binary(frame.to_bytes()).await.is_ok()
+}
+
+fn error(code: ErrorCode, message: &str, id: Option<EnvelopeId>) -> ServerFrame {
+    ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        id,
+    }
+}
+
+async fn authenticate(state: &AppState, stream: &mut AggregatedMessageStream) -> Option<DeviceId> {
+    let first = tokio::time::timeout(AUTH_TIMEOUT, stream.recv())
+        .await
+        .ok()??
+        .ok()?;
+    let AggregatedMessage::Binary(bytes) = first else {
+        return None;
+    };
+    let ClientFrame::Auth { token } = ClientFrame::from_bytes(&bytes).ok()? else {
+        return None;
+    };
+    let hash = sha256(&[token.as_bytes()]);
+    let store = state.store.clone();
+    let device = web::block(move || store.device_for_token(&hash, now_ms()))
+        .await
+        .ok()?
+        .ok()??;
+    device.try_into().ok()
+}
+
+async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedMessageStream) {
+    let Some(device) = authenticate(&state, &mut stream).await else {
+        let _ = send(
+            &mut session,
+            &error(
+                ErrorCode::Unauthorized,
+                "first frame must be Auth with a valid token",
+                None,
+            ),
+        )
+        .await;
+        return close_with(session, close::UNAUTHORIZED, "unauthorized").await;
+    };
+    let Ok((conn, mut outbox)) = state
+        .mailbox
+        .hub
+        .register(device, state.config.max_connections_per_device)
+    else {
+        let _ = send(
+            &mut session,
+            &error(
+                ErrorCode::RateLimited,
+                "too many connections for this device",
+                None,
+            ),
+        )
+        .await;
+        return close_with(session, close::TOO_MANY_CONNECTIONS, "too many connections").await;
+    };
+    // Registered before reading the queue: an envelope committed meanwhile is
+    // delivered live and maybe again from the queue; clients dedupe by (from, id).
+    if deliver_queued(&state, &mut session, device).await {
+        serve(&state, &mut session, &mut stream, &mut outbox, device).await;
+    }
+    state.mailbox.hub.unregister(&device, conn);
+    let _ = session.close(None).await;
+}
+
+async fn deliver_queued(state: &AppState, session: &mut Session, device: DeviceId) -> bool {
+    let store = state.store.clone();
+    let queued = match web::block(move || store.queued_count(&device)).await {
+        Ok(Ok(n)) => n,
+        _ => {
+            let _ = send(
+                session,
+                &error(ErrorCode::Unavailable, "mailbox unavailable", None),
+            )
+            .await;
+            return false;
+        }
+    };
+    if !send(session, &ServerFrame::Ready { queued }).await {
+        return false;
+    }
+    let mut after = 0i64;
+    loop {
+        let store = state.store.clone();
+        let Ok(Ok(page)) = web::block(move || store.pending(&device, after, PAGE)).await else {
+            return false;
+        };
+        for e in &page {
+            after = e.seq;
+            let (Ok(from), Ok(id)) = (
+                e.sender.clone().try_into(),
+                e.envelope_id.clone().try_into(),
+            ) else {
+                continue;
+            };
+            let frame = ServerFrame::Deliver {
+                from,
+                id,
+                sent_at: u64::try_from(e.created_at).unwrap_or(0),
+                ephemeral: false,
+                payload: e.payload.clone(),
+            };
+            if !send(session, &frame).await {
+                return false;
+            }
+        }
+        if i64::try_from(page.len()).unwrap_or(0) < PAGE {
+            return true;
+        }
+    }
+}
+
+async fn serve(
+    state: &AppState,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+    outbox: &mut tokio::sync::mpsc::Receiver<ServerFrame>,
+    device: DeviceId,
+) {
+    loop {
+        tokio::select! {
+            msg = stream.recv() => match msg {
+                Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
+                    Ok(frame) => {
+                        if !handle(state, session, device, frame).await {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        metrics::counter!("parley_ws_bad_frames_total").increment(1);
+                        let _ = send(session, &error(ErrorCode::BadRequest, "malformed frame", None)).await;
+                        let s = session.clone();
+                        return close_with(s, close::BAD_FRAME, "malformed frame").await;
+                    }
+                },
+                Some(Ok(AggregatedMessage::Ping(p))) => {
+                    if session.pong(&p).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => {}
+                Some(Ok(AggregatedMessage::Text(_))) => {
+                    let _ = send(session, &error(ErrorCode::BadRequest, "frames are binary", None)).await;
+                    let s = session.clone();
+                    return close_with(s, close::BAD_FRAME, "text frame").await;
+                }
+                Some(Ok(AggregatedMessage::Close(_))) | None => return,
+                Some(Err(_)) => {
+                    // Protocol error, e.g. a frame over the size limit.
+                    let s = session.clone();
+                    return close_with(s, close::BAD_FRAME, "protocol error or frame too large").await;
+                }
+            },
+            out = outbox.recv() => match out {
+                Some(frame) => {
+                    if !send(session, &frame).await {
+                        return;
+                    }
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+/// Handles one authenticated frame; false ends the connection.
+async fn handle(
+    state: &AppState,
+    session: &mut Session,
+    device: DeviceId,
+    frame: ClientFrame,
+) -> bool {
+    match frame {
+        ClientFrame::Auth { .. } => {
+            send(
+                session,
+                &error(ErrorCode::BadRequest, "already authenticated", None),
+            )
+            .await
+        }
+        ClientFrame::Ack { from, id } => {
+            let store = state.store.clone();
+            let until = now_ms().saturating_add(
+                i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
+            );
+            // Only the recipient can ack: the query is scoped to `device`.
+            let _ = web::block(move || store.ack(&device, &from, &id, until)).await;
+            true
+        }
+        ClientFrame::Send {
+            id,
+            to,
+            ephemeral,
+            payload,
+        } => {
+            if payload.len() > MAX_PAYLOAD {
+                return send(
+                    session,
+                    &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
+                )
+                .await;
+            }
+            let now = now_ms();
+            let deliver = ServerFrame::Deliver {
+                from: device,
+                id,
+                sent_at: u64::try_from(now).unwrap_or(0),
+                ephemeral,
+                payload,
+            };
+            if ephemeral {
+                // Forwarded to online devices only, never stored.
+                let reached = state.mailbox.hub.deliver(&to, &deliver);
+                let reply = if reached > 0 {
+                    ServerFrame::Accepted { id }
+                } else {
+                    error(ErrorCode::NotFound, "recipient is not online", Some(id))
+                };
+                return send(session, &reply).await;
+            }
+            let ServerFrame::Deliver { payload, .. } = &deliver else {
+                return false;
+            };
+            let envelope = NewEnvelope {
+                sender: device,
+                recipient: to,
+                id,
+                payload: payload.clone(),
+                now,
+                expires_at: now.saturating_add(
+                    i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
+                ),
+            };
+            let reply = match state.mailbox.committer.commit(envelope).await {
+                Ok(Enqueued::Stored) => {
+                    metrics::counter!("parley_envelopes_stored_total").increment(1);
+                    state.mailbox.hub.deliver(&to, &deliver);
+                    ServerFrame::Accepted { id }
+                }
+                Ok(Enqueued::Duplicate) => ServerFrame::Accepted { id },
+                Ok(Enqueued::UnknownRecipient) => {
+                    error(ErrorCode::NotFound, "no such recipient", Some(id))
+                }
+                Ok(Enqueued::QueueFull) => error(
+                    ErrorCode::RateLimited,
+                    "recipient's queue is full; retry later",
+                    Some(id),
+                ),
+                Err(_) => error(
+                    ErrorCode::Unavailable,
+                    "mailbox unavailable; resend later",
+                    Some(id),
+                ),
+            };
+            send(session, &reply).await
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! A client of the relay's HTTP and WebSocket APIs, as the tests use it.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use parley_shared::crypto::keys::{IdentityKeyPair, OneTimePreKey};
+use parley_shared::crypto::os_rng;
+use parley_shared::protocol::auth::{
+    Challenge, GateProof, KeyUpload, LoginRequest, RegisterRequest, Session, decode_b64,
+    encode_b64, login_statement, registration_statement,
+};
+use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::relay::Relay;
+
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+pub struct Device {
+    pub identity: IdentityKeyPair,
+    pub token: String,
+}
+
+impl Api {
+    pub fn new(relay: &Relay) -> Self {
+        Self {
+            base: relay.base.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn origin(&self) -> String {
+        self.base.clone()
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, Value) {
+        let mut b = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(body) = body {
+            b = b.header("content-type", "application/json").body(body);
+        }
+        let r = b.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn challenge(&self) -> Vec<u8> {
+        let (st, v) = self
+            .send("POST", "/api/v1/auth/challenge", None, None)
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let c: Challenge = serde_json::from_value(v).unwrap();
+        decode_b64(&c.challenge).unwrap()
+    }
+
+    pub fn keys(identity: &IdentityKeyPair, first_otk: u32, count: u32) -> KeyUpload {
+        let rng = &mut os_rng();
+        KeyUpload {
+            signed_prekey: identity.signed_prekey(rng, 1).public(),
+            pq_prekey: identity.pq_prekey(rng, 2).public(),
+            one_time_prekeys: OneTimePreKey::batch(rng, first_otk, count)
+                .iter()
+                .map(OneTimePreKey::public)
+                .collect(),
+        }
+    }
+
+    pub async fn register_with(
+        &self,
+        identity: &IdentityKeyPair,
+        keys: KeyUpload,
+        gate: GateProof,
+        signer: &IdentityKeyPair,
+    ) -> (u16, Value) {
+        let challenge = self.challenge().await;
+        let sig = signer.sign(
+            &[],
+            &[&registration_statement(&self.origin(), &challenge, &keys)],
+        );
+        let req = RegisterRequest {
+            identity: encode_b64(&identity.public().to_bytes()),
+            keys,
+            challenge: encode_b64(&challenge),
+            signature: encode_b64(&sig),
+            gate,
+        };
+        self.send(
+            "POST",
+            "/api/v1/devices",
+            None,
+            Some(serde_json::to_string(&req).unwrap()),
+        )
+        .await
+    }
+
+    pub async fn register(&self, one_time: u32) -> Device {
+        let identity = IdentityKeyPair::generate(&mut os_rng());
+        let keys = Self::keys(&identity, 100, one_time);
+        let (st, v) = self
+            .register_with(&identity, keys, GateProof::Open, &identity)
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let s: Session = serde_json::from_value(v).unwrap();
+        assert_eq!(decode_b64(&s.device_id).unwrap(), identity.device_id());
+        Device {
+            identity,
+            token: s.token,
+        }
+    }
+
+    pub async fn login(&self, identity: &IdentityKeyPair, origin: &str) -> (u16, Value) {
+        let challenge = self.challenge().await;
+        let sig = identity.sign(&[], &[&login_statement(origin, &challenge)]);
+        let req = LoginRequest {
+            device_id: encode_b64(&identity.device_id()),
+            challenge: encode_b64(&challenge),
+            signature: encode_b64(&sig),
+        };
+        self.send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::to_string(&req).unwrap()),
+        )
+        .await
+    }
+
+    pub async fn bundle(&self, token: &str, of: &IdentityKeyPair) -> (u16, Value) {
+        let path = format!("/api/v1/devices/{}/bundle", encode_b64(&of.device_id()));
+        self.send("GET", &path, Some(token), None).await
+    }
+}
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket connection speaking the relay's binary frames.
+pub struct Ws {
+    stream: Stream,
+}
+
+impl Ws {
+    /// Connects without authenticating.
+    pub async fn open(base: &str) -> Self {
+        let url = format!("{}/api/v1/ws", base.replacen("http://", "ws://", 1));
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { stream }
+    }
+
+    /// Connects, authenticates, and returns the number of queued envelopes announced.
+    pub async fn connect(base: &str, token: &str) -> (Self, u32) {
+        let mut ws = Self::open(base).await;
+        ws.send(&ClientFrame::Auth {
+            token: token.to_owned(),
+        })
+        .await;
+        match ws.recv().await {
+            ServerFrame::Ready { queued } => (ws, queued),
+            other => panic!("expected Ready, got {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.stream
+            .send(Message::Binary(frame.to_bytes().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, msg: Message) {
+        let _ = self.stream.send(msg).await;
+    }
+
+    /// Next server frame (fails the test after 10 s or on close).
+    pub async fn recv(&mut self) -> ServerFrame {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("connection closed")
+                .expect("websocket error");
+            match msg {
+                Message::Binary(b) => return ServerFrame::from_bytes(&b).unwrap(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected message {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame within `ms` milliseconds; `None` on timeout or close.
+    pub async fn try_recv(&mut self, ms: u64) -> Option<ServerFrame> {
+        loop {
+            match tokio::time::timeout(Duration::from_millis(ms), self.stream.next())
+                .await
+                .ok()?
+            {
+                Some(Ok(Message::Binary(b))) => return ServerFrame::from_bytes(&b).ok(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Waits for the server to close; returns the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .ok()?
+            {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Nothing arrives within `ms` milliseconds.
+    pub async fn silent_for(&mut self, ms: u64) -> bool {
+        tokio::time::timeout(Duration::from_millis(ms), self.stream.next())
+            .await
+            .is_err()
+    }
+}

@@ -1,0 +1,155 @@
+//! `/api/v1/ws` binary frames: `0x01 || postcard(frame)`, one frame per
+//! WebSocket binary message. The first client frame must be [`ClientFrame::Auth`]
+//! (tokens never travel in the URL).
+//!
+//! Envelopes are opaque to the relay: `payload` is a session message sealed
+//! by the sender's client. Ids are chosen by the sender (16 random bytes), so a
+//! resend after a lost acknowledgement is recognised and not stored twice.
+
+use serde::{Deserialize, Serialize};
+
+use super::ErrorCode;
+use crate::crypto::codec::{self, DecodeError, bytes};
+
+/// Frame encoding version.
+pub const WS_VERSION: u8 = 1;
+/// Largest envelope payload (a 256 KiB ratchet plaintext plus headers).
+pub const MAX_PAYLOAD: usize = 272 * 1024;
+/// Largest frame the relay reads.
+pub const MAX_FRAME: usize = MAX_PAYLOAD + 1024;
+
+/// Sender-chosen envelope id.
+pub type EnvelopeId = [u8; 16];
+/// A device id (Ed25519 public key).
+pub type DeviceId = [u8; 32];
+
+/// Client → relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientFrame {
+    /// First frame: authenticate with a session token.
+    Auth {
+        /// Bearer token from login or registration.
+        token: String,
+    },
+    /// Send an envelope to a device.
+    Send {
+        /// Sender-chosen id (resend with the same id after a lost ack).
+        id: EnvelopeId,
+        /// Recipient device.
+        to: DeviceId,
+        /// Ephemeral envelopes (call signaling, typing) are forwarded to
+        /// online devices only and never stored.
+        ephemeral: bool,
+        /// Opaque ciphertext.
+        #[serde(with = "bytes")]
+        payload: Vec<u8>,
+    },
+    /// The recipient has stored an envelope; the relay deletes it.
+    Ack {
+        /// Sender of the acknowledged envelope.
+        from: DeviceId,
+        /// Its id.
+        id: EnvelopeId,
+    },
+}
+
+/// Relay → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerFrame {
+    /// Authenticated; `queued` stored envelopes follow, oldest first per sender.
+    Ready {
+        /// Envelopes waiting for this device.
+        queued: u32,
+    },
+    /// The envelope is durable (committed) or, if ephemeral, forwarded.
+    Accepted {
+        /// The id from the `Send`.
+        id: EnvelopeId,
+    },
+    /// An envelope for this device.
+    Deliver {
+        /// Sender device.
+        from: DeviceId,
+        /// Sender-chosen id (dedupe key together with `from`).
+        id: EnvelopeId,
+        /// Relay receive time, Unix ms.
+        sent_at: u64,
+        /// Whether it was ephemeral (no ack needed).
+        ephemeral: bool,
+        /// Opaque ciphertext.
+        #[serde(with = "bytes")]
+        payload: Vec<u8>,
+    },
+    /// A request failed; `id` names the `Send` it refers to, if any.
+    Error {
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// The envelope concerned.
+        id: Option<EnvelopeId>,
+    },
+}
+
+impl ClientFrame {
+    /// Wire bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(WS_VERSION, self)
+    }
+
+    /// Parses wire bytes.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
+        if b.len() > MAX_FRAME {
+            return Err(DecodeError::Malformed);
+        }
+        codec::decode(WS_VERSION, b)
+    }
+}
+
+impl ServerFrame {
+    /// Wire bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(WS_VERSION, self)
+    }
+
+    /// Parses wire bytes.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
+        codec::decode(WS_VERSION, b)
+    }
+}
+
+/// WebSocket close codes the relay uses (4000–4999 are application codes).
+pub mod close {
+    /// The first frame was not a valid `Auth`, or the token is invalid.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// A frame could not be parsed.
+    pub const BAD_FRAME: u16 = 4002;
+    /// Too many connections for this device.
+    pub const TOO_MANY_CONNECTIONS: u16 = 4003;
+    /// The client sent too fast.
+    pub const RATE_LIMITED: u16 = 4029;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_reject_garbage() {
+        let f = ClientFrame::Send {
+            id: [1; 16],
+            to: [2; 32],
+            ephemeral: false,
+            payload: vec![9; 100],
+        };
+        assert_eq!(ClientFrame::from_bytes(&f.to_bytes()).unwrap(), f);
+        let s = ServerFrame::Error {
+            code: ErrorCode::TooLarge,
+            message: "x".into(),
+            id: Some([3; 16]),
+        };
+        assert_eq!(ServerFrame::from_bytes(&s.to_bytes()).unwrap(), s);
+        assert!(ClientFrame::from_bytes(&[1, 200, 200]).is_err());
+        assert!(ClientFrame::from_bytes(&vec![1; MAX_FRAME + 1]).is_err());
+    }
+}
