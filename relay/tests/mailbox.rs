@@ -357,3 +357,39 @@ async fn acknowledged_sends_survive_sigkill_and_arrive_exactly_once() {
         assert!(accepted.len() >= 100 && queued as usize >= accepted.len());
     }
 }
+
+#[tokio::test]
+async fn concurrent_load_delivers_everything_on_both_backends() {
+    // Many devices committing at once: exercises group commit and, on SQLite,
+    // the single-writer discipline (this is how "database is locked" was found).
+    use parley_relay::loadgen::{Plan, run};
+    for (builder, _) in builders() {
+        let relay = builder.start().await;
+        let plan = Plan {
+            url: relay.base.clone(),
+            devices: 8,
+            messages: 60,
+            size: 256,
+            window: 16,
+            bare: false,
+        };
+        let report = run(plan).await.unwrap();
+        assert_eq!(report.delivered, 8 * 60);
+        assert!(!relay.logs().contains("commit failed"), "{}", relay.logs());
+    }
+}
+
+#[tokio::test]
+async fn bare_forwarder_baseline_runs_the_same_traffic() {
+    use parley_relay::loadgen::{BareForwarder, Plan, run};
+    let bare = BareForwarder::start().await.unwrap();
+    let plan = Plan {
+        url: format!("http://{}", bare.addr),
+        devices: 4,
+        messages: 50,
+        size: 128,
+        window: 8,
+        bare: true,
+    };
+    assert_eq!(run(plan).await.unwrap().delivered, 200);
+}

@@ -118,7 +118,7 @@ fn replace_keys(
 impl Store {
     /// Stores a fresh challenge.
     pub fn create_challenge(&self, challenge: &[u8], expires_at: i64) -> Result<(), StoreError> {
-        let mut c = self.conn()?;
+        let (_write, mut c) = self.writer()?;
         diesel::insert_into(auth_challenges::table)
             .values((
                 auth_challenges::challenge.eq(challenge),
@@ -130,7 +130,7 @@ impl Store {
 
     /// Consumes a challenge: true only the first time, and only before expiry.
     pub fn consume_challenge(&self, challenge: &[u8], now: i64) -> Result<bool, StoreError> {
-        let mut c = self.conn()?;
+        let (_write, mut c) = self.writer()?;
         let n = diesel::delete(
             auth_challenges::table
                 .filter(auth_challenges::challenge.eq(challenge))
@@ -143,7 +143,7 @@ impl Store {
     /// Registers (or re-registers) a device with its keys and first token, in
     /// one transaction; consumes the invite code if one is required.
     pub fn register(&self, r: &NewRegistration<'_>) -> Result<(), RegisterError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             if let Some(hash) = r.invite_hash {
                 let used = diesel::update(
@@ -210,7 +210,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             let n = diesel::update(devices::table.find(device))
                 .set(devices::last_seen_at.eq(now))
@@ -247,7 +247,7 @@ impl Store {
 
     /// Revokes one token.
     pub fn revoke_token(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
-        let mut c = self.conn()?;
+        let (_write, mut c) = self.writer()?;
         Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(&mut c)? == 1)
     }
 
@@ -260,7 +260,7 @@ impl Store {
         one_time: &[(i64, Vec<u8>)],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             diesel::update(device_keys::table.find(device))
                 .set((
@@ -301,7 +301,7 @@ impl Store {
         &self,
         device: &[u8],
     ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         let claimed: Vec<ClaimedKey> = match &mut *conn {
             DbConnection::Pg(c) => diesel::sql_query(
                 "DELETE FROM one_time_prekeys WHERE (device_id, key_id) IN ( \
@@ -329,7 +329,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn()?;
+        let (_write, mut c) = self.writer()?;
         diesel::insert_into(invite_codes::table)
             .values((
                 invite_codes::code_hash.eq(code_hash),
@@ -342,7 +342,7 @@ impl Store {
 
     /// Deletes expired challenges and tokens; returns how many rows went.
     pub fn sweep_auth(&self, now: i64) -> Result<usize, StoreError> {
-        let mut c = self.conn()?;
+        let (_write, mut c) = self.writer()?;
         let a = diesel::delete(auth_challenges::table.filter(auth_challenges::expires_at.le(now)))
             .execute(&mut c)?;
         let b = diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.le(now)))

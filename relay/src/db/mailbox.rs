@@ -58,7 +58,7 @@ impl Store {
         batch: &[NewEnvelope],
         max_queue: i64,
     ) -> Result<Vec<Enqueued>, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             let mut out = Vec::with_capacity(batch.len());
             for e in batch {
@@ -144,7 +144,7 @@ impl Store {
         id: &[u8],
         tombstone_until: i64,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             let n = diesel::delete(
                 envelopes::table
@@ -169,7 +169,7 @@ impl Store {
 
     /// Deletes expired envelopes and tombstones.
     pub fn sweep_envelopes(&self, now: i64) -> Result<usize, StoreError> {
-        let mut c = self.conn()?;
+        let (_write, mut c) = self.writer()?;
         let a = diesel::delete(envelopes::table.filter(envelopes::expires_at.le(now)))
             .execute(&mut c)?;
         let b = diesel::delete(

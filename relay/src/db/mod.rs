@@ -73,7 +73,14 @@ pub struct BlobRecord {
 pub struct Store {
     pool: Pool<Manager>,
     backend: &'static str,
+    /// SQLite has one writer at a time, and a deferred transaction that reads
+    /// before it writes cannot wait for the lock (SQLITE_BUSY at once), so the
+    /// relay serialises its own SQLite writes here. PostgreSQL needs none.
+    write_lock: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
+
+/// Held while writing to SQLite (see `Store::write_lock`).
+pub(crate) type WriteGuard<'a> = Option<std::sync::MutexGuard<'a, ()>>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,6 +107,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: target.backend(),
+            write_lock: matches!(target, DatabaseTarget::Sqlite(_)).then(Default::default),
         })
     }
 
@@ -114,9 +122,19 @@ impl Store {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
+    /// A connection for writing, with the SQLite write lock held (keep the
+    /// guard alive until the write is done).
+    pub(crate) fn writer(&self) -> Result<(WriteGuard<'_>, PooledConnection<Manager>), StoreError> {
+        let guard = self
+            .write_lock
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        Ok((guard, self.conn()?))
+    }
+
     /// Applies pending migrations; returns the names applied (empty when current).
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn::run_migrations(&mut conn).map_err(StoreError::Migration)
     }
 
@@ -134,7 +152,7 @@ impl Store {
         if id.len() != 32 {
             return Err(StoreError::Invalid("device id must be 32 bytes"));
         }
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             let updated = diesel::update(devices::table.find(id))
                 .set(devices::last_seen_at.eq(now_ms))
@@ -166,7 +184,7 @@ impl Store {
     /// Erases a device and every row that belongs to it. Returns the keys of
     /// its blobs so the caller can delete the objects from the blob store.
     pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             let keys: Vec<String> = blobs::table
                 .filter(blobs::owner.eq(id))
@@ -199,7 +217,7 @@ impl Store {
         if rec.size <= 0 {
             return Err(StoreError::Invalid("blob size must be positive"));
         }
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         diesel::insert_into(blobs::table)
             .values(rec)
             .execute(&mut conn)?;
@@ -229,7 +247,7 @@ impl Store {
 
     /// Deletes a blob record; true when it existed.
     pub fn delete_blob(&self, id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
+        let (_write, mut conn) = self.writer()?;
         Ok(diesel::delete(blobs::table.find(id)).execute(&mut conn)? > 0)
     }
 }

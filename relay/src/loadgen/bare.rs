@@ -1,0 +1,76 @@
+//! The baseline: a minimal in-memory WebSocket forwarder speaking the same
+//! frames, with no authentication, no storage and no limits.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+type Routes = Arc<Mutex<HashMap<DeviceId, mpsc::UnboundedSender<Vec<u8>>>>>;
+
+/// A running bare forwarder.
+#[derive(Debug)]
+pub struct BareForwarder {
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl BareForwarder {
+    /// Starts listening on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let routes: Routes = Arc::default();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(serve(tcp, routes.clone()));
+            }
+        });
+        Ok(Self { addr })
+    }
+}
+
+async fn serve(tcp: tokio::net::TcpStream, routes: Routes) {
+    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+        return;
+    };
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let mut me: Option<DeviceId> = None;
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(Ok(Message::Binary(b))) = msg else { break };
+                let Ok(frame) = ClientFrame::from_bytes(&b) else { break };
+                match frame {
+                    ClientFrame::Auth { token } => {
+                        let id: DeviceId = parley_shared::protocol::auth::decode_b64(&token)
+                            .and_then(|v| v.try_into().ok())
+                            .unwrap_or([0; 32]);
+                        routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, tx.clone());
+                        me = Some(id);
+                        let _ = sink.send(Message::Binary(ServerFrame::Ready { queued: 0 }.to_bytes().into())).await;
+                    }
+                    ClientFrame::Send { id, to, ephemeral, payload } => {
+                        let Some(from) = me else { break };
+                        let deliver = ServerFrame::Deliver { from, id, sent_at: 0, ephemeral, payload }.to_bytes();
+                        if let Some(r) = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&to) {
+                            let _ = r.send(deliver);
+                        }
+                        let _ = sink.send(Message::Binary(ServerFrame::Accepted { id }.to_bytes().into())).await;
+                    }
+                    ClientFrame::Ack { .. } => {}
+                }
+            }
+            out = rx.recv() => {
+                let Some(bytes) = out else { break };
+                if sink.send(Message::Binary(bytes.into())).await.is_err() { break }
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The devices' side of a load run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use parley_shared::crypto::keys::{IdentityKeyPair, OneTimePreKey};
+use parley_shared::crypto::os_rng;
+use parley_shared::protocol::auth::{
+    Challenge, GateProof, KeyUpload, RegisterRequest, Session, decode_b64, encode_b64,
+    registration_statement,
+};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Relay base URL (`http://host:port`).
+    pub url: String,
+    /// Number of devices.
+    pub devices: usize,
+    /// Envelopes each device sends.
+    pub messages: usize,
+    /// Payload bytes per envelope (at least 16).
+    pub size: usize,
+    /// Unacknowledged sends allowed per device.
+    pub window: usize,
+    /// Skip registration (bare forwarder: any token is accepted).
+    pub bare: bool,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Envelopes delivered.
+    pub delivered: usize,
+    /// Wall time from the first send to the last delivery.
+    pub elapsed: Duration,
+    /// Send→deliver latencies, sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl Report {
+    /// Delivered envelopes per second.
+    pub fn rate(&self) -> f64 {
+        self.delivered as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A load-run failure.
+#[derive(Debug, thiserror::Error)]
+#[error("load run failed: {0}")]
+pub struct LoadError(pub String);
+
+fn err(e: impl std::fmt::Display) -> LoadError {
+    LoadError(e.to_string())
+}
+
+async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, String), LoadError> {
+    let rng = &mut os_rng();
+    let identity = IdentityKeyPair::generate(rng);
+    let keys = KeyUpload {
+        signed_prekey: identity.signed_prekey(rng, 1).public(),
+        pq_prekey: identity.pq_prekey(rng, 2).public(),
+        one_time_prekeys: OneTimePreKey::batch(rng, 1, 1)
+            .iter()
+            .map(OneTimePreKey::public)
+            .collect(),
+    };
+    let c = http
+        .post(format!("{url}/api/v1/auth/challenge"))
+        .send()
+        .await
+        .map_err(err)?;
+    let c: Challenge = serde_json::from_slice(&c.bytes().await.map_err(err)?).map_err(err)?;
+    let challenge = decode_b64(&c.challenge).ok_or_else(|| LoadError("bad challenge".into()))?;
+    let sig = identity.sign(&[], &[&registration_statement(url, &challenge, &keys)]);
+    let body = serde_json::to_string(&RegisterRequest {
+        identity: encode_b64(&identity.public().to_bytes()),
+        keys,
+        challenge: c.challenge,
+        signature: encode_b64(&sig),
+        gate: GateProof::Open,
+    })
+    .map_err(err)?;
+    let r = http
+        .post(format!("{url}/api/v1/devices"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(err)?;
+    let bytes = r.bytes().await.map_err(err)?;
+    let s: Session = serde_json::from_slice(&bytes)
+        .map_err(|_| LoadError(String::from_utf8_lossy(&bytes).into_owned()))?;
+    Ok((identity.device_id(), s.token))
+}
+
+/// Registers the devices, connects them, runs the traffic, and reports.
+pub async fn run(plan: Plan) -> Result<Report, LoadError> {
+    let http = reqwest::Client::new();
+    let mut devices = Vec::with_capacity(plan.devices);
+    for i in 0..plan.devices {
+        devices.push(if plan.bare {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            (id, encode_b64(&id))
+        } else {
+            register(&http, &plan.url).await?
+        });
+    }
+    let ws_url = format!("{}/api/v1/ws", plan.url.replacen("http://", "ws://", 1));
+    let mut conns = Vec::with_capacity(devices.len());
+    for (_, token) in &devices {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url)
+            .await
+            .map_err(err)?;
+        ws.send(Message::Binary(
+            ClientFrame::Auth {
+                token: token.clone(),
+            }
+            .to_bytes()
+            .into(),
+        ))
+        .await
+        .map_err(err)?;
+        match ws.next().await {
+            Some(Ok(Message::Binary(b)))
+                if matches!(ServerFrame::from_bytes(&b), Ok(ServerFrame::Ready { .. })) => {}
+            other => return Err(LoadError(format!("no Ready: {other:?}"))),
+        }
+        conns.push(ws);
+    }
+    let start = Arc::new(Instant::now());
+    let mut tasks = Vec::new();
+    for (i, ws) in conns.into_iter().enumerate() {
+        let to = devices[(i + 1) % devices.len()].0;
+        let plan = plan.clone();
+        let start = start.clone();
+        tasks.push(tokio::spawn(
+            async move { drive(ws, to, plan, start).await },
+        ));
+    }
+    let mut latencies = Vec::new();
+    let mut last = Duration::ZERO;
+    for t in tasks {
+        let (lat, done) = t.await.map_err(err)??;
+        latencies.extend(lat);
+        last = last.max(done);
+    }
+    latencies.sort_unstable();
+    Ok(Report {
+        delivered: latencies.len(),
+        elapsed: last,
+        latencies,
+    })
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One device: sends `messages` envelopes (window-limited) while receiving
+/// and acknowledging its predecessor's. Returns latencies and finish time.
+async fn drive(
+    ws: Ws,
+    to: DeviceId,
+    plan: Plan,
+    start: Arc<Instant>,
+) -> Result<(Vec<Duration>, Duration), LoadError> {
+    let (mut sink, mut stream) = ws.split();
+    let (mut sent, mut accepted, mut received) = (0usize, 0usize, 0usize);
+    let mut latencies = Vec::with_capacity(plan.messages);
+    let size = plan.size.max(16);
+    while accepted < plan.messages || received < plan.messages {
+        while sent < plan.messages && sent - accepted < plan.window {
+            let mut payload = vec![0u8; size];
+            payload[..8].copy_from_slice(&(start.elapsed().as_nanos() as u64).to_be_bytes());
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(sent as u64).to_be_bytes());
+            id[8..].copy_from_slice(&os_rng_u64().to_be_bytes());
+            let frame = ClientFrame::Send {
+                id,
+                to,
+                ephemeral: false,
+                payload,
+            };
+            sink.send(Message::Binary(frame.to_bytes().into()))
+                .await
+                .map_err(err)?;
+            sent += 1;
+        }
+        let msg = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .map_err(|_| LoadError("stalled for 30 s".into()))?
+            .ok_or_else(|| LoadError("connection closed".into()))?
+            .map_err(err)?;
+        let Message::Binary(b) = msg else { continue };
+        match ServerFrame::from_bytes(&b).map_err(err)? {
+            ServerFrame::Accepted { .. } => accepted += 1,
+            ServerFrame::Deliver {
+                from, id, payload, ..
+            } => {
+                let mut ts = [0u8; 8];
+                ts.copy_from_slice(&payload[..8]);
+                let sent_at = Duration::from_nanos(u64::from_be_bytes(ts));
+                latencies.push(start.elapsed().saturating_sub(sent_at));
+                received += 1;
+                sink.send(Message::Binary(
+                    ClientFrame::Ack { from, id }.to_bytes().into(),
+                ))
+                .await
+                .map_err(err)?;
+            }
+            ServerFrame::Error { code, message, .. } => {
+                return Err(LoadError(format!("{code:?}: {message}")));
+            }
+            ServerFrame::Ready { .. } => {}
+        }
+    }
+    Ok((latencies, start.elapsed()))
+}
+
+fn os_rng_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // Ids only need to be unique per run; a failure leaves zeros and the
+    // counter half of the id still differs.
+    let _ = getrandom::fill(&mut b);
+    u64::from_be_bytes(b)
+}

@@ -1,0 +1,21 @@
+//! Load generator: N authenticated devices over real WebSockets, each sending
+//! M envelopes of S bytes to the next device, measuring messages/s and
+//! send→deliver latency. `bare` runs the same traffic through a minimal
+//! in-process forwarder (no auth, no storage), so the relay's cost is a ratio.
+
+mod bare;
+mod client;
+
+use std::time::Duration;
+
+pub use bare::BareForwarder;
+pub use client::{Plan, Report, run};
+
+/// Percentile of sorted latencies.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
