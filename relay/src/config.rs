@@ -177,6 +177,10 @@ pub struct Config {
     pub max_queue: i64,
     /// Most simultaneous WebSocket connections per device (`PARLEY_MAX_CONNECTIONS_PER_DEVICE`).
     pub max_connections_per_device: usize,
+    /// API requests per minute per client IP (`PARLEY_RATE_LIMIT_IP_PER_MIN`).
+    pub rate_limit_ip_per_min: u32,
+    /// Envelopes per second per device (`PARLEY_RATE_LIMIT_DEVICE_PER_SEC`).
+    pub rate_limit_device_per_sec: u32,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -384,6 +388,8 @@ impl Config {
             )?),
             max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
+            rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
+            rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,
         })
     }
 }

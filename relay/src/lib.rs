@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod invite_code;
+pub mod limits;
 pub mod loadgen;
 pub mod mailbox;
 pub mod server;

@@ -175,6 +175,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
         committer: crate::mailbox::Committer::spawn(store.clone(), config.max_queue),
     });
     Ok(AppState {
+        limits: Arc::new(crate::http::Limits::from_config(&config)),
         store,
         blobs,
         mailbox,

@@ -311,3 +311,39 @@ async fn erasing_a_device_leaves_nothing_behind() {
         );
     }
 }
+
+#[tokio::test]
+async fn per_ip_rate_limit_refuses_only_that_address() {
+    let relay = RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_IP_PER_MIN", "5")
+        .start()
+        .await;
+    let url = format!("{}/api/v1/auth/challenge", relay.base);
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    for _ in 0..5 {
+        assert_eq!(a.post(&url).send().await.unwrap().status(), 200);
+    }
+    let r = a.post(&url).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("\"rate_limited\""));
+    assert_eq!(
+        b.post(&url).send().await.unwrap().status(),
+        200,
+        "another address is unaffected"
+    );
+    assert_eq!(
+        a.get(format!("{}/healthz", relay.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "health is not rate limited"
+    );
+}

@@ -393,3 +393,36 @@ async fn bare_forwarder_baseline_runs_the_same_traffic() {
     };
     assert_eq!(run(plan).await.unwrap().delivered, 200);
 }
+
+#[tokio::test]
+async fn per_device_send_rate_limit_keeps_the_connection() {
+    let relay = RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "5")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    for i in 0..15u8 {
+        a.send(&send(i, &bob, b"x")).await;
+    }
+    let (mut ok, mut limited) = (0, 0);
+    for _ in 0..15 {
+        match a.recv().await {
+            ServerFrame::Accepted { .. } => ok += 1,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(ok >= 5 && limited >= 5, "ok {ok}, limited {limited}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    a.send(&send(100, &bob, b"later")).await;
+    assert_eq!(
+        a.recv().await,
+        ServerFrame::Accepted { id: [100; 16] },
+        "the bucket refills"
+    );
+}

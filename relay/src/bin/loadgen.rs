@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use parley_relay::loadgen::{BareForwarder, Plan, percentile, run};
+use parley_relay::loadgen::{BareForwarder, Plan, hold_idle, percentile, rss_kib, run};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,12 +32,22 @@ struct Args {
     /// Run the in-process minimal forwarder instead of a relay.
     #[arg(long)]
     bare: bool,
+    /// Instead of traffic: hold this many idle authenticated connections and
+    /// report the relay's memory per connection (needs --relay-pid).
+    #[arg(long, default_value_t = 0)]
+    idle: usize,
+    /// The relay's process id, for --idle.
+    #[arg(long)]
+    relay_pid: Option<u32>,
 }
 
 #[tokio::main]
 #[allow(clippy::print_stdout)]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.idle > 0 {
+        return idle(&args).await;
+    }
     let url = if args.bare {
         match BareForwarder::start().await {
             Ok(f) => format!("http://{}", f.addr),
@@ -70,6 +80,34 @@ async fn main() -> ExitCode {
                 r.rate(),
                 percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
                 percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("parley-loadgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn idle(args: &Args) -> ExitCode {
+    let Some(pid) = args.relay_pid else {
+        eprintln!("parley-loadgen: --idle needs --relay-pid");
+        return ExitCode::FAILURE;
+    };
+    let url = args.url.trim_end_matches('/');
+    let before = rss_kib(pid).unwrap_or(0);
+    match hold_idle(url, args.idle).await {
+        Ok(conns) => {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let after = rss_kib(pid).unwrap_or(0);
+            println!(
+                "{} idle authenticated connections held; relay RSS {} KiB -> {} KiB = {:.1} KiB per connection",
+                conns.len(),
+                before,
+                after,
+                after.saturating_sub(before) as f64 / conns.len() as f64
             );
             ExitCode::SUCCESS
         }

@@ -34,6 +34,56 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Live connections and the durable writer.
     pub mailbox: Arc<crate::mailbox::Mailbox>,
+    /// Request limits.
+    pub limits: Arc<Limits>,
+}
+
+/// The relay's rate limiters.
+#[derive(Debug)]
+pub struct Limits {
+    /// API requests per client IP.
+    pub per_ip: crate::limits::RateLimiter<std::net::IpAddr>,
+    /// Envelopes per device.
+    pub per_device: crate::limits::RateLimiter<[u8; 32]>,
+}
+
+impl Limits {
+    /// Limits from the configuration (bursts allow a minute's worth of API
+    /// calls and one second's worth of envelopes at once).
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            per_ip: crate::limits::RateLimiter::per_minute(
+                c.rate_limit_ip_per_min,
+                c.rate_limit_ip_per_min,
+            ),
+            per_device: crate::limits::RateLimiter::per_second(
+                f64::from(c.rate_limit_device_per_sec),
+                c.rate_limit_device_per_sec,
+            ),
+        }
+    }
+}
+
+/// Refuses API requests over the per-IP limit with `rate_limited`.
+async fn limit_ip(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let allowed = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
+        (Some(state), Some(peer)) => state.limits.per_ip.check(&peer.ip()),
+        _ => true,
+    };
+    if !allowed {
+        metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
+        let resp = actix_web::ResponseError::error_response(&HttpError::new(
+            ErrorCode::RateLimited,
+            "too many requests from this address; slow down",
+        ));
+        return Ok(req.into_response(resp));
+    }
+    next.call(req)
+        .await
+        .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
 }
 
 /// Registers every route. Order matters: API and operational routes first,
@@ -57,6 +107,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .service(
                 web::scope(API_PREFIX)
+                    .wrap(actix_web::middleware::from_fn(limit_ip))
                     .app_data(
                         web::JsonConfig::default()
                             .limit(API_JSON_LIMIT)

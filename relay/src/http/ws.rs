@@ -255,6 +255,15 @@ async fn handle(
                 )
                 .await;
             }
+            if !state.limits.per_device.check(&device) {
+                metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
+                let limited = error(
+                    ErrorCode::RateLimited,
+                    "sending too fast; resend later",
+                    Some(id),
+                );
+                return send(session, &limited).await;
+            }
             let now = now_ms();
             let deliver = ServerFrame::Deliver {
                 from: device,

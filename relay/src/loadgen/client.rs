@@ -97,6 +97,32 @@ async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, String
     Ok((identity.device_id(), s.token))
 }
 
+/// Registers `n` devices and holds one authenticated connection each; returns
+/// the open connections (drop them to close).
+pub async fn hold_idle(url: &str, n: usize) -> Result<Vec<Ws>, LoadError> {
+    let http = reqwest::Client::new();
+    let ws_url = format!("{}/api/v1/ws", url.replacen("http://", "ws://", 1));
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (_, token) = register(&http, url).await?;
+        let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url)
+            .await
+            .map_err(err)?;
+        ws.send(Message::Binary(
+            ClientFrame::Auth { token }.to_bytes().into(),
+        ))
+        .await
+        .map_err(err)?;
+        match ws.next().await {
+            Some(Ok(Message::Binary(b)))
+                if matches!(ServerFrame::from_bytes(&b), Ok(ServerFrame::Ready { .. })) => {}
+            other => return Err(LoadError(format!("no Ready: {other:?}"))),
+        }
+        conns.push(ws);
+    }
+    Ok(conns)
+}
+
 /// Registers the devices, connects them, runs the traffic, and reports.
 pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     let http = reqwest::Client::new();

@@ -9,7 +9,7 @@ mod client;
 use std::time::Duration;
 
 pub use bare::BareForwarder;
-pub use client::{Plan, Report, run};
+pub use client::{Plan, Report, hold_idle, run};
 
 /// Percentile of sorted latencies.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -18,4 +18,16 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     }
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// Resident set size of a process, in KiB (Linux `/proc`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }

@@ -1,0 +1,87 @@
+//! Token-bucket rate limits keyed by client IP (HTTP API) or device (WebSocket
+//! sends). A refusal is a clear `rate_limited` error for that caller only.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Buckets idle this long are forgotten (memory stays bounded by active callers).
+const FORGET_AFTER_SECS: f64 = 600.0;
+
+/// Per-key token buckets: `rate` tokens per second, up to `burst`.
+#[derive(Debug)]
+pub struct RateLimiter<K> {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+    last_sweep: Mutex<Instant>,
+}
+
+impl<K: Eq + Hash + Clone> RateLimiter<K> {
+    /// `per_minute` sustained, bursts up to `burst`.
+    pub fn per_minute(per_minute: u32, burst: u32) -> Self {
+        Self::per_second(f64::from(per_minute) / 60.0, burst)
+    }
+
+    /// `rate` per second sustained, bursts up to `burst`.
+    pub fn per_second(rate: f64, burst: u32) -> Self {
+        Self {
+            rate,
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+            last_sweep: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Takes one token for `key`; false means "over the limit".
+    pub fn check(&self, key: &K) -> bool {
+        let now = Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.sweep(&mut buckets, now);
+        let (tokens, last) = buckets.entry(key.clone()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn sweep(&self, buckets: &mut HashMap<K, (f64, Instant)>, now: Instant) {
+        let mut last = self
+            .last_sweep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.duration_since(*last).as_secs_f64() > 60.0 {
+            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < FORGET_AFTER_SECS);
+            *last = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_limits_per_key() {
+        let l = RateLimiter::per_second(0.0, 3);
+        assert!(l.check(&1) && l.check(&1) && l.check(&1));
+        assert!(!l.check(&1), "burst used up, no refill");
+        assert!(l.check(&2), "other keys unaffected");
+    }
+
+    #[test]
+    fn refills_over_time() {
+        let l = RateLimiter::per_second(1000.0, 1);
+        assert!(l.check(&"a"));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(l.check(&"a"));
+    }
+}
