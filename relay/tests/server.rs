@@ -300,3 +300,52 @@ async fn serves_the_pwa_with_strict_headers() {
     assert!(body.contains("<title>Parley</title>"));
     assert_eq!(get(&relay.url("/missing-0123456789abcdef.js")).await.0, 404);
 }
+
+#[tokio::test]
+async fn openapi_document_covers_every_rest_endpoint() {
+    let relay = RelayBuilder::new().start().await;
+    let (st, h, body) = get(&relay.url("/api/v1/openapi.json")).await;
+    assert_eq!(st, 200);
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/api/v1/auth/challenge", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/session", "delete"),
+        ("/api/v1/devices", "post"),
+        ("/api/v1/devices/me", "delete"),
+        ("/api/v1/devices/{id}/bundle", "get"),
+        ("/api/v1/prekeys", "put"),
+        ("/api/v1/prekeys/status", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for schema in [
+        "RegisterRequest",
+        "KeyUpload",
+        "Session",
+        "ApiError",
+        "Readiness",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema}"
+        );
+    }
+}

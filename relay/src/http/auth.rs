@@ -9,12 +9,12 @@ use parley_shared::crypto::keys::{
     IdentityPublic, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
 };
 use parley_shared::crypto::primitives::sha256;
-use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::auth::{
     BundleResponse, CHALLENGE_LEN, Challenge, GateProof, KeyUpload, LOW_PREKEY_THRESHOLD,
     LoginRequest, PreKeyStatus, RegisterRequest, Session, decode_b64, encode_b64, login_statement,
     registration_statement,
 };
+use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use crate::blob::{BlobKey, BlobStore as _};
@@ -123,7 +123,9 @@ async fn consume_challenge(state: &AppState, challenge: &[u8]) -> Result<(), Htt
 }
 
 /// `POST /api/v1/auth/challenge`.
-pub(super) async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
+#[utoipa::path(post, path = "/api/v1/auth/challenge", tag = "auth",
+    responses((status = 200, description = "A single-use challenge", body = Challenge), (status = 429, body = ApiError)))]
+pub async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     let c = random32()?;
     debug_assert_eq!(c.len(), CHALLENGE_LEN);
     let ttl = i64::try_from(state.config.challenge_ttl.as_millis()).unwrap_or(60_000);
@@ -144,7 +146,11 @@ fn one_time_rows(keys: &[OneTimePreKeyPublic]) -> Vec<(i64, Vec<u8>)> {
 
 /// `POST /api/v1/devices`: proves possession of the identity key and
 /// publishes the device's keys.
-pub(super) async fn register(
+#[utoipa::path(post, path = "/api/v1/devices", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, description = "Registered; first session token", body = Session),
+        (status = 400, body = ApiError), (status = 401, description = "Challenge or signature invalid", body = ApiError),
+        (status = 403, description = "Gate refused", body = ApiError), (status = 409, body = ApiError)))]
+pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, HttpError> {
@@ -217,7 +223,9 @@ pub(super) async fn register(
 }
 
 /// `POST /api/v1/auth/login`: challenge-response with the identity key.
-pub(super) async fn login(
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Session), (status = 401, body = ApiError)))]
+pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, HttpError> {
@@ -244,10 +252,9 @@ pub(super) async fn login(
 }
 
 /// `DELETE /api/v1/auth/session`: revokes the presented token.
-pub(super) async fn logout(
-    state: web::Data<AppState>,
-    who: Authed,
-) -> Result<HttpResponse, HttpError> {
+#[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Token revoked"), (status = 401, body = ApiError)))]
+pub async fn logout(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
     let store = state.store.clone();
     web::block(move || store.revoke_token(&who.token_hash)).await??;
     Ok(HttpResponse::NoContent().finish())
@@ -263,7 +270,9 @@ async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpE
 }
 
 /// `PUT /api/v1/prekeys`: new signed/ML-KEM prekeys and more one-time prekeys.
-pub(super) async fn put_prekeys(
+#[utoipa::path(put, path = "/api/v1/prekeys", tag = "prekeys", security(("bearer" = [])), request_body = KeyUpload,
+    responses((status = 200, body = PreKeyStatus), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+pub async fn put_prekeys(
     state: web::Data<AppState>,
     who: Authed,
     body: web::Json<KeyUpload>,
@@ -287,7 +296,9 @@ pub(super) async fn put_prekeys(
 }
 
 /// `GET /api/v1/prekeys/status`.
-pub(super) async fn prekey_status(
+#[utoipa::path(get, path = "/api/v1/prekeys/status", tag = "prekeys", security(("bearer" = [])),
+    responses((status = 200, body = PreKeyStatus), (status = 401, body = ApiError)))]
+pub async fn prekey_status(
     state: web::Data<AppState>,
     who: Authed,
 ) -> Result<HttpResponse, HttpError> {
@@ -296,7 +307,11 @@ pub(super) async fn prekey_status(
 
 /// `GET /api/v1/devices/{id}/bundle`: the device's keys plus one one-time
 /// prekey, which is never handed out again.
-pub(super) async fn bundle(
+#[utoipa::path(get, path = "/api/v1/devices/{id}/bundle", tag = "prekeys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Device id (base64url Ed25519 key)")),
+    responses((status = 200, description = "Bundle with at most one one-time prekey, never handed out again", body = BundleResponse),
+        (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn bundle(
     state: web::Data<AppState>,
     _who: Authed,
     path: web::Path<String>,
@@ -332,10 +347,9 @@ pub(super) async fn bundle(
 }
 
 /// `DELETE /api/v1/devices/me`: erases everything the relay holds for the device.
-pub(super) async fn erase_me(
-    state: web::Data<AppState>,
-    who: Authed,
-) -> Result<HttpResponse, HttpError> {
+#[utoipa::path(delete, path = "/api/v1/devices/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Everything the relay held for the device is erased"), (status = 401, body = ApiError)))]
+pub async fn erase_me(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
     let store = state.store.clone();
     let d = who.device.clone();
     let blob_keys = web::block(move || store.delete_device(&d)).await??;

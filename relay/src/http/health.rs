@@ -6,11 +6,14 @@ use parley_shared::protocol::{CheckState, Readiness, ReadinessChecks};
 use super::AppState;
 use crate::blob::BlobStore as _;
 
-pub(super) async fn healthz() -> HttpResponse {
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process runs")))]
+pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, description = "A dependency is down", body = Readiness)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
     let db = async move {
         match web::block(move || store.ping()).await {
@@ -50,7 +53,8 @@ pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

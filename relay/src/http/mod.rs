@@ -1,9 +1,10 @@
 //! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
 
-mod auth;
+pub mod auth;
 mod blobs;
 mod headers;
-mod health;
+pub mod health;
+pub mod openapi;
 mod static_files;
 mod ws;
 
@@ -113,6 +114,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                             .limit(API_JSON_LIMIT)
                             .error_handler(json_error),
                     )
+                    .route("/openapi.json", web::get().to(openapi::document))
                     .route("/ws", web::get().to(ws::connect))
                     .route("/auth/challenge", web::post().to(auth::challenge))
                     .route("/auth/login", web::post().to(auth::login))

@@ -396,6 +396,7 @@ impl OneTimePreKey {
 }
 
 /// Public signed prekey.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedPreKeyPublic {
     /// Id.
@@ -408,6 +409,7 @@ pub struct SignedPreKeyPublic {
 }
 
 /// Public ML-KEM-768 prekey.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PqPreKeyPublic {
     /// Id.
@@ -421,6 +423,7 @@ pub struct PqPreKeyPublic {
 }
 
 /// Public one-time prekey.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OneTimePreKeyPublic {
     /// Id.

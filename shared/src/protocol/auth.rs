@@ -24,6 +24,7 @@ pub const MAX_ONE_TIME_PREKEYS_PER_UPLOAD: usize = 200;
 pub const LOW_PREKEY_THRESHOLD: u32 = 20;
 
 /// `POST /api/v1/auth/challenge` response: a single-use nonce.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
     /// base64url of [`CHALLENGE_LEN`] random bytes.
@@ -55,6 +56,7 @@ fn statement(ctx: &[u8], origin: &str, challenge: &[u8], extra: &[u8]) -> Vec<u8
 
 /// Keys a device publishes: its signed prekey, ML-KEM prekey and a batch of
 /// one-time prekeys (all optional on refills except what changes).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyUpload {
     /// Current signed prekey.
@@ -87,6 +89,7 @@ impl KeyUpload {
 }
 
 /// How a registration passes the relay's gate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GateProof {
@@ -100,6 +103,7 @@ pub enum GateProof {
 }
 
 /// `POST /api/v1/devices` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterRequest {
     /// base64url of `IdentityPublic::to_bytes()`.
@@ -115,6 +119,7 @@ pub struct RegisterRequest {
 }
 
 /// `POST /api/v1/auth/login` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// base64url device id (Ed25519 public key).
@@ -126,6 +131,7 @@ pub struct LoginRequest {
 }
 
 /// Registration and login response: an opaque bearer token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// base64url device id.
@@ -137,6 +143,7 @@ pub struct Session {
 }
 
 /// `GET /api/v1/devices/{id}/bundle` response.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleResponse {
     /// base64url of `PreKeyBundle::to_bytes()` (verify it with `PreKeyBundle::from_bytes`).
@@ -144,6 +151,7 @@ pub struct BundleResponse {
 }
 
 /// `PUT /api/v1/prekeys` and `GET /api/v1/prekeys/status` response.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreKeyStatus {
     /// One-time prekeys the relay still holds for the device.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Stable error codes. Clients branch on these, never on the message text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -49,6 +50,7 @@ impl ErrorCode {
 }
 
 /// JSON error body: `{"code": "...", "message": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Machine-readable code.

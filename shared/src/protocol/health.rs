@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// State of one dependency check.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CheckState {
@@ -24,6 +25,7 @@ impl CheckState {
 }
 
 /// Per-dependency results.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadinessChecks {
     /// The relational database (PostgreSQL or SQLite).
@@ -33,6 +35,7 @@ pub struct ReadinessChecks {
 }
 
 /// `/readyz` body. `ready` is true only when every check is ok.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readiness {
     /// Whether the relay can serve requests that touch its dependencies.
