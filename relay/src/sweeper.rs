@@ -63,12 +63,14 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration) {
         let report = sweep_blobs(&store, &blobs, now_ms()).await;
         let s = store.clone();
         if let Ok(Err(e)) = actix_web::web::block(move || {
-            s.sweep_auth(now_ms())
-                .and_then(|a| Ok(a + s.sweep_envelopes(now_ms())?))
+            let now = now_ms();
+            Ok::<_, crate::db::StoreError>(
+                s.sweep_auth(now)? + s.sweep_envelopes(now)? + s.sweep_rendezvous(now)?,
+            )
         })
         .await
         {
-            tracing::warn!(err = %e, "sweeper: cannot delete expired challenges and tokens");
+            tracing::warn!(err = %e, "sweeper: cannot delete expired challenges, tokens, envelopes or rendezvous slots");
         }
         if report.deleted > 0 || report.failed > 0 {
             tracing::info!(

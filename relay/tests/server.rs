@@ -326,6 +326,11 @@ async fn openapi_document_covers_every_rest_endpoint() {
         ("/api/v1/devices/{id}/bundle", "get"),
         ("/api/v1/prekeys", "put"),
         ("/api/v1/prekeys/status", "get"),
+        ("/api/v1/rendezvous", "post"),
+        ("/api/v1/rendezvous/pin/{slot}", "get"),
+        ("/api/v1/rendezvous/{id}", "delete"),
+        ("/api/v1/rendezvous/{id}/{msg}", "put"),
+        ("/api/v1/rendezvous/{id}/{msg}", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

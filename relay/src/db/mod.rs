@@ -6,6 +6,7 @@
 mod auth;
 mod conn;
 mod mailbox;
+mod rendezvous;
 pub mod schema;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ use crate::config::DatabaseTarget;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use mailbox::{Enqueued, NewEnvelope, StoredEnvelope};
+pub use rendezvous::{Get as RendezvousGet, Put as RendezvousPut};
 use schema::{blobs, devices};
 
 /// How long a request waits for a pooled connection before the database is
@@ -207,6 +209,8 @@ impl Store {
             diesel::delete(env::table.filter(env::recipient.eq(id).or(env::sender.eq(id))))
                 .execute(c)?;
             diesel::delete(tomb::table.filter(tomb::sender.eq(id))).execute(c)?;
+            diesel::delete(schema::rendezvous::table.filter(schema::rendezvous::owner.eq(id)))
+                .execute(c)?;
             diesel::delete(devices::table.find(id)).execute(c)?;
             Ok(keys)
         })

@@ -90,3 +90,17 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(devices, envelopes);
+
+diesel::table! {
+    rendezvous (id) {
+        id -> Binary,
+        owner -> Binary,
+        pin_slot -> Nullable<Integer>,
+        claimant -> Nullable<Binary>,
+        msg_a1 -> Nullable<Binary>,
+        msg_a2 -> Nullable<Binary>,
+        msg_b -> Nullable<Binary>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}

@@ -5,6 +5,7 @@ mod blobs;
 mod headers;
 pub mod health;
 pub mod openapi;
+pub mod rendezvous;
 mod static_files;
 mod ws;
 
@@ -124,6 +125,17 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/devices/{id}/bundle", web::get().to(auth::bundle))
                     .route("/prekeys", web::put().to(auth::put_prekeys))
                     .route("/prekeys/status", web::get().to(auth::prekey_status))
+                    .route("/rendezvous", web::post().to(rendezvous::create))
+                    .route("/rendezvous/pin/{slot}", web::get().to(rendezvous::by_pin))
+                    .route("/rendezvous/{id}", web::delete().to(rendezvous::delete))
+                    .service(
+                        web::resource("/rendezvous/{id}/{msg}")
+                            .app_data(web::PayloadConfig::new(
+                                parley_shared::protocol::rendezvous::MAX_MESSAGE,
+                            ))
+                            .route(web::put().to(rendezvous::put))
+                            .route(web::get().to(rendezvous::get)),
+                    )
                     .default_service(web::to(api_not_found)),
             );
         static_files::configure(cfg, &static_dir);

@@ -7,6 +7,7 @@ use parley_shared::protocol::auth::{
     BundleResponse, Challenge, GateProof, KeyUpload, LoginRequest, PreKeyStatus, RegisterRequest,
     Session,
 };
+use parley_shared::protocol::rendezvous::{CreateRendezvous, Rendezvous};
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -27,11 +28,16 @@ use utoipa::{Modify, OpenApi};
         super::auth::prekey_status,
         super::auth::bundle,
         super::auth::erase_me,
+        super::rendezvous::create,
+        super::rendezvous::by_pin,
+        super::rendezvous::put,
+        super::rendezvous::get,
+        super::rendezvous::delete,
     ),
     components(schemas(
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
         RegisterRequest, LoginRequest, Session, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
-        PqPreKeyPublic, OneTimePreKeyPublic,
+        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous,
     )),
     modifiers(&BearerAuth)
 )]

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::relay::Relay;
 
 pub struct Api {
-    base: String,
+    pub base: String,
     http: reqwest::Client,
 }
 

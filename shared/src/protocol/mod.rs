@@ -7,6 +7,7 @@
 pub mod auth;
 mod error;
 mod health;
+pub mod rendezvous;
 pub mod ws;
 
 pub use error::{ApiError, ErrorCode};
