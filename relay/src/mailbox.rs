@@ -1,7 +1,8 @@
-//! Live side of the mailbox: which devices are connected (the hub), and the
-//! group-commit writer that makes envelopes durable before they are acknowledged.
+//! Live side of the mailbox: which devices are connected (the hub, which also
+//! carries opt-in presence), and the group-commit writer that makes envelopes
+//! durable before they are acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,16 +13,59 @@ use crate::db::{Enqueued, NewEnvelope, Store};
 
 /// Most envelopes committed in one transaction.
 const MAX_BATCH: usize = 512;
-/// Frames buffered for a slow connection before it is dropped.
+/// Frames buffered for a slow connection before it misses live frames.
 const OUTBOX: usize = 1024;
 
-/// One live connection: its id and its outgoing frame queue.
-type Conn = (u64, mpsc::Sender<ServerFrame>);
+#[derive(Debug)]
+struct Conn {
+    id: u64,
+    tx: mpsc::Sender<ServerFrame>,
+    share: bool,
+    watching: Vec<DeviceId>,
+}
 
-/// Connected devices and their outgoing frame queues.
+#[derive(Debug, Default)]
+struct HubState {
+    conns: HashMap<DeviceId, Vec<Conn>>,
+    /// watched device → connections watching it.
+    watchers: HashMap<DeviceId, HashMap<u64, mpsc::Sender<ServerFrame>>>,
+}
+
+impl HubState {
+    fn visible(&self, device: &DeviceId) -> bool {
+        self.conns
+            .get(device)
+            .is_some_and(|l| l.iter().any(|c| c.share))
+    }
+
+    fn announce(&self, device: &DeviceId, online: bool) {
+        if let Some(w) = self.watchers.get(device) {
+            let frame = ServerFrame::Presence {
+                device: *device,
+                online,
+            };
+            for tx in w.values() {
+                let _ = tx.try_send(frame.clone());
+            }
+        }
+    }
+
+    fn unwatch(&mut self, conn: u64, devices: &[DeviceId]) {
+        for d in devices {
+            if let Some(w) = self.watchers.get_mut(d) {
+                w.remove(&conn);
+                if w.is_empty() {
+                    self.watchers.remove(d);
+                }
+            }
+        }
+    }
+}
+
+/// Connected devices, their outgoing frame queues, and presence.
 #[derive(Debug, Default)]
 pub struct Hub {
-    conns: Mutex<HashMap<DeviceId, Vec<Conn>>>,
+    state: Mutex<HubState>,
     next: AtomicU64,
 }
 
@@ -30,60 +74,108 @@ pub struct Hub {
 pub struct TooManyConnections;
 
 impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Registers a connection; frames for the device arrive on the receiver.
+    /// A new connection does not share presence until it asks to.
     pub fn register(
         &self,
         device: DeviceId,
         max: usize,
     ) -> Result<(u64, mpsc::Receiver<ServerFrame>), TooManyConnections> {
-        let mut conns = self
-            .conns
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = conns.entry(device).or_default();
-        list.retain(|(_, tx)| !tx.is_closed());
+        let mut st = self.lock();
+        let list = st.conns.entry(device).or_default();
+        list.retain(|c| !c.tx.is_closed());
         if list.len() >= max {
             return Err(TooManyConnections);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(OUTBOX);
-        list.push((id, tx));
+        list.push(Conn {
+            id,
+            tx,
+            share: false,
+            watching: Vec::new(),
+        });
         metrics::gauge!("parley_ws_connections").increment(1.0);
         Ok((id, rx))
     }
 
-    /// Removes a connection.
+    /// Removes a connection (and announces "offline" if it was the device's
+    /// last sharing connection).
     pub fn unregister(&self, device: &DeviceId, id: u64) {
-        let mut conns = self
-            .conns
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(list) = conns.get_mut(device) {
-            list.retain(|(i, _)| *i != id);
+        let mut st = self.lock();
+        let was_visible = st.visible(device);
+        let mut watching = Vec::new();
+        if let Some(list) = st.conns.get_mut(device) {
+            if let Some(pos) = list.iter().position(|c| c.id == id) {
+                watching = list.remove(pos).watching;
+            }
             if list.is_empty() {
-                conns.remove(device);
+                st.conns.remove(device);
             }
         }
+        st.unwatch(id, &watching);
+        if was_visible && !st.visible(device) {
+            st.announce(device, false);
+        }
         metrics::gauge!("parley_ws_connections").decrement(1.0);
+    }
+
+    /// Sets a connection's presence: whether it shares, and whom it watches.
+    /// The watcher immediately learns the current state of each watched device.
+    pub fn set_presence(&self, device: &DeviceId, id: u64, share: bool, watch: Vec<DeviceId>) {
+        let mut st = self.lock();
+        let was_visible = st.visible(device);
+        let Some(conn) = st
+            .conns
+            .get_mut(device)
+            .and_then(|l| l.iter_mut().find(|c| c.id == id))
+        else {
+            return;
+        };
+        conn.share = share;
+        let tx = conn.tx.clone();
+        let old = std::mem::replace(&mut conn.watching, dedup(watch));
+        let new = conn.watching.clone();
+        st.unwatch(id, &old);
+        for d in &new {
+            st.watchers.entry(*d).or_default().insert(id, tx.clone());
+            let _ = tx.try_send(ServerFrame::Presence {
+                device: *d,
+                online: st.visible(d),
+            });
+        }
+        let now_visible = st.visible(device);
+        if was_visible != now_visible {
+            st.announce(device, now_visible);
+        }
     }
 
     /// Queues a frame on every connection of the device; returns how many
     /// took it. A connection whose buffer is full misses it (a durable
     /// envelope is still in the database and comes on reconnect).
     pub fn deliver(&self, device: &DeviceId, frame: &ServerFrame) -> usize {
-        let conns = self
-            .conns
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        conns
+        let st = self.lock();
+        st.conns
             .get(device)
             .map(|list| {
                 list.iter()
-                    .filter(|(_, tx)| tx.try_send(frame.clone()).is_ok())
+                    .filter(|c| c.tx.try_send(frame.clone()).is_ok())
                     .count()
             })
             .unwrap_or(0)
     }
+}
+
+fn dedup(mut v: Vec<DeviceId>) -> Vec<DeviceId> {
+    let mut seen = HashSet::new();
+    v.retain(|d| seen.insert(*d));
+    v
 }
 
 /// Why an envelope could not be committed.

@@ -426,3 +426,107 @@ async fn per_device_send_rate_limit_keeps_the_connection() {
         "the bucket refills"
     );
 }
+
+#[tokio::test]
+async fn presence_is_opt_in_and_flips_when_a_device_leaves() {
+    let relay = RelayBuilder::new().start().await;
+    let api = Api::new(&relay);
+    let (alice, bob, carol) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let (a_id, b_id) = (alice.identity.device_id(), bob.identity.device_id());
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    let (mut b, _) = Ws::connect(&relay.base, &bob.token).await;
+    let (mut c, _) = Ws::connect(&relay.base, &carol.token).await;
+
+    // Bob watches Alice: she is not sharing yet, so she looks offline.
+    b.send(&ClientFrame::Presence {
+        share: true,
+        watch: vec![a_id],
+    })
+    .await;
+    assert_eq!(
+        b.recv().await,
+        ServerFrame::Presence {
+            device: a_id,
+            online: false
+        }
+    );
+    // Alice opts in and watches Bob (who shares): both sides see each other.
+    a.send(&ClientFrame::Presence {
+        share: true,
+        watch: vec![b_id],
+    })
+    .await;
+    assert_eq!(
+        a.recv().await,
+        ServerFrame::Presence {
+            device: b_id,
+            online: true
+        }
+    );
+    assert_eq!(
+        b.recv().await,
+        ServerFrame::Presence {
+            device: a_id,
+            online: true
+        }
+    );
+
+    // Carol watches Alice too; Alice closes her page: both watchers learn it.
+    c.send(&ClientFrame::Presence {
+        share: false,
+        watch: vec![a_id, b_id],
+    })
+    .await;
+    let mut initial = vec![c.recv().await, c.recv().await];
+    initial.sort_by_key(|f| format!("{f:?}"));
+    assert!(initial.contains(&ServerFrame::Presence {
+        device: a_id,
+        online: true
+    }));
+    drop(a);
+    assert_eq!(
+        b.recv().await,
+        ServerFrame::Presence {
+            device: a_id,
+            online: false
+        }
+    );
+    assert_eq!(
+        c.recv().await,
+        ServerFrame::Presence {
+            device: a_id,
+            online: false
+        }
+    );
+
+    // Carol does not share: nobody can see her, whatever they ask.
+    b.send(&ClientFrame::Presence {
+        share: true,
+        watch: vec![carol.identity.device_id()],
+    })
+    .await;
+    assert_eq!(
+        b.recv().await,
+        ServerFrame::Presence {
+            device: carol.identity.device_id(),
+            online: false
+        }
+    );
+    // Too large a watch list is refused, the connection stays.
+    b.send(&ClientFrame::Presence {
+        share: true,
+        watch: vec![[1; 32]; 300],
+    })
+    .await;
+    assert!(matches!(
+        b.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::TooLarge,
+            ..
+        }
+    ));
+}

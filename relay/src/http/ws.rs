@@ -12,7 +12,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use parley_shared::crypto::primitives::sha256;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{
-    ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_PAYLOAD, ServerFrame, close,
+    ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_PAYLOAD, MAX_WATCH, ServerFrame, close,
 };
 
 use super::AppState;
@@ -112,7 +112,7 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
     // Registered before reading the queue: an envelope committed meanwhile is
     // delivered live and maybe again from the queue; clients dedupe by (from, id).
     if deliver_queued(&state, &mut session, device).await {
-        serve(&state, &mut session, &mut stream, &mut outbox, device).await;
+        serve(&state, &mut session, &mut stream, &mut outbox, device, conn).await;
     }
     state.mailbox.hub.unregister(&device, conn);
     let _ = session.close(None).await;
@@ -171,13 +171,14 @@ async fn serve(
     stream: &mut AggregatedMessageStream,
     outbox: &mut tokio::sync::mpsc::Receiver<ServerFrame>,
     device: DeviceId,
+    conn: u64,
 ) {
     loop {
         tokio::select! {
             msg = stream.recv() => match msg {
                 Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
                     Ok(frame) => {
-                        if !handle(state, session, device, frame).await {
+                        if !handle(state, session, device, conn, frame).await {
                             return;
                         }
                     }
@@ -223,6 +224,7 @@ async fn handle(
     state: &AppState,
     session: &mut Session,
     device: DeviceId,
+    conn: u64,
     frame: ClientFrame,
 ) -> bool {
     match frame {
@@ -232,6 +234,17 @@ async fn handle(
                 &error(ErrorCode::BadRequest, "already authenticated", None),
             )
             .await
+        }
+        ClientFrame::Presence { share, watch } => {
+            if watch.len() > MAX_WATCH {
+                return send(
+                    session,
+                    &error(ErrorCode::TooLarge, "watching too many devices", None),
+                )
+                .await;
+            }
+            state.mailbox.hub.set_presence(&device, conn, share, watch);
+            true
         }
         ClientFrame::Ack { from, id } => {
             let store = state.store.clone();

@@ -64,7 +64,7 @@ async fn serve(tcp: tokio::net::TcpStream, routes: Routes) {
                         }
                         let _ = sink.send(Message::Binary(ServerFrame::Accepted { id }.to_bytes().into())).await;
                     }
-                    ClientFrame::Ack { .. } => {}
+                    ClientFrame::Ack { .. } | ClientFrame::Presence { .. } => {}
                 }
             }
             out = rx.recv() => {

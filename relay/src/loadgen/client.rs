@@ -241,7 +241,7 @@ async fn drive(
             ServerFrame::Error { code, message, .. } => {
                 return Err(LoadError(format!("{code:?}: {message}")));
             }
-            ServerFrame::Ready { .. } => {}
+            ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
         }
     }
     Ok((latencies, start.elapsed()))

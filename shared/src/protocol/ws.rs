@@ -51,7 +51,19 @@ pub enum ClientFrame {
         /// Its id.
         id: EnvelopeId,
     },
+    /// Presence, off until sent: `share` lets devices that watch this one see
+    /// it online while this connection is open; `watch` (at most
+    /// [`MAX_WATCH`]) replaces the set of devices this connection follows.
+    Presence {
+        /// Show this device as online to its watchers.
+        share: bool,
+        /// Devices to follow.
+        watch: Vec<DeviceId>,
+    },
 }
+
+/// Most devices one connection may watch.
+pub const MAX_WATCH: usize = 256;
 
 /// Relay → client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +100,14 @@ pub enum ServerFrame {
         message: String,
         /// The envelope concerned.
         id: Option<EnvelopeId>,
+    },
+    /// A watched device went online or offline (or its state on subscribing).
+    /// Offline also means "not sharing": the two are indistinguishable by design.
+    Presence {
+        /// The watched device.
+        device: DeviceId,
+        /// Connected and sharing.
+        online: bool,
     },
 }
 
