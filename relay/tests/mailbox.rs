@@ -481,7 +481,7 @@ async fn presence_is_opt_in_and_flips_when_a_device_leaves() {
         watch: vec![a_id, b_id],
     })
     .await;
-    let mut initial = vec![c.recv().await, c.recv().await];
+    let mut initial = [c.recv().await, c.recv().await];
     initial.sort_by_key(|f| format!("{f:?}"));
     assert!(initial.contains(&ServerFrame::Presence {
         device: a_id,
