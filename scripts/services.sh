@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Throwaway services for tests, all on loopback with random ports:
-#   services.sh start DIR   PostgreSQL, SeaweedFS (S3) and coturn under DIR;
+#   services.sh start DIR   PostgreSQL, SeaweedFS (S3), coturn and SMTP under DIR;
 #                           writes DIR/services.env with their addresses
 #   services.sh stop DIR    stops whatever DIR/ says is running
 source "$(dirname "$0")/lib.sh"
@@ -77,6 +77,22 @@ start_coturn() {
   log "coturn on 127.0.0.1:$port"
 }
 
+start_smtp() {
+  local port
+  port="$(free_port)"
+  mkdir -p "$DIR/smtp"  # aiosmtpd creates the Maildir itself (with tmp/new/cur)
+  # A real SMTP server (aiosmtpd) that files every message into a Maildir.
+  setsid python -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$DIR/smtp/maildir" \
+    >"$DIR/smtp/smtp.log" 2>&1 </dev/null &
+  echo $! >"$DIR/smtp/smtp.pid"
+  wait_port 127.0.0.1 "$port" 30 || { tail -n 30 "$DIR/smtp/smtp.log" >&2; die "SMTP server did not start"; }
+  {
+    echo "PARLEY_TEST_SMTP_URL=smtp://127.0.0.1:$port"
+    echo "PARLEY_TEST_SMTP_MAILDIR=$DIR/smtp/maildir"
+  } >>"$DIR/services.env"
+  log "SMTP (aiosmtpd) on 127.0.0.1:$port"
+}
+
 kill_tree() {
   local pidfile=$1
   [ -f "$pidfile" ] || return 0
@@ -90,13 +106,14 @@ kill_tree() {
 case "$cmd" in
   start)
     mkdir -p "$DIR"; chmod 755 "$DIR"; : >"$DIR/services.env"
-    start_postgres; start_seaweedfs; start_coturn ;;
+    start_postgres; start_seaweedfs; start_coturn; start_smtp ;;
   stop)
     if [ -f "$DIR/pg/data/postmaster.pid" ]; then
       as_pg "$(pg_bin)/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
     kill_tree "$DIR/s3/weed.pid"
     kill_tree "$DIR/turn/launcher.pid"
+    kill_tree "$DIR/smtp/smtp.pid"
     if [ -f "$DIR/turn/turn.pid" ]; then kill "$(cat "$DIR/turn/turn.pid")" 2>/dev/null || true; fi
     ;;
   *) die "usage: services.sh start|stop DIR" ;;

@@ -122,6 +122,17 @@ pub enum RegistrationGate {
     Open,
     /// Holders of a code from `parley-relay invite create`.
     Invite,
+    /// Holders of a 6-digit code mailed to an address.
+    EmailOtp,
+}
+
+/// How registration codes are mailed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mailer {
+    /// Development: the code is written to the relay's log.
+    Log,
+    /// An SMTP server URL (`smtp://`, `smtps://`), as lettre reads it.
+    Smtp(String),
 }
 
 /// Log output format.
@@ -167,6 +178,10 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Registration gate (`PARLEY_REGISTRATION`).
     pub registration: RegistrationGate,
+    /// How email codes are sent (`PARLEY_SMTP_URL`; `log` in development).
+    pub mailer: Mailer,
+    /// Sender address of code emails (`PARLEY_SMTP_FROM`).
+    pub mail_from: String,
     /// Lifetime of a session token (`PARLEY_TOKEN_TTL_SECS`).
     pub token_ttl: Duration,
     /// Lifetime of a login challenge (`PARLEY_CHALLENGE_TTL_SECS`).
@@ -361,13 +376,38 @@ impl Config {
             registration: match env.get("PARLEY_REGISTRATION").as_deref().map(str::trim) {
                 None | Some("open") => RegistrationGate::Open,
                 Some("invite") => RegistrationGate::Invite,
+                Some("email-otp") => RegistrationGate::EmailOtp,
                 Some(other) => {
                     return Err(ConfigError::new(
                         "PARLEY_REGISTRATION",
-                        format!("{other:?} is not one of: open, invite"),
+                        format!("{other:?} is not one of: open, invite, email-otp"),
                     ));
                 }
             },
+            mailer: match env.get("PARLEY_SMTP_URL").as_deref().map(str::trim) {
+                Some("log") => Mailer::Log,
+                Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+                    Mailer::Smtp(url.to_owned())
+                }
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "PARLEY_SMTP_URL",
+                        "must be smtp://…, smtps://… or log",
+                    ));
+                }
+                None if env.get("PARLEY_REGISTRATION").as_deref().map(str::trim)
+                    == Some("email-otp") =>
+                {
+                    return Err(ConfigError::new(
+                        "PARLEY_SMTP_URL",
+                        "must be set when PARLEY_REGISTRATION=email-otp (smtp://… or `log` for development)",
+                    ));
+                }
+                None => Mailer::Log,
+            },
+            mail_from: env
+                .get("PARLEY_SMTP_FROM")
+                .unwrap_or_else(|| "Parley <parley@localhost>".into()),
             token_ttl: Duration::from_secs(parse_num(
                 env,
                 "PARLEY_TOKEN_TTL_SECS",

@@ -10,6 +10,7 @@ pub mod http;
 pub mod invite_code;
 pub mod limits;
 pub mod loadgen;
+pub mod mail;
 pub mod mailbox;
 pub mod server;
 pub mod sweeper;

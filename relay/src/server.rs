@@ -174,7 +174,14 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
         hub: crate::mailbox::Hub::default(),
         committer: crate::mailbox::Committer::spawn(store.clone(), config.max_queue),
     });
+    let mailer = crate::mail::Mailer::from_config(&config)?;
+    // Email addresses and codes are kept as HMACs under a key derived from the
+    // relay's secret, so a database dump alone does not reveal them.
+    let email_key =
+        parley_shared::crypto::primitives::hmac(&signing_key(&config)?, &[b"Parley email hash v1"]);
     Ok(AppState {
+        mailer,
+        email_key: Arc::new(email_key),
         limits: Arc::new(crate::http::Limits::from_config(&config)),
         store,
         blobs,

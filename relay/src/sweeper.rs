@@ -65,7 +65,10 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration) {
         if let Ok(Err(e)) = actix_web::web::block(move || {
             let now = now_ms();
             Ok::<_, crate::db::StoreError>(
-                s.sweep_auth(now)? + s.sweep_envelopes(now)? + s.sweep_rendezvous(now)?,
+                s.sweep_auth(now)?
+                    + s.sweep_envelopes(now)?
+                    + s.sweep_rendezvous(now)?
+                    + s.sweep_email_otps(now)?,
             )
         })
         .await

@@ -5,6 +5,7 @@
 
 mod auth;
 mod conn;
+mod email_otp;
 mod mailbox;
 mod rendezvous;
 pub mod schema;
@@ -17,6 +18,7 @@ use diesel::r2d2::{self, ManageConnection as _, Pool, PooledConnection};
 use crate::config::DatabaseTarget;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
+pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
 pub use mailbox::{Enqueued, NewEnvelope, StoredEnvelope};
 pub use rendezvous::{Get as RendezvousGet, Put as RendezvousPut};
 use schema::{blobs, devices};

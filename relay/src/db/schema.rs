@@ -104,3 +104,15 @@ diesel::table! {
         expires_at -> BigInt,
     }
 }
+
+diesel::table! {
+    email_otps (email_hash) {
+        email_hash -> Binary,
+        code_hash -> Binary,
+        expires_at -> BigInt,
+        attempts_left -> Integer,
+        last_sent_at -> BigInt,
+        window_start -> BigInt,
+        sends_in_window -> Integer,
+    }
+}

@@ -8,18 +8,18 @@ use parley_shared::crypto::codec;
 use parley_shared::crypto::keys::{
     IdentityPublic, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
 };
-use parley_shared::crypto::primitives::sha256;
+use parley_shared::crypto::primitives::{hmac, sha256};
 use parley_shared::protocol::auth::{
-    BundleResponse, CHALLENGE_LEN, Challenge, GateProof, KeyUpload, LOW_PREKEY_THRESHOLD,
-    LoginRequest, PreKeyStatus, RegisterRequest, Session, decode_b64, encode_b64, login_statement,
-    registration_statement,
+    BundleResponse, CHALLENGE_LEN, Challenge, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent,
+    GateProof, KeyUpload, LOW_PREKEY_THRESHOLD, LoginRequest, PreKeyStatus, RegisterRequest,
+    Session, decode_b64, encode_b64, login_statement, normalize_email, registration_statement,
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use crate::blob::{BlobKey, BlobStore as _};
 use crate::config::RegistrationGate;
-use crate::db::{NewRegistration, RegisterError};
+use crate::db::{NewRegistration, OtpCheck, OtpIssue, RegisterError};
 use crate::error::HttpError;
 use crate::sweeper::now_ms;
 
@@ -162,7 +162,7 @@ pub async fn register(
         .verify(&identity)
         .map_err(|_| bad("prekey signatures do not verify against the identity"))?;
     let invite_hash = match (state.config.registration, &req.gate) {
-        (RegistrationGate::Open, _) => None,
+        (RegistrationGate::Open | RegistrationGate::EmailOtp, _) => None,
         (RegistrationGate::Invite, GateProof::Invite { code }) => {
             Some(sha256(&[code.trim().as_bytes()]))
         }
@@ -172,6 +172,18 @@ pub async fn register(
                 "this relay requires an invite code",
             ));
         }
+    };
+    let email_code = match (state.config.registration, &req.gate) {
+        (RegistrationGate::EmailOtp, GateProof::EmailOtp { email, code }) => {
+            Some((email.clone(), code.clone()))
+        }
+        (RegistrationGate::EmailOtp, _) => {
+            return Err(HttpError::new(
+                ErrorCode::Forbidden,
+                "this relay requires an emailed registration code",
+            ));
+        }
+        _ => None,
     };
     let challenge = b64_field(&req.challenge, "challenge")?;
     let sig = signature(&req.signature)?;
@@ -187,6 +199,9 @@ pub async fn register(
             &sig,
         )
         .map_err(|_| unauthorized("signature does not verify"))?;
+    if let Some((email, code)) = email_code {
+        check_email_code(&state, &email, &code).await?;
+    }
 
     let device = identity.device_id().to_vec();
     let (session, token_hash, token_expires_at) = new_session(&state, &device).await?;
@@ -219,6 +234,84 @@ pub async fn register(
             "this device id is registered with other identity keys",
         )),
         Err(RegisterError::Store(e)) => Err(e.into()),
+    }
+}
+
+fn email_hashes(state: &AppState, email: &str, code: &str) -> ([u8; 32], [u8; 32]) {
+    let email_hash = hmac(state.email_key.as_ref(), &[b"email", email.as_bytes()]);
+    let code_hash = hmac(
+        state.email_key.as_ref(),
+        &[b"code", &email_hash, code.trim().as_bytes()],
+    );
+    (email_hash, code_hash)
+}
+
+async fn check_email_code(state: &AppState, email: &str, code: &str) -> Result<(), HttpError> {
+    let email = normalize_email(email).ok_or_else(|| bad("not an email address"))?;
+    let (email_hash, code_hash) = email_hashes(state, &email, code);
+    let store = state.store.clone();
+    match web::block(move || store.check_email_otp(&email_hash, &code_hash, now_ms())).await?? {
+        OtpCheck::Valid => Ok(()),
+        OtpCheck::Wrong => Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "wrong registration code",
+        )),
+        OtpCheck::Unavailable => Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "no valid code for this address (expired, used or too many attempts); request a new one",
+        )),
+    }
+}
+
+/// `POST /api/v1/registration/email`: mails a 6-digit registration code.
+#[utoipa::path(post, path = "/api/v1/registration/email", tag = "auth", request_body = EmailCodeRequest,
+    responses((status = 202, body = EmailCodeSent), (status = 400, body = ApiError),
+        (status = 404, description = "This relay does not use email codes", body = ApiError),
+        (status = 429, description = "Too many codes for this address", body = ApiError),
+        (status = 503, description = "The mail could not be sent", body = ApiError)))]
+pub async fn request_email_code(
+    state: web::Data<AppState>,
+    body: web::Json<EmailCodeRequest>,
+) -> Result<HttpResponse, HttpError> {
+    if state.config.registration != RegistrationGate::EmailOtp {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            "this relay does not use email codes",
+        ));
+    }
+    let email = normalize_email(&body.email).ok_or_else(|| bad("not an email address"))?;
+    let mut code = String::with_capacity(6);
+    while code.len() < 6 {
+        let mut b = [0u8; 1];
+        getrandom::fill(&mut b)
+            .map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
+        if b[0] < 250 {
+            code.push(char::from(b'0' + b[0] % 10));
+        }
+    }
+    let (email_hash, code_hash) = email_hashes(&state, &email, &code);
+    let now = now_ms();
+    let expires_at = now + i64::try_from(EMAIL_CODE_TTL_SECS * 1000).unwrap_or(600_000);
+    let store = state.store.clone();
+    match web::block(move || store.issue_email_otp(&email_hash, &code_hash, now, expires_at))
+        .await??
+    {
+        OtpIssue::RateLimited => Err(HttpError::new(
+            ErrorCode::RateLimited,
+            "a code was sent to this address recently; wait a minute (at most 5 per hour)",
+        )),
+        OtpIssue::Issued => {
+            state.mailer.send_code(&email, &code).await.map_err(|e| {
+                tracing::warn!(err = %e, "registration mail failed");
+                HttpError::new(
+                    ErrorCode::Unavailable,
+                    "the code could not be sent; try again later",
+                )
+            })?;
+            Ok(HttpResponse::Accepted().json(EmailCodeSent {
+                expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+            }))
+        }
     }
 }
 

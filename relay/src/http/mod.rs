@@ -38,6 +38,10 @@ pub struct AppState {
     pub mailbox: Arc<crate::mailbox::Mailbox>,
     /// Request limits.
     pub limits: Arc<Limits>,
+    /// Sends registration codes.
+    pub mailer: crate::mail::Mailer,
+    /// Key for hashing email addresses and codes (derived from the relay secret).
+    pub email_key: Arc<[u8; 32]>,
 }
 
 /// The relay's rate limiters.
@@ -121,6 +125,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/login", web::post().to(auth::login))
                     .route("/auth/session", web::delete().to(auth::logout))
                     .route("/devices", web::post().to(auth::register))
+                    .route(
+                        "/registration/email",
+                        web::post().to(auth::request_email_code),
+                    )
                     .route("/devices/me", web::delete().to(auth::erase_me))
                     .route("/devices/{id}/bundle", web::get().to(auth::bundle))
                     .route("/prekeys", web::put().to(auth::put_prekeys))

@@ -4,8 +4,8 @@
 use actix_web::HttpResponse;
 use parley_shared::crypto::keys::{OneTimePreKeyPublic, PqPreKeyPublic, SignedPreKeyPublic};
 use parley_shared::protocol::auth::{
-    BundleResponse, Challenge, GateProof, KeyUpload, LoginRequest, PreKeyStatus, RegisterRequest,
-    Session,
+    BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, GateProof, KeyUpload, LoginRequest,
+    PreKeyStatus, RegisterRequest, Session,
 };
 use parley_shared::protocol::rendezvous::{CreateRendezvous, Rendezvous};
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         super::auth::prekey_status,
         super::auth::bundle,
         super::auth::erase_me,
+        super::auth::request_email_code,
         super::rendezvous::create,
         super::rendezvous::by_pin,
         super::rendezvous::put,
@@ -36,7 +37,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
-        RegisterRequest, LoginRequest, Session, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
+        RegisterRequest, LoginRequest, Session, EmailCodeRequest, EmailCodeSent, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
         PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous,
     )),
     modifiers(&BearerAuth)

@@ -100,6 +100,44 @@ pub enum GateProof {
         /// The code.
         code: String,
     },
+    /// A code mailed by `POST /api/v1/registration/email`.
+    EmailOtp {
+        /// The address the code was sent to.
+        email: String,
+        /// The 6-digit code.
+        code: String,
+    },
+}
+
+/// `POST /api/v1/registration/email` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailCodeRequest {
+    /// Where to send the code.
+    pub email: String,
+}
+
+/// `POST /api/v1/registration/email` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailCodeSent {
+    /// Unix seconds after which the code is refused.
+    pub expires_at: u64,
+}
+
+/// Validity of an emailed registration code, seconds.
+pub const EMAIL_CODE_TTL_SECS: u64 = 600;
+
+/// Lower-cases and trims an address; `None` if it is not plausibly one.
+pub fn normalize_email(raw: &str) -> Option<String> {
+    let e = raw.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',');
+    ok.then_some(e)
 }
 
 /// `POST /api/v1/devices` body.
