@@ -288,6 +288,27 @@ async fn erasing_a_device_leaves_nothing_behind() {
         let bob = api.register(0).await;
         let id = alice.identity.device_id();
         assert!(store.device(&id).unwrap().is_some());
+        // Something queued for Alice, and something she sent that waits.
+        let (mut b, _) = common::api::Ws::connect(&relay.base, &bob.token).await;
+        let to_alice = parley_shared::protocol::ws::ClientFrame::Send {
+            id: [1; 16],
+            to: id,
+            ephemeral: false,
+            payload: b"x".to_vec(),
+        };
+        b.send(&to_alice).await;
+        b.recv().await;
+        let (mut a, _) = common::api::Ws::connect(&relay.base, &alice.token).await;
+        a.recv().await; // the queued envelope
+        let from_alice = parley_shared::protocol::ws::ClientFrame::Send {
+            id: [2; 16],
+            to: bob.identity.device_id(),
+            ephemeral: false,
+            payload: b"y".to_vec(),
+        };
+        a.send(&from_alice).await;
+        a.recv().await;
+        assert_eq!(store.envelope_rows_for(&id).unwrap(), 2);
         let (st, _) = api
             .send("DELETE", "/api/v1/devices/me", Some(&alice.token), None)
             .await;
@@ -295,6 +316,11 @@ async fn erasing_a_device_leaves_nothing_behind() {
         assert!(store.device(&id).unwrap().is_none());
         assert!(store.device_keys(&id).unwrap().is_none());
         assert_eq!(store.one_time_prekey_count(&id).unwrap(), 0);
+        assert_eq!(
+            store.envelope_rows_for(&id).unwrap(),
+            0,
+            "envelopes to and from the device are gone"
+        );
         assert_eq!(
             api.bundle(&alice.token, &bob.identity).await.0,
             401,
@@ -346,4 +372,43 @@ async fn per_ip_rate_limit_refuses_only_that_address() {
         200,
         "health is not rate limited"
     );
+}
+
+#[tokio::test]
+async fn per_device_limit_holds_across_addresses() {
+    let relay = RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_IP_PER_MIN", "8")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let alice = api.register(0).await; // 2 requests from 127.0.0.1
+    let url = format!("{}/api/v1/prekeys/status", relay.base);
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    for _ in 0..6 {
+        let r = a
+            .get(&url)
+            .header("authorization", format!("Bearer {}", alice.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // A fresh address has budget, the device does not: 2 more, then refused.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = b
+            .get(&url)
+            .header("authorization", format!("Bearer {}", alice.token))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
 }

@@ -530,3 +530,33 @@ async fn presence_is_opt_in_and_flips_when_a_device_leaves() {
         }
     ));
 }
+
+#[tokio::test]
+async fn undelivered_envelopes_expire() {
+    for (builder, pg) in builders() {
+        let relay = builder
+            .env("PARLEY_ENVELOPE_TTL_SECS", "1")
+            .env("PARLEY_SWEEP_INTERVAL_SECS", "1")
+            .start()
+            .await;
+        let store = store_of(&relay, &pg);
+        let api = Api::new(&relay);
+        let (alice, bob) = (api.register(0).await, api.register(0).await);
+        let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+        a.send(&send(1, &bob, b"short-lived")).await;
+        assert_eq!(a.recv().await, ServerFrame::Accepted { id: [1; 16] });
+        assert_eq!(
+            store.envelope_rows_for(&bob.identity.device_id()).unwrap(),
+            1
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let (mut b, queued) = Ws::connect(&relay.base, &bob.token).await;
+        assert_eq!(queued, 0, "expired envelopes are not delivered");
+        assert!(b.silent_for(200).await);
+        assert_eq!(
+            store.envelope_rows_for(&bob.identity.device_id()).unwrap(),
+            0,
+            "and the sweeper deleted them"
+        );
+    }
+}

@@ -88,6 +88,16 @@ impl FromRequest for Authed {
             let device = web::block(move || store.device_for_token(&token_hash, now_ms()))
                 .await??
                 .ok_or_else(|| unauthorized("token unknown, expired or revoked"))?;
+            // Per device as well as per IP: one device cannot exhaust the
+            // relay from many addresses.
+            if !state.limits.per_device_api.check(&device) {
+                metrics::counter!("parley_rate_limited_total", "scope" => "device_api")
+                    .increment(1);
+                return Err(HttpError::new(
+                    ErrorCode::RateLimited,
+                    "too many requests from this device; slow down",
+                ));
+            }
             Ok(Self { device, token_hash })
         })
     }

@@ -51,6 +51,8 @@ pub struct Limits {
     pub per_ip: crate::limits::RateLimiter<std::net::IpAddr>,
     /// Envelopes per device.
     pub per_device: crate::limits::RateLimiter<[u8; 32]>,
+    /// Authenticated API requests per device.
+    pub per_device_api: crate::limits::RateLimiter<Vec<u8>>,
 }
 
 impl Limits {
@@ -65,6 +67,10 @@ impl Limits {
             per_device: crate::limits::RateLimiter::per_second(
                 f64::from(c.rate_limit_device_per_sec),
                 c.rate_limit_device_per_sec,
+            ),
+            per_device_api: crate::limits::RateLimiter::per_minute(
+                c.rate_limit_ip_per_min,
+                c.rate_limit_ip_per_min,
             ),
         }
     }
