@@ -97,6 +97,26 @@ async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, String
     Ok((identity.device_id(), s.token))
 }
 
+/// Opens a WebSocket, authenticates, and waits for `Ready`.
+async fn connect(ws_url: &str, token: String) -> Result<Ws, LoadError> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .map_err(err)?;
+    ws.send(Message::Binary(
+        ClientFrame::Auth { token }.to_bytes().into(),
+    ))
+    .await
+    .map_err(err)?;
+    match ws.next().await {
+        Some(Ok(Message::Binary(b)))
+            if matches!(ServerFrame::from_bytes(&b), Ok(ServerFrame::Ready { .. })) =>
+        {
+            Ok(ws)
+        }
+        other => Err(LoadError(format!("no Ready: {other:?}"))),
+    }
+}
+
 /// Registers `n` devices and holds one authenticated connection each; returns
 /// the open connections (drop them to close).
 pub async fn hold_idle(url: &str, n: usize) -> Result<Vec<Ws>, LoadError> {
@@ -105,20 +125,7 @@ pub async fn hold_idle(url: &str, n: usize) -> Result<Vec<Ws>, LoadError> {
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
         let (_, token) = register(&http, url).await?;
-        let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url)
-            .await
-            .map_err(err)?;
-        ws.send(Message::Binary(
-            ClientFrame::Auth { token }.to_bytes().into(),
-        ))
-        .await
-        .map_err(err)?;
-        match ws.next().await {
-            Some(Ok(Message::Binary(b)))
-                if matches!(ServerFrame::from_bytes(&b), Ok(ServerFrame::Ready { .. })) => {}
-            other => return Err(LoadError(format!("no Ready: {other:?}"))),
-        }
-        conns.push(ws);
+        conns.push(connect(&ws_url, token).await?);
     }
     Ok(conns)
 }
@@ -139,24 +146,7 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     let ws_url = format!("{}/api/v1/ws", plan.url.replacen("http://", "ws://", 1));
     let mut conns = Vec::with_capacity(devices.len());
     for (_, token) in &devices {
-        let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url)
-            .await
-            .map_err(err)?;
-        ws.send(Message::Binary(
-            ClientFrame::Auth {
-                token: token.clone(),
-            }
-            .to_bytes()
-            .into(),
-        ))
-        .await
-        .map_err(err)?;
-        match ws.next().await {
-            Some(Ok(Message::Binary(b)))
-                if matches!(ServerFrame::from_bytes(&b), Ok(ServerFrame::Ready { .. })) => {}
-            other => return Err(LoadError(format!("no Ready: {other:?}"))),
-        }
-        conns.push(ws);
+        conns.push(connect(&ws_url, token.clone()).await?);
     }
     let start = Arc::new(Instant::now());
     let mut tasks = Vec::new();
