@@ -331,6 +331,9 @@ async fn openapi_document_covers_every_rest_endpoint() {
         ("/api/v1/rendezvous/{id}", "delete"),
         ("/api/v1/rendezvous/{id}/{msg}", "put"),
         ("/api/v1/rendezvous/{id}/{msg}", "get"),
+        ("/api/v1/registration/email", "post"),
+        ("/blobs/{key}", "put"),
+        ("/blobs/{key}", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

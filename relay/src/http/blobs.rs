@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::{ApiError, ErrorCode};
 use serde::Deserialize;
 
 use super::AppState;
@@ -39,7 +39,13 @@ fn parse_query(req: &HttpRequest) -> Result<SignedQuery, HttpError> {
         })
 }
 
-pub(super) async fn put(
+/// `PUT /blobs/{key}?exp&len&sig`: upload exactly the signed length (local store).
+#[utoipa::path(put, path = "/blobs/{key}", tag = "blobs",
+    params(("key" = String, Path), ("exp" = u64, Query), ("len" = u64, Query), ("sig" = String, Query, description = "relay signature")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "Stored"), (status = 400, description = "Length differs from the signed length", body = ApiError),
+        (status = 403, description = "Forged, expired or wrong-method URL", body = ApiError), (status = 413, body = ApiError)))]
+pub async fn put(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
@@ -76,7 +82,12 @@ pub(super) async fn put(
     Ok(HttpResponse::Ok().finish())
 }
 
-pub(super) async fn get(
+/// `GET /blobs/{key}?exp&sig`: download (local store).
+#[utoipa::path(get, path = "/blobs/{key}", tag = "blobs",
+    params(("key" = String, Path), ("exp" = u64, Query), ("sig" = String, Query, description = "relay signature")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn get(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,

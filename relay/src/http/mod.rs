@@ -1,7 +1,7 @@
 //! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
 
 pub mod auth;
-mod blobs;
+pub mod blobs;
 mod headers;
 pub mod health;
 pub mod openapi;

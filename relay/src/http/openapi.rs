@@ -34,6 +34,8 @@ use utoipa::{Modify, OpenApi};
         super::rendezvous::put,
         super::rendezvous::get,
         super::rendezvous::delete,
+        super::blobs::put,
+        super::blobs::get,
     ),
     components(schemas(
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
