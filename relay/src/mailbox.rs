@@ -183,7 +183,8 @@ fn dedup(mut v: Vec<DeviceId>) -> Vec<DeviceId> {
 #[error("mailbox unavailable: {0}")]
 pub struct CommitError(pub String);
 
-type Job = (NewEnvelope, oneshot::Sender<Result<Enqueued, CommitError>>);
+type Reply = oneshot::Sender<Result<(Enqueued, NewEnvelope), CommitError>>;
+type Job = (NewEnvelope, Reply);
 
 /// Funnels envelopes from every connection into batched transactions: while
 /// one batch commits, the next one gathers, so throughput grows with load
@@ -201,8 +202,12 @@ impl Committer {
         Self { tx }
     }
 
-    /// Commits one envelope (with whatever else is waiting).
-    pub async fn commit(&self, envelope: NewEnvelope) -> Result<Enqueued, CommitError> {
+    /// Commits one envelope (with whatever else is waiting) and hands it back
+    /// with the outcome, so the caller can deliver it without copying the payload.
+    pub async fn commit(
+        &self,
+        envelope: NewEnvelope,
+    ) -> Result<(Enqueued, NewEnvelope), CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send((envelope, reply))
@@ -221,26 +226,30 @@ async fn run(store: Store, max_queue: i64, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let batch: Vec<NewEnvelope> = jobs.iter().map(|(e, _)| e.clone()).collect();
+        // The envelopes move into the transaction and come back out of it.
+        let (batch, replies): (Vec<NewEnvelope>, Vec<Reply>) = jobs.into_iter().unzip();
+        metrics::histogram!("parley_commit_batch_size").record(batch.len() as f64);
         let s = store.clone();
-        let size = batch.len();
-        let result = actix_web::web::block(move || s.enqueue_batch(&batch, max_queue)).await;
-        metrics::histogram!("parley_commit_batch_size").record(size as f64);
+        let result = actix_web::web::block(move || {
+            let outcome = s.enqueue_batch(&batch, max_queue);
+            (outcome, batch)
+        })
+        .await;
         match result {
-            Ok(Ok(outcomes)) => {
-                for ((_, reply), outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+            Ok((Ok(outcomes), batch)) => {
+                for ((reply, outcome), envelope) in replies.into_iter().zip(outcomes).zip(batch) {
+                    let _ = reply.send(Ok((outcome, envelope)));
                 }
             }
-            Ok(Err(e)) => fail_all(jobs, &e.to_string()),
-            Err(e) => fail_all(jobs, &e.to_string()),
+            Ok((Err(e), _)) => fail_all(replies, &e.to_string()),
+            Err(e) => fail_all(replies, &e.to_string()),
         }
     }
 }
 
-fn fail_all(jobs: Vec<Job>, why: &str) {
+fn fail_all(replies: Vec<Reply>, why: &str) {
     tracing::warn!(err = why, "mailbox commit failed; senders will retry");
-    for (_, reply) in jobs {
+    for reply in replies {
         let _ = reply.send(Err(CommitError(why.to_owned())));
     }
 }

@@ -140,12 +140,10 @@ async fn deliver_queued(state: &AppState, session: &mut Session, device: DeviceI
         let Ok(Ok(page)) = web::block(move || store.pending(&device, after, PAGE)).await else {
             return false;
         };
-        for e in &page {
+        let full = i64::try_from(page.len()).unwrap_or(0) >= PAGE;
+        for e in page {
             after = e.seq;
-            let (Ok(from), Ok(id)) = (
-                e.sender.clone().try_into(),
-                e.envelope_id.clone().try_into(),
-            ) else {
+            let (Ok(from), Ok(id)) = (e.sender.try_into(), e.envelope_id.try_into()) else {
                 continue;
             };
             let frame = ServerFrame::Deliver {
@@ -153,13 +151,13 @@ async fn deliver_queued(state: &AppState, session: &mut Session, device: DeviceI
                 id,
                 sent_at: u64::try_from(e.created_at).unwrap_or(0),
                 ephemeral: false,
-                payload: e.payload.clone(),
+                payload: e.payload,
             };
             if !send(session, &frame).await {
                 return false;
             }
         }
-        if i64::try_from(page.len()).unwrap_or(0) < PAGE {
+        if !full {
             return true;
         }
     }
@@ -278,47 +276,50 @@ async fn handle(
                 return send(session, &limited).await;
             }
             let now = now_ms();
-            let deliver = ServerFrame::Deliver {
-                from: device,
-                id,
-                sent_at: u64::try_from(now).unwrap_or(0),
-                ephemeral,
-                payload,
-            };
+            let sent_at = u64::try_from(now).unwrap_or(0);
             if ephemeral {
                 // Forwarded to online devices only, never stored.
-                let reached = state.mailbox.hub.deliver(&to, &deliver);
-                let reply = if reached > 0 {
+                let frame = ServerFrame::Deliver {
+                    from: device,
+                    id,
+                    sent_at,
+                    ephemeral,
+                    payload,
+                };
+                let reply = if state.mailbox.hub.deliver(&to, &frame) > 0 {
                     ServerFrame::Accepted { id }
                 } else {
                     error(ErrorCode::NotFound, "recipient is not online", Some(id))
                 };
                 return send(session, &reply).await;
             }
-            let ServerFrame::Deliver { payload, .. } = &deliver else {
-                return false;
-            };
+            let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
             let envelope = NewEnvelope {
                 sender: device,
                 recipient: to,
                 id,
-                payload: payload.clone(),
+                payload,
                 now,
-                expires_at: now.saturating_add(
-                    i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
-                ),
+                expires_at: now.saturating_add(ttl),
             };
             let reply = match state.mailbox.committer.commit(envelope).await {
-                Ok(Enqueued::Stored) => {
+                Ok((Enqueued::Stored, envelope)) => {
                     metrics::counter!("parley_envelopes_stored_total").increment(1);
-                    state.mailbox.hub.deliver(&to, &deliver);
+                    let frame = ServerFrame::Deliver {
+                        from: device,
+                        id,
+                        sent_at,
+                        ephemeral: false,
+                        payload: envelope.payload,
+                    };
+                    state.mailbox.hub.deliver(&to, &frame);
                     ServerFrame::Accepted { id }
                 }
-                Ok(Enqueued::Duplicate) => ServerFrame::Accepted { id },
-                Ok(Enqueued::UnknownRecipient) => {
+                Ok((Enqueued::Duplicate, _)) => ServerFrame::Accepted { id },
+                Ok((Enqueued::UnknownRecipient, _)) => {
                     error(ErrorCode::NotFound, "no such recipient", Some(id))
                 }
-                Ok(Enqueued::QueueFull) => error(
+                Ok((Enqueued::QueueFull, _)) => error(
                     ErrorCode::RateLimited,
                     "recipient's queue is full; retry later",
                     Some(id),
