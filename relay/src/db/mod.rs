@@ -13,7 +13,7 @@ pub mod schema;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection as _, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection as _, Pool, PooledConnection};
 
 use crate::config::DatabaseTarget;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
@@ -270,6 +270,3 @@ pub fn is_constraint_violation(err: &StoreError) -> bool {
         ))
     )
 }
-
-#[doc(hidden)]
-pub type PoolError = r2d2::Error;

@@ -8,7 +8,8 @@ use parley_shared::crypto::codec;
 use parley_shared::crypto::keys::{
     IdentityPublic, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
 };
-use parley_shared::crypto::primitives::{hmac, sha256};
+use parley_shared::crypto::os_rng;
+use parley_shared::crypto::primitives::{hmac, random_digits, sha256};
 use parley_shared::protocol::auth::{
     BundleResponse, CHALLENGE_LEN, Challenge, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent,
     GateProof, KeyUpload, LOW_PREKEY_THRESHOLD, LoginRequest, PreKeyStatus, RegisterRequest,
@@ -290,15 +291,8 @@ pub async fn request_email_code(
         ));
     }
     let email = normalize_email(&body.email).ok_or_else(|| bad("not an email address"))?;
-    let mut code = String::with_capacity(6);
-    while code.len() < 6 {
-        let mut b = [0u8; 1];
-        getrandom::fill(&mut b)
-            .map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
-        if b[0] < 250 {
-            code.push(char::from(b'0' + b[0] % 10));
-        }
-    }
+    let digits = random_digits::<6, _>(&mut os_rng());
+    let code = String::from_utf8_lossy(digits.expose()).into_owned();
     let (email_hash, code_hash) = email_hashes(&state, &email, &code);
     let now = now_ms();
     let expires_at = now + i64::try_from(EMAIL_CODE_TTL_SECS * 1000).unwrap_or(600_000);

@@ -19,7 +19,9 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 
 use super::codec::{self, DecodeError, b64url, bytes, fixed};
 use super::keys::{IdentityKeyPair, IdentityPublic, KeyError};
-use super::primitives::{Secret, hkdf, hmac, hmac_verify, sha256, split_secret, xopen, xseal};
+use super::primitives::{
+    Secret, hkdf, hmac, hmac_verify, random_digits, sha256, split_secret, xopen, xseal,
+};
 
 const VERSION: u8 = 1;
 const LINK_MARKER: &str = "#pair=";
@@ -295,20 +297,9 @@ impl PinCode {
         if slot > 999 {
             return Err(PairingError::InvalidInvite);
         }
-        let mut digits = [0u8; 5];
-        for d in &mut digits {
-            // Rejection sampling: uniform digits.
-            *d = loop {
-                let mut b = [0u8; 1];
-                rng.fill_bytes(&mut b);
-                if b[0] < 250 {
-                    break b'0' + b[0] % 10;
-                }
-            };
-        }
         Ok(Self {
             slot,
-            password: Secret::new(digits),
+            password: random_digits(rng),
         })
     }
 

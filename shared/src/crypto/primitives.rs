@@ -34,6 +34,23 @@ impl<const N: usize> Secret<N> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_digits_are_digits_and_cover_all_ten() {
+        let rng = &mut super::os_rng();
+        let mut seen = [false; 10];
+        for _ in 0..200 {
+            let d = super::random_digits::<6, _>(rng);
+            assert!(d.expose().iter().all(u8::is_ascii_digit));
+            d.expose()
+                .iter()
+                .for_each(|b| seen[usize::from(b - b'0')] = true);
+        }
+        assert!(seen.iter().all(|s| *s));
+    }
+}
+
 impl<const N: usize> core::fmt::Debug for Secret<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Secret<{N}>(<redacted>)")
@@ -47,6 +64,22 @@ pub fn split_secret(okm: &Secret<64>) -> (Secret<32>, Secret<32>) {
     a.0.copy_from_slice(&okm.expose()[..32]);
     b.0.copy_from_slice(&okm.expose()[32..]);
     (a, b)
+}
+
+/// `N` uniformly random ASCII digits (rejection sampling: no modulo bias),
+/// for codes people type: PIN passwords, emailed registration codes.
+pub fn random_digits<const N: usize, R: CryptoRng + ?Sized>(rng: &mut R) -> Secret<N> {
+    let mut out = Secret::new([0u8; N]);
+    for d in out.0.iter_mut() {
+        *d = loop {
+            let mut b = [0u8; 1];
+            rng.fill_bytes(&mut b);
+            if b[0] < 250 {
+                break b'0' + b[0] % 10;
+            }
+        };
+    }
+    out
 }
 
 /// HKDF-SHA256 (RFC 5869) into `N` bytes.

@@ -146,8 +146,6 @@ pub mod close {
     pub const BAD_FRAME: u16 = 4002;
     /// Too many connections for this device.
     pub const TOO_MANY_CONNECTIONS: u16 = 4003;
-    /// The client sent too fast.
-    pub const RATE_LIMITED: u16 = 4029;
 }
 
 #[cfg(test)]
