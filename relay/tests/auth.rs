@@ -345,13 +345,10 @@ async fn per_ip_rate_limit_refuses_only_that_address() {
         .start()
         .await;
     let url = format!("{}/api/v1/auth/challenge", relay.base);
-    let from = |ip: [u8; 4]| {
-        reqwest::Client::builder()
-            .local_address(std::net::IpAddr::from(ip))
-            .build()
-            .unwrap()
-    };
-    let (a, b) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let (a, b) = (
+        common::api::client_from([127, 0, 0, 1]),
+        common::api::client_from([127, 0, 0, 2]),
+    );
     for _ in 0..5 {
         assert_eq!(a.post(&url).send().await.unwrap().status(), 200);
     }
@@ -383,13 +380,10 @@ async fn per_device_limit_holds_across_addresses() {
     let api = Api::new(&relay);
     let alice = api.register(0).await; // 2 requests from 127.0.0.1
     let url = format!("{}/api/v1/prekeys/status", relay.base);
-    let from = |ip: [u8; 4]| {
-        reqwest::Client::builder()
-            .local_address(std::net::IpAddr::from(ip))
-            .build()
-            .unwrap()
-    };
-    let (a, b) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let (a, b) = (
+        common::api::client_from([127, 0, 0, 1]),
+        common::api::client_from([127, 0, 0, 2]),
+    );
     for _ in 0..6 {
         let r = a
             .get(&url)

@@ -47,6 +47,15 @@ fn code_after(text: &str, marker: &str) -> Option<String> {
         .map(|i| text[start + i..start + i + 6].to_owned())
 }
 
+/// A relay with the email gate and the development (log) mailer.
+async fn dev_mailer_relay() -> Relay {
+    RelayBuilder::new()
+        .env("PARLEY_REGISTRATION", "email-otp")
+        .env("PARLEY_SMTP_URL", "log")
+        .start()
+        .await
+}
+
 async fn code_from_log(relay: &Relay) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -64,11 +73,7 @@ async fn code_from_log(relay: &Relay) -> String {
 
 #[tokio::test]
 async fn development_mailer_codes_register_once() {
-    let relay = RelayBuilder::new()
-        .env("PARLEY_REGISTRATION", "email-otp")
-        .env("PARLEY_SMTP_URL", "log")
-        .start()
-        .await;
+    let relay = dev_mailer_relay().await;
     let api = Api::new(&relay);
     assert_eq!(request_code(&api, "not-an-address").await, 400);
     assert_eq!(request_code(&api, "Alice@Example.org").await, 202);
@@ -100,11 +105,7 @@ async fn development_mailer_codes_register_once() {
 
 #[tokio::test]
 async fn five_wrong_attempts_burn_the_code() {
-    let relay = RelayBuilder::new()
-        .env("PARLEY_REGISTRATION", "email-otp")
-        .env("PARLEY_SMTP_URL", "log")
-        .start()
-        .await;
+    let relay = dev_mailer_relay().await;
     let api = Api::new(&relay);
     assert_eq!(request_code(&api, "bob@example.org").await, 202);
     let code = code_from_log(&relay).await;

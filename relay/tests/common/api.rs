@@ -146,6 +146,15 @@ impl Api {
     }
 }
 
+/// An HTTP client whose requests come from `ip` (any 127.x address works on
+/// loopback), to test per-address limits.
+pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
 type Stream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
