@@ -84,7 +84,7 @@ pub trait PreKeySource {
 
 /// Prekeys held in memory: the engine's working set, and what tests,
 /// benchmarks and fuzz targets use.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemoryPreKeys {
     /// Signed prekeys still accepted (the current one and recent ones).
     pub signed: Vec<SignedPreKey>,

@@ -1,0 +1,153 @@
+//! What travels inside a ratchet message between two Parley devices, and the
+//! profile exchanged while pairing. Padded to 128-byte buckets before
+//! encryption so lengths say little about the text (Signal pads similarly).
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::codec::{self, DecodeError};
+
+const VERSION: u8 = 1;
+const BUCKET: usize = 128;
+/// Longest text message, in bytes (UTF-8).
+pub const MAX_TEXT: usize = 64 * 1024;
+/// Longest display name, in characters.
+pub const MAX_NAME: usize = 64;
+
+/// A message id: chosen by the sender, shown to the peer in receipts.
+pub type MessageId = [u8; 16];
+
+/// Delivery receipt kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReceiptKind {
+    /// Stored by the recipient's device.
+    Delivered,
+    /// Shown to the recipient.
+    Read,
+}
+
+/// The plaintext of one envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Content {
+    /// A chat message.
+    Text {
+        /// Sender-chosen id.
+        id: MessageId,
+        /// The text.
+        text: String,
+        /// Sender's clock, Unix ms.
+        sent_at: u64,
+        /// Disappearing-message timer in force when it was sent.
+        expire_secs: Option<u32>,
+    },
+    /// Receipts for earlier messages of the recipient of this one.
+    Receipt {
+        /// Delivered or read.
+        kind: ReceiptKind,
+        /// The messages concerned.
+        ids: Vec<MessageId>,
+    },
+    /// The conversation's disappearing-message timer changed.
+    Timer {
+        /// New timer (`None`: off).
+        secs: Option<u32>,
+    },
+    /// The sender's profile (sent once a session starts, and on change).
+    Profile(Profile),
+}
+
+/// What a device tells its contacts about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Display name.
+    pub name: String,
+}
+
+impl Profile {
+    /// Bytes carried in a pairing hello.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(VERSION, self)
+    }
+
+    /// Parses a peer's profile; a missing or invalid one yields an empty name.
+    pub fn from_bytes(b: &[u8]) -> Self {
+        codec::decode::<Profile>(VERSION, b)
+            .map(|p| Profile {
+                name: clean_name(&p.name),
+            })
+            .unwrap_or(Profile {
+                name: String::new(),
+            })
+    }
+}
+
+/// Trims a display name, drops control characters and caps its length.
+pub fn clean_name(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME)
+        .collect()
+}
+
+impl Content {
+    /// Padded plaintext: `len (u32 BE) || encoding || zeros` to a bucket.
+    pub fn to_padded(&self) -> Vec<u8> {
+        let body = codec::encode(VERSION, self);
+        let mut out = Vec::with_capacity(body.len() + BUCKET);
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(&body);
+        let padded = out.len().div_ceil(BUCKET) * BUCKET;
+        out.resize(padded, 0);
+        out
+    }
+
+    /// Parses [`Self::to_padded`]; non-zero padding is rejected.
+    pub fn from_padded(b: &[u8]) -> Result<Self, DecodeError> {
+        let (len, rest) = b.split_first_chunk::<4>().ok_or(DecodeError::Malformed)?;
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > rest.len() || rest[len..].iter().any(|&z| z != 0) {
+            return Err(DecodeError::Malformed);
+        }
+        let content: Self = codec::decode(VERSION, &rest[..len])?;
+        if let Self::Text { text, .. } = &content
+            && text.len() > MAX_TEXT
+        {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(content)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_round_trip_hides_short_lengths() {
+        let a = Content::Text {
+            id: [1; 16],
+            text: "hi".into(),
+            sent_at: 5,
+            expire_secs: None,
+        };
+        let b = Content::Text {
+            id: [1; 16],
+            text: "hello there, friend".into(),
+            sent_at: 5,
+            expire_secs: Some(30),
+        };
+        assert_eq!(a.to_padded().len(), b.to_padded().len());
+        assert_eq!(Content::from_padded(&a.to_padded()).unwrap(), a);
+        let mut bad = b.to_padded();
+        *bad.last_mut().unwrap() = 1;
+        assert!(Content::from_padded(&bad).is_err());
+        assert!(Content::from_padded(&[0, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean_name("  Al\u{7}ice \n"), "Alice");
+        assert_eq!(clean_name(&"x".repeat(100)).len(), MAX_NAME);
+        assert_eq!(Profile::from_bytes(b"junk").name, "");
+    }
+}

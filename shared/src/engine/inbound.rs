@@ -1,0 +1,237 @@
+//! The incoming side: relay frames.
+
+use rand_core::CryptoRng;
+
+use super::content::{Content, ReceiptKind, clean_name};
+use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp};
+use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
+use crate::crypto::session::{Session, SessionError};
+use crate::protocol::ErrorCode;
+use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame};
+
+impl Engine {
+    /// Handles one frame from the relay.
+    pub fn handle_frame<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        frame: ServerFrame,
+        now: u64,
+    ) {
+        match frame {
+            ServerFrame::Ready { .. } => self.on_ready(),
+            ServerFrame::Accepted { id } => self.on_accepted(&id),
+            ServerFrame::Deliver {
+                from,
+                id,
+                ephemeral,
+                payload,
+                ..
+            } => self.on_deliver(rng, from, id, ephemeral, &payload, now),
+            ServerFrame::Error { code, message, id } => {
+                if let Some(id) = id {
+                    self.on_send_error(&id, code, &message, now);
+                }
+            }
+            ServerFrame::Presence { device, online } => {
+                if let Some(c) = self.contacts.get_mut(&device) {
+                    c.online = online;
+                    self.effects.push_back(Effect::Changed);
+                }
+            }
+        }
+    }
+
+    fn on_accepted(&mut self, id: &EnvelopeId) {
+        let Some(seq) = self.outbox.values().find(|o| &o.id == id).map(|o| o.seq) else {
+            return;
+        };
+        let Some(entry) = self.outbox.remove(&seq) else {
+            return;
+        };
+        self.pending.push(StoreOp::Delete(key::outbox(seq)));
+        if let Some(m) = entry.message {
+            self.set_status(&entry.to, &m, Status::Sent);
+        }
+        self.commit();
+    }
+
+    fn on_send_error(&mut self, id: &EnvelopeId, code: ErrorCode, why: &str, now: u64) {
+        let Some(seq) = self.outbox.values().find(|o| &o.id == id).map(|o| o.seq) else {
+            return;
+        };
+        if matches!(
+            code,
+            ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal
+        ) {
+            // Transient: resent by the next `flush_outbox` (tick or reconnect).
+            if let Some(o) = self.outbox.get_mut(&seq) {
+                o.in_flight = false;
+            }
+            return;
+        }
+        let Some(entry) = self.outbox.remove(&seq) else {
+            return;
+        };
+        self.pending.push(StoreOp::Delete(key::outbox(seq)));
+        if self.contacts.contains_key(&entry.to) {
+            self.push_notice(&entry.to, Notice::SendFailed(why.to_owned()), now);
+        }
+        self.commit();
+    }
+
+    /// Resends envelopes whose send failed transiently.
+    pub fn retry_outbox(&mut self) {
+        self.flush_outbox();
+    }
+
+    fn on_deliver<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        from: DeviceId,
+        id: EnvelopeId,
+        ephemeral: bool,
+        payload: &[u8],
+        now: u64,
+    ) {
+        let ack = Effect::Send(ClientFrame::Ack { from, id });
+        let known = self.contacts.get(&from).map(|c| c.seen.contains(&id));
+        match known {
+            // Strangers cannot write to us: only paired identities have a
+            // conversation. Acked so the relay forgets it.
+            None => {
+                if !ephemeral {
+                    self.effects.push_back(ack);
+                }
+                return;
+            }
+            Some(true) => {
+                self.effects.push_back(ack);
+                return;
+            }
+            Some(false) => {}
+        }
+        match self.decrypt(rng, &from, payload) {
+            Ok(plaintext) => match Content::from_padded(&plaintext) {
+                Ok(content) => self.apply(rng, &from, content, now),
+                Err(e) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
+            },
+            Err(e) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
+        }
+        if let Some(c) = self.contacts.get_mut(&from) {
+            c.seen.push_back(id);
+            while c.seen.len() > SEEN_WINDOW {
+                c.seen.pop_front();
+            }
+        }
+        self.save_contact(&from);
+        // Stored first, acknowledged after (see the module docs).
+        self.commit();
+        if !ephemeral {
+            self.effects.push_back(ack);
+        }
+        // A session may have just started: send what waited for it.
+        if self.contacts.get(&from).is_some_and(|c| c.has_session()) {
+            let _ = self.drain_waiting(rng, &from);
+        }
+        self.maybe_refill(rng);
+    }
+
+    /// Decrypts with the contact's session, or starts the session from a
+    /// PreKey message of the paired identity. On error nothing changes.
+    fn decrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        from: &DeviceId,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, SessionError> {
+        let Some(c) = self.contacts.get_mut(from) else {
+            return Err(SessionError::NoSession);
+        };
+        if let Some(s) = c.session.as_mut() {
+            match s.decrypt(rng, payload) {
+                Err(SessionError::OtherSession) => {}
+                other => return other,
+            }
+        }
+        // No session yet, or the peer started a new one.
+        let accepted = Session::accept(rng, &self.identity, &self.account.prekeys, payload)?;
+        if accepted.session.peer() != &c.identity {
+            return Err(SessionError::OtherSession);
+        }
+        c.session = Some(accepted.session);
+        if let Some(used) = accepted.consumed_one_time_prekey {
+            self.account.prekeys.remove_one_time(used);
+            self.save_account();
+        }
+        Ok(accepted.plaintext)
+    }
+
+    fn apply<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        from: &DeviceId,
+        content: Content,
+        now: u64,
+    ) {
+        match content {
+            Content::Text {
+                id,
+                text,
+                expire_secs,
+                ..
+            } => {
+                if self
+                    .messages(from)
+                    .iter()
+                    .any(|m| !m.outgoing && m.id == id)
+                {
+                    return;
+                }
+                let expire_secs = expire_secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);
+                let m = Message {
+                    id,
+                    seq: self.take_seq(),
+                    outgoing: false,
+                    body: Body::Text(text),
+                    at: now,
+                    status: Status::Delivered,
+                    expires_at: expire_secs.map(|s| now + u64::from(s) * 1000),
+                };
+                self.insert_message(from, m, now);
+                if let Some(c) = self.contacts.get_mut(from) {
+                    c.unread = c.unread.saturating_add(1);
+                }
+                let receipt = Content::Receipt {
+                    kind: ReceiptKind::Delivered,
+                    ids: vec![id],
+                };
+                let _ = self.send_content(rng, from, receipt, None);
+            }
+            Content::Receipt { kind, ids } => {
+                let status = match kind {
+                    ReceiptKind::Delivered => Status::Delivered,
+                    ReceiptKind::Read => Status::Read,
+                };
+                for id in ids.iter().take(1024) {
+                    self.set_status(from, id, status);
+                }
+            }
+            Content::Timer { secs } => {
+                let secs = secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);
+                if let Some(c) = self.contacts.get_mut(from) {
+                    c.timer_secs = secs;
+                }
+                self.push_notice(from, Notice::Timer { secs, by_me: false }, now);
+            }
+            Content::Profile(p) => {
+                let name = clean_name(&p.name);
+                if let Some(c) = self.contacts.get_mut(from)
+                    && !name.is_empty()
+                {
+                    c.name = name;
+                    self.effects.push_back(Effect::Changed);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The client engine (DESIGN.md §1): a sans-I/O state machine in the style of
+//! matrix-sdk-crypto. The adapter (browser app, native test client) feeds it
+//! relay frames, fetched bundles, the clock and user intents, then drains
+//! [`Effect`]s: records to store, frames to send, bundles to fetch. It never
+//! waits on anything, so the same logic runs in the browser and in tests.
+//!
+//! Durability rule: effects come out in order, and the adapter must finish a
+//! [`Effect::Store`] before acting on the effects after it. So an envelope is
+//! acknowledged to the relay only after its plaintext and the advanced
+//! session are stored, and an outgoing message is sent only after the
+//! ratchet step that encrypted it is stored.
+
+pub mod backoff;
+pub mod content;
+mod core;
+mod inbound;
+pub mod model;
+pub mod pairing;
+
+pub use self::core::{Effect, Engine, EngineError, StoreOp};

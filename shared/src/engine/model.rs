@@ -1,0 +1,241 @@
+//! The engine's records: what the adapter stores (encrypted at rest) and what
+//! the UI reads. Each record is versioned postcard under a string key.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::content::{Content, MessageId};
+use crate::crypto::codec::bytes;
+use crate::crypto::keys::IdentityPublic;
+use crate::crypto::session::{MemoryPreKeys, Session};
+use crate::protocol::ws::{DeviceId, EnvelopeId};
+
+pub(crate) const RECORD_VERSION: u8 = 1;
+/// Envelope ids remembered per contact to drop redeliveries.
+pub(crate) const SEEN_WINDOW: usize = 1024;
+
+/// Where a sent message is. Ordered: a status only ever moves forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Status {
+    /// Waiting to be accepted by the relay (offline, or no session yet).
+    Queued,
+    /// The relay has stored it.
+    Sent,
+    /// The peer's device has stored it.
+    Delivered,
+    /// The peer has seen it.
+    Read,
+}
+
+impl Status {
+    /// Stable name (UI attribute, tests).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+        }
+    }
+}
+
+/// What a history entry shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Body {
+    /// A text message.
+    Text(String),
+    /// A conversation event written by the engine.
+    Notice(Notice),
+}
+
+/// Conversation events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notice {
+    /// Paired (by link/QR or PIN).
+    Paired,
+    /// The disappearing-message timer changed (by `by_me` or the peer).
+    Timer {
+        /// New value.
+        secs: Option<u32>,
+        /// Whether this device changed it.
+        by_me: bool,
+    },
+    /// A message arrived that could not be decrypted.
+    Undecryptable(String),
+    /// A message could not be sent.
+    SendFailed(String),
+}
+
+impl Notice {
+    /// Text for people.
+    pub fn describe(&self, peer: &str) -> String {
+        match self {
+            Self::Paired => format!("You paired with {peer}. Messages are end-to-end encrypted."),
+            Self::Timer { secs, by_me } => {
+                let who = if *by_me { "You" } else { peer };
+                match secs {
+                    None => format!("{who} turned off disappearing messages."),
+                    Some(s) => format!(
+                        "{who} set messages to disappear after {}.",
+                        describe_secs(*s)
+                    ),
+                }
+            }
+            Self::Undecryptable(why) => {
+                format!("A message from {peer} could not be decrypted ({why}).")
+            }
+            Self::SendFailed(why) => format!("A message could not be sent: {why}"),
+        }
+    }
+}
+
+/// `30 seconds`, `5 minutes`, `1 hour`, `7 days`.
+pub fn describe_secs(s: u32) -> String {
+    let (n, unit) = match s {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// One history entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Message id (the sender's for texts; random for notices).
+    pub id: MessageId,
+    /// Local order.
+    pub seq: u64,
+    /// Sent by this device.
+    pub outgoing: bool,
+    /// What it shows.
+    pub body: Body,
+    /// Unix ms: sent (outgoing) or received (incoming).
+    pub at: u64,
+    /// Outgoing: delivery state. Incoming: `Read` once shown, else `Delivered`.
+    pub status: Status,
+    /// Unix ms after which it is deleted (disappearing messages).
+    pub expires_at: Option<u64>,
+}
+
+/// A paired peer and the conversation with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Contact {
+    /// Their verified identity.
+    pub identity: IdentityPublic,
+    /// Their display name.
+    pub name: String,
+    /// Unread incoming messages.
+    pub unread: u32,
+    /// Disappearing-message timer.
+    pub timer_secs: Option<u32>,
+    /// Unix ms of pairing.
+    pub paired_at: u64,
+    /// Unix ms of the last message (list order).
+    pub last_activity: u64,
+    /// Whether the user compared safety numbers.
+    pub verified: bool,
+    pub(crate) session: Option<Session>,
+    /// This side starts the session (fetches the peer's bundle).
+    pub(crate) initiator: bool,
+    /// Contents waiting for a session.
+    pub(crate) waiting: Vec<Content>,
+    /// Recently processed envelope ids (drops redeliveries).
+    pub(crate) seen: VecDeque<EnvelopeId>,
+    /// Live presence (not stored).
+    #[serde(skip)]
+    pub online: bool,
+}
+
+impl Contact {
+    /// Device id.
+    pub fn device(&self) -> DeviceId {
+        *self.identity.device_id()
+    }
+
+    /// A session exists (messages can be encrypted now).
+    pub fn has_session(&self) -> bool {
+        self.session.is_some()
+    }
+}
+
+/// An encrypted envelope not yet accepted by the relay. Resent with the same
+/// id and bytes until it is, so the relay dedupes and the ratchet never
+/// encrypts the same message twice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Order of sending.
+    pub seq: u64,
+    /// Envelope id.
+    pub id: EnvelopeId,
+    /// Recipient.
+    pub to: DeviceId,
+    /// Session message bytes.
+    #[serde(with = "bytes")]
+    pub payload: Vec<u8>,
+    /// The text message it carries, if any (for its status).
+    pub message: Option<MessageId>,
+    /// Sent on the current connection, waiting for `Accepted`.
+    #[serde(skip)]
+    pub in_flight: bool,
+}
+
+/// This device.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct AccountRecord {
+    #[serde(with = "bytes")]
+    pub identity: Vec<u8>,
+    pub prekeys: MemoryPreKeys,
+    pub next_one_time_id: u32,
+    pub name: String,
+    pub token: Option<String>,
+    pub token_expires_at: u64,
+    pub registered: bool,
+    pub created_at: u64,
+}
+
+impl Drop for AccountRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.identity);
+    }
+}
+
+/// Storage keys.
+pub(crate) mod key {
+    use crate::protocol::ws::DeviceId;
+
+    pub const ACCOUNT: &str = "account";
+    pub const CONTACT: &str = "contact/";
+    pub const MESSAGE: &str = "msg/";
+    pub const OUTBOX: &str = "out/";
+
+    pub fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+        if s.len() != 2 * N || !s.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; N];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(out)
+    }
+
+    pub fn contact(d: &DeviceId) -> String {
+        format!("{CONTACT}{}", hex(d))
+    }
+
+    /// Sorted by conversation, then sequence.
+    pub fn message(d: &DeviceId, seq: u64) -> String {
+        format!("{MESSAGE}{}/{seq:016x}", hex(d))
+    }
+
+    pub fn outbox(seq: u64) -> String {
+        format!("{OUTBOX}{seq:016x}")
+    }
+}
