@@ -241,7 +241,7 @@ impl Engine {
     /// Contacts, most recent conversation first.
     pub fn contacts(&self) -> Vec<&Contact> {
         let mut v: Vec<&Contact> = self.contacts.values().collect();
-        v.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+        v.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
         v
     }
 
