@@ -1,64 +1,21 @@
-//! Parley's web app. This crate is an adapter: UI, browser APIs (fetch,
-//! service worker, later IndexedDB/WebSocket/WebRTC) around `parley-shared`.
+//! Parley's web app. This crate is an adapter (DESIGN.md §4): UI and browser
+//! APIs (IndexedDB, WebCrypto, WebSocket, camera, service worker) around the
+//! engine in `parley-shared`, which holds every protocol rule.
 #![forbid(unsafe_code)]
 
+mod api;
+mod pair;
 mod pwa;
+mod qr;
 mod relay;
-
-use leptos::prelude::*;
-use relay::RelayStatus;
-
-/// How often the start screen re-checks the relay.
-const STATUS_POLL: std::time::Duration = std::time::Duration::from_secs(15);
+mod runtime;
+mod store;
+mod ui;
 
 fn main() {
-    leptos::mount::mount_to_body(App);
-}
-
-#[component]
-fn App() -> impl IntoView {
-    let status = RwSignal::new(RelayStatus::Checking);
-    let refresh = move || {
-        leptos::task::spawn_local(async move {
-            status.set(relay::check().await);
-        });
-    };
-    refresh();
-    let _ = set_interval_with_handle(refresh, STATUS_POLL);
-
-    let update_ready = RwSignal::new(false);
-    pwa::register_service_worker(update_ready);
-
-    view! {
-        <main class="start" data-screen="start">
-            <header class="brand">
-                <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
-                <h1>"Parley"</h1>
-            </header>
-            <p class="tagline">
-                "Private messages, files and calls, end-to-end encrypted, through a relay you run."
-            </p>
-            <RelayBadge status=status/>
-            <Show when=move || update_ready.get()>
-                <div class="update" role="status">
-                    <span>"A new version of Parley is ready."</span>
-                    <button type="button" on:click=move |_| pwa::activate_update()>
-                        "Reload to update"
-                    </button>
-                </div>
-            </Show>
-            <footer class="version">"Parley " {env!("CARGO_PKG_VERSION")}</footer>
-        </main>
-    }
-}
-
-#[component]
-fn RelayBadge(status: RwSignal<RelayStatus>) -> impl IntoView {
-    view! {
-        <p class="relay-status" role="status" aria-live="polite"
-            data-state=move || status.get().state()>
-            <span class="dot" aria-hidden="true"></span>
-            {move || status.get().label()}
-        </p>
-    }
+    // A panic is a bug: say what it was in the console instead of "unreachable".
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("Parley crashed: {info}").into());
+    }));
+    leptos::mount::mount_to_body(ui::App);
 }

@@ -1,4 +1,4 @@
-//! Talks to the relay over fetch. Response bodies are the shared protocol types.
+//! Relay readiness (`/readyz`) for the start and onboarding screens.
 
 use parley_shared::protocol::Readiness;
 use wasm_bindgen::JsCast as _;

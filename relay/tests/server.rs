@@ -314,10 +314,23 @@ async fn openapi_document_covers_every_rest_endpoint() {
     );
     let doc: Value = serde_json::from_str(&body).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // The app reads the registration gate before onboarding.
+    let (st, _, info) = get(&relay.url("/api/v1/info")).await;
+    assert_eq!(st, 200);
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["registration"], "open");
+    let gated = RelayBuilder::new()
+        .env("PARLEY_REGISTRATION", "email-otp")
+        .start()
+        .await;
+    let (_, _, info) = get(&gated.url("/api/v1/info")).await;
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["registration"], "email_otp");
     for (path, method) in [
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
+        ("/api/v1/info", "get"),
         ("/api/v1/auth/challenge", "post"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/session", "delete"),

@@ -1,5 +1,5 @@
 // Shared helpers for the browser tests: a real relay process and Debian's Chromium.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,12 +30,40 @@ export async function freePort() {
   });
 }
 
-/** Starts `parley-relay serve` and resolves once /healthz answers. */
+/** A new empty database on the throwaway PostgreSQL `make test` started. */
+export function freshPgDatabase() {
+  const url = process.env.PARLEY_TEST_POSTGRES_URL;
+  if (!url) throw new Error('PARLEY_TEST_POSTGRES_URL must be set (run through `make test`)');
+  const name = `e2e_${process.pid}_${Date.now()}`;
+  execFileSync('psql', [url, '-q', '-c', `CREATE DATABASE ${name}`]);
+  return url.replace(/\/[^/]*$/, `/${name}`);
+}
+
+/** Every row of a PostgreSQL database, as `pg_dump --data-only` prints it. */
+export function dumpPg(url) {
+  return execFileSync('pg_dump', ['--data-only', url], { maxBuffer: 256 << 20 }).toString('latin1');
+}
+
+async function waitHealthy(base, proc, logPath) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`relay exited: ${readFileSync(logPath, 'utf8')}`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error('relay did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `parley-relay serve` and resolves once /healthz answers. The
+ * returned handle can SIGKILL it and start it again on the same port/data. */
 export async function startRelay({ env = {}, staticDir = DIST } = {}) {
   const dir = tempDir('relay-');
   const port = await freePort();
   const logPath = path.join(dir, 'relay.log');
-  const proc = spawn(RELAY_BIN, ['serve'], {
+  const base = `http://127.0.0.1:${port}`;
+  const spawnRelay = () => spawn(RELAY_BIN, ['serve'], {
     env: {
       PATH: process.env.PATH,
       PARLEY_BIND: `127.0.0.1:${port}`,
@@ -44,24 +72,26 @@ export async function startRelay({ env = {}, staticDir = DIST } = {}) {
       PARLEY_LOG: 'info',
       ...env,
     },
-    stdio: ['ignore', 'ignore', openSync(logPath, 'w')],
+    stdio: ['ignore', 'ignore', openSync(logPath, 'a')],
   });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`relay exited: ${readFileSync(logPath, 'utf8')}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error('relay did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let proc = spawnRelay();
+  await waitHealthy(base, proc, logPath);
   return {
     base,
     dir,
     log: () => readFileSync(logPath, 'utf8'),
+    /** SIGKILL: no shutdown at all. */
+    async crash() {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      proc = spawnRelay();
+      await waitHealthy(base, proc, logPath);
+    },
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await exited;

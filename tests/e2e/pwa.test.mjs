@@ -33,8 +33,8 @@ describe('PWA shell', () => {
     assert.doesNotMatch(csp, /unsafe-inline/);
 
     // The heading exists only once Rust/WASM has rendered the app.
-    await page.waitForSelector('main[data-screen="start"] h1', { timeout: 20_000 });
-    assert.equal(await page.textContent('main[data-screen="start"] h1'), 'Parley');
+    await page.waitForSelector('main[data-screen="onboarding"] h1', { timeout: 20_000 });
+    assert.equal(await page.textContent('main[data-screen="onboarding"] h1'), 'Parley');
     // The app asked the relay's /readyz and shows it ready.
     await page.waitForSelector('.relay-status[data-state="ready"]', { timeout: 20_000 });
     assert.match(await page.textContent('.relay-status'), /Relay online/);
@@ -70,7 +70,7 @@ describe('PWA shell', () => {
     const page = await context.newPage();
     const problems = watchPage(page);
     await page.goto(relay.base + '/');
-    await page.waitForSelector('main[data-screen="start"] h1');
+    await page.waitForSelector('main[data-screen="onboarding"] h1');
 
     const sw = await page.evaluate(async () => {
       const reg = await navigator.serviceWorker.ready;
@@ -84,7 +84,7 @@ describe('PWA shell', () => {
     // boots and says the relay is unreachable instead of breaking.
     await context.setOffline(true);
     await page.reload();
-    await page.waitForSelector('main[data-screen="start"] h1', { timeout: 20_000 });
+    await page.waitForSelector('main[data-screen="onboarding"] h1', { timeout: 20_000 });
     await page.waitForSelector('.relay-status[data-state="unreachable"]', { timeout: 20_000 });
     await context.setOffline(false);
     await page.reload();
@@ -100,7 +100,7 @@ describe('PWA shell', () => {
     assert.match(await page.textContent('.update'), /new version/);
 
     await Promise.all([page.waitForEvent('load'), page.click('.update button')]);
-    await page.waitForSelector('main[data-screen="start"] h1');
+    await page.waitForSelector('main[data-screen="onboarding"] h1');
     const after = await page.evaluate(async () => ({
       caches: await caches.keys(),
       controller: navigator.serviceWorker.controller?.scriptURL,

@@ -13,7 +13,8 @@ use parley_shared::crypto::primitives::{hmac, random_digits, sha256};
 use parley_shared::protocol::auth::{
     BundleResponse, CHALLENGE_LEN, Challenge, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent,
     GateProof, KeyUpload, LOW_PREKEY_THRESHOLD, LoginRequest, PreKeyStatus, RegisterRequest,
-    Session, decode_b64, encode_b64, login_statement, normalize_email, registration_statement,
+    RegistrationMode, RelayInfo, Session, decode_b64, encode_b64, login_statement, normalize_email,
+    registration_statement,
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
 
@@ -131,6 +132,21 @@ async fn consume_challenge(state: &AppState, challenge: &[u8]) -> Result<(), Htt
     } else {
         Err(unauthorized("challenge unknown, already used or expired"))
     }
+}
+
+/// `GET /api/v1/info`: the registration gate, so the app asks for what it needs.
+#[utoipa::path(get, path = "/api/v1/info", tag = "auth",
+    responses((status = 200, description = "Relay facts for clients", body = RelayInfo)))]
+pub async fn info(state: web::Data<AppState>) -> HttpResponse {
+    let registration = match state.config.registration {
+        RegistrationGate::Open => RegistrationMode::Open,
+        RegistrationGate::Invite => RegistrationMode::Invite,
+        RegistrationGate::EmailOtp => RegistrationMode::EmailOtp,
+    };
+    HttpResponse::Ok().json(RelayInfo {
+        registration,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 /// `POST /api/v1/auth/challenge`.

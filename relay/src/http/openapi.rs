@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use parley_shared::crypto::keys::{OneTimePreKeyPublic, PqPreKeyPublic, SignedPreKeyPublic};
 use parley_shared::protocol::auth::{
     BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, GateProof, KeyUpload, LoginRequest,
-    PreKeyStatus, RegisterRequest, Session,
+    PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session,
 };
 use parley_shared::protocol::rendezvous::{CreateRendezvous, Rendezvous};
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         super::health::healthz,
         super::health::readyz,
         super::health::metrics,
+        super::auth::info,
         super::auth::challenge,
         super::auth::register,
         super::auth::login,
@@ -40,7 +41,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
         RegisterRequest, LoginRequest, Session, EmailCodeRequest, EmailCodeSent, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
-        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous,
+        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, RelayInfo, RegistrationMode,
     )),
     modifiers(&BearerAuth)
 )]

@@ -16,7 +16,7 @@ pub(crate) const RECORD_VERSION: u8 = 1;
 pub(crate) const SEEN_WINDOW: usize = 1024;
 
 /// Where a sent message is. Ordered: a status only ever moves forward.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Status {
     /// Waiting to be accepted by the relay (offline, or no session yet).
     Queued,

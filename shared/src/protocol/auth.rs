@@ -109,6 +109,29 @@ pub enum GateProof {
     },
 }
 
+/// How a relay admits new devices (`GET /api/v1/info`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMode {
+    /// Anyone may register.
+    Open,
+    /// An invite code from the operator is needed.
+    Invite,
+    /// A code mailed to an address is needed.
+    EmailOtp,
+}
+
+/// `GET /api/v1/info` response: what a client must know before registering.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayInfo {
+    /// Registration gate.
+    pub registration: RegistrationMode,
+    /// Relay software version.
+    pub version: String,
+}
+
 /// `POST /api/v1/registration/email` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

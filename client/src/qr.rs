@@ -1,0 +1,92 @@
+//! QR codes: drawn as SVG with the `qrcode` crate, read from camera frames
+//! with `rqrr` (all in WASM; the camera only hands over pixels).
+
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream};
+
+/// An SVG document for `data` (dark modules on white, with a quiet zone).
+pub fn svg(data: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).ok()?;
+    Some(
+        code.render::<svg::Color<'_>>()
+            .min_dimensions(264, 264)
+            .dark_color(svg::Color("#000000"))
+            .light_color(svg::Color("#ffffff"))
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+/// Decodes the first QR code in an RGBA frame.
+pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
+    if rgba.len() < width * height * 4 {
+        return None;
+    }
+    let luma = |x: usize, y: usize| {
+        let i = (y * width + x) * 4;
+        // ITU-R BT.601 weights, integer form.
+        ((u32::from(rgba[i]) * 299 + u32::from(rgba[i + 1]) * 587 + u32::from(rgba[i + 2]) * 114)
+            / 1000) as u8
+    };
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
+    img.detect_grids()
+        .into_iter()
+        .find_map(|g| g.decode().ok().map(|(_, content)| content))
+}
+
+/// Opens the camera (the back one on phones) into `video`.
+pub async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, String> {
+    let devices = web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .media_devices()
+        .map_err(|_| "This browser cannot use a camera here (it needs HTTPS).")?;
+    let constraints = web_sys::MediaStreamConstraints::new();
+    let video_c = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&video_c, &"facingMode".into(), &"environment".into());
+    constraints.set_video(&video_c);
+    constraints.set_audio(&false.into());
+    let promise = devices
+        .get_user_media_with_constraints(&constraints)
+        .map_err(|_| "The camera could not be opened.")?;
+    let stream: MediaStream = JsFuture::from(promise)
+        .await
+        .map_err(|_| "Camera access was refused or no camera was found.")?
+        .dyn_into()
+        .map_err(|_| "The camera could not be opened.")?;
+    video.set_src_object(Some(&stream));
+    video.set_muted(true);
+    if let Ok(p) = video.play() {
+        let _ = JsFuture::from(p).await;
+    }
+    Ok(stream)
+}
+
+/// Stops every track of the camera stream.
+pub fn stop_camera(stream: &MediaStream) {
+    for t in stream.get_tracks().iter() {
+        if let Ok(t) = t.dyn_into::<web_sys::MediaStreamTrack>() {
+            t.stop();
+        }
+    }
+}
+
+/// Grabs the current frame of `video` through `canvas` and decodes it.
+pub fn scan_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
+    let (w, h) = (video.video_width(), video.video_height());
+    if w == 0 || h == 0 {
+        return None;
+    }
+    canvas.set_width(w);
+    canvas.set_height(h);
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    ctx.draw_image_with_html_video_element(video, 0.0, 0.0)
+        .ok()?;
+    let data = ctx
+        .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
+        .ok()?;
+    decode_rgba(w as usize, h as usize, &data.data())
+}

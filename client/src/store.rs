@@ -1,0 +1,275 @@
+//! Storage adapter: the engine's records in IndexedDB, each sealed with
+//! AES-256-GCM under a WebCrypto key generated non-extractable. The key object
+//! lives in IndexedDB too, but its bytes cannot be read by script (not even
+//! ours), so a copied database file or a dumped record is ciphertext.
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use parley_shared::engine::StoreOp;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+const DB_NAME: &str = "parley";
+const DB_VERSION: u32 = 1;
+const RECORDS: &str = "records";
+const META: &str = "meta";
+const WRAP_KEY: &str = "wrap";
+
+/// An open, unlocked store.
+#[derive(Clone)]
+pub struct Store {
+    db: IdbDatabase,
+    key: CryptoKey,
+}
+
+/// Why storage failed (shown to the user).
+pub type StoreError = String;
+
+fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
+    move |e| {
+        let detail = Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_default();
+        format!("browser storage failed ({what}) {detail}")
+            .trim_end()
+            .to_owned()
+    }
+}
+
+/// Resolves when an IndexedDB request succeeds.
+async fn request(req: IdbRequest) -> Result<JsValue, JsValue> {
+    let r = req.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let r2 = r.clone();
+        let ok = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = resolve.call1(&JsValue::NULL, &r2.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let err = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = reject.call1(&JsValue::NULL, &"request failed".into());
+        });
+        r.set_onsuccess(Some(ok.unchecked_ref()));
+        r.set_onerror(Some(err.unchecked_ref()));
+    });
+    JsFuture::from(promise).await
+}
+
+/// Resolves when a transaction has committed (durable).
+async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
+    let t = tx.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let ok = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        let reject2 = reject.clone();
+        let err = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = reject.call1(&JsValue::NULL, &"transaction failed".into());
+        });
+        let abort = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = reject2.call1(&JsValue::NULL, &"transaction aborted".into());
+        });
+        t.set_oncomplete(Some(ok.unchecked_ref()));
+        t.set_onerror(Some(err.unchecked_ref()));
+        t.set_onabort(Some(abort.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map(|_| ())
+}
+
+fn subtle() -> Result<web_sys::SubtleCrypto, StoreError> {
+    Ok(web_sys::window()
+        .ok_or("no window")?
+        .crypto()
+        .map_err(js_err("crypto"))?
+        .subtle())
+}
+
+fn aes_params(iv: &[u8], aad: &[u8]) -> Object {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"name".into(), &"AES-GCM".into());
+    let _ = Reflect::set(&o, &"iv".into(), &Uint8Array::from(iv));
+    let _ = Reflect::set(&o, &"additionalData".into(), &Uint8Array::from(aad));
+    o
+}
+
+impl Store {
+    /// Opens (creating on first use) the database and its wrapping key.
+    pub async fn open() -> Result<Self, StoreError> {
+        let factory = web_sys::window()
+            .ok_or("no window")?
+            .indexed_db()
+            .map_err(js_err("indexedDB"))?
+            .ok_or("IndexedDB is not available (private mode?)")?;
+        let open = factory
+            .open_with_u32(DB_NAME, DB_VERSION)
+            .map_err(js_err("open"))?;
+        let o2 = open.clone();
+        let upgrade = Closure::once_into_js(move |_: web_sys::Event| {
+            if let Ok(db) = o2.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
+                let _ = db.create_object_store(RECORDS);
+                let _ = db.create_object_store(META);
+            }
+        });
+        open.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
+        let db: IdbDatabase = request(open.into())
+            .await
+            .map_err(js_err("open"))?
+            .dyn_into()
+            .map_err(js_err("open"))?;
+        let key = Self::wrap_key(&db).await?;
+        Ok(Self { db, key })
+    }
+
+    async fn wrap_key(db: &IdbDatabase) -> Result<CryptoKey, StoreError> {
+        let tx = db.transaction_with_str(META).map_err(js_err("meta"))?;
+        let meta = tx.object_store(META).map_err(js_err("meta"))?;
+        let existing = request(meta.get(&WRAP_KEY.into()).map_err(js_err("meta"))?)
+            .await
+            .map_err(js_err("meta"))?;
+        if let Ok(k) = existing.dyn_into::<CryptoKey>() {
+            return Ok(k);
+        }
+        let algo = Object::new();
+        let _ = Reflect::set(&algo, &"name".into(), &"AES-GCM".into());
+        let _ = Reflect::set(&algo, &"length".into(), &256.into());
+        let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
+        // extractable = false: script can use the key but never read it.
+        let key: CryptoKey = JsFuture::from(
+            subtle()?
+                .generate_key_with_object(&algo, false, &usages)
+                .map_err(js_err("generateKey"))?,
+        )
+        .await
+        .map_err(js_err("generateKey"))?
+        .dyn_into()
+        .map_err(js_err("generateKey"))?;
+        let tx = db
+            .transaction_with_str_and_mode(META, IdbTransactionMode::Readwrite)
+            .map_err(js_err("meta"))?;
+        tx.object_store(META)
+            .map_err(js_err("meta"))?
+            .put_with_key(&key, &WRAP_KEY.into())
+            .map_err(js_err("meta"))?;
+        committed(&tx).await.map_err(js_err("meta"))?;
+        Ok(key)
+    }
+
+    async fn seal(&self, name: &str, plain: &[u8]) -> Result<Uint8Array, StoreError> {
+        let mut iv = [0u8; 12];
+        web_sys::window()
+            .ok_or("no window")?
+            .crypto()
+            .map_err(js_err("crypto"))?
+            .get_random_values_with_u8_array(&mut iv)
+            .map_err(js_err("random"))?;
+        let ct = JsFuture::from(
+            subtle()?
+                .encrypt_with_object_and_u8_array(
+                    &aes_params(&iv, name.as_bytes()),
+                    &self.key,
+                    plain,
+                )
+                .map_err(js_err("encrypt"))?,
+        )
+        .await
+        .map_err(js_err("encrypt"))?;
+        let ct = Uint8Array::new(&ct);
+        let out = Uint8Array::new_with_length(12 + ct.length());
+        out.set(&Uint8Array::from(&iv[..]), 0);
+        out.set(&ct, 12);
+        Ok(out)
+    }
+
+    async fn open_record(&self, name: &str, sealed: &Uint8Array) -> Result<Vec<u8>, StoreError> {
+        let all = sealed.to_vec();
+        if all.len() < 12 + 16 {
+            return Err(format!("stored record {name} is damaged"));
+        }
+        let plain = JsFuture::from(
+            subtle()?
+                .decrypt_with_object_and_u8_array(
+                    &aes_params(&all[..12], name.as_bytes()),
+                    &self.key,
+                    &all[12..],
+                )
+                .map_err(js_err("decrypt"))?,
+        )
+        .await
+        .map_err(|_| format!("stored record {name} does not decrypt"))?;
+        Ok(Uint8Array::new(&plain).to_vec())
+    }
+
+    /// Every record, decrypted.
+    pub async fn load_all(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_str(RECORDS)
+            .map_err(js_err("read"))?;
+        let store = tx.object_store(RECORDS).map_err(js_err("read"))?;
+        let keys: Array = request(store.get_all_keys().map_err(js_err("read"))?)
+            .await
+            .map_err(js_err("read"))?
+            .into();
+        let values: Array = request(store.get_all().map_err(js_err("read"))?)
+            .await
+            .map_err(js_err("read"))?
+            .into();
+        let mut out = Vec::with_capacity(keys.length() as usize);
+        for (k, v) in keys.iter().zip(values.iter()) {
+            let name = k.as_string().ok_or("stored key is not a string")?;
+            let sealed: Uint8Array = v
+                .dyn_into()
+                .map_err(|_| format!("record {name} is not bytes"))?;
+            out.push((name.clone(), self.open_record(&name, &sealed).await?));
+        }
+        Ok(out)
+    }
+
+    /// Applies one batch atomically; resolves once it is durable.
+    pub async fn apply(&self, ops: Vec<StoreOp>) -> Result<(), StoreError> {
+        let mut sealed = Vec::with_capacity(ops.len());
+        for op in &ops {
+            sealed.push(match op {
+                StoreOp::Put(k, v) => Some(self.seal(k, v).await?),
+                StoreOp::Delete(_) => None,
+            });
+        }
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(RECORDS, IdbTransactionMode::Readwrite)
+            .map_err(js_err("write"))?;
+        let store = tx.object_store(RECORDS).map_err(js_err("write"))?;
+        for (op, value) in ops.iter().zip(sealed) {
+            match (op, value) {
+                (StoreOp::Put(k, _), Some(v)) => {
+                    store
+                        .put_with_key(&v, &k.as_str().into())
+                        .map_err(js_err("write"))?;
+                }
+                (StoreOp::Delete(k), _) => {
+                    store.delete(&k.as_str().into()).map_err(js_err("write"))?;
+                }
+                (StoreOp::Put(..), None) => {}
+            }
+        }
+        committed(&tx).await.map_err(js_err("write"))
+    }
+
+    /// Deletes everything (account deletion on this device).
+    pub async fn wipe(&self) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_str_sequence_and_mode(
+                &Array::of2(&RECORDS.into(), &META.into()),
+                IdbTransactionMode::Readwrite,
+            )
+            .map_err(js_err("wipe"))?;
+        for s in [RECORDS, META] {
+            tx.object_store(s)
+                .map_err(js_err("wipe"))?
+                .clear()
+                .map_err(js_err("wipe"))?;
+        }
+        committed(&tx).await.map_err(js_err("wipe"))
+    }
+}

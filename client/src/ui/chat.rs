@@ -1,0 +1,259 @@
+//! One conversation: history with delivery states, the composer, the
+//! disappearing-message timer, the safety number and deletion.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley_shared::crypto::os_rng;
+use parley_shared::engine::model::{Body, Message, Status, describe_secs};
+use parley_shared::protocol::ws::DeviceId;
+
+use super::{ConnBadge, Nav, Put, Screen, clock};
+use crate::api::now_ms;
+use crate::qr;
+use crate::runtime::{self, Ui};
+
+const TIMERS: [(u32, &str); 6] = [
+    (0, "Off"),
+    (30, "30 seconds"),
+    (300, "5 minutes"),
+    (3600, "1 hour"),
+    (86_400, "1 day"),
+    (604_800, "1 week"),
+];
+
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Queued => "Waiting to send",
+        Status::Sent => "Sent",
+        Status::Delivered => "Delivered",
+        Status::Read => "Read",
+    }
+}
+
+fn status_icon(s: Status) -> &'static str {
+    match s {
+        Status::Queued => "◷",
+        Status::Sent => "✓",
+        Status::Delivered => "✓✓",
+        Status::Read => "✓✓",
+    }
+}
+
+#[component]
+fn Bubble(m: Message, peer_name: String, now: RwSignal<u64>) -> impl IntoView {
+    let expires = m.expires_at;
+    let countdown = move || {
+        expires.map(|t| {
+            let left = t.saturating_sub(now.get()) / 1000;
+            format!("disappears in {}", describe_secs(left.max(1) as u32))
+        })
+    };
+    match m.body {
+        Body::Notice(n) => {
+            view! { <li class="notice" role="note">{n.describe(&peer_name)}</li> }.into_any()
+        }
+        Body::Text(t) => {
+            let dir = if m.outgoing { "msg out" } else { "msg in" };
+            view! {
+                <li class=dir data-status=m.status.name()>
+                    <p class="text">{t}</p>
+                    <p class="info">
+                        <span class="time">{clock(m.at)}</span>
+                        {expires.map(|_| view! { <span class="timer">{countdown}</span> })}
+                        {m.outgoing.then(|| view! {
+                            <span class="status" title=status_label(m.status) aria-label=status_label(m.status)
+                                data-read=(m.status == Status::Read).to_string()>
+                                {status_icon(m.status)}
+                            </span>
+                        })}
+                    </p>
+                </li>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The safety-number panel.
+#[component]
+fn Safety(peer: DeviceId) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let sn = runtime::read(|e| e.safety_number(&peer)).flatten();
+    let digits = sn.as_ref().map(|s| s.grouped()).unwrap_or_default();
+    let code = sn
+        .as_ref()
+        .and_then(|s| qr::svg(&parley_shared::protocol::auth::encode_b64(&s.scannable())))
+        .unwrap_or_default();
+    let verified = Memo::new(move |_| {
+        ui.version.track();
+        runtime::read(|e| e.contact(&peer).is_some_and(|c| c.verified)).unwrap_or(false)
+    });
+    view! {
+        <section class="safety card" aria-label="Safety number">
+            <h2>"Safety number"</h2>
+            <p class="hint">"Compare these digits with your contact's screen, in person or on a call. If they match, nobody is in the middle."</p>
+            <p class="digits">{digits}</p>
+            <div class="qr small" inner_html=code></div>
+            <label class="check">
+                <input type="checkbox" prop:checked=move || verified.get()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        runtime::write(|e| e.set_verified(&peer, on));
+                    }/>
+                "I compared the numbers: mark as verified"
+            </label>
+        </section>
+    }
+}
+
+/// The conversation screen.
+#[component]
+pub fn Chat(peer: DeviceId) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let nav = expect_context::<Nav>();
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let show_safety = RwSignal::new(false);
+    let confirm_delete = RwSignal::new(false);
+    let now = RwSignal::new(now_ms());
+    let alive = RwSignal::new(true);
+    on_cleanup(move || alive.put(false));
+    spawn_local(async move {
+        while alive.try_get_untracked().unwrap_or(false) {
+            runtime::sleep(1000).await;
+            now.put(now_ms());
+        }
+    });
+
+    let contact = Memo::new(move |_| {
+        ui.version.track();
+        runtime::read(|e| {
+            e.contact(&peer)
+                .map(|c| (c.name.clone(), c.online, c.timer_secs, c.verified, c.unread))
+        })
+        .flatten()
+    });
+    let messages = Memo::new(move |_| {
+        ui.version.track();
+        runtime::read(|e| e.messages(&peer).to_vec()).unwrap_or_default()
+    });
+    let name = move || contact.get().map(|c| c.0).unwrap_or_default();
+
+    // Read receipts: whatever is on screen while the page is visible is read.
+    Effect::new(move |_| {
+        let unread = contact.get().map_or(0, |c| c.4);
+        if unread > 0 && page_visible() {
+            runtime::write(|e| e.mark_read(&mut os_rng(), &peer));
+        }
+    });
+    // Keep the newest message in view.
+    let list = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        messages.track();
+        if let Some(el) = list.get() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+    // The contact was deleted (here or by a reset): back to the list.
+    Effect::new(move |_| {
+        if contact.get().is_none() && runtime::started() {
+            nav.put(Screen::Home);
+        }
+    });
+
+    let send = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        match runtime::write(|e| e.send_text(&mut os_rng(), &peer, &text, now_ms())) {
+            Some(Ok(_)) => {
+                draft.put(String::new());
+                error.put(None);
+            }
+            Some(Err(e)) => error.put(Some(e.to_string())),
+            None => {}
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    let set_timer = move |ev: leptos::ev::Event| {
+        let secs: u32 = event_target_value(&ev).parse().unwrap_or(0);
+        let secs = (secs > 0).then_some(secs);
+        if let Some(Err(e)) = runtime::write(|e| e.set_timer(&mut os_rng(), &peer, secs, now_ms()))
+        {
+            error.put(Some(e.to_string()));
+        }
+    };
+    let delete = move |_| {
+        if !confirm_delete.get_untracked() {
+            confirm_delete.put(true);
+            return;
+        }
+        runtime::write(|e| e.delete_conversation(&peer));
+        nav.put(Screen::Home);
+    };
+
+    view! {
+        <main class="chat" data-screen="chat">
+            <header class="bar">
+                <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+                <div class="title">
+                    <h1 class="peer-name">{name}</h1>
+                    <span class="presence" data-online=move || contact.get().is_some_and(|c| c.1).to_string()>
+                        {move || if contact.get().is_some_and(|c| c.1) { "online" } else { "offline" }}
+                    </span>
+                    <Show when=move || contact.get().is_some_and(|c| c.3)>
+                        <span class="verified" title="Safety number verified">"✔ verified"</span>
+                    </Show>
+                </div>
+                <ConnBadge/>
+            </header>
+            <div class="tools">
+                <button type="button" class="secondary" aria-expanded=move || show_safety.get().to_string()
+                    on:click=move |_| show_safety.update(|s| *s = !*s)>"Safety number"</button>
+                <label class="timer-pick">
+                    "Disappearing messages "
+                    <select aria-label="Disappearing messages" on:change=set_timer
+                        prop:value=move || contact.get().and_then(|c| c.2).unwrap_or(0).to_string()>
+                        {TIMERS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" class="danger" on:click=delete>
+                    {move || if confirm_delete.get() { "Really delete? Click again" } else { "Delete conversation" }}
+                </button>
+            </div>
+            <Show when=move || show_safety.get()>
+                <Safety peer=peer/>
+            </Show>
+            <ol class="messages" node_ref=list aria-label="Messages" aria-live="polite">
+                <For each=move || messages.get() key=|m| (m.seq, m.status) let:m>
+                    <Bubble m=m peer_name=name() now=now/>
+                </For>
+            </ol>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+            <form class="composer" on:submit=on_submit>
+                <textarea aria-label="Message" placeholder="Write a message" rows="1" maxlength="65536"
+                    prop:value=move || draft.get() on:input=move |ev| draft.put(event_target_value(&ev))
+                    on:keydown=on_key></textarea>
+                <button type="submit" class="primary">"Send"</button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,139 @@
+//! Joining an invite: scan its QR code with the camera, paste its link, or
+//! type its PIN. Ends on the new conversation.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::MediaStream;
+
+use super::{Nav, Put, Screen};
+use crate::pair;
+use crate::{qr, runtime};
+
+/// The join screen; `link` is an invite the app was opened with.
+#[component]
+pub fn JoinScreen(link: Option<String>) -> impl IntoView {
+    let nav = expect_context::<Nav>();
+    let pending = expect_context::<RwSignal<Option<String>>>();
+    let link_text = RwSignal::new(String::new());
+    let pin = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let status = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let scanning = RwSignal::new(false);
+    let left = RwSignal::new(false);
+    on_cleanup(move || left.put(true));
+    let video = NodeRef::<leptos::html::Video>::new();
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+
+    let run = move |fut: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<[u8; 32], String>>>,
+    >| {
+        busy.put(true);
+        error.put(None);
+        status.put(Some("Pairing… keep both screens open.".into()));
+        spawn_local(async move {
+            let r = fut.await;
+            busy.put(false);
+            status.put(None);
+            match r {
+                Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
+                    nav.put(Screen::Chat(peer))
+                }
+                Ok(_) => {}
+                Err(e) => error.put(Some(e)),
+            }
+        });
+    };
+
+    // Opened through an invite link: use it straight away.
+    if let Some(l) = link {
+        pending.put(None);
+        link_text.put(l.clone());
+        run(Box::pin(async move { pair::join_link(&l).await }));
+    }
+
+    let join_link = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let l = link_text.get_untracked();
+        run(Box::pin(async move { pair::join_link(&l).await }));
+    };
+    let join_pin = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let p = pin.get_untracked();
+        run(Box::pin(async move { pair::join_pin_code(&p).await }));
+    };
+    let scan = move |_| {
+        let (Some(v), Some(c)) = (video.get(), canvas.get()) else {
+            return;
+        };
+        error.put(None);
+        scanning.put(true);
+        spawn_local(async move {
+            let stream: MediaStream = match qr::start_camera(&v).await {
+                Ok(s) => s,
+                Err(e) => {
+                    scanning.put(false);
+                    error.put(Some(e));
+                    return;
+                }
+            };
+            status.put(Some("Point the camera at the invite's QR code.".into()));
+            let mut found = None;
+            while scanning.try_get_untracked().unwrap_or(false)
+                && !left.try_get_untracked().unwrap_or(true)
+            {
+                if let Some(text) = qr::scan_frame(&v, &c) {
+                    found = Some(text);
+                    break;
+                }
+                runtime::sleep(200).await;
+            }
+            qr::stop_camera(&stream);
+            v.set_src_object(None);
+            scanning.put(false);
+            status.put(None);
+            if let Some(text) = found {
+                link_text.put(text.clone());
+                run(Box::pin(async move { pair::join_link(&text).await }));
+            }
+        });
+    };
+
+    view! {
+        <main class="join" data-screen="join">
+            <header class="bar">
+                <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+                <h1>"Join an invite"</h1>
+            </header>
+            <Show when=move || status.get().is_some()>
+                <p class="hint" role="status">{move || status.get()}</p>
+            </Show>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+            <section class="card">
+                <h2>"Scan the QR code"</h2>
+                <video node_ref=video class="camera" class:hidden=move || !scanning.get() playsinline=true aria-label="Camera preview"></video>
+                <canvas node_ref=canvas class="hidden"></canvas>
+                <Show when=move || !scanning.get()
+                    fallback=move || view! { <button type="button" class="secondary" on:click=move |_| scanning.put(false)>"Stop camera"</button> }>
+                    <button type="button" class="primary" on:click=scan disabled=move || busy.get()>"Scan with camera"</button>
+                </Show>
+            </section>
+            <form class="card" on:submit=join_pin>
+                <h2>"Type the PIN"</h2>
+                <label for="pin">"PIN shown on the other screen"</label>
+                <input id="pin" inputmode="numeric" autocomplete="off" placeholder="123-45678" maxlength="9"
+                    prop:value=move || pin.get() on:input=move |ev| pin.put(event_target_value(&ev))/>
+                <button type="submit" class="primary" disabled=move || busy.get()>"Join with PIN"</button>
+            </form>
+            <form class="card" on:submit=join_link>
+                <h2>"Paste the invite link"</h2>
+                <label for="link">"Invite link"</label>
+                <input id="link" autocomplete="off" placeholder="https://…/#pair=…"
+                    prop:value=move || link_text.get() on:input=move |ev| link_text.put(event_target_value(&ev))/>
+                <button type="submit" class="primary" disabled=move || busy.get()>"Join with link"</button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,198 @@
+//! Screens. Navigation is a signal (no router): the URL never carries state,
+//! and an invite link's fragment is read once at start and then removed.
+
+mod chat;
+mod home;
+mod invite;
+mod join;
+mod onboarding;
+mod settings;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley_shared::engine::Engine;
+use parley_shared::protocol::ws::DeviceId;
+
+use crate::relay::RelayStatus;
+use crate::runtime::{self, Conn, Ui};
+use crate::store::Store;
+use crate::{pwa, relay};
+
+/// Where the app is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// Opening storage.
+    Loading,
+    /// No identity yet.
+    Onboarding,
+    /// Conversation list.
+    Home,
+    /// One conversation.
+    Chat(DeviceId),
+    /// Showing an invite (QR + PIN).
+    Invite,
+    /// Joining: scan, paste or type (optionally with a link to use).
+    Join(Option<String>),
+    /// Account and device.
+    Settings,
+}
+
+/// Sets a signal unless its component is gone: async work (polling, timers)
+/// may finish after the user navigated away, and that must not crash the app.
+pub trait Put<T> {
+    /// `try_set`, ignoring a disposed signal.
+    fn put(&self, v: T);
+}
+
+impl<T: Send + Sync + 'static> Put<T> for RwSignal<T> {
+    fn put(&self, v: T) {
+        let _ = self.try_set(v);
+    }
+}
+
+/// Navigation handle.
+pub type Nav = RwSignal<Screen>;
+
+/// An invite link the app was opened with (`/#pair=…`), taken out of the
+/// address bar so the secret does not linger in history.
+fn take_invite_from_url() -> Option<String> {
+    let w = web_sys::window()?;
+    let href = w.location().href().ok()?;
+    if !href.contains("#pair=") {
+        return None;
+    }
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+    Some(href)
+}
+
+async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
+    let store = match Store::open().await {
+        Ok(s) => s,
+        Err(e) => return ui.fatal.put(Some(e)),
+    };
+    let records = match store.load_all().await {
+        Ok(r) => r,
+        Err(e) => return ui.fatal.put(Some(e)),
+    };
+    match Engine::load(records) {
+        Ok(Some(engine)) if engine.registered() => {
+            runtime::start(engine, store, ui);
+            nav.put(match pending.get_untracked() {
+                Some(link) => Screen::Join(Some(link)),
+                None => Screen::Home,
+            });
+        }
+        Ok(_) => nav.put(Screen::Onboarding),
+        Err(e) => ui
+            .fatal
+            .put(Some(format!("Stored data could not be read: {e}"))),
+    }
+}
+
+/// The app.
+#[component]
+pub fn App() -> impl IntoView {
+    let ui = Ui {
+        version: RwSignal::new(0),
+        conn: RwSignal::new(Conn::Connecting),
+        fatal: RwSignal::new(None),
+    };
+    let nav: Nav = RwSignal::new(Screen::Loading);
+    let pending = RwSignal::new(take_invite_from_url());
+    provide_context(ui);
+    provide_context(nav);
+    provide_context(pending);
+    spawn_local(boot(ui, nav, pending));
+
+    let update_ready = RwSignal::new(false);
+    pwa::register_service_worker(update_ready);
+
+    view! {
+        <Show when=move || ui.fatal.get().is_some()>
+            <div class="fatal" role="alert">{move || ui.fatal.get()}</div>
+        </Show>
+        <Show when=move || update_ready.get()>
+            <div class="update" role="status">
+                <span>"A new version of Parley is ready."</span>
+                <button type="button" on:click=move |_| pwa::activate_update()>"Reload to update"</button>
+            </div>
+        </Show>
+        {move || match nav.get() {
+            Screen::Loading => view! { <Start/> }.into_any(),
+            Screen::Onboarding => view! { <onboarding::Onboarding/> }.into_any(),
+            Screen::Home => view! { <home::Home/> }.into_any(),
+            Screen::Chat(peer) => view! { <chat::Chat peer=peer/> }.into_any(),
+            Screen::Invite => view! { <invite::InviteScreen/> }.into_any(),
+            Screen::Join(link) => view! { <join::JoinScreen link=link/> }.into_any(),
+            Screen::Settings => view! { <settings::Settings/> }.into_any(),
+        }}
+    }
+}
+
+/// Shown while storage opens (and the relay's state).
+#[component]
+fn Start() -> impl IntoView {
+    view! {
+        <main class="start" data-screen="start">
+            <header class="brand">
+                <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
+                <h1>"Parley"</h1>
+            </header>
+            <p class="tagline">
+                "Private messages, files and calls, end-to-end encrypted, through a relay you run."
+            </p>
+            <RelayBadge/>
+            <footer class="version">"Parley " {env!("CARGO_PKG_VERSION")}</footer>
+        </main>
+    }
+}
+
+/// Relay readiness from `/readyz`, polled.
+#[component]
+pub fn RelayBadge() -> impl IntoView {
+    let status = RwSignal::new(RelayStatus::Checking);
+    let alive = RwSignal::new(true);
+    on_cleanup(move || alive.put(false));
+    spawn_local(async move {
+        while alive.try_get_untracked().unwrap_or(false) {
+            status.put(relay::check().await);
+            runtime::sleep(15_000).await;
+        }
+    });
+    view! {
+        <p class="relay-status" role="status" aria-live="polite"
+            data-state=move || status.get().state()>
+            <span class="dot" aria-hidden="true"></span>
+            {move || status.get().label()}
+        </p>
+    }
+}
+
+/// The header's connection indicator.
+#[component]
+pub fn ConnBadge() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    view! {
+        <span class="conn" role="status" aria-live="polite" data-state=move || ui.conn.get().state()>
+            <span class="dot" aria-hidden="true"></span>
+            {move || match ui.conn.get() {
+                Conn::Online => "Connected".to_owned(),
+                Conn::Connecting => "Connecting…".to_owned(),
+                Conn::Offline(why) => format!("Offline: {why}"),
+            }}
+        </span>
+    }
+}
+
+/// `hh:mm` in local time.
+pub fn clock(ms: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// Hex of the first bytes, for element ids and test hooks.
+pub fn short_id(d: &DeviceId) -> String {
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,159 @@
+//! First run: create the identity in this browser, name it, and register it
+//! with the relay (passing its gate: open, invite code or emailed code).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley_shared::crypto::os_rng;
+use parley_shared::engine::Engine;
+use parley_shared::engine::content::clean_name;
+use parley_shared::protocol::auth::{
+    Challenge, EmailCodeRequest, EmailCodeSent, GateProof, RegistrationMode, RelayInfo, Session,
+};
+
+use super::{Nav, Put, RelayBadge, Screen};
+use crate::api::{self, now_ms};
+use crate::runtime::{self, Ui};
+use crate::store::Store;
+
+async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), String> {
+    let mut engine = Engine::create(&mut os_rng(), &name, now_ms());
+    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None)
+        .await
+        .map_err(|f| f.message())?;
+    let req = engine
+        .registration_request(&api::origin(), &c.challenge, gate)
+        .ok_or("The relay sent an invalid challenge.")?;
+    let s: Session = api::json("POST", "/api/v1/devices", None, Some(&req))
+        .await
+        .map_err(|f| f.message())?;
+    engine.set_token(s.token, s.expires_at);
+    let store = Store::open().await?;
+    runtime::start(engine, store, ui);
+    Ok(())
+}
+
+/// The onboarding form.
+#[component]
+pub fn Onboarding() -> impl IntoView {
+    let nav = expect_context::<Nav>();
+    let ui = expect_context::<Ui>();
+    let pending = expect_context::<RwSignal<Option<String>>>();
+    let mode = RwSignal::new(None::<RegistrationMode>);
+    let name = RwSignal::new(String::new());
+    let invite = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let code_sent = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+
+    spawn_local(async move {
+        match api::json::<(), RelayInfo>("GET", "/api/v1/info", None, None).await {
+            Ok(i) => mode.put(Some(i.registration)),
+            Err(f) => error.put(Some(f.message())),
+        }
+    });
+
+    let send_code = move |_| {
+        error.put(None);
+        busy.put(true);
+        spawn_local(async move {
+            let body = EmailCodeRequest {
+                email: email.get_untracked(),
+            };
+            let r: Result<EmailCodeSent, _> =
+                api::json("POST", "/api/v1/registration/email", None, Some(&body)).await;
+            busy.put(false);
+            match r {
+                Ok(_) => code_sent.put(true),
+                Err(f) => error.put(Some(f.message())),
+            }
+        });
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.put(None);
+        let n = clean_name(&name.get_untracked());
+        if n.is_empty() {
+            error.put(Some("Choose a name your contacts will see.".into()));
+            return;
+        }
+        let gate = match mode.get_untracked() {
+            Some(RegistrationMode::Open) => GateProof::Open,
+            Some(RegistrationMode::Invite) => GateProof::Invite {
+                code: invite.get_untracked().trim().to_owned(),
+            },
+            Some(RegistrationMode::EmailOtp) => GateProof::EmailOtp {
+                email: email.get_untracked(),
+                code: code.get_untracked().trim().to_owned(),
+            },
+            None => {
+                error.put(Some(
+                    "The relay cannot be reached yet; try again in a moment.".into(),
+                ));
+                return;
+            }
+        };
+        busy.put(true);
+        spawn_local(async move {
+            let r = register(n, gate, ui).await;
+            busy.put(false);
+            match r {
+                Ok(()) => nav.put(match pending.get_untracked() {
+                    Some(link) => Screen::Join(Some(link)),
+                    None => Screen::Home,
+                }),
+                Err(e) => error.put(Some(e)),
+            }
+        });
+    };
+
+    let is = move |m: RegistrationMode| mode.get() == Some(m);
+    view! {
+        <main class="start" data-screen="onboarding">
+            <header class="brand">
+                <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
+                <h1>"Parley"</h1>
+            </header>
+            <p class="tagline">
+                "Private messages, files and calls, end-to-end encrypted, through a relay you run."
+            </p>
+            <RelayBadge/>
+            <form class="card" on:submit=submit>
+                <h2>"Create your identity"</h2>
+                <p class="hint">"Your keys are made and kept in this browser. The relay never sees them."</p>
+                <label for="name">"Your name"</label>
+                <input id="name" name="name" autocomplete="nickname" maxlength="64" required
+                    prop:value=move || name.get() on:input=move |ev| name.put(event_target_value(&ev))/>
+                <Show when=move || is(RegistrationMode::Invite)>
+                    <label for="invite-code">"Invite code from the relay's operator"</label>
+                    <input id="invite-code" autocomplete="off"
+                        prop:value=move || invite.get() on:input=move |ev| invite.put(event_target_value(&ev))/>
+                </Show>
+                <Show when=move || is(RegistrationMode::EmailOtp)>
+                    <label for="email">"Email address (this relay asks for one)"</label>
+                    <div class="row">
+                        <input id="email" type="email" autocomplete="email"
+                            prop:value=move || email.get() on:input=move |ev| email.put(event_target_value(&ev))/>
+                        <button type="button" class="secondary" on:click=send_code disabled=move || busy.get()>
+                            "Email me a code"
+                        </button>
+                    </div>
+                    <Show when=move || code_sent.get()>
+                        <p class="hint" role="status">"A 6-digit code is on its way. It is valid for 10 minutes."</p>
+                    </Show>
+                    <label for="email-code">"Code from the email"</label>
+                    <input id="email-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6"
+                        prop:value=move || code.get() on:input=move |ev| code.put(event_target_value(&ev))/>
+                </Show>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <button type="submit" class="primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create my identity" }}
+                </button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,208 @@
+// Two people, two isolated browser contexts, a real relay on PostgreSQL:
+// pairing by link, PIN and camera scan; chat with receipts; reloads; a
+// SIGKILLed relay; an offline peer; and what the relay's database holds.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  backHome, countIncoming, identitySecrets, incoming, inChatWith, joinWithLink, joinWithPin,
+  newUser, onboard, openConversation, openJoin, outgoingStatus, screenshot, send, showInvite,
+} from './app.mjs';
+import { qrVideo } from './y4m.mjs';
+import { dumpPg, freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
+
+const T = { timeout: 30_000 };
+
+describe('chat between two browsers', () => {
+  let relay, browser, dbUrl, alice, bob;
+  const problems = [];
+
+  before(async () => {
+    dbUrl = freshPgDatabase();
+    relay = await startRelay({ env: { DATABASE_URL: dbUrl } });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  test('pair by invite link, chat both ways with delivered and read states', async () => {
+    alice = await newUser(browser, relay.base, 'Alice', 'onboarding');
+    bob = await newUser(browser, relay.base, 'Bob');
+    problems.push(watchPage(alice.page), watchPage(bob.page));
+
+    const { link } = await showInvite(alice.page);
+    await joinWithLink(bob.page, link);
+    await inChatWith(bob.page, 'Alice');
+    await inChatWith(alice.page, 'Bob');
+    // Both sides can compare the same safety number.
+    const safety = async (page) => {
+      await page.getByRole('button', { name: 'Safety number' }).click();
+      const digits = (await page.textContent('.digits')).trim();
+      await page.getByRole('button', { name: 'Safety number' }).click();
+      return digits;
+    };
+    const [sa, sb] = [await safety(alice.page), await safety(bob.page)];
+    assert.match(sa, /^(\d{5} ){11}\d{5}$/);
+    assert.equal(sa, sb);
+
+    await send(alice.page, 'Hello Bob, this is Alice');
+    await incoming(bob.page, 'Hello Bob, this is Alice');
+    // Bob has the conversation open and visible: delivered, then read.
+    await outgoingStatus(alice.page, 'Hello Bob, this is Alice', 'read');
+    await send(bob.page, 'Hi Alice!');
+    await incoming(alice.page, 'Hi Alice!');
+    await outgoingStatus(bob.page, 'Hi Alice!', 'read');
+
+    // Bob looks at the list: a message that arrives there is delivered, unread.
+    await bob.page.getByRole('button', { name: 'Back to conversations' }).click();
+    await send(alice.page, 'Are you there?');
+    await outgoingStatus(alice.page, 'Are you there?', 'delivered');
+    await bob.page.locator('.conversation .unread', { hasText: '1' }).waitFor(T);
+    assert.equal(await bob.page.getAttribute('.conversation .unread', 'aria-label'), '1 unread');
+    await openConversation(bob.page, 'Alice');
+    await outgoingStatus(alice.page, 'Are you there?', 'read');
+    await screenshot(bob.page, 'chat');
+  });
+
+  test('identities, contacts and history survive reloading both pages', async () => {
+    for (const u of [alice, bob]) {
+      await u.page.reload();
+      await u.page.waitForSelector('main[data-screen="home"]', T);
+      assert.equal(await u.page.textContent('.my-name'), u.name);
+    }
+    await openConversation(alice.page, 'Bob');
+    await incoming(alice.page, 'Hi Alice!');
+    await outgoingStatus(alice.page, 'Hello Bob, this is Alice', 'read');
+    await openConversation(bob.page, 'Alice');
+    assert.equal(await countIncoming(bob.page, 'Hello Bob, this is Alice'), 1);
+    // Still a working session after the reload.
+    await send(bob.page, 'Still here after a reload');
+    await incoming(alice.page, 'Still here after a reload');
+  });
+
+  test('relay SIGKILLed mid-conversation: both reconnect, queued messages arrive exactly once', async () => {
+    await relay.crash();
+    await alice.page.waitForSelector('.conn[data-state="offline"]', T);
+    await bob.page.waitForSelector('.conn[data-state="offline"]', T);
+    await send(alice.page, 'Sent while the relay was down');
+    await send(bob.page, 'Also sent during the outage');
+    await outgoingStatus(alice.page, 'Sent while the relay was down', 'queued');
+    await outgoingStatus(bob.page, 'Also sent during the outage', 'queued');
+
+    await relay.restart();
+    await alice.page.waitForSelector('.conn[data-state="online"]', T);
+    await bob.page.waitForSelector('.conn[data-state="online"]', T);
+    await incoming(bob.page, 'Sent while the relay was down');
+    await incoming(alice.page, 'Also sent during the outage');
+    await outgoingStatus(alice.page, 'Sent while the relay was down', 'read');
+    await outgoingStatus(bob.page, 'Also sent during the outage', 'read');
+    // Give any duplicate a chance to show up, then count.
+    await send(alice.page, 'marker');
+    await incoming(bob.page, 'marker');
+    assert.equal(await countIncoming(bob.page, 'Sent while the relay was down'), 1);
+    assert.equal(await countIncoming(alice.page, 'Also sent during the outage'), 1);
+  });
+
+  test('peer offline: messages sent while its browser is closed arrive when it opens', async () => {
+    await bob.page.close();
+    await alice.page.waitForSelector('.presence[data-online="false"]', T);
+    await send(alice.page, 'Written while Bob was away');
+    await send(alice.page, 'And a second one');
+    await outgoingStatus(alice.page, 'And a second one', 'sent');
+
+    bob.page = await bob.context.newPage();
+    problems.push(watchPage(bob.page));
+    await bob.page.goto(relay.base + '/');
+    await bob.page.waitForSelector('main[data-screen="home"]', T);
+    await bob.page.locator('.conversation .unread', { hasText: '2' }).waitFor(T);
+    await openConversation(bob.page, 'Alice');
+    await incoming(bob.page, 'Written while Bob was away');
+    await incoming(bob.page, 'And a second one');
+    await outgoingStatus(alice.page, 'And a second one', 'read');
+    await alice.page.waitForSelector('.presence[data-online="true"]', T);
+  });
+
+  test('pair by PIN; a wrong PIN fails cleanly and voids the code', async () => {
+    const carol = await newUser(browser, relay.base, 'Carol');
+    problems.push(watchPage(carol.page));
+    await backHome(alice.page);
+    const { pin } = await showInvite(alice.page);
+    const last = Number(pin.at(-1));
+    const wrong = pin.slice(0, -1) + String((last + 1) % 10);
+
+    await openJoin(carol.page);
+    await joinWithPin(carol.page, wrong);
+    await carol.page.locator('[role="alert"]', { hasText: 'Wrong code' }).waitFor(T);
+    await alice.page.locator('[role="alert"]', { hasText: 'wrong code' }).waitFor(T);
+    // One guess per code: even the right PIN no longer opens this slot.
+    await joinWithPin(carol.page, pin);
+    await carol.page.locator('[role="alert"]', { hasText: 'No invite has this code' }).waitFor(T);
+    assert.equal(await carol.page.locator('main[data-screen="join"]').count(), 1);
+
+    await alice.page.getByRole('button', { name: 'Make a new invite' }).click();
+    await alice.page.waitForSelector('.pin', T);
+    const fresh = (await alice.page.textContent('.pin')).trim();
+    assert.notEqual(fresh, pin);
+    await joinWithPin(carol.page, fresh);
+    await inChatWith(carol.page, 'Alice');
+    await inChatWith(alice.page, 'Carol');
+    await send(carol.page, 'Paired by PIN');
+    await incoming(alice.page, 'Paired by PIN');
+    await outgoingStatus(carol.page, 'Paired by PIN', 'read');
+    await carol.context.close();
+  });
+
+  test('pair by scanning the QR code with the camera', async () => {
+    await backHome(alice.page);
+    await showInvite(alice.page);
+    await screenshot(alice.page, 'invite');
+    const png = await alice.page.locator('.qr').screenshot();
+    const video = path.join(tempDir('cam-'), 'qr.y4m');
+    writeFileSync(video, await qrVideo(browser, png));
+
+    // A phone-like browser whose camera films the invite on screen.
+    const phone = await launchBrowser([`--use-file-for-fake-video-capture=${video}`]);
+    try {
+      const context = await phone.newContext({ viewport: { width: 390, height: 844 } });
+      await context.grantPermissions(['camera'], { origin: relay.base });
+      const page = await context.newPage();
+      problems.push(watchPage(page));
+      await page.goto(relay.base + '/');
+      await onboard(page, 'Dave');
+      await openJoin(page);
+      await page.getByRole('button', { name: 'Scan with camera' }).click();
+      await page.waitForSelector('video.camera:not(.hidden)', T);
+      await screenshot(page, 'scan');
+      await inChatWith(page, 'Alice');
+      await inChatWith(alice.page, 'Dave');
+      await send(alice.page, 'Scanned and paired');
+      await incoming(page, 'Scanned and paired');
+      await outgoingStatus(alice.page, 'Scanned and paired', 'read');
+    } finally {
+      await phone.close();
+    }
+  });
+
+  test('the relay database holds no message text and no private key', async () => {
+    const dump = dumpPg(dbUrl);
+    assert.match(dump, /COPY public\.devices/, 'the dump has the relay tables');
+    for (const text of ['Hello Bob, this is Alice', 'Sent while the relay was down', 'Written while Bob was away', 'Paired by PIN']) {
+      assert.ok(!dump.includes(text), `plaintext "${text}" found in the relay database`);
+      const hex = Buffer.from(text).toString('hex');
+      assert.ok(!dump.includes(hex), `hex of "${text}" found in the relay database`);
+    }
+    const id = await identitySecrets(alice.page);
+    assert.equal(id.extractable, false, 'the at-rest key is non-extractable');
+    assert.equal(id.sealedHasName, false, 'the stored account record is encrypted');
+    for (const secret of id.secrets) {
+      assert.equal(secret.length, 64);
+      assert.ok(!dump.includes(secret), 'an identity secret key is in the relay database');
+    }
+    const unexpected = problems.flat().filter((p) => !/Failed to load resource|ERR_CONNECTION_REFUSED|WebSocket connection/.test(p));
+    assert.deepEqual(unexpected, [], unexpected.join('\n'));
+  });
+});
