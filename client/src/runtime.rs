@@ -311,6 +311,15 @@ fn start_ticker() {
     });
 }
 
+/// Drops the connection; the close handler reconnects (with a new token
+/// after a key reset).
+pub fn reconnect() {
+    let ws = RT.with(|rt| rt.borrow().as_ref().and_then(|r| r.ws.clone()));
+    if let Some(ws) = ws {
+        let _ = ws.close();
+    }
+}
+
 /// Closes the connection and forgets the runtime (account deleted).
 pub fn stop() {
     RT.with(|rt| {

@@ -267,16 +267,52 @@ async fn invite_gate_admits_each_code_once() {
         403
     );
     let good = GateProof::Invite { code: code.clone() };
-    assert_eq!(
-        api.register_with(&a, Api::keys(&a, 1, 1), good.clone(), &a)
-            .await
-            .0,
-        201
-    );
+    let (st, v) = api
+        .register_with(&a, Api::keys(&a, 1, 1), good.clone(), &a)
+        .await;
+    assert_eq!(st, 201);
     assert_eq!(
         api.register_with(&b, Api::keys(&b, 1, 1), good, &b).await.0,
         403,
         "code already used"
+    );
+
+    // A registered device resetting its keys registers the successor with
+    // its own session instead of a new code; without a session it is refused.
+    let token_a = v["token"].as_str().unwrap().to_owned();
+    let c = IdentityKeyPair::generate(&mut os_rng());
+    let keys = Api::keys(&c, 1, 1);
+    let challenge = api.challenge().await;
+    let sig = c.sign(
+        &[],
+        &[&parley_shared::protocol::auth::registration_statement(
+            &api.origin(),
+            &challenge,
+            &keys,
+        )],
+    );
+    let req = parley_shared::protocol::auth::RegisterRequest {
+        identity: parley_shared::protocol::auth::encode_b64(&c.public().to_bytes()),
+        keys,
+        challenge: parley_shared::protocol::auth::encode_b64(&challenge),
+        signature: parley_shared::protocol::auth::encode_b64(&sig),
+        gate: GateProof::Successor,
+    };
+    let body = serde_json::to_string(&req).unwrap();
+    let devices = "/api/v1/devices";
+    assert_eq!(
+        api.send("POST", devices, None, Some(body.clone())).await.0,
+        403
+    );
+    let (st, v) = api
+        .send("POST", devices, Some("bogus"), Some(body.clone()))
+        .await;
+    assert_eq!(st, 403, "{v}");
+    assert_eq!(
+        api.send("POST", devices, Some(&token_a), Some(body))
+            .await
+            .0,
+        201
     );
 }
 

@@ -321,6 +321,7 @@ async fn openapi_document_covers_every_rest_endpoint() {
     assert_eq!(info["registration"], "open");
     let gated = RelayBuilder::new()
         .env("PARLEY_REGISTRATION", "email-otp")
+        .env("PARLEY_SMTP_URL", "log")
         .start()
         .await;
     let (_, _, info) = get(&gated.url("/api/v1/info")).await;

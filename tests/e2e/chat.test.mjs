@@ -126,6 +126,32 @@ describe('chat between two browsers', () => {
     await alice.page.waitForSelector('.presence[data-online="true"]', T);
   });
 
+  test('a contact resetting its keys shows a safety-number warning that blocks sending until confirmed', async () => {
+    await backHome(bob.page);
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    const reset = bob.page.getByRole('button', { name: /Reset my identity keys|Really replace/ });
+    await reset.click();
+    await reset.click();
+    await bob.page.locator('[role="status"]', { hasText: 'New keys are in use' }).waitFor(T);
+    await bob.page.waitForSelector('.conn[data-state="online"]', T);
+    await backHome(bob.page);
+    await openConversation(bob.page, 'Alice');
+    await send(bob.page, 'Same Bob, new keys');
+
+    await incoming(alice.page, 'Same Bob, new keys');
+    const warning = alice.page.locator('.warning[role="alert"]');
+    await warning.waitFor(T);
+    assert.match(await warning.textContent(), /Bob's safety number has changed/);
+    assert.equal(await alice.page.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+    // History from before the reset stays in the same conversation.
+    await incoming(alice.page, 'Hi Alice!');
+    await alice.page.getByRole('button', { name: 'I compared it: allow sending' }).click();
+    await warning.waitFor({ state: 'detached', ...T });
+    await send(alice.page, 'Confirmed your new number');
+    await incoming(bob.page, 'Confirmed your new number');
+    await outgoingStatus(bob.page, 'Same Bob, new keys', 'read');
+  });
+
   test('pair by PIN; a wrong PIN fails cleanly and voids the code', async () => {
     const carol = await newUser(browser, relay.base, 'Carol');
     problems.push(watchPage(carol.page));

@@ -134,8 +134,16 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
     let contact = Memo::new(move |_| {
         ui.version.track();
         runtime::read(|e| {
-            e.contact(&peer)
-                .map(|c| (c.name.clone(), c.online, c.timer_secs, c.verified, c.unread))
+            e.contact(&peer).map(|c| {
+                (
+                    c.name.clone(),
+                    c.online,
+                    c.timer_secs,
+                    c.verified,
+                    c.unread,
+                    c.identity_changed,
+                )
+            })
         })
         .flatten()
     });
@@ -160,10 +168,13 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
             el.set_scroll_top(el.scroll_height());
         }
     });
-    // The contact was deleted (here or by a reset): back to the list.
+    // The contact reset its keys: follow it. Deleted: back to the list.
     Effect::new(move |_| {
         if contact.get().is_none() && runtime::started() {
-            nav.put(Screen::Home);
+            match runtime::read(|e| e.moved_to(&peer)).flatten() {
+                Some(new) => nav.put(Screen::Chat(new)),
+                None => nav.put(Screen::Home),
+            }
         }
     });
 
@@ -240,6 +251,20 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
             <Show when=move || show_safety.get()>
                 <Safety peer=peer/>
             </Show>
+            <Show when=move || contact.get().is_some_and(|c| c.5)>
+                <div class="warning card" role="alert">
+                    <p>
+                        <strong>{move || format!("{}'s safety number has changed.", name())}</strong>
+                        " They reset their keys, or someone may be trying to intercept your messages. Compare the new safety number with them before you send anything."
+                    </p>
+                    <div class="row">
+                        <button type="button" class="secondary" on:click=move |_| show_safety.put(true)>"Show safety number"</button>
+                        <button type="button" class="primary" on:click=move |_| {
+                            runtime::write(|e| e.acknowledge_identity(&peer));
+                        }>"I compared it: allow sending"</button>
+                    </div>
+                </div>
+            </Show>
             <ol class="messages" node_ref=list aria-label="Messages" aria-live="polite">
                 <For each=move || messages.get() key=|m| (m.seq, m.status) let:m>
                     <Bubble m=m peer_name=name() now=now/>
@@ -251,8 +276,8 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
             <form class="composer" on:submit=on_submit>
                 <textarea aria-label="Message" placeholder="Write a message" rows="1" maxlength="65536"
                     prop:value=move || draft.get() on:input=move |ev| draft.put(event_target_value(&ev))
-                    on:keydown=on_key></textarea>
-                <button type="submit" class="primary">"Send"</button>
+                    on:keydown=on_key disabled=move || contact.get().is_some_and(|c| c.5)></textarea>
+                <button type="submit" class="primary" disabled=move || contact.get().is_some_and(|c| c.5)>"Send"</button>
             </form>
         </main>
     }

@@ -4,6 +4,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{ConnBadge, Nav, Put, Screen};
+use parley_shared::crypto::os_rng;
+use parley_shared::protocol::auth::{Challenge, Session};
+
 use crate::api::{self, now_ms};
 use crate::runtime;
 use crate::store::Store;
@@ -27,11 +30,40 @@ async fn delete_account() -> Result<(), String> {
     Store::open().await?.wipe().await
 }
 
+/// Replaces this device's identity keys; contacts see a safety-number change.
+async fn reset_keys() -> Result<(), String> {
+    runtime::write(|e| e.begin_rotation(&mut os_rng()))
+        .ok_or("no account")?
+        .map_err(|e| e.to_string())?;
+    let token = match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
+        Some(t) => t,
+        None => runtime::login().await.map_err(|f| f.message())?,
+    };
+    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None)
+        .await
+        .map_err(|f| f.message())?;
+    let req = runtime::read(|e| e.rotation_registration_request(&api::origin(), &c.challenge))
+        .flatten()
+        .ok_or("The relay sent an invalid challenge.")?;
+    let s: Session = api::json("POST", "/api/v1/devices", Some(&token), Some(&req))
+        .await
+        .map_err(|f| f.message())?;
+    let old = runtime::write(|e| e.finish_rotation(s.token, s.expires_at)).flatten();
+    // The old device's keys and queue go: contacts now talk to the new one.
+    if let Some(old) = old {
+        let _ = api::call("DELETE", "/api/v1/devices/me", Some(&old), None).await;
+    }
+    runtime::reconnect();
+    Ok(())
+}
+
 /// Settings.
 #[component]
 pub fn Settings() -> impl IntoView {
     let nav = expect_context::<Nav>();
     let confirm = RwSignal::new(false);
+    let confirm_reset = RwSignal::new(false);
+    let reset_state = RwSignal::new(None::<Result<String, String>>);
     let error = RwSignal::new(None::<String>);
     let (name, fingerprint) = runtime::read(|e| {
         let id = e.device_id();
@@ -59,6 +91,19 @@ pub fn Settings() -> impl IntoView {
             }
         });
     };
+    let reset = move |_| {
+        if !confirm_reset.get_untracked() {
+            confirm_reset.put(true);
+            return;
+        }
+        confirm_reset.put(false);
+        spawn_local(async move {
+            reset_state.put(Some(match reset_keys().await {
+                Ok(()) => Ok("New keys are in use. Your contacts will be asked to check your new safety number.".into()),
+                Err(e) => Err(e),
+            }));
+        });
+    };
     view! {
         <main class="settings" data-screen="settings">
             <header class="bar">
@@ -71,6 +116,17 @@ pub fn Settings() -> impl IntoView {
                 <p>"Name: " <strong>{name}</strong></p>
                 <p>"Device key: " <code class="fingerprint">{fingerprint}</code></p>
                 <p class="hint">"Your private keys are stored in this browser only, encrypted with a key the browser will not export."</p>
+            </section>
+            <section class="card">
+                <h2>"Reset identity keys"</h2>
+                <p class="hint">"If this device's keys may have been exposed, replace them. Conversations stay; each contact sees that your safety number changed and must confirm it."</p>
+                {move || reset_state.get().map(|r| match r {
+                    Ok(m) => view! { <p class="hint" role="status">{m}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                })}
+                <button type="button" class="secondary" on:click=reset>
+                    {move || if confirm_reset.get() { "Really replace my keys? Click again" } else { "Reset my identity keys" }}
+                </button>
             </section>
             <section class="card">
                 <h2>"Delete account"</h2>

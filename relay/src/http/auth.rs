@@ -179,9 +179,18 @@ fn one_time_rows(keys: &[OneTimePreKeyPublic]) -> Vec<(i64, Vec<u8>)> {
         (status = 403, description = "Gate refused", body = ApiError), (status = 409, body = ApiError)))]
 pub async fn register(
     state: web::Data<AppState>,
+    previous: Option<Authed>,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, HttpError> {
     let req = body.into_inner();
+    // A device resetting its keys registers its successor with its own
+    // session: it already passed the gate once.
+    if req.gate == GateProof::Successor && previous.is_none() {
+        return Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "a successor registration needs the previous device's session token",
+        ));
+    }
     let identity_bytes = b64_field(&req.identity, "identity")?;
     let identity =
         IdentityPublic::from_bytes(&identity_bytes).map_err(|_| bad("identity is invalid"))?;
@@ -189,6 +198,7 @@ pub async fn register(
         .verify(&identity)
         .map_err(|_| bad("prekey signatures do not verify against the identity"))?;
     let invite_hash = match (state.config.registration, &req.gate) {
+        (_, GateProof::Successor) => None,
         (RegistrationGate::Open | RegistrationGate::EmailOtp, _) => None,
         (RegistrationGate::Invite, GateProof::Invite { code }) => {
             Some(sha256(&[code.trim().as_bytes()]))
@@ -201,6 +211,7 @@ pub async fn register(
         }
     };
     let email_code = match (state.config.registration, &req.gate) {
+        (_, GateProof::Successor) => None,
         (RegistrationGate::EmailOtp, GateProof::EmailOtp { email, code }) => {
             Some((email.clone(), code.clone()))
         }

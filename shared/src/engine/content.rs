@@ -53,6 +53,24 @@ pub enum Content {
     },
     /// The sender's profile (sent once a session starts, and on change).
     Profile(Profile),
+    /// First message of a device that replaces `old` (its owner reset their
+    /// keys): `signature` is `old`'s identity key over this device's identity,
+    /// see [`successor_statement`].
+    Successor {
+        /// The device being replaced.
+        old: [u8; 32],
+        /// Ed25519 signature by `old`.
+        #[serde(with = "crate::crypto::codec::fixed")]
+        signature: [u8; 64],
+    },
+}
+
+/// Signature context of [`Content::Successor`].
+pub const CTX_SUCCESSOR: &[u8] = b"Parley successor v1";
+
+/// What the old identity signs to vouch for its successor.
+pub fn successor_statement(new: &crate::crypto::keys::IdentityPublic) -> [u8; 64] {
+    new.transcript_bytes()
 }
 
 /// What a device tells its contacts about itself.

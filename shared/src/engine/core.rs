@@ -48,6 +48,20 @@ pub enum EngineError {
     /// The peer's bundle is invalid.
     #[error("the contact's keys from the relay are invalid")]
     BadBundle,
+    /// The peer's identity changed and the user has not acknowledged it.
+    #[error("the safety number changed: compare it and confirm before sending")]
+    IdentityChanged,
+    /// Resetting keys needs a connection and an empty outbox.
+    #[error("wait until every message is sent and Parley is connected, then try again")]
+    NotSettled,
+}
+
+/// A key reset in progress: the new identity, registered by the adapter
+/// (with the current token as proof) before [`Engine::finish_rotation`].
+pub(super) struct PendingRotation {
+    identity: IdentityKeyPair,
+    prekeys: MemoryPreKeys,
+    signature: [u8; 64],
 }
 
 impl From<DecodeError> for EngineError {
@@ -91,6 +105,10 @@ pub struct Engine {
     pub(super) online: bool,
     pub(super) effects: VecDeque<Effect>,
     pub(super) pending: Vec<StoreOp>,
+    pub(super) rotation: Option<PendingRotation>,
+    /// Contacts that moved to a successor identity this run (old → new), so
+    /// an open conversation can follow.
+    pub(super) moved: BTreeMap<DeviceId, DeviceId>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -102,7 +120,7 @@ impl core::fmt::Debug for Engine {
     }
 }
 
-fn put<T: serde::Serialize>(k: String, v: &T) -> StoreOp {
+pub(super) fn put<T: serde::Serialize>(k: String, v: &T) -> StoreOp {
     StoreOp::Put(k, Zeroizing::new(codec::encode(RECORD_VERSION, v)))
 }
 
@@ -137,6 +155,8 @@ impl Engine {
             online: false,
             effects: VecDeque::new(),
             pending: Vec::new(),
+            rotation: None,
+            moved: BTreeMap::new(),
         };
         e.save_account();
         e.commit();
@@ -197,6 +217,8 @@ impl Engine {
             online: false,
             effects: VecDeque::new(),
             pending: Vec::new(),
+            rotation: None,
+            moved: BTreeMap::new(),
         }))
     }
 
@@ -250,6 +272,11 @@ impl Engine {
         self.contacts.get(peer)
     }
 
+    /// Where a contact went if it reset its keys since start-up.
+    pub fn moved_to(&self, old: &DeviceId) -> Option<DeviceId> {
+        self.moved.get(old).copied()
+    }
+
     /// The conversation with `peer`, oldest first.
     pub fn messages(&self, peer: &DeviceId) -> &[Message] {
         self.history.get(peer).map(Vec::as_slice).unwrap_or(&[])
@@ -286,18 +313,13 @@ impl Engine {
         challenge: &str,
         gate: GateProof,
     ) -> Option<RegisterRequest> {
-        let raw = crate::protocol::auth::decode_b64(challenge)?;
-        let keys = self.key_upload(self.account.prekeys.one_time.iter())?;
-        let sig = self
-            .identity
-            .sign(&[], &[&registration_statement(origin, &raw, &keys)]);
-        Some(RegisterRequest {
-            identity: encode_b64(&self.identity.public().to_bytes()),
-            keys,
-            challenge: challenge.to_owned(),
-            signature: encode_b64(&sig),
+        registration(
+            &self.identity,
+            &self.account.prekeys,
+            origin,
+            challenge,
             gate,
-        })
+        )
     }
 
     /// The login body for a relay challenge.
@@ -332,12 +354,100 @@ impl Engine {
         &self,
         one_time: impl Iterator<Item = &'a OneTimePreKey>,
     ) -> Option<KeyUpload> {
-        let p = &self.account.prekeys;
-        Some(KeyUpload {
-            signed_prekey: p.signed.last()?.public(),
-            pq_prekey: p.pq.last()?.public(),
-            one_time_prekeys: one_time.map(OneTimePreKey::public).collect(),
-        })
+        key_upload(&self.account.prekeys, one_time)
+    }
+
+    // ------------------------------------------------------------ key reset
+
+    /// Starts replacing this device's identity keys (suspected compromise, or
+    /// a fresh start): contacts are told by a message the old key signs, and
+    /// see a safety-number change they must acknowledge.
+    pub fn begin_rotation<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<(), EngineError> {
+        if !self.online || !self.outbox.is_empty() {
+            return Err(EngineError::NotSettled);
+        }
+        let identity = IdentityKeyPair::generate(rng);
+        let prekeys = MemoryPreKeys::generate(rng, &identity, ONE_TIME_BATCH);
+        let signature = self.identity.sign(
+            content::CTX_SUCCESSOR,
+            &[&content::successor_statement(&identity.public())],
+        );
+        self.rotation = Some(PendingRotation {
+            identity,
+            prekeys,
+            signature,
+        });
+        Ok(())
+    }
+
+    /// The new identity's registration body (sent with the current token).
+    pub fn rotation_registration_request(
+        &self,
+        origin: &str,
+        challenge: &str,
+    ) -> Option<RegisterRequest> {
+        let r = self.rotation.as_ref()?;
+        registration(
+            &r.identity,
+            &r.prekeys,
+            origin,
+            challenge,
+            GateProof::Successor,
+        )
+    }
+
+    /// The relay registered the new identity: switch to it and start new
+    /// sessions with every contact. Returns the old token (to erase the old
+    /// device from the relay); the adapter then reconnects.
+    pub fn finish_rotation(&mut self, token: String, expires_at: u64) -> Option<String> {
+        let r = self.rotation.take()?;
+        let old = self.device_id();
+        let old_token = self.account.token.take();
+        self.identity = r.identity;
+        self.account.identity = self.identity.to_bytes().to_vec();
+        self.account.prekeys = r.prekeys;
+        self.account.next_one_time_id = ONE_TIME_BATCH + 1;
+        self.account.token = Some(token);
+        self.account.token_expires_at = expires_at;
+        self.save_account();
+        let name = self.account.name.clone();
+        let devices: Vec<DeviceId> = self.contacts.keys().copied().collect();
+        for d in &devices {
+            if let Some(c) = self.contacts.get_mut(d) {
+                c.session = None;
+                c.initiator = true;
+                c.waiting
+                    .insert(0, Content::Profile(Profile { name: name.clone() }));
+                c.waiting.insert(
+                    0,
+                    Content::Successor {
+                        old,
+                        signature: r.signature,
+                    },
+                );
+            }
+            self.save_contact(d);
+        }
+        self.commit();
+        self.online = false;
+        self.effects.push_back(Effect::Changed);
+        old_token
+    }
+
+    /// The user compared the changed safety number: sending is allowed again.
+    pub fn acknowledge_identity(&mut self, peer: &DeviceId) -> Result<(), EngineError> {
+        let c = self
+            .contacts
+            .get_mut(peer)
+            .ok_or(EngineError::UnknownContact)?;
+        c.identity_changed = false;
+        self.save_contact(peer);
+        self.commit();
+        self.effects.push_back(Effect::Changed);
+        Ok(())
     }
 
     // ------------------------------------------------------------ connection
@@ -420,6 +530,7 @@ impl Engine {
             paired_at: now,
             last_activity: now,
             verified: false,
+            identity_changed: false,
             session: None,
             initiator,
             waiting: vec![Content::Profile(Profile {
@@ -480,6 +591,9 @@ impl Engine {
             return Err(EngineError::BadText);
         }
         let c = self.contacts.get(peer).ok_or(EngineError::UnknownContact)?;
+        if c.identity_changed {
+            return Err(EngineError::IdentityChanged);
+        }
         let id = random16(rng);
         let expire_secs = c.timer_secs;
         let msg = Message {
@@ -778,4 +892,34 @@ impl Engine {
             self.effects.push_back(Effect::UploadPreKeys(upload));
         }
     }
+}
+
+fn key_upload<'a>(
+    p: &MemoryPreKeys,
+    one_time: impl Iterator<Item = &'a OneTimePreKey>,
+) -> Option<KeyUpload> {
+    Some(KeyUpload {
+        signed_prekey: p.signed.last()?.public(),
+        pq_prekey: p.pq.last()?.public(),
+        one_time_prekeys: one_time.map(OneTimePreKey::public).collect(),
+    })
+}
+
+fn registration(
+    identity: &IdentityKeyPair,
+    prekeys: &MemoryPreKeys,
+    origin: &str,
+    challenge: &str,
+    gate: GateProof,
+) -> Option<RegisterRequest> {
+    let raw = crate::protocol::auth::decode_b64(challenge)?;
+    let keys = key_upload(prekeys, prekeys.one_time.iter())?;
+    let sig = identity.sign(&[], &[&registration_statement(origin, &raw, &keys)]);
+    Some(RegisterRequest {
+        identity: encode_b64(&identity.public().to_bytes()),
+        keys,
+        challenge: challenge.to_owned(),
+        signature: encode_b64(&sig),
+        gate,
+    })
 }

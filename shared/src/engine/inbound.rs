@@ -2,8 +2,8 @@
 
 use rand_core::CryptoRng;
 
-use super::content::{Content, ReceiptKind, clean_name};
-use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp};
+use super::content::{CTX_SUCCESSOR, Content, ReceiptKind, clean_name, successor_statement};
+use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
 use crate::crypto::session::{Session, SessionError};
 use crate::protocol::ErrorCode;
@@ -96,13 +96,15 @@ impl Engine {
         let ack = Effect::Send(ClientFrame::Ack { from, id });
         let known = self.contacts.get(&from).map(|c| c.seen.contains(&id));
         match known {
-            // Strangers cannot write to us: only paired identities have a
-            // conversation. Acked so the relay forgets it.
+            // Strangers cannot write to us: only paired identities (and a
+            // contact's signed successor) have a conversation. Anything else
+            // is acked so the relay forgets it.
+            None if ephemeral => return,
             None => {
-                if !ephemeral {
+                if !self.try_successor(rng, from, payload, now) {
                     self.effects.push_back(ack);
+                    return;
                 }
-                return;
             }
             Some(true) => {
                 self.effects.push_back(ack);
@@ -110,12 +112,15 @@ impl Engine {
             }
             Some(false) => {}
         }
-        match self.decrypt(rng, &from, payload) {
-            Ok(plaintext) => match Content::from_padded(&plaintext) {
+        // A successor's first message was handled by `try_successor`.
+        let result = known.map(|_| self.decrypt(rng, &from, payload));
+        match result {
+            None => {}
+            Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
                 Ok(content) => self.apply(rng, &from, content, now),
                 Err(e) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
             },
-            Err(e) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
+            Some(Err(e)) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
         }
         if let Some(c) = self.contacts.get_mut(&from) {
             c.seen.push_back(id);
@@ -164,6 +169,78 @@ impl Engine {
             self.save_account();
         }
         Ok(accepted.plaintext)
+    }
+
+    /// A PreKey message from an unknown device is accepted only if it is the
+    /// signed successor of a contact (that contact reset its keys). The
+    /// contact then moves to the new identity, flagged as changed.
+    fn try_successor<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        from: DeviceId,
+        payload: &[u8],
+        now: u64,
+    ) -> bool {
+        let Ok(accepted) = Session::accept(rng, &self.identity, &self.account.prekeys, payload)
+        else {
+            return false;
+        };
+        let new_identity = accepted.session.peer().clone();
+        if new_identity.device_id() != &from {
+            return false;
+        }
+        let Ok(Content::Successor { old, signature }) = Content::from_padded(&accepted.plaintext)
+        else {
+            return false;
+        };
+        let vouched = self.contacts.get(&old).is_some_and(|prev| {
+            prev.identity
+                .verify(
+                    CTX_SUCCESSOR,
+                    &[&successor_statement(&new_identity)],
+                    &signature,
+                )
+                .is_ok()
+        });
+        let Some(mut c) = self.contacts.remove(&old).filter(|_| vouched) else {
+            return false;
+        };
+        c.identity = new_identity;
+        c.session = Some(accepted.session);
+        c.identity_changed = true;
+        c.verified = false;
+        c.initiator = false;
+        c.waiting.clear();
+        c.seen.clear();
+        c.online = false;
+        self.contacts.insert(from, c);
+        self.moved.insert(old, from);
+        self.pending.push(StoreOp::Delete(key::contact(&old)));
+        if let Some(h) = self.history.remove(&old) {
+            for m in &h {
+                self.pending
+                    .push(StoreOp::Delete(key::message(&old, m.seq)));
+                self.pending.push(put(key::message(&from, m.seq), m));
+            }
+            self.history.insert(from, h);
+        }
+        let stale: Vec<u64> = self
+            .outbox
+            .values()
+            .filter(|o| o.to == old)
+            .map(|o| o.seq)
+            .collect();
+        for seq in stale {
+            self.outbox.remove(&seq);
+            self.pending.push(StoreOp::Delete(key::outbox(seq)));
+        }
+        if let Some(used) = accepted.consumed_one_time_prekey {
+            self.account.prekeys.remove_one_time(used);
+            self.save_account();
+        }
+        self.push_notice(&from, Notice::IdentityChanged, now);
+        self.send_presence();
+        true
     }
 
     fn apply<R: CryptoRng + ?Sized>(
@@ -223,6 +300,8 @@ impl Engine {
                 }
                 self.push_notice(from, Notice::Timer { secs, by_me: false }, now);
             }
+            // Handled when it starts a session (see `try_successor`).
+            Content::Successor { .. } => {}
             Content::Profile(p) => {
                 let name = clean_name(&p.name);
                 if let Some(c) = self.contacts.get_mut(from)

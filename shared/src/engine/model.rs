@@ -63,6 +63,8 @@ pub enum Notice {
     },
     /// A message arrived that could not be decrypted.
     Undecryptable(String),
+    /// The peer's identity keys changed.
+    IdentityChanged,
     /// A message could not be sent.
     SendFailed(String),
 }
@@ -86,6 +88,9 @@ impl Notice {
                 format!("A message from {peer} could not be decrypted ({why}).")
             }
             Self::SendFailed(why) => format!("A message could not be sent: {why}"),
+            Self::IdentityChanged => format!(
+                "{peer}'s safety number changed: they reset their keys. Compare the new number before sending."
+            ),
         }
     }
 }
@@ -137,6 +142,9 @@ pub struct Contact {
     pub last_activity: u64,
     /// Whether the user compared safety numbers.
     pub verified: bool,
+    /// The peer replaced its identity keys; sending is blocked until the
+    /// user acknowledges the new safety number.
+    pub identity_changed: bool,
     pub(crate) session: Option<Session>,
     /// This side starts the session (fetches the peer's bundle).
     pub(crate) initiator: bool,

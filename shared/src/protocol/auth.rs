@@ -100,6 +100,9 @@ pub enum GateProof {
         /// The code.
         code: String,
     },
+    /// The new identity of an existing device whose owner reset its keys;
+    /// the request carries that device's bearer token, which is the proof.
+    Successor,
     /// A code mailed by `POST /api/v1/registration/email`.
     EmailOtp {
         /// The address the code was sent to.
