@@ -179,6 +179,19 @@ describe('chat between two browsers', () => {
     await send(carol.page, 'Paired by PIN');
     await incoming(alice.page, 'Paired by PIN');
     await outgoingStatus(carol.page, 'Paired by PIN', 'read');
+
+    // Disappearing messages: the timer reaches both sides and counts down.
+    await alice.page.getByLabel('Disappearing messages').selectOption('30');
+    await carol.page.locator('.notice', { hasText: 'Alice set messages to disappear after 30 seconds' }).waitFor(T);
+    await send(alice.page, 'This one vanishes');
+    const timer = carol.page.locator('.msg.in', { hasText: 'This one vanishes' }).locator('.timer');
+    await timer.waitFor(T);
+    assert.match(await timer.textContent(), /^disappears in \d+ seconds?$/);
+    // Deleting the conversation removes it from the list.
+    await carol.page.getByRole('button', { name: 'Delete conversation' }).click();
+    await carol.page.getByRole('button', { name: /Really delete/ }).click();
+    await carol.page.waitForSelector('main[data-screen="home"]', T);
+    assert.equal(await carol.page.locator('.conversation').count(), 0);
     await carol.context.close();
   });
 

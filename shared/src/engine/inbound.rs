@@ -202,7 +202,10 @@ impl Engine {
                 )
                 .is_ok()
         });
-        let Some(mut c) = self.contacts.remove(&old).filter(|_| vouched) else {
+        if !vouched {
+            return false;
+        }
+        let Some(mut c) = self.contacts.remove(&old) else {
             return false;
         };
         c.identity = new_identity;

@@ -1,0 +1,423 @@
+//! Engine state-machine properties that need no relay: two engines exchange
+//! the frames they emit through a tiny in-test wire (the relay itself is
+//! exercised by relay/tests/engine.rs and the browser tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use parley_shared::crypto::os_rng;
+use parley_shared::crypto::pairing::Paired;
+use parley_shared::engine::content::Profile;
+use parley_shared::engine::model::{Body, Notice, Status};
+use parley_shared::engine::{Effect, Engine, EngineError, StoreOp};
+use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+
+struct Side {
+    engine: Engine,
+    store: BTreeMap<String, Vec<u8>>,
+    sent: Vec<ClientFrame>,
+}
+
+impl Side {
+    fn new(name: &str) -> Self {
+        let mut s = Self {
+            engine: Engine::create(&mut os_rng(), name, 1_000),
+            store: BTreeMap::new(),
+            sent: Vec::new(),
+        };
+        s.engine.set_token("t".into(), u64::MAX / 2000);
+        s.engine
+            .handle_frame(&mut os_rng(), ServerFrame::Ready { queued: 0 }, 1_000);
+        s.drain(None);
+        s
+    }
+
+    /// Runs effects; bundle fetches are answered from `peer`'s engine.
+    fn drain(&mut self, peer: Option<&Engine>) {
+        while let Some(e) = self.engine.next_effect() {
+            match e {
+                Effect::Store(ops) => {
+                    for op in ops {
+                        match op {
+                            StoreOp::Put(k, v) => {
+                                self.store.insert(k, v.to_vec());
+                            }
+                            StoreOp::Delete(k) => {
+                                self.store.remove(&k);
+                            }
+                        }
+                    }
+                }
+                Effect::Send(f) => self.sent.push(f),
+                Effect::FetchBundle(d) => {
+                    let peer = peer.expect("bundle asked without a peer");
+                    assert_eq!(peer.device_id(), d);
+                    let bundle = bundle_of(peer);
+                    self.engine
+                        .bundle_fetched(&mut os_rng(), &d, &bundle)
+                        .unwrap();
+                }
+                Effect::UploadPreKeys(_) | Effect::Changed => {}
+            }
+        }
+    }
+
+    /// Envelopes sent so far, as the relay would deliver them (and accepts).
+    fn take_envelopes(&mut self) -> Vec<(ServerFrame, ServerFrame)> {
+        let from = self.engine.device_id();
+        std::mem::take(&mut self.sent)
+            .into_iter()
+            .filter_map(|f| match f {
+                ClientFrame::Send { id, payload, .. } => Some((
+                    ServerFrame::Accepted { id },
+                    ServerFrame::Deliver {
+                        from,
+                        id,
+                        sent_at: 0,
+                        ephemeral: false,
+                        payload,
+                    },
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn bundle_of(e: &Engine) -> Vec<u8> {
+    // The engine's published bundle is what registration uploads.
+    let req = e
+        .registration_request(
+            "http://x",
+            &parley_shared::protocol::auth::encode_b64(&[0; 32]),
+            parley_shared::protocol::auth::GateProof::Open,
+        )
+        .unwrap();
+    let identity = parley_shared::crypto::keys::IdentityPublic::from_bytes(
+        &parley_shared::protocol::auth::decode_b64(&req.identity).unwrap(),
+    )
+    .unwrap();
+    parley_shared::crypto::keys::PreKeyBundle::new(
+        identity,
+        req.keys.signed_prekey,
+        req.keys.pq_prekey,
+        req.keys.one_time_prekeys.first().cloned(),
+    )
+    .unwrap()
+    .to_bytes()
+}
+
+/// Moves `from`'s envelopes to `to` (and the acceptances back).
+fn deliver(from: &mut Side, to: &mut Side, now: u64) {
+    for (accepted, deliver) in from.take_envelopes() {
+        from.engine.handle_frame(&mut os_rng(), accepted, now);
+        to.engine.handle_frame(&mut os_rng(), deliver, now);
+    }
+    from.drain(Some(&to.engine));
+    to.drain(Some(&from.engine));
+}
+
+fn paired() -> (Side, Side) {
+    let mut a = Side::new("Alice");
+    let mut b = Side::new("Bob");
+    let pa = Paired {
+        peer: b.engine.identity().public(),
+        profile: Profile { name: "Bob".into() }.to_bytes(),
+    };
+    let pb = Paired {
+        peer: a.engine.identity().public(),
+        profile: Profile {
+            name: "Alice".into(),
+        }
+        .to_bytes(),
+    };
+    a.engine.add_contact(pa, false, 1_000);
+    a.drain(None);
+    b.engine.add_contact(pb, true, 1_000);
+    b.drain(Some(&a.engine));
+    deliver(&mut b, &mut a, 1_000);
+    deliver(&mut a, &mut b, 1_000);
+    (a, b)
+}
+
+fn texts(s: &Side, peer: &[u8; 32]) -> Vec<String> {
+    s.engine
+        .messages(peer)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::Text(t) => Some(t.clone()),
+            Body::Notice(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn tampered_envelope_is_reported_and_changes_nothing() {
+    let (mut a, mut b) = paired();
+    let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
+    a.engine
+        .send_text(&mut os_rng(), &bid, "first", 2_000)
+        .unwrap();
+    a.drain(None);
+    let mut env = a.take_envelopes();
+    let (
+        _,
+        ServerFrame::Deliver {
+            from, id, payload, ..
+        },
+    ) = env.remove(0)
+    else {
+        panic!()
+    };
+    let mut bad = payload.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let frame = |id, payload| ServerFrame::Deliver {
+        from,
+        id,
+        sent_at: 0,
+        ephemeral: false,
+        payload,
+    };
+    b.engine
+        .handle_frame(&mut os_rng(), frame([7; 16], bad), 2_000);
+    b.drain(None);
+    let notices: Vec<_> = b
+        .engine
+        .messages(&aid)
+        .iter()
+        .filter(|m| matches!(m.body, Body::Notice(Notice::Undecryptable(_))))
+        .collect();
+    assert_eq!(notices.len(), 1);
+    // The session still decrypts the genuine envelope afterwards.
+    b.engine
+        .handle_frame(&mut os_rng(), frame(id, payload), 2_000);
+    b.drain(None);
+    assert_eq!(texts(&b, &aid), ["first"]);
+    // Both were acked (the relay may forget them).
+    let acks = b
+        .sent
+        .iter()
+        .filter(|f| matches!(f, ClientFrame::Ack { .. }))
+        .count();
+    assert!(acks >= 2);
+}
+
+#[test]
+fn disappearing_messages_expire_on_both_sides() {
+    let (mut a, mut b) = paired();
+    let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
+    a.engine
+        .set_timer(&mut os_rng(), &bid, Some(30), 2_000)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 2_000);
+    assert_eq!(b.engine.contact(&aid).unwrap().timer_secs, Some(30));
+    a.engine
+        .send_text(&mut os_rng(), &bid, "vanishing", 3_000)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 3_000);
+    assert_eq!(texts(&b, &aid), ["vanishing"]);
+    assert_eq!(a.engine.tick(10_000), Some(33_000));
+    assert_eq!(texts(&a, &bid), ["vanishing"]);
+    a.engine.tick(33_000);
+    b.engine.tick(33_001);
+    a.drain(None);
+    b.drain(None);
+    assert!(texts(&a, &bid).is_empty());
+    assert!(texts(&b, &aid).is_empty());
+    // Gone from storage too.
+    let reloaded = Engine::load(b.store.clone()).unwrap().unwrap();
+    assert!(
+        reloaded
+            .messages(&aid)
+            .iter()
+            .all(|m| !matches!(m.body, Body::Text(_)))
+    );
+    assert_eq!(
+        a.engine.set_timer(&mut os_rng(), &bid, Some(0), 1),
+        Err(EngineError::BadTimer)
+    );
+}
+
+#[test]
+fn receipts_statuses_and_reload_round_trip() {
+    let (mut a, mut b) = paired();
+    let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
+    let m = a
+        .engine
+        .send_text(&mut os_rng(), &bid, "hello", 2_000)
+        .unwrap();
+    a.drain(None);
+    let status = |s: &Side| {
+        s.engine
+            .messages(&bid)
+            .iter()
+            .find(|x| x.id == m)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status(&a), Status::Queued);
+    deliver(&mut a, &mut b, 2_000);
+    assert_eq!(status(&a), Status::Sent);
+    deliver(&mut b, &mut a, 2_000);
+    assert_eq!(status(&a), Status::Delivered);
+    b.engine.mark_read(&mut os_rng(), &aid).unwrap();
+    b.drain(None);
+    deliver(&mut b, &mut a, 2_000);
+    assert_eq!(status(&a), Status::Read);
+    let again = Engine::load(a.store.clone()).unwrap().unwrap();
+    assert_eq!(again.messages(&bid), a.engine.messages(&bid));
+    assert_eq!(again.contact(&bid).unwrap().name, "Bob");
+    assert!(
+        Engine::load(Vec::<(String, Vec<u8>)>::new())
+            .unwrap()
+            .is_none()
+    );
+    assert!(Engine::load([("account".to_owned(), vec![1, 2, 3])]).is_err());
+    assert_eq!(
+        a.engine.send_text(&mut os_rng(), &bid, "   ", 1),
+        Err(EngineError::BadText)
+    );
+}
+
+#[test]
+fn deleting_a_conversation_erases_its_records_and_strangers_are_ignored() {
+    let (mut a, mut b) = paired();
+    let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
+    b.engine
+        .send_text(&mut os_rng(), &aid, "keep?", 2_000)
+        .unwrap();
+    b.drain(None);
+    deliver(&mut b, &mut a, 2_000);
+    assert!(a.store.keys().any(|k| k.starts_with("msg/")));
+    a.engine.delete_conversation(&bid).unwrap();
+    a.drain(None);
+    assert!(a.engine.contact(&bid).is_none());
+    assert!(
+        !a.store
+            .keys()
+            .any(|k| k.starts_with("msg/") || k.starts_with("contact/"))
+    );
+    // Bob is now a stranger to Alice: his messages are dropped (and acked).
+    b.engine
+        .send_text(&mut os_rng(), &aid, "hello?", 3_000)
+        .unwrap();
+    b.drain(None);
+    deliver(&mut b, &mut a, 3_000);
+    assert!(a.engine.contacts().is_empty());
+    assert!(a.sent.iter().any(|f| matches!(f, ClientFrame::Ack { .. })));
+}
+
+#[test]
+fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
+    let (mut a, mut b) = paired();
+    let (aid, old_bid) = (a.engine.device_id(), b.engine.device_id());
+    b.engine
+        .send_text(&mut os_rng(), &aid, "before", 2_000)
+        .unwrap();
+    b.drain(None);
+    deliver(&mut b, &mut a, 2_000);
+    deliver(&mut a, &mut b, 2_000);
+    b.engine.begin_rotation(&mut os_rng()).unwrap();
+    let req = b
+        .engine
+        .rotation_registration_request(
+            "http://x",
+            &parley_shared::protocol::auth::encode_b64(&[1; 32]),
+        )
+        .unwrap();
+    assert_eq!(
+        req.gate,
+        parley_shared::protocol::auth::GateProof::Successor
+    );
+    assert_eq!(
+        b.engine.finish_rotation("t2".into(), u64::MAX / 2000),
+        Some("t".into())
+    );
+    let new_bid = b.engine.device_id();
+    assert_ne!(new_bid, old_bid);
+    b.engine
+        .handle_frame(&mut os_rng(), ServerFrame::Ready { queued: 0 }, 3_000);
+    b.drain(Some(&a.engine));
+    b.engine
+        .send_text(&mut os_rng(), &aid, "after", 3_000)
+        .unwrap();
+    b.drain(None);
+    // The relay says the envelopes come from the new device.
+    for (_, d) in b.take_envelopes() {
+        let ServerFrame::Deliver { id, payload, .. } = d else {
+            panic!()
+        };
+        a.engine.handle_frame(
+            &mut os_rng(),
+            ServerFrame::Deliver {
+                from: new_bid,
+                id,
+                sent_at: 0,
+                ephemeral: false,
+                payload,
+            },
+            3_000,
+        );
+    }
+    a.drain(None);
+    assert!(a.engine.contact(&old_bid).is_none());
+    assert_eq!(a.engine.moved_to(&old_bid), Some(new_bid));
+    let c = a.engine.contact(&new_bid).unwrap();
+    assert!(c.identity_changed);
+    assert_eq!(texts(&a, &new_bid), ["before", "after"]);
+    assert_eq!(
+        a.engine.send_text(&mut os_rng(), &new_bid, "hi", 4_000),
+        Err(EngineError::IdentityChanged)
+    );
+    a.engine.acknowledge_identity(&new_bid).unwrap();
+    a.engine
+        .send_text(&mut os_rng(), &new_bid, "hi", 4_000)
+        .unwrap();
+}
+
+#[test]
+fn a_successor_not_signed_by_the_contact_is_ignored() {
+    let (mut a, b) = paired();
+    let bid = b.engine.device_id();
+    // Eve claims to succeed Bob, but can only sign with her own key.
+    let eve = parley_shared::crypto::keys::IdentityKeyPair::generate(&mut os_rng());
+    let bundle =
+        parley_shared::crypto::keys::PreKeyBundle::from_bytes(&bundle_of(&a.engine)).unwrap();
+    let mut session =
+        parley_shared::crypto::session::Session::initiate(&mut os_rng(), &eve, &bundle).unwrap();
+    let signature = eve.sign(
+        parley_shared::engine::content::CTX_SUCCESSOR,
+        &[&parley_shared::engine::content::successor_statement(
+            &eve.public(),
+        )],
+    );
+    let content = parley_shared::engine::content::Content::Successor {
+        old: bid,
+        signature,
+    };
+    let payload = session.encrypt(&content.to_padded()).unwrap();
+    a.engine.handle_frame(
+        &mut os_rng(),
+        ServerFrame::Deliver {
+            from: eve.device_id(),
+            id: [5; 16],
+            sent_at: 0,
+            ephemeral: false,
+            payload,
+        },
+        2_000,
+    );
+    a.drain(None);
+    assert!(a.engine.contact(&eve.device_id()).is_none());
+    let bob = a.engine.contact(&bid).unwrap();
+    assert!(!bob.identity_changed);
+    assert_eq!(a.engine.contacts().len(), 1);
+    assert!(
+        a.sent
+            .iter()
+            .any(|f| matches!(f, ClientFrame::Ack { id, .. } if *id == [5; 16]))
+    );
+}
