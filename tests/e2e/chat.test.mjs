@@ -63,6 +63,7 @@ describe('chat between two browsers', () => {
     await outgoingStatus(alice.page, 'Are you there?', 'delivered');
     await bob.page.locator('.conversation .unread', { hasText: '1' }).waitFor(T);
     assert.equal(await bob.page.getAttribute('.conversation .unread', 'aria-label'), '1 unread');
+    await screenshot(bob.page, 'conversations');
     await openConversation(bob.page, 'Alice');
     await outgoingStatus(alice.page, 'Are you there?', 'read');
     await screenshot(bob.page, 'chat');
@@ -215,7 +216,6 @@ describe('chat between two browsers', () => {
       await openJoin(page);
       await page.getByRole('button', { name: 'Scan with camera' }).click();
       await page.waitForSelector('video.camera:not(.hidden)', T);
-      await screenshot(page, 'scan');
       await inChatWith(page, 'Alice');
       await inChatWith(alice.page, 'Dave');
       await send(alice.page, 'Scanned and paired');
