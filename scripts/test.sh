@@ -74,6 +74,8 @@ trunk build --release
 log "browser tests (playwright-core + Debian chromium)"
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 export PARLEY_RELAY_BIN="$target_dir/debug/parley-relay" PARLEY_DIST="$ROOT/dist" PARLEY_TEST_TMP="$RUN"
+# Screenshots for docs/ when asked (a path relative to the repository).
+[ -n "${PARLEY_SCREENSHOTS:-}" ] && export PARLEY_SCREENSHOTS="$(realpath -m "$PARLEY_SCREENSHOTS")"
 (cd tests/e2e && node --test --test-reporter=spec --test-concurrency=1 ./*.test.mjs)
 
 log "all checks passed"
