@@ -6,14 +6,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::api::Ws;
 use common::relay::{Relay, RelayBuilder};
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::model::{Body, Status};
 use parley_shared::engine::pairing::{Inviter, LinkInvite};
-use parley_shared::engine::{Effect, Engine, StoreOp};
+use parley_shared::engine::{Effect, Engine, MemoryStore};
 use parley_shared::protocol::auth::{BundleResponse, Challenge, GateProof, Session, encode_b64};
 use parley_shared::protocol::rendezvous::Rendezvous;
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
@@ -25,7 +23,7 @@ fn now() -> u64 {
 /// A native adapter: a map for storage, tungstenite for the WebSocket.
 struct Client {
     engine: Engine,
-    store: BTreeMap<String, Vec<u8>>,
+    store: MemoryStore,
     ws: Option<Ws>,
     base: String,
     http: reqwest::Client,
@@ -35,7 +33,7 @@ impl Client {
     async fn new(base: &str, name: &str) -> Self {
         let mut c = Self {
             engine: Engine::create(&mut os_rng(), name, now()),
-            store: BTreeMap::new(),
+            store: MemoryStore::default(),
             ws: None,
             base: base.to_owned(),
             http: reqwest::Client::new(),
@@ -88,18 +86,7 @@ impl Client {
     async fn drain(&mut self) {
         while let Some(e) = self.engine.next_effect() {
             match e {
-                Effect::Store(ops) => {
-                    for op in ops {
-                        match op {
-                            StoreOp::Put(k, v) => {
-                                self.store.insert(k, v.to_vec());
-                            }
-                            StoreOp::Delete(k) => {
-                                self.store.remove(&k);
-                            }
-                        }
-                    }
-                }
+                Effect::Store(ops) => self.store.apply(ops),
                 Effect::Send(f) => {
                     if let Some(ws) = self.ws.as_mut() {
                         ws.send(&f).await;
@@ -150,7 +137,7 @@ impl Client {
 
     /// Restarts the "app" from what it stored.
     fn reload(&mut self) {
-        self.engine = Engine::load(self.store.clone()).unwrap().unwrap();
+        self.engine = Engine::load(self.store.0.clone()).unwrap().unwrap();
     }
 
     fn texts(&self, peer: &DeviceId) -> Vec<(bool, String, Status)> {
@@ -224,14 +211,7 @@ async fn pair(a: &mut Client, b: &mut Client) {
 }
 
 fn builders() -> Vec<(RelayBuilder, Option<String>)> {
-    let mut out = vec![(RelayBuilder::new(), None)];
-    if let Some(url) = common::fresh_pg_database() {
-        out.push((
-            RelayBuilder::new().env("DATABASE_URL", url.clone()),
-            Some(url),
-        ));
-    }
-    out
+    common::relay_backends()
 }
 
 /// Every byte the relay stored (SQLite file or a PostgreSQL dump).

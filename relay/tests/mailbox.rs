@@ -17,14 +17,7 @@ use parley_shared::protocol::ws::{ClientFrame, MAX_PAYLOAD, ServerFrame, close};
 use tokio_tungstenite::tungstenite::Message;
 
 fn builders() -> Vec<(RelayBuilder, Option<String>)> {
-    let mut out = vec![(RelayBuilder::new(), None)];
-    if let Some(url) = common::fresh_pg_database() {
-        out.push((
-            RelayBuilder::new().env("DATABASE_URL", url.clone()),
-            Some(url),
-        ));
-    }
-    out
+    common::relay_backends()
 }
 
 fn store_of(relay: &Relay, pg: &Option<String>) -> Store {

@@ -3,18 +3,16 @@
 //! exercised by relay/tests/engine.rs and the browser tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::pairing::Paired;
 use parley_shared::engine::content::Profile;
 use parley_shared::engine::model::{Body, Notice, Status};
-use parley_shared::engine::{Effect, Engine, EngineError, StoreOp};
+use parley_shared::engine::{Effect, Engine, EngineError, MemoryStore};
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
 
 struct Side {
     engine: Engine,
-    store: BTreeMap<String, Vec<u8>>,
+    store: MemoryStore,
     sent: Vec<ClientFrame>,
 }
 
@@ -22,7 +20,7 @@ impl Side {
     fn new(name: &str) -> Self {
         let mut s = Self {
             engine: Engine::create(&mut os_rng(), name, 1_000),
-            store: BTreeMap::new(),
+            store: MemoryStore::default(),
             sent: Vec::new(),
         };
         s.engine.set_token("t".into(), u64::MAX / 2000);
@@ -36,18 +34,7 @@ impl Side {
     fn drain(&mut self, peer: Option<&Engine>) {
         while let Some(e) = self.engine.next_effect() {
             match e {
-                Effect::Store(ops) => {
-                    for op in ops {
-                        match op {
-                            StoreOp::Put(k, v) => {
-                                self.store.insert(k, v.to_vec());
-                            }
-                            StoreOp::Delete(k) => {
-                                self.store.remove(&k);
-                            }
-                        }
-                    }
-                }
+                Effect::Store(ops) => self.store.apply(ops),
                 Effect::Send(f) => self.sent.push(f),
                 Effect::FetchBundle(d) => {
                     let peer = peer.expect("bundle asked without a peer");
@@ -228,7 +215,7 @@ fn disappearing_messages_expire_on_both_sides() {
     assert!(texts(&a, &bid).is_empty());
     assert!(texts(&b, &aid).is_empty());
     // Gone from storage too.
-    let reloaded = Engine::load(b.store.clone()).unwrap().unwrap();
+    let reloaded = Engine::load(b.store.0.clone()).unwrap().unwrap();
     assert!(
         reloaded
             .messages(&aid)
@@ -267,7 +254,7 @@ fn receipts_statuses_and_reload_round_trip() {
     b.drain(None);
     deliver(&mut b, &mut a, 2_000);
     assert_eq!(status(&a), Status::Read);
-    let again = Engine::load(a.store.clone()).unwrap().unwrap();
+    let again = Engine::load(a.store.0.clone()).unwrap().unwrap();
     assert_eq!(again.messages(&bid), a.engine.messages(&bid));
     assert_eq!(again.contact(&bid).unwrap().name, "Bob");
     assert!(
@@ -291,12 +278,13 @@ fn deleting_a_conversation_erases_its_records_and_strangers_are_ignored() {
         .unwrap();
     b.drain(None);
     deliver(&mut b, &mut a, 2_000);
-    assert!(a.store.keys().any(|k| k.starts_with("msg/")));
+    assert!(a.store.0.keys().any(|k| k.starts_with("msg/")));
     a.engine.delete_conversation(&bid).unwrap();
     a.drain(None);
     assert!(a.engine.contact(&bid).is_none());
     assert!(
         !a.store
+            .0
             .keys()
             .any(|k| k.starts_with("msg/") || k.starts_with("contact/"))
     );

@@ -7,7 +7,7 @@ use parley_shared::crypto::os_rng;
 use parley_shared::engine::model::{Body, Message, Status, describe_secs};
 use parley_shared::protocol::ws::DeviceId;
 
-use super::{ConnBadge, Nav, Put, Screen, clock};
+use super::{BackButton, ConnBadge, Nav, Put, Screen, clock};
 use crate::api::now_ms;
 use crate::qr;
 use crate::runtime::{self, Ui};
@@ -222,7 +222,7 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
     view! {
         <main class="chat" data-screen="chat">
             <header class="bar">
-                <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+                <BackButton/>
                 <div class="title">
                     <h1 class="peer-name">{name}</h1>
                     <span class="presence" data-online=move || contact.get().is_some_and(|c| c.1).to_string()>

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{Nav, Put, Screen};
+use super::{BackButton, Nav, Put, Screen};
 use crate::api::now_ms;
 use crate::pair::{self, Shown};
 use crate::{qr, runtime};
@@ -77,7 +77,7 @@ pub fn InviteScreen() -> impl IntoView {
     view! {
         <main class="invite" data-screen="invite">
             <header class="bar">
-                <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+                <BackButton/>
                 <h1>"Invite someone"</h1>
             </header>
             <Show when=move || error.get().is_some()>

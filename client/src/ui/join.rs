@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::MediaStream;
 
-use super::{Nav, Put, Screen};
+use super::{BackButton, Nav, Put, Screen};
 use crate::pair;
 use crate::{qr, runtime};
 
@@ -102,7 +102,7 @@ pub fn JoinScreen(link: Option<String>) -> impl IntoView {
     view! {
         <main class="join" data-screen="join">
             <header class="bar">
-                <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+                <BackButton/>
                 <h1>"Join an invite"</h1>
             </header>
             <Show when=move || status.get().is_some()>

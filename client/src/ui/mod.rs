@@ -131,21 +131,38 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Shown while storage opens (and the relay's state).
+/// Logo, name and promise, with the relay's state (start and onboarding).
+#[component]
+pub fn Brand() -> impl IntoView {
+    view! {
+        <header class="brand">
+            <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
+            <h1>"Parley"</h1>
+        </header>
+        <p class="tagline">
+            "Private messages, files and calls, end-to-end encrypted, through a relay you run."
+        </p>
+        <RelayBadge/>
+    }
+}
+
+/// Shown while storage opens.
 #[component]
 fn Start() -> impl IntoView {
     view! {
         <main class="start" data-screen="start">
-            <header class="brand">
-                <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
-                <h1>"Parley"</h1>
-            </header>
-            <p class="tagline">
-                "Private messages, files and calls, end-to-end encrypted, through a relay you run."
-            </p>
-            <RelayBadge/>
+            <Brand/>
             <footer class="version">"Parley " {env!("CARGO_PKG_VERSION")}</footer>
         </main>
+    }
+}
+
+/// The header's way back to the conversation list.
+#[component]
+pub fn BackButton() -> impl IntoView {
+    let nav = expect_context::<Nav>();
+    view! {
+        <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
     }
 }
 

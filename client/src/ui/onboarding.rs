@@ -10,7 +10,7 @@ use parley_shared::protocol::auth::{
     Challenge, EmailCodeRequest, EmailCodeSent, GateProof, RegistrationMode, RelayInfo, Session,
 };
 
-use super::{Nav, Put, RelayBadge, Screen};
+use super::{Brand, Nav, Put, Screen};
 use crate::api::{self, now_ms};
 use crate::runtime::{self, Ui};
 use crate::store::Store;
@@ -112,14 +112,7 @@ pub fn Onboarding() -> impl IntoView {
     let is = move |m: RegistrationMode| mode.get() == Some(m);
     view! {
         <main class="start" data-screen="onboarding">
-            <header class="brand">
-                <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
-                <h1>"Parley"</h1>
-            </header>
-            <p class="tagline">
-                "Private messages, files and calls, end-to-end encrypted, through a relay you run."
-            </p>
-            <RelayBadge/>
+            <Brand/>
             <form class="card" on:submit=submit>
                 <h2>"Create your identity"</h2>
                 <p class="hint">"Your keys are made and kept in this browser. The relay never sees them."</p>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ConnBadge, Nav, Put, Screen};
+use super::{BackButton, ConnBadge, Put};
 use parley_shared::crypto::os_rng;
 use parley_shared::protocol::auth::{Challenge, Session};
 
@@ -60,7 +60,6 @@ async fn reset_keys() -> Result<(), String> {
 /// Settings.
 #[component]
 pub fn Settings() -> impl IntoView {
-    let nav = expect_context::<Nav>();
     let confirm = RwSignal::new(false);
     let confirm_reset = RwSignal::new(false);
     let reset_state = RwSignal::new(None::<Result<String, String>>);
@@ -107,7 +106,7 @@ pub fn Settings() -> impl IntoView {
     view! {
         <main class="settings" data-screen="settings">
             <header class="bar">
-                <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+                <BackButton/>
                 <h1>"Settings"</h1>
                 <ConnBadge/>
             </header>

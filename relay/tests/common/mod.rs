@@ -80,3 +80,16 @@ pub fn fresh_pg_database() -> Option<String> {
 pub fn now_ms() -> i64 {
     parley_relay::sweeper::now_ms()
 }
+
+/// A relay on SQLite, and one on a fresh PostgreSQL database (with its URL)
+/// when `make test` started one.
+pub fn relay_backends() -> Vec<(relay::RelayBuilder, Option<String>)> {
+    let mut out = vec![(relay::RelayBuilder::new(), None)];
+    if let Some(url) = fresh_pg_database() {
+        out.push((
+            relay::RelayBuilder::new().env("DATABASE_URL", url.clone()),
+            Some(url),
+        ));
+    }
+    out
+}

@@ -79,6 +79,26 @@ pub enum StoreOp {
     Delete(String),
 }
 
+/// Records held in memory: the storage of native adapters (tests, bots).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore(pub BTreeMap<String, Vec<u8>>);
+
+impl MemoryStore {
+    /// Applies one [`Effect::Store`] batch.
+    pub fn apply(&mut self, ops: Vec<StoreOp>) {
+        for op in ops {
+            match op {
+                StoreOp::Put(k, v) => {
+                    self.0.insert(k, v.to_vec());
+                }
+                StoreOp::Delete(k) => {
+                    self.0.remove(&k);
+                }
+            }
+        }
+    }
+}
+
 /// What the adapter must do, in order.
 #[derive(Debug)]
 pub enum Effect {

@@ -17,4 +17,4 @@ mod inbound;
 pub mod model;
 pub mod pairing;
 
-pub use self::core::{Effect, Engine, EngineError, StoreOp};
+pub use self::core::{Effect, Engine, EngineError, MemoryStore, StoreOp};
