@@ -144,6 +144,75 @@ pub enum LogFormat {
     Json,
 }
 
+/// The TURN server handed to clients (coturn's REST-API mode).
+#[derive(Clone)]
+pub struct TurnConfig {
+    /// `turn:`/`turns:`/`stun:` URLs (`PARLEY_TURN_URLS`, comma-separated).
+    pub urls: Vec<String>,
+    /// coturn's `--static-auth-secret` (`PARLEY_TURN_SECRET`).
+    pub secret: String,
+    /// Credential lifetime (`PARLEY_TURN_TTL_SECS`).
+    pub ttl: Duration,
+    /// Tell clients to use relayed candidates only, hiding their IP addresses
+    /// from each other (`PARLEY_TURN_RELAY_ONLY`).
+    pub relay_only: bool,
+}
+
+impl std::fmt::Debug for TurnConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnConfig")
+            .field("urls", &self.urls)
+            .field("secret", &"<redacted>")
+            .field("ttl", &self.ttl)
+            .field("relay_only", &self.relay_only)
+            .finish()
+    }
+}
+
+fn turn_from_env(env: &dyn Env) -> Result<Option<TurnConfig>, ConfigError> {
+    let Some(raw) = env.get("PARLEY_TURN_URLS") else {
+        return Ok(None);
+    };
+    let urls: Vec<String> = raw
+        .split(',')
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if urls.is_empty()
+        || urls
+            .iter()
+            .any(|u| !(u.starts_with("turn:") || u.starts_with("turns:") || u.starts_with("stun:")))
+    {
+        return Err(ConfigError::new(
+            "PARLEY_TURN_URLS",
+            "must be turn:HOST:PORT, turns:… or stun:… URLs, comma-separated",
+        ));
+    }
+    let secret = required(env, "PARLEY_TURN_SECRET", "when PARLEY_TURN_URLS is set")?;
+    if secret.len() < 16 {
+        return Err(ConfigError::new(
+            "PARLEY_TURN_SECRET",
+            "must be at least 16 characters (coturn's static-auth-secret)",
+        ));
+    }
+    let relay_only = match env.get("PARLEY_TURN_RELAY_ONLY").as_deref().map(str::trim) {
+        None | Some("false" | "0" | "no") => false,
+        Some("true" | "1" | "yes") => true,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "PARLEY_TURN_RELAY_ONLY",
+                format!("{other:?} is not true or false"),
+            ));
+        }
+    };
+    Ok(Some(TurnConfig {
+        urls,
+        secret,
+        ttl: Duration::from_secs(parse_num(env, "PARLEY_TURN_TTL_SECS", 3600, 60)?),
+        relay_only,
+    }))
+}
+
 /// Everything the relay reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -196,6 +265,8 @@ pub struct Config {
     pub rate_limit_ip_per_min: u32,
     /// Envelopes per second per device (`PARLEY_RATE_LIMIT_DEVICE_PER_SEC`).
     pub rate_limit_device_per_sec: u32,
+    /// TURN for calls; `None` when not configured.
+    pub turn: Option<TurnConfig>,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -430,6 +501,7 @@ impl Config {
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
             rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,
+            turn: turn_from_env(env)?,
         })
     }
 }
@@ -523,6 +595,18 @@ mod tests {
             (vec![("PARLEY_BIND", "nope")], "PARLEY_BIND"),
             (vec![("PARLEY_BLOB_BACKEND", "ftp")], "PARLEY_BLOB_BACKEND"),
             (vec![("PARLEY_BLOB_BACKEND", "s3")], "S3_ENDPOINT"),
+            (vec![("PARLEY_TURN_URLS", "http://x")], "PARLEY_TURN_URLS"),
+            (
+                vec![("PARLEY_TURN_URLS", "turn:h:3478")],
+                "PARLEY_TURN_SECRET",
+            ),
+            (
+                vec![
+                    ("PARLEY_TURN_URLS", "turn:h:3478"),
+                    ("PARLEY_TURN_SECRET", "short"),
+                ],
+                "PARLEY_TURN_SECRET",
+            ),
             (
                 vec![("PARLEY_BLOB_BACKEND", "s3"), ("S3_ENDPOINT", "http://x")],
                 "S3_BUCKET",
@@ -571,5 +655,24 @@ mod tests {
         ])
         .unwrap();
         assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+
+    #[test]
+    fn turn_is_optional_and_its_secret_is_not_in_debug_output() {
+        assert!(cfg(&[]).unwrap().turn.is_none());
+        let c = cfg(&[
+            (
+                "PARLEY_TURN_URLS",
+                "turn:t.example:3478?transport=udp, turns:t.example:5349",
+            ),
+            ("PARLEY_TURN_SECRET", "turn-secret-0123456789"),
+            ("PARLEY_TURN_RELAY_ONLY", "true"),
+        ])
+        .unwrap();
+        let t = c.turn.as_ref().unwrap();
+        assert_eq!(t.urls.len(), 2);
+        assert!(t.relay_only);
+        assert_eq!(t.ttl, Duration::from_secs(3600));
+        assert!(!format!("{c:?}").contains("turn-secret-0123456789"));
     }
 }

@@ -332,6 +332,7 @@ async fn openapi_document_covers_every_rest_endpoint() {
         ("/readyz", "get"),
         ("/metrics", "get"),
         ("/api/v1/info", "get"),
+        ("/api/v1/turn", "get"),
         ("/api/v1/auth/challenge", "post"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/session", "delete"),

@@ -16,6 +16,7 @@ use parley_shared::protocol::auth::{
     RegistrationMode, RelayInfo, Session, decode_b64, encode_b64, login_statement, normalize_email,
     registration_statement,
 };
+use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
@@ -147,6 +148,36 @@ pub async fn info(state: web::Data<AppState>) -> HttpResponse {
         registration,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     })
+}
+
+/// `GET /api/v1/turn`: time-limited TURN credentials for the caller.
+#[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
+    responses((status = 200, body = TurnCredentials), (status = 401, body = ApiError),
+        (status = 404, description = "No TURN server configured", body = ApiError)))]
+pub async fn turn(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
+    use base64::Engine as _;
+    use hmac::{KeyInit as _, Mac as _};
+    let Some(turn) = &state.config.turn else {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            "this relay has no TURN server configured",
+        ));
+    };
+    let expiry = u64::try_from(now_ms() / 1000).unwrap_or(0) + turn.ttl.as_secs();
+    let username = format!("{expiry}:{}", encode_b64(&who.device));
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(turn.secret.as_bytes())
+        .map_err(|_| HttpError::new(ErrorCode::Internal, "bad TURN secret"))?;
+    mac.update(username.as_bytes());
+    let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(TurnCredentials {
+            urls: turn.urls.clone(),
+            username,
+            credential,
+            ttl_secs: turn.ttl.as_secs(),
+            relay_only: turn.relay_only,
+        }))
 }
 
 /// `POST /api/v1/auth/challenge`.

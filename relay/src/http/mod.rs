@@ -128,6 +128,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/openapi.json", web::get().to(openapi::document))
                     .route("/ws", web::get().to(ws::connect))
                     .route("/info", web::get().to(auth::info))
+                    .route("/turn", web::get().to(auth::turn))
                     .route("/auth/challenge", web::post().to(auth::challenge))
                     .route("/auth/login", web::post().to(auth::login))
                     .route("/auth/session", web::delete().to(auth::logout))

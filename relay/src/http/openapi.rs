@@ -8,6 +8,7 @@ use parley_shared::protocol::auth::{
     PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session,
 };
 use parley_shared::protocol::rendezvous::{CreateRendezvous, Rendezvous};
+use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -21,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::health::readyz,
         super::health::metrics,
         super::auth::info,
+        super::auth::turn,
         super::auth::challenge,
         super::auth::register,
         super::auth::login,
@@ -41,7 +43,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
         RegisterRequest, LoginRequest, Session, EmailCodeRequest, EmailCodeSent, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
-        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, RelayInfo, RegistrationMode,
+        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, RelayInfo, RegistrationMode, TurnCredentials,
     )),
     modifiers(&BearerAuth)
 )]

@@ -8,6 +8,7 @@ pub mod auth;
 mod error;
 mod health;
 pub mod rendezvous;
+pub mod turn;
 pub mod ws;
 
 pub use error::{ApiError, ErrorCode};
