@@ -5,6 +5,7 @@
 
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::pairing::Paired;
+use parley_shared::engine::call::{CallKind, CallSignal, HangupReason};
 use parley_shared::engine::content::Profile;
 use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::engine::{Effect, Engine, EngineError, MemoryStore};
@@ -14,6 +15,7 @@ struct Side {
     engine: Engine,
     store: MemoryStore,
     sent: Vec<ClientFrame>,
+    calls: Vec<CallSignal>,
 }
 
 impl Side {
@@ -22,6 +24,7 @@ impl Side {
             engine: Engine::create(&mut os_rng(), name, 1_000),
             store: MemoryStore::default(),
             sent: Vec::new(),
+            calls: Vec::new(),
         };
         s.engine.set_token("t".into(), u64::MAX / 2000);
         s.engine
@@ -44,6 +47,7 @@ impl Side {
                         .bundle_fetched(&mut os_rng(), &d, &bundle)
                         .unwrap();
                 }
+                Effect::Call(_, signal) => self.calls.push(signal),
                 Effect::UploadPreKeys(_) | Effect::Changed => {}
             }
         }
@@ -407,5 +411,102 @@ fn a_successor_not_signed_by_the_contact_is_ignored() {
         a.sent
             .iter()
             .any(|f| matches!(f, ClientFrame::Ack { id, .. } if *id == [5; 16]))
+    );
+}
+
+#[test]
+fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
+    let (mut a, mut b) = paired();
+    let bid = b.engine.device_id();
+    let signal = CallSignal {
+        call_id: [3; 16],
+        sent_at: 5_000,
+        kind: CallKind::Offer {
+            sdp: "v=0 fingerprint:sha-256 AA:BB".into(),
+            video: true,
+            restart: false,
+        },
+    };
+    a.engine
+        .send_call_signal(&mut os_rng(), &bid, signal.clone())
+        .unwrap();
+    a.drain(None);
+    let Some(ClientFrame::Send {
+        id,
+        ephemeral,
+        payload,
+        ..
+    }) = a.sent.pop()
+    else {
+        panic!("no frame")
+    };
+    assert!(ephemeral, "signals are never stored by the relay");
+    assert_eq!(a.engine.outbox_len(), 0, "and never resent");
+    let from = a.engine.device_id();
+    let frame = |id, payload| ServerFrame::Deliver {
+        from,
+        id,
+        sent_at: 0,
+        ephemeral: true,
+        payload,
+    };
+    // Tampered in transit (e.g. a swapped fingerprint): no signal comes out.
+    let mut bad = payload.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 0x40;
+    b.engine
+        .handle_frame(&mut os_rng(), frame([8; 16], bad), 5_000);
+    b.drain(None);
+    assert!(b.calls.is_empty());
+    b.engine
+        .handle_frame(&mut os_rng(), frame(id, payload.clone()), 5_000);
+    b.drain(None);
+    assert_eq!(b.calls, vec![signal]);
+    // Replayed, under the same or a new envelope id: ignored.
+    b.engine
+        .handle_frame(&mut os_rng(), frame(id, payload.clone()), 5_000);
+    b.engine
+        .handle_frame(&mut os_rng(), frame([9; 16], payload), 5_000);
+    b.drain(None);
+    assert_eq!(b.calls.len(), 1);
+    assert!(
+        !b.sent
+            .iter()
+            .any(|f| matches!(f, ClientFrame::Ack { id: i, .. } if *i == id))
+    );
+    // Too old to act on (a delayed signal cannot ring a phone minutes later).
+    let stale = CallSignal {
+        call_id: [4; 16],
+        sent_at: 1,
+        kind: CallKind::Hangup {
+            reason: HangupReason::Ended,
+        },
+    };
+    a.engine
+        .send_call_signal(&mut os_rng(), &bid, stale)
+        .unwrap();
+    a.drain(None);
+    let Some(ClientFrame::Send { id, payload, .. }) = a.sent.pop() else {
+        panic!()
+    };
+    b.engine
+        .handle_frame(&mut os_rng(), frame(id, payload), 500_000);
+    b.drain(None);
+    assert_eq!(b.calls.len(), 1);
+    // Offline: refused instead of queued.
+    a.engine.on_close();
+    assert_eq!(
+        a.engine.send_call_signal(
+            &mut os_rng(),
+            &bid,
+            CallSignal {
+                call_id: [5; 16],
+                sent_at: 0,
+                kind: CallKind::Hangup {
+                    reason: HangupReason::Ended
+                }
+            }
+        ),
+        Err(EngineError::Offline)
     );
 }

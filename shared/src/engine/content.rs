@@ -63,6 +63,8 @@ pub enum Content {
         #[serde(with = "crate::crypto::codec::fixed")]
         signature: [u8; 64],
     },
+    /// Call signaling (sent as ephemeral envelopes, never stored).
+    Call(super::call::CallSignal),
 }
 
 /// Signature context of [`Content::Successor`].

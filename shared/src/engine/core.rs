@@ -51,6 +51,12 @@ pub enum EngineError {
     /// The peer's identity changed and the user has not acknowledged it.
     #[error("the safety number changed: compare it and confirm before sending")]
     IdentityChanged,
+    /// Calls need a connection (signals are never stored).
+    #[error("not connected to the relay")]
+    Offline,
+    /// No session with the contact yet.
+    #[error("the contact has not finished pairing yet")]
+    NoSession,
     /// Resetting keys needs a connection and an empty outbox.
     #[error("wait until every message is sent and Parley is connected, then try again")]
     NotSettled,
@@ -112,6 +118,8 @@ pub enum Effect {
     UploadPreKeys(KeyUpload),
     /// Something the UI shows changed.
     Changed,
+    /// A call signal from a contact (authenticated by its session).
+    Call(DeviceId, super::call::CallSignal),
 }
 
 /// The client's state and logic.
@@ -638,6 +646,37 @@ impl Engine {
             Some(id),
         )?;
         Ok(id)
+    }
+
+    /// Sends a call signal as an ephemeral envelope: only to the peer's
+    /// online devices, never stored by the relay, never resent.
+    pub fn send_call_signal<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        peer: &DeviceId,
+        signal: super::call::CallSignal,
+    ) -> Result<(), EngineError> {
+        if !self.online {
+            return Err(EngineError::Offline);
+        }
+        let c = self
+            .contacts
+            .get_mut(peer)
+            .ok_or(EngineError::UnknownContact)?;
+        if c.identity_changed {
+            return Err(EngineError::IdentityChanged);
+        }
+        let session = c.session.as_mut().ok_or(EngineError::NoSession)?;
+        let payload = session.encrypt(&Content::Call(signal).to_padded())?;
+        self.save_contact(peer);
+        self.commit();
+        self.effects.push_back(Effect::Send(ClientFrame::Send {
+            id: random16(rng),
+            to: *peer,
+            ephemeral: true,
+            payload,
+        }));
+        Ok(())
     }
 
     /// The user has seen the conversation: read receipts for what is unread.

@@ -107,7 +107,9 @@ impl Engine {
                 }
             }
             Some(true) => {
-                self.effects.push_back(ack);
+                if !ephemeral {
+                    self.effects.push_back(ack);
+                }
                 return;
             }
             Some(false) => {}
@@ -305,6 +307,11 @@ impl Engine {
             }
             // Handled when it starts a session (see `try_successor`).
             Content::Successor { .. } => {}
+            Content::Call(signal) => {
+                if signal.is_acceptable(now) {
+                    self.effects.push_back(Effect::Call(*from, signal));
+                }
+            }
             Content::Profile(p) => {
                 let name = clean_name(&p.name);
                 if let Some(c) = self.contacts.get_mut(from)

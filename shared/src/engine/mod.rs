@@ -11,6 +11,7 @@
 //! ratchet step that encrypted it is stored.
 
 pub mod backoff;
+pub mod call;
 pub mod content;
 mod core;
 mod inbound;
