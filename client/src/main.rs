@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod call;
 mod pair;
 mod pwa;
 mod qr;

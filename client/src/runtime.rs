@@ -156,6 +156,7 @@ async fn pump() {
             Effect::FetchBundle(dev) => spawn_local(fetch_bundle(dev)),
             Effect::UploadPreKeys(up) => spawn_local(upload_prekeys(up)),
             Effect::Changed => ui.version.update(|v| *v += 1),
+            Effect::Call(from, signal) => crate::call::on_signal(from, signal),
         }
     }
 }

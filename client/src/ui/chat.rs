@@ -152,6 +152,15 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
         runtime::read(|e| e.messages(&peer).to_vec()).unwrap_or_default()
     });
     let name = move || contact.get().map(|c| c.0).unwrap_or_default();
+    let can_call = move || {
+        ui.version.track();
+        ui.conn.get() == crate::runtime::Conn::Online
+            && runtime::read(|e| {
+                e.contact(&peer)
+                    .is_some_and(|c| c.has_session() && !c.identity_changed)
+            })
+            .unwrap_or(false)
+    };
 
     // Read receipts: whatever is on screen while the page is visible is read.
     Effect::new(move |_| {
@@ -235,6 +244,10 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
                 <ConnBadge/>
             </header>
             <div class="tools">
+                <button type="button" class="secondary" disabled=move || !can_call()
+                    on:click=move |_| crate::call::start(peer, false)>"Audio call"</button>
+                <button type="button" class="secondary" disabled=move || !can_call()
+                    on:click=move |_| crate::call::start(peer, true)>"Video call"</button>
                 <button type="button" class="secondary" aria-expanded=move || show_safety.get().to_string()
                     on:click=move |_| show_safety.update(|s| *s = !*s)>"Safety number"</button>
                 <label class="timer-pick">

@@ -1,6 +1,7 @@
 //! Screens. Navigation is a signal (no router): the URL never carries state,
 //! and an invite link's fragment is read once at start and then removed.
 
+mod call;
 mod chat;
 mod home;
 mod invite;
@@ -101,6 +102,9 @@ pub fn App() -> impl IntoView {
     };
     let nav: Nav = RwSignal::new(Screen::Loading);
     let pending = RwSignal::new(take_invite_from_url());
+    let calls = crate::call::CallUi::new();
+    crate::call::install(calls);
+    provide_context(calls);
     provide_context(ui);
     provide_context(nav);
     provide_context(pending);
@@ -119,6 +123,7 @@ pub fn App() -> impl IntoView {
                 <button type="button" on:click=move |_| pwa::activate_update()>"Reload to update"</button>
             </div>
         </Show>
+        <call::CallScreen/>
         {move || match nav.get() {
             Screen::Loading => view! { <Start/> }.into_any(),
             Screen::Onboarding => view! { <onboarding::Onboarding/> }.into_any(),

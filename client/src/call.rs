@@ -1,0 +1,774 @@
+//! WebRTC calls: the browser half of `parley_shared::engine::call`. Signals
+//! go through the engine (encrypted, ephemeral); media goes peer to peer or
+//! through coturn with credentials from `/api/v1/turn`.
+//!
+//! Browser objects are driven through `js_sys::Reflect` (one small helper
+//! instead of dozens of web-sys features); state lives in a thread-local
+//! because the browser's callbacks arrive outside any component.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Object, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use parley_shared::crypto::os_rng;
+use parley_shared::engine::call::{CallId, CallKind, CallSignal, HangupReason, Quality};
+use parley_shared::protocol::turn::TurnCredentials;
+use parley_shared::protocol::ws::DeviceId;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::api::{self, now_ms};
+use crate::runtime::{self, sleep};
+
+/// How long an unanswered call rings.
+const RING_MS: u64 = 45_000;
+
+/// What the call screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallState {
+    /// No call.
+    Idle,
+    /// Calling the peer; their phone rings.
+    Outgoing,
+    /// The peer is calling us.
+    Incoming,
+    /// Accepted; media is being connected.
+    Connecting,
+    /// Media flows.
+    Connected,
+    /// The connection dropped; restarting ICE.
+    Reconnecting,
+    /// Over, with the reason.
+    Ended(String),
+}
+
+impl CallState {
+    /// Stable name for `data-state`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Outgoing => "outgoing",
+            Self::Incoming => "incoming",
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+            Self::Ended(_) => "ended",
+        }
+    }
+}
+
+/// Signals the call screen renders from (Copy; safe to keep globally).
+#[derive(Clone, Copy)]
+pub struct CallUi {
+    /// Call state.
+    pub state: RwSignal<CallState>,
+    /// The other side.
+    pub peer: RwSignal<Option<DeviceId>>,
+    /// Video call.
+    pub video: RwSignal<bool>,
+    /// Microphone muted.
+    pub muted: RwSignal<bool>,
+    /// Camera off.
+    pub camera_off: RwSignal<bool>,
+    /// Bandwidth mode.
+    pub quality: RwSignal<Quality>,
+    /// Unix ms when media first connected.
+    pub connected_at: RwSignal<Option<u64>>,
+}
+
+impl CallUi {
+    /// Fresh signals.
+    pub fn new() -> Self {
+        Self {
+            state: RwSignal::new(CallState::Idle),
+            peer: RwSignal::new(None),
+            video: RwSignal::new(false),
+            muted: RwSignal::new(false),
+            camera_off: RwSignal::new(false),
+            quality: RwSignal::new(Quality::Normal),
+            connected_at: RwSignal::new(None),
+        }
+    }
+}
+
+struct Call {
+    id: CallId,
+    peer: DeviceId,
+    outgoing: bool,
+    pc: Option<JsValue>,
+    local: Option<JsValue>,
+    remote: Option<JsValue>,
+    offer: Option<String>,
+    pending: Vec<JsValue>,
+    have_remote: bool,
+}
+
+thread_local! {
+    static UI: RefCell<Option<CallUi>> = const { RefCell::new(None) };
+    static CALL: RefCell<Option<Call>> = const { RefCell::new(None) };
+}
+
+/// Registers the call screen's signals.
+pub fn install(ui: CallUi) {
+    UI.with(|u| *u.borrow_mut() = Some(ui));
+}
+
+fn ui() -> Option<CallUi> {
+    UI.with(|u| *u.borrow())
+}
+
+fn set_state(s: CallState) {
+    if let Some(ui) = ui() {
+        if s == CallState::Connected && ui.connected_at.get_untracked().is_none() {
+            ui.connected_at.set(Some(now_ms()));
+        }
+        ui.state.set(s);
+    }
+}
+
+// ------------------------------------------------------------ JS helpers
+
+fn get(o: &JsValue, k: &str) -> JsValue {
+    Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn set(o: &JsValue, k: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &k.into(), v);
+}
+
+fn invoke(o: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = get(o, method).dyn_into()?;
+    f.apply(o, &args.iter().collect::<Array>())
+}
+
+async fn invoke_async(o: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let p: js_sys::Promise = invoke(o, method, args)?.dyn_into()?;
+    JsFuture::from(p).await
+}
+
+fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        set(&o, k, v);
+    }
+    o.into()
+}
+
+fn js_err(e: JsValue) -> String {
+    get(&e, "message")
+        .as_string()
+        .unwrap_or_else(|| "browser error".into())
+}
+
+// ------------------------------------------------------------ signaling
+
+fn signal(peer: DeviceId, id: CallId, kind: CallKind) {
+    let s = CallSignal {
+        call_id: id,
+        sent_at: now_ms(),
+        kind,
+    };
+    if let Some(Err(e)) = runtime::write(|e| e.send_call_signal(&mut os_rng(), &peer, s)) {
+        end(&format!("Call failed: {e}"), None);
+    }
+}
+
+fn current() -> Option<(CallId, DeviceId, bool)> {
+    CALL.with(|c| c.borrow().as_ref().map(|c| (c.id, c.peer, c.outgoing)))
+}
+
+fn pc() -> Option<JsValue> {
+    CALL.with(|c| c.borrow().as_ref().and_then(|c| c.pc.clone()))
+}
+
+async fn turn() -> Result<Option<TurnCredentials>, String> {
+    let token = match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
+        Some(t) => t,
+        None => runtime::login().await.map_err(|f| f.message())?,
+    };
+    match api::json::<(), TurnCredentials>("GET", "/api/v1/turn", Some(&token), None).await {
+        Ok(c) => Ok(Some(c)),
+        // No TURN on this relay: direct connections only.
+        Err(api::Failure::Refused(404, ..)) => Ok(None),
+        Err(f) => Err(f.message()),
+    }
+}
+
+fn rtc_config(creds: &Option<TurnCredentials>) -> JsValue {
+    let servers = Array::new();
+    let mut policy = "all";
+    if let Some(c) = creds {
+        let urls: Array = c.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        servers.push(&obj(&[
+            ("urls", urls.into()),
+            ("username", c.username.as_str().into()),
+            ("credential", c.credential.as_str().into()),
+        ]));
+        if c.relay_only {
+            policy = "relay";
+        }
+    }
+    obj(&[
+        ("iceServers", servers.into()),
+        ("iceTransportPolicy", policy.into()),
+    ])
+}
+
+async fn media(video: bool) -> Result<JsValue, String> {
+    let devices = web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .media_devices()
+        .map_err(|_| "This browser cannot use a microphone here (it needs HTTPS).".to_owned())?;
+    let c = obj(&[("audio", true.into()), ("video", video.into())]);
+    invoke_async(&devices.into(), "getUserMedia", &[c])
+        .await
+        .map_err(|_| "Microphone or camera access was refused or is not available.".to_owned())
+}
+
+fn attach(id: &str, stream: &JsValue) {
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id));
+    let Some(el) = el else { return };
+    // Re-setting the same stream would restart loading and abort playback.
+    if Object::is(&get(&el, "srcObject"), stream) {
+        return;
+    }
+    set(&el, "srcObject", stream);
+    if let Ok(p) = invoke(&el, "play", &[]).and_then(|p| p.dyn_into::<js_sys::Promise>()) {
+        // A newer load may interrupt this one; that is not an error.
+        spawn_local(async move {
+            let _ = JsFuture::from(p).await;
+        });
+    }
+}
+
+fn attach_remote(stream: &JsValue) {
+    attach("remote-media", stream);
+}
+
+fn attach_local(stream: &JsValue) {
+    attach("local-media", stream);
+}
+
+/// Re-attaches streams after the call screen re-renders.
+pub fn reattach() {
+    CALL.with(|c| {
+        if let Some(c) = c.borrow().as_ref() {
+            if let Some(r) = &c.remote {
+                attach_remote(r);
+            }
+            if let Some(l) = &c.local {
+                attach_local(l);
+            }
+        }
+    });
+}
+
+fn make_pc(creds: &Option<TurnCredentials>, id: CallId, peer: DeviceId) -> Result<JsValue, String> {
+    let ctor: Function = get(&js_sys::global(), "RTCPeerConnection")
+        .dyn_into()
+        .map_err(|_| "This browser cannot make calls (no WebRTC).".to_owned())?;
+    let pc: JsValue = Reflect::construct(&ctor, &Array::of1(&rtc_config(creds))).map_err(js_err)?;
+    let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let c = get(&ev, "candidate");
+        if c.is_null() || c.is_undefined() {
+            return;
+        }
+        let candidate = get(&c, "candidate").as_string().unwrap_or_default();
+        if candidate.is_empty() {
+            return;
+        }
+        signal(
+            peer,
+            id,
+            CallKind::Candidate {
+                candidate,
+                sdp_mid: get(&c, "sdpMid").as_string(),
+                sdp_mline_index: get(&c, "sdpMLineIndex").as_f64().map(|n| n as u16),
+            },
+        );
+    });
+    let pc2 = pc.clone();
+    let on_track = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let streams: Array = get(&ev, "streams").dyn_into().unwrap_or_default();
+        let stream = streams.get(0);
+        if !stream.is_undefined() {
+            CALL.with(|c| {
+                if let Some(c) = c.borrow_mut().as_mut() {
+                    c.remote = Some(stream.clone());
+                }
+            });
+            attach_remote(&stream);
+        }
+    });
+    let on_state = Closure::<dyn FnMut()>::new(move || {
+        let state = get(&pc2, "connectionState").as_string().unwrap_or_default();
+        on_connection_state(&state);
+    });
+    set(&pc, "onicecandidate", on_candidate.as_ref());
+    set(&pc, "ontrack", on_track.as_ref());
+    set(&pc, "onconnectionstatechange", on_state.as_ref());
+    // The connection owns its handlers until it is closed.
+    on_candidate.forget();
+    on_track.forget();
+    on_state.forget();
+    Ok(pc)
+}
+
+fn add_tracks(pc: &JsValue, stream: &JsValue) -> Result<(), String> {
+    let tracks: Array = invoke(stream, "getTracks", &[]).map_err(js_err)?.into();
+    for t in tracks.iter() {
+        invoke(pc, "addTrack", &[t, stream.clone()]).map_err(js_err)?;
+    }
+    Ok(())
+}
+
+async fn describe(pc: &JsValue, method: &str, opts: JsValue) -> Result<String, String> {
+    let desc = invoke_async(pc, method, &[opts]).await.map_err(js_err)?;
+    invoke_async(pc, "setLocalDescription", std::slice::from_ref(&desc))
+        .await
+        .map_err(js_err)?;
+    Ok(get(&desc, "sdp").as_string().unwrap_or_default())
+}
+
+async fn set_remote(pc: &JsValue, kind: &str, sdp: &str) -> Result<(), String> {
+    let d = obj(&[("type", kind.into()), ("sdp", sdp.into())]);
+    invoke_async(pc, "setRemoteDescription", &[d])
+        .await
+        .map_err(js_err)?;
+    let pending = CALL.with(|c| {
+        c.borrow_mut()
+            .as_mut()
+            .map(|c| {
+                c.have_remote = true;
+                std::mem::take(&mut c.pending)
+            })
+            .unwrap_or_default()
+    });
+    for cand in pending {
+        let _ = invoke_async(pc, "addIceCandidate", &[cand]).await;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ user actions
+
+/// Starts a call to `peer`.
+pub fn start(peer: DeviceId, video: bool) {
+    if current().is_some() {
+        return;
+    }
+    let mut id = [0u8; 16];
+    rand_fill(&mut id);
+    begin(id, peer, true, None, video);
+    set_state(CallState::Outgoing);
+    spawn_local(async move {
+        if let Err(e) = dial(id, peer, video).await {
+            signal(
+                peer,
+                id,
+                CallKind::Hangup {
+                    reason: HangupReason::Failed,
+                },
+            );
+            end(&format!("Call failed: {e}"), Some(id));
+            return;
+        }
+        sleep(RING_MS as u32).await;
+        if current().is_some_and(|c| c.0 == id)
+            && ui().is_some_and(|u| u.state.get_untracked() == CallState::Outgoing)
+        {
+            signal(
+                peer,
+                id,
+                CallKind::Hangup {
+                    reason: HangupReason::Unanswered,
+                },
+            );
+            end(HangupReason::Unanswered.describe(), Some(id));
+        }
+    });
+}
+
+fn rand_fill(b: &mut [u8]) {
+    if let Some(c) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = c.get_random_values_with_u8_array(b);
+    }
+}
+
+fn begin(id: CallId, peer: DeviceId, outgoing: bool, offer: Option<String>, video: bool) {
+    CALL.with(|c| {
+        *c.borrow_mut() = Some(Call {
+            id,
+            peer,
+            outgoing,
+            pc: None,
+            local: None,
+            remote: None,
+            offer,
+            pending: Vec::new(),
+            have_remote: false,
+        });
+    });
+    if let Some(ui) = ui() {
+        ui.peer.set(Some(peer));
+        ui.video.set(video);
+        ui.muted.set(false);
+        ui.camera_off.set(false);
+        ui.connected_at.set(None);
+    }
+}
+
+async fn dial(id: CallId, peer: DeviceId, video: bool) -> Result<(), String> {
+    let creds = turn().await?;
+    let stream = media(video).await?;
+    let pc = make_pc(&creds, id, peer)?;
+    add_tracks(&pc, &stream)?;
+    store_media(&pc, &stream);
+    let sdp = describe(&pc, "createOffer", obj(&[])).await?;
+    signal(
+        peer,
+        id,
+        CallKind::Offer {
+            sdp,
+            video,
+            restart: false,
+        },
+    );
+    Ok(())
+}
+
+fn store_media(pc: &JsValue, stream: &JsValue) {
+    CALL.with(|c| {
+        if let Some(c) = c.borrow_mut().as_mut() {
+            c.pc = Some(pc.clone());
+            c.local = Some(stream.clone());
+        }
+    });
+    attach_local(stream);
+}
+
+/// Accepts the ringing call.
+pub fn accept() {
+    let Some((id, peer, _)) = current() else {
+        return;
+    };
+    let offer = CALL.with(|c| c.borrow().as_ref().and_then(|c| c.offer.clone()));
+    let Some(offer) = offer else { return };
+    let video = ui().is_some_and(|u| u.video.get_untracked());
+    set_state(CallState::Connecting);
+    spawn_local(async move {
+        let r: Result<(), String> = async {
+            let creds = turn().await?;
+            let stream = media(video).await?;
+            let pc = make_pc(&creds, id, peer)?;
+            add_tracks(&pc, &stream)?;
+            store_media(&pc, &stream);
+            set_remote(&pc, "offer", &offer).await?;
+            let sdp = describe(&pc, "createAnswer", obj(&[])).await?;
+            signal(peer, id, CallKind::Answer { sdp });
+            Ok(())
+        }
+        .await;
+        if let Err(e) = r {
+            signal(
+                peer,
+                id,
+                CallKind::Hangup {
+                    reason: HangupReason::Failed,
+                },
+            );
+            end(&format!("Call failed: {e}"), Some(id));
+        }
+    });
+}
+
+/// Declines the ringing call.
+pub fn decline() {
+    if let Some((id, peer, _)) = current() {
+        signal(
+            peer,
+            id,
+            CallKind::Hangup {
+                reason: HangupReason::Declined,
+            },
+        );
+        end(HangupReason::Declined.describe(), Some(id));
+    }
+}
+
+/// Hangs up.
+pub fn hang_up() {
+    if let Some((id, peer, _)) = current() {
+        signal(
+            peer,
+            id,
+            CallKind::Hangup {
+                reason: HangupReason::Ended,
+            },
+        );
+        end(HangupReason::Ended.describe(), Some(id));
+    }
+}
+
+/// Closes the ended-call screen.
+pub fn dismiss() {
+    if current().is_none() {
+        set_state(CallState::Idle);
+    }
+}
+
+fn tracks_of(kind: &str) -> Vec<JsValue> {
+    let local = CALL.with(|c| c.borrow().as_ref().and_then(|c| c.local.clone()));
+    let Some(local) = local else {
+        return Vec::new();
+    };
+    let method = if kind == "audio" {
+        "getAudioTracks"
+    } else {
+        "getVideoTracks"
+    };
+    invoke(&local, method, &[])
+        .map(|a| Array::from(&a).iter().collect())
+        .unwrap_or_default()
+}
+
+/// Mutes or unmutes the microphone.
+pub fn set_muted(muted: bool) {
+    for t in tracks_of("audio") {
+        set(&t, "enabled", &(!muted).into());
+    }
+    if let Some(ui) = ui() {
+        ui.muted.set(muted);
+    }
+}
+
+/// Turns the camera off or on.
+pub fn set_camera_off(off: bool) {
+    for t in tracks_of("video") {
+        set(&t, "enabled", &(!off).into());
+    }
+    if let Some(ui) = ui() {
+        ui.camera_off.set(off);
+    }
+}
+
+/// Applies a bandwidth mode to the senders (RTCRtpSender.setParameters).
+pub fn set_quality(q: Quality) {
+    if let Some(ui) = ui() {
+        ui.quality.set(q);
+    }
+    let Some(pc) = pc() else { return };
+    spawn_local(async move {
+        let senders: Array = invoke(&pc, "getSenders", &[])
+            .map(|a| Array::from(&a))
+            .unwrap_or_default();
+        for s in senders.iter() {
+            let track = get(&s, "track");
+            if track.is_null() || track.is_undefined() {
+                continue;
+            }
+            let bps = if get(&track, "kind").as_string().as_deref() == Some("audio") {
+                q.audio_bps()
+            } else {
+                q.video_bps()
+            };
+            let Ok(params) = invoke(&s, "getParameters", &[]) else {
+                continue;
+            };
+            let mut encodings: Array = get(&params, "encodings").dyn_into().unwrap_or_default();
+            if encodings.length() == 0 {
+                encodings = Array::of1(&obj(&[]));
+                set(&params, "encodings", &encodings);
+            }
+            set(&encodings.get(0), "maxBitrate", &f64::from(bps).into());
+            let _ = invoke_async(&s, "setParameters", &[params]).await;
+        }
+    });
+}
+
+fn end(reason: &str, id: Option<CallId>) {
+    let call = CALL.with(|c| {
+        let mut c = c.borrow_mut();
+        match (c.as_ref(), id) {
+            (Some(cur), Some(id)) if cur.id != id => None,
+            _ => c.take(),
+        }
+    });
+    if let Some(call) = call {
+        if let Some(pc) = call.pc {
+            let _ = invoke(&pc, "close", &[]);
+        }
+        if let Some(local) = call.local
+            && let Ok(t) = invoke(&local, "getTracks", &[])
+        {
+            for t in Array::from(&t).iter() {
+                let _ = invoke(&t, "stop", &[]);
+            }
+        }
+    }
+    set_state(CallState::Ended(reason.to_owned()));
+}
+
+fn on_connection_state(state: &str) {
+    match state {
+        "connected" => {
+            set_state(CallState::Connected);
+            if let Some(ui) = ui() {
+                set_quality(ui.quality.get_untracked());
+            }
+        }
+        // Recoverable: the caller restarts ICE with fresh TURN credentials.
+        "disconnected" => {
+            set_state(CallState::Reconnecting);
+            if let Some((id, peer, true)) = current() {
+                spawn_local(async move {
+                    if let Err(e) = restart_ice(id, peer).await {
+                        end(&format!("Call failed: {e}"), Some(id));
+                    }
+                });
+            }
+        }
+        "failed" => {
+            if let Some((id, peer, _)) = current() {
+                signal(
+                    peer,
+                    id,
+                    CallKind::Hangup {
+                        reason: HangupReason::Failed,
+                    },
+                );
+                end(HangupReason::Failed.describe(), Some(id));
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn restart_ice(id: CallId, peer: DeviceId) -> Result<(), String> {
+    let Some(pc) = pc() else { return Ok(()) };
+    let creds = turn().await?;
+    let _ = invoke(&pc, "setConfiguration", &[rtc_config(&creds)]);
+    let sdp = describe(&pc, "createOffer", obj(&[("iceRestart", true.into())])).await?;
+    let video = ui().is_some_and(|u| u.video.get_untracked());
+    signal(
+        peer,
+        id,
+        CallKind::Offer {
+            sdp,
+            video,
+            restart: true,
+        },
+    );
+    Ok(())
+}
+
+/// A signal from a contact (already decrypted and authenticated).
+pub fn on_signal(from: DeviceId, s: CallSignal) {
+    let cur = current();
+    match s.kind {
+        CallKind::Offer {
+            sdp,
+            video,
+            restart: false,
+        } => {
+            if cur.is_some() {
+                if cur.is_some_and(|c| c.0 != s.call_id) {
+                    signal(
+                        from,
+                        s.call_id,
+                        CallKind::Hangup {
+                            reason: HangupReason::Busy,
+                        },
+                    );
+                }
+                return;
+            }
+            begin(s.call_id, from, false, Some(sdp), video);
+            set_state(CallState::Incoming);
+        }
+        CallKind::Offer {
+            sdp, restart: true, ..
+        } => {
+            let (Some((id, peer, _)), Some(pc)) = (cur, pc()) else {
+                return;
+            };
+            if id != s.call_id || peer != from {
+                return;
+            }
+            spawn_local(async move {
+                let r = async {
+                    set_remote(&pc, "offer", &sdp).await?;
+                    let sdp = describe(&pc, "createAnswer", obj(&[])).await?;
+                    signal(peer, id, CallKind::Answer { sdp });
+                    Ok::<(), String>(())
+                }
+                .await;
+                if let Err(e) = r {
+                    end(&format!("Call failed: {e}"), Some(id));
+                }
+            });
+        }
+        CallKind::Answer { sdp } => {
+            let (Some((id, peer, _)), Some(pc)) = (cur, pc()) else {
+                return;
+            };
+            if id != s.call_id || peer != from {
+                return;
+            }
+            if ui().is_some_and(|u| u.state.get_untracked() == CallState::Outgoing) {
+                set_state(CallState::Connecting);
+            }
+            spawn_local(async move {
+                if let Err(e) = set_remote(&pc, "answer", &sdp).await {
+                    end(&format!("Call failed: {e}"), Some(id));
+                }
+            });
+        }
+        CallKind::Candidate {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        } => {
+            let Some((id, peer, _)) = cur else { return };
+            if id != s.call_id || peer != from {
+                return;
+            }
+            let init = obj(&[
+                ("candidate", candidate.as_str().into()),
+                (
+                    "sdpMid",
+                    sdp_mid.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+                ),
+                (
+                    "sdpMLineIndex",
+                    sdp_mline_index.map_or(JsValue::NULL, |n| JsValue::from_f64(f64::from(n))),
+                ),
+            ]);
+            let ready = CALL.with(|c| {
+                let mut c = c.borrow_mut();
+                let c = c.as_mut()?;
+                if c.have_remote {
+                    c.pc.clone()
+                } else {
+                    c.pending.push(init.clone());
+                    None
+                }
+            });
+            if let Some(pc) = ready {
+                spawn_local(async move {
+                    let _ = invoke_async(&pc, "addIceCandidate", &[init]).await;
+                });
+            }
+        }
+        CallKind::Hangup { reason } => {
+            if cur.is_some_and(|c| c.0 == s.call_id && c.1 == from) {
+                end(reason.describe(), Some(s.call_id));
+            }
+        }
+    }
+}
