@@ -5,6 +5,7 @@
 
 mod api;
 mod call;
+mod js;
 mod pair;
 mod pwa;
 mod qr;

@@ -6,21 +6,24 @@
 //! instead of dozens of web-sys features); state lives in a thread-local
 //! because the browser's callbacks arrive outside any component.
 
+mod rtc;
+
 use std::cell::RefCell;
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::call::{CallId, CallKind, CallSignal, HangupReason, Quality};
-use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::ws::DeviceId;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
-use crate::api::{self, now_ms};
+use crate::api::now_ms;
+use crate::js::{get, invoke, invoke_async, obj, set};
 use crate::runtime::{self, sleep};
+pub use rtc::reattach;
+use rtc::{add_tracks, attach_local, describe, make_pc, media, rtc_config, set_remote, turn};
 
 /// How long an unanswered call rings.
 const RING_MS: u64 = 45_000;
@@ -93,7 +96,7 @@ impl CallUi {
     }
 }
 
-struct Call {
+pub(super) struct Call {
     id: CallId,
     peer: DeviceId,
     outgoing: bool,
@@ -107,7 +110,7 @@ struct Call {
 
 thread_local! {
     static UI: RefCell<Option<CallUi>> = const { RefCell::new(None) };
-    static CALL: RefCell<Option<Call>> = const { RefCell::new(None) };
+    pub(super) static CALL: RefCell<Option<Call>> = const { RefCell::new(None) };
 }
 
 /// Registers the call screen's signals.
@@ -128,43 +131,9 @@ fn set_state(s: CallState) {
     }
 }
 
-// ------------------------------------------------------------ JS helpers
-
-fn get(o: &JsValue, k: &str) -> JsValue {
-    Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn set(o: &JsValue, k: &str, v: &JsValue) {
-    let _ = Reflect::set(o, &k.into(), v);
-}
-
-fn invoke(o: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    let f: Function = get(o, method).dyn_into()?;
-    f.apply(o, &args.iter().collect::<Array>())
-}
-
-async fn invoke_async(o: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    let p: js_sys::Promise = invoke(o, method, args)?.dyn_into()?;
-    JsFuture::from(p).await
-}
-
-fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        set(&o, k, v);
-    }
-    o.into()
-}
-
-fn js_err(e: JsValue) -> String {
-    get(&e, "message")
-        .as_string()
-        .unwrap_or_else(|| "browser error".into())
-}
-
 // ------------------------------------------------------------ signaling
 
-fn signal(peer: DeviceId, id: CallId, kind: CallKind) {
+pub(super) fn signal(peer: DeviceId, id: CallId, kind: CallKind) {
     let s = CallSignal {
         call_id: id,
         sent_at: now_ms(),
@@ -181,178 +150,6 @@ fn current() -> Option<(CallId, DeviceId, bool)> {
 
 fn pc() -> Option<JsValue> {
     CALL.with(|c| c.borrow().as_ref().and_then(|c| c.pc.clone()))
-}
-
-async fn turn() -> Result<Option<TurnCredentials>, String> {
-    let token = match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
-        Some(t) => t,
-        None => runtime::login().await.map_err(|f| f.message())?,
-    };
-    match api::json::<(), TurnCredentials>("GET", "/api/v1/turn", Some(&token), None).await {
-        Ok(c) => Ok(Some(c)),
-        // No TURN on this relay: direct connections only.
-        Err(api::Failure::Refused(404, ..)) => Ok(None),
-        Err(f) => Err(f.message()),
-    }
-}
-
-fn rtc_config(creds: &Option<TurnCredentials>) -> JsValue {
-    let servers = Array::new();
-    let mut policy = "all";
-    if let Some(c) = creds {
-        let urls: Array = c.urls.iter().map(|u| JsValue::from_str(u)).collect();
-        servers.push(&obj(&[
-            ("urls", urls.into()),
-            ("username", c.username.as_str().into()),
-            ("credential", c.credential.as_str().into()),
-        ]));
-        if c.relay_only {
-            policy = "relay";
-        }
-    }
-    obj(&[
-        ("iceServers", servers.into()),
-        ("iceTransportPolicy", policy.into()),
-    ])
-}
-
-async fn media(video: bool) -> Result<JsValue, String> {
-    let devices = web_sys::window()
-        .ok_or("no window")?
-        .navigator()
-        .media_devices()
-        .map_err(|_| "This browser cannot use a microphone here (it needs HTTPS).".to_owned())?;
-    let c = obj(&[("audio", true.into()), ("video", video.into())]);
-    invoke_async(&devices.into(), "getUserMedia", &[c])
-        .await
-        .map_err(|_| "Microphone or camera access was refused or is not available.".to_owned())
-}
-
-fn attach(id: &str, stream: &JsValue) {
-    let el = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id));
-    let Some(el) = el else { return };
-    // Re-setting the same stream would restart loading and abort playback.
-    if Object::is(&get(&el, "srcObject"), stream) {
-        return;
-    }
-    set(&el, "srcObject", stream);
-    if let Ok(p) = invoke(&el, "play", &[]).and_then(|p| p.dyn_into::<js_sys::Promise>()) {
-        // A newer load may interrupt this one; that is not an error.
-        spawn_local(async move {
-            let _ = JsFuture::from(p).await;
-        });
-    }
-}
-
-fn attach_remote(stream: &JsValue) {
-    attach("remote-media", stream);
-}
-
-fn attach_local(stream: &JsValue) {
-    attach("local-media", stream);
-}
-
-/// Re-attaches streams after the call screen re-renders.
-pub fn reattach() {
-    CALL.with(|c| {
-        if let Some(c) = c.borrow().as_ref() {
-            if let Some(r) = &c.remote {
-                attach_remote(r);
-            }
-            if let Some(l) = &c.local {
-                attach_local(l);
-            }
-        }
-    });
-}
-
-fn make_pc(creds: &Option<TurnCredentials>, id: CallId, peer: DeviceId) -> Result<JsValue, String> {
-    let ctor: Function = get(&js_sys::global(), "RTCPeerConnection")
-        .dyn_into()
-        .map_err(|_| "This browser cannot make calls (no WebRTC).".to_owned())?;
-    let pc: JsValue = Reflect::construct(&ctor, &Array::of1(&rtc_config(creds))).map_err(js_err)?;
-    let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        let c = get(&ev, "candidate");
-        if c.is_null() || c.is_undefined() {
-            return;
-        }
-        let candidate = get(&c, "candidate").as_string().unwrap_or_default();
-        if candidate.is_empty() {
-            return;
-        }
-        signal(
-            peer,
-            id,
-            CallKind::Candidate {
-                candidate,
-                sdp_mid: get(&c, "sdpMid").as_string(),
-                sdp_mline_index: get(&c, "sdpMLineIndex").as_f64().map(|n| n as u16),
-            },
-        );
-    });
-    let pc2 = pc.clone();
-    let on_track = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        let streams: Array = get(&ev, "streams").dyn_into().unwrap_or_default();
-        let stream = streams.get(0);
-        if !stream.is_undefined() {
-            CALL.with(|c| {
-                if let Some(c) = c.borrow_mut().as_mut() {
-                    c.remote = Some(stream.clone());
-                }
-            });
-            attach_remote(&stream);
-        }
-    });
-    let on_state = Closure::<dyn FnMut()>::new(move || {
-        let state = get(&pc2, "connectionState").as_string().unwrap_or_default();
-        on_connection_state(&state);
-    });
-    set(&pc, "onicecandidate", on_candidate.as_ref());
-    set(&pc, "ontrack", on_track.as_ref());
-    set(&pc, "onconnectionstatechange", on_state.as_ref());
-    // The connection owns its handlers until it is closed.
-    on_candidate.forget();
-    on_track.forget();
-    on_state.forget();
-    Ok(pc)
-}
-
-fn add_tracks(pc: &JsValue, stream: &JsValue) -> Result<(), String> {
-    let tracks: Array = invoke(stream, "getTracks", &[]).map_err(js_err)?.into();
-    for t in tracks.iter() {
-        invoke(pc, "addTrack", &[t, stream.clone()]).map_err(js_err)?;
-    }
-    Ok(())
-}
-
-async fn describe(pc: &JsValue, method: &str, opts: JsValue) -> Result<String, String> {
-    let desc = invoke_async(pc, method, &[opts]).await.map_err(js_err)?;
-    invoke_async(pc, "setLocalDescription", std::slice::from_ref(&desc))
-        .await
-        .map_err(js_err)?;
-    Ok(get(&desc, "sdp").as_string().unwrap_or_default())
-}
-
-async fn set_remote(pc: &JsValue, kind: &str, sdp: &str) -> Result<(), String> {
-    let d = obj(&[("type", kind.into()), ("sdp", sdp.into())]);
-    invoke_async(pc, "setRemoteDescription", &[d])
-        .await
-        .map_err(js_err)?;
-    let pending = CALL.with(|c| {
-        c.borrow_mut()
-            .as_mut()
-            .map(|c| {
-                c.have_remote = true;
-                std::mem::take(&mut c.pending)
-            })
-            .unwrap_or_default()
-    });
-    for cand in pending {
-        let _ = invoke_async(pc, "addIceCandidate", &[cand]).await;
-    }
-    Ok(())
 }
 
 // ------------------------------------------------------------ user actions
@@ -614,7 +411,7 @@ fn end(reason: &str, id: Option<CallId>) {
     set_state(CallState::Ended(reason.to_owned()));
 }
 
-fn on_connection_state(state: &str) {
+pub(super) fn on_connection_state(state: &str) {
     match state {
         "connected" => {
             set_state(CallState::Connected);
