@@ -267,6 +267,8 @@ pub struct Config {
     pub rate_limit_device_per_sec: u32,
     /// TURN for calls; `None` when not configured.
     pub turn: Option<TurnConfig>,
+    /// Live attachments one device may have (`PARLEY_MAX_ATTACHMENTS_PER_DEVICE`).
+    pub max_attachments_per_device: i64,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -502,6 +504,12 @@ impl Config {
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
             rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,
             turn: turn_from_env(env)?,
+            max_attachments_per_device: parse_num(
+                env,
+                "PARLEY_MAX_ATTACHMENTS_PER_DEVICE",
+                200,
+                1,
+            )?,
         })
     }
 }

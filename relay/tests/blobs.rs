@@ -269,6 +269,7 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
                 size: 100,
                 created_at: now,
                 expires_at,
+                recipient: None,
             })
             .unwrap();
         keys.push(key);

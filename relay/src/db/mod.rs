@@ -70,6 +70,8 @@ pub struct BlobRecord {
     pub created_at: i64,
     /// When the sweeper deletes it, Unix ms.
     pub expires_at: i64,
+    /// For attachments: the only device that may download it.
+    pub recipient: Option<Vec<u8>>,
 }
 
 /// Pooled access to the relay's database.
@@ -190,13 +192,13 @@ impl Store {
     pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
-            let keys: Vec<String> = blobs::table
-                .filter(blobs::owner.eq(id))
-                .select(blobs::id)
-                .load(c)?;
+            // Its uploads and the attachments waiting for it: nobody can
+            // fetch those any more.
+            let mine = blobs::owner.eq(id).or(blobs::recipient.eq(id));
+            let keys: Vec<String> = blobs::table.filter(mine).select(blobs::id).load(c)?;
             // Explicit delete rather than relying on ON DELETE CASCADE alone:
             // SQLite only cascades with foreign_keys=ON on that connection.
-            diesel::delete(blobs::table.filter(blobs::owner.eq(id))).execute(c)?;
+            diesel::delete(blobs::table.filter(mine)).execute(c)?;
             diesel::delete(
                 schema::one_time_prekeys::table.filter(schema::one_time_prekeys::device_id.eq(id)),
             )
@@ -249,6 +251,16 @@ impl Store {
             .limit(limit)
             .select(BlobRecord::as_select())
             .load(&mut conn)?)
+    }
+
+    /// Blobs a device owns that have not expired.
+    pub fn live_blobs_of(&self, owner: &[u8], now_ms: i64) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(blobs::table
+            .filter(blobs::owner.eq(owner))
+            .filter(blobs::expires_at.gt(now_ms))
+            .count()
+            .get_result(&mut conn)?)
     }
 
     /// Deletes a blob record; true when it existed.

@@ -17,6 +17,7 @@ diesel::table! {
         size -> BigInt,
         created_at -> BigInt,
         expires_at -> BigInt,
+        recipient -> Nullable<Binary>,
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
 
+pub mod attachments;
 pub mod auth;
 pub mod blobs;
 mod headers;
@@ -129,6 +130,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/ws", web::get().to(ws::connect))
                     .route("/info", web::get().to(auth::info))
                     .route("/turn", web::get().to(auth::turn))
+                    .route("/attachments", web::post().to(attachments::create))
+                    .route("/attachments/{id}", web::delete().to(attachments::delete))
+                    .route(
+                        "/attachments/{id}/download",
+                        web::post().to(attachments::download),
+                    )
                     .route("/auth/challenge", web::post().to(auth::challenge))
                     .route("/auth/login", web::post().to(auth::login))
                     .route("/auth/session", web::delete().to(auth::logout))

@@ -3,6 +3,9 @@
 
 use actix_web::HttpResponse;
 use parley_shared::crypto::keys::{OneTimePreKeyPublic, PqPreKeyPublic, SignedPreKeyPublic};
+use parley_shared::protocol::attachments::{
+    AttachmentDownload, AttachmentUpload, CreateAttachment, SignedUrl,
+};
 use parley_shared::protocol::auth::{
     BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, GateProof, KeyUpload, LoginRequest,
     PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session,
@@ -23,6 +26,9 @@ use utoipa::{Modify, OpenApi};
         super::health::metrics,
         super::auth::info,
         super::auth::turn,
+        super::attachments::create,
+        super::attachments::download,
+        super::attachments::delete,
         super::auth::challenge,
         super::auth::register,
         super::auth::login,
@@ -44,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
         RegisterRequest, LoginRequest, Session, EmailCodeRequest, EmailCodeSent, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
         PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, RelayInfo, RegistrationMode, TurnCredentials,
+        CreateAttachment, AttachmentUpload, AttachmentDownload, SignedUrl,
     )),
     modifiers(&BearerAuth)
 )]

@@ -1,0 +1,2 @@
+DROP INDEX blobs_recipient;
+ALTER TABLE blobs DROP COLUMN recipient;

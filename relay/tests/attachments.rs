@@ -1,0 +1,205 @@
+//! `/api/v1/attachments` on both blob backends (the local store and a real
+//! SeaweedFS): sized uploads through pre-signed URLs, downloads for the
+//! recipient only, early deletion from the store, expiry through the sweeper.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::api::{Api, Device};
+use common::relay::{Relay, RelayBuilder};
+use parley_shared::protocol::attachments::{AttachmentDownload, AttachmentUpload, SignedUrl};
+use parley_shared::protocol::auth::encode_b64;
+use serde_json::json;
+
+async fn relays() -> Vec<(&'static str, Relay)> {
+    let fast_sweep = |b: RelayBuilder| {
+        b.env("PARLEY_SWEEP_INTERVAL_SECS", "1")
+            .env("PARLEY_MAX_BLOB_BYTES", "4096")
+    };
+    let mut out = vec![("local", fast_sweep(RelayBuilder::new()).start().await)];
+    if let Some(s3) = common::s3_env() {
+        let b = fast_sweep(RelayBuilder::new())
+            .env("PARLEY_BLOB_BACKEND", "s3")
+            .env("S3_ENDPOINT", s3.endpoint)
+            .env("S3_BUCKET", s3.bucket)
+            .env("S3_ACCESS_KEY", s3.access_key)
+            .env("S3_SECRET_KEY", s3.secret_key);
+        out.push(("s3", b.start().await));
+    }
+    out
+}
+
+/// Sends a signed request exactly as a browser would.
+async fn send(req: &SignedUrl, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
+    let mut b = reqwest::Client::new().request(req.method.parse().unwrap(), &req.url);
+    for (k, v) in &req.headers {
+        if k != "content-length" {
+            b = b.header(k, v);
+        }
+    }
+    if let Some(body) = body {
+        b = b.body(body);
+    }
+    let r = b.send().await.unwrap();
+    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+}
+
+async fn create(
+    api: &Api,
+    from: &Device,
+    to: &Device,
+    size: u64,
+    ttl: u32,
+) -> (u16, serde_json::Value) {
+    let body =
+        json!({"size": size, "recipient": encode_b64(&to.identity.device_id()), "ttl_secs": ttl});
+    api.send(
+        "POST",
+        "/api/v1/attachments",
+        Some(&from.token),
+        Some(body.to_string()),
+    )
+    .await
+}
+
+async fn download_url(api: &Api, who: &Device, id: &str) -> (u16, serde_json::Value) {
+    api.send(
+        "POST",
+        &format!("/api/v1/attachments/{id}/download"),
+        Some(&who.token),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn attachments_upload_download_delete_and_expire() {
+    for (backend, relay) in relays().await {
+        let api = Api::new(&relay);
+        let (alice, bob, eve) = (
+            api.register(1).await,
+            api.register(1).await,
+            api.register(1).await,
+        );
+        let cipher: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+
+        let (st, v) = create(&api, &alice, &bob, cipher.len() as u64, 600).await;
+        assert_eq!(st, 201, "{backend}: {v}");
+        let up: AttachmentUpload = serde_json::from_value(v).unwrap();
+        // The store enforces the signed length: one byte more or less is refused.
+        let (st, _) = send(&up.upload, Some(cipher[..cipher.len() - 1].to_vec())).await;
+        assert!(
+            (400..500).contains(&st),
+            "{backend}: short upload accepted ({st})"
+        );
+        let (st, _) = send(&up.upload, Some(cipher.clone())).await;
+        assert_eq!(st, 200, "{backend}: upload");
+
+        // Only the recipient gets a download URL; everyone else a plain 404.
+        for (who, name) in [(&eve, "eve"), (&alice, "the sender")] {
+            let (st, v) = download_url(&api, who, &up.id).await;
+            assert_eq!(
+                (st, v["code"].as_str()),
+                (404, Some("not_found")),
+                "{backend}: {name}: {v}"
+            );
+        }
+        let (st, v) = download_url(&api, &bob, &up.id).await;
+        assert_eq!(st, 200, "{backend}: {v}");
+        let down: AttachmentDownload = serde_json::from_value(v).unwrap();
+        assert_eq!(down.size, cipher.len() as u64);
+        let (st, got) = send(&down.download, None).await;
+        assert_eq!((st, got == cipher), (200, true), "{backend}: download");
+        // A GET URL is not a PUT URL.
+        let swapped = SignedUrl {
+            method: "PUT".into(),
+            ..down.download.clone()
+        };
+        let (st, _) = send(&swapped, Some(vec![0; cipher.len()])).await;
+        assert!(
+            (400..500).contains(&st),
+            "{backend}: method swap accepted ({st})"
+        );
+
+        // Eve cannot delete it; Bob (accepted and downloaded) can, and then
+        // the object is gone from the store, not just the row.
+        let path = format!("/api/v1/attachments/{}", up.id);
+        assert_eq!(
+            api.send("DELETE", &path, Some(&eve.token), None).await.0,
+            404
+        );
+        assert_eq!(
+            api.send("DELETE", &path, Some(&bob.token), None).await.0,
+            204
+        );
+        assert_eq!(
+            send(&down.download, None).await.0,
+            404,
+            "{backend}: object deleted"
+        );
+        assert_eq!(download_url(&api, &bob, &up.id).await.0, 404);
+
+        // Limits: size and lifetime.
+        let (st, v) = create(&api, &alice, &bob, 4097, 600).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (413, Some("too_large")),
+            "{backend}"
+        );
+        assert_eq!(create(&api, &alice, &bob, 10, 0).await.0, 400);
+        assert_eq!(create(&api, &alice, &bob, 10, 8 * 24 * 3600).await.0, 400);
+        let nobody = Device {
+            identity: parley_shared::crypto::keys::IdentityKeyPair::generate(
+                &mut parley_shared::crypto::os_rng(),
+            ),
+            token: String::new(),
+        };
+        assert_eq!(create(&api, &alice, &nobody, 10, 60).await.0, 404);
+        assert_eq!(
+            api.send("POST", "/api/v1/attachments", None, Some("{}".into()))
+                .await
+                .0,
+            401
+        );
+
+        // Expiry: the sweeper deletes the object from the store.
+        let (_, v) = create(&api, &alice, &bob, 100, 1).await;
+        let short: AttachmentUpload = serde_json::from_value(v).unwrap();
+        assert_eq!(send(&short.upload, Some(vec![1; 100])).await.0, 200);
+        let (_, v) = download_url(&api, &bob, &short.id).await;
+        let short_down: AttachmentDownload = serde_json::from_value(v).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if send(&short_down.download, None).await.0 == 404 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend}: expired object still in the store"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(download_url(&api, &bob, &short.id).await.0, 404);
+
+        // A recipient who erases its account takes waiting attachments along.
+        let (_, v) = create(&api, &alice, &eve, 50, 600).await;
+        let for_eve: AttachmentUpload = serde_json::from_value(v).unwrap();
+        assert_eq!(send(&for_eve.upload, Some(vec![2; 50])).await.0, 200);
+        let (_, v) = download_url(&api, &eve, &for_eve.id).await;
+        let eve_down: AttachmentDownload = serde_json::from_value(v).unwrap();
+        assert_eq!(send(&eve_down.download, None).await.0, 200);
+        assert_eq!(
+            api.send("DELETE", "/api/v1/devices/me", Some(&eve.token), None)
+                .await
+                .0,
+            204
+        );
+        assert_eq!(
+            send(&eve_down.download, None).await.0,
+            404,
+            "{backend}: erased with the recipient"
+        );
+    }
+}

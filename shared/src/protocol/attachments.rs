@@ -1,0 +1,58 @@
+//! `/api/v1/attachments`: encrypted files. The relay hands out pre-signed
+//! URLs for padded ciphertext of a declared size; the file key and digest
+//! travel inside the ratchet message, never here.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest lifetime a sender may choose, seconds (7 days).
+pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
+
+/// `POST /api/v1/attachments` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAttachment {
+    /// Exact size of the (padded) ciphertext, bytes.
+    pub size: u64,
+    /// The device that may download it (base64url device id).
+    pub recipient: String,
+    /// Seconds until the relay deletes it (at most [`MAX_TTL_SECS`]).
+    pub ttl_secs: u32,
+}
+
+/// A pre-signed request: send exactly this method, URL and headers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedUrl {
+    /// `PUT` or `GET`.
+    pub method: String,
+    /// Absolute URL with the signature.
+    pub url: String,
+    /// Headers that are part of the signature.
+    pub headers: Vec<(String, String)>,
+    /// Unix seconds after which the store refuses the URL.
+    pub expires_at: u64,
+}
+
+/// `POST /api/v1/attachments` response.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentUpload {
+    /// Object id (goes into the encrypted message).
+    pub id: String,
+    /// Where to PUT the ciphertext (length signed).
+    pub upload: SignedUrl,
+    /// Unix seconds when the relay deletes the object.
+    pub expires_at: u64,
+}
+
+/// `POST /api/v1/attachments/{id}/download` response (recipient only).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentDownload {
+    /// Where to GET the ciphertext.
+    pub download: SignedUrl,
+    /// Its size, bytes.
+    pub size: u64,
+    /// Unix seconds when the relay deletes the object.
+    pub expires_at: u64,
+}
