@@ -73,6 +73,7 @@ start_coturn() {
   {
     echo "PARLEY_TEST_TURN_URL=turn:127.0.0.1:$port"
     echo "PARLEY_TEST_TURN_SECRET=$secret"
+    echo "PARLEY_TEST_TURN_PIDFILE=$DIR/turn/turn.pid"
   } >>"$DIR/services.env"
   log "coturn on 127.0.0.1:$port"
 }

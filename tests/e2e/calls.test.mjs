@@ -2,6 +2,7 @@
 // forced through the real coturn `make test` started (relay-only ICE with
 // credentials from the relay), signaling end-to-end encrypted through the relay.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { PHONE, inChatWith, joinWithLink, onboard, showInvite } from './app.mjs';
 import { launchBrowser, startRelay, watchPage } from './harness.mjs';
@@ -148,6 +149,33 @@ describe('calls through coturn', () => {
     for (const u of [alice, bob]) await u.page.getByRole('button', { name: 'Close' }).click();
   });
 
+  test('a dropped connection is treated as recoverable: the caller restarts ICE and the call carries on', async () => {
+    const pidfile = process.env.PARLEY_TEST_TURN_PIDFILE;
+    assert.ok(pidfile, 'PARLEY_TEST_TURN_PIDFILE must be set (run through `make test`)');
+    const turnPid = Number(readFileSync(pidfile, 'utf8').trim());
+    await alice.page.getByRole('button', { name: 'Audio call' }).click();
+    await bob.page.waitForSelector('.call[data-state="incoming"]', T);
+    await bob.page.getByRole('button', { name: 'Accept' }).click();
+    await alice.page.waitForSelector('.call[data-state="connected"]', T);
+    const ufrag = () => alice.page.evaluate(() => window.__pcs.at(-1).localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1]);
+    const before = await ufrag();
+    // Freeze coturn: every media path is relayed, so the connection drops.
+    process.kill(turnPid, 'SIGSTOP');
+    try {
+      await alice.page.waitForSelector('.call[data-state="reconnecting"]', { timeout: 45_000 });
+    } finally {
+      process.kill(turnPid, 'SIGCONT');
+    }
+    await alice.page.waitForSelector('.call[data-state="connected"]', { timeout: 45_000 });
+    assert.notEqual(await ufrag(), before, 'an ICE restart (new credentials) took place');
+    const s = await rtc(bob.page);
+    await sleep(1500);
+    assert.ok((await rtc(bob.page)).inbound.audio > s.inbound.audio, 'audio flows again');
+    await alice.page.getByRole('button', { name: 'Hang up' }).click();
+    await bob.page.waitForSelector('.call[data-state="ended"]', T);
+    for (const u of [alice, bob]) await u.page.getByRole('button', { name: 'Close' }).click();
+  });
+
   test('a signal modified in transit is rejected and the call does not connect', async () => {
     let tamper = false;
     const frank = await person(browser, relay.base, 'Frank', async (context) => {
@@ -172,7 +200,7 @@ describe('calls through coturn', () => {
     tamper = true;
     await alice.page.getByRole('button', { name: 'Video call' }).click();
     await alice.page.waitForSelector('.call[data-state="outgoing"]', T);
-    await frank.page.locator('.notice', { hasText: 'could not be decrypted' }).waitFor(T);
+    await frank.page.locator('.notice', { hasText: 'could not be decrypted' }).first().waitFor(T);
     await sleep(3000);
     assert.equal(await frank.page.locator('.call').count(), 0, 'no incoming call from a forged offer');
     assert.equal(await alice.page.getAttribute('.call', 'data-state'), 'outgoing', 'never connected');
