@@ -5,6 +5,7 @@
 
 mod api;
 mod call;
+mod files;
 mod js;
 mod pair;
 mod pwa;

@@ -146,7 +146,7 @@ impl Client {
             .iter()
             .filter_map(|m| match &m.body {
                 Body::Text(t) => Some((m.outgoing, t.clone(), m.status)),
-                Body::Notice(_) => None,
+                Body::Notice(_) | Body::File(_) => None,
             })
             .collect()
     }

@@ -7,8 +7,10 @@ use parley_shared::crypto::os_rng;
 use parley_shared::engine::model::{Body, Message, Status, describe_secs};
 use parley_shared::protocol::ws::DeviceId;
 
+use super::file::{FileBubble, Previews, ProgressBar};
 use super::{BackButton, ConnBadge, Nav, Put, Screen, clock};
 use crate::api::now_ms;
+use crate::files::Progress;
 use crate::qr;
 use crate::runtime::{self, Ui};
 
@@ -19,6 +21,22 @@ const TIMERS: [(u32, &str); 6] = [
     (3600, "1 hour"),
     (86_400, "1 day"),
     (604_800, "1 week"),
+];
+
+fn file_state(m: &Message) -> &'static str {
+    match &m.body {
+        Body::File(f) => f.state.name(),
+        _ => "",
+    }
+}
+
+/// Lifetimes a sender can give a file.
+const FILE_TTLS: [(u32, &str); 5] = [
+    (30, "30 seconds"),
+    (300, "5 minutes"),
+    (3600, "1 hour"),
+    (86_400, "1 day"),
+    (604_800, "7 days"),
 ];
 
 fn page_visible() -> bool {
@@ -46,7 +64,13 @@ fn status_icon(s: Status) -> &'static str {
 }
 
 #[component]
-fn Bubble(m: Message, peer_name: String, now: RwSignal<u64>) -> impl IntoView {
+fn Bubble(
+    m: Message,
+    peer: DeviceId,
+    peer_name: String,
+    now: RwSignal<u64>,
+    previews: Previews,
+) -> impl IntoView {
     let expires = m.expires_at;
     let countdown = move || {
         expires.map(|t| {
@@ -54,7 +78,11 @@ fn Bubble(m: Message, peer_name: String, now: RwSignal<u64>) -> impl IntoView {
             format!("disappears in {}", describe_secs(left.max(1) as u32))
         })
     };
-    match m.body {
+    match m.body.clone() {
+        Body::File(f) => {
+            view! { <FileBubble m=m f=f peer=peer peer_name=peer_name now=now previews=previews/> }
+                .into_any()
+        }
         Body::Notice(n) => {
             view! { <li class="notice" role="note">{n.describe(&peer_name)}</li> }.into_any()
         }
@@ -228,8 +256,52 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
         nav.put(Screen::Home);
     };
 
+    let upload = RwSignal::new(None::<Progress>);
+    let previews: Previews = RwSignal::new(Default::default());
+    let uploading = RwSignal::new(false);
+    let file_ttl = RwSignal::new(86_400u32);
+    let delete_after = RwSignal::new(true);
+    let send_file = move |file: web_sys::File| {
+        uploading.put(true);
+        error.put(None);
+        spawn_local(async move {
+            let r = crate::files::send(
+                peer,
+                file,
+                file_ttl.get_untracked(),
+                delete_after.get_untracked(),
+                upload,
+            )
+            .await;
+            upload.put(None);
+            uploading.put(false);
+            if let Err(e) = r {
+                error.put(Some(e));
+            }
+        });
+    };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(f) = input.files().and_then(|l| l.get(0)) {
+            send_file(f);
+        }
+        input.set_value("");
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        if contact.get_untracked().is_some_and(|c| c.5) || uploading.get_untracked() {
+            return;
+        }
+        if let Some(f) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0))
+        {
+            send_file(f);
+        }
+    };
     view! {
-        <main class="chat" data-screen="chat">
+        <main class="chat" data-screen="chat" on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
             <header class="bar">
                 <BackButton/>
                 <div class="title">
@@ -279,14 +351,35 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
                 </div>
             </Show>
             <ol class="messages" node_ref=list aria-label="Messages" aria-live="polite">
-                <For each=move || messages.get() key=|m| (m.seq, m.status) let:m>
-                    <Bubble m=m peer_name=name() now=now/>
+                <For each=move || messages.get() key=|m| (m.seq, m.status, file_state(m)) let:m>
+                    <Bubble m=m peer=peer peer_name=name() now=now previews=previews/>
                 </For>
             </ol>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
+            <div class="attach-opts">
+                <label>
+                    "Files are deleted after "
+                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().unwrap_or(86_400))
+                        prop:value=move || file_ttl.get().to_string()>
+                        {FILE_TTLS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || delete_after.get()
+                        on:change=move |ev| delete_after.put(event_target_checked(&ev))/>
+                    "or as soon as it is downloaded"
+                </label>
+            </div>
+            <ProgressBar p=upload/>
             <form class="composer" on:submit=on_submit>
+                <label class="attach secondary" title="Attach a file">
+                    "📎"
+                    <span class="sr-only">"Attach a file"</span>
+                    <input type="file" class="sr-only" aria-label="Attach a file" on:change=on_file
+                        disabled=move || contact.get().is_some_and(|c| c.5) || uploading.get()/>
+                </label>
                 <textarea aria-label="Message" placeholder="Write a message" rows="1" maxlength="65536"
                     prop:value=move || draft.get() on:input=move |ev| draft.put(event_target_value(&ev))
                     on:keydown=on_key disabled=move || contact.get().is_some_and(|c| c.5)></textarea>

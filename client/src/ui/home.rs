@@ -25,6 +25,7 @@ fn rows() -> Vec<Row> {
                 let last = e.messages(&c.device()).last();
                 let preview = match last.map(|m| &m.body) {
                     Some(Body::Text(t)) => t.chars().take(80).collect(),
+                    Some(Body::File(f)) => format!("📎 {}", f.offer.name),
                     Some(Body::Notice(Notice::Paired)) | None => "Paired — say hello".into(),
                     Some(Body::Notice(n)) => n.describe(&c.name),
                 };

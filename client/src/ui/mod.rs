@@ -3,6 +3,7 @@
 
 mod call;
 mod chat;
+mod file;
 mod home;
 mod invite;
 mod join;

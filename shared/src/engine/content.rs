@@ -65,6 +65,20 @@ pub enum Content {
     },
     /// Call signaling (sent as ephemeral envelopes, never stored).
     Call(super::call::CallSignal),
+    /// A file offered to the recipient.
+    File {
+        /// Message id (receipts name it).
+        id: MessageId,
+        /// Key, digest, name, type, size and object id.
+        offer: super::files::FileOffer,
+    },
+    /// A file's state changed on the sender's or the recipient's side.
+    FileState {
+        /// The file's message id.
+        id: MessageId,
+        /// New state.
+        state: super::files::FileState,
+    },
 }
 
 /// Signature context of [`Content::Successor`].

@@ -691,7 +691,7 @@ impl Engine {
         let mut ids = Vec::new();
         let mut changed = Vec::new();
         for m in h.iter_mut() {
-            if !m.outgoing && m.status < Status::Read && matches!(m.body, Body::Text(_)) {
+            if !m.outgoing && m.status < Status::Read && !matches!(m.body, Body::Notice(_)) {
                 m.status = Status::Read;
                 ids.push(m.id);
                 changed.push(m.clone());

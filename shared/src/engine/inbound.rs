@@ -307,6 +307,18 @@ impl Engine {
             }
             // Handled when it starts a session (see `try_successor`).
             Content::Successor { .. } => {}
+            Content::File { id, offer } => {
+                self.receive_file(from, id, offer, now);
+                if let Some(c) = self.contacts.get_mut(from) {
+                    c.unread = c.unread.saturating_add(1);
+                }
+                let receipt = Content::Receipt {
+                    kind: ReceiptKind::Delivered,
+                    ids: vec![id],
+                };
+                let _ = self.send_content(rng, from, receipt, None);
+            }
+            Content::FileState { id, state } => self.update_file(from, &id, state),
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

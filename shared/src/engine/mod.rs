@@ -14,7 +14,9 @@ pub mod backoff;
 pub mod call;
 pub mod content;
 mod core;
+pub mod files;
 mod inbound;
+pub mod metadata;
 pub mod model;
 pub mod pairing;
 

@@ -47,6 +47,8 @@ pub enum Body {
     Text(String),
     /// A conversation event written by the engine.
     Notice(Notice),
+    /// A file.
+    File(super::files::FileMessage),
 }
 
 /// Conversation events.

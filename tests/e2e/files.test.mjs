@@ -1,0 +1,162 @@
+// Encrypted files between two browsers on a real relay (local blob store):
+// a 20 MiB file arrives byte-identical and leaves storage once downloaded, a
+// deletion timer counts down on both sides and the sweeper removes the
+// object, GPS EXIF is stripped before encryption, and tampered ciphertext,
+// over-size files and vanished objects give clear errors.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { inChatWith, joinWithLink, newUser, screenshot, showInvite } from './app.mjs';
+import { launchBrowser, startRelay } from './harness.mjs';
+
+const T = { timeout: 30_000 };
+const MAX = 32 * 1024 * 1024;
+
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+
+/** A small real JPEG (made by Chromium) with an EXIF APP1 segment holding GPS data. */
+async function jpegWithGps(browser) {
+  const page = await browser.newPage();
+  const jpeg = Buffer.from(await page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 64; c.height = 48;
+    const g = c.getContext('2d');
+    g.fillStyle = '#1b6e80'; g.fillRect(0, 0, 64, 48);
+    g.fillStyle = '#fff'; g.fillRect(8, 8, 20, 20);
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
+    return Array.from(new Uint8Array(await blob.arrayBuffer()));
+  }));
+  await page.close();
+  const exif = Buffer.concat([
+    Buffer.from('Exif\0\0MM\0*\0\0\0\x08', 'latin1'),
+    Buffer.from('GPSLatitude 52/1 31/1 12/1 N GPSLongitude 13/1 24/1 36/1 E', 'latin1'),
+  ]);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), Buffer.from([(exif.length + 2) >> 8, (exif.length + 2) & 255]), exif]);
+  return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
+}
+
+describe('encrypted files', () => {
+  let relay, browser, alice, bob;
+  // Object files in the local store (sharded directories), full paths.
+  const blobs = () => {
+    const root = path.join(relay.dir, 'data', 'blobs');
+    try {
+      return readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && !e.name.startsWith('.'))
+        .map((e) => path.join(e.parentPath ?? e.path, e.name));
+    } catch {
+      return [];
+    }
+  };
+
+  before(async () => {
+    relay = await startRelay({ env: { PARLEY_SWEEP_INTERVAL_SECS: '1', PARLEY_MAX_BLOB_BYTES: String(MAX) } });
+    browser = await launchBrowser();
+    alice = await newUser(browser, relay.base, 'Alice');
+    bob = await newUser(browser, relay.base, 'Bob');
+    const { link } = await showInvite(alice.page);
+    await joinWithLink(bob.page, link);
+    await inChatWith(bob.page, 'Alice');
+    await inChatWith(alice.page, 'Bob');
+    await alice.page.waitForSelector('button:has-text("Video call"):not([disabled])', T);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  const attach = (page, name, mimeType, buffer) =>
+    page.locator('input[type="file"]').setInputFiles({ name, mimeType, buffer });
+  const bubble = (page, name) => page.locator('.msg.file', { hasText: name });
+
+  test('a 20 MiB file arrives byte-identical and is deleted from storage once downloaded', async () => {
+    const data = randomBytes(20 * 1024 * 1024);
+    await attach(alice.page, 'video.bin', 'application/octet-stream', data);
+    const mine = bubble(alice.page, 'video.bin');
+    await mine.waitFor(T);
+    await mine.locator('.file-state', { hasText: 'Waiting for Bob to accept' }).waitFor(T);
+    assert.equal(blobs().length, 1, 'ciphertext in storage');
+    const stored = readFileSync(blobs()[0]);
+    assert.ok(stored.length > data.length, 'padded ciphertext');
+    assert.ok(!stored.includes(data.subarray(0, 64)), 'storage holds no plaintext');
+
+    const theirs = bubble(bob.page, 'video.bin');
+    await theirs.waitFor(T);
+    assert.match(await theirs.textContent(), /21\.0 MB/);
+    await screenshot(bob.page, 'file-offer');
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', T),
+      theirs.getByRole('button', { name: 'Accept and download' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'video.bin');
+    assert.equal(sha256(readFileSync(await download.path())), sha256(data), 'same bytes');
+    await mine.locator('.file-state', { hasText: 'Downloaded and deleted from storage' }).waitFor(T);
+    assert.deepEqual(blobs(), [], 'object deleted from storage');
+  });
+
+  test('the deletion timer counts down on both sides and the object is gone when it ends', async () => {
+    await alice.page.getByLabel('File lifetime').selectOption('30');
+    await alice.page.getByLabel('or as soon as it is downloaded').uncheck();
+    await attach(alice.page, 'note.txt', 'text/plain', Buffer.from('short-lived secret note'));
+    for (const page of [alice.page, bob.page]) {
+      const t = bubble(page, 'note.txt').locator('.file-timer');
+      await t.waitFor(T);
+      assert.match(await t.textContent(), /^Deleted from storage in \d+ seconds?$/);
+    }
+    assert.equal(blobs().length, 1);
+    for (const page of [alice.page, bob.page]) {
+      await bubble(page, 'note.txt').locator('.file-timer', { hasText: /^Deleted from storage$/ }).waitFor({ timeout: 45_000 });
+    }
+    const deadline = Date.now() + 10_000;
+    while (blobs().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(blobs(), [], 'the sweeper deleted the expired object');
+    assert.equal(await bubble(bob.page, 'note.txt').getByRole('button', { name: 'Accept and download' }).count(), 0);
+    await alice.page.getByLabel('File lifetime').selectOption('86400');
+    await alice.page.getByLabel('or as soon as it is downloaded').check();
+  });
+
+  test('a JPEG with GPS EXIF arrives without it, and shows a preview', async () => {
+    const jpeg = await jpegWithGps(browser);
+    assert.ok(jpeg.includes(Buffer.from('GPSLatitude')));
+    await attach(alice.page, 'holiday.jpg', 'image/jpeg', jpeg);
+    const mine = bubble(alice.page, 'holiday.jpg');
+    await mine.locator('.file-meta', { hasText: 'Location and camera data removed' }).waitFor(T);
+    const theirs = bubble(bob.page, 'holiday.jpg');
+    await theirs.waitFor(T);
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', T),
+      theirs.getByRole('button', { name: 'Accept and download' }).click(),
+    ]);
+    const got = readFileSync(await download.path());
+    assert.ok(!got.includes(Buffer.from('Exif')), 'no EXIF segment');
+    assert.ok(!got.includes(Buffer.from('GPSLatitude')), 'no GPS data');
+    assert.deepEqual(got.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'still a JPEG');
+    await bob.page.waitForFunction(() => document.querySelector('img.preview')?.naturalWidth === 64, null, T);
+  });
+
+  test('tampered ciphertext, an over-size file and a vanished object each give a clear error', async () => {
+    await attach(alice.page, 'contract.pdf', 'application/pdf', randomBytes(5000));
+    const theirs = bubble(bob.page, 'contract.pdf');
+    await theirs.waitFor(T);
+    const file = blobs()[0];
+    const b = readFileSync(file);
+    b[100] ^= 1;
+    writeFileSync(file, b);
+    await theirs.getByRole('button', { name: 'Accept and download' }).click();
+    await theirs.locator('[role="alert"]', { hasText: 'altered in storage' }).waitFor(T);
+
+    await attach(alice.page, 'huge.bin', 'application/octet-stream', Buffer.alloc(MAX + 1));
+    await alice.page.locator('.error[role="alert"]', { hasText: 'huge.bin is too large for this relay' }).waitFor(T);
+    assert.equal(await bubble(alice.page, 'huge.bin').count(), 0, 'nothing half-sent is shown as sent');
+
+    await attach(alice.page, 'gone.txt', 'text/plain', Buffer.from('x'.repeat(100)));
+    const gone = bubble(bob.page, 'gone.txt');
+    await gone.waitFor(T);
+    for (const f of blobs()) unlinkSync(f);
+    await gone.getByRole('button', { name: 'Accept and download' }).click();
+    await gone.locator('[role="alert"]', { hasText: 'no longer in storage' }).waitFor(T);
+  });
+});
