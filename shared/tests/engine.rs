@@ -137,7 +137,7 @@ fn texts(s: &Side, peer: &[u8; 32]) -> Vec<String> {
         .iter()
         .filter_map(|m| match &m.body {
             Body::Text(t) => Some(t.clone()),
-            Body::Notice(_) => None,
+            Body::Notice(_) | Body::File(_) => None,
         })
         .collect()
 }
