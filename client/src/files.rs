@@ -80,6 +80,58 @@ async fn bytes_of(blob: &Blob) -> Result<Vec<u8>, String> {
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
+/// Collects output chunks into a Blob, folding them in every few MiB: the
+/// browser keeps Blob data outside the page's heap (and on disk when large),
+/// so memory here stays flat whatever the file size.
+struct Sink {
+    folded: Array,
+    pending: Array,
+    pending_bytes: usize,
+    mime: String,
+}
+
+/// Bytes gathered before they are folded into the Blob.
+const FOLD: usize = 8 * 1024 * 1024;
+
+impl Sink {
+    fn new(mime: &str) -> Self {
+        Self {
+            folded: Array::new(),
+            pending: Array::new(),
+            pending_bytes: 0,
+            mime: mime.to_owned(),
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.pending.push(&Uint8Array::from(bytes));
+        self.pending_bytes += bytes.len();
+        if self.pending_bytes >= FOLD {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
+    fn fold(&mut self) -> Result<(), String> {
+        let part = blob_of(&self.pending, "application/octet-stream")?;
+        self.folded.push(&part);
+        self.pending = Array::new();
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Blob, String> {
+        self.fold()?;
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type(&self.mime);
+        Blob::new_with_blob_sequence_and_options(&self.folded, &opts)
+            .map_err(|_| "The browser could not hold the file.".to_owned())
+    }
+}
+
 fn blob_of(parts: &Array, mime: &str) -> Result<Blob, String> {
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
@@ -126,7 +178,7 @@ pub async fn send(
 
     let key = FileKey::generate(&mut os_rng());
     let mut enc = Encryptor::new(&key, len);
-    let parts = Array::new();
+    let mut sink = Sink::new("application/octet-stream");
     let started = js_sys::Date::now();
     let total = source.size();
     let mut at = 0.0;
@@ -138,16 +190,15 @@ pub async fn send(
         let ct = enc
             .update(&bytes_of(&slice).await?)
             .map_err(|e| e.to_string())?;
-        parts.push(&Uint8Array::from(ct.as_slice()));
+        sink.push(&ct)?;
         at = end;
         progress(p, "Encrypting", at, total, started);
         // Let the page breathe between slices.
         sleep(0).await;
     }
     let (tail, digest) = enc.finish().map_err(|e| e.to_string())?;
-    parts.push(&Uint8Array::from(tail.as_slice()));
-    let body = blob_of(&parts, "application/octet-stream")?;
-    drop(parts);
+    sink.push(&tail)?;
+    let body = sink.finish()?;
     upload(&up.upload, &body, p).await?;
 
     let offer = FileOffer {
@@ -277,7 +328,7 @@ pub async fn fetch(offer: &FileOffer, p: RwSignal<Option<Progress>>) -> Result<B
         invoke(&get(&resp, "body"), "getReader", &[]).map_err(|_| "no stream".to_owned())?;
     let key = FileKey::from_bytes(offer.key);
     let mut dec = Decryptor::new(&key, offer.size, offer.digest);
-    let parts = Array::new();
+    let mut sink = Sink::new(&offer.mime);
     let total = down.size as f64;
     let started = js_sys::Date::now();
     let mut got = 0.0;
@@ -291,15 +342,13 @@ pub async fn fetch(offer: &FileOffer, p: RwSignal<Option<Progress>>) -> Result<B
         let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
         got += bytes.len() as f64;
         let plain = dec.update(&bytes).map_err(|_| tampered())?;
-        if !plain.is_empty() {
-            parts.push(&Uint8Array::from(plain.as_slice()));
-        }
+        sink.push(&plain)?;
         progress(p, "Downloading", got, total, started);
     }
     let tail = dec.finish().map_err(|_| tampered())?;
-    parts.push(&Uint8Array::from(tail.as_slice()));
+    sink.push(&tail)?;
     let _ = p.try_set(None);
-    blob_of(&parts, &offer.mime)
+    sink.finish()
 }
 
 fn tampered() -> String {
