@@ -9,6 +9,7 @@ use parley_shared::crypto::keys::IdentityKeyPair;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::session::{MemoryPreKeys, Session};
 use parley_shared::crypto::stream::{Encryptor, FileKey};
+use wasm_bindgen::JsCast as _;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -68,4 +69,115 @@ fn browser_crypto_benchmarks() {
     let t = now();
     backup::seal_with_password(rng, "correct horse", KdfParams::default(), b"x").unwrap();
     console_log!("BENCH argon2id_default_ms {:.0}", now() - t);
+}
+
+async fn call(
+    o: &wasm_bindgen::JsValue,
+    method: &str,
+    args: &[wasm_bindgen::JsValue],
+) -> wasm_bindgen::JsValue {
+    let f: js_sys::Function = js_sys::Reflect::get(o, &method.into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let p: js_sys::Promise = f
+        .apply(o, &args.iter().collect::<js_sys::Array>())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap()
+}
+
+fn mib_of_memory() -> (f64, f64) {
+    let wasm = wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64;
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+    let heap = js_sys::Reflect::get(&perf, &"memory".into())
+        .ok()
+        .and_then(|m| js_sys::Reflect::get(&m, &"usedJSHeapSize".into()).ok())
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    (wasm / 1048576.0, heap / 1048576.0)
+}
+
+/// An attachment as the app encrypts it: 256 MiB in 1 MiB slices through
+/// STREAM (output leaves the page heap, as the app folds it into Blobs),
+/// against WebCrypto AES-256-GCM over the same slices in the same page.
+#[wasm_bindgen_test]
+async fn attachment_256_mib_stream_vs_webcrypto_aes_gcm() {
+    const MIB: usize = 1 << 20;
+    const SLICES: usize = 256;
+    let rng = &mut os_rng();
+    let slice: Vec<u8> = (0..MIB).map(|i| (i * 31 % 251) as u8).collect();
+    let (wasm_before, heap_before) = mib_of_memory();
+
+    let key = FileKey::generate(rng);
+    let t = now();
+    let mut e = Encryptor::new(&key, (MIB * SLICES) as u64);
+    let mut out_bytes = 0usize;
+    for _ in 0..SLICES {
+        out_bytes += e.update(&slice).unwrap().len();
+    }
+    out_bytes += e.finish().unwrap().0.len();
+    let stream_s = (now() - t) / 1000.0;
+    let (wasm_after, heap_after) = mib_of_memory();
+    assert!(out_bytes > MIB * SLICES);
+    console_log!(
+        "BENCH stream_256mib_mb_per_s {:.1}",
+        (MIB * SLICES) as f64 / 1e6 / stream_s
+    );
+    console_log!(
+        "BENCH stream_256mib_wasm_memory_mib {:.1} (before {:.1}); js_heap_mib {:.1} (before {:.1})",
+        wasm_after,
+        wasm_before,
+        heap_after,
+        heap_before
+    );
+
+    let subtle = js_sys::Reflect::get(
+        &js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).unwrap(),
+        &"subtle".into(),
+    )
+    .unwrap();
+    let raw = js_sys::Uint8Array::from(&[7u8; 32][..]);
+    let algo = js_sys::Object::new();
+    js_sys::Reflect::set(&algo, &"name".into(), &"AES-GCM".into()).unwrap();
+    let usages = js_sys::Array::of1(&"encrypt".into());
+    let aes = call(
+        &subtle,
+        "importKey",
+        &[
+            "raw".into(),
+            raw.into(),
+            algo.into(),
+            false.into(),
+            usages.into(),
+        ],
+    )
+    .await;
+    let data = js_sys::Uint8Array::from(slice.as_slice());
+    let t = now();
+    for i in 0..SLICES {
+        let mut iv = [0u8; 12];
+        iv[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        let params = js_sys::Object::new();
+        js_sys::Reflect::set(&params, &"name".into(), &"AES-GCM".into()).unwrap();
+        js_sys::Reflect::set(&params, &"iv".into(), &js_sys::Uint8Array::from(&iv[..])).unwrap();
+        call(
+            &subtle,
+            "encrypt",
+            &[params.into(), aes.clone(), data.clone().into()],
+        )
+        .await;
+    }
+    let aes_s = (now() - t) / 1000.0;
+    let (_, heap_aes) = mib_of_memory();
+    console_log!(
+        "BENCH webcrypto_aes_gcm_256mib_mb_per_s {:.1}",
+        (MIB * SLICES) as f64 / 1e6 / aes_s
+    );
+    console_log!("BENCH webcrypto_aes_gcm_js_heap_mib {:.1}", heap_aes);
 }
