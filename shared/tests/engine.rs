@@ -510,3 +510,53 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
         Err(EngineError::Offline)
     );
 }
+
+#[test]
+fn file_offers_reach_the_recipient_and_states_flow_back() {
+    use parley_shared::engine::files::{FileOffer, FileState};
+    let (mut a, mut b) = paired();
+    let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
+    let offer = FileOffer {
+        object: "obj1".into(),
+        key: [4; 32],
+        digest: [5; 32],
+        name: "../../secret/plan.pdf".into(),
+        mime: "application/pdf".into(),
+        size: 1234,
+        expires_at: 99_000,
+        delete_after_download: true,
+        metadata_removed: false,
+    };
+    let id = a
+        .engine
+        .send_attachment(&mut os_rng(), &bid, offer, 2_000)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 2_000);
+    let file = |s: &Side, peer: &[u8; 32]| {
+        s.engine
+            .messages(peer)
+            .iter()
+            .find_map(|m| match &m.body {
+                Body::File(f) if m.id == id => Some(f.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let got = file(&b, &aid);
+    assert_eq!(got.offer.name, "plan.pdf", "no path from the sender");
+    assert_eq!((got.offer.key, got.offer.size), ([4; 32], 1234));
+    assert_eq!(got.state, FileState::Offered);
+    assert_eq!(b.engine.contact(&aid).unwrap().unread, 1);
+    b.engine
+        .set_file_state(&mut os_rng(), &aid, &id, FileState::Deleted)
+        .unwrap();
+    b.drain(None);
+    deliver(&mut b, &mut a, 3_000);
+    assert_eq!(file(&a, &bid).state, FileState::Deleted);
+    assert_eq!(file(&b, &aid).state, FileState::Deleted);
+    let reloaded = Engine::load(a.store.0.clone()).unwrap().unwrap();
+    assert!(
+        matches!(&reloaded.messages(&bid).last().unwrap().body, Body::File(f) if f.state == FileState::Deleted)
+    );
+}
