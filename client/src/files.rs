@@ -66,13 +66,6 @@ fn progress(
     }));
 }
 
-async fn token() -> Result<String, String> {
-    match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
-        Some(t) => Ok(t),
-        None => runtime::login().await.map_err(|f| f.message()),
-    }
-}
-
 async fn bytes_of(blob: &Blob) -> Result<Vec<u8>, String> {
     let buf = JsFuture::from(blob.array_buffer())
         .await
@@ -159,7 +152,7 @@ pub async fn send(
         }
     }
     let len = source.size() as u64;
-    let token = token().await?;
+    let token = runtime::ensure_token().await?;
     let up: AttachmentUpload = api::json(
         "POST",
         "/api/v1/attachments",
@@ -285,7 +278,7 @@ async fn upload(req: &SignedUrl, body: &Blob, p: RwSignal<Option<Progress>>) -> 
 
 /// Downloads, verifies and decrypts an offered file; returns it as a Blob.
 pub async fn fetch(offer: &FileOffer, p: RwSignal<Option<Progress>>) -> Result<Blob, String> {
-    let token = token().await?;
+    let token = runtime::ensure_token().await?;
     let down: AttachmentDownload = api::json::<(), _>(
         "POST",
         &format!("/api/v1/attachments/{}/download", offer.object),
@@ -375,7 +368,7 @@ pub async fn finish(
     state: FileState,
 ) -> Result<(), String> {
     if state != FileState::Downloaded {
-        let token = token().await?;
+        let token = runtime::ensure_token().await?;
         let path = format!("/api/v1/attachments/{object}");
         api::call("DELETE", &path, Some(&token), None)
             .await

@@ -26,20 +26,13 @@ pub struct Shown {
     pub expires_at: u64,
 }
 
-async fn token() -> Result<String, String> {
-    if let Some(t) = runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
-        return Ok(t);
-    }
-    runtime::login().await.map_err(|f| f.message())
-}
-
 fn slot_path(id: &str, msg: &str) -> String {
     format!("/api/v1/rendezvous/{id}/{msg}")
 }
 
 /// Inviter: allocates a slot and returns what to show, and the flow to wait on.
 pub async fn create_invite() -> Result<(Shown, String, Inviter), String> {
-    let t = token().await?;
+    let t = runtime::ensure_token().await?;
     let slot: Rendezvous = api::json(
         "POST",
         "/api/v1/rendezvous",
@@ -73,7 +66,7 @@ pub async fn await_joiner(
     inviter: Inviter,
     cancelled: impl Fn() -> bool,
 ) -> Result<DeviceId, String> {
-    let t = token().await?;
+    let t = runtime::ensure_token().await?;
     let expires_ms = inviter.expires_at() * 1000;
     let b = loop {
         if cancelled() {
@@ -139,7 +132,7 @@ pub async fn join_link(link: &str) -> Result<DeviceId, String> {
 pub async fn join_pin_code(code: &str) -> Result<DeviceId, String> {
     let code =
         PinCode::parse(code).map_err(|_| "A pairing code looks like 123-45678.".to_owned())?;
-    let t = token().await?;
+    let t = runtime::ensure_token().await?;
     let slot: Rendezvous = api::json::<(), _>(
         "GET",
         &format!("/api/v1/rendezvous/pin/{}", code.slot()),
@@ -165,7 +158,7 @@ pub async fn join_pin_code(code: &str) -> Result<DeviceId, String> {
 }
 
 async fn finish_join(slot: &str, joiner: Joiner, b: Vec<u8>) -> Result<DeviceId, String> {
-    let t = token().await?;
+    let t = runtime::ensure_token().await?;
     api::bytes("PUT", &slot_path(slot, "b"), &t, Some(b))
         .await
         .map_err(explain_claim)?;

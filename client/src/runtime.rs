@@ -183,6 +183,14 @@ async fn upload_prekeys(up: KeyUpload) {
     }
 }
 
+/// A valid session token, logging in first when there is none.
+pub async fn ensure_token() -> Result<String, String> {
+    match token() {
+        Some(t) => Ok(t),
+        None => login().await.map_err(|f| f.message()),
+    }
+}
+
 /// Logs in with the identity key (challenge–response) and keeps the token.
 pub async fn login() -> Result<String, Failure> {
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;

@@ -154,6 +154,18 @@ fn pc() -> Option<JsValue> {
 
 // ------------------------------------------------------------ user actions
 
+/// Ends the call after a local failure, telling the peer why.
+fn fail(peer: DeviceId, id: CallId, why: &str) {
+    signal(
+        peer,
+        id,
+        CallKind::Hangup {
+            reason: HangupReason::Failed,
+        },
+    );
+    end(&format!("Call failed: {why}"), Some(id));
+}
+
 /// Starts a call to `peer`.
 pub fn start(peer: DeviceId, video: bool) {
     if current().is_some() {
@@ -165,14 +177,7 @@ pub fn start(peer: DeviceId, video: bool) {
     set_state(CallState::Outgoing);
     spawn_local(async move {
         if let Err(e) = dial(id, peer, video).await {
-            signal(
-                peer,
-                id,
-                CallKind::Hangup {
-                    reason: HangupReason::Failed,
-                },
-            );
-            end(&format!("Call failed: {e}"), Some(id));
+            fail(peer, id, &e);
             return;
         }
         sleep(RING_MS as u32).await;
@@ -272,14 +277,7 @@ pub fn accept() {
         }
         .await;
         if let Err(e) = r {
-            signal(
-                peer,
-                id,
-                CallKind::Hangup {
-                    reason: HangupReason::Failed,
-                },
-            );
-            end(&format!("Call failed: {e}"), Some(id));
+            fail(peer, id, &e);
         }
     });
 }

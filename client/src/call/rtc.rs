@@ -11,15 +11,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{CALL, on_connection_state, signal};
-use crate::api::{self, now_ms};
+use crate::api;
 use crate::js::{get, invoke, invoke_async, js_err, obj, set};
 use crate::runtime;
 
 pub(super) async fn turn() -> Result<Option<TurnCredentials>, String> {
-    let token = match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
-        Some(t) => t,
-        None => runtime::login().await.map_err(|f| f.message())?,
-    };
+    let token = runtime::ensure_token().await?;
     match api::json::<(), TurnCredentials>("GET", "/api/v1/turn", Some(&token), None).await {
         Ok(c) => Ok(Some(c)),
         // No TURN on this relay: direct connections only.

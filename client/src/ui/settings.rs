@@ -7,15 +7,12 @@ use super::{BackButton, ConnBadge, Put};
 use parley_shared::crypto::os_rng;
 use parley_shared::protocol::auth::{Challenge, Session};
 
-use crate::api::{self, now_ms};
+use crate::api;
 use crate::runtime;
 use crate::store::Store;
 
 async fn delete_account() -> Result<(), String> {
-    let token = match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
-        Some(t) => t,
-        None => runtime::login().await.map_err(|f| f.message())?,
-    };
+    let token = runtime::ensure_token().await?;
     api::call("DELETE", "/api/v1/devices/me", Some(&token), None)
         .await
         .map_err(|f| f.message())
@@ -35,10 +32,7 @@ async fn reset_keys() -> Result<(), String> {
     runtime::write(|e| e.begin_rotation(&mut os_rng()))
         .ok_or("no account")?
         .map_err(|e| e.to_string())?;
-    let token = match runtime::read(|e| e.token(now_ms()).map(str::to_owned)).flatten() {
-        Some(t) => t,
-        None => runtime::login().await.map_err(|f| f.message())?,
-    };
+    let token = runtime::ensure_token().await?;
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None)
         .await
         .map_err(|f| f.message())?;

@@ -110,6 +110,17 @@ pub async fn create(
     }))
 }
 
+/// The attachment named in the path, or 404.
+async fn load(state: &AppState, id: &str) -> Result<(BlobKey, BlobRecord), HttpError> {
+    let key = BlobKey::parse(id).map_err(|_| not_found())?;
+    let store = state.store.clone();
+    let id = key.as_str().to_owned();
+    let rec = web::block(move || store.blob(&id))
+        .await??
+        .ok_or_else(not_found)?;
+    Ok((key, rec))
+}
+
 /// `POST /api/v1/attachments/{id}/download`: a download URL, for the recipient only.
 #[utoipa::path(post, path = "/api/v1/attachments/{id}/download", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -119,12 +130,7 @@ pub async fn download(
     who: Authed,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let key = BlobKey::parse(&path).map_err(|_| not_found())?;
-    let store = state.store.clone();
-    let id = key.as_str().to_owned();
-    let rec = web::block(move || store.blob(&id))
-        .await??
-        .ok_or_else(not_found)?;
+    let (key, rec) = load(&state, &path).await?;
     if rec.recipient.as_deref() != Some(who.device.as_slice()) || rec.expires_at <= now_ms() {
         return Err(not_found());
     }
@@ -149,12 +155,7 @@ pub async fn delete(
     who: Authed,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let key = BlobKey::parse(&path).map_err(|_| not_found())?;
-    let store = state.store.clone();
-    let id = key.as_str().to_owned();
-    let rec = web::block(move || store.blob(&id))
-        .await??
-        .ok_or_else(not_found)?;
+    let (key, rec) = load(&state, &path).await?;
     let caller = Some(who.device.as_slice());
     if Some(rec.owner.as_slice()) != caller && rec.recipient.as_deref() != caller {
         return Err(not_found());

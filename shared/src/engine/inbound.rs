@@ -173,6 +173,23 @@ impl Engine {
         Ok(accepted.plaintext)
     }
 
+    /// A new incoming message: count it unread and send a delivery receipt.
+    fn unread_and_delivered<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        from: &DeviceId,
+        id: super::content::MessageId,
+    ) {
+        if let Some(c) = self.contacts.get_mut(from) {
+            c.unread = c.unread.saturating_add(1);
+        }
+        let receipt = Content::Receipt {
+            kind: ReceiptKind::Delivered,
+            ids: vec![id],
+        };
+        let _ = self.send_content(rng, from, receipt, None);
+    }
+
     /// A PreKey message from an unknown device is accepted only if it is the
     /// signed successor of a contact (that contact reset its keys). The
     /// contact then moves to the new identity, flagged as changed.
@@ -280,14 +297,7 @@ impl Engine {
                     expires_at: expire_secs.map(|s| now + u64::from(s) * 1000),
                 };
                 self.insert_message(from, m, now);
-                if let Some(c) = self.contacts.get_mut(from) {
-                    c.unread = c.unread.saturating_add(1);
-                }
-                let receipt = Content::Receipt {
-                    kind: ReceiptKind::Delivered,
-                    ids: vec![id],
-                };
-                let _ = self.send_content(rng, from, receipt, None);
+                self.unread_and_delivered(rng, from, id);
             }
             Content::Receipt { kind, ids } => {
                 let status = match kind {
@@ -309,14 +319,7 @@ impl Engine {
             Content::Successor { .. } => {}
             Content::File { id, offer } => {
                 self.receive_file(from, id, offer, now);
-                if let Some(c) = self.contacts.get_mut(from) {
-                    c.unread = c.unread.saturating_add(1);
-                }
-                let receipt = Content::Receipt {
-                    kind: ReceiptKind::Delivered,
-                    ids: vec![id],
-                };
-                let _ = self.send_content(rng, from, receipt, None);
+                self.unread_and_delivered(rng, from, id);
             }
             Content::FileState { id, state } => self.update_file(from, &id, state),
             Content::Call(signal) => {
