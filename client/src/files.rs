@@ -170,7 +170,47 @@ pub async fn send(
     })?;
 
     let key = FileKey::generate(&mut os_rng());
-    let mut enc = Encryptor::new(&key, len);
+    let digest = match encrypt_and_upload(&source, &key, len, &up.upload, p).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing half-sent: the reserved object goes again.
+            let path = format!("/api/v1/attachments/{}", up.id);
+            let _ = api::call("DELETE", &path, Some(&token), None).await;
+            return Err(e);
+        }
+    };
+
+    let offer = FileOffer {
+        object: up.id,
+        key: key.to_bytes(),
+        digest,
+        name,
+        mime,
+        size: len,
+        expires_at: up.expires_at * 1000,
+        delete_after_download,
+        metadata_removed,
+    };
+    match runtime::write(|e| e.send_attachment(&mut os_rng(), &peer, offer, now_ms())) {
+        Some(Ok(_)) => {
+            let _ = p.try_set(None);
+            Ok(())
+        }
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("no account".into()),
+    }
+}
+
+/// STREAM-encrypts `source` slice by slice and uploads the ciphertext;
+/// returns its digest.
+async fn encrypt_and_upload(
+    source: &Blob,
+    key: &FileKey,
+    len: u64,
+    target: &SignedUrl,
+    p: RwSignal<Option<Progress>>,
+) -> Result<[u8; 32], String> {
+    let mut enc = Encryptor::new(key, len);
     let mut sink = Sink::new("application/octet-stream");
     let started = js_sys::Date::now();
     let total = source.size();
@@ -192,27 +232,8 @@ pub async fn send(
     let (tail, digest) = enc.finish().map_err(|e| e.to_string())?;
     sink.push(&tail)?;
     let body = sink.finish()?;
-    upload(&up.upload, &body, p).await?;
-
-    let offer = FileOffer {
-        object: up.id,
-        key: key.to_bytes(),
-        digest,
-        name,
-        mime,
-        size: len,
-        expires_at: up.expires_at * 1000,
-        delete_after_download,
-        metadata_removed,
-    };
-    match runtime::write(|e| e.send_attachment(&mut os_rng(), &peer, offer, now_ms())) {
-        Some(Ok(_)) => {
-            let _ = p.try_set(None);
-            Ok(())
-        }
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err("no account".into()),
-    }
+    upload(target, &body, p).await?;
+    Ok(digest)
 }
 
 /// PUT with upload progress (XMLHttpRequest: fetch reports none).

@@ -240,16 +240,17 @@ impl Store {
             .map_err(js_err("write"))?;
         let store = tx.object_store(RECORDS).map_err(js_err("write"))?;
         for (op, value) in ops.iter().zip(sealed) {
-            match (op, value) {
+            let queued = match (op, value) {
                 (StoreOp::Put(k, _), Some(v)) => {
-                    store
-                        .put_with_key(&v, &k.as_str().into())
-                        .map_err(js_err("write"))?;
+                    store.put_with_key(&v, &k.as_str().into()).map(|_| ())
                 }
-                (StoreOp::Delete(k), _) => {
-                    store.delete(&k.as_str().into()).map_err(js_err("write"))?;
-                }
-                (StoreOp::Put(..), None) => {}
+                (StoreOp::Delete(k), _) => store.delete(&k.as_str().into()).map(|_| ()),
+                (StoreOp::Put(..), None) => Ok(()),
+            };
+            if let Err(e) = queued {
+                // All or nothing: never commit part of an engine step.
+                let _ = tx.abort();
+                return Err(js_err("write")(e));
             }
         }
         committed(&tx).await.map_err(js_err("write"))

@@ -278,9 +278,18 @@ async fn invite_gate_admits_each_code_once() {
     );
 
     // A registered device resetting its keys registers the successor with
-    // its own session instead of a new code; without a session it is refused.
+    // its own session and its old key's signature instead of a new code;
+    // without either it is refused, and the old device is erased after.
     let token_a = v["token"].as_str().unwrap().to_owned();
     let c = IdentityKeyPair::generate(&mut os_rng());
+    let vouch = |by: &IdentityKeyPair| GateProof::Successor {
+        signature: parley_shared::protocol::auth::encode_b64(&by.sign(
+            parley_shared::engine::content::CTX_SUCCESSOR,
+            &[&parley_shared::engine::content::successor_statement(
+                &c.public(),
+            )],
+        )),
+    };
     let keys = Api::keys(&c, 1, 1);
     let challenge = api.challenge().await;
     let sig = c.sign(
@@ -296,7 +305,12 @@ async fn invite_gate_admits_each_code_once() {
         keys,
         challenge: parley_shared::protocol::auth::encode_b64(&challenge),
         signature: parley_shared::protocol::auth::encode_b64(&sig),
-        gate: GateProof::Successor,
+        gate: vouch(&b),
+    };
+    let forged = serde_json::to_string(&req).unwrap();
+    let req = parley_shared::protocol::auth::RegisterRequest {
+        gate: vouch(&a),
+        ..req
     };
     let body = serde_json::to_string(&req).unwrap();
     let devices = "/api/v1/devices";
@@ -308,12 +322,28 @@ async fn invite_gate_admits_each_code_once() {
         .send("POST", devices, Some("bogus"), Some(body.clone()))
         .await;
     assert_eq!(st, 403, "{v}");
+    let (st, v) = api
+        .send("POST", devices, Some(&token_a), Some(forged))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (401, Some("unauthorized")),
+        "not signed by a: {v}"
+    );
     assert_eq!(
         api.send("POST", devices, Some(&token_a), Some(body))
             .await
             .0,
         201
     );
+    // The old device is gone: its token no longer works and it cannot log in.
+    assert_eq!(
+        api.send("GET", "/api/v1/prekeys/status", Some(&token_a), None)
+            .await
+            .0,
+        401
+    );
+    assert_ne!(api.login(&a, &api.origin()).await.0, 200);
 }
 
 #[tokio::test]

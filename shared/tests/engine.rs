@@ -320,14 +320,18 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
             &parley_shared::protocol::auth::encode_b64(&[1; 32]),
         )
         .unwrap();
-    assert_eq!(
+    assert!(matches!(
         req.gate,
-        parley_shared::protocol::auth::GateProof::Successor
-    );
-    assert_eq!(
-        b.engine.finish_rotation("t2".into(), u64::MAX / 2000),
-        Some("t".into())
-    );
+        parley_shared::protocol::auth::GateProof::Successor { .. }
+    ));
+    // Until the switch, new content waits for the new sessions.
+    b.engine
+        .send_text(&mut os_rng(), &aid, "during", 2_500)
+        .unwrap();
+    b.drain(None);
+    assert_eq!(b.engine.outbox_len(), 0);
+    assert!(b.engine.finish_rotation("t2".into(), u64::MAX / 2000));
+    assert!(!b.engine.finish_rotation("t3".into(), 1), "only once");
     let new_bid = b.engine.device_id();
     assert_ne!(new_bid, old_bid);
     b.engine
@@ -359,7 +363,7 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
     assert_eq!(a.engine.moved_to(&old_bid), Some(new_bid));
     let c = a.engine.contact(&new_bid).unwrap();
     assert!(c.identity_changed);
-    assert_eq!(texts(&a, &new_bid), ["before", "after"]);
+    assert_eq!(texts(&a, &new_bid), ["before", "during", "after"]);
     assert_eq!(
         a.engine.send_text(&mut os_rng(), &new_bid, "hi", 4_000),
         Err(EngineError::IdentityChanged)
@@ -555,8 +559,34 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
     deliver(&mut b, &mut a, 3_000);
     assert_eq!(file(&a, &bid).state, FileState::Deleted);
     assert_eq!(file(&b, &aid).state, FileState::Deleted);
+    // A peer state may not move a file backwards (the Accept button would
+    // come back for a deleted object).
+    b.engine
+        .set_file_state(&mut os_rng(), &aid, &id, FileState::Offered)
+        .unwrap();
+    b.drain(None);
+    deliver(&mut b, &mut a, 3_000);
+    assert_eq!(file(&a, &bid).state, FileState::Deleted);
+    // An object id that would leave its URL path segment is refused outright.
+    let evil = FileOffer {
+        object: "../devices/me".into(),
+        key: [1; 32],
+        digest: [1; 32],
+        name: "x".into(),
+        mime: String::new(),
+        size: 1,
+        expires_at: 99_000,
+        delete_after_download: false,
+        metadata_removed: false,
+    };
+    let evil_id = a
+        .engine
+        .send_attachment(&mut os_rng(), &bid, evil, 4_000)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 4_000);
+    assert!(b.engine.messages(&aid).iter().all(|m| m.id != evil_id));
     let reloaded = Engine::load(a.store.0.clone()).unwrap().unwrap();
-    assert!(
-        matches!(&reloaded.messages(&bid).last().unwrap().body, Body::File(f) if f.state == FileState::Deleted)
-    );
+    let kept = reloaded.messages(&bid).iter().find(|m| m.id == id).unwrap();
+    assert!(matches!(&kept.body, Body::File(f) if f.state == FileState::Deleted));
 }

@@ -42,11 +42,8 @@ async fn reset_keys() -> Result<(), String> {
     let s: Session = api::json("POST", "/api/v1/devices", Some(&token), Some(&req))
         .await
         .map_err(|f| f.message())?;
-    let old = runtime::write(|e| e.finish_rotation(s.token, s.expires_at)).flatten();
-    // The old device's keys and queue go: contacts now talk to the new one.
-    if let Some(old) = old {
-        let _ = api::call("DELETE", "/api/v1/devices/me", Some(&old), None).await;
-    }
+    // The relay erased the old device when it registered the new one.
+    runtime::write(|e| e.finish_rotation(s.token, s.expires_at));
     runtime::reconnect();
     Ok(())
 }

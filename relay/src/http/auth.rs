@@ -214,22 +214,30 @@ pub async fn register(
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, HttpError> {
     let req = body.into_inner();
-    // A device resetting its keys registers its successor with its own
-    // session: it already passed the gate once.
-    if req.gate == GateProof::Successor && previous.is_none() {
-        return Err(HttpError::new(
-            ErrorCode::Forbidden,
-            "a successor registration needs the previous device's session token",
-        ));
-    }
     let identity_bytes = b64_field(&req.identity, "identity")?;
     let identity =
         IdentityPublic::from_bytes(&identity_bytes).map_err(|_| bad("identity is invalid"))?;
     req.keys
         .verify(&identity)
         .map_err(|_| bad("prekey signatures do not verify against the identity"))?;
+    // A device resetting its keys registers its successor with its own
+    // session and a signature of its old key over the new identity: it
+    // already passed the gate once, and it is erased once replaced.
+    let replaces = match (&req.gate, &previous) {
+        (GateProof::Successor { signature: sig }, Some(prev)) => {
+            check_successor(&state, &prev.device, &identity, sig).await?;
+            Some(prev.device.clone())
+        }
+        (GateProof::Successor { .. }, None) => {
+            return Err(HttpError::new(
+                ErrorCode::Forbidden,
+                "a successor registration needs the previous device's session token",
+            ));
+        }
+        _ => None,
+    };
     let invite_hash = match (state.config.registration, &req.gate) {
-        (_, GateProof::Successor) => None,
+        (_, GateProof::Successor { .. }) => None,
         (RegistrationGate::Open | RegistrationGate::EmailOtp, _) => None,
         (RegistrationGate::Invite, GateProof::Invite { code }) => {
             Some(sha256(&[code.trim().as_bytes()]))
@@ -242,7 +250,7 @@ pub async fn register(
         }
     };
     let email_code = match (state.config.registration, &req.gate) {
-        (_, GateProof::Successor) => None,
+        (_, GateProof::Successor { .. }) => None,
         (RegistrationGate::EmailOtp, GateProof::EmailOtp { email, code }) => {
             Some((email.clone(), code.clone()))
         }
@@ -293,7 +301,12 @@ pub async fn register(
     })
     .await?;
     match result {
-        Ok(()) => Ok(HttpResponse::Created().json(session)),
+        Ok(()) => {
+            if let Some(old) = replaces {
+                erase_device(&state, old).await?;
+            }
+            Ok(HttpResponse::Created().json(session))
+        }
         Err(RegisterError::InvalidInvite) => Err(HttpError::new(
             ErrorCode::Forbidden,
             "invite code is invalid, expired or already used",
@@ -501,13 +514,33 @@ pub async fn bundle(
     }))
 }
 
-/// `DELETE /api/v1/devices/me`: erases everything the relay holds for the device.
-#[utoipa::path(delete, path = "/api/v1/devices/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 204, description = "Everything the relay held for the device is erased"), (status = 401, body = ApiError)))]
-pub async fn erase_me(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
+/// Checks that `old`'s identity key signed `new` as its successor.
+async fn check_successor(
+    state: &AppState,
+    old: &[u8],
+    new: &IdentityPublic,
+    sig: &str,
+) -> Result<(), HttpError> {
+    let sig = signature(sig)?;
     let store = state.store.clone();
-    let d = who.device.clone();
-    let blob_keys = web::block(move || store.delete_device(&d)).await??;
+    let d = old.to_vec();
+    let keys = web::block(move || store.device_keys(&d))
+        .await??
+        .ok_or_else(|| unauthorized("the previous device has no keys"))?;
+    let old_identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
+    old_identity
+        .verify(
+            parley_shared::engine::content::CTX_SUCCESSOR,
+            &[&parley_shared::engine::content::successor_statement(new)],
+            &sig,
+        )
+        .map_err(|_| unauthorized("the previous identity did not sign this successor"))
+}
+
+/// Erases a device: rows first, then its blob objects.
+async fn erase_device(state: &AppState, device: Vec<u8>) -> Result<(), HttpError> {
+    let store = state.store.clone();
+    let blob_keys = web::block(move || store.delete_device(&device)).await??;
     for key in blob_keys {
         if let Ok(k) = BlobKey::parse(&key) {
             // The rows are gone; an object left behind would be unreachable,
@@ -517,5 +550,13 @@ pub async fn erase_me(state: web::Data<AppState>, who: Authed) -> Result<HttpRes
             }
         }
     }
+    Ok(())
+}
+
+/// `DELETE /api/v1/devices/me`: erases everything the relay holds for the device.
+#[utoipa::path(delete, path = "/api/v1/devices/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Everything the relay held for the device is erased"), (status = 401, body = ApiError)))]
+pub async fn erase_me(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
+    erase_device(&state, who.device).await?;
     Ok(HttpResponse::NoContent().finish())
 }

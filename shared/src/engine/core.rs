@@ -418,22 +418,20 @@ impl Engine {
         challenge: &str,
     ) -> Option<RegisterRequest> {
         let r = self.rotation.as_ref()?;
-        registration(
-            &r.identity,
-            &r.prekeys,
-            origin,
-            challenge,
-            GateProof::Successor,
-        )
+        let gate = GateProof::Successor {
+            signature: encode_b64(&r.signature),
+        };
+        registration(&r.identity, &r.prekeys, origin, challenge, gate)
     }
 
-    /// The relay registered the new identity: switch to it and start new
-    /// sessions with every contact. Returns the old token (to erase the old
-    /// device from the relay); the adapter then reconnects.
-    pub fn finish_rotation(&mut self, token: String, expires_at: u64) -> Option<String> {
-        let r = self.rotation.take()?;
+    /// The relay registered the new identity (and erased the old device):
+    /// switch to it and start new sessions with every contact; the adapter
+    /// then reconnects. False when no reset was in progress.
+    pub fn finish_rotation(&mut self, token: String, expires_at: u64) -> bool {
+        let Some(r) = self.rotation.take() else {
+            return false;
+        };
         let old = self.device_id();
-        let old_token = self.account.token.take();
         self.identity = r.identity;
         self.account.identity = self.identity.to_bytes().to_vec();
         self.account.prekeys = r.prekeys;
@@ -462,7 +460,7 @@ impl Engine {
         self.commit();
         self.online = false;
         self.effects.push_back(Effect::Changed);
-        old_token
+        true
     }
 
     /// The user compared the changed safety number: sending is allowed again.
@@ -831,7 +829,9 @@ impl Engine {
             .contacts
             .get_mut(peer)
             .ok_or(EngineError::UnknownContact)?;
-        let Some(session) = c.session.as_mut() else {
+        // While keys are being reset, new content waits for the new sessions.
+        let pending_rotation = self.rotation.is_some();
+        let Some(session) = c.session.as_mut().filter(|_| !pending_rotation) else {
             c.waiting.push(content);
             self.save_contact(peer);
             self.commit();

@@ -13,6 +13,7 @@ use super::content::{Content, MessageId};
 use super::core::{Engine, EngineError};
 use super::model::{Body, Message, Status};
 use crate::crypto::codec::fixed;
+use crate::protocol::attachments::valid_object_id;
 use crate::protocol::ws::DeviceId;
 
 /// Longest file name kept.
@@ -142,19 +143,38 @@ impl Engine {
         id: &MessageId,
         state: FileState,
     ) -> Result<(), EngineError> {
-        self.update_file(peer, id, state);
+        self.update_file(peer, id, state, false);
         self.send_content(rng, peer, Content::FileState { id: *id, state }, None)?;
         self.commit();
         Ok(())
     }
 
-    pub(super) fn update_file(&mut self, peer: &DeviceId, id: &MessageId, state: FileState) {
+    /// Applies a state if it moves forward: offered → downloaded, declined
+    /// or deleted; downloaded → deleted. `by_peer`: the peer reported it,
+    /// which it may only do for files we sent it, or to say it deleted one.
+    pub(super) fn update_file(
+        &mut self,
+        peer: &DeviceId,
+        id: &MessageId,
+        state: FileState,
+        by_peer: bool,
+    ) {
         let Some(h) = self.history.get_mut(peer) else {
             return;
         };
+        let forward = |from: FileState| {
+            matches!(
+                (from, state),
+                (
+                    FileState::Offered,
+                    FileState::Downloaded | FileState::Declined | FileState::Deleted
+                ) | (FileState::Downloaded, FileState::Deleted)
+            )
+        };
         if let Some(m) = h.iter_mut().find(|m| &m.id == id)
+            && (!by_peer || m.outgoing || state == FileState::Deleted)
             && let Body::File(f) = &mut m.body
-            && f.state != state
+            && forward(f.state)
         {
             f.state = state;
             let m = m.clone();
@@ -166,19 +186,20 @@ impl Engine {
         }
     }
 
+    /// Records an incoming offer; false for a duplicate or a malformed one.
     pub(super) fn receive_file(
         &mut self,
         from: &DeviceId,
         id: MessageId,
         mut offer: FileOffer,
         now: u64,
-    ) {
-        if self
+    ) -> bool {
+        let seen = self
             .messages(from)
             .iter()
-            .any(|m| !m.outgoing && m.id == id)
-        {
-            return;
+            .any(|m| !m.outgoing && m.id == id);
+        if seen || !valid_object_id(&offer.object) {
+            return false;
         }
         offer.name = clean_file_name(&offer.name);
         let m = Message {
@@ -194,6 +215,7 @@ impl Engine {
             expires_at: None,
         };
         self.insert_message(from, m, now);
+        true
     }
 }
 

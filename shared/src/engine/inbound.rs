@@ -318,10 +318,11 @@ impl Engine {
             // Handled when it starts a session (see `try_successor`).
             Content::Successor { .. } => {}
             Content::File { id, offer } => {
-                self.receive_file(from, id, offer, now);
-                self.unread_and_delivered(rng, from, id);
+                if self.receive_file(from, id, offer, now) {
+                    self.unread_and_delivered(rng, from, id);
+                }
             }
-            Content::FileState { id, state } => self.update_file(from, &id, state),
+            Content::FileState { id, state } => self.update_file(from, &id, state, true),
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

@@ -7,6 +7,17 @@ use serde::{Deserialize, Serialize};
 /// Longest lifetime a sender may choose, seconds (7 days).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
 
+/// Whether `id` is a well-formed object id (what the relay hands out: 1–128
+/// characters of `[A-Za-z0-9_-]`). Ids come from peers inside messages and
+/// end up in request paths, so anything else is refused.
+pub fn valid_object_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// `POST /api/v1/attachments` body.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,4 +66,23 @@ pub struct AttachmentDownload {
     pub size: u64,
     /// Unix seconds when the relay deletes the object.
     pub expires_at: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn object_ids_cannot_leave_their_path_segment() {
+        assert!(super::valid_object_id("q0TqsM1iG2m_yzF-9xk2Ow"));
+        for bad in [
+            "",
+            "../devices/me",
+            "a/b",
+            "%2e%2e",
+            "a?b",
+            "a b",
+            &"x".repeat(129),
+        ] {
+            assert!(!super::valid_object_id(bad), "{bad:?}");
+        }
+    }
 }

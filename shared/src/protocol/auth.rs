@@ -100,9 +100,16 @@ pub enum GateProof {
         /// The code.
         code: String,
     },
-    /// The new identity of an existing device whose owner reset its keys;
-    /// the request carries that device's bearer token, which is the proof.
-    Successor,
+    /// The new identity of an existing device whose owner reset its keys:
+    /// the request carries that device's bearer token, and `signature` is the
+    /// old identity key over the new identity
+    /// (`engine::content::successor_statement`). The relay erases the old
+    /// device once the new one is registered, so a reset never multiplies
+    /// devices past the gate.
+    Successor {
+        /// base64url Ed25519 signature by the old identity.
+        signature: String,
+    },
     /// A code mailed by `POST /api/v1/registration/email`.
     EmailOtp {
         /// The address the code was sent to.
