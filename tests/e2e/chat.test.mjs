@@ -83,6 +83,12 @@ describe('chat between two browsers', () => {
     // Still a working session after the reload.
     await send(bob.page, 'Still here after a reload');
     await incoming(alice.page, 'Still here after a reload');
+    // A second tab of the same profile does not start a second engine.
+    const second = await alice.context.newPage();
+    await second.goto(relay.base + '/');
+    await second.locator('.fatal[role="alert"]', { hasText: 'already open in another tab' }).waitFor(T);
+    assert.equal(await second.locator('main[data-screen="home"]').count(), 0);
+    await second.close();
   });
 
   test('relay SIGKILLed mid-conversation: both reconnect, queued messages arrive exactly once', async () => {

@@ -230,8 +230,13 @@ async fn dial(id: CallId, peer: DeviceId, video: bool) -> Result<(), String> {
     let stream = media(video).await?;
     let pc = make_pc(&creds, id, peer)?;
     add_tracks(&pc, &stream)?;
-    store_media(&pc, &stream);
+    if !store_media(id, &pc, &stream) {
+        return Ok(());
+    }
     let sdp = describe(&pc, "createOffer", obj(&[])).await?;
+    if !still_current(id) {
+        return Ok(());
+    }
     signal(
         peer,
         id,
@@ -244,14 +249,33 @@ async fn dial(id: CallId, peer: DeviceId, video: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn store_media(pc: &JsValue, stream: &JsValue) {
-    CALL.with(|c| {
-        if let Some(c) = c.borrow_mut().as_mut() {
+/// Keeps the connection and camera for call `id`, unless that call ended
+/// while they were being set up: then they are released at once (no camera
+/// left on, no offer for a dead call). False in that case.
+fn store_media(id: CallId, pc: &JsValue, stream: &JsValue) -> bool {
+    let kept = CALL.with(|c| match c.borrow_mut().as_mut() {
+        Some(c) if c.id == id => {
             c.pc = Some(pc.clone());
             c.local = Some(stream.clone());
+            true
         }
+        _ => false,
     });
-    attach_local(stream);
+    if kept {
+        attach_local(stream);
+    } else {
+        let _ = invoke(pc, "close", &[]);
+        if let Ok(t) = invoke(stream, "getTracks", &[]) {
+            for t in Array::from(&t).iter() {
+                let _ = invoke(&t, "stop", &[]);
+            }
+        }
+    }
+    kept
+}
+
+fn still_current(id: CallId) -> bool {
+    current().is_some_and(|c| c.0 == id)
 }
 
 /// Accepts the ringing call.
@@ -269,10 +293,14 @@ pub fn accept() {
             let stream = media(video).await?;
             let pc = make_pc(&creds, id, peer)?;
             add_tracks(&pc, &stream)?;
-            store_media(&pc, &stream);
+            if !store_media(id, &pc, &stream) {
+                return Ok(());
+            }
             set_remote(&pc, "offer", &offer).await?;
             let sdp = describe(&pc, "createAnswer", obj(&[])).await?;
-            signal(peer, id, CallKind::Answer { sdp });
+            if still_current(id) {
+                signal(peer, id, CallKind::Answer { sdp });
+            }
             Ok(())
         }
         .await;

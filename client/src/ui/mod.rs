@@ -69,7 +69,47 @@ fn take_invite_from_url() -> Option<String> {
     Some(href)
 }
 
+/// Holds the `parley-engine` Web Lock for the page's lifetime; false when
+/// another tab has it. Two engines on one IndexedDB would both advance the
+/// same ratchets from the same stored state and lose messages.
+async fn single_instance() -> bool {
+    use crate::js::{get, invoke_async, obj};
+    use wasm_bindgen::prelude::*;
+    let Some(w) = web_sys::window() else {
+        return false;
+    };
+    let locks = get(&get(&w.into(), "navigator"), "locks");
+    if locks.is_undefined() {
+        return true; // no Web Locks: nothing to coordinate with
+    }
+    let (tx, rx) = futures_channel();
+    let granted = Closure::once_into_js(move |lock: JsValue| {
+        let _ = tx.call1(&JsValue::NULL, &(!lock.is_null()).into());
+        // Never resolves: the lock is held until the page goes away.
+        js_sys::Promise::new(&mut |_, _| {})
+    });
+    let opts = obj(&[("ifAvailable", true.into())]);
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = invoke_async(&locks, "request", &["parley-engine".into(), opts, granted]).await;
+    });
+    rx.await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+/// A one-shot JS resolver and the future of its value.
+fn futures_channel() -> (js_sys::Function, wasm_bindgen_futures::JsFuture) {
+    let mut resolve = None;
+    let p = js_sys::Promise::new(&mut |r, _| resolve = Some(r));
+    let resolve = resolve.unwrap_or_else(|| js_sys::Function::new_no_args(""));
+    (resolve, wasm_bindgen_futures::JsFuture::from(p))
+}
+
 async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
+    if !single_instance().await {
+        return ui.fatal.set(Some(
+            "Parley is already open in another tab or window. Use that one, or close it and reload this one."
+                .into(),
+        ));
+    }
     let store = match Store::open().await {
         Ok(s) => s,
         Err(e) => return ui.fatal.put(Some(e)),
