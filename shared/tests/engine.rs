@@ -210,6 +210,32 @@ fn disappearing_messages_expire_on_both_sides() {
     a.drain(None);
     deliver(&mut a, &mut b, 3_000);
     assert_eq!(texts(&b, &aid), ["vanishing"]);
+    // Files follow the same timer (their keys must not outlive it).
+    let offer = parley_shared::engine::files::FileOffer {
+        object: "obj2".into(),
+        key: [6; 32],
+        digest: [7; 32],
+        name: "v.txt".into(),
+        mime: "text/plain".into(),
+        size: 3,
+        expires_at: 999_999,
+        delete_after_download: false,
+        metadata_removed: false,
+    };
+    a.engine
+        .send_attachment(&mut os_rng(), &bid, offer, 3_000)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 3_000);
+    let file_expiry = |s: &Side, peer: &[u8; 32]| {
+        s.engine
+            .messages(peer)
+            .iter()
+            .find(|m| matches!(m.body, Body::File(_)))
+            .and_then(|m| m.expires_at)
+    };
+    assert_eq!(file_expiry(&a, &bid), Some(33_000));
+    assert_eq!(file_expiry(&b, &aid), Some(33_000));
     assert_eq!(a.engine.tick(10_000), Some(33_000));
     assert_eq!(texts(&a, &bid), ["vanishing"]);
     a.engine.tick(33_000);
@@ -218,6 +244,8 @@ fn disappearing_messages_expire_on_both_sides() {
     b.drain(None);
     assert!(texts(&a, &bid).is_empty());
     assert!(texts(&b, &aid).is_empty());
+    assert_eq!(file_expiry(&a, &bid), None, "the file entry is gone too");
+    assert_eq!(file_expiry(&b, &aid), None);
     // Gone from storage too.
     let reloaded = Engine::load(b.store.0.clone()).unwrap().unwrap();
     assert!(

@@ -71,6 +71,8 @@ pub enum Content {
         id: MessageId,
         /// Key, digest, name, type, size and object id.
         offer: super::files::FileOffer,
+        /// Disappearing-message timer in force when it was sent.
+        expire_secs: Option<u32>,
     },
     /// A file's state changed on the sender's or the recipient's side.
     FileState {

@@ -115,6 +115,8 @@ impl Engine {
             return Err(EngineError::IdentityChanged);
         }
         offer.name = clean_file_name(&offer.name);
+        // Files disappear with the conversation's timer, like texts.
+        let expire_secs = c.timer_secs;
         let mut id = [0u8; 16];
         rng.fill_bytes(&mut id);
         let msg = Message {
@@ -127,10 +129,15 @@ impl Engine {
             }),
             at: now,
             status: Status::Queued,
-            expires_at: None,
+            expires_at: expire_secs.map(|s| now + u64::from(s) * 1000),
         };
         self.insert_message(peer, msg, now);
-        self.send_content(rng, peer, Content::File { id, offer }, Some(id))?;
+        let content = Content::File {
+            id,
+            offer,
+            expire_secs,
+        };
+        self.send_content(rng, peer, content, Some(id))?;
         Ok(id)
     }
 
@@ -192,6 +199,7 @@ impl Engine {
         from: &DeviceId,
         id: MessageId,
         mut offer: FileOffer,
+        expire_secs: Option<u32>,
         now: u64,
     ) -> bool {
         let seen = self
@@ -212,7 +220,9 @@ impl Engine {
             }),
             at: now,
             status: Status::Delivered,
-            expires_at: None,
+            expires_at: expire_secs
+                .filter(|s| *s > 0 && *s <= super::core::MAX_TIMER_SECS)
+                .map(|s| now + u64::from(s) * 1000),
         };
         self.insert_message(from, m, now);
         true

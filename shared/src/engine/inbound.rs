@@ -317,8 +317,12 @@ impl Engine {
             }
             // Handled when it starts a session (see `try_successor`).
             Content::Successor { .. } => {}
-            Content::File { id, offer } => {
-                if self.receive_file(from, id, offer, now) {
+            Content::File {
+                id,
+                offer,
+                expire_secs,
+            } => {
+                if self.receive_file(from, id, offer, expire_secs, now) {
                     self.unread_and_delivered(rng, from, id);
                 }
             }
