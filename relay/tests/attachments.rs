@@ -33,17 +33,8 @@ async fn relays() -> Vec<(&'static str, Relay)> {
 
 /// Sends a signed request exactly as a browser would.
 async fn send(req: &SignedUrl, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
-    let mut b = reqwest::Client::new().request(req.method.parse().unwrap(), &req.url);
-    for (k, v) in &req.headers {
-        if k != "content-length" {
-            b = b.header(k, v);
-        }
-    }
-    if let Some(body) = body {
-        b = b.body(body);
-    }
-    let r = b.send().await.unwrap();
-    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    let (st, bytes) = common::send_signed(&req.method, &req.url, &req.headers, body).await;
+    (st.as_u16(), bytes)
 }
 
 async fn create(

@@ -34,19 +34,7 @@ async fn send(
     url: &str,
     body: Option<Vec<u8>>,
 ) -> (StatusCode, Vec<u8>) {
-    let client = reqwest::Client::new();
-    let mut b = client.request(method.parse().unwrap(), url);
-    for (k, v) in &req.headers {
-        if k != "content-length" {
-            b = b.header(k, v);
-        }
-    }
-    if let Some(body) = body {
-        b = b.body(body);
-    }
-    let r = b.send().await.unwrap();
-    let status = r.status();
-    (status, r.bytes().await.unwrap().to_vec())
+    common::send_signed(method, url, &req.headers, body).await
 }
 
 /// Changes one character of the signature parameter, whatever its name.

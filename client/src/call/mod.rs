@@ -225,14 +225,20 @@ fn begin(id: CallId, peer: DeviceId, outgoing: bool, offer: Option<String>, vide
     }
 }
 
-async fn dial(id: CallId, peer: DeviceId, video: bool) -> Result<(), String> {
+/// TURN credentials, camera/microphone and a connection carrying them, for
+/// either side; `None` when call `id` ended meanwhile (all released).
+async fn connect_media(id: CallId, peer: DeviceId, video: bool) -> Result<Option<JsValue>, String> {
     let creds = turn().await?;
     let stream = media(video).await?;
     let pc = make_pc(&creds, id, peer)?;
     add_tracks(&pc, &stream)?;
-    if !store_media(id, &pc, &stream) {
+    Ok(store_media(id, &pc, &stream).then_some(pc))
+}
+
+async fn dial(id: CallId, peer: DeviceId, video: bool) -> Result<(), String> {
+    let Some(pc) = connect_media(id, peer, video).await? else {
         return Ok(());
-    }
+    };
     let sdp = describe(&pc, "createOffer", obj(&[])).await?;
     if !still_current(id) {
         return Ok(());
@@ -289,13 +295,9 @@ pub fn accept() {
     set_state(CallState::Connecting);
     spawn_local(async move {
         let r: Result<(), String> = async {
-            let creds = turn().await?;
-            let stream = media(video).await?;
-            let pc = make_pc(&creds, id, peer)?;
-            add_tracks(&pc, &stream)?;
-            if !store_media(id, &pc, &stream) {
+            let Some(pc) = connect_media(id, peer, video).await? else {
                 return Ok(());
-            }
+            };
             set_remote(&pc, "offer", &offer).await?;
             let sdp = describe(&pc, "createAnswer", obj(&[])).await?;
             if still_current(id) {

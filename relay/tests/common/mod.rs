@@ -93,3 +93,24 @@ pub fn relay_backends() -> Vec<(relay::RelayBuilder, Option<String>)> {
     }
     out
 }
+
+/// Sends a pre-signed request as a browser would: the signed method, URL and
+/// headers (the body sets its own content-length).
+pub async fn send_signed(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<Vec<u8>>,
+) -> (reqwest::StatusCode, Vec<u8>) {
+    let mut b = reqwest::Client::new().request(method.parse().unwrap(), url);
+    for (k, v) in headers {
+        if k != "content-length" {
+            b = b.header(k, v);
+        }
+    }
+    if let Some(body) = body {
+        b = b.body(body);
+    }
+    let r = b.send().await.unwrap();
+    (r.status(), r.bytes().await.unwrap().to_vec())
+}
