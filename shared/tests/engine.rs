@@ -237,6 +237,7 @@ fn disappearing_messages_expire_on_both_sides() {
     assert_eq!(file_expiry(&a, &bid), Some(33_000));
     assert_eq!(file_expiry(&b, &aid), Some(33_000));
     assert_eq!(a.engine.tick(10_000), Some(33_000));
+    assert_eq!(a.engine.tick(20_000), Some(33_000), "nothing due yet");
     assert_eq!(texts(&a, &bid), ["vanishing"]);
     a.engine.tick(33_000);
     b.engine.tick(33_001);

@@ -137,6 +137,9 @@ pub struct Engine {
     /// Contacts that moved to a successor identity this run (old → new), so
     /// an open conversation can follow.
     pub(super) moved: BTreeMap<DeviceId, DeviceId>,
+    /// Earliest message expiry (Unix ms; `u64::MAX`: none, 0: unknown), so
+    /// the once-a-second tick does not walk the whole history.
+    pub(super) next_expiry: u64,
 }
 
 impl core::fmt::Debug for Engine {
@@ -185,6 +188,7 @@ impl Engine {
             pending: Vec::new(),
             rotation: None,
             moved: BTreeMap::new(),
+            next_expiry: 0,
         };
         e.save_account();
         e.commit();
@@ -247,6 +251,7 @@ impl Engine {
             pending: Vec::new(),
             rotation: None,
             moved: BTreeMap::new(),
+            next_expiry: 0,
         }))
     }
 
@@ -785,6 +790,9 @@ impl Engine {
     /// Deletes disappearing messages whose time is up. Returns the next
     /// expiry (Unix ms), so the adapter knows when to call again.
     pub fn tick(&mut self, now: u64) -> Option<u64> {
+        if now < self.next_expiry {
+            return (self.next_expiry != u64::MAX).then_some(self.next_expiry);
+        }
         let mut next: Option<u64> = None;
         let mut gone = Vec::new();
         for (d, h) in &mut self.history {
@@ -805,6 +813,7 @@ impl Engine {
             self.commit();
             self.effects.push_back(Effect::Changed);
         }
+        self.next_expiry = next.unwrap_or(u64::MAX);
         next
     }
 
@@ -879,6 +888,9 @@ impl Engine {
     }
 
     pub(super) fn insert_message(&mut self, peer: &DeviceId, m: Message, now: u64) {
+        if let Some(t) = m.expires_at {
+            self.next_expiry = self.next_expiry.min(t);
+        }
         self.pending.push(put(key::message(peer, m.seq), &m));
         self.history.entry(*peer).or_default().push(m);
         if let Some(c) = self.contacts.get_mut(peer) {
