@@ -11,3 +11,10 @@ log "browser: release wasm in headless Chromium"
 (cd shared && CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --locked --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture 2>&1) | grep -E "BENCH|test result"
+# The relay only serves the app here, so its debug build (shared with `make test`) will do.
+log "browser: the app's file worker encrypting a 256 MiB file (release PWA)"
+"$ROOT/scripts/tools.sh" test >/dev/null
+trunk build --release
+cargo build --locked -p parley-relay --bin parley-relay
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+PARLEY_RELAY_BIN="$target_dir/debug/parley-relay" PARLEY_DIST="$ROOT/dist" node tests/e2e/bench-files.mjs

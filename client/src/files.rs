@@ -1,31 +1,30 @@
-//! Files: encrypt in the browser with the STREAM construction from `shared`
-//! (64 KiB chunks read from `File` slices, so only one slice is in WASM
-//! memory at a time), upload the ciphertext through the pre-signed URL, and
-//! the reverse on download, checking every chunk and the digest before the
-//! file is handed to the user.
+//! Files: metadata stripping and STREAM encryption run in the file worker
+//! (`crate::worker`), then the page uploads the ciphertext through the
+//! pre-signed URL with progress; on download the worker fetches, checks
+//! every chunk and the digest, and decrypts before the file is handed over.
 
-use js_sys::{Array, Uint8Array};
+use js_sys::Array;
 use leptos::prelude::*;
 use parley_shared::crypto::os_rng;
-use parley_shared::crypto::stream::{Decryptor, Encryptor, FileKey, ciphertext_len};
+use parley_shared::crypto::stream::{FileKey, ciphertext_len};
 use parley_shared::engine::files::{FileOffer, FileState};
-use parley_shared::engine::metadata;
 use parley_shared::protocol::attachments::{
     AttachmentDownload, AttachmentUpload, CreateAttachment, SignedUrl,
 };
 use parley_shared::protocol::auth::encode_b64;
 use parley_shared::protocol::ws::DeviceId;
+use parley_worker::job::Request;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
+use zeroize::Zeroizing;
 
 use crate::api::{self, Failure, now_ms};
-use crate::js::{get, invoke, invoke_async, obj, set};
-use crate::runtime::{self, sleep};
+use crate::js::{get, invoke, set};
+use crate::runtime;
+use crate::worker::FileWorker;
 
-/// Bytes read from the file per step.
-const SLICE: f64 = 1024.0 * 1024.0;
 /// Images larger than this are sent without metadata stripping (it needs the
 /// whole image in memory).
 const MAX_STRIP: f64 = 64.0 * 1024.0 * 1024.0;
@@ -66,72 +65,6 @@ fn progress(
     }));
 }
 
-async fn bytes_of(blob: &Blob) -> Result<Vec<u8>, String> {
-    let buf = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(|_| "The file could not be read.".to_owned())?;
-    Ok(Uint8Array::new(&buf).to_vec())
-}
-
-/// Collects output chunks into a Blob, folding them in every few MiB: the
-/// browser keeps Blob data outside the page's heap (and on disk when large),
-/// so memory here stays flat whatever the file size.
-struct Sink {
-    folded: Array,
-    pending: Array,
-    pending_bytes: usize,
-    mime: String,
-}
-
-/// Bytes gathered before they are folded into the Blob.
-const FOLD: usize = 8 * 1024 * 1024;
-
-impl Sink {
-    fn new(mime: &str) -> Self {
-        Self {
-            folded: Array::new(),
-            pending: Array::new(),
-            pending_bytes: 0,
-            mime: mime.to_owned(),
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        self.pending.push(&Uint8Array::from(bytes));
-        self.pending_bytes += bytes.len();
-        if self.pending_bytes >= FOLD {
-            self.fold()?;
-        }
-        Ok(())
-    }
-
-    fn fold(&mut self) -> Result<(), String> {
-        let part = blob_of(&self.pending, "application/octet-stream")?;
-        self.folded.push(&part);
-        self.pending = Array::new();
-        self.pending_bytes = 0;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Blob, String> {
-        self.fold()?;
-        let opts = web_sys::BlobPropertyBag::new();
-        opts.set_type(&self.mime);
-        Blob::new_with_blob_sequence_and_options(&self.folded, &opts)
-            .map_err(|_| "The browser could not hold the file.".to_owned())
-    }
-}
-
-fn blob_of(parts: &Array, mime: &str) -> Result<Blob, String> {
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(mime);
-    Blob::new_with_u8_array_sequence_and_options(parts, &opts)
-        .map_err(|_| "The browser could not hold the file.".to_owned())
-}
-
 /// Encrypts and uploads `file` for `peer`, then sends the offer.
 pub async fn send(
     peer: DeviceId,
@@ -142,12 +75,16 @@ pub async fn send(
 ) -> Result<(), String> {
     let name = file.name();
     let mime = file.type_();
+    let worker = FileWorker::start().await?;
     let mut source: Blob = file.into();
     let mut metadata_removed = false;
     if mime.starts_with("image/") && source.size() <= MAX_STRIP {
-        let raw = bytes_of(&source).await?;
-        if let Some(clean) = metadata::strip(&mime, &raw) {
-            source = blob_of(&Array::of1(&Uint8Array::from(clean.as_slice())), &mime)?;
+        let strip = Request::Strip {
+            file: source.clone(),
+            mime: mime.clone(),
+        };
+        if let Some(clean) = worker.run(strip, |_, _| {}).await?.blob {
+            source = clean;
             metadata_removed = true;
         }
     }
@@ -170,7 +107,7 @@ pub async fn send(
     })?;
 
     let key = FileKey::generate(&mut os_rng());
-    let digest = match encrypt_and_upload(&source, &key, len, &up.upload, p).await {
+    let digest = match encrypt_and_upload(&worker, source, &key, &up.upload, p).await {
         Ok(d) => d,
         Err(e) => {
             // Nothing half-sent: the reserved object goes again.
@@ -201,39 +138,34 @@ pub async fn send(
     }
 }
 
-/// STREAM-encrypts `source` slice by slice and uploads the ciphertext;
+/// STREAM-encrypts `source` in the worker and uploads the ciphertext;
 /// returns its digest.
 async fn encrypt_and_upload(
-    source: &Blob,
+    worker: &FileWorker,
+    source: Blob,
     key: &FileKey,
-    len: u64,
     target: &SignedUrl,
     p: RwSignal<Option<Progress>>,
 ) -> Result<[u8; 32], String> {
-    let mut enc = Encryptor::new(key, len);
-    let mut sink = Sink::new("application/octet-stream");
     let started = js_sys::Date::now();
-    let total = source.size();
-    let mut at = 0.0;
-    while at < total {
-        let end = (at + SLICE).min(total);
-        let slice = source
-            .slice_with_f64_and_f64(at, end)
-            .map_err(|_| "The file could not be read.".to_owned())?;
-        let ct = enc
-            .update(&bytes_of(&slice).await?)
-            .map_err(|e| e.to_string())?;
-        sink.push(&ct)?;
-        at = end;
-        progress(p, "Encrypting", at, total, started);
-        // Let the page breathe between slices.
-        sleep(0).await;
-    }
-    let (tail, digest) = enc.finish().map_err(|e| e.to_string())?;
-    sink.push(&tail)?;
-    let body = sink.finish()?;
+    let job = Request::Encrypt {
+        file: source,
+        key: Zeroizing::new(key.to_bytes()),
+    };
+    let out = worker
+        .run(job, move |done, total| {
+            progress(p, "Encrypting", done, total, started)
+        })
+        .await?;
+    let (Some(body), Some(digest)) = (out.blob, out.digest) else {
+        return Err(worker_broke());
+    };
     upload(target, &body, p).await?;
     Ok(digest)
+}
+
+fn worker_broke() -> String {
+    "The file worker returned nothing; the file was not processed.".into()
 }
 
 /// PUT with upload progress (XMLHttpRequest: fetch reports none).
@@ -313,60 +245,23 @@ pub async fn fetch(offer: &FileOffer, p: RwSignal<Option<Progress>>) -> Result<B
         }
         other => other.message(),
     })?;
-    let headers = js_sys::Object::new();
-    for (k, v) in &down.download.headers {
-        if !k.eq_ignore_ascii_case("host") {
-            set(&headers, k, &v.as_str().into());
-        }
-    }
-    let init = obj(&[
-        ("method", "GET".into()),
-        ("headers", headers.into()),
-        ("cache", "no-store".into()),
-    ]);
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = invoke_async(
-        &window.into(),
-        "fetch",
-        &[down.download.url.as_str().into(), init],
-    )
-    .await
-    .map_err(|_| "Storage is unreachable; try again later.".to_owned())?;
-    match get(&resp, "status").as_f64().unwrap_or(0.0) as u16 {
-        200 => {}
-        403 => return Err("The download link expired; try again.".into()),
-        404 => return Err("The file is no longer in storage.".into()),
-        st => return Err(format!("Storage answered {st}; try again later.")),
-    }
-    let reader =
-        invoke(&get(&resp, "body"), "getReader", &[]).map_err(|_| "no stream".to_owned())?;
-    let key = FileKey::from_bytes(offer.key);
-    let mut dec = Decryptor::new(&key, offer.size, offer.digest);
-    let mut sink = Sink::new(&offer.mime);
-    let total = down.size as f64;
+    let worker = FileWorker::start().await?;
     let started = js_sys::Date::now();
-    let mut got = 0.0;
-    loop {
-        let chunk = invoke_async(&reader, "read", &[])
-            .await
-            .map_err(|_| "The download was interrupted; try again.".to_owned())?;
-        if get(&chunk, "done").as_bool() == Some(true) {
-            break;
-        }
-        let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
-        got += bytes.len() as f64;
-        let plain = dec.update(&bytes).map_err(|_| tampered())?;
-        sink.push(&plain)?;
-        progress(p, "Downloading", got, total, started);
-    }
-    let tail = dec.finish().map_err(|_| tampered())?;
-    sink.push(&tail)?;
+    let job = Request::Decrypt {
+        url: down.download.url,
+        headers: down.download.headers,
+        key: Zeroizing::new(offer.key),
+        size: offer.size,
+        digest: offer.digest,
+        mime: offer.mime.clone(),
+    };
+    let out = worker
+        .run(job, move |done, total| {
+            progress(p, "Downloading", done, total, started)
+        })
+        .await?;
     let _ = p.try_set(None);
-    sink.finish()
-}
-
-fn tampered() -> String {
-    "The file was altered in storage (it does not match what was sent); it was not saved.".into()
+    out.blob.ok_or_else(worker_broke)
 }
 
 /// Offers `blob` to the user as a download named `name`; returns its object URL.

@@ -6,7 +6,6 @@
 mod api;
 mod call;
 mod files;
-mod js;
 mod pair;
 mod pwa;
 mod qr;
@@ -14,6 +13,10 @@ mod relay;
 mod runtime;
 mod store;
 mod ui;
+mod worker;
+
+// Reflect helpers shared with the file worker.
+use parley_worker::js;
 
 fn main() {
     // A panic is a bug: say what it was in the console instead of "unreachable".

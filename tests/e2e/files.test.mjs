@@ -61,12 +61,27 @@ describe('encrypted files', () => {
     await inChatWith(bob.page, 'Alice');
     await inChatWith(alice.page, 'Bob');
     await alice.page.waitForSelector('button:has-text("Video call"):not([disabled])', T);
+    watchWorkers(alice.page);
+    watchWorkers(bob.page);
   });
 
   after(async () => {
     await browser?.close();
     await relay?.stop();
   });
+
+  // Scripts of the dedicated workers each page started.
+  const workersOf = new Map();
+  const watchWorkers = (page) => {
+    workersOf.set(page, []);
+    page.on('worker', (w) => workersOf.get(page).push(new URL(w.url()).pathname));
+  };
+  const fileWorkers = (page) => workersOf.get(page).filter((p) => p === '/parley-worker_loader.js').length;
+  const noWorkersLeft = async (page) => {
+    const deadline = Date.now() + 5_000;
+    while (page.workers().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return page.workers().length === 0;
+  };
 
   const attach = (page, name, mimeType, buffer) =>
     page.locator('input[type="file"]').setInputFiles({ name, mimeType, buffer });
@@ -82,6 +97,9 @@ describe('encrypted files', () => {
     const stored = readFileSync(blobs()[0]);
     assert.ok(stored.length > data.length, 'padded ciphertext');
     assert.ok(!stored.includes(data.subarray(0, 64)), 'storage holds no plaintext');
+    // Encryption ran off the page's thread, in the file worker, which is gone again.
+    assert.equal(fileWorkers(alice.page), 1, 'one file worker started for the upload');
+    assert.ok(await noWorkersLeft(alice.page), 'the file worker was terminated');
 
     const theirs = bubble(bob.page, 'video.bin');
     await theirs.waitFor(T);
@@ -93,6 +111,8 @@ describe('encrypted files', () => {
     ]);
     assert.equal(download.suggestedFilename(), 'video.bin');
     assert.equal(sha256(readFileSync(await download.path())), sha256(data), 'same bytes');
+    assert.equal(fileWorkers(bob.page), 1, 'decrypted in a file worker');
+    assert.ok(await noWorkersLeft(bob.page), 'the file worker was terminated');
     await mine.locator('.file-state', { hasText: 'Downloaded and deleted from storage' }).waitFor(T);
     assert.deepEqual(blobs(), [], 'object deleted from storage');
   });

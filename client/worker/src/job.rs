@@ -1,0 +1,246 @@
+//! The messages between the page and the file worker. The page asks to
+//! strip, encrypt or decrypt; the worker answers ready, progress, done or
+//! failed. Both sides build and read them here, so the two cannot disagree
+//! on a field.
+
+use js_sys::{Object, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::Blob;
+use zeroize::Zeroizing;
+
+use crate::js::{get, obj, set};
+
+/// A STREAM file key on its way to or from the worker.
+pub type KeyBytes = Zeroizing<[u8; 32]>;
+
+/// What the page asks the worker.
+pub enum Request {
+    /// Remove location and camera metadata from an image (read whole).
+    Strip {
+        /// The image.
+        file: Blob,
+        /// Its MIME type.
+        mime: String,
+    },
+    /// STREAM-encrypt a file.
+    Encrypt {
+        /// The plaintext.
+        file: Blob,
+        /// The file key.
+        key: KeyBytes,
+    },
+    /// Fetch the ciphertext through a pre-signed URL, check and decrypt it.
+    Decrypt {
+        /// Pre-signed GET URL.
+        url: String,
+        /// Headers the signature covers.
+        headers: Vec<(String, String)>,
+        /// The file key.
+        key: KeyBytes,
+        /// Plaintext size, bytes.
+        size: u64,
+        /// SHA-256 of the ciphertext.
+        digest: [u8; 32],
+        /// MIME type of the result.
+        mime: String,
+    },
+}
+
+impl core::fmt::Debug for Request {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.op())
+    }
+}
+
+/// What a finished job produced.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The resulting file: ciphertext, plaintext, or the stripped image
+    /// (none when there was nothing to strip).
+    pub blob: Option<Blob>,
+    /// SHA-256 of the ciphertext (encryption).
+    pub digest: Option<[u8; 32]>,
+}
+
+/// What the worker says.
+#[derive(Debug)]
+pub enum Reply {
+    /// Loaded and listening.
+    Ready,
+    /// Bytes done of the current job.
+    Progress {
+        /// Done so far.
+        done: f64,
+        /// In total.
+        total: f64,
+    },
+    /// The job finished.
+    Done(Output),
+    /// The job failed; the message is for the user.
+    Failed(String),
+}
+
+fn bytes(v: &[u8]) -> JsValue {
+    Uint8Array::from(v).into()
+}
+
+fn array32(v: &JsValue) -> Option<[u8; 32]> {
+    let a = v.dyn_ref::<Uint8Array>()?;
+    if a.length() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    a.copy_to(&mut out);
+    Some(out)
+}
+
+fn key_of(v: &JsValue) -> Result<KeyBytes, String> {
+    let key = array32(&get(v, "key"))
+        .map(Zeroizing::new)
+        .ok_or_else(bad)?;
+    // The JS copy is not needed any more.
+    if let Some(a) = get(v, "key").dyn_ref::<Uint8Array>() {
+        a.fill(0, 0, a.length());
+    }
+    Ok(key)
+}
+
+fn bad() -> String {
+    "The file worker got a malformed request.".into()
+}
+
+fn string(v: &JsValue, k: &str) -> Result<String, String> {
+    get(v, k).as_string().ok_or_else(bad)
+}
+
+fn blob(v: &JsValue, k: &str) -> Result<Blob, String> {
+    get(v, k).dyn_into::<Blob>().map_err(|_| bad())
+}
+
+impl Request {
+    fn op(&self) -> &'static str {
+        match self {
+            Self::Strip { .. } => "strip",
+            Self::Encrypt { .. } => "encrypt",
+            Self::Decrypt { .. } => "decrypt",
+        }
+    }
+
+    /// The message to post. The key travels as a `Uint8Array` that the
+    /// worker wipes once read; call [`wipe`] on the page's copy after posting.
+    pub fn to_js(&self) -> JsValue {
+        let op = ("op", self.op().into());
+        match self {
+            Self::Strip { file, mime } => obj(&[op, ("file", file.into()), ("mime", mime.into())]),
+            Self::Encrypt { file, key } => {
+                obj(&[op, ("file", file.into()), ("key", bytes(&key[..]))])
+            }
+            Self::Decrypt {
+                url,
+                headers,
+                key,
+                size,
+                digest,
+                mime,
+            } => {
+                let h = Object::new();
+                for (k, v) in headers {
+                    set(&h, k, &v.into());
+                }
+                obj(&[
+                    op,
+                    ("url", url.into()),
+                    ("headers", h.into()),
+                    ("key", bytes(&key[..])),
+                    // Exact below 2^53 bytes, far above any relay's cap.
+                    ("size", (*size as f64).into()),
+                    ("digest", bytes(digest)),
+                    ("mime", mime.into()),
+                ])
+            }
+        }
+    }
+
+    /// Reads a posted message.
+    pub fn from_js(v: &JsValue) -> Result<Self, String> {
+        match string(v, "op")?.as_str() {
+            "strip" => Ok(Self::Strip {
+                file: blob(v, "file")?,
+                mime: string(v, "mime")?,
+            }),
+            "encrypt" => Ok(Self::Encrypt {
+                file: blob(v, "file")?,
+                key: key_of(v)?,
+            }),
+            "decrypt" => {
+                let h = get(v, "headers");
+                let mut headers = Vec::new();
+                for k in Object::keys(h.dyn_ref::<Object>().ok_or_else(bad)?) {
+                    let k = k.as_string().ok_or_else(bad)?;
+                    let val = string(&h, &k)?;
+                    headers.push((k, val));
+                }
+                let size = get(v, "size")
+                    .as_f64()
+                    .filter(|s| *s >= 0.0)
+                    .ok_or_else(bad)?;
+                Ok(Self::Decrypt {
+                    url: string(v, "url")?,
+                    headers,
+                    key: key_of(v)?,
+                    size: size as u64,
+                    digest: array32(&get(v, "digest")).ok_or_else(bad)?,
+                    mime: string(v, "mime")?,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Zeroes the key in a posted request (structured clone gave the worker its own copy).
+pub fn wipe(msg: &JsValue) {
+    if let Some(a) = get(msg, "key").dyn_ref::<Uint8Array>() {
+        a.fill(0, 0, a.length());
+    }
+}
+
+impl Reply {
+    /// The message to post.
+    pub fn to_js(&self) -> JsValue {
+        match self {
+            Self::Ready => obj(&[("kind", "ready".into())]),
+            Self::Progress { done, total } => obj(&[
+                ("kind", "progress".into()),
+                ("done", (*done).into()),
+                ("total", (*total).into()),
+            ]),
+            Self::Done(out) => obj(&[
+                ("kind", "done".into()),
+                (
+                    "blob",
+                    out.blob.as_ref().map_or(JsValue::NULL, |b| b.into()),
+                ),
+                ("digest", out.digest.map_or(JsValue::NULL, |d| bytes(&d))),
+            ]),
+            Self::Failed(message) => obj(&[("kind", "failed".into()), ("message", message.into())]),
+        }
+    }
+
+    /// Reads a posted message.
+    pub fn from_js(v: &JsValue) -> Result<Self, String> {
+        match string(v, "kind")?.as_str() {
+            "ready" => Ok(Self::Ready),
+            "progress" => Ok(Self::Progress {
+                done: get(v, "done").as_f64().unwrap_or(0.0),
+                total: get(v, "total").as_f64().unwrap_or(0.0),
+            }),
+            "done" => Ok(Self::Done(Output {
+                blob: get(v, "blob").dyn_into::<Blob>().ok(),
+                digest: array32(&get(v, "digest")),
+            })),
+            "failed" => Ok(Self::Failed(string(v, "message")?)),
+            _ => Err(bad()),
+        }
+    }
+}

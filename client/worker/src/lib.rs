@@ -1,0 +1,14 @@
+//! Parley's file worker and the page's way of talking to it.
+//!
+//! Encrypting a file of a few hundred MiB takes seconds of CPU; on the page's
+//! thread that freezes the UI. The worker (this crate's binary, a separate
+//! small wasm module) reads the file, strips image metadata, and runs the
+//! STREAM construction from `parley-shared` in both directions; the page only
+//! posts [`job::Request`]s and reads [`job::Reply`]s. Every crypto rule stays
+//! in `shared`; this is an adapter like the rest of `client/`.
+#![forbid(unsafe_code)]
+
+pub mod job;
+pub mod js;
+mod sink;
+pub mod work;

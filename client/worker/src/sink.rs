@@ -1,0 +1,65 @@
+//! Collects output chunks into a Blob, folding them in every few MiB: the
+//! browser keeps Blob data outside the worker's heap (and on disk when
+//! large), so memory stays flat whatever the file size.
+
+use js_sys::{Array, Uint8Array};
+use web_sys::{Blob, BlobPropertyBag};
+
+/// Bytes gathered before they are folded into the Blob.
+const FOLD: usize = 8 * 1024 * 1024;
+
+pub(crate) struct Sink {
+    folded: Array,
+    pending: Array,
+    pending_bytes: usize,
+    mime: String,
+}
+
+impl Sink {
+    pub(crate) fn new(mime: &str) -> Self {
+        Self {
+            folded: Array::new(),
+            pending: Array::new(),
+            pending_bytes: 0,
+            mime: mime.to_owned(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.pending.push(&Uint8Array::from(bytes));
+        self.pending_bytes += bytes.len();
+        if self.pending_bytes >= FOLD {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
+    fn fold(&mut self) -> Result<(), String> {
+        let part = blob_of(&self.pending, "application/octet-stream")?;
+        self.folded.push(&part);
+        self.pending = Array::new();
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Blob, String> {
+        self.fold()?;
+        let opts = BlobPropertyBag::new();
+        opts.set_type(&self.mime);
+        Blob::new_with_blob_sequence_and_options(&self.folded, &opts).map_err(|_| full())
+    }
+}
+
+/// A Blob of byte arrays.
+pub(crate) fn blob_of(parts: &Array, mime: &str) -> Result<Blob, String> {
+    let opts = BlobPropertyBag::new();
+    opts.set_type(mime);
+    Blob::new_with_u8_array_sequence_and_options(parts, &opts).map_err(|_| full())
+}
+
+fn full() -> String {
+    "The browser could not hold the file (out of memory or storage).".into()
+}

@@ -1,0 +1,175 @@
+//! The worker's side: one job at a time from the page, answered with
+//! progress and a result. Files are read synchronously in 1 MiB slices
+//! (`FileReaderSync`, which only workers have), so only one slice is in
+//! WASM memory at a time and the page's thread never waits on the crypto.
+
+use js_sys::{Array, Uint8Array};
+use parley_shared::crypto::stream::{Decryptor, Encryptor, FileKey, ciphertext_len};
+use parley_shared::engine::metadata;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
+
+use crate::job::{KeyBytes, Output, Reply, Request};
+use crate::js::{get, invoke, invoke_async, obj, set};
+use crate::sink::{Sink, blob_of};
+
+/// Bytes read from the file per step.
+const SLICE: f64 = 1024.0 * 1024.0;
+/// Downloaded bytes between two progress messages.
+const PROGRESS_EVERY: f64 = 512.0 * 1024.0;
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(reply: &Reply) {
+    let _ = scope().post_message(&reply.to_js());
+}
+
+/// The worker's entry point: listen, then tell the page it is ready (a
+/// message posted before the handler exists would be lost).
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("Parley file worker crashed: {info}").into());
+    }));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+        wasm_bindgen_futures::spawn_local(async move {
+            let reply = match Request::from_js(&ev.data()) {
+                Ok(req) => run(req).await.map_or_else(Reply::Failed, Reply::Done),
+                Err(e) => Reply::Failed(e),
+            };
+            post(&reply);
+        });
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    post(&Reply::Ready);
+}
+
+async fn run(req: Request) -> Result<Output, String> {
+    match req {
+        Request::Strip { file, mime } => strip(&file, &mime),
+        Request::Encrypt { file, key } => encrypt(&file, &key),
+        Request::Decrypt {
+            url,
+            headers,
+            key,
+            size,
+            digest,
+            mime,
+        } => decrypt(&url, &headers, &key, size, digest, &mime).await,
+    }
+}
+
+fn unreadable() -> String {
+    "The file could not be read (was it moved or changed?).".into()
+}
+
+fn read(reader: &FileReaderSync, blob: &Blob) -> Result<Vec<u8>, String> {
+    let buf = reader
+        .read_as_array_buffer(blob)
+        .map_err(|_| unreadable())?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
+fn strip(file: &Blob, mime: &str) -> Result<Output, String> {
+    let reader = FileReaderSync::new().map_err(|_| unreadable())?;
+    let raw = read(&reader, file)?;
+    let blob = match metadata::strip(mime, &raw) {
+        Some(clean) => Some(blob_of(&Array::of1(&Uint8Array::from(&clean[..])), mime)?),
+        None => None,
+    };
+    Ok(Output { blob, digest: None })
+}
+
+fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, String> {
+    let reader = FileReaderSync::new().map_err(|_| unreadable())?;
+    let total = file.size();
+    let mut enc = Encryptor::new(&FileKey::from_bytes(**key), total as u64);
+    let mut sink = Sink::new("application/octet-stream");
+    let mut at = 0.0;
+    while at < total {
+        let end = (at + SLICE).min(total);
+        let slice = file
+            .slice_with_f64_and_f64(at, end)
+            .map_err(|_| unreadable())?;
+        let ct = enc
+            .update(&read(&reader, &slice)?)
+            .map_err(|e| e.to_string())?;
+        sink.push(&ct)?;
+        at = end;
+        post(&Reply::Progress { done: at, total });
+    }
+    let (tail, digest) = enc.finish().map_err(|e| e.to_string())?;
+    sink.push(&tail)?;
+    Ok(Output {
+        blob: Some(sink.finish()?),
+        digest: Some(digest),
+    })
+}
+
+fn tampered() -> String {
+    "The file was altered in storage (it does not match what was sent); it was not saved.".into()
+}
+
+async fn decrypt(
+    url: &str,
+    headers: &[(String, String)],
+    key: &KeyBytes,
+    size: u64,
+    digest: [u8; 32],
+    mime: &str,
+) -> Result<Output, String> {
+    let h = js_sys::Object::new();
+    for (k, v) in headers {
+        if !k.eq_ignore_ascii_case("host") {
+            set(&h, k, &v.into());
+        }
+    }
+    let init = obj(&[
+        ("method", "GET".into()),
+        ("headers", h.into()),
+        ("cache", "no-store".into()),
+    ]);
+    let resp = invoke_async(&scope().into(), "fetch", &[url.into(), init])
+        .await
+        .map_err(|_| "Storage is unreachable; try again later.".to_owned())?;
+    match get(&resp, "status").as_f64().unwrap_or(0.0) as u16 {
+        200 => {}
+        403 => return Err("The download link expired; try again.".into()),
+        404 => return Err("The file is no longer in storage.".into()),
+        st => return Err(format!("Storage answered {st}; try again later.")),
+    }
+    let reader = invoke(&get(&resp, "body"), "getReader", &[]).map_err(|_| interrupted())?;
+    let mut dec = Decryptor::new(&FileKey::from_bytes(**key), size, digest);
+    let mut sink = Sink::new(mime);
+    let total = ciphertext_len(size) as f64;
+    let (mut got, mut told) = (0.0, 0.0);
+    loop {
+        let chunk = invoke_async(&reader, "read", &[])
+            .await
+            .map_err(|_| interrupted())?;
+        if get(&chunk, "done").as_bool() == Some(true) {
+            break;
+        }
+        let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
+        got += bytes.len() as f64;
+        sink.push(&dec.update(&bytes).map_err(|_| tampered())?)?;
+        if got - told >= PROGRESS_EVERY {
+            told = got;
+            post(&Reply::Progress { done: got, total });
+        }
+    }
+    sink.push(&dec.finish().map_err(|_| tampered())?)?;
+    post(&Reply::Progress { done: got, total });
+    Ok(Output {
+        blob: Some(sink.finish()?),
+        digest: None,
+    })
+}
+
+fn interrupted() -> String {
+    "The download was interrupted; try again.".into()
+}
