@@ -94,6 +94,42 @@ fn suite(store: &Store) {
         "second delete finds nothing"
     );
 
+    // attachment quota: counted and inserted in one step, so a burst of
+    // concurrent uploads stops exactly at the limit; expired ones do not count
+    store.upsert_device(&dev(3), 100).unwrap();
+    store.insert_blob(&blob("c-old", &dev(3), 999)).unwrap();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(12));
+    let admitted = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..12)
+            .map(|i| {
+                let (store, start) = (store.clone(), start.clone());
+                s.spawn(move || {
+                    start.wait();
+                    store
+                        .insert_blob_within(&blob(&format!("c{i}"), &dev(3), 9_000), 3)
+                        .unwrap()
+                })
+            })
+            .collect();
+        tries
+            .into_iter()
+            .filter_map(|t| t.join().unwrap().then_some(()))
+            .count()
+    });
+    assert_eq!(admitted, 3, "exactly the quota admitted");
+    assert!(
+        !store
+            .insert_blob_within(&blob("c-late", &dev(3), 9_000), 3)
+            .unwrap()
+    );
+    store.upsert_device(&dev(4), 100).unwrap();
+    assert!(
+        store
+            .insert_blob_within(&blob("c-other", &dev(4), 9_000), 3)
+            .unwrap(),
+        "per owner"
+    );
+
     // challenges: single use, refused after expiry
     store.create_challenge(b"c-live", 5_000).unwrap();
     store.create_challenge(b"c-old", 1_000).unwrap();

@@ -232,6 +232,34 @@ impl Store {
         Ok(())
     }
 
+    /// Records a blob unless its owner already has `max_live` unexpired ones
+    /// (counted at `rec.created_at`); false when over the quota. Counting and
+    /// inserting are one step, so concurrent uploads cannot overshoot: SQLite
+    /// holds the write lock throughout, PostgreSQL locks the owner's row.
+    pub fn insert_blob_within(&self, rec: &BlobRecord, max_live: i64) -> Result<bool, StoreError> {
+        if rec.size <= 0 {
+            return Err(StoreError::Invalid("blob size must be positive"));
+        }
+        let (_write, mut conn) = self.writer()?;
+        conn.transaction(|c| {
+            if let DbConnection::Pg(pg) = &mut **c {
+                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
+                    .bind::<diesel::sql_types::Binary, _>(&rec.owner)
+                    .execute(pg)?;
+            }
+            let live: i64 = blobs::table
+                .filter(blobs::owner.eq(&rec.owner))
+                .filter(blobs::expires_at.gt(rec.created_at))
+                .count()
+                .get_result(c)?;
+            if live >= max_live {
+                return Ok(false);
+            }
+            diesel::insert_into(blobs::table).values(rec).execute(c)?;
+            Ok(true)
+        })
+    }
+
     /// The blob record with this key.
     pub fn blob(&self, id: &str) -> Result<Option<BlobRecord>, StoreError> {
         let mut conn = self.conn()?;
@@ -251,16 +279,6 @@ impl Store {
             .limit(limit)
             .select(BlobRecord::as_select())
             .load(&mut conn)?)
-    }
-
-    /// Blobs a device owns that have not expired.
-    pub fn live_blobs_of(&self, owner: &[u8], now_ms: i64) -> Result<i64, StoreError> {
-        let mut conn = self.conn()?;
-        Ok(blobs::table
-            .filter(blobs::owner.eq(owner))
-            .filter(blobs::expires_at.gt(now_ms))
-            .count()
-            .get_result(&mut conn)?)
     }
 
     /// Deletes a blob record; true when it existed.

@@ -67,24 +67,12 @@ pub async fn create(
         .filter(|r| r.len() == 32)
         .ok_or_else(|| HttpError::new(ErrorCode::BadRequest, "recipient must be a device id"))?;
     let now = now_ms();
-    let (store, owner, r2) = (state.store.clone(), who.device.clone(), recipient.clone());
-    let (known, live) = web::block(move || {
-        Ok::<_, crate::db::StoreError>((
-            store.device(&r2)?.is_some(),
-            store.live_blobs_of(&owner, now)?,
-        ))
-    })
-    .await??;
+    let (store, r2) = (state.store.clone(), recipient.clone());
+    let known = web::block(move || store.device(&r2)).await??.is_some();
     if !known {
         return Err(HttpError::new(
             ErrorCode::NotFound,
             "the recipient is not registered here",
-        ));
-    }
-    if live >= state.config.max_attachments_per_device {
-        return Err(HttpError::new(
-            ErrorCode::RateLimited,
-            "too many attachments waiting; wait until some are downloaded or expire",
         ));
     }
     let key = BlobKey::random()?;
@@ -97,8 +85,13 @@ pub async fn create(
         expires_at,
         recipient: Some(recipient),
     };
-    let store = state.store.clone();
-    web::block(move || store.insert_blob(&rec)).await??;
+    let (store, quota) = (state.store.clone(), state.config.max_attachments_per_device);
+    if !web::block(move || store.insert_blob_within(&rec, quota)).await?? {
+        return Err(HttpError::new(
+            ErrorCode::RateLimited,
+            "too many attachments waiting; wait until some are downloaded or expire",
+        ));
+    }
     let put = state
         .blobs
         .presign_put(&key, req.size, state.config.blob_url_ttl)
