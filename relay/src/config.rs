@@ -169,6 +169,23 @@ impl std::fmt::Debug for TurnConfig {
     }
 }
 
+/// `PARLEY_TRUSTED_PROXIES`: addresses or networks, comma- or space-separated
+/// (`127.0.0.1, 10.0.0.0/8, ::1`).
+fn trusted_proxies(env: &dyn Env) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    const VAR: &str = "PARLEY_TRUSTED_PROXIES";
+    let raw = env.get(VAR).unwrap_or_default();
+    raw.split([',', ' '])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(VAR, format!("{p:?} is not an IP address or network"))
+                })
+        })
+        .collect()
+}
+
 fn turn_from_env(env: &dyn Env) -> Result<Option<TurnConfig>, ConfigError> {
     let Some(raw) = env.get("PARLEY_TURN_URLS") else {
         return Ok(None);
@@ -269,6 +286,8 @@ pub struct Config {
     pub turn: Option<TurnConfig>,
     /// Live attachments one device may have (`PARLEY_MAX_ATTACHMENTS_PER_DEVICE`).
     pub max_attachments_per_device: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`PARLEY_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -510,6 +529,7 @@ impl Config {
                 200,
                 1,
             )?,
+            trusted_proxies: trusted_proxies(env)?,
         })
     }
 }
@@ -570,6 +590,17 @@ mod tests {
         assert!(
             matches!(c.blobs, BlobBackend::Local { ref dir } if dir == &PathBuf::from("data/blobs"))
         );
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_networks() {
+        assert!(cfg(&[]).unwrap().trusted_proxies.is_empty());
+        let c = cfg(&[("PARLEY_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ::1")]).unwrap();
+        let nets: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        let err = cfg(&[("PARLEY_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert_eq!(err.var, "PARLEY_TRUSTED_PROXIES");
+        assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
     }
 
     #[test]

@@ -438,6 +438,42 @@ async fn per_ip_rate_limit_refuses_only_that_address() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
+    let relay = RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_IP_PER_MIN", "3")
+        .env("PARLEY_TRUSTED_PROXIES", "127.0.0.1")
+        .start()
+        .await;
+    let url = format!("{}/api/v1/auth/challenge", relay.base);
+    let (proxy, stranger) = (
+        common::api::client_from([127, 0, 0, 1]),
+        common::api::client_from([127, 0, 0, 2]),
+    );
+    let via = |c: &reqwest::Client, xff: &str| {
+        c.post(&url)
+            .header("x-forwarded-for", xff.to_owned())
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(via(&proxy, "203.0.113.7").await.unwrap().status(), 200);
+    }
+    // Prepending an address does not give the same client a new budget.
+    let r = via(&proxy, "198.51.100.1, 203.0.113.7").await.unwrap();
+    assert_eq!(r.status(), 429, "that client is out of budget");
+    assert_eq!(
+        via(&proxy, "203.0.113.8").await.unwrap().status(),
+        200,
+        "another client behind the same proxy is not"
+    );
+    // From an untrusted peer the header is ignored: varying it changes nothing.
+    for i in 0..3 {
+        let xff = format!("192.0.2.{i}");
+        assert_eq!(via(&stranger, &xff).await.unwrap().status(), 200);
+    }
+    assert_eq!(via(&stranger, "192.0.2.99").await.unwrap().status(), 429);
+}
+
+#[tokio::test]
 async fn per_device_limit_holds_across_addresses() {
     let relay = RelayBuilder::new()
         .env("PARLEY_RATE_LIMIT_IP_PER_MIN", "8")

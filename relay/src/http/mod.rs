@@ -3,6 +3,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod blobs;
+mod client_ip;
 mod headers;
 pub mod health;
 pub mod openapi;
@@ -83,7 +84,11 @@ async fn limit_ip(
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let allowed = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
-        (Some(state), Some(peer)) => state.limits.per_ip.check(&peer.ip()),
+        (Some(state), Some(peer)) => state.limits.per_ip.check(&client_ip::client_ip(
+            peer.ip(),
+            req.headers(),
+            &state.config.trusted_proxies,
+        )),
         _ => true,
     };
     if !allowed {
