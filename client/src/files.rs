@@ -107,7 +107,7 @@ pub async fn send(
     })?;
 
     let key = FileKey::generate(&mut os_rng());
-    let digest = match encrypt_and_upload(&worker, source, &key, &up.upload, p).await {
+    let digest = match encrypt_and_upload(worker, source, &key, &up.upload, p).await {
         Ok(d) => d,
         Err(e) => {
             // Nothing half-sent: the reserved object goes again.
@@ -139,9 +139,10 @@ pub async fn send(
 }
 
 /// STREAM-encrypts `source` in the worker and uploads the ciphertext;
-/// returns its digest.
+/// returns its digest. The worker goes before the upload: its memory is not
+/// needed while the bytes travel.
 async fn encrypt_and_upload(
-    worker: &FileWorker,
+    worker: FileWorker,
     source: Blob,
     key: &FileKey,
     target: &SignedUrl,
@@ -157,6 +158,7 @@ async fn encrypt_and_upload(
             progress(p, "Encrypting", done, total, started)
         })
         .await?;
+    drop(worker);
     let (Some(body), Some(digest)) = (out.blob, out.digest) else {
         return Err(worker_broke());
     };

@@ -1,6 +1,6 @@
 //! The page's handle on the file worker (`client/worker`): one worker per
-//! transfer, terminated when the handle is dropped (which also cancels a job
-//! whose page went away).
+//! job sequence, terminated when the handle is dropped so its memory goes
+//! back as soon as the crypto is done.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,8 +11,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
 
-/// trunk's loader for the worker binary (index.html, `data-loader-shim`).
+/// The worker's loader (client/worker/parley-worker_loader.js).
 const SCRIPT: &str = "/parley-worker_loader.js";
+/// How long the worker may take to load. A wasm that fails to load rejects a
+/// promise inside the worker, which the page never hears about.
+const START_TIMEOUT_MS: i32 = 20_000;
 
 fn stopped() -> String {
     "The file worker stopped unexpectedly; the file was not processed.".into()
@@ -29,14 +32,35 @@ impl Drop for FileWorker {
     }
 }
 
-type Progress = Box<dyn Fn(f64, f64)>;
+/// The handlers of one exchange; unhooked before they are freed, however
+/// the exchange ends (also when its future is dropped mid-way).
+struct Hooks<'a> {
+    worker: &'a Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(JsValue)>,
+    timer: Option<(i32, Closure<dyn FnMut()>)>,
+}
+
+impl Drop for Hooks<'_> {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.set_onmessageerror(None);
+        if let (Some((id, _)), Some(w)) = (&self.timer, web_sys::window()) {
+            w.clear_timeout_with_handle(*id);
+        }
+    }
+}
 
 impl FileWorker {
     /// Starts a worker and waits until it listens.
     pub async fn start() -> Result<Self, String> {
         let worker = Worker::new(SCRIPT).map_err(|_| stopped())?;
         let this = Self { worker };
-        match this.exchange(None, Box::new(|_, _| {})).await? {
+        match this
+            .exchange(None, Box::new(|_, _| {}), Some(START_TIMEOUT_MS))
+            .await?
+        {
             Reply::Ready => Ok(this),
             _ => Err(stopped()),
         }
@@ -48,59 +72,82 @@ impl FileWorker {
         req: Request,
         progress: impl Fn(f64, f64) + 'static,
     ) -> Result<Output, String> {
-        match self.exchange(Some(req), Box::new(progress)).await? {
+        match self.exchange(Some(req), Box::new(progress), None).await? {
             Reply::Done(out) => Ok(out),
             Reply::Failed(message) => Err(message),
             _ => Err(stopped()),
         }
     }
 
-    /// Posts `req` (if any) and waits for the first reply that is not progress.
-    async fn exchange(&self, req: Option<Request>, progress: Progress) -> Result<Reply, String> {
+    /// Posts `req` (if any) and waits for the first reply that is not
+    /// progress, or for `timeout_ms`.
+    async fn exchange(
+        &self,
+        req: Option<Request>,
+        progress: Box<dyn Fn(f64, f64)>,
+        timeout_ms: Option<i32>,
+    ) -> Result<Reply, String> {
         let resolver: Rc<RefCell<Option<Function>>> = Rc::default();
         let done = {
             let resolver = resolver.clone();
             Promise::new(&mut move |resolve, _| *resolver.borrow_mut() = Some(resolve))
         };
-        let settle = move |v: &JsValue| {
+        let settle = Rc::new(move |v: &JsValue| {
             if let Some(resolve) = resolver.borrow_mut().take() {
                 let _ = resolve.call1(&JsValue::NULL, v);
             }
-        };
-        let settle = Rc::new(settle);
-        let s2 = settle.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let data = ev.data();
-            match Reply::from_js(&data) {
-                Ok(Reply::Progress { done, total }) => progress(done, total),
-                _ => s2(&data),
-            }
         });
-        // A crash in the worker, or its script failing to load.
-        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
-            settle(&Reply::Failed(stopped()).to_js());
+        let failed = {
+            let settle = settle.clone();
+            move || settle(&Reply::Failed(stopped()).to_js())
+        };
+        let on_message = {
+            let settle = settle.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+                let data = ev.data();
+                match Reply::from_js(&data) {
+                    Ok(Reply::Progress { done, total }) => progress(done, total),
+                    _ => settle(&data),
+                }
+            })
+        };
+        // A crash in the worker, its script failing to load, or a message
+        // that could not be cloned.
+        let on_error = Closure::<dyn FnMut(JsValue)>::new({
+            let failed = failed.clone();
+            move |_: JsValue| failed()
         });
         self.worker
             .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         self.worker
             .set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let posted = match req {
-            Some(req) => {
-                let msg = req.to_js();
-                let posted = self.worker.post_message(&msg);
-                wipe(&msg);
-                posted.map_err(|_| stopped())
-            }
-            None => Ok(()),
+        self.worker
+            .set_onmessageerror(Some(on_error.as_ref().unchecked_ref()));
+        let mut hooks = Hooks {
+            worker: &self.worker,
+            _on_message: on_message,
+            _on_error: on_error,
+            timer: None,
         };
-        let reply = match posted {
-            Ok(()) => JsFuture::from(done).await.map_err(|_| stopped()),
-            Err(e) => Err(e),
-        };
-        // Unhook before the closures are freed.
-        self.worker.set_onmessage(None);
-        self.worker.set_onerror(None);
-        drop((on_message, on_error));
-        Reply::from_js(&reply?)
+        if let (Some(ms), Some(w)) = (timeout_ms, web_sys::window()) {
+            let tick = Closure::<dyn FnMut()>::new(failed);
+            let id = w
+                .set_timeout_with_callback_and_timeout_and_arguments_0(
+                    tick.as_ref().unchecked_ref(),
+                    ms,
+                )
+                .map_err(|_| stopped())?;
+            hooks.timer = Some((id, tick));
+        }
+        if let Some(req) = req {
+            let msg = req.to_js();
+            let posted = self.worker.post_message(&msg);
+            wipe(&msg);
+            posted.map_err(|_| stopped())?;
+        }
+        let reply = JsFuture::from(done).await.map_err(|_| stopped())?;
+        drop(hooks);
+        // The reply is ours to read; anything unreadable means the worker broke.
+        Reply::from_js(&reply).map_err(|_| stopped())
     }
 }

@@ -86,8 +86,8 @@ try {
   const mbps = (SIZE_MIB * MIB) / result.secs / 1e6;
   console.log(`BENCH file worker encrypt ${SIZE_MIB} MiB: ${result.secs.toFixed(2)} s, ${mbps.toFixed(1)} MB/s`
     + ` (ciphertext ${(result.out / MIB).toFixed(1)} MiB)`);
-  console.log(`BENCH page thread: longest gap between 10 ms timer ticks ${result.stallMs.toFixed(0)} ms;`
-    + ` page JS heap after ${(result.pageHeap / MIB).toFixed(1)} MiB`);
+  console.log(`BENCH page thread: longest gap between 10 ms timer ticks ${result.stallMs.toFixed(0)} ms`
+    + (result.pageHeap === null ? '' : `; page JS heap after ${(result.pageHeap / MIB).toFixed(1)} MiB`));
   const grew = (k) => `+${((peak[k] - baseline[k]) / MIB).toFixed(0)} MiB (from ${(baseline[k] / MIB).toFixed(0)})`;
   console.log(`BENCH Chromium resident memory, peak during the run: renderer (page + worker) ${grew('renderer')},`
     + ` browser and other processes ${grew('other')}`);

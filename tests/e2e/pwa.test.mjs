@@ -113,6 +113,28 @@ describe('PWA shell', () => {
     await context.close();
   });
 
+  test('the file worker starts under the CSP, and a failed load reaches the page at once', async () => {
+    // No service worker: its cache would answer before the broken route below.
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    await page.goto(relay.base + '/');
+    const start = () => page.evaluate(() => new Promise((resolve) => {
+      const w = new Worker('/parley-worker_loader.js');
+      const t = performance.now();
+      w.onmessage = (e) => resolve({ message: e.data, ms: performance.now() - t });
+      w.onerror = (e) => resolve({ error: e.message, ms: performance.now() - t });
+    }));
+    assert.deepEqual((await start()).message, { kind: 'ready' });
+    assert.deepEqual(problems, []);
+    // The page waits for "ready" or an error; a wasm that cannot load must
+    // be an error event, not a promise rejected where only the worker sees it.
+    await context.route('**/parley-worker_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
+    const failed = await start();
+    assert.match(failed.error ?? '', /404/, JSON.stringify(failed));
+    await context.close();
+  });
+
   test('relay stays healthy and reports readiness to the page', async () => {
     const health = await fetch(relay.base + '/healthz');
     assert.equal(health.status, 200);

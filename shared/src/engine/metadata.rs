@@ -1,6 +1,7 @@
 //! Removing location and camera metadata from images before they are
-//! encrypted: EXIF (incl. GPS), XMP, IPTC and comments in JPEG; eXIf and
-//! text chunks in PNG; EXIF and XMP in WebP. Pixels are not re-encoded
+//! encrypted: EXIF (incl. GPS), XMP, IPTC and comments in JPEG, and anything
+//! appended after its primary image; eXIf and text chunks in PNG; EXIF and
+//! XMP in WebP. Pixels are not re-encoded
 //! (segments and chunks are dropped with `img-parts`); colour profiles stay.
 //! The EXIF orientation is the one tag kept (in a minimal EXIF block of its
 //! own): without it a portrait photo would arrive lying on its side.
@@ -82,6 +83,55 @@ fn kept_orientation(tiff: Option<&[u8]>) -> Option<u16> {
     tiff.and_then(orientation).filter(|&v| v != 1)
 }
 
+/// Where the primary image of a JPEG ends (just past its EOI marker), by
+/// walking its segments and scans. Phones append more after it: multi-picture
+/// gain maps, depth maps and previews with EXIF of their own, or vendor
+/// trailers. `None` if the structure is not understood.
+fn primary_end(data: &[u8]) -> Option<usize> {
+    if data.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut pos = 2usize;
+    loop {
+        if *data.get(pos)? != 0xFF {
+            return None;
+        }
+        while *data.get(pos)? == 0xFF {
+            pos += 1;
+        }
+        let marker = data[pos];
+        pos += 1;
+        match marker {
+            0xD9 => return Some(pos),
+            0xD0..=0xD7 | 0x01 => continue,
+            0x00 => return None,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes(
+            data.get(pos..)?.get(..2)?.try_into().ok()?,
+        ));
+        if len < 2 {
+            return None;
+        }
+        pos = pos.checked_add(len)?;
+        if marker == 0xDA {
+            // Entropy-coded data: up to the next marker that is neither a
+            // stuffed 0xFF00 nor a restart marker.
+            loop {
+                let ff = pos + data.get(pos..)?.iter().position(|&b| b == 0xFF)?;
+                match *data.get(ff + 1)? {
+                    0x00 | 0xD0..=0xD7 => pos = ff + 2,
+                    0xFF => pos = ff + 1,
+                    _ => {
+                        pos = ff;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
     let mut jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(data)).ok()?;
     let exif = jpeg.segments().iter().find_map(|s| {
@@ -95,12 +145,12 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
     // An APP1 that already is the minimal orientation block stays.
     jpeg.segments_mut().retain(|s| match s.marker() {
         markers::APP1 => keep.as_deref() == Some(&s.contents()[..]),
+        // The multi-picture index points at the images cut off above.
+        markers::APP2 => !s.contents().starts_with(b"MPF\0"),
         markers::APP13 | markers::COM => false,
         _ => true,
     });
-    if jpeg.segments().len() == before {
-        return None;
-    }
+    let changed = jpeg.segments().len() != before;
     if let Some(exif) = keep {
         let segments = jpeg.segments_mut();
         if !segments.iter().any(|s| s.marker() == markers::APP1) {
@@ -113,7 +163,15 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
             segments.insert(at, seg);
         }
     }
-    Some(jpeg.encoder().bytes().to_vec())
+    let mut out = jpeg.encoder().bytes().to_vec();
+    // Everything after the primary image goes: secondary images carry their
+    // own metadata, which segment-level stripping does not see (`img-parts`
+    // keeps all that follows the first scan as it is). Measured on the
+    // re-encoded bytes so a second pass agrees.
+    let end = primary_end(&out).unwrap_or(out.len());
+    let cut = end < out.len();
+    out.truncate(end);
+    (changed || cut).then_some(out)
 }
 
 fn strip_png(data: &[u8]) -> Option<Vec<u8>> {
@@ -348,5 +406,62 @@ mod tests {
         assert_eq!(flags & (VP8X_EXIF | VP8X_XMP), VP8X_EXIF);
         assert_eq!(strip("image/webp", &out), None);
         assert_eq!(strip("image/webp", b"RIFF\0\0\0\0WEBP"), None);
+    }
+
+    /// A progressive-style JPEG (two scans with a DHT between, stuffed bytes,
+    /// a restart marker, a DHT payload holding FF D9) followed by a second
+    /// picture with its own GPS EXIF, indexed by an MPF segment.
+    fn multi_picture_jpeg() -> Vec<u8> {
+        let seg = |m: u8, body: &[u8]| {
+            let mut v = vec![0xFF, m];
+            v.extend(((body.len() + 2) as u16).to_be_bytes());
+            v.extend(body);
+            v
+        };
+        let mut v = vec![0xFF, 0xD8];
+        v.extend(seg(0xE1, &[EXIF_PREFIX, &exif_le(6)].concat()));
+        v.extend(seg(0xE2, b"MPF\0MM\0*offsets"));
+        v.extend(seg(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+        v.extend([0x11, 0xFF, 0x00, 0x22, 0xFF, 0xD0, 0x33]);
+        v.extend(seg(0xC4, &[0x10, 0xFF, 0xD9]));
+        v.extend(seg(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+        v.extend(b"second-scan");
+        v.extend([0xFF, 0xD9]);
+        v.extend([0xFF, 0xD8]);
+        v.extend(seg(0xE1, b"Exif\0\0GPSLatitude=48.85 gain-map"));
+        v.extend([0xFF, 0xD9]);
+        v
+    }
+
+    #[test]
+    fn jpeg_loses_appended_pictures_and_their_index() {
+        let src = multi_picture_jpeg();
+        let out = strip("image/jpeg", &src).unwrap();
+        assert!(
+            !has(&out, b"GPSLatitude") && !has(&out, b"gain-map"),
+            "second picture gone"
+        );
+        assert!(!has(&out, b"MPF\0"), "multi-picture index gone");
+        assert!(has(&out, b"second-scan"), "the primary image is whole");
+        assert!(out.ends_with(&[0xFF, 0xD9]));
+        assert_eq!(primary_end(&out), Some(out.len()));
+        let jpeg = Jpeg::from_bytes(out.clone().into()).unwrap();
+        let exif = jpeg
+            .segments()
+            .iter()
+            .find(|s| s.marker() == markers::APP1)
+            .unwrap();
+        assert_eq!(
+            orientation(exif.contents().strip_prefix(EXIF_PREFIX).unwrap()),
+            Some(6)
+        );
+        assert_eq!(strip("image/jpeg", &out), None, "nothing left to remove");
+        let scan = src.windows(11).position(|w| w == b"second-scan").unwrap();
+        assert_eq!(
+            primary_end(&src[..scan + 5]),
+            None,
+            "cut mid-scan: not understood"
+        );
+        assert_eq!(primary_end(b"\xFF\xD8\xFF\x00"), None);
     }
 }
