@@ -191,8 +191,53 @@ pub async fn ensure_token() -> Result<String, String> {
     }
 }
 
+/// Resolves once every effect queued so far has run, stores included; fails
+/// if a store write failed (the runtime is halted then).
+pub async fn flushed() -> Result<(), String> {
+    loop {
+        let state = RT.with(|rt| {
+            rt.borrow()
+                .as_ref()
+                .map(|r| (r.halted, r.pumping || r.engine.has_effects()))
+        });
+        match state {
+            None | Some((true, _)) => return Err("Parley could not save its state.".into()),
+            Some((false, false)) => return Ok(()),
+            Some((false, true)) => sleep(10).await,
+        }
+    }
+}
+
+/// Finishes a key reset an earlier page load left half-done: if the relay
+/// registered the new identity, log in with it and switch; if it refuses
+/// that identity, keep the old one. Network trouble leaves it for next time.
+async fn resume_rotation() -> Result<Option<String>, Failure> {
+    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
+    let Some(req) = read(|e| e.rotation_login_request(&api::origin(), &c.challenge)).flatten()
+    else {
+        return Ok(None);
+    };
+    match api::json::<_, Session>("POST", "/api/v1/auth/login", None, Some(&req)).await {
+        Ok(s) => {
+            let token = s.token.clone();
+            write(|e| e.finish_rotation(s.token, s.expires_at));
+            Ok(Some(token))
+        }
+        Err(Failure::Refused(st, ..)) if (400..500).contains(&st) && st != 429 => {
+            write(Engine::cancel_rotation);
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// Logs in with the identity key (challenge–response) and keeps the token.
 pub async fn login() -> Result<String, Failure> {
+    if read(Engine::rotation_to_resume) == Some(true)
+        && let Some(token) = resume_rotation().await?
+    {
+        return Ok(token);
+    }
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
     let req = read(|e| e.login_request(&api::origin(), &c.challenge))
         .flatten()

@@ -404,6 +404,66 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
 }
 
 #[test]
+fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
+    let (a, mut b) = paired();
+    let (aid, old_bid) = (a.engine.device_id(), b.engine.device_id());
+    b.engine.begin_rotation(&mut os_rng()).unwrap();
+    assert!(!b.engine.rotation_to_resume(), "this page is still on it");
+    b.drain(None);
+    assert!(
+        b.store.0.contains_key("rotation"),
+        "stored before registering"
+    );
+    let challenge = parley_shared::protocol::auth::encode_b64(&[7; 32]);
+
+    // The page goes away here. The reloaded engine still holds the new
+    // identity and can log in with it (the relay did register it).
+    let reload = |store: &MemoryStore| Engine::load(store.0.clone()).unwrap().unwrap();
+    let mut again = reload(&b.store);
+    assert_eq!(again.device_id(), old_bid);
+    assert!(again.rotation_to_resume());
+    let login = again
+        .rotation_login_request("http://x", &challenge)
+        .unwrap();
+    assert_ne!(
+        login.device_id,
+        again
+            .login_request("http://x", &challenge)
+            .unwrap()
+            .device_id
+    );
+    assert!(again.finish_rotation("t2".into(), u64::MAX / 2000));
+    b.engine = again;
+    b.drain(None);
+    assert!(!b.store.0.contains_key("rotation"));
+    let finished = reload(&b.store);
+    assert_eq!(
+        parley_shared::protocol::auth::encode_b64(&finished.device_id()),
+        login.device_id,
+        "the identity it logged in with"
+    );
+    assert!(!finished.rotation_to_resume());
+    // Contacts learn of the new key as after an uninterrupted reset.
+    assert!(
+        !finished.contact(&aid).unwrap().has_session(),
+        "new sessions start"
+    );
+
+    // The relay never registered it: the reset is dropped, the old key stays.
+    let (_, mut c) = paired();
+    let old_cid = c.engine.device_id();
+    c.engine.begin_rotation(&mut os_rng()).unwrap();
+    c.drain(None);
+    let mut again = reload(&c.store);
+    again.cancel_rotation();
+    c.engine = again;
+    c.drain(None);
+    let kept = reload(&c.store);
+    assert_eq!(kept.device_id(), old_cid);
+    assert!(!kept.rotation_to_resume() && !c.store.0.contains_key("rotation"));
+}
+
+#[test]
 fn a_successor_not_signed_by_the_contact_is_ignored() {
     let (mut a, b) = paired();
     let bid = b.engine.device_id();

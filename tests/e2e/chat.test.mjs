@@ -159,6 +159,38 @@ describe('chat between two browsers', () => {
     await outgoingStatus(bob.page, 'Same Bob, new keys', 'read');
   });
 
+  test('a key reset cut off after the relay registered it is finished after a reload', async () => {
+    await backHome(bob.page);
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    // The relay registers the new identity (and erases the old device), but
+    // the answer never reaches the page, which is then reloaded.
+    let registered = false;
+    await bob.page.route('**/api/v1/devices', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const answer = await route.fetch();
+      registered = answer.status() === 201 || answer.status() === 200;
+      await route.abort('connectionreset');
+    });
+    const reset = bob.page.getByRole('button', { name: /Reset my identity keys|Really replace/ });
+    await reset.click();
+    await reset.click();
+    await bob.page.locator('.settings .error[role="alert"]').waitFor(T);
+    assert.ok(registered, 'the relay did register the new identity');
+    await bob.page.unroute('**/api/v1/devices');
+    await bob.page.reload();
+    await bob.page.waitForSelector('main[data-screen="home"]', T);
+    await bob.page.waitForSelector('.conn[data-state="online"]', T);
+    await openConversation(bob.page, 'Alice');
+    await send(bob.page, 'Back after an interrupted reset');
+
+    await incoming(alice.page, 'Back after an interrupted reset');
+    const warning = alice.page.locator('.warning[role="alert"]');
+    await warning.waitFor(T);
+    await alice.page.getByRole('button', { name: 'I compared it: allow sending' }).click();
+    await send(alice.page, 'Still reaching you');
+    await incoming(bob.page, 'Still reaching you');
+  });
+
   test('pair by PIN; a wrong PIN fails cleanly and voids the code', async () => {
     const carol = await newUser(browser, relay.base, 'Carol');
     problems.push(watchPage(carol.page));

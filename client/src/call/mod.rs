@@ -439,7 +439,11 @@ fn end(reason: &str, id: Option<CallId>) {
     set_state(CallState::Ended(reason.to_owned()));
 }
 
-pub(super) fn on_connection_state(state: &str) {
+pub(super) fn on_connection_state(id: CallId, state: &str) {
+    // A connection of an earlier call (closed, events still queued) is not this call.
+    if current().map(|c| c.0) != Some(id) {
+        return;
+    }
     match state {
         "connected" => {
             set_state(CallState::Connected);

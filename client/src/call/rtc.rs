@@ -129,18 +129,21 @@ pub(super) fn make_pc(
     let on_track = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let streams: Array = get(&ev, "streams").dyn_into().unwrap_or_default();
         let stream = streams.get(0);
-        if !stream.is_undefined() {
-            CALL.with(|c| {
-                if let Some(c) = c.borrow_mut().as_mut() {
-                    c.remote = Some(stream.clone());
-                }
-            });
+        // Events of an ended call's connection may still be queued.
+        let ours = CALL.with(|c| match c.borrow_mut().as_mut() {
+            Some(c) if c.id == id && !stream.is_undefined() => {
+                c.remote = Some(stream.clone());
+                true
+            }
+            _ => false,
+        });
+        if ours {
             attach_remote(&stream);
         }
     });
     let on_state = Closure::<dyn FnMut()>::new(move || {
         let state = get(&pc2, "connectionState").as_string().unwrap_or_default();
-        on_connection_state(&state);
+        on_connection_state(id, &state);
     });
     set(&pc, "onicecandidate", on_candidate.as_ref());
     set(&pc, "ontrack", on_track.as_ref());

@@ -32,6 +32,8 @@ async fn reset_keys() -> Result<(), String> {
     runtime::write(|e| e.begin_rotation(&mut os_rng()))
         .ok_or("no account")?
         .map_err(|e| e.to_string())?;
+    // The new identity is saved before the relay hears of it.
+    runtime::flushed().await?;
     let token = runtime::ensure_token().await?;
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None)
         .await

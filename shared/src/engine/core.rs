@@ -7,7 +7,8 @@ use zeroize::Zeroizing;
 
 use super::content::{self, Content, MessageId, Profile, ReceiptKind};
 use super::model::{
-    AccountRecord, Body, Contact, Message, Notice, OutboxEntry, RECORD_VERSION, Status, key,
+    AccountRecord, Body, Contact, Message, Notice, OutboxEntry, RECORD_VERSION, RotationRecord,
+    Status, key,
 };
 use crate::crypto::codec::{self, DecodeError};
 use crate::crypto::keys::{IdentityKeyPair, OneTimePreKey, PreKeyBundle};
@@ -66,8 +67,21 @@ pub enum EngineError {
 /// (with the current token as proof) before [`Engine::finish_rotation`].
 pub(super) struct PendingRotation {
     identity: IdentityKeyPair,
-    prekeys: MemoryPreKeys,
-    signature: [u8; 64],
+    record: RotationRecord,
+    /// Restored from storage: the page that started it went away before the
+    /// relay's answer was recorded.
+    restored: bool,
+}
+
+/// A login body signed by `identity`.
+fn login_body(identity: &IdentityKeyPair, origin: &str, challenge: &str) -> Option<LoginRequest> {
+    let raw = crate::protocol::auth::decode_b64(challenge)?;
+    let sig = identity.sign(&[], &[&login_statement(origin, &raw)]);
+    Some(LoginRequest {
+        device_id: encode_b64(&identity.device_id()),
+        challenge: challenge.to_owned(),
+        signature: encode_b64(&sig),
+    })
 }
 
 impl From<DecodeError> for EngineError {
@@ -205,6 +219,7 @@ impl Engine {
         let mut contacts = BTreeMap::new();
         let mut history: BTreeMap<DeviceId, Vec<Message>> = BTreeMap::new();
         let mut outbox = BTreeMap::new();
+        let mut rotation = None;
         let mut next_seq = 1;
         for (k, v) in records {
             let v = v.as_ref();
@@ -224,6 +239,15 @@ impl Engine {
                 let m: Message = codec::decode(RECORD_VERSION, v)?;
                 next_seq = next_seq.max(m.seq + 1);
                 history.entry(dev).or_default().push(m);
+            } else if k == key::ROTATION {
+                let record: RotationRecord = codec::decode(RECORD_VERSION, v)?;
+                let identity = IdentityKeyPair::from_bytes(&record.identity)
+                    .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+                rotation = Some(PendingRotation {
+                    identity,
+                    record,
+                    restored: true,
+                });
             } else if k.starts_with(key::OUTBOX) {
                 let o: OutboxEntry = codec::decode(RECORD_VERSION, v)?;
                 next_seq = next_seq.max(o.seq + 1);
@@ -249,7 +273,7 @@ impl Engine {
             online: false,
             effects: VecDeque::new(),
             pending: Vec::new(),
-            rotation: None,
+            rotation,
             moved: BTreeMap::new(),
             next_expiry: 0,
         }))
@@ -331,6 +355,11 @@ impl Engine {
         Some(SafetyNumber::new(&self.identity.public(), &c.identity))
     }
 
+    /// Effects or writes are waiting for the adapter.
+    pub fn has_effects(&self) -> bool {
+        !self.effects.is_empty() || !self.pending.is_empty()
+    }
+
     /// Next effect to carry out.
     pub fn next_effect(&mut self) -> Option<Effect> {
         self.commit();
@@ -357,13 +386,7 @@ impl Engine {
 
     /// The login body for a relay challenge.
     pub fn login_request(&self, origin: &str, challenge: &str) -> Option<LoginRequest> {
-        let raw = crate::protocol::auth::decode_b64(challenge)?;
-        let sig = self.identity.sign(&[], &[&login_statement(origin, &raw)]);
-        Some(LoginRequest {
-            device_id: encode_b64(&self.device_id()),
-            challenge: challenge.to_owned(),
-            signature: encode_b64(&sig),
-        })
+        login_body(&self.identity, origin, challenge)
     }
 
     /// Records a session token from registration or login.
@@ -408,12 +431,42 @@ impl Engine {
             content::CTX_SUCCESSOR,
             &[&content::successor_statement(&identity.public())],
         );
-        self.rotation = Some(PendingRotation {
-            identity,
+        let record = RotationRecord {
+            identity: identity.to_bytes().to_vec(),
             prekeys,
             signature,
+        };
+        // Stored before the adapter registers the new identity (it waits
+        // for this write): the relay erases the old device on registration.
+        self.pending.push(put(key::ROTATION.to_owned(), &record));
+        self.commit();
+        self.rotation = Some(PendingRotation {
+            identity,
+            record,
+            restored: false,
         });
         Ok(())
+    }
+
+    /// A key reset that an earlier page load started and did not finish:
+    /// the adapter tries [`Engine::rotation_login_request`] (the relay may
+    /// have registered the new identity) and then finishes or cancels it.
+    pub fn rotation_to_resume(&self) -> bool {
+        self.rotation.as_ref().is_some_and(|r| r.restored)
+    }
+
+    /// The login body for the reset's new identity.
+    pub fn rotation_login_request(&self, origin: &str, challenge: &str) -> Option<LoginRequest> {
+        login_body(&self.rotation.as_ref()?.identity, origin, challenge)
+    }
+
+    /// Abandons a key reset the relay never registered; the old identity stays.
+    pub fn cancel_rotation(&mut self) {
+        if self.rotation.take().is_some() {
+            self.pending.push(StoreOp::Delete(key::ROTATION.to_owned()));
+            self.commit();
+            self.effects.push_back(Effect::Changed);
+        }
     }
 
     /// The new identity's registration body (sent with the current token).
@@ -424,9 +477,9 @@ impl Engine {
     ) -> Option<RegisterRequest> {
         let r = self.rotation.as_ref()?;
         let gate = GateProof::Successor {
-            signature: encode_b64(&r.signature),
+            signature: encode_b64(&r.record.signature),
         };
-        registration(&r.identity, &r.prekeys, origin, challenge, gate)
+        registration(&r.identity, &r.record.prekeys, origin, challenge, gate)
     }
 
     /// The relay registered the new identity (and erased the old device):
@@ -439,7 +492,8 @@ impl Engine {
         let old = self.device_id();
         self.identity = r.identity;
         self.account.identity = self.identity.to_bytes().to_vec();
-        self.account.prekeys = r.prekeys;
+        self.account.prekeys = r.record.prekeys.clone();
+        self.pending.push(StoreOp::Delete(key::ROTATION.to_owned()));
         self.account.next_one_time_id = ONE_TIME_BATCH + 1;
         self.account.token = Some(token);
         self.account.token_expires_at = expires_at;
@@ -456,7 +510,7 @@ impl Engine {
                     0,
                     Content::Successor {
                         old,
-                        signature: r.signature,
+                        signature: r.record.signature,
                     },
                 );
             }

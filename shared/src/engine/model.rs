@@ -212,6 +212,24 @@ impl Drop for AccountRecord {
     }
 }
 
+/// A key reset between its start and the relay's answer. Stored before the
+/// new identity is registered, so a reload at the wrong moment cannot leave
+/// the account with a key the relay has already erased.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct RotationRecord {
+    #[serde(with = "bytes")]
+    pub identity: Vec<u8>,
+    pub prekeys: MemoryPreKeys,
+    #[serde(with = "crate::crypto::codec::fixed")]
+    pub signature: [u8; 64],
+}
+
+impl Drop for RotationRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.identity);
+    }
+}
+
 /// Storage keys.
 pub(crate) mod key {
     use crate::protocol::ws::DeviceId;
@@ -220,6 +238,7 @@ pub(crate) mod key {
     pub const CONTACT: &str = "contact/";
     pub const MESSAGE: &str = "msg/";
     pub const OUTBOX: &str = "out/";
+    pub const ROTATION: &str = "rotation";
 
     pub fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
