@@ -679,3 +679,100 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
     let kept = reloaded.messages(&bid).iter().find(|m| m.id == id).unwrap();
     assert!(matches!(&kept.body, Body::File(f) if f.state == FileState::Deleted));
 }
+
+/// Ephemeral envelopes `side` has queued (and leaves them queued).
+fn ephemeral_count(side: &Side) -> usize {
+    side.sent
+        .iter()
+        .filter(|f| {
+            matches!(
+                f,
+                ClientFrame::Send {
+                    ephemeral: true,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+#[test]
+fn typing_indicators_are_rate_limited_expire_and_respect_presence_and_prefs() {
+    use parley_shared::engine::typing::{RESEND_MS, SHOW_MS};
+    let (mut a, mut b) = paired();
+    let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
+    let presence = |s: &mut Side, device, online| {
+        s.engine.handle_frame(
+            &mut os_rng(),
+            ServerFrame::Presence { device, online },
+            5_000,
+        );
+        s.drain(None);
+    };
+    // Bob is offline: nothing goes out (it would only burn ratchet keys).
+    a.engine.typing(&mut os_rng(), &bid, true, 10_000).unwrap();
+    a.drain(None);
+    assert_eq!(ephemeral_count(&a), 0);
+    presence(&mut a, bid, true);
+    presence(&mut b, aid, true);
+
+    // One signal per RESEND_MS while typing goes on.
+    for t in [10_000, 10_500, 11_000, 10_000 + RESEND_MS - 1] {
+        a.engine.typing(&mut os_rng(), &bid, true, t).unwrap();
+    }
+    a.drain(None);
+    assert_eq!(ephemeral_count(&a), 1);
+    deliver(&mut a, &mut b, 10_000);
+    assert!(b.engine.is_typing(&aid, 10_001));
+    assert!(
+        !b.engine.is_typing(&aid, 10_000 + SHOW_MS),
+        "shown for a while only"
+    );
+    b.engine.tick(10_000 + SHOW_MS);
+    assert!(!b.engine.is_typing(&aid, 10_001), "the tick cleared it");
+
+    a.engine
+        .typing(&mut os_rng(), &bid, true, 10_000 + RESEND_MS)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 20_000);
+    assert!(b.engine.is_typing(&aid, 20_000));
+    // The draft is cleared: one "stopped", and only one.
+    a.engine.typing(&mut os_rng(), &bid, false, 20_100).unwrap();
+    a.engine.typing(&mut os_rng(), &bid, false, 20_200).unwrap();
+    a.drain(None);
+    assert_eq!(ephemeral_count(&a), 1);
+    deliver(&mut a, &mut b, 20_300);
+    assert!(!b.engine.is_typing(&aid, 20_300));
+
+    // A message ends it on both sides.
+    a.engine.typing(&mut os_rng(), &bid, true, 30_000).unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 30_000);
+    assert!(b.engine.is_typing(&aid, 30_001));
+    a.engine
+        .send_text(&mut os_rng(), &bid, "done typing", 30_500)
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 30_500);
+    assert!(!b.engine.is_typing(&aid, 30_501));
+    a.engine.typing(&mut os_rng(), &bid, false, 30_600).unwrap();
+    a.drain(None);
+    assert_eq!(ephemeral_count(&a), 0, "no 'stopped' after sending");
+
+    // Off is reciprocal and survives a reload.
+    b.engine.set_typing_indicators(false);
+    b.drain(None);
+    a.engine.typing(&mut os_rng(), &bid, true, 40_000).unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, 40_000);
+    assert!(
+        !b.engine.is_typing(&aid, 40_001),
+        "Bob does not see Alice's"
+    );
+    b.engine.typing(&mut os_rng(), &aid, true, 40_000).unwrap();
+    b.drain(None);
+    assert_eq!(ephemeral_count(&b), 0, "nor sends his own");
+    let reloaded = Engine::load(b.store.0.clone()).unwrap().unwrap();
+    assert!(!reloaded.prefs().typing_indicators);
+}

@@ -69,6 +69,44 @@ describe('chat between two browsers', () => {
     await screenshot(bob.page, 'chat');
   });
 
+  test('typing indicators: shown while typing, gone on clear or send, and off means off', async () => {
+    await alice.page.waitForSelector('.presence[data-online="true"]', T);
+    await bob.page.waitForSelector('.presence[data-online="true"]', T);
+    const box = alice.page.getByLabel('Message', { exact: true });
+    const bobSees = bob.page.locator('.typing', { hasText: 'typing…' });
+    await box.fill('Let me th');
+    await bobSees.waitFor(T);
+    await box.fill('');
+    await bobSees.waitFor({ state: 'detached', ...T });
+    await box.fill('Let me think');
+    await bobSees.waitFor(T);
+    await alice.page.keyboard.press('Enter');
+    await incoming(bob.page, 'Let me think');
+    await bobSees.waitFor({ state: 'detached', ...T });
+
+    // Alice turns them off: Bob never sees her typing (watched from his page).
+    await backHome(alice.page);
+    await alice.page.getByRole('button', { name: 'Settings' }).click();
+    await alice.page.getByLabel('Typing indicators').uncheck();
+    await backHome(alice.page);
+    await openConversation(alice.page, 'Bob');
+    await bob.page.evaluate(() => {
+      window.sawTyping = false;
+      new MutationObserver(() => {
+        if (document.querySelector('.typing')) window.sawTyping = true;
+      }).observe(document.body, { childList: true, subtree: true });
+    });
+    await box.pressSequentially('Quietly now', { delay: 120 });
+    await alice.page.keyboard.press('Enter');
+    await incoming(bob.page, 'Quietly now');
+    assert.equal(await bob.page.evaluate(() => window.sawTyping), false);
+    await backHome(alice.page);
+    await alice.page.getByRole('button', { name: 'Settings' }).click();
+    await alice.page.getByLabel('Typing indicators').check();
+    await backHome(alice.page);
+    await openConversation(alice.page, 'Bob');
+  });
+
   test('identities, contacts and history survive reloading both pages', async () => {
     for (const u of [alice, bob]) {
       await u.page.reload();

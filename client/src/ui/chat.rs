@@ -180,6 +180,17 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
         runtime::read(|e| e.messages(&peer).to_vec()).unwrap_or_default()
     });
     let name = move || contact.get().map(|c| c.0).unwrap_or_default();
+    let typing = move || {
+        ui.version.track();
+        runtime::read(|e| e.is_typing(&peer, now_ms())).unwrap_or(false)
+    };
+    // Every keystroke is reported; the engine decides what (if anything) to send.
+    let on_input = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        let active = !text.trim().is_empty();
+        draft.put(text);
+        runtime::write(|e| e.typing(&mut os_rng(), &peer, active, now_ms()));
+    };
     let can_call = move || {
         ui.version.track();
         ui.conn.get() == crate::runtime::Conn::Online
@@ -312,6 +323,9 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
                     <Show when=move || contact.get().is_some_and(|c| c.3)>
                         <span class="verified" title="Safety number verified">"✔ verified"</span>
                     </Show>
+                    <Show when=typing>
+                        <span class="typing" role="status">"typing…"</span>
+                    </Show>
                 </div>
                 <ConnBadge/>
             </header>
@@ -381,7 +395,7 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
                         disabled=move || contact.get().is_some_and(|c| c.5) || uploading.get()/>
                 </label>
                 <textarea aria-label="Message" placeholder="Write a message" rows="1" maxlength="65536"
-                    prop:value=move || draft.get() on:input=move |ev| draft.put(event_target_value(&ev))
+                    prop:value=move || draft.get() on:input=on_input
                     on:keydown=on_key disabled=move || contact.get().is_some_and(|c| c.5)></textarea>
                 <button type="submit" class="primary" disabled=move || contact.get().is_some_and(|c| c.5)>"Send"</button>
             </form>

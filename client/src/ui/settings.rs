@@ -57,6 +57,11 @@ pub fn Settings() -> impl IntoView {
     let confirm_reset = RwSignal::new(false);
     let reset_state = RwSignal::new(None::<Result<String, String>>);
     let error = RwSignal::new(None::<String>);
+    let ui = expect_context::<runtime::Ui>();
+    let typing_on = move || {
+        ui.version.track();
+        runtime::read(|e| e.prefs().typing_indicators).unwrap_or(true)
+    };
     let (name, fingerprint) = runtime::read(|e| {
         let id = e.device_id();
         let hex: Vec<String> = id
@@ -108,6 +113,18 @@ pub fn Settings() -> impl IntoView {
                 <p>"Name: " <strong>{name}</strong></p>
                 <p>"Device key: " <code class="fingerprint">{fingerprint}</code></p>
                 <p class="hint">"Your private keys are stored in this browser only, encrypted with a key the browser will not export."</p>
+            </section>
+            <section class="card">
+                <h2>"Privacy"</h2>
+                <label class="check">
+                    <input type="checkbox" prop:checked=typing_on
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            runtime::write(|e| e.set_typing_indicators(on));
+                        }/>
+                    "Typing indicators"
+                </label>
+                <p class="hint">"Contacts see when you are typing, and you see when they are. Off means neither."</p>
             </section>
             <section class="card">
                 <h2>"Reset identity keys"</h2>

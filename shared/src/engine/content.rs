@@ -81,6 +81,9 @@ pub enum Content {
         /// New state.
         state: super::files::FileState,
     },
+    /// The sender is typing (`true`) or stopped without sending (ephemeral,
+    /// only while both are online; see `engine::typing`).
+    Typing(bool),
 }
 
 /// Signature context of [`Content::Successor`].

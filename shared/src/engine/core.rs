@@ -148,6 +148,7 @@ pub struct Engine {
     pub(super) effects: VecDeque<Effect>,
     pub(super) pending: Vec<StoreOp>,
     pub(super) rotation: Option<PendingRotation>,
+    pub(super) prefs: super::typing::Prefs,
     /// Contacts that moved to a successor identity this run (old → new), so
     /// an open conversation can follow.
     pub(super) moved: BTreeMap<DeviceId, DeviceId>,
@@ -201,6 +202,7 @@ impl Engine {
             effects: VecDeque::new(),
             pending: Vec::new(),
             rotation: None,
+            prefs: super::typing::Prefs::default(),
             moved: BTreeMap::new(),
             next_expiry: 0,
         };
@@ -220,6 +222,7 @@ impl Engine {
         let mut history: BTreeMap<DeviceId, Vec<Message>> = BTreeMap::new();
         let mut outbox = BTreeMap::new();
         let mut rotation = None;
+        let mut prefs = super::typing::Prefs::default();
         let mut next_seq = 1;
         for (k, v) in records {
             let v = v.as_ref();
@@ -239,6 +242,8 @@ impl Engine {
                 let m: Message = codec::decode(RECORD_VERSION, v)?;
                 next_seq = next_seq.max(m.seq + 1);
                 history.entry(dev).or_default().push(m);
+            } else if k == key::PREFS {
+                prefs = codec::decode(RECORD_VERSION, v)?;
             } else if k == key::ROTATION {
                 let record: RotationRecord = codec::decode(RECORD_VERSION, v)?;
                 let identity = IdentityKeyPair::from_bytes(&record.identity)
@@ -274,6 +279,7 @@ impl Engine {
             effects: VecDeque::new(),
             pending: Vec::new(),
             rotation,
+            prefs,
             moved: BTreeMap::new(),
             next_expiry: 0,
         }))
@@ -623,6 +629,8 @@ impl Engine {
             })],
             seen: VecDeque::new(),
             online: false,
+            typing_until: 0,
+            typing_sent_at: 0,
         };
         self.contacts.insert(dev, contact);
         self.push_notice(&dev, Notice::Paired, now);
@@ -716,6 +724,17 @@ impl Engine {
         if !self.online {
             return Err(EngineError::Offline);
         }
+        self.send_ephemeral(rng, peer, Content::Call(signal))
+    }
+
+    /// Encrypts `content` for `peer` now, as an ephemeral envelope (not
+    /// queued by the relay nor resent by us).
+    pub(super) fn send_ephemeral<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        peer: &DeviceId,
+        content: Content,
+    ) -> Result<(), EngineError> {
         let c = self
             .contacts
             .get_mut(peer)
@@ -724,7 +743,7 @@ impl Engine {
             return Err(EngineError::IdentityChanged);
         }
         let session = c.session.as_mut().ok_or(EngineError::NoSession)?;
-        let payload = session.encrypt(&Content::Call(signal).to_padded())?;
+        let payload = session.encrypt(&content.to_padded())?;
         self.save_contact(peer);
         self.commit();
         self.effects.push_back(Effect::Send(ClientFrame::Send {
@@ -844,6 +863,9 @@ impl Engine {
     /// Deletes disappearing messages whose time is up. Returns the next
     /// expiry (Unix ms), so the adapter knows when to call again.
     pub fn tick(&mut self, now: u64) -> Option<u64> {
+        if self.expire_typing(now) {
+            self.effects.push_back(Effect::Changed);
+        }
         if now < self.next_expiry {
             return (self.next_expiry != u64::MAX).then_some(self.next_expiry);
         }
@@ -946,6 +968,7 @@ impl Engine {
             self.next_expiry = self.next_expiry.min(t);
         }
         self.pending.push(put(key::message(peer, m.seq), &m));
+        self.typing_done(peer, !m.outgoing);
         self.history.entry(*peer).or_default().push(m);
         if let Some(c) = self.contacts.get_mut(peer) {
             c.last_activity = now;
@@ -986,6 +1009,10 @@ impl Engine {
         if let Some(c) = self.contacts.get(peer) {
             self.pending.push(put(key::contact(peer), c));
         }
+    }
+
+    pub(super) fn save_prefs(&mut self) {
+        self.pending.push(put(key::PREFS.to_owned(), &self.prefs));
     }
 
     pub(super) fn save_account(&mut self) {

@@ -327,6 +327,7 @@ impl Engine {
                 }
             }
             Content::FileState { id, state } => self.update_file(from, &id, state, true),
+            Content::Typing(typing) => self.typing_received(from, typing, now),
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

@@ -19,5 +19,6 @@ mod inbound;
 pub mod metadata;
 pub mod model;
 pub mod pairing;
+pub mod typing;
 
 pub use self::core::{Effect, Engine, EngineError, MemoryStore, StoreOp};

@@ -157,6 +157,12 @@ pub struct Contact {
     /// Live presence (not stored).
     #[serde(skip)]
     pub online: bool,
+    /// Until when (ms) the contact shows as typing (not stored).
+    #[serde(skip)]
+    pub(crate) typing_until: u64,
+    /// When we last told the contact we are typing (not stored).
+    #[serde(skip)]
+    pub(crate) typing_sent_at: u64,
 }
 
 impl Contact {
@@ -239,6 +245,7 @@ pub(crate) mod key {
     pub const MESSAGE: &str = "msg/";
     pub const OUTBOX: &str = "out/";
     pub const ROTATION: &str = "rotation";
+    pub const PREFS: &str = "prefs";
 
     pub fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
