@@ -208,44 +208,49 @@ pub async fn flushed() -> Result<(), String> {
     }
 }
 
-/// Finishes a key reset an earlier page load left half-done: if the relay
-/// registered the new identity, log in with it and switch; if it refuses
-/// that identity, keep the old one. Network trouble leaves it for next time.
-async fn resume_rotation() -> Result<Option<String>, Failure> {
+/// Finishes a key reset whose registration got no answer (an earlier page
+/// load, or a lost response): if the relay registered the new identity, log
+/// in with it and switch. Only when the old identity still logs in (which
+/// proves the relay never registered the new one: registering erases the
+/// old device) is the reset dropped. Anything else keeps it for next time.
+pub async fn resume_rotation() -> Result<String, Failure> {
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
-    let Some(req) = read(|e| e.rotation_login_request(&api::origin(), &c.challenge)).flatten()
-    else {
-        return Ok(None);
-    };
+    let req = read(|e| e.rotation_login_request(&api::origin(), &c.challenge))
+        .flatten()
+        .ok_or_else(bad_challenge)?;
     match api::json::<_, Session>("POST", "/api/v1/auth/login", None, Some(&req)).await {
         Ok(s) => {
             let token = s.token.clone();
+            // False only if a concurrent resume switched first: same identity.
             write(|e| e.finish_rotation(s.token, s.expires_at));
-            Ok(Some(token))
+            Ok(token)
         }
-        Err(Failure::Refused(st, ..)) if (400..500).contains(&st) && st != 429 => {
+        Err(Failure::Refused(..)) => {
+            let token = login_with_current_identity().await?;
             write(Engine::cancel_rotation);
-            Ok(None)
+            Ok(token)
         }
         Err(other) => Err(other),
     }
 }
 
+fn bad_challenge() -> Failure {
+    Failure::Refused(0, None, "The relay sent an invalid challenge.".into())
+}
+
 /// Logs in with the identity key (challenge–response) and keeps the token.
 pub async fn login() -> Result<String, Failure> {
-    if read(Engine::rotation_to_resume) == Some(true)
-        && let Some(token) = resume_rotation().await?
-    {
-        return Ok(token);
+    if read(Engine::rotation_to_resume) == Some(true) {
+        return resume_rotation().await;
     }
+    login_with_current_identity().await
+}
+
+async fn login_with_current_identity() -> Result<String, Failure> {
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
     let req = read(|e| e.login_request(&api::origin(), &c.challenge))
         .flatten()
-        .ok_or(Failure::Refused(
-            0,
-            None,
-            "The relay sent an invalid challenge.".into(),
-        ))?;
+        .ok_or_else(bad_challenge)?;
     let s: Session = api::json("POST", "/api/v1/auth/login", None, Some(&req)).await?;
     let token = s.token.clone();
     write(|e| e.set_token(s.token, s.expires_at));

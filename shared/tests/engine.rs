@@ -409,6 +409,13 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
     let (aid, old_bid) = (a.engine.device_id(), b.engine.device_id());
     b.engine.begin_rotation(&mut os_rng()).unwrap();
     assert!(!b.engine.rotation_to_resume(), "this page is still on it");
+    assert_eq!(
+        b.engine.begin_rotation(&mut os_rng()),
+        Err(EngineError::ResetPending),
+        "a pending reset (maybe registered already) is never replaced"
+    );
+    b.engine.rotation_unanswered();
+    assert!(b.engine.rotation_to_resume(), "no answer: resume it");
     b.drain(None);
     assert!(
         b.store.0.contains_key("rotation"),

@@ -76,13 +76,15 @@ describe('chat between two browsers', () => {
     const bobSees = bob.page.locator('.typing', { hasText: 'typing…' });
     await box.fill('Let me th');
     await bobSees.waitFor(T);
+    // Well inside the 6 s an indicator lasts on its own: the "stopped" signal did it.
+    const promptly = { state: 'detached', timeout: 2_500 };
     await box.fill('');
-    await bobSees.waitFor({ state: 'detached', ...T });
+    await bobSees.waitFor(promptly);
     await box.fill('Let me think');
     await bobSees.waitFor(T);
     await alice.page.keyboard.press('Enter');
     await incoming(bob.page, 'Let me think');
-    await bobSees.waitFor({ state: 'detached', ...T });
+    await bobSees.waitFor(promptly);
 
     // Alice turns them off: Bob never sees her typing (watched from his page).
     await backHome(alice.page);

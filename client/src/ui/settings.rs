@@ -29,6 +29,12 @@ async fn delete_account() -> Result<(), String> {
 
 /// Replaces this device's identity keys; contacts see a safety-number change.
 async fn reset_keys() -> Result<(), String> {
+    // An earlier attempt got no answer: finish (or drop) that one first.
+    if read_rotation_to_resume() {
+        runtime::resume_rotation().await.map_err(|f| f.message())?;
+        runtime::reconnect();
+        return Ok(());
+    }
     runtime::write(|e| e.begin_rotation(&mut os_rng()))
         .ok_or("no account")?
         .map_err(|e| e.to_string())?;
@@ -41,13 +47,26 @@ async fn reset_keys() -> Result<(), String> {
     let req = runtime::read(|e| e.rotation_registration_request(&api::origin(), &c.challenge))
         .flatten()
         .ok_or("The relay sent an invalid challenge.")?;
-    let s: Session = api::json("POST", "/api/v1/devices", Some(&token), Some(&req))
-        .await
-        .map_err(|f| f.message())?;
-    // The relay erased the old device when it registered the new one.
-    runtime::write(|e| e.finish_rotation(s.token, s.expires_at));
+    match api::json::<_, Session>("POST", "/api/v1/devices", Some(&token), Some(&req)).await {
+        // The relay erased the old device when it registered the new one.
+        Ok(s) => {
+            runtime::write(|e| e.finish_rotation(s.token, s.expires_at));
+        }
+        Err(f) => {
+            // It may have registered it all the same: resume from here on.
+            runtime::write(|e| e.rotation_unanswered());
+            return Err(format!(
+                "{} Try again: the reset is finished or undone first.",
+                f.message()
+            ));
+        }
+    }
     runtime::reconnect();
     Ok(())
+}
+
+fn read_rotation_to_resume() -> bool {
+    runtime::read(parley_shared::engine::Engine::rotation_to_resume).unwrap_or(false)
 }
 
 /// Settings.

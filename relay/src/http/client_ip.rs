@@ -12,25 +12,38 @@ use ipnet::IpNet;
 /// the right-most `X-Forwarded-For` entry that is not a trusted proxy
 /// (entries left of it were written by the client and prove nothing).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    let mut hops: Vec<&str> = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
-        let Ok(v) = value.to_str() else { return peer };
-        hops.extend(v.split(',').map(str::trim));
-    }
+    // Bytes, not `to_str`: one odd byte from the client must not make the
+    // proxy's own (right-hand) entries unreadable.
+    let hops: Vec<&[u8]> = headers
+        .get_all("x-forwarded-for")
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) if is_trusted(&ip) => client = ip,
-            Ok(ip) => return ip,
-            // Garbage (or a port, or "unknown"): stop at the last address we could vouch for.
-            Err(_) => return client,
+        match parse_hop(hop) {
+            Some(ip) if is_trusted(&ip) => client = ip,
+            Some(ip) => return ip,
+            // Garbage or "unknown": stop at the last address we could vouch for.
+            None => return client,
         }
     }
     client
+}
+
+/// `1.2.3.4`, `2001:db8::1`, `[2001:db8::1]`, with or without `:port`.
+fn parse_hop(raw: &[u8]) -> Option<IpAddr> {
+    let s = std::str::from_utf8(raw).ok()?.trim();
+    let ip = s
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| s.strip_prefix('[')?.strip_suffix(']')?.parse().ok())?;
+    Some(ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -86,6 +99,31 @@ mod tests {
             peer,
             "garbage next to the proxy stops the walk"
         );
+        // Ports, brackets and IPv4-mapped peers (a relay bound to [::]).
+        let mapped = ip("::ffff:127.0.0.1");
+        assert_eq!(
+            client_ip(mapped, &xff(&["203.0.113.7:5123"]), &trusted),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            client_ip(peer, &xff(&["[2001:db8::7]:443"]), &trusted),
+            ip("2001:db8::7")
+        );
+        assert_eq!(
+            client_ip(peer, &xff(&["[2001:db8::8]"]), &trusted),
+            ip("2001:db8::8")
+        );
+        assert_eq!(
+            client_ip(peer, &xff(&["::ffff:10.0.0.9"]), &trusted),
+            ip("10.0.0.9")
+        );
+        // A non-ASCII byte in the client's part does not hide the proxy's part.
+        let mut h = HeaderMap::new();
+        h.append(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_bytes(b"caf\xe9, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(client_ip(peer, &h, &trusted), ip("203.0.113.9"));
         // Anyone else's header is ignored.
         let stranger = ip("192.0.2.1");
         assert_eq!(

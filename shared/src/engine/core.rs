@@ -61,6 +61,9 @@ pub enum EngineError {
     /// Resetting keys needs a connection and an empty outbox.
     #[error("wait until every message is sent and Parley is connected, then try again")]
     NotSettled,
+    /// A key reset is already under way.
+    #[error("a key reset is already under way; it is being finished")]
+    ResetPending,
 }
 
 /// A key reset in progress: the new identity, registered by the adapter
@@ -243,7 +246,8 @@ impl Engine {
                 next_seq = next_seq.max(m.seq + 1);
                 history.entry(dev).or_default().push(m);
             } else if k == key::PREFS {
-                prefs = codec::decode(RECORD_VERSION, v)?;
+                // Preferences are not worth refusing to start over.
+                prefs = codec::decode(RECORD_VERSION, v).unwrap_or_default();
             } else if k == key::ROTATION {
                 let record: RotationRecord = codec::decode(RECORD_VERSION, v)?;
                 let identity = IdentityKeyPair::from_bytes(&record.identity)
@@ -428,6 +432,10 @@ impl Engine {
         &mut self,
         rng: &mut R,
     ) -> Result<(), EngineError> {
+        if self.rotation.is_some() {
+            // Its registration may have reached the relay: never replace it.
+            return Err(EngineError::ResetPending);
+        }
         if !self.online || !self.outbox.is_empty() {
             return Err(EngineError::NotSettled);
         }
@@ -461,12 +469,21 @@ impl Engine {
         self.rotation.as_ref().is_some_and(|r| r.restored)
     }
 
+    /// The registration's outcome is unknown (no answer): from now on the
+    /// reset is resumed like one restored from storage.
+    pub fn rotation_unanswered(&mut self) {
+        if let Some(r) = self.rotation.as_mut() {
+            r.restored = true;
+        }
+    }
+
     /// The login body for the reset's new identity.
     pub fn rotation_login_request(&self, origin: &str, challenge: &str) -> Option<LoginRequest> {
         login_body(&self.rotation.as_ref()?.identity, origin, challenge)
     }
 
-    /// Abandons a key reset the relay never registered; the old identity stays.
+    /// Abandons a key reset the relay never registered (proved by the old
+    /// identity still logging in: registering the new one erases it).
     pub fn cancel_rotation(&mut self) {
         if self.rotation.take().is_some() {
             self.pending.push(StoreOp::Delete(key::ROTATION.to_owned()));

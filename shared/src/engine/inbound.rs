@@ -35,6 +35,9 @@ impl Engine {
             ServerFrame::Presence { device, online } => {
                 if let Some(c) = self.contacts.get_mut(&device) {
                     c.online = online;
+                    if !online {
+                        c.typing_until = 0;
+                    }
                     self.effects.push_back(Effect::Changed);
                 }
             }
@@ -120,6 +123,9 @@ impl Engine {
             None => {}
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
                 Ok(content) => self.apply(rng, &from, content, now),
+                // Authentic but not understood: a newer client's ephemeral
+                // extra (like typing) is not worth a warning in the chat.
+                Err(_) if ephemeral => {}
                 Err(e) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
             },
             Some(Err(e)) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
