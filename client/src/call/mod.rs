@@ -239,19 +239,30 @@ async fn dial(id: CallId, peer: DeviceId, video: bool) -> Result<(), String> {
     let Some(pc) = connect_media(id, peer, video).await? else {
         return Ok(());
     };
-    let sdp = describe(&pc, "createOffer", obj(&[])).await?;
-    if !still_current(id) {
-        return Ok(());
+    offer(&pc, id, peer, video, false).await
+}
+
+/// Creates an offer (with new ICE credentials when `restart`) and sends it,
+/// unless call `id` ended meanwhile.
+async fn offer(
+    pc: &JsValue,
+    id: CallId,
+    peer: DeviceId,
+    video: bool,
+    restart: bool,
+) -> Result<(), String> {
+    let sdp = describe(pc, "createOffer", obj(&[("iceRestart", restart.into())])).await?;
+    if still_current(id) {
+        signal(
+            peer,
+            id,
+            CallKind::Offer {
+                sdp,
+                video,
+                restart,
+            },
+        );
     }
-    signal(
-        peer,
-        id,
-        CallKind::Offer {
-            sdp,
-            video,
-            restart: false,
-        },
-    );
     Ok(())
 }
 
@@ -482,18 +493,8 @@ async fn restart_ice(id: CallId, peer: DeviceId) -> Result<(), String> {
     let Some(pc) = pc() else { return Ok(()) };
     let creds = turn().await?;
     let _ = invoke(&pc, "setConfiguration", &[rtc_config(&creds)]);
-    let sdp = describe(&pc, "createOffer", obj(&[("iceRestart", true.into())])).await?;
     let video = ui().is_some_and(|u| u.video.get_untracked());
-    signal(
-        peer,
-        id,
-        CallKind::Offer {
-            sdp,
-            video,
-            restart: true,
-        },
-    );
-    Ok(())
+    offer(&pc, id, peer, video, true).await
 }
 
 /// A signal from a contact (already decrypted and authenticated).

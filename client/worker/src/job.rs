@@ -99,9 +99,7 @@ fn key_of(v: &JsValue) -> Result<KeyBytes, String> {
         .map(Zeroizing::new)
         .ok_or_else(bad)?;
     // The JS copy is not needed any more.
-    if let Some(a) = get(v, "key").dyn_ref::<Uint8Array>() {
-        a.fill(0, 0, a.length());
-    }
+    wipe(v);
     Ok(key)
 }
 
@@ -198,7 +196,8 @@ impl Request {
     }
 }
 
-/// Zeroes the key in a posted request (structured clone gave the worker its own copy).
+/// Zeroes the key in a request message: the page's copy once posted
+/// (structured clone gave the worker its own), the worker's once read.
 pub fn wipe(msg: &JsValue) {
     if let Some(a) = get(msg, "key").dyn_ref::<Uint8Array>() {
         a.fill(0, 0, a.length());

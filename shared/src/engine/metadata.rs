@@ -37,22 +37,16 @@ fn orientation(tiff: &[u8]) -> Option<u16> {
         b"II" => false,
         _ => return None,
     };
-    let u16_at = |i: usize| -> Option<u16> {
-        let b: [u8; 2] = tiff.get(i..)?.get(..2)?.try_into().ok()?;
-        Some(if be {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+    // Integers in the block's byte order, bounds-checked.
+    let uint = |i: usize, n: usize| -> Option<u32> {
+        let b = tiff.get(i..)?.get(..n)?;
+        Some(b.iter().enumerate().fold(0u32, |v, (k, &x)| {
+            let shift = 8 * if be { n - 1 - k } else { k };
+            v | u32::from(x) << shift
+        }))
     };
-    let u32_at = |i: usize| -> Option<u32> {
-        let b: [u8; 4] = tiff.get(i..)?.get(..4)?.try_into().ok()?;
-        Some(if be {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
+    let u16_at = |i: usize| uint(i, 2).and_then(|v| u16::try_from(v).ok());
+    let u32_at = |i: usize| uint(i, 4);
     if u16_at(2)? != 42 {
         return None;
     }
