@@ -251,14 +251,17 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
         let (st, _) = send(&put, "PUT", &put.url, Some(data(100, i as u8))).await;
         assert_eq!(st, StatusCode::OK);
         store
-            .insert_blob(&BlobRecord {
-                id: key.as_str().into(),
-                owner: owner.clone(),
-                size: 100,
-                created_at: now,
-                expires_at,
-                recipient: None,
-            })
+            .insert_blob(
+                &BlobRecord {
+                    id: key.as_str().into(),
+                    owner: owner.clone(),
+                    size: 100,
+                    created_at: now,
+                    expires_at,
+                    recipient: None,
+                },
+                i64::MAX,
+            )
             .unwrap();
         keys.push(key);
     }

@@ -26,6 +26,9 @@ fn pg_store() -> Option<Store> {
     Some(store)
 }
 
+/// No attachment quota (tests of the quota pass their own).
+const NO_LIMIT: i64 = i64::MAX;
+
 fn dev(n: u8) -> Vec<u8> {
     vec![n; 32]
 }
@@ -63,16 +66,32 @@ fn suite(store: &Store) {
 
     // blobs: owner must exist, ids are unique, sizes positive
     store.upsert_device(&dev(2), 100).unwrap();
-    store.insert_blob(&blob("a1", &dev(1), 5_000)).unwrap();
-    store.insert_blob(&blob("a2", &dev(1), 1_000)).unwrap();
-    store.insert_blob(&blob("b1", &dev(2), 3_000)).unwrap();
-    let dup = store.insert_blob(&blob("a1", &dev(2), 1)).unwrap_err();
+    assert!(
+        store
+            .insert_blob(&blob("a1", &dev(1), 5_000), NO_LIMIT)
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_blob(&blob("a2", &dev(1), 1_000), NO_LIMIT)
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_blob(&blob("b1", &dev(2), 3_000), NO_LIMIT)
+            .unwrap()
+    );
+    let dup = store
+        .insert_blob(&blob("a1", &dev(2), 1), NO_LIMIT)
+        .unwrap_err();
     assert!(is_constraint_violation(&dup), "duplicate id: {dup}");
-    let orphan = store.insert_blob(&blob("z", &dev(7), 1)).unwrap_err();
+    let orphan = store
+        .insert_blob(&blob("z", &dev(7), 1), NO_LIMIT)
+        .unwrap_err();
     assert!(is_constraint_violation(&orphan), "unknown owner: {orphan}");
     let mut zero = blob("zero", &dev(1), 1);
     zero.size = 0;
-    assert!(store.insert_blob(&zero).is_err());
+    assert!(store.insert_blob(&zero, NO_LIMIT).is_err());
     assert_eq!(
         store.blob("a1").unwrap().unwrap(),
         blob("a1", &dev(1), 5_000)
@@ -97,7 +116,11 @@ fn suite(store: &Store) {
     // attachment quota: counted and inserted in one step, so a burst of
     // concurrent uploads stops exactly at the limit; expired ones do not count
     store.upsert_device(&dev(3), 100).unwrap();
-    store.insert_blob(&blob("c-old", &dev(3), 999)).unwrap();
+    assert!(
+        store
+            .insert_blob(&blob("c-old", &dev(3), 999), NO_LIMIT)
+            .unwrap()
+    );
     let start = std::sync::Arc::new(std::sync::Barrier::new(12));
     let admitted = std::thread::scope(|s| {
         let tries: Vec<_> = (0..12)
@@ -106,7 +129,7 @@ fn suite(store: &Store) {
                 s.spawn(move || {
                     start.wait();
                     store
-                        .insert_blob_within(&blob(&format!("c{i}"), &dev(3), 9_000), 3)
+                        .insert_blob(&blob(&format!("c{i}"), &dev(3), 9_000), 3)
                         .unwrap()
                 })
             })
@@ -119,13 +142,13 @@ fn suite(store: &Store) {
     assert_eq!(admitted, 3, "exactly the quota admitted");
     assert!(
         !store
-            .insert_blob_within(&blob("c-late", &dev(3), 9_000), 3)
+            .insert_blob(&blob("c-late", &dev(3), 9_000), 3)
             .unwrap()
     );
     store.upsert_device(&dev(4), 100).unwrap();
     assert!(
         store
-            .insert_blob_within(&blob("c-other", &dev(4), 9_000), 3)
+            .insert_blob(&blob("c-other", &dev(4), 9_000), 3)
             .unwrap(),
         "per owner"
     );

@@ -220,23 +220,12 @@ impl Store {
         })
     }
 
-    /// Records a blob. Fails if the owner is not a registered device or the id exists.
-    pub fn insert_blob(&self, rec: &BlobRecord) -> Result<(), StoreError> {
-        if rec.size <= 0 {
-            return Err(StoreError::Invalid("blob size must be positive"));
-        }
-        let (_write, mut conn) = self.writer()?;
-        diesel::insert_into(blobs::table)
-            .values(rec)
-            .execute(&mut conn)?;
-        Ok(())
-    }
-
     /// Records a blob unless its owner already has `max_live` unexpired ones
-    /// (counted at `rec.created_at`); false when over the quota. Counting and
+    /// (counted at `rec.created_at`); false when over the quota. Fails if the
+    /// owner is not a registered device or the id exists. Counting and
     /// inserting are one step, so concurrent uploads cannot overshoot: SQLite
     /// holds the write lock throughout, PostgreSQL locks the owner's row.
-    pub fn insert_blob_within(&self, rec: &BlobRecord, max_live: i64) -> Result<bool, StoreError> {
+    pub fn insert_blob(&self, rec: &BlobRecord, max_live: i64) -> Result<bool, StoreError> {
         if rec.size <= 0 {
             return Err(StoreError::Invalid("blob size must be positive"));
         }

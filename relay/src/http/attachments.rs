@@ -86,7 +86,7 @@ pub async fn create(
         recipient: Some(recipient),
     };
     let (store, quota) = (state.store.clone(), state.config.max_attachments_per_device);
-    if !web::block(move || store.insert_blob_within(&rec, quota)).await?? {
+    if !web::block(move || store.insert_blob(&rec, quota)).await?? {
         return Err(HttpError::new(
             ErrorCode::RateLimited,
             "too many attachments waiting; wait until some are downloaded or expire",
