@@ -225,11 +225,8 @@ pub async fn resume_rotation() -> Result<String, Failure> {
             write(|e| e.finish_rotation(s.token, s.expires_at));
             Ok(token)
         }
-        Err(Failure::Refused(..)) => {
-            let token = login_with_current_identity().await?;
-            write(Engine::cancel_rotation);
-            Ok(token)
-        }
+        // The engine drops the reset if the old identity still logs in.
+        Err(Failure::Refused(..)) => login_with_current_identity().await,
         Err(other) => Err(other),
     }
 }

@@ -414,6 +414,16 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
         Err(EngineError::ResetPending),
         "a pending reset (maybe registered already) is never replaced"
     );
+    b.engine.set_token("t-before".into(), u64::MAX / 2000);
+    assert!(
+        b.engine
+            .rotation_registration_request(
+                "http://x",
+                &parley_shared::protocol::auth::encode_b64(&[7; 32])
+            )
+            .is_some(),
+        "a login during this page's own reset proves nothing: kept"
+    );
     b.engine.rotation_unanswered();
     assert!(b.engine.rotation_to_resume(), "no answer: resume it");
     b.drain(None);
@@ -462,7 +472,8 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
     c.engine.begin_rotation(&mut os_rng()).unwrap();
     c.drain(None);
     let mut again = reload(&c.store);
-    again.cancel_rotation();
+    // The old identity still logs in: proof the new one was never registered.
+    again.set_token("old-still-works".into(), u64::MAX / 2000);
     c.engine = again;
     c.drain(None);
     let kept = reload(&c.store);

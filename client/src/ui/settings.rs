@@ -30,7 +30,7 @@ async fn delete_account() -> Result<(), String> {
 /// Replaces this device's identity keys; contacts see a safety-number change.
 async fn reset_keys() -> Result<(), String> {
     // An earlier attempt got no answer: finish (or drop) that one first.
-    if read_rotation_to_resume() {
+    if runtime::read(parley_shared::engine::Engine::rotation_to_resume) == Some(true) {
         runtime::resume_rotation().await.map_err(|f| f.message())?;
         runtime::reconnect();
         return Ok(());
@@ -63,10 +63,6 @@ async fn reset_keys() -> Result<(), String> {
     }
     runtime::reconnect();
     Ok(())
-}
-
-fn read_rotation_to_resume() -> bool {
-    runtime::read(parley_shared::engine::Engine::rotation_to_resume).unwrap_or(false)
 }
 
 /// Settings.

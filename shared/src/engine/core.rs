@@ -400,11 +400,20 @@ impl Engine {
     }
 
     /// Records a session token from registration or login.
+    /// This identity logging in while a key reset's registration had no
+    /// answer proves the relay never registered the new one (it would have
+    /// erased this device): that reset is dropped. A reset still being
+    /// registered by this page is not touched (the login may predate it).
     pub fn set_token(&mut self, token: String, expires_at: u64) {
         self.account.token = Some(token);
         self.account.token_expires_at = expires_at;
         self.account.registered = true;
         self.save_account();
+        if self.rotation.as_ref().is_some_and(|r| r.restored) {
+            self.rotation = None;
+            self.pending.push(StoreOp::Delete(key::ROTATION.to_owned()));
+            self.effects.push_back(Effect::Changed);
+        }
         self.commit();
     }
 
@@ -480,16 +489,6 @@ impl Engine {
     /// The login body for the reset's new identity.
     pub fn rotation_login_request(&self, origin: &str, challenge: &str) -> Option<LoginRequest> {
         login_body(&self.rotation.as_ref()?.identity, origin, challenge)
-    }
-
-    /// Abandons a key reset the relay never registered (proved by the old
-    /// identity still logging in: registering the new one erases it).
-    pub fn cancel_rotation(&mut self) {
-        if self.rotation.take().is_some() {
-            self.pending.push(StoreOp::Delete(key::ROTATION.to_owned()));
-            self.commit();
-            self.effects.push_back(Effect::Changed);
-        }
     }
 
     /// The new identity's registration body (sent with the current token).
