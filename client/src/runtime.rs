@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::{Effect, Engine, backoff};
 use parley_shared::protocol::auth::{
-    BundleResponse, Challenge, KeyUpload, Session, decode_b64, encode_b64,
+    BundleResponse, Challenge, KeyUpload, PreKeyStatus, Session, decode_b64, encode_b64,
 };
 use parley_shared::protocol::ws::{DeviceId, ServerFrame, close};
 use wasm_bindgen::prelude::*;
@@ -154,7 +154,8 @@ async fn pump() {
                 }
             }
             Effect::FetchBundle(dev) => spawn_local(fetch_bundle(dev)),
-            Effect::UploadPreKeys(up) => spawn_local(upload_prekeys(up)),
+            Effect::UploadPreKeys(up) => spawn_local(prekeys(Some(up))),
+            Effect::CheckPreKeys => spawn_local(prekeys(None)),
             Effect::Changed => ui.version.update(|v| *v += 1),
             Effect::Call(from, signal) => crate::call::on_signal(from, signal),
         }
@@ -176,10 +177,21 @@ async fn fetch_bundle(dev: DeviceId) {
     }
 }
 
-async fn upload_prekeys(up: KeyUpload) {
-    if let Some(t) = token() {
-        let _ =
-            api::json::<_, serde_json::Value>("PUT", "/api/v1/prekeys", Some(&t), Some(&up)).await;
+/// Uploads prekeys, or only asks for their status; either way the relay's
+/// answer goes to the engine, which decides what else to upload. A failure
+/// is retried by the next check (every connection, and periodically).
+async fn prekeys(up: Option<KeyUpload>) {
+    let Some(t) = token() else { return };
+    let answer = match &up {
+        Some(up) => {
+            api::json::<_, PreKeyStatus>("PUT", "/api/v1/prekeys", Some(&t), Some(up)).await
+        }
+        None => {
+            api::json::<(), PreKeyStatus>("GET", "/api/v1/prekeys/status", Some(&t), None).await
+        }
+    };
+    if let Ok(status) = answer {
+        write(|e| e.prekey_status(&mut os_rng(), &status, now_ms()));
     }
 }
 
@@ -351,7 +363,7 @@ fn reconnect_later() {
     });
 }
 
-/// Once a second: disappearing messages and transient send retries.
+/// Once a second: disappearing messages, transient send retries, prekey checks.
 fn start_ticker() {
     spawn_local(async {
         loop {
@@ -359,10 +371,7 @@ fn start_ticker() {
             if !started() {
                 return;
             }
-            write(|e| {
-                e.tick(now_ms());
-                e.retry_outbox();
-            });
+            write(|e| e.tick(now_ms()));
         }
     });
 }

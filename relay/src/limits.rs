@@ -6,7 +6,9 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Buckets idle this long are forgotten (memory stays bounded by active callers).
+/// Buckets idle this long are forgotten once they would be full again
+/// (memory stays bounded by active callers; forgetting a bucket that is
+/// still refilling would hand a slow-rate caller a fresh burst).
 const FORGET_AFTER_SECS: f64 = 600.0;
 
 /// Per-key token buckets: `rate` tokens per second, up to `burst`.
@@ -19,6 +21,11 @@ pub struct RateLimiter<K> {
 }
 
 impl<K: Eq + Hash + Clone> RateLimiter<K> {
+    /// `per_hour` sustained, bursts up to `burst`.
+    pub fn per_hour(per_hour: u32, burst: u32) -> Self {
+        Self::per_second(f64::from(per_hour) / 3600.0, burst)
+    }
+
     /// `per_minute` sustained, bursts up to `burst`.
     pub fn per_minute(per_minute: u32, burst: u32) -> Self {
         Self::per_second(f64::from(per_minute) / 60.0, burst)
@@ -59,7 +66,13 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if now.duration_since(*last).as_secs_f64() > 60.0 {
-            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < FORGET_AFTER_SECS);
+            let full_after = if self.rate > 0.0 {
+                self.burst / self.rate
+            } else {
+                f64::INFINITY
+            };
+            let forget_after = FORGET_AFTER_SECS.max(full_after);
+            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < forget_after);
             *last = now;
         }
     }

@@ -39,7 +39,9 @@ impl Mailer {
     pub async fn send_code(&self, to: &str, code: &str) -> Result<(), String> {
         match self {
             Self::Log => {
-                tracing::info!(
+                // Development only; at debug so a production log level never
+                // records addresses and codes even if "log" is left set.
+                tracing::debug!(
                     to,
                     code,
                     "registration code (development mailer: PARLEY_SMTP_URL=log)"

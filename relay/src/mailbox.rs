@@ -24,28 +24,53 @@ struct Conn {
     watching: Vec<DeviceId>,
 }
 
+/// A connection watching a device: its id, its device, its queue.
+type Watchers = HashMap<u64, (DeviceId, mpsc::Sender<ServerFrame>)>;
+
 #[derive(Debug, Default)]
 struct HubState {
     conns: HashMap<DeviceId, Vec<Conn>>,
     /// watched device → connections watching it.
-    watchers: HashMap<DeviceId, HashMap<u64, mpsc::Sender<ServerFrame>>>,
+    watchers: HashMap<DeviceId, Watchers>,
 }
 
 impl HubState {
-    fn visible(&self, device: &DeviceId) -> bool {
+    /// Whether `watcher` may see `device` online: a connection of `device`
+    /// shares presence and names `watcher` in its own watch list. So only a
+    /// device's contacts see it, and a stranger who knows its id learns
+    /// nothing (it always looks offline to them).
+    fn visible_to(&self, device: &DeviceId, watcher: &DeviceId) -> bool {
         self.conns
             .get(device)
-            .is_some_and(|l| l.iter().any(|c| c.share))
+            .is_some_and(|l| l.iter().any(|c| c.share && c.watching.contains(watcher)))
     }
 
-    fn announce(&self, device: &DeviceId, online: bool) {
-        if let Some(w) = self.watchers.get(device) {
-            let frame = ServerFrame::Presence {
-                device: *device,
-                online,
-            };
-            for tx in w.values() {
-                let _ = tx.try_send(frame.clone());
+    /// What each connection watching `device` may see of it now.
+    fn views(&self, device: &DeviceId) -> Vec<(u64, bool)> {
+        self.watchers
+            .get(device)
+            .map(|w| {
+                w.iter()
+                    .map(|(id, (who, _))| (*id, self.visible_to(device, who)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Tells each watcher of `device` whose view changed since `before`.
+    fn announce_changes(&self, device: &DeviceId, before: &[(u64, bool)]) {
+        let Some(w) = self.watchers.get(device) else {
+            return;
+        };
+        for (id, online) in self.views(device) {
+            let was = before.iter().find(|(b, _)| *b == id).map(|(_, v)| *v);
+            if was.is_some_and(|v| v != online)
+                && let Some((_, tx)) = w.get(&id)
+            {
+                let _ = tx.try_send(ServerFrame::Presence {
+                    device: *device,
+                    online,
+                });
             }
         }
     }
@@ -109,7 +134,7 @@ impl Hub {
     /// last sharing connection).
     pub fn unregister(&self, device: &DeviceId, id: u64) {
         let mut st = self.lock();
-        let was_visible = st.visible(device);
+        let before = st.views(device);
         let mut watching = Vec::new();
         if let Some(list) = st.conns.get_mut(device) {
             if let Some(pos) = list.iter().position(|c| c.id == id) {
@@ -120,17 +145,16 @@ impl Hub {
             }
         }
         st.unwatch(id, &watching);
-        if was_visible && !st.visible(device) {
-            st.announce(device, false);
-        }
+        st.announce_changes(device, &before);
         metrics::gauge!("parley_ws_connections").decrement(1.0);
     }
 
-    /// Sets a connection's presence: whether it shares, and whom it watches.
-    /// The watcher immediately learns the current state of each watched device.
+    /// Sets a connection's presence: whether it shares, and whom it watches
+    /// (which is also who may see it). The watcher immediately learns what
+    /// it may see of each watched device.
     pub fn set_presence(&self, device: &DeviceId, id: u64, share: bool, watch: Vec<DeviceId>) {
         let mut st = self.lock();
-        let was_visible = st.visible(device);
+        let before = st.views(device);
         let Some(conn) = st
             .conns
             .get_mut(device)
@@ -144,16 +168,16 @@ impl Hub {
         let new = conn.watching.clone();
         st.unwatch(id, &old);
         for d in &new {
-            st.watchers.entry(*d).or_default().insert(id, tx.clone());
+            st.watchers
+                .entry(*d)
+                .or_default()
+                .insert(id, (*device, tx.clone()));
             let _ = tx.try_send(ServerFrame::Presence {
                 device: *d,
-                online: st.visible(d),
+                online: st.visible_to(d, device),
             });
         }
-        let now_visible = st.visible(device);
-        if was_visible != now_visible {
-            st.announce(device, now_visible);
-        }
+        st.announce_changes(device, &before);
     }
 
     /// Queues a frame on every connection of the device; returns how many

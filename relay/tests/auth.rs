@@ -113,12 +113,16 @@ async fn concurrent_fetches_hand_each_one_time_prekey_out_once() {
     for (relay, store) in relays().await {
         let api = std::sync::Arc::new(Api::new(&relay));
         let owner = api.register(30).await;
-        let fetcher = api.register(0).await;
+        // Several fetchers: one requester may take only a few per target.
+        let mut fetchers = Vec::new();
+        for _ in 0..25 {
+            fetchers.push(api.register(0).await);
+        }
         let owner_id = owner.identity.device_id();
         let mut tasks = Vec::new();
-        for _ in 0..50 {
+        for i in 0..50 {
             let api = api.clone();
-            let token = fetcher.token.clone();
+            let token = fetchers[i % fetchers.len()].token.clone();
             let id = owner_id;
             tasks.push(tokio::spawn(async move {
                 let path = format!("/api/v1/devices/{}/bundle", encode_b64(&id));

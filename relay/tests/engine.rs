@@ -82,6 +82,12 @@ impl Client {
         (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
     }
 
+    fn prekey_status(&mut self, body: &[u8]) {
+        let status: parley_shared::protocol::auth::PreKeyStatus =
+            serde_json::from_slice(body).unwrap();
+        self.engine.prekey_status(&mut os_rng(), &status, now());
+    }
+
     /// Carries out every effect, in order.
     async fn drain(&mut self) {
         while let Some(e) = self.engine.next_effect() {
@@ -102,8 +108,14 @@ impl Client {
                 }
                 Effect::UploadPreKeys(up) => {
                     let body = serde_json::to_vec(&up).unwrap();
-                    let (st, _) = self.request("PUT", "/api/v1/prekeys", body).await;
+                    let (st, body) = self.request("PUT", "/api/v1/prekeys", body).await;
                     assert_eq!(st, 200);
+                    self.prekey_status(&body);
+                }
+                Effect::CheckPreKeys => {
+                    let (st, body) = self.request("GET", "/api/v1/prekeys/status", vec![]).await;
+                    assert_eq!(st, 200);
+                    self.prekey_status(&body);
                 }
                 Effect::Changed | Effect::Call(..) => {}
             }
@@ -244,6 +256,11 @@ async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers() {
         bob.connect().await;
         pair(&mut alice, &mut bob).await;
         let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());
+        // Presence is opt-in: both turn it on.
+        alice.engine.set_presence(true);
+        bob.engine.set_presence(true);
+        alice.drain().await;
+        bob.drain().await;
 
         // Bob (joiner) started the session; his profile reaches Alice.
         bob.pump(300).await;

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use common::api::Api;
 use common::relay::RelayBuilder;
 use hmac::{KeyInit as _, Mac as _};
-use parley_shared::protocol::auth::encode_b64;
+use parley_shared::protocol::auth::{decode_b64, encode_b64};
 use parley_shared::protocol::turn::TurnCredentials;
 
 #[tokio::test]
@@ -40,7 +40,16 @@ async fn devices_get_short_lived_coturn_credentials() {
     assert_eq!(c.ttl_secs, 600);
     assert!(!c.relay_only);
     let (expiry, who) = c.username.split_once(':').unwrap();
-    assert_eq!(who, encode_b64(&dev.identity.device_id()));
+    // Opaque: not the device id, and new for every credential.
+    assert_ne!(who, encode_b64(&dev.identity.device_id()));
+    assert_eq!(decode_b64(who).map(|b| b.len()), Some(12));
+    let (_, again) = api
+        .send("GET", "/api/v1/turn", Some(&dev.token), None)
+        .await;
+    assert_ne!(
+        again["username"],
+        serde_json::Value::from(c.username.clone())
+    );
     let expiry: i64 = expiry.parse().unwrap();
     let now = common::now_ms() / 1000;
     assert!(

@@ -5,10 +5,10 @@ mod common;
 
 use common::{Device, TestRng};
 use parley_shared::crypto::backup::{
-    self, BackupContact, BackupContents, BackupError, BackupSession, KdfParams, RecoveryKey,
+    self, BackupContact, BackupContents, BackupError, KdfParams, MAX_M_KIB, MAX_P, MAX_T,
+    RecoveryKey,
 };
 use parley_shared::crypto::keys::IdentityKeyPair;
-use parley_shared::crypto::session::Session;
 
 /// Small parameters: correctness, not cost, is under test (benchmarks cover cost).
 const FAST: KdfParams = KdfParams {
@@ -20,13 +20,8 @@ const FAST: KdfParams = KdfParams {
 fn contents(rng: &mut TestRng) -> (BackupContents, IdentityKeyPair) {
     let me = Device::new(rng, 0);
     let peer = Device::new(rng, 1);
-    let session = Session::initiate(rng, &me.identity, &peer.bundle()).unwrap();
     let c = BackupContents {
         identity: me.identity.to_bytes().to_vec(),
-        sessions: vec![BackupSession {
-            peer: *peer.identity.public().device_id(),
-            state: session.to_bytes().to_vec(),
-        }],
         contacts: vec![BackupContact {
             identity: peer.identity.public(),
             name: "Bob".into(),
@@ -37,7 +32,7 @@ fn contents(rng: &mut TestRng) -> (BackupContents, IdentityKeyPair) {
 }
 
 #[test]
-fn password_backup_restores_identity_sessions_and_contacts() {
+fn password_backup_restores_identity_and_contacts() {
     let rng = &mut TestRng::new("backup");
     let (c, identity) = contents(rng);
     let sealed =
@@ -48,7 +43,6 @@ fn password_backup_restores_identity_sessions_and_contacts() {
     assert!(restored == c);
     let id = IdentityKeyPair::from_bytes(&restored.identity).unwrap();
     assert_eq!(id.public(), identity.public());
-    Session::from_bytes(&restored.sessions[0].state).unwrap();
     assert_eq!(restored.contacts[0].name, "Bob");
 }
 
@@ -92,6 +86,20 @@ fn hostile_parameters_are_refused_before_any_work() {
         backup::open_with_password(&huge, "pw").unwrap_err(),
         BackupError::BadParameters
     );
+    // Just past what a phone browser is asked to do: memory, passes, lanes.
+    for (at, past) in [(9, MAX_M_KIB + 1), (13, MAX_T + 1), (17, MAX_P + 1)] {
+        let mut hostile = sealed.clone();
+        hostile[at..at + 4].copy_from_slice(&past.to_be_bytes());
+        assert_eq!(
+            backup::open_with_password(&hostile, "pw").unwrap_err(),
+            BackupError::BadParameters,
+            "offset {at}"
+        );
+    }
+    // Truncated ciphertext: a clear error, not a panic.
+    for cut in [1, 16, sealed.len() - 30] {
+        assert!(backup::open_with_password(&sealed[..sealed.len() - cut], "pw").is_err());
+    }
     assert!(
         backup::seal_with_password(
             rng,

@@ -19,7 +19,9 @@ export async function screenshot(page, name) {
   if (dir) await page.screenshot({ path: `${dir}/${name}.png` });
 }
 
-export async function onboard(page, name, shot) {
+/** Creates an identity. Presence is turned on (as the tests of presence,
+ * typing and calls expect) unless `presence` is false. */
+export async function onboard(page, name, shot, presence = true) {
   await page.waitForSelector('main[data-screen="onboarding"]', T);
   await page.getByLabel('Your name').fill(name);
   await page.waitForSelector('.relay-status[data-state="ready"]', T);
@@ -27,6 +29,15 @@ export async function onboard(page, name, shot) {
   await page.getByRole('button', { name: 'Create my identity' }).click();
   await page.waitForSelector('main[data-screen="home"]', T);
   await page.waitForSelector('.conn[data-state="online"]', T);
+  if (presence) await setPresence(page, true);
+}
+
+/** Turns "Show when I am online" on or off in Settings (off by default). */
+export async function setPresence(page, on) {
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const box = page.getByLabel('Show when I am online');
+  if (on) await box.check(); else await box.uncheck();
+  await backHome(page);
 }
 
 /** Opens "Invite someone" and returns what it shows. */

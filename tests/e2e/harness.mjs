@@ -69,7 +69,8 @@ export async function startRelay({ env = {}, staticDir = DIST } = {}) {
       PARLEY_BIND: `127.0.0.1:${port}`,
       PARLEY_DATA_DIR: path.join(dir, 'data'),
       PARLEY_STATIC_DIR: staticDir,
-      PARLEY_LOG: 'info',
+      // The development mailer logs codes at debug only.
+      PARLEY_LOG: 'info,parley_relay::mail=debug',
       ...env,
     },
     stdio: ['ignore', 'ignore', openSync(logPath, 'a')],

@@ -77,6 +77,10 @@ pub fn Settings() -> impl IntoView {
         ui.version.track();
         runtime::read(|e| e.prefs().typing_indicators).unwrap_or(true)
     };
+    let presence_on = move || {
+        ui.version.track();
+        runtime::read(|e| e.prefs().presence).unwrap_or(false)
+    };
     let (name, fingerprint) = runtime::read(|e| {
         let id = e.device_id();
         let hex: Vec<String> = id
@@ -140,6 +144,15 @@ pub fn Settings() -> impl IntoView {
                     "Typing indicators"
                 </label>
                 <p class="hint">"Contacts see when you are typing, and you see when they are. Off means neither."</p>
+                <label class="check">
+                    <input type="checkbox" prop:checked=presence_on
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            runtime::write(|e| e.set_presence(on));
+                        }/>
+                    "Show when I am online"
+                </label>
+                <p class="hint">"Your contacts (and only they) see when Parley is open on this device, and you see when theirs is. Off means neither; typing indicators need it on both sides."</p>
             </section>
             <section class="card">
                 <h2>"Reset identity keys"</h2>

@@ -149,13 +149,11 @@ impl Store {
                 let used = diesel::update(
                     invite_codes::table
                         .filter(invite_codes::code_hash.eq(hash))
-                        .filter(invite_codes::used_by.is_null())
+                        .filter(invite_codes::used_at.is_null())
                         .filter(invite_codes::expires_at.gt(r.now)),
                 )
-                .set((
-                    invite_codes::used_by.eq(Some(r.device_id)),
-                    invite_codes::used_at.eq(Some(r.now)),
-                ))
+                // Only that it was used: no link from the code to the device.
+                .set(invite_codes::used_at.eq(Some(r.now)))
                 .execute(c)?;
                 if used != 1 {
                     return Err(RegisterError::InvalidInvite);
@@ -259,9 +257,25 @@ impl Store {
         pq_prekey: &[u8],
         one_time: &[(i64, Vec<u8>)],
         now: i64,
-    ) -> Result<(), StoreError> {
+        max_one_time: i64,
+    ) -> Result<bool, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
+            // Counted inside the transaction that inserts (the writer lock
+            // serialises SQLite; PostgreSQL locks the device's keys row).
+            if let DbConnection::Pg(pg) = &mut **c {
+                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
+                    .bind::<Binary, _>(device)
+                    .execute(pg)?;
+            }
+            let held: i64 = one_time_prekeys::table
+                .filter(one_time_prekeys::device_id.eq(device))
+                .count()
+                .get_result(c)?;
+            let adding = i64::try_from(one_time.len()).unwrap_or(i64::MAX);
+            if held.saturating_add(adding) > max_one_time {
+                return Ok(false);
+            }
             diesel::update(device_keys::table.find(device))
                 .set((
                     device_keys::signed_prekey.eq(signed_prekey),
@@ -269,9 +283,9 @@ impl Store {
                     device_keys::updated_at.eq(now),
                 ))
                 .execute(c)?;
-            insert_one_time(c, device, one_time)
-        })?;
-        Ok(())
+            insert_one_time(c, device, one_time)?;
+            Ok(true)
+        })
     }
 
     /// The device's published keys.

@@ -25,11 +25,13 @@ pub enum DbConnection {
 
 /// SQLite settings applied to every new connection. WAL lets readers run while
 /// the writer commits; `synchronous=FULL` makes a commit survive power loss,
-/// which is what "acknowledged means durable" needs.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+/// which is what "acknowledged means durable" needs. `busy_timeout` comes
+/// first: after a crash, switching to WAL must wait for the recovering
+/// connection instead of failing at once with "database is locked".
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;
+PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
-PRAGMA foreign_keys = ON;
-PRAGMA busy_timeout = 5000;";
+PRAGMA foreign_keys = ON;";
 
 /// r2d2 manager that picks the backend from the URL scheme. diesel's derived
 /// `establish` tries every backend and hides the real error; this one keeps it.

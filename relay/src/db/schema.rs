@@ -63,7 +63,6 @@ diesel::table! {
         code_hash -> Binary,
         created_at -> BigInt,
         expires_at -> BigInt,
-        used_by -> Nullable<Binary>,
         used_at -> Nullable<BigInt>,
     }
 }

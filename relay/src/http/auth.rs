@@ -12,9 +12,9 @@ use parley_shared::crypto::os_rng;
 use parley_shared::crypto::primitives::{hmac, random_digits, sha256};
 use parley_shared::protocol::auth::{
     BundleResponse, CHALLENGE_LEN, Challenge, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent,
-    GateProof, KeyUpload, LOW_PREKEY_THRESHOLD, LoginRequest, PreKeyStatus, RegisterRequest,
-    RegistrationMode, RelayInfo, Session, decode_b64, encode_b64, login_statement, normalize_email,
-    registration_statement,
+    GateProof, KeyUpload, LOW_PREKEY_THRESHOLD, LoginRequest, MAX_ONE_TIME_PREKEYS_PER_DEVICE,
+    PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session, decode_b64, encode_b64,
+    login_statement, normalize_email, registration_statement,
 };
 use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, ErrorCode};
@@ -154,7 +154,7 @@ pub async fn info(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
     responses((status = 200, body = TurnCredentials), (status = 401, body = ApiError),
         (status = 404, description = "No TURN server configured", body = ApiError)))]
-pub async fn turn(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
+pub async fn turn(state: web::Data<AppState>, _who: Authed) -> Result<HttpResponse, HttpError> {
     use base64::Engine as _;
     use hmac::{KeyInit as _, Mac as _};
     let Some(turn) = &state.config.turn else {
@@ -164,7 +164,12 @@ pub async fn turn(state: web::Data<AppState>, who: Authed) -> Result<HttpRespons
         ));
     };
     let expiry = u64::try_from(now_ms() / 1000).unwrap_or(0) + turn.ttl.as_secs();
-    let username = format!("{expiry}:{}", encode_b64(&who.device));
+    // An opaque id per credential, not the device id: coturn's logs and
+    // allocations then cannot be tied to a Parley device.
+    let mut opaque = [0u8; 12];
+    getrandom::fill(&mut opaque)
+        .map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
+    let username = format!("{expiry}:{}", encode_b64(&opaque));
     let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(turn.secret.as_bytes())
         .map_err(|_| HttpError::new(ErrorCode::Internal, "bad TURN secret"))?;
     mac.update(username.as_bytes());
@@ -430,16 +435,29 @@ pub async fn logout(state: web::Data<AppState>, who: Authed) -> Result<HttpRespo
 
 async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpError> {
     let store = state.store.clone();
-    let n = web::block(move || store.one_time_prekey_count(&device)).await??;
+    let (n, keys) = web::block(move || -> Result<_, crate::db::StoreError> {
+        Ok((
+            store.one_time_prekey_count(&device)?,
+            store.device_keys(&device)?,
+        ))
+    })
+    .await??;
+    let keys = keys.ok_or_else(|| HttpError::new(ErrorCode::NotFound, "device has no keys"))?;
+    let spk: SignedPreKeyPublic =
+        codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
+    let pq: PqPreKeyPublic = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
     Ok(PreKeyStatus {
         one_time_prekeys: n,
         refill: n < LOW_PREKEY_THRESHOLD,
+        signed_prekey_id: spk.id,
+        pq_prekey_id: pq.id,
     })
 }
 
 /// `PUT /api/v1/prekeys`: new signed/ML-KEM prekeys and more one-time prekeys.
 #[utoipa::path(put, path = "/api/v1/prekeys", tag = "prekeys", security(("bearer" = [])), request_body = KeyUpload,
-    responses((status = 200, body = PreKeyStatus), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 200, body = PreKeyStatus), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 413, description = "The device would hold more one-time prekeys than the relay keeps", body = ApiError)))]
 pub async fn put_prekeys(
     state: web::Data<AppState>,
     who: Authed,
@@ -459,7 +477,13 @@ pub async fn put_prekeys(
     let otks = one_time_rows(&keys.one_time_prekeys);
     let store = state.store.clone();
     let d = who.device.clone();
-    web::block(move || store.put_prekeys(&d, &spk, &pq, &otks, now_ms())).await??;
+    let max = i64::from(MAX_ONE_TIME_PREKEYS_PER_DEVICE);
+    if !web::block(move || store.put_prekeys(&d, &spk, &pq, &otks, now_ms(), max)).await?? {
+        return Err(HttpError::new(
+            ErrorCode::TooLarge,
+            "too many one-time prekeys held for this device; upload fewer",
+        ));
+    }
     Ok(HttpResponse::Ok().json(status(&state, who.device).await?))
 }
 
@@ -481,17 +505,23 @@ pub async fn prekey_status(
         (status = 401, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn bundle(
     state: web::Data<AppState>,
-    _who: Authed,
+    who: Authed,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let device = b64_field(&path, "device id")?;
+    // Over either budget the bundle comes without a one-time prekey: the
+    // session still starts, and a stranger fetching in a loop cannot leave
+    // the target without one-time prekeys.
+    let pair = (who.device.clone(), device.clone());
+    let may_claim = state.limits.one_time_per_pair.check(&pair)
+        && state.limits.one_time_per_requester.check(&who.device);
     let store = state.store.clone();
     let d = device.clone();
     let (keys, one_time) = web::block(move || -> Result<_, crate::db::StoreError> {
         let keys = store.device_keys(&d)?;
         let one_time = match keys {
-            Some(_) => store.claim_one_time_prekey(&d)?,
-            None => None,
+            Some(_) if may_claim => store.claim_one_time_prekey(&d)?,
+            _ => None,
         };
         Ok((keys, one_time))
     })

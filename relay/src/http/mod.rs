@@ -46,6 +46,11 @@ pub struct AppState {
     pub email_key: Arc<[u8; 32]>,
 }
 
+/// One-time prekeys one device may take from one other device per hour.
+pub const ONE_TIME_PER_PAIR_PER_HOUR: u32 = 3;
+/// One-time prekeys one device may take from all others per hour.
+pub const ONE_TIME_PER_REQUESTER_PER_HOUR: u32 = 60;
+
 /// The relay's rate limiters.
 #[derive(Debug)]
 pub struct Limits {
@@ -55,6 +60,10 @@ pub struct Limits {
     pub per_device: crate::limits::RateLimiter<[u8; 32]>,
     /// Authenticated API requests per device.
     pub per_device_api: crate::limits::RateLimiter<Vec<u8>>,
+    /// One-time prekeys handed out per (requester, target) device.
+    pub one_time_per_pair: crate::limits::RateLimiter<(Vec<u8>, Vec<u8>)>,
+    /// One-time prekeys handed out per requesting device, all targets.
+    pub one_time_per_requester: crate::limits::RateLimiter<Vec<u8>>,
 }
 
 impl Limits {
@@ -73,6 +82,17 @@ impl Limits {
             per_device_api: crate::limits::RateLimiter::per_minute(
                 c.rate_limit_ip_per_min,
                 c.rate_limit_ip_per_min,
+            ),
+            // A real session start takes one bundle; a few per hour per pair
+            // cover retries, and more go out without a one-time prekey (the
+            // session still starts), so nobody can drain a device's supply.
+            one_time_per_pair: crate::limits::RateLimiter::per_hour(
+                ONE_TIME_PER_PAIR_PER_HOUR,
+                ONE_TIME_PER_PAIR_PER_HOUR,
+            ),
+            one_time_per_requester: crate::limits::RateLimiter::per_hour(
+                ONE_TIME_PER_REQUESTER_PER_HOUR,
+                ONE_TIME_PER_REQUESTER_PER_HOUR,
             ),
         }
     }

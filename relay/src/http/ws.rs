@@ -23,6 +23,41 @@ use crate::sweeper::now_ms;
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Stored envelopes loaded per query when a device connects.
 const PAGE: i64 = 256;
+/// How long a connection refuses later sends after a transient refusal,
+/// waiting for the refused envelope to be sent again (a client that gave it
+/// up must not be blocked for ever).
+const REFUSAL_HOLD: Duration = Duration::from_secs(30);
+
+/// Per-connection order keeping: after a transient refusal of envelope k,
+/// the sends pipelined behind it are refused too until k comes again, so a
+/// resend can never commit after envelopes sent later.
+#[derive(Debug, Default)]
+struct Order {
+    refused: Option<(EnvelopeId, std::time::Instant)>,
+}
+
+impl Order {
+    /// Whether `id` must wait for the earlier refused envelope.
+    fn must_wait(&mut self, id: &EnvelopeId) -> bool {
+        match self.refused {
+            Some((k, _)) if &k == id => {
+                self.refused = None;
+                false
+            }
+            Some((_, at)) if at.elapsed() < REFUSAL_HOLD => true,
+            _ => {
+                self.refused = None;
+                false
+            }
+        }
+    }
+
+    fn refuse(&mut self, id: EnvelopeId) {
+        if self.refused.is_none() {
+            self.refused = Some((id, std::time::Instant::now()));
+        }
+    }
+}
 
 /// Upgrades the request and runs the connection in its own task.
 pub(super) async fn connect(
@@ -171,12 +206,13 @@ async fn serve(
     device: DeviceId,
     conn: u64,
 ) {
+    let mut order = Order::default();
     loop {
         tokio::select! {
             msg = stream.recv() => match msg {
                 Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
                     Ok(frame) => {
-                        if !handle(state, session, device, conn, frame).await {
+                        if !handle(state, session, device, conn, &mut order, frame).await {
                             return;
                         }
                     }
@@ -223,6 +259,7 @@ async fn handle(
     session: &mut Session,
     device: DeviceId,
     conn: u64,
+    order: &mut Order,
     frame: ClientFrame,
 ) -> bool {
     match frame {
@@ -266,8 +303,19 @@ async fn handle(
                 )
                 .await;
             }
+            if !ephemeral && order.must_wait(&id) {
+                let wait = error(
+                    ErrorCode::RateLimited,
+                    "an earlier envelope was refused; resend from it, in order",
+                    Some(id),
+                );
+                return send(session, &wait).await;
+            }
             if !state.limits.per_device.check(&device) {
                 metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
+                if !ephemeral {
+                    order.refuse(id);
+                }
                 let limited = error(
                     ErrorCode::RateLimited,
                     "sending too fast; resend later",
@@ -286,12 +334,10 @@ async fn handle(
                     ephemeral,
                     payload,
                 };
-                let reply = if state.mailbox.hub.deliver(&to, &frame) > 0 {
-                    ServerFrame::Accepted { id }
-                } else {
-                    error(ErrorCode::NotFound, "recipient is not online", Some(id))
-                };
-                return send(session, &reply).await;
+                // The same answer whether or not anyone took it: the
+                // reply must not tell a sender that the recipient is online.
+                state.mailbox.hub.deliver(&to, &frame);
+                return send(session, &ServerFrame::Accepted { id }).await;
             }
             let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
             let envelope = NewEnvelope {
@@ -319,16 +365,22 @@ async fn handle(
                 Ok((Enqueued::UnknownRecipient, _)) => {
                     error(ErrorCode::NotFound, "no such recipient", Some(id))
                 }
-                Ok((Enqueued::QueueFull, _)) => error(
-                    ErrorCode::RateLimited,
-                    "recipient's queue is full; retry later",
-                    Some(id),
-                ),
-                Err(_) => error(
-                    ErrorCode::Unavailable,
-                    "mailbox unavailable; resend later",
-                    Some(id),
-                ),
+                Ok((Enqueued::QueueFull, _)) => {
+                    order.refuse(id);
+                    error(
+                        ErrorCode::RateLimited,
+                        "recipient's queue is full; retry later",
+                        Some(id),
+                    )
+                }
+                Err(_) => {
+                    order.refuse(id);
+                    error(
+                        ErrorCode::Unavailable,
+                        "mailbox unavailable; resend later",
+                        Some(id),
+                    )
+                }
             };
             send(session, &reply).await
         }

@@ -1,5 +1,7 @@
-//! Encrypted backups (DESIGN.md §2): identity, sessions and contacts sealed
-//! with XChaCha20-Poly1305 under Argon2id(password) or a random recovery key.
+//! Encrypted backups: identity and contacts (never ratchet state: a restored
+//! session would reuse message keys and nonces; a restored device starts new
+//! sessions) sealed with XChaCha20-Poly1305 under Argon2id(password) or a
+//! random recovery key.
 //!
 //! Layout (every header byte is authenticated as associated data):
 //! `"PRLYBKP" || version(1) || kind(1) || [m_kib(4) t(4) p(4) salt(16)] || nonce(24) || ciphertext`
@@ -18,12 +20,16 @@ const MAGIC: &[u8; 7] = b"PRLYBKP";
 const VERSION: u8 = 1;
 const KIND_PASSWORD: u8 = 1;
 const KIND_RECOVERY: u8 = 2;
-const VERSION_CONTENTS: u8 = 1;
+/// 2: no ratchet state (restoring it would reuse message keys and nonces).
+const VERSION_CONTENTS: u8 = 2;
 /// Decoding refuses parameters beyond these, so a crafted backup cannot make
-/// a browser allocate gigabytes or spin for minutes.
-const MAX_M_KIB: u32 = 1024 * 1024;
-const MAX_T: u32 = 16;
-const MAX_P: u32 = 16;
+/// a phone's browser allocate more than it can or spin for minutes: twice
+/// the default memory, twice its passes.
+pub const MAX_M_KIB: u32 = 128 * 1024;
+/// Most Argon2 passes accepted.
+pub const MAX_T: u32 = 6;
+/// Most Argon2 lanes accepted (one thread computes them one after another).
+pub const MAX_P: u32 = 4;
 
 /// Backup errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,30 +284,12 @@ pub struct BackupContact {
     pub verified: bool,
 }
 
-/// One session in a backup.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackupSession {
-    /// Peer device id.
-    pub peer: [u8; 32],
-    /// `Session::to_bytes()`.
-    #[serde(with = "bytes")]
-    pub state: Vec<u8>,
-}
-
-impl Drop for BackupSession {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.state);
-    }
-}
-
 /// What a backup holds.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupContents {
     /// `IdentityKeyPair::to_bytes()`.
     #[serde(with = "bytes")]
     pub identity: Vec<u8>,
-    /// Sessions by peer.
-    pub sessions: Vec<BackupSession>,
     /// Contacts.
     pub contacts: Vec<BackupContact>,
 }
@@ -315,7 +303,6 @@ impl Drop for BackupContents {
 impl core::fmt::Debug for BackupContents {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("BackupContents")
-            .field("sessions", &self.sessions.len())
             .field("contacts", &self.contacts.len())
             .finish_non_exhaustive()
     }

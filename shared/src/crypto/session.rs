@@ -39,6 +39,10 @@ pub enum SessionError {
     /// A normal message arrived where a session must first be created.
     #[error("no session to decrypt this message")]
     NoSession,
+    /// The message starts a session that was already started once: a relay
+    /// replaying an old initial message to roll the conversation back.
+    #[error("message replays an earlier session start")]
+    Replayed,
 }
 
 /// What travels inside an envelope.
@@ -70,6 +74,31 @@ impl SessionMessage {
 
 fn header_digest(h: &InitialHeader) -> [u8; 32] {
     sha256(&[&codec::encode(VERSION_ENVELOPE, h)])
+}
+
+/// The session start a PreKey message carries: what a responder remembers to
+/// refuse the same start twice (libsignal keeps base keys for the same reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Start {
+    /// SHA-256 of the initial header.
+    #[serde(with = "codec::fixed")]
+    pub digest: [u8; 32],
+    /// The signed prekey it used: once that key is deleted the start cannot
+    /// be accepted again anyway, so it need not be remembered longer.
+    pub signed_prekey_id: u32,
+}
+
+impl Start {
+    /// The start carried by `message`, if it is a PreKey message.
+    pub fn of(message: &[u8]) -> Option<Self> {
+        match SessionMessage::from_bytes(message).ok()? {
+            SessionMessage::PreKey { initial, .. } => Some(Self {
+                digest: header_digest(&initial),
+                signed_prekey_id: initial.signed_prekey_id,
+            }),
+            SessionMessage::Normal(_) => None,
+        }
+    }
 }
 
 /// Where the responder finds its private prekeys.
@@ -242,6 +271,11 @@ impl Session {
     /// The peer's identity.
     pub fn peer(&self) -> &IdentityPublic {
         &self.peer
+    }
+
+    /// Responder: digest of the initial header that started this session.
+    pub fn started_by(&self) -> Option<[u8; 32]> {
+        self.started_by
     }
 
     /// Encrypts one message.

@@ -123,9 +123,21 @@ impl Profile {
 pub fn clean_name(raw: &str) -> String {
     raw.trim()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| shown_as_is(*c))
         .take(MAX_NAME)
         .collect()
+}
+
+/// Whether a character from a peer may be shown: not a control character,
+/// and not a bidirectional control, which could make "invoice\u{202E}fdp.exe"
+/// display as "invoiceexe.pdf" (Unicode TR #9 explicit formatting characters
+/// and marks; CVE-2021-42574's "Trojan Source" class).
+pub fn shown_as_is(c: char) -> bool {
+    !c.is_control()
+        && !matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 impl Content {

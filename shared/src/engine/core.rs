@@ -10,8 +10,9 @@ use super::model::{
     AccountRecord, Body, Contact, Message, Notice, OutboxEntry, RECORD_VERSION, RotationRecord,
     Status, key,
 };
+use super::prekeys::{KeysRecord, ONE_TIME_BATCH, key_upload};
 use crate::crypto::codec::{self, DecodeError};
-use crate::crypto::keys::{IdentityKeyPair, OneTimePreKey, PreKeyBundle};
+use crate::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use crate::crypto::pairing::Paired;
 use crate::crypto::safety::SafetyNumber;
 use crate::crypto::session::{MemoryPreKeys, Session, SessionError};
@@ -21,10 +22,6 @@ use crate::protocol::auth::{
 };
 use crate::protocol::ws::{ClientFrame, DeviceId};
 
-/// One-time prekeys generated per batch.
-pub const ONE_TIME_BATCH: u32 = 100;
-/// Below this many local one-time prekeys a new batch is made and uploaded.
-pub const ONE_TIME_LOW: usize = 20;
 /// Longest disappearing-message timer (4 weeks).
 pub const MAX_TIMER_SECS: u32 = 28 * 86_400;
 
@@ -131,8 +128,11 @@ pub enum Effect {
     Send(ClientFrame),
     /// Fetch `GET /devices/{id}/bundle` and pass it to [`Engine::bundle_fetched`].
     FetchBundle(DeviceId),
-    /// `PUT /prekeys` with this upload.
+    /// `PUT /prekeys` with this upload; pass the answer to
+    /// [`Engine::prekey_status`].
     UploadPreKeys(KeyUpload),
+    /// `GET /prekeys/status`; pass the answer to [`Engine::prekey_status`].
+    CheckPreKeys,
     /// Something the UI shows changed.
     Changed,
     /// A call signal from a contact (authenticated by its session).
@@ -158,6 +158,12 @@ pub struct Engine {
     /// Earliest message expiry (Unix ms; `u64::MAX`: none, 0: unknown), so
     /// the once-a-second tick does not walk the whole history.
     pub(super) next_expiry: u64,
+    /// Archived sessions per contact (see `sessions`).
+    pub(super) archives: BTreeMap<DeviceId, Vec<Session>>,
+    /// Prekey schedule and accepted starts (see `prekeys`).
+    pub(super) account_keys: KeysRecord,
+    /// Unix ms of the next [`Effect::CheckPreKeys`] (0: at the next tick).
+    pub(super) next_prekey_check: u64,
 }
 
 impl core::fmt::Debug for Engine {
@@ -208,8 +214,15 @@ impl Engine {
             prefs: super::typing::Prefs::default(),
             moved: BTreeMap::new(),
             next_expiry: 0,
+            archives: BTreeMap::new(),
+            account_keys: KeysRecord {
+                rotated_at: now,
+                ..KeysRecord::default()
+            },
+            next_prekey_check: 0,
         };
         e.save_account();
+        e.save_account_keys();
         e.commit();
         e
     }
@@ -226,6 +239,8 @@ impl Engine {
         let mut outbox = BTreeMap::new();
         let mut rotation = None;
         let mut prefs = super::typing::Prefs::default();
+        let mut archives = BTreeMap::new();
+        let mut account_keys = KeysRecord::default();
         let mut next_seq = 1;
         for (k, v) in records {
             let v = v.as_ref();
@@ -246,8 +261,14 @@ impl Engine {
                 next_seq = next_seq.max(m.seq + 1);
                 history.entry(dev).or_default().push(m);
             } else if k == key::PREFS {
-                // Preferences are not worth refusing to start over.
-                prefs = codec::decode(RECORD_VERSION, v).unwrap_or_default();
+                prefs = super::typing::Prefs::decode(v);
+            } else if k == key::KEYS {
+                account_keys = codec::decode(RECORD_VERSION, v)?;
+            } else if let Some(h) = k.strip_prefix(key::ARCHIVE) {
+                let dev = key::unhex::<32>(h)
+                    .ok_or_else(|| EngineError::Corrupt(format!("archive key {k}")))?;
+                let list: Vec<Session> = codec::decode(RECORD_VERSION, v)?;
+                archives.insert(dev, list);
             } else if k == key::ROTATION {
                 let record: RotationRecord = codec::decode(RECORD_VERSION, v)?;
                 let identity = IdentityKeyPair::from_bytes(&record.identity)
@@ -272,6 +293,7 @@ impl Engine {
             h.sort_by_key(|m| m.seq);
         }
         history.retain(|d, _| contacts.contains_key(d));
+        archives.retain(|d, _| contacts.contains_key(d));
         Ok(Some(Self {
             identity,
             account,
@@ -286,6 +308,9 @@ impl Engine {
             prefs,
             moved: BTreeMap::new(),
             next_expiry: 0,
+            archives,
+            account_keys,
+            next_prekey_check: 0,
         }))
     }
 
@@ -424,14 +449,6 @@ impl Engine {
         self.commit();
     }
 
-    /// `None` only for a record without prekeys, which `create` never makes.
-    fn key_upload<'a>(
-        &self,
-        one_time: impl Iterator<Item = &'a OneTimePreKey>,
-    ) -> Option<KeyUpload> {
-        key_upload(&self.account.prekeys, one_time)
-    }
-
     // ------------------------------------------------------------ key reset
 
     /// Starts replacing this device's identity keys (suspected compromise, or
@@ -517,6 +534,13 @@ impl Engine {
         self.account.prekeys = r.record.prekeys.clone();
         self.pending.push(StoreOp::Delete(key::ROTATION.to_owned()));
         self.account.next_one_time_id = ONE_TIME_BATCH + 1;
+        // Sessions and starts of the old identity are dead with it.
+        self.account_keys.retired.clear();
+        self.account_keys.starts.clear();
+        self.save_account_keys();
+        for d in std::mem::take(&mut self.archives).into_keys() {
+            self.pending.push(StoreOp::Delete(key::archive(&d)));
+        }
         self.account.token = Some(token);
         self.account.token_expires_at = expires_at;
         self.save_account();
@@ -579,8 +603,9 @@ impl Engine {
         self.effects.push_back(Effect::Changed);
     }
 
-    pub(super) fn on_ready(&mut self) {
+    pub(super) fn on_ready(&mut self, now: u64) {
         self.online = true;
+        self.check_prekeys(now);
         self.send_presence();
         // Sessions we owe the peer (pairing finished while offline).
         let owed: Vec<DeviceId> = self
@@ -594,15 +619,6 @@ impl Engine {
         }
         self.flush_outbox();
         self.effects.push_back(Effect::Changed);
-    }
-
-    pub(super) fn send_presence(&mut self) {
-        if self.online {
-            self.effects.push_back(Effect::Send(ClientFrame::Presence {
-                share: true,
-                watch: self.contacts.keys().copied().collect(),
-            }));
-        }
     }
 
     pub(super) fn flush_outbox(&mut self) {
@@ -870,17 +886,23 @@ impl Engine {
             self.pending.push(StoreOp::Delete(key::outbox(seq)));
         }
         self.pending.push(StoreOp::Delete(key::contact(peer)));
+        self.drop_archive(peer);
         self.commit();
         self.send_presence();
         self.effects.push_back(Effect::Changed);
         Ok(())
     }
 
-    /// Deletes disappearing messages whose time is up. Returns the next
-    /// expiry (Unix ms), so the adapter knows when to call again.
+    /// Once a second: deletes disappearing messages whose time is up,
+    /// resends (in order) what the relay refused for a moment, and asks for
+    /// a prekey check when one is due. Returns the next expiry (Unix ms).
     pub fn tick(&mut self, now: u64) -> Option<u64> {
+        self.flush_outbox();
         if self.expire_typing(now) {
             self.effects.push_back(Effect::Changed);
+        }
+        if self.online && now >= self.next_prekey_check {
+            self.check_prekeys(now);
         }
         if now < self.next_expiry {
             return (self.next_expiry != u64::MAX).then_some(self.next_expiry);
@@ -1043,34 +1065,6 @@ impl Engine {
             self.effects.push_back(Effect::Store(ops));
         }
     }
-
-    /// Replaces used one-time prekeys when few are left.
-    pub(super) fn maybe_refill<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) {
-        if self.account.prekeys.one_time.len() >= ONE_TIME_LOW {
-            return;
-        }
-        let first = self.account.next_one_time_id;
-        let batch = OneTimePreKey::batch(rng, first, ONE_TIME_BATCH);
-        self.account.next_one_time_id = first.wrapping_add(ONE_TIME_BATCH);
-        let upload = self.key_upload(batch.iter());
-        self.account.prekeys.one_time.extend(batch);
-        self.save_account();
-        self.commit();
-        if let Some(upload) = upload {
-            self.effects.push_back(Effect::UploadPreKeys(upload));
-        }
-    }
-}
-
-fn key_upload<'a>(
-    p: &MemoryPreKeys,
-    one_time: impl Iterator<Item = &'a OneTimePreKey>,
-) -> Option<KeyUpload> {
-    Some(KeyUpload {
-        signed_prekey: p.signed.last()?.public(),
-        pq_prekey: p.pq.last()?.public(),
-        one_time_prekeys: one_time.map(OneTimePreKey::public).collect(),
-    })
 }
 
 fn registration(

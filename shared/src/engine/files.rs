@@ -91,7 +91,7 @@ fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let name: String = base
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| super::content::shown_as_is(*c))
         .take(MAX_NAME)
         .collect();
     if name.trim().is_empty() {
@@ -238,6 +238,13 @@ mod tests {
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("C:\\x\\photo\u{7}.jpg"), "photo.jpg");
         assert_eq!(clean_file_name("  "), "file");
+        // Bidi overrides cannot disguise the extension.
+        assert_eq!(clean_file_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(clean_file_name("a\u{2067}b\u{2069}\u{200F}.js"), "ab.js");
+        assert_eq!(
+            super::super::content::clean_name("Eve\u{202E}nimda"),
+            "Evenimda"
+        );
         assert_eq!(clean_file_name(&"a".repeat(400)).len(), MAX_NAME);
     }
 }

@@ -5,7 +5,7 @@ use rand_core::CryptoRng;
 use super::content::{CTX_SUCCESSOR, Content, ReceiptKind, clean_name, successor_statement};
 use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
-use crate::crypto::session::{Session, SessionError};
+use crate::crypto::session::{Session, Start};
 use crate::protocol::ErrorCode;
 use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame};
 
@@ -18,7 +18,7 @@ impl Engine {
         now: u64,
     ) {
         match frame {
-            ServerFrame::Ready { .. } => self.on_ready(),
+            ServerFrame::Ready { .. } => self.on_ready(now),
             ServerFrame::Accepted { id } => self.on_accepted(&id),
             ServerFrame::Deliver {
                 from,
@@ -66,8 +66,10 @@ impl Engine {
             code,
             ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal
         ) {
-            // Transient: resent by the next `flush_outbox` (tick or reconnect).
-            if let Some(o) = self.outbox.get_mut(&seq) {
+            // Transient: the relay refuses what we pipelined after it too
+            // (until this one is sent again), so everything from here on is
+            // resent in order by the next tick or reconnect.
+            for o in self.outbox.range_mut(seq..).map(|(_, o)| o) {
                 o.in_flight = false;
             }
             return;
@@ -80,11 +82,6 @@ impl Engine {
             self.push_notice(&entry.to, Notice::SendFailed(why.to_owned()), now);
         }
         self.commit();
-    }
-
-    /// Resends envelopes whose send failed transiently.
-    pub fn retry_outbox(&mut self) {
-        self.flush_outbox();
     }
 
     fn on_deliver<R: CryptoRng + ?Sized>(
@@ -149,36 +146,6 @@ impl Engine {
         self.maybe_refill(rng);
     }
 
-    /// Decrypts with the contact's session, or starts the session from a
-    /// PreKey message of the paired identity. On error nothing changes.
-    fn decrypt<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-        from: &DeviceId,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, SessionError> {
-        let Some(c) = self.contacts.get_mut(from) else {
-            return Err(SessionError::NoSession);
-        };
-        if let Some(s) = c.session.as_mut() {
-            match s.decrypt(rng, payload) {
-                Err(SessionError::OtherSession) => {}
-                other => return other,
-            }
-        }
-        // No session yet, or the peer started a new one.
-        let accepted = Session::accept(rng, &self.identity, &self.account.prekeys, payload)?;
-        if accepted.session.peer() != &c.identity {
-            return Err(SessionError::OtherSession);
-        }
-        c.session = Some(accepted.session);
-        if let Some(used) = accepted.consumed_one_time_prekey {
-            self.account.prekeys.remove_one_time(used);
-            self.save_account();
-        }
-        Ok(accepted.plaintext)
-    }
-
     /// A new incoming message: count it unread and send a delivery receipt.
     fn unread_and_delivered<R: CryptoRng + ?Sized>(
         &mut self,
@@ -206,6 +173,17 @@ impl Engine {
         payload: &[u8],
         now: u64,
     ) -> bool {
+        let Some(start) = Start::of(payload) else {
+            return false;
+        };
+        if self
+            .account_keys
+            .starts
+            .iter()
+            .any(|s| s.digest == start.digest)
+        {
+            return false;
+        }
         let Ok(accepted) = Session::accept(rng, &self.identity, &self.account.prekeys, payload)
         else {
             return false;
@@ -243,6 +221,8 @@ impl Engine {
         c.online = false;
         self.contacts.insert(from, c);
         self.moved.insert(old, from);
+        self.remember_start(start);
+        self.drop_archive(&old);
         self.pending.push(StoreOp::Delete(key::contact(&old)));
         if let Some(h) = self.history.remove(&old) {
             for m in &h {

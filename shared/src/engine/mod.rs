@@ -19,6 +19,9 @@ mod inbound;
 pub mod metadata;
 pub mod model;
 pub mod pairing;
+pub mod prekeys;
+mod presence;
+mod sessions;
 pub mod typing;
 
 pub use self::core::{Effect, Engine, EngineError, MemoryStore, StoreOp};

@@ -246,6 +246,8 @@ pub(crate) mod key {
     pub const OUTBOX: &str = "out/";
     pub const ROTATION: &str = "rotation";
     pub const PREFS: &str = "prefs";
+    pub const KEYS: &str = "keys";
+    pub const ARCHIVE: &str = "archive/";
 
     pub fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
@@ -269,6 +271,10 @@ pub(crate) mod key {
     /// Sorted by conversation, then sequence.
     pub fn message(d: &DeviceId, seq: u64) -> String {
         format!("{MESSAGE}{}/{seq:016x}", hex(d))
+    }
+
+    pub fn archive(d: &DeviceId) -> String {
+        format!("{ARCHIVE}{}", hex(d))
     }
 
     pub fn outbox(seq: u64) -> String {

@@ -22,13 +22,40 @@ pub const RESEND_MS: u64 = 3_000;
 pub struct Prefs {
     /// Send and show typing indicators.
     pub typing_indicators: bool,
+    /// Let contacts see when this device is online, and see theirs (off
+    /// by default: it tells the relay and contacts when you use Parley).
+    pub presence: bool,
 }
 
 impl Default for Prefs {
     fn default() -> Self {
         Self {
             typing_indicators: true,
+            presence: false,
         }
+    }
+}
+
+/// The record as written before presence became a preference.
+#[derive(Deserialize)]
+struct PrefsV1 {
+    typing_indicators: bool,
+}
+
+impl Prefs {
+    /// Decodes the stored record, or an older one; preferences are not
+    /// worth refusing to start over, so damage means the defaults.
+    pub(super) fn decode(v: &[u8]) -> Self {
+        use super::model::RECORD_VERSION;
+        use crate::crypto::codec::decode;
+        decode(RECORD_VERSION, v)
+            .or_else(|_| {
+                decode::<PrefsV1>(RECORD_VERSION, v).map(|old| Self {
+                    typing_indicators: old.typing_indicators,
+                    ..Self::default()
+                })
+            })
+            .unwrap_or_default()
     }
 }
 

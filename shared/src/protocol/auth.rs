@@ -20,6 +20,9 @@ pub const CTX_LOGIN: &[u8] = b"Parley login v1";
 pub const CHALLENGE_LEN: usize = 32;
 /// One-time prekeys accepted per upload.
 pub const MAX_ONE_TIME_PREKEYS_PER_UPLOAD: usize = 200;
+/// One-time prekeys the relay holds for one device at most (an upload
+/// beyond it is refused); a device keeps no more than this locally either.
+pub const MAX_ONE_TIME_PREKEYS_PER_DEVICE: u32 = 1_000;
 /// Below this many stored one-time prekeys the relay asks the device to refill.
 pub const LOW_PREKEY_THRESHOLD: u32 = 20;
 
@@ -229,6 +232,13 @@ pub struct PreKeyStatus {
     pub one_time_prekeys: u32,
     /// True when the device should upload more.
     pub refill: bool,
+    /// Id of the signed prekey the relay hands out (0 from older relays):
+    /// a device that rotated its keys re-uploads until this matches.
+    #[serde(default)]
+    pub signed_prekey_id: u32,
+    /// Id of the ML-KEM prekey the relay hands out (0 from older relays).
+    #[serde(default)]
+    pub pq_prekey_id: u32,
 }
 
 /// base64url helpers re-exported for API users.

@@ -1,0 +1,41 @@
+//! Presence: opt-in and between contacts only. The relay shows a device
+//! online only to devices on that device's own watch list (its contacts),
+//! so one `Presence` frame both names whom we follow and who may follow us.
+//! With the preference off (the default) nothing is shared or followed,
+//! reciprocally, as for typing indicators.
+
+use super::core::{Effect, Engine};
+use crate::protocol::ws::{ClientFrame, MAX_WATCH};
+
+impl Engine {
+    /// Turns presence on or off and tells the relay at once.
+    pub fn set_presence(&mut self, on: bool) {
+        self.prefs.presence = on;
+        if !on {
+            for c in self.contacts.values_mut() {
+                c.online = false;
+                c.typing_until = 0;
+            }
+        }
+        self.save_prefs();
+        self.commit();
+        self.send_presence();
+        self.effects.push_back(Effect::Changed);
+    }
+
+    /// Sends the current presence frame (on connect and whenever the
+    /// contact list or the preference changes).
+    pub(super) fn send_presence(&mut self) {
+        if !self.online {
+            return;
+        }
+        let share = self.prefs.presence;
+        let watch = if share {
+            self.contacts.keys().copied().take(MAX_WATCH).collect()
+        } else {
+            Vec::new()
+        };
+        self.effects
+            .push_back(Effect::Send(ClientFrame::Presence { share, watch }));
+    }
+}

@@ -1,0 +1,112 @@
+//! Which session decrypts an incoming message, and which starts are refused.
+//!
+//! A contact has one current session and a few archived ones (libsignal's
+//! "previous session states"): when the peer starts a genuine new session,
+//! messages it sent in the old one before that can still arrive and must
+//! still decrypt. A start (PQXDH initial header) is accepted once: the
+//! digests of accepted starts are remembered for as long as the signed
+//! prekey they used exists, so a relay that replays an old initial message
+//! cannot roll the conversation back to it and re-apply its content.
+
+use rand_core::CryptoRng;
+
+use super::core::{Engine, put};
+use super::model::key;
+use crate::crypto::session::{Session, SessionError, Start};
+use crate::protocol::ws::DeviceId;
+
+/// Archived sessions kept per contact (newest first).
+pub const MAX_ARCHIVED: usize = 4;
+/// Accepted starts remembered at most (oldest forgotten first; pruning by
+/// signed prekey keeps the list far below this in practice).
+pub const MAX_STARTS: usize = 4096;
+
+impl Engine {
+    /// Decrypts with the contact's current session, an archived one, or
+    /// starts a new session from a PreKey message of the paired identity.
+    /// On error nothing changes.
+    pub(super) fn decrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        from: &DeviceId,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, SessionError> {
+        let Some(c) = self.contacts.get_mut(from) else {
+            return Err(SessionError::NoSession);
+        };
+        let mut first_error = None;
+        if let Some(s) = c.session.as_mut() {
+            match s.decrypt(rng, payload) {
+                Err(SessionError::OtherSession) => {}
+                Err(e) => first_error = Some(e),
+                ok => return ok,
+            }
+        }
+        // A late message of a session the peer has since replaced.
+        if let Some(list) = self.archives.get_mut(from) {
+            let hit = list.iter_mut().find_map(|s| s.decrypt(rng, payload).ok());
+            if let Some(plaintext) = hit {
+                self.save_archive(from);
+                return Ok(plaintext);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let start = Start::of(payload).ok_or(SessionError::NoSession)?;
+        if self
+            .account_keys
+            .starts
+            .iter()
+            .any(|s| s.digest == start.digest)
+        {
+            return Err(SessionError::Replayed);
+        }
+        let accepted = Session::accept(rng, &self.identity, &self.account.prekeys, payload)?;
+        let Some(c) = self.contacts.get_mut(from) else {
+            return Err(SessionError::NoSession);
+        };
+        if accepted.session.peer() != &c.identity {
+            return Err(SessionError::OtherSession);
+        }
+        // A genuine new session: the old one goes to the archive.
+        if let Some(old) = c.session.replace(accepted.session) {
+            let list = self.archives.entry(*from).or_default();
+            list.insert(0, old);
+            list.truncate(MAX_ARCHIVED);
+            self.save_archive(from);
+        }
+        self.remember_start(start);
+        if let Some(used) = accepted.consumed_one_time_prekey {
+            self.account.prekeys.remove_one_time(used);
+            self.save_account();
+        }
+        Ok(accepted.plaintext)
+    }
+
+    /// Records an accepted start so the same initial message is refused later.
+    pub(super) fn remember_start(&mut self, start: Start) {
+        let starts = &mut self.account_keys.starts;
+        starts.push(start);
+        if starts.len() > MAX_STARTS {
+            let extra = starts.len() - MAX_STARTS;
+            starts.drain(..extra);
+        }
+        self.save_account_keys();
+    }
+
+    /// Forgets every session with `peer`, current and archived.
+    pub(super) fn drop_archive(&mut self, peer: &DeviceId) {
+        if self.archives.remove(peer).is_some() {
+            self.pending
+                .push(super::core::StoreOp::Delete(key::archive(peer)));
+        }
+    }
+
+    pub(super) fn save_archive(&mut self, peer: &DeviceId) {
+        // Record `archive/<device>`: the sessions, newest first.
+        if let Some(list) = self.archives.get(peer) {
+            self.pending.push(put(key::archive(peer), list));
+        }
+    }
+}
