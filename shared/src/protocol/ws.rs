@@ -146,6 +146,14 @@ pub mod close {
     pub const BAD_FRAME: u16 = 4002;
     /// Too many connections for this device.
     pub const TOO_MANY_CONNECTIONS: u16 = 4003;
+    /// The token that opened the connection was revoked (`DELETE
+    /// /auth/session` or `DELETE /auth/sessions`): log in again to reconnect.
+    pub const REVOKED: u16 = 4004;
+    /// The device was erased (`DELETE /devices/me`, or replaced by a key
+    /// reset): it no longer exists on the relay.
+    pub const DEVICE_ERASED: u16 = 4005;
+    /// The token that opened the connection expired: log in again to reconnect.
+    pub const EXPIRED: u16 = 4006;
 }
 
 #[cfg(test)]
