@@ -236,11 +236,20 @@ impl Store {
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.live_token(token_hash, now)?.map(|(device, _)| device))
+    }
+
+    /// The device a live token belongs to and the token's expiry (Unix ms).
+    pub fn live_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
         let mut c = self.conn()?;
         Ok(auth_tokens::table
             .filter(auth_tokens::token_hash.eq(token_hash))
             .filter(auth_tokens::expires_at.gt(now))
-            .select(auth_tokens::device_id)
+            .select((auth_tokens::device_id, auth_tokens::expires_at))
             .first(&mut c)
             .optional()?)
     }
