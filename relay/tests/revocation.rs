@@ -174,7 +174,10 @@ async fn erased_device_socket_is_closed() {
         assert_eq!(accepted(&frames), Vec::<EnvelopeId>::new());
         // Bob sees Alice leave and gets nothing from her.
         assert_eq!(b.recv().await, offline);
-        assert!(b.silent_for(500).await, "no envelope from the erased device");
+        assert!(
+            b.silent_for(500).await,
+            "no envelope from the erased device"
+        );
         assert_eq!(store.queued_count(&bob_id).unwrap(), 0);
         assert_eq!(store.envelope_rows_for(&alice_id).unwrap(), 0);
     }

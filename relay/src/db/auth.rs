@@ -260,6 +260,15 @@ impl Store {
         Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(&mut c)? == 1)
     }
 
+    /// Revokes every token of a device; returns how many there were.
+    pub fn revoke_device_tokens(&self, device: &[u8]) -> Result<usize, StoreError> {
+        let (_write, mut c) = self.writer()?;
+        Ok(
+            diesel::delete(auth_tokens::table.filter(auth_tokens::device_id.eq(device)))
+                .execute(&mut c)?,
+        )
+    }
+
     /// Replaces the device's signed and ML-KEM prekeys and adds one-time prekeys.
     pub fn put_prekeys(
         &self,

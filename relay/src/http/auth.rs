@@ -436,6 +436,24 @@ pub async fn logout(state: web::Data<AppState>, who: Authed) -> Result<HttpRespo
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `DELETE /api/v1/auth/sessions`: log out everywhere. Revokes every token of
+/// the caller's device, the presented one included, and closes all its
+/// WebSockets; the device and its mailbox stay.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Every token of the device revoked, its WebSockets closed"), (status = 401, body = ApiError)))]
+pub async fn logout_everywhere(
+    state: web::Data<AppState>,
+    who: Authed,
+) -> Result<HttpResponse, HttpError> {
+    let store = state.store.clone();
+    let d = who.device.clone();
+    web::block(move || store.revoke_device_tokens(&d)).await??;
+    if let Ok(device) = DeviceId::try_from(who.device.as_slice()) {
+        state.mailbox.hub.end_device(&device, Ended::Revoked);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
 async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpError> {
     let store = state.store.clone();
     let n = web::block(move || store.one_time_prekey_count(&device)).await??;

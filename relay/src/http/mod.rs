@@ -144,6 +144,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/challenge", web::post().to(auth::challenge))
                     .route("/auth/login", web::post().to(auth::login))
                     .route("/auth/session", web::delete().to(auth::logout))
+                    .route("/auth/sessions", web::delete().to(auth::logout_everywhere))
                     .route("/devices", web::post().to(auth::register))
                     .route(
                         "/registration/email",
