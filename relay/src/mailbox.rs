@@ -365,3 +365,39 @@ pub struct Mailbox {
     /// Durable writer.
     pub committer: Committer,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> ServerFrame {
+        ServerFrame::Ready { queued: 0 }
+    }
+
+    #[tokio::test]
+    async fn ending_by_token_or_device_takes_exactly_those_connections_out() {
+        let hub = Hub::default();
+        let (alice, bob) = ([1; 32], [2; 32]);
+        let a1 = hub.register(alice, [10; 32], 5).unwrap();
+        let a2 = hub.register(alice, [11; 32], 5).unwrap();
+        // Same token hash on another device: a revoke names the device too.
+        let b = hub.register(bob, [10; 32], 5).unwrap();
+
+        assert_eq!(hub.end_token(&alice, &[10; 32]), 1);
+        // Signalled before end_token returned; the task's wait sees it.
+        assert_eq!(a1.end.ended(), Some(Ended::Revoked));
+        assert_eq!(a1.end.wait().await, Ended::Revoked);
+        assert_eq!((a2.end.ended(), b.end.ended()), (None, None));
+        assert_eq!(hub.deliver(&alice, &frame()), 1, "ended: no more frames");
+
+        assert_eq!(hub.end_device(&alice, Ended::Erased), 1);
+        assert_eq!(a2.end.ended(), Some(Ended::Erased));
+        assert_eq!(hub.deliver(&alice, &frame()), 0);
+        // The task's own cleanup afterwards changes nothing.
+        hub.unregister(&alice, a2.id);
+        assert_eq!(b.end.ended(), None);
+        assert_eq!(hub.deliver(&bob, &frame()), 1);
+        // An ended device can connect again at once (its slots are free).
+        assert!(hub.register(alice, [12; 32], 1).is_ok());
+    }
+}
