@@ -320,7 +320,7 @@ fn connect() {
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
             write(|e| {
                 e.on_close();
-                if ev.code() == close::UNAUTHORIZED {
+                if close::token_is_dead(ev.code()) {
                     e.clear_token();
                 }
             });

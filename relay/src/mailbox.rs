@@ -1,13 +1,14 @@
 //! Live side of the mailbox: which devices are connected (the hub, which also
-//! carries opt-in presence), and the group-commit writer that makes envelopes
-//! durable before they are acknowledged.
+//! carries opt-in presence and ends connections whose token or device is
+//! gone), and the group-commit writer that makes envelopes durable before
+//! they are acknowledged.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::db::{Enqueued, NewEnvelope, Store};
 
@@ -16,12 +17,74 @@ const MAX_BATCH: usize = 512;
 /// Frames buffered for a slow connection before it misses live frames.
 const OUTBOX: usize = 1024;
 
+/// Why the relay ended a connection from outside the connection's task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The token that opened it was revoked (logout, or log out everywhere).
+    Revoked = 1,
+    /// Its device was erased.
+    Erased = 2,
+}
+
+/// Set once by the hub, read by the connection's task before every frame it
+/// handles: once `end` has returned, no further frame of that connection is
+/// served.
+#[derive(Debug, Default)]
+pub struct EndSignal {
+    why: AtomicU8,
+    wake: Notify,
+}
+
+impl EndSignal {
+    fn end(&self, why: Ended) {
+        // The first reason stays; a second end changes nothing.
+        let _ = self
+            .why
+            .compare_exchange(0, why as u8, Ordering::SeqCst, Ordering::SeqCst);
+        // One waiter per connection; the permit is kept if it is not waiting yet.
+        self.wake.notify_one();
+    }
+
+    /// Why the connection was ended, if it was.
+    pub fn ended(&self) -> Option<Ended> {
+        match self.why.load(Ordering::SeqCst) {
+            1 => Some(Ended::Revoked),
+            2 => Some(Ended::Erased),
+            _ => None,
+        }
+    }
+
+    /// Resolves once the connection is ended.
+    pub async fn wait(&self) -> Ended {
+        loop {
+            if let Some(why) = self.ended() {
+                return why;
+            }
+            self.wake.notified().await;
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Conn {
     id: u64,
+    /// SHA-256 of the token that authenticated the connection.
+    token: [u8; 32],
+    end: Arc<EndSignal>,
     tx: mpsc::Sender<ServerFrame>,
     share: bool,
     watching: Vec<DeviceId>,
+}
+
+/// A registered connection: its id, the frames for it, and its end signal.
+#[derive(Debug)]
+pub struct Registration {
+    /// Connection id within the hub.
+    pub id: u64,
+    /// Frames the hub queues for the connection.
+    pub frames: mpsc::Receiver<ServerFrame>,
+    /// Set when the hub ends the connection.
+    pub end: Arc<EndSignal>,
 }
 
 /// A connection watching a device: its id, its device, its queue.
@@ -85,6 +148,25 @@ impl HubState {
             }
         }
     }
+
+    /// Takes a connection out (announcing "offline" if it was the device's
+    /// last sharing connection); `None` if it was already gone.
+    fn remove(&mut self, device: &DeviceId, id: u64) -> Option<Conn> {
+        let before = self.views(device);
+        let list = self.conns.get_mut(device)?;
+        let conn = list
+            .iter()
+            .position(|c| c.id == id)
+            .map(|pos| list.remove(pos));
+        if list.is_empty() {
+            self.conns.remove(device);
+        }
+        let conn = conn?;
+        self.unwatch(id, &conn.watching);
+        self.announce_changes(device, &before);
+        metrics::gauge!("parley_ws_connections").decrement(1.0);
+        Some(conn)
+    }
 }
 
 /// Connected devices, their outgoing frame queues, and presence.
@@ -105,13 +187,15 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a connection; frames for the device arrive on the receiver.
-    /// A new connection does not share presence until it asks to.
+    /// Registers a connection opened with the token hashed as `token`; frames
+    /// for the device arrive on the registration's receiver. A new connection
+    /// does not share presence until it asks to.
     pub fn register(
         &self,
         device: DeviceId,
+        token: [u8; 32],
         max: usize,
-    ) -> Result<(u64, mpsc::Receiver<ServerFrame>), TooManyConnections> {
+    ) -> Result<Registration, TooManyConnections> {
         let mut st = self.lock();
         let list = st.conns.entry(device).or_default();
         list.retain(|c| !c.tx.is_closed());
@@ -119,34 +203,53 @@ impl Hub {
             return Err(TooManyConnections);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(OUTBOX);
+        let (tx, frames) = mpsc::channel(OUTBOX);
+        let end = Arc::new(EndSignal::default());
         list.push(Conn {
             id,
+            token,
+            end: end.clone(),
             tx,
             share: false,
             watching: Vec::new(),
         });
         metrics::gauge!("parley_ws_connections").increment(1.0);
-        Ok((id, rx))
+        Ok(Registration { id, frames, end })
     }
 
     /// Removes a connection (and announces "offline" if it was the device's
-    /// last sharing connection).
+    /// last sharing connection). Nothing happens if the hub ended it already.
     pub fn unregister(&self, device: &DeviceId, id: u64) {
+        self.lock().remove(device, id);
+    }
+
+    /// Ends the device's connections opened with the token hashed as `token`
+    /// (the token was revoked); returns how many.
+    pub fn end_token(&self, device: &DeviceId, token: &[u8; 32]) -> usize {
+        self.end_where(device, Ended::Revoked, |c| &c.token == token)
+    }
+
+    /// Ends every connection of the device (erased, or logged out
+    /// everywhere); returns how many.
+    pub fn end_device(&self, device: &DeviceId, why: Ended) -> usize {
+        self.end_where(device, why, |_| true)
+    }
+
+    /// Takes the connections out at once, so nothing more is delivered to
+    /// them and presence sees them leave, then tells their tasks to stop.
+    fn end_where(&self, device: &DeviceId, why: Ended, which: impl Fn(&Conn) -> bool) -> usize {
         let mut st = self.lock();
-        let before = st.views(device);
-        let mut watching = Vec::new();
-        if let Some(list) = st.conns.get_mut(device) {
-            if let Some(pos) = list.iter().position(|c| c.id == id) {
-                watching = list.remove(pos).watching;
-            }
-            if list.is_empty() {
-                st.conns.remove(device);
+        let ids: Vec<u64> = st
+            .conns
+            .get(device)
+            .map(|l| l.iter().filter(|c| which(c)).map(|c| c.id).collect())
+            .unwrap_or_default();
+        for id in &ids {
+            if let Some(conn) = st.remove(device, *id) {
+                conn.end.end(why);
             }
         }
-        st.unwatch(id, &watching);
-        st.announce_changes(device, &before);
-        metrics::gauge!("parley_ws_connections").decrement(1.0);
+        ids.len()
     }
 
     /// Sets a connection's presence: whether it shares, and whom it watches
@@ -285,4 +388,40 @@ pub struct Mailbox {
     pub hub: Hub,
     /// Durable writer.
     pub committer: Committer,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> ServerFrame {
+        ServerFrame::Ready { queued: 0 }
+    }
+
+    #[tokio::test]
+    async fn ending_by_token_or_device_takes_exactly_those_connections_out() {
+        let hub = Hub::default();
+        let (alice, bob) = ([1; 32], [2; 32]);
+        let a1 = hub.register(alice, [10; 32], 5).unwrap();
+        let a2 = hub.register(alice, [11; 32], 5).unwrap();
+        // Same token hash on another device: a revoke names the device too.
+        let b = hub.register(bob, [10; 32], 5).unwrap();
+
+        assert_eq!(hub.end_token(&alice, &[10; 32]), 1);
+        // Signalled before end_token returned; the task's wait sees it.
+        assert_eq!(a1.end.ended(), Some(Ended::Revoked));
+        assert_eq!(a1.end.wait().await, Ended::Revoked);
+        assert_eq!((a2.end.ended(), b.end.ended()), (None, None));
+        assert_eq!(hub.deliver(&alice, &frame()), 1, "ended: no more frames");
+
+        assert_eq!(hub.end_device(&alice, Ended::Erased), 1);
+        assert_eq!(a2.end.ended(), Some(Ended::Erased));
+        assert_eq!(hub.deliver(&alice, &frame()), 0);
+        // The task's own cleanup afterwards changes nothing.
+        hub.unregister(&alice, a2.id);
+        assert_eq!(b.end.ended(), None);
+        assert_eq!(hub.deliver(&bob, &frame()), 1);
+        // An ended device can connect again at once (its slots are free).
+        assert!(hub.register(alice, [12; 32], 1).is_ok());
+    }
 }

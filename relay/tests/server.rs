@@ -339,6 +339,7 @@ async fn openapi_document_covers_every_rest_endpoint() {
         ("/api/v1/auth/challenge", "post"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/session", "delete"),
+        ("/api/v1/auth/sessions", "delete"),
         ("/api/v1/devices", "post"),
         ("/api/v1/devices/me", "delete"),
         ("/api/v1/devices/{id}/bundle", "get"),

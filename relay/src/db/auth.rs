@@ -234,11 +234,20 @@ impl Store {
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.live_token(token_hash, now)?.map(|(device, _)| device))
+    }
+
+    /// The device a live token belongs to and the token's expiry (Unix ms).
+    pub fn live_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
         let mut c = self.conn()?;
         Ok(auth_tokens::table
             .filter(auth_tokens::token_hash.eq(token_hash))
             .filter(auth_tokens::expires_at.gt(now))
-            .select(auth_tokens::device_id)
+            .select((auth_tokens::device_id, auth_tokens::expires_at))
             .first(&mut c)
             .optional()?)
     }
@@ -247,6 +256,15 @@ impl Store {
     pub fn revoke_token(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
         let (_write, mut c) = self.writer()?;
         Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(&mut c)? == 1)
+    }
+
+    /// Revokes every token of a device; returns how many there were.
+    pub fn revoke_device_tokens(&self, device: &[u8]) -> Result<usize, StoreError> {
+        let (_write, mut c) = self.writer()?;
+        Ok(
+            diesel::delete(auth_tokens::table.filter(auth_tokens::device_id.eq(device)))
+                .execute(&mut c)?,
+        )
     }
 
     /// Replaces the device's signed and ML-KEM prekeys and adds one-time prekeys.

@@ -1,9 +1,11 @@
 //! Durable store-and-forward of opaque envelopes.
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 
 use super::schema::{devices, envelope_tombstones, envelopes};
-use super::{Store, StoreError};
+use super::{DbConnection, Store, StoreError};
 
 /// An envelope to store.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub enum Enqueued {
     Duplicate,
     /// No such recipient.
     UnknownRecipient,
+    /// The sender no longer exists (erased while the envelope was on its way).
+    UnknownSender,
     /// The recipient's queue is at its limit.
     QueueFull,
 }
@@ -51,6 +55,26 @@ pub struct StoredEnvelope {
     pub created_at: i64,
 }
 
+/// The batch's senders that are still registered devices. On PostgreSQL
+/// their rows stay key-share-locked until the batch commits, and erasing a device
+/// locks its row first, so an envelope is never stored after (and left behind
+/// by) the erase of its sender; SQLite's single writer orders them anyway.
+fn live_senders(c: &mut DbConnection, batch: &[NewEnvelope]) -> QueryResult<HashSet<[u8; 32]>> {
+    let mut senders: Vec<&[u8]> = batch.iter().map(|e| e.sender.as_slice()).collect();
+    // One lock order for every batch.
+    senders.sort_unstable();
+    senders.dedup();
+    let query = devices::table
+        .filter(devices::id.eq_any(senders))
+        .order(devices::id.asc())
+        .select(devices::id);
+    let live: Vec<Vec<u8>> = match c {
+        DbConnection::Pg(pg) => query.for_key_share().load(pg)?,
+        DbConnection::Sqlite(lite) => query.load(lite)?,
+    };
+    Ok(live.into_iter().filter_map(|d| d.try_into().ok()).collect())
+}
+
 impl Store {
     /// Stores a batch in one transaction (one commit, one fsync for all).
     pub fn enqueue_batch(
@@ -60,8 +84,13 @@ impl Store {
     ) -> Result<Vec<Enqueued>, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
+            let senders = live_senders(c, batch)?;
             let mut out = Vec::with_capacity(batch.len());
             for e in batch {
+                if !senders.contains(&e.sender) {
+                    out.push(Enqueued::UnknownSender);
+                    continue;
+                }
                 let (sender, id) = (e.sender.as_slice(), e.id.as_slice());
                 let stored: i64 = envelopes::table
                     .filter(envelopes::sender.eq(sender))

@@ -192,6 +192,13 @@ impl Store {
     pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
+            // Locked first: a mailbox batch holding this device as a sender
+            // commits before the erase starts, or sees the device gone.
+            if let DbConnection::Pg(pg) = &mut **c {
+                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
+                    .bind::<diesel::sql_types::Binary, _>(id)
+                    .execute(pg)?;
+            }
             // Its uploads and the attachments waiting for it: nobody can
             // fetch those any more.
             let mine = blobs::owner.eq(id).or(blobs::recipient.eq(id));

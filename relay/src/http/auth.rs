@@ -17,6 +17,7 @@ use parley_shared::protocol::auth::{
     login_statement, normalize_email, registration_statement,
 };
 use parley_shared::protocol::turn::TurnCredentials;
+use parley_shared::protocol::ws::DeviceId;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
@@ -24,6 +25,7 @@ use crate::blob::{BlobKey, BlobStore as _};
 use crate::config::RegistrationGate;
 use crate::db::{NewRegistration, OtpCheck, OtpIssue, RegisterError};
 use crate::error::HttpError;
+use crate::mailbox::Ended;
 use crate::sweeper::now_ms;
 
 const KEY_ENCODING: u8 = 1;
@@ -424,12 +426,36 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(session))
 }
 
-/// `DELETE /api/v1/auth/session`: revokes the presented token.
+/// `DELETE /api/v1/auth/session`: revokes the presented token and closes the
+/// WebSockets it opened.
 #[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = [])),
-    responses((status = 204, description = "Token revoked"), (status = 401, body = ApiError)))]
+    responses((status = 204, description = "Token revoked, its WebSockets closed"), (status = 401, body = ApiError)))]
 pub async fn logout(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
     let store = state.store.clone();
-    web::block(move || store.revoke_token(&who.token_hash)).await??;
+    let hash = who.token_hash;
+    web::block(move || store.revoke_token(&hash)).await??;
+    // After the row is gone: a socket authenticating meanwhile re-checks it.
+    if let Ok(device) = DeviceId::try_from(who.device.as_slice()) {
+        state.mailbox.hub.end_token(&device, &who.token_hash);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /api/v1/auth/sessions`: log out everywhere. Revokes every token of
+/// the caller's device, the presented one included, and closes all its
+/// WebSockets; the device and its mailbox stay.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Every token of the device revoked, its WebSockets closed"), (status = 401, body = ApiError)))]
+pub async fn logout_everywhere(
+    state: web::Data<AppState>,
+    who: Authed,
+) -> Result<HttpResponse, HttpError> {
+    let store = state.store.clone();
+    let d = who.device.clone();
+    web::block(move || store.revoke_device_tokens(&d)).await??;
+    if let Ok(device) = DeviceId::try_from(who.device.as_slice()) {
+        state.mailbox.hub.end_device(&device, Ended::Revoked);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -567,10 +593,15 @@ async fn check_successor(
         .map_err(|_| unauthorized("the previous identity did not sign this successor"))
 }
 
-/// Erases a device: rows first, then its blob objects.
+/// Erases a device: rows first (tokens included), then its WebSockets, then
+/// its blob objects.
 async fn erase_device(state: &AppState, device: Vec<u8>) -> Result<(), HttpError> {
     let store = state.store.clone();
-    let blob_keys = web::block(move || store.delete_device(&device)).await??;
+    let d = device.clone();
+    let blob_keys = web::block(move || store.delete_device(&d)).await??;
+    if let Ok(device) = DeviceId::try_from(device.as_slice()) {
+        state.mailbox.hub.end_device(&device, Ended::Erased);
+    }
     for key in blob_keys {
         if let Ok(k) = BlobKey::parse(&key) {
             // The rows are gone; an object left behind would be unreachable,
@@ -583,9 +614,10 @@ async fn erase_device(state: &AppState, device: Vec<u8>) -> Result<(), HttpError
     Ok(())
 }
 
-/// `DELETE /api/v1/devices/me`: erases everything the relay holds for the device.
+/// `DELETE /api/v1/devices/me`: erases everything the relay holds for the
+/// device and closes its WebSockets.
 #[utoipa::path(delete, path = "/api/v1/devices/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 204, description = "Everything the relay held for the device is erased"), (status = 401, body = ApiError)))]
+    responses((status = 204, description = "Everything the relay held for the device is erased, its WebSockets closed"), (status = 401, body = ApiError)))]
 pub async fn erase_me(state: web::Data<AppState>, who: Authed) -> Result<HttpResponse, HttpError> {
     erase_device(&state, who.device).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,6 +7,7 @@ mod client_ip;
 mod headers;
 pub mod health;
 pub mod openapi;
+mod order;
 pub mod rendezvous;
 mod static_files;
 mod ws;
@@ -164,6 +165,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/challenge", web::post().to(auth::challenge))
                     .route("/auth/login", web::post().to(auth::login))
                     .route("/auth/session", web::delete().to(auth::logout))
+                    .route("/auth/sessions", web::delete().to(auth::logout_everywhere))
                     .route("/devices", web::post().to(auth::register))
                     .route(
                         "/registration/email",

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         super::auth::register,
         super::auth::login,
         super::auth::logout,
+        super::auth::logout_everywhere,
         super::auth::put_prekeys,
         super::auth::prekey_status,
         super::auth::bundle,

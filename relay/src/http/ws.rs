@@ -2,7 +2,9 @@
 //!
 //! Per connection, frames are handled one at a time, so one sender's
 //! envelopes are committed (and later delivered) in the order it sent them.
-//! A bad frame closes only this connection, with a close code.
+//! A bad frame closes only this connection, with a close code. A connection
+//! lives no longer than its token and its device: revoking the token, erasing
+//! the device or the token's expiry closes it, and no frame is served after.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,47 +18,63 @@ use parley_shared::protocol::ws::{
 };
 
 use super::AppState;
+use super::order::Order;
 use crate::db::{Enqueued, NewEnvelope};
+use crate::mailbox::{EndSignal, Ended};
 use crate::sweeper::now_ms;
 
 /// Time a client has to send its `Auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Stored envelopes loaded per query when a device connects.
 const PAGE: i64 = 256;
-/// How long a connection refuses later sends after a transient refusal,
-/// waiting for the refused envelope to be sent again (a client that gave it
-/// up must not be blocked for ever).
-const REFUSAL_HOLD: Duration = Duration::from_secs(30);
+/// Longest single wait of the expiry timer: the wall clock the expiry is
+/// measured on may move against the timer's monotonic one.
+const EXPIRY_RECHECK: Duration = Duration::from_secs(3600);
 
-/// Per-connection order keeping: after a transient refusal of envelope k,
-/// the sends pipelined behind it are refused too until k comes again, so a
-/// resend can never commit after envelopes sent later.
-#[derive(Debug, Default)]
-struct Order {
-    refused: Option<(EnvelopeId, std::time::Instant)>,
+/// A close code and its reason.
+type Close = (u16, &'static str);
+
+/// What an authenticated connection may do, and for how long.
+struct Conn {
+    device: DeviceId,
+    id: u64,
+    /// Token expiry, Unix ms.
+    expires_at: i64,
+    end: Arc<EndSignal>,
 }
 
-impl Order {
-    /// Whether `id` must wait for the earlier refused envelope.
-    fn must_wait(&mut self, id: &EnvelopeId) -> bool {
-        match self.refused {
-            Some((k, _)) if &k == id => {
-                self.refused = None;
-                false
-            }
-            Some((_, at)) if at.elapsed() < REFUSAL_HOLD => true,
-            _ => {
-                self.refused = None;
-                false
-            }
+fn close_for(why: Ended) -> Close {
+    match why {
+        Ended::Revoked => (close::REVOKED, "session revoked"),
+        Ended::Erased => (close::DEVICE_ERASED, "device erased"),
+    }
+}
+
+impl Conn {
+    /// Why the connection must stop now, if it must. Checked before every
+    /// frame in either direction: once a revoke or erase returned, or the
+    /// token expired, nothing more is served.
+    fn gone(&self) -> Option<Close> {
+        match self.end.ended() {
+            Some(why) => Some(close_for(why)),
+            None if now_ms() >= self.expires_at => Some((close::EXPIRED, "session expired")),
+            None => None,
         }
     }
 
-    fn refuse(&mut self, id: EnvelopeId) {
-        if self.refused.is_none() {
-            self.refused = Some((id, std::time::Instant::now()));
-        }
+    /// When the expiry timer should next look (at most [`EXPIRY_RECHECK`] away).
+    fn expiry_check(&self) -> tokio::time::Instant {
+        let left = u64::try_from(self.expires_at.saturating_sub(now_ms())).unwrap_or(0);
+        let wait = Duration::from_millis(left).min(EXPIRY_RECHECK);
+        tokio::time::Instant::now() + wait
     }
+}
+
+/// The token's device, its hash and its expiry.
+struct Authenticated {
+    device: DeviceId,
+    token_hash: [u8; 32],
+    expires_at: i64,
 }
 
 /// Upgrades the request and runs the connection in its own task.
@@ -95,7 +113,10 @@ fn error(code: ErrorCode, message: &str, id: Option<EnvelopeId>) -> ServerFrame 
     }
 }
 
-async fn authenticate(state: &AppState, stream: &mut AggregatedMessageStream) -> Option<DeviceId> {
+async fn authenticate(
+    state: &AppState,
+    stream: &mut AggregatedMessageStream,
+) -> Option<Authenticated> {
     let first = tokio::time::timeout(AUTH_TIMEOUT, stream.recv())
         .await
         .ok()??
@@ -106,33 +127,46 @@ async fn authenticate(state: &AppState, stream: &mut AggregatedMessageStream) ->
     let ClientFrame::Auth { token } = ClientFrame::from_bytes(&bytes).ok()? else {
         return None;
     };
-    let hash = sha256(&[token.as_bytes()]);
+    let token_hash = sha256(&[token.as_bytes()]);
+    let (device, expires_at) = live_token(state, token_hash).await?;
+    Some(Authenticated {
+        device: device.try_into().ok()?,
+        token_hash,
+        expires_at,
+    })
+}
+
+async fn live_token(state: &AppState, hash: [u8; 32]) -> Option<(Vec<u8>, i64)> {
     let store = state.store.clone();
-    let device = web::block(move || store.device_for_token(&hash, now_ms()))
+    web::block(move || store.live_token(&hash, now_ms()))
         .await
         .ok()?
-        .ok()??;
-    device.try_into().ok()
+        .ok()?
+}
+
+async fn unauthorized(mut session: Session) {
+    let _ = send(
+        &mut session,
+        &error(
+            ErrorCode::Unauthorized,
+            "first frame must be Auth with a valid token",
+            None,
+        ),
+    )
+    .await;
+    close_with(session, close::UNAUTHORIZED, "unauthorized").await;
 }
 
 async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedMessageStream) {
-    let Some(device) = authenticate(&state, &mut stream).await else {
-        let _ = send(
-            &mut session,
-            &error(
-                ErrorCode::Unauthorized,
-                "first frame must be Auth with a valid token",
-                None,
-            ),
-        )
-        .await;
-        return close_with(session, close::UNAUTHORIZED, "unauthorized").await;
+    let Some(auth) = authenticate(&state, &mut stream).await else {
+        return unauthorized(session).await;
     };
-    let Ok((conn, mut outbox)) = state
-        .mailbox
-        .hub
-        .register(device, state.config.max_connections_per_device)
-    else {
+    let device = auth.device;
+    let Ok(reg) = state.mailbox.hub.register(
+        device,
+        auth.token_hash,
+        state.config.max_connections_per_device,
+    ) else {
         let _ = send(
             &mut session,
             &error(
@@ -144,16 +178,44 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
         .await;
         return close_with(session, close::TOO_MANY_CONNECTIONS, "too many connections").await;
     };
+    let (conn, mut outbox) = (
+        Conn {
+            device,
+            id: reg.id,
+            expires_at: auth.expires_at,
+            end: reg.end,
+        },
+        reg.frames,
+    );
+    // A revoke or erase between the token check and the registration could
+    // not reach this connection: check the token again now that one can.
+    if live_token(&state, auth.token_hash).await.is_none() {
+        state.mailbox.hub.unregister(&device, conn.id);
+        return unauthorized(session).await;
+    }
     // Registered before reading the queue: an envelope committed meanwhile is
     // delivered live and maybe again from the queue; clients dedupe by (from, id).
-    if deliver_queued(&state, &mut session, device).await {
-        serve(&state, &mut session, &mut stream, &mut outbox, device, conn).await;
+    let why = match deliver_queued(&state, &mut session, &conn).await {
+        Ok(()) => serve(&state, &mut session, &mut stream, &mut outbox, &conn).await,
+        Err(why) => why,
+    };
+    state.mailbox.hub.unregister(&device, conn.id);
+    match why {
+        Some((code, reason)) => close_with(session, code, reason).await,
+        None => {
+            let _ = session.close(None).await;
+        }
     }
-    state.mailbox.hub.unregister(&device, conn);
-    let _ = session.close(None).await;
 }
 
-async fn deliver_queued(state: &AppState, session: &mut Session, device: DeviceId) -> bool {
+/// Sends the stored envelopes; `Err` ends the connection (with a close code
+/// if the connection was ended).
+async fn deliver_queued(
+    state: &AppState,
+    session: &mut Session,
+    conn: &Conn,
+) -> Result<(), Option<Close>> {
+    let device = conn.device;
     let store = state.store.clone();
     let queued = match web::block(move || store.queued_count(&device)).await {
         Ok(Ok(n)) => n,
@@ -163,17 +225,20 @@ async fn deliver_queued(state: &AppState, session: &mut Session, device: DeviceI
                 &error(ErrorCode::Unavailable, "mailbox unavailable", None),
             )
             .await;
-            return false;
+            return Err(None);
         }
     };
+    if let Some(why) = conn.gone() {
+        return Err(Some(why));
+    }
     if !send(session, &ServerFrame::Ready { queued }).await {
-        return false;
+        return Err(None);
     }
     let mut after = 0i64;
     loop {
         let store = state.store.clone();
         let Ok(Ok(page)) = web::block(move || store.pending(&device, after, PAGE)).await else {
-            return false;
+            return Err(None);
         };
         let full = i64::try_from(page.len()).unwrap_or(0) >= PAGE;
         for e in page {
@@ -188,12 +253,15 @@ async fn deliver_queued(state: &AppState, session: &mut Session, device: DeviceI
                 ephemeral: false,
                 payload: e.payload,
             };
+            if let Some(why) = conn.gone() {
+                return Err(Some(why));
+            }
             if !send(session, &frame).await {
-                return false;
+                return Err(None);
             }
         }
         if !full {
-            return true;
+            return Ok(());
         }
     }
 }
@@ -203,68 +271,88 @@ async fn serve(
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
     outbox: &mut tokio::sync::mpsc::Receiver<ServerFrame>,
-    device: DeviceId,
-    conn: u64,
-) {
+    conn: &Conn,
+) -> Option<Close> {
+    let expiry = tokio::time::sleep_until(conn.expiry_check());
+    tokio::pin!(expiry);
     let mut order = Order::default();
     loop {
         tokio::select! {
-            msg = stream.recv() => match msg {
-                Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
-                    Ok(frame) => {
-                        if !handle(state, session, device, conn, &mut order, frame).await {
-                            return;
+            // The end and the expiry win over frames ready in the same wake-up.
+            biased;
+            why = conn.end.wait() => return Some(close_for(why)),
+            () = &mut expiry => {
+                if let Some(why) = conn.gone() {
+                    return Some(why);
+                }
+                expiry.as_mut().reset(conn.expiry_check());
+            }
+            msg = stream.recv() => {
+                // Also covers an end that came after the select woke up.
+                if let Some(why) = conn.gone() {
+                    return Some(why);
+                }
+                match msg {
+                    Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
+                        Ok(frame) => {
+                            if let Err(why) = handle(state, session, conn, &mut order, frame).await {
+                                return why;
+                            }
                         }
+                        Err(_) => {
+                            metrics::counter!("parley_ws_bad_frames_total").increment(1);
+                            let _ = send(session, &error(ErrorCode::BadRequest, "malformed frame", None)).await;
+                            return Some((close::BAD_FRAME, "malformed frame"));
+                        }
+                    },
+                    Some(Ok(AggregatedMessage::Ping(p))) => session.pong(&p).await.ok()?,
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Text(_))) => {
+                        let _ = send(session, &error(ErrorCode::BadRequest, "frames are binary", None)).await;
+                        return Some((close::BAD_FRAME, "text frame"));
                     }
-                    Err(_) => {
-                        metrics::counter!("parley_ws_bad_frames_total").increment(1);
-                        let _ = send(session, &error(ErrorCode::BadRequest, "malformed frame", None)).await;
-                        let s = session.clone();
-                        return close_with(s, close::BAD_FRAME, "malformed frame").await;
-                    }
-                },
-                Some(Ok(AggregatedMessage::Ping(p))) => {
-                    if session.pong(&p).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Ok(AggregatedMessage::Pong(_))) => {}
-                Some(Ok(AggregatedMessage::Text(_))) => {
-                    let _ = send(session, &error(ErrorCode::BadRequest, "frames are binary", None)).await;
-                    let s = session.clone();
-                    return close_with(s, close::BAD_FRAME, "text frame").await;
-                }
-                Some(Ok(AggregatedMessage::Close(_))) | None => return,
-                Some(Err(_)) => {
+                    Some(Ok(AggregatedMessage::Close(_))) | None => return None,
                     // Protocol error, e.g. a frame over the size limit.
-                    let s = session.clone();
-                    return close_with(s, close::BAD_FRAME, "protocol error or frame too large").await;
+                    Some(Err(_)) => return Some((close::BAD_FRAME, "protocol error or frame too large")),
                 }
-            },
-            out = outbox.recv() => match out {
-                Some(frame) => {
-                    if !send(session, &frame).await {
-                        return;
-                    }
+            }
+            out = outbox.recv() => {
+                let Some(frame) = out else {
+                    return conn.gone();
+                };
+                if let Some(why) = conn.gone() {
+                    return Some(why);
                 }
-                None => return,
-            },
+                if let Err(why) = reply(session, &frame).await {
+                    return why;
+                }
+            }
         }
     }
 }
 
-/// Handles one authenticated frame; false ends the connection.
+/// Sends a frame; `Err(None)` (stop, the socket is gone) if that fails.
+async fn reply(session: &mut Session, frame: &ServerFrame) -> Result<(), Option<Close>> {
+    if send(session, frame).await {
+        Ok(())
+    } else {
+        Err(None)
+    }
+}
+
+/// Handles one authenticated frame; `Err` ends the connection, with a close
+/// code when there is one to give.
 async fn handle(
     state: &AppState,
     session: &mut Session,
-    device: DeviceId,
-    conn: u64,
+    conn: &Conn,
     order: &mut Order,
     frame: ClientFrame,
-) -> bool {
+) -> Result<(), Option<Close>> {
+    let device = conn.device;
     match frame {
         ClientFrame::Auth { .. } => {
-            send(
+            reply(
                 session,
                 &error(ErrorCode::BadRequest, "already authenticated", None),
             )
@@ -272,14 +360,17 @@ async fn handle(
         }
         ClientFrame::Presence { share, watch } => {
             if watch.len() > MAX_WATCH {
-                return send(
+                return reply(
                     session,
                     &error(ErrorCode::TooLarge, "watching too many devices", None),
                 )
                 .await;
             }
-            state.mailbox.hub.set_presence(&device, conn, share, watch);
-            true
+            state
+                .mailbox
+                .hub
+                .set_presence(&device, conn.id, share, watch);
+            Ok(())
         }
         ClientFrame::Ack { from, id } => {
             let store = state.store.clone();
@@ -288,7 +379,7 @@ async fn handle(
             );
             // Only the recipient can ack: the query is scoped to `device`.
             let _ = web::block(move || store.ack(&device, &from, &id, until)).await;
-            true
+            Ok(())
         }
         ClientFrame::Send {
             id,
@@ -296,93 +387,135 @@ async fn handle(
             ephemeral,
             payload,
         } => {
-            if payload.len() > MAX_PAYLOAD {
-                return send(
-                    session,
-                    &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
-                )
-                .await;
-            }
-            if !ephemeral && order.must_wait(&id) {
-                let wait = error(
-                    ErrorCode::RateLimited,
-                    "an earlier envelope was refused; resend from it, in order",
-                    Some(id),
-                );
-                return send(session, &wait).await;
-            }
-            if !state.limits.per_device.check(&device) {
-                metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
-                if !ephemeral {
-                    order.refuse(id);
-                }
-                let limited = error(
-                    ErrorCode::RateLimited,
-                    "sending too fast; resend later",
-                    Some(id),
-                );
-                return send(session, &limited).await;
-            }
-            let now = now_ms();
-            let sent_at = u64::try_from(now).unwrap_or(0);
-            if ephemeral {
-                // Forwarded to online devices only, never stored.
-                let frame = ServerFrame::Deliver {
-                    from: device,
-                    id,
-                    sent_at,
-                    ephemeral,
-                    payload,
-                };
-                // The same answer whether or not anyone took it: the
-                // reply must not tell a sender that the recipient is online.
-                state.mailbox.hub.deliver(&to, &frame);
-                return send(session, &ServerFrame::Accepted { id }).await;
-            }
-            let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
-            let envelope = NewEnvelope {
-                sender: device,
-                recipient: to,
+            let envelope = Outgoing {
                 id,
+                to,
+                ephemeral,
                 payload,
-                now,
-                expires_at: now.saturating_add(ttl),
             };
-            let reply = match state.mailbox.committer.commit(envelope).await {
-                Ok((Enqueued::Stored, envelope)) => {
-                    metrics::counter!("parley_envelopes_stored_total").increment(1);
-                    let frame = ServerFrame::Deliver {
-                        from: device,
-                        id,
-                        sent_at,
-                        ephemeral: false,
-                        payload: envelope.payload,
-                    };
-                    state.mailbox.hub.deliver(&to, &frame);
-                    ServerFrame::Accepted { id }
-                }
-                Ok((Enqueued::Duplicate, _)) => ServerFrame::Accepted { id },
-                Ok((Enqueued::UnknownRecipient, _)) => {
-                    error(ErrorCode::NotFound, "no such recipient", Some(id))
-                }
-                Ok((Enqueued::QueueFull, _)) => {
-                    order.refuse(id);
-                    error(
-                        ErrorCode::RateLimited,
-                        "recipient's queue is full; retry later",
-                        Some(id),
-                    )
-                }
-                Err(_) => {
-                    order.refuse(id);
-                    error(
-                        ErrorCode::Unavailable,
-                        "mailbox unavailable; resend later",
-                        Some(id),
-                    )
-                }
-            };
-            send(session, &reply).await
+            send_envelope(state, session, conn, order, envelope).await
         }
     }
+}
+
+/// A `Send` frame's envelope.
+struct Outgoing {
+    id: EnvelopeId,
+    to: DeviceId,
+    ephemeral: bool,
+    payload: Vec<u8>,
+}
+
+async fn send_envelope(
+    state: &AppState,
+    session: &mut Session,
+    conn: &Conn,
+    order: &mut Order,
+    envelope: Outgoing,
+) -> Result<(), Option<Close>> {
+    let Outgoing {
+        id,
+        to,
+        ephemeral,
+        payload,
+    } = envelope;
+    let device = conn.device;
+    if payload.len() > MAX_PAYLOAD {
+        return reply(
+            session,
+            &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
+        )
+        .await;
+    }
+    if !ephemeral && order.must_wait(&id) {
+        let wait = error(
+            ErrorCode::RateLimited,
+            "an earlier envelope was refused; resend from it, in order",
+            Some(id),
+        );
+        return reply(session, &wait).await;
+    }
+    if !state.limits.per_device.check(&device) {
+        metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
+        if !ephemeral {
+            order.refuse(id);
+        }
+        let limited = error(
+            ErrorCode::RateLimited,
+            "sending too fast; resend later",
+            Some(id),
+        );
+        return reply(session, &limited).await;
+    }
+    let now = now_ms();
+    let sent_at = u64::try_from(now).unwrap_or(0);
+    if ephemeral {
+        // Forwarded to online devices only, never stored.
+        let frame = ServerFrame::Deliver {
+            from: device,
+            id,
+            sent_at,
+            ephemeral,
+            payload,
+        };
+        // The same answer whether or not anyone took it: the reply must not
+        // tell a sender that the recipient is online.
+        state.mailbox.hub.deliver(&to, &frame);
+        return reply(session, &ServerFrame::Accepted { id }).await;
+    }
+    let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
+    let envelope = NewEnvelope {
+        sender: device,
+        recipient: to,
+        id,
+        payload,
+        now,
+        expires_at: now.saturating_add(ttl),
+    };
+    let outcome = state.mailbox.committer.commit(envelope).await;
+    // Ended while the commit ran: no answer and no live delivery. An erased
+    // sender's envelope is not stored or is erased with it; a revoked
+    // session's is delivered from the queue, and a resend is a duplicate.
+    if let Some(why) = conn.gone() {
+        return Err(Some(why));
+    }
+    let answer = match outcome {
+        Ok((Enqueued::Stored, envelope)) => {
+            metrics::counter!("parley_envelopes_stored_total").increment(1);
+            let frame = ServerFrame::Deliver {
+                from: device,
+                id,
+                sent_at,
+                ephemeral: false,
+                payload: envelope.payload,
+            };
+            state.mailbox.hub.deliver(&to, &frame);
+            ServerFrame::Accepted { id }
+        }
+        Ok((Enqueued::Duplicate, _)) => ServerFrame::Accepted { id },
+        Ok((Enqueued::UnknownRecipient, _)) => {
+            error(ErrorCode::NotFound, "no such recipient", Some(id))
+        }
+        // Erased, and the hub has not ended this connection yet.
+        Ok((Enqueued::UnknownSender, _)) => {
+            return Err(Some(close_for(Ended::Erased)));
+        }
+        Ok((Enqueued::QueueFull, _)) => {
+            order.refuse(id);
+            error(
+                ErrorCode::RateLimited,
+                "recipient's queue is full; retry later",
+                Some(id),
+            )
+        }
+        Err(_) => {
+            order.refuse(id);
+            error(
+                ErrorCode::Unavailable,
+                "mailbox unavailable; resend later",
+                Some(id),
+            )
+        }
+    };
+    reply(session, &answer).await
 }

@@ -239,6 +239,24 @@ impl Ws {
         }
     }
 
+    /// Every frame up to the server's close, and its close code (`None` when
+    /// the connection is still open after 10 s or ends without a close frame).
+    pub async fn frames_until_close(&mut self) -> (Vec<ServerFrame>, Option<u16>) {
+        let mut frames = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await {
+                Ok(Some(Ok(Message::Binary(b)))) => {
+                    frames.push(ServerFrame::from_bytes(&b).unwrap());
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return (frames, frame.map(|f| u16::from(f.code)));
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) | Err(_) => return (frames, None),
+            }
+        }
+    }
+
     /// Nothing arrives within `ms` milliseconds.
     pub async fn silent_for(&mut self, ms: u64) -> bool {
         tokio::time::timeout(Duration::from_millis(ms), self.stream.next())

@@ -146,6 +146,21 @@ pub mod close {
     pub const BAD_FRAME: u16 = 4002;
     /// Too many connections for this device.
     pub const TOO_MANY_CONNECTIONS: u16 = 4003;
+    /// The token that opened the connection was revoked (`DELETE
+    /// /auth/session` or `DELETE /auth/sessions`): log in again to reconnect.
+    pub const REVOKED: u16 = 4004;
+    /// The device was erased (`DELETE /devices/me`, or replaced by a key
+    /// reset): it no longer exists on the relay.
+    pub const DEVICE_ERASED: u16 = 4005;
+    /// The token that opened the connection expired: log in again to reconnect.
+    pub const EXPIRED: u16 = 4006;
+
+    /// Whether the token used for the connection is dead, so the client must
+    /// forget it and log in before reconnecting. Not for `DEVICE_ERASED`: a
+    /// key reset erases the old device after the new token is already held.
+    pub fn token_is_dead(code: u16) -> bool {
+        matches!(code, UNAUTHORIZED | REVOKED | EXPIRED)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,65 @@
+//! Per-connection order keeping for durable sends.
+//!
+//! After a transient refusal of envelope k (rate limit, full queue, database
+//! unavailable), the sends the client pipelined behind k are refused too,
+//! until k comes again: otherwise the resend of k would be committed after
+//! envelopes sent later, and the recipient would see them out of order.
+
+use std::time::{Duration, Instant};
+
+use parley_shared::protocol::ws::EnvelopeId;
+
+/// How long later sends are held back waiting for the refused envelope (a
+/// client that gave it up must not be blocked for ever).
+const HOLD: Duration = Duration::from_secs(30);
+
+/// The first envelope refused for a moment on this connection, if any.
+#[derive(Debug, Default)]
+pub(super) struct Order {
+    refused: Option<(EnvelopeId, Instant)>,
+}
+
+impl Order {
+    /// Whether `id` must wait for the earlier refused envelope; the refused
+    /// one itself, sent again, lifts the hold.
+    pub(super) fn must_wait(&mut self, id: &EnvelopeId) -> bool {
+        match self.refused {
+            Some((k, _)) if &k == id => {
+                self.refused = None;
+                false
+            }
+            Some((_, at)) if at.elapsed() < HOLD => true,
+            _ => {
+                self.refused = None;
+                false
+            }
+        }
+    }
+
+    /// `id` was refused for a moment: hold what comes after it.
+    pub(super) fn refuse(&mut self, id: EnvelopeId) {
+        if self.refused.is_none() {
+            self.refused = Some((id, Instant::now()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_later_sends_until_the_refused_one_comes_again() {
+        let mut o = Order::default();
+        assert!(!o.must_wait(&[1; 16]));
+        o.refuse([2; 16]);
+        o.refuse([3; 16]);
+        assert!(
+            o.must_wait(&[3; 16]),
+            "the first refusal is the one awaited"
+        );
+        assert!(o.must_wait(&[4; 16]));
+        assert!(!o.must_wait(&[2; 16]));
+        assert!(!o.must_wait(&[3; 16]));
+    }
+}
