@@ -2,6 +2,7 @@
 //! blob URLs and serves the PWA. It holds no private key of any user.
 #![forbid(unsafe_code)]
 
+pub mod backlog;
 pub mod blob;
 pub mod config;
 pub mod db;

@@ -10,12 +10,11 @@ use std::sync::{Arc, Mutex};
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::backlog::{self, Backlog, Live};
 use crate::db::{Enqueued, NewEnvelope, Store};
 
 /// Most envelopes committed in one transaction.
 const MAX_BATCH: usize = 512;
-/// Frames buffered for a slow connection before it misses live frames.
-const OUTBOX: usize = 1024;
 
 /// Why the relay ended a connection from outside the connection's task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +70,7 @@ struct Conn {
     /// SHA-256 of the token that authenticated the connection.
     token: [u8; 32],
     end: Arc<EndSignal>,
-    tx: mpsc::Sender<ServerFrame>,
+    tx: backlog::Sender,
     share: bool,
     watching: Vec<DeviceId>,
 }
@@ -82,13 +81,15 @@ pub struct Registration {
     /// Connection id within the hub.
     pub id: u64,
     /// Frames the hub queues for the connection.
-    pub frames: mpsc::Receiver<ServerFrame>,
+    pub frames: mpsc::UnboundedReceiver<Live>,
+    /// What the connection holds, and whether it overflowed.
+    pub backlog: Arc<Backlog>,
     /// Set when the hub ends the connection.
     pub end: Arc<EndSignal>,
 }
 
 /// A connection watching a device: its id, its device, its queue.
-type Watchers = HashMap<u64, (DeviceId, mpsc::Sender<ServerFrame>)>;
+type Watchers = HashMap<u64, (DeviceId, backlog::Sender)>;
 
 #[derive(Debug, Default)]
 struct HubState {
@@ -130,10 +131,10 @@ impl HubState {
             if was.is_some_and(|v| v != online)
                 && let Some((_, tx)) = w.get(&id)
             {
-                let _ = tx.try_send(ServerFrame::Presence {
+                tx.offer(&Live::encode(&ServerFrame::Presence {
                     device: *device,
                     online,
-                });
+                }));
             }
         }
     }
@@ -203,7 +204,7 @@ impl Hub {
             return Err(TooManyConnections);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, frames) = mpsc::channel(OUTBOX);
+        let (tx, frames, backlog) = backlog::channel();
         let end = Arc::new(EndSignal::default());
         list.push(Conn {
             id,
@@ -214,7 +215,12 @@ impl Hub {
             watching: Vec::new(),
         });
         metrics::gauge!("parley_ws_connections").increment(1.0);
-        Ok(Registration { id, frames, end })
+        Ok(Registration {
+            id,
+            frames,
+            backlog,
+            end,
+        })
     }
 
     /// Removes a connection (and announces "offline" if it was the device's
@@ -275,26 +281,24 @@ impl Hub {
                 .entry(*d)
                 .or_default()
                 .insert(id, (*device, tx.clone()));
-            let _ = tx.try_send(ServerFrame::Presence {
+            tx.offer(&Live::encode(&ServerFrame::Presence {
                 device: *d,
                 online: st.visible_to(d, device),
-            });
+            }));
         }
         st.announce_changes(device, &before);
     }
 
-    /// Queues a frame on every connection of the device; returns how many
-    /// took it. A connection whose buffer is full misses it (a durable
-    /// envelope is still in the database and comes on reconnect).
+    /// Queues a frame on every connection of the device (encoded once,
+    /// shared); returns how many took it. A connection whose backlog is full
+    /// overflows and re-reads its mailbox, so a durable envelope is never
+    /// lost, only fetched from the database instead.
     pub fn deliver(&self, device: &DeviceId, frame: &ServerFrame) -> usize {
+        let live = Live::encode(frame);
         let st = self.lock();
         st.conns
             .get(device)
-            .map(|list| {
-                list.iter()
-                    .filter(|c| c.tx.try_send(frame.clone()).is_ok())
-                    .count()
-            })
+            .map(|list| list.iter().filter(|c| c.tx.offer(&live)).count())
             .unwrap_or(0)
     }
 }

@@ -48,12 +48,31 @@ fn code_after(text: &str, marker: &str) -> Option<String> {
 }
 
 /// A relay with the email gate and the development (log) mailer.
+/// Codes are logged at debug only, so the log level names the mail module.
 async fn dev_mailer_relay() -> Relay {
     RelayBuilder::new()
         .env("PARLEY_REGISTRATION", "email-otp")
         .env("PARLEY_SMTP_URL", "log")
+        .env("PARLEY_LOG", "info,parley_relay::mail=debug")
         .start()
         .await
+}
+
+/// An operator who leaves the development mailer on at the usual log level
+/// does not collect addresses and codes in the log.
+#[tokio::test]
+async fn development_mailer_logs_no_address_or_code_at_info() {
+    let relay = RelayBuilder::new()
+        .env("PARLEY_REGISTRATION", "email-otp")
+        .env("PARLEY_SMTP_URL", "log")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    assert_eq!(request_code(&api, "carol@example.org").await, 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = relay.logs();
+    assert!(!logs.contains("carol@example.org"), "{logs}");
+    assert!(code_after(&logs, "code").is_none(), "{logs}");
 }
 
 async fn code_from_log(relay: &Relay) -> String {

@@ -152,9 +152,10 @@ async fn erased_device_socket_is_closed() {
         };
         assert_eq!(b.recv().await, offline);
         let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+        // Presence is mutual: Alice shares with the contact she watches.
         a.send(&ClientFrame::Presence {
             share: true,
-            watch: vec![],
+            watch: vec![bob_id],
         })
         .await;
         let online = ServerFrame::Presence {

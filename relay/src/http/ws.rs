@@ -9,6 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use parley_shared::crypto::primitives::sha256;
@@ -19,6 +21,7 @@ use parley_shared::protocol::ws::{
 
 use super::AppState;
 use super::order::Order;
+use crate::backlog::{Backlog, Live, Recent};
 use crate::db::{Enqueued, NewEnvelope};
 use crate::mailbox::{EndSignal, Ended};
 use crate::sweeper::now_ms;
@@ -41,6 +44,7 @@ struct Conn {
     /// Token expiry, Unix ms.
     expires_at: i64,
     end: Arc<EndSignal>,
+    backlog: Arc<Backlog>,
 }
 
 fn close_for(why: Ended) -> Close {
@@ -184,6 +188,7 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
             id: reg.id,
             expires_at: auth.expires_at,
             end: reg.end,
+            backlog: reg.backlog,
         },
         reg.frames,
     );
@@ -194,9 +199,17 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
         return unauthorized(session).await;
     }
     // Registered before reading the queue: an envelope committed meanwhile is
-    // delivered live and maybe again from the queue; clients dedupe by (from, id).
-    let why = match deliver_queued(&state, &mut session, &conn).await {
-        Ok(()) => serve(&state, &mut session, &mut stream, &mut outbox, &conn).await,
+    // queued live too, and `recent` sends it only once.
+    let mut recent = Recent::default();
+    let why = match deliver_queued(&state, &mut session, &conn, &mut recent).await {
+        Ok(()) => {
+            let mut io = Io {
+                session: &mut session,
+                outbox: &mut outbox,
+                recent: &mut recent,
+            };
+            serve(&state, &mut io, &mut stream, &conn).await
+        }
         Err(why) => why,
     };
     state.mailbox.hub.unregister(&device, conn.id);
@@ -214,6 +227,7 @@ async fn deliver_queued(
     state: &AppState,
     session: &mut Session,
     conn: &Conn,
+    recent: &mut Recent,
 ) -> Result<(), Option<Close>> {
     let device = conn.device;
     let store = state.store.clone();
@@ -234,6 +248,18 @@ async fn deliver_queued(
     if !send(session, &ServerFrame::Ready { queued }).await {
         return Err(None);
     }
+    send_stored(state, session, conn, recent).await
+}
+
+/// Sends the device's stored envelopes in commit order, each at most once
+/// per connection (`recent`).
+async fn send_stored(
+    state: &AppState,
+    session: &mut Session,
+    conn: &Conn,
+    recent: &mut Recent,
+) -> Result<(), Option<Close>> {
+    let device = conn.device;
     let mut after = 0i64;
     loop {
         let store = state.store.clone();
@@ -246,6 +272,9 @@ async fn deliver_queued(
             let (Ok(from), Ok(id)) = (e.sender.try_into(), e.envelope_id.try_into()) else {
                 continue;
             };
+            if !recent.first_time((from, id)) {
+                continue;
+            }
             let frame = ServerFrame::Deliver {
                 from,
                 id,
@@ -266,11 +295,46 @@ async fn deliver_queued(
     }
 }
 
+/// A connection's socket, its live backlog, and what it has sent.
+struct Io<'a> {
+    session: &'a mut Session,
+    outbox: &'a mut mpsc::UnboundedReceiver<Live>,
+    recent: &'a mut Recent,
+}
+
+impl Io<'_> {
+    /// Sends one live frame (a durable one only if not sent already).
+    async fn forward(&mut self, conn: &Conn, live: Live) -> Result<(), Option<Close>> {
+        conn.backlog.release(&live);
+        if live.key.is_some_and(|k| !self.recent.first_time(k)) {
+            return Ok(());
+        }
+        if self.session.binary(live.bytes).await.is_err() {
+            return Err(None);
+        }
+        Ok(())
+    }
+
+    /// The backlog overflowed: send what it holds (older than anything it
+    /// dropped), then re-read the mailbox, which has every dropped durable
+    /// envelope in commit order. The mark is cleared first, so envelopes
+    /// committed during the re-read are queued live (and sent once).
+    async fn catch_up(&mut self, state: &AppState, conn: &Conn) -> Result<(), Option<Close>> {
+        while let Ok(live) = self.outbox.try_recv() {
+            self.forward(conn, live).await?;
+        }
+        if conn.backlog.take_overflow() {
+            metrics::counter!("parley_ws_mailbox_rereads_total").increment(1);
+            send_stored(state, self.session, conn, self.recent).await?;
+        }
+        Ok(())
+    }
+}
+
 async fn serve(
     state: &AppState,
-    session: &mut Session,
+    io: &mut Io<'_>,
     stream: &mut AggregatedMessageStream,
-    outbox: &mut tokio::sync::mpsc::Receiver<ServerFrame>,
     conn: &Conn,
 ) -> Option<Close> {
     let expiry = tokio::time::sleep_until(conn.expiry_check());
@@ -292,6 +356,7 @@ async fn serve(
                 if let Some(why) = conn.gone() {
                     return Some(why);
                 }
+                let session = &mut *io.session;
                 match msg {
                     Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
                         Ok(frame) => {
@@ -316,14 +381,22 @@ async fn serve(
                     Some(Err(_)) => return Some((close::BAD_FRAME, "protocol error or frame too large")),
                 }
             }
-            out = outbox.recv() => {
-                let Some(frame) = out else {
+            out = io.outbox.recv() => {
+                let Some(live) = out else {
                     return conn.gone();
                 };
                 if let Some(why) = conn.gone() {
                     return Some(why);
                 }
-                if let Err(why) = reply(session, &frame).await {
+                if let Err(why) = io.forward(conn, live).await {
+                    return why;
+                }
+            }
+            () = conn.backlog.overflow() => {
+                if let Some(why) = conn.gone() {
+                    return Some(why);
+                }
+                if let Err(why) = io.catch_up(state, conn).await {
                     return why;
                 }
             }
