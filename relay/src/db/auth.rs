@@ -43,6 +43,9 @@ pub struct NewRegistration<'a> {
     pub token_expires_at: i64,
     /// SHA-256 of the invite code, when the gate requires one.
     pub invite_hash: Option<&'a [u8]>,
+    /// The device this one succeeds (a key reset): erased in the same
+    /// transaction, and the registration fails if it is already gone.
+    pub replaces: Option<&'a [u8]>,
     /// Now, Unix ms.
     pub now: i64,
 }
@@ -56,6 +59,9 @@ pub enum RegisterError {
     /// The device id is registered with another identity encoding.
     #[error("device is registered with different identity keys")]
     IdentityConflict,
+    /// The device to succeed no longer exists (another successor won).
+    #[error("the device to succeed is already gone")]
+    AlreadyReplaced,
     /// Storage failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -141,10 +147,23 @@ impl Store {
     }
 
     /// Registers (or re-registers) a device with its keys and first token, in
-    /// one transaction; consumes the invite code if one is required.
-    pub fn register(&self, r: &NewRegistration<'_>) -> Result<(), RegisterError> {
+    /// one transaction; consumes the invite code if one is required, and
+    /// erases the device it succeeds (returning that device's blob keys).
+    pub fn register(&self, r: &NewRegistration<'_>) -> Result<Vec<String>, RegisterError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
+            // First, so concurrent successors of one device serialise on it
+            // and exactly one finds it.
+            let replaced = match r.replaces {
+                Some(old) => {
+                    let (keys, existed) = super::erase_rows(c, old)?;
+                    if !existed {
+                        return Err(RegisterError::AlreadyReplaced);
+                    }
+                    keys
+                }
+                None => Vec::new(),
+            };
             if let Some(hash) = r.invite_hash {
                 let used = diesel::update(
                     invite_codes::table
@@ -196,7 +215,7 @@ impl Store {
                     auth_tokens::expires_at.eq(r.token_expires_at),
                 ))
                 .execute(c)?;
-            Ok(())
+            Ok(replaced)
         })
     }
 

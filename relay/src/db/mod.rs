@@ -191,40 +191,7 @@ impl Store {
     /// its blobs so the caller can delete the objects from the blob store.
     pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
         let (_write, mut conn) = self.writer()?;
-        conn.transaction(|c| {
-            // Locked first: a mailbox batch holding this device as a sender
-            // commits before the erase starts, or sees the device gone.
-            if let DbConnection::Pg(pg) = &mut **c {
-                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
-                    .bind::<diesel::sql_types::Binary, _>(id)
-                    .execute(pg)?;
-            }
-            // Its uploads and the attachments waiting for it: nobody can
-            // fetch those any more.
-            let mine = blobs::owner.eq(id).or(blobs::recipient.eq(id));
-            let keys: Vec<String> = blobs::table.filter(mine).select(blobs::id).load(c)?;
-            // Explicit delete rather than relying on ON DELETE CASCADE alone:
-            // SQLite only cascades with foreign_keys=ON on that connection.
-            diesel::delete(blobs::table.filter(mine)).execute(c)?;
-            diesel::delete(
-                schema::one_time_prekeys::table.filter(schema::one_time_prekeys::device_id.eq(id)),
-            )
-            .execute(c)?;
-            diesel::delete(schema::device_keys::table.find(id)).execute(c)?;
-            diesel::delete(
-                schema::auth_tokens::table.filter(schema::auth_tokens::device_id.eq(id)),
-            )
-            .execute(c)?;
-            // Envelopes to the device, and those it sent that still wait.
-            use schema::{envelope_tombstones as tomb, envelopes as env};
-            diesel::delete(env::table.filter(env::recipient.eq(id).or(env::sender.eq(id))))
-                .execute(c)?;
-            diesel::delete(tomb::table.filter(tomb::sender.eq(id))).execute(c)?;
-            diesel::delete(schema::rendezvous::table.filter(schema::rendezvous::owner.eq(id)))
-                .execute(c)?;
-            diesel::delete(devices::table.find(id)).execute(c)?;
-            Ok(keys)
-        })
+        conn.transaction(|c| Ok(erase_rows(c, id)?.0))
     }
 
     /// Records a blob unless its owner already has `max_live` unexpired ones
@@ -295,4 +262,41 @@ pub fn is_constraint_violation(err: &StoreError) -> bool {
             _
         ))
     )
+}
+
+/// Deletes a device and every row that belongs to it, inside the caller's
+/// transaction. Returns its blob keys and whether the device row existed.
+pub(crate) fn erase_rows(
+    c: &mut DbConnection,
+    id: &[u8],
+) -> Result<(Vec<String>, bool), diesel::result::Error> {
+    // Locked first: a mailbox batch holding this device as a sender
+    // commits before the erase starts, or sees the device gone.
+    if let DbConnection::Pg(pg) = c {
+        diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Binary, _>(id)
+            .execute(pg)?;
+    }
+    // Its uploads and the attachments waiting for it: nobody can
+    // fetch those any more.
+    let mine = blobs::owner.eq(id).or(blobs::recipient.eq(id));
+    let keys: Vec<String> = blobs::table.filter(mine).select(blobs::id).load(c)?;
+    // Explicit delete rather than relying on ON DELETE CASCADE alone:
+    // SQLite only cascades with foreign_keys=ON on that connection.
+    diesel::delete(blobs::table.filter(mine)).execute(c)?;
+    diesel::delete(
+        schema::one_time_prekeys::table.filter(schema::one_time_prekeys::device_id.eq(id)),
+    )
+    .execute(c)?;
+    diesel::delete(schema::device_keys::table.find(id)).execute(c)?;
+    diesel::delete(schema::auth_tokens::table.filter(schema::auth_tokens::device_id.eq(id)))
+        .execute(c)?;
+    // Envelopes to the device, and those it sent that still wait.
+    use schema::{envelope_tombstones as tomb, envelopes as env};
+    diesel::delete(env::table.filter(env::recipient.eq(id).or(env::sender.eq(id)))).execute(c)?;
+    diesel::delete(tomb::table.filter(tomb::sender.eq(id))).execute(c)?;
+    diesel::delete(schema::rendezvous::table.filter(schema::rendezvous::owner.eq(id)))
+        .execute(c)?;
+    let gone = diesel::delete(devices::table.find(id)).execute(c)?;
+    Ok((keys, gone == 1))
 }

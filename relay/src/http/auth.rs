@@ -293,6 +293,7 @@ pub async fn register(
     let pq = codec::encode(KEY_ENCODING, &req.keys.pq_prekey);
     let otks = one_time_rows(&req.keys.one_time_prekeys);
     let store = state.store.clone();
+    let old = replaces.clone();
     let result = web::block(move || {
         store.register(&NewRegistration {
             device_id: &device,
@@ -303,17 +304,22 @@ pub async fn register(
             token_hash: &token_hash,
             token_expires_at,
             invite_hash: invite_hash.as_ref().map(<[u8; 32]>::as_slice),
+            replaces: old.as_deref(),
             now: now_ms(),
         })
     })
     .await?;
     match result {
-        Ok(()) => {
+        Ok(blob_keys) => {
             if let Some(old) = replaces {
-                erase_device(&state, old).await?;
+                forget_device(&state, &old, blob_keys).await;
             }
             Ok(HttpResponse::Created().json(session))
         }
+        Err(RegisterError::AlreadyReplaced) => Err(HttpError::new(
+            ErrorCode::Conflict,
+            "this device was already replaced by another registration",
+        )),
         Err(RegisterError::InvalidInvite) => Err(HttpError::new(
             ErrorCode::Forbidden,
             "invite code is invalid, expired or already used",
@@ -599,7 +605,13 @@ async fn erase_device(state: &AppState, device: Vec<u8>) -> Result<(), HttpError
     let store = state.store.clone();
     let d = device.clone();
     let blob_keys = web::block(move || store.delete_device(&d)).await??;
-    if let Ok(device) = DeviceId::try_from(device.as_slice()) {
+    forget_device(state, &device, blob_keys).await;
+    Ok(())
+}
+
+/// After a device's rows are gone: closes its sockets and deletes its objects.
+async fn forget_device(state: &AppState, device: &[u8], blob_keys: Vec<String>) {
+    if let Ok(device) = DeviceId::try_from(device) {
         state.mailbox.hub.end_device(&device, Ended::Erased);
     }
     for key in blob_keys {
@@ -611,7 +623,6 @@ async fn erase_device(state: &AppState, device: Vec<u8>) -> Result<(), HttpError
             }
         }
     }
-    Ok(())
 }
 
 /// `DELETE /api/v1/devices/me`: erases everything the relay holds for the
