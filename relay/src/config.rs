@@ -276,6 +276,9 @@ pub struct Config {
     pub envelope_ttl: Duration,
     /// Most envelopes waiting for one device (`PARLEY_MAX_QUEUE`).
     pub max_queue: i64,
+    /// Most envelopes waiting for one device from one sender
+    /// (`PARLEY_MAX_QUEUE_PER_SENDER`), so a stranger cannot fill the queue.
+    pub max_queue_per_sender: i64,
     /// Most simultaneous WebSocket connections per device (`PARLEY_MAX_CONNECTIONS_PER_DEVICE`).
     pub max_connections_per_device: usize,
     /// API requests per minute per client IP (`PARLEY_RATE_LIMIT_IP_PER_MIN`).
@@ -519,6 +522,7 @@ impl Config {
                 1,
             )?),
             max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
+            max_queue_per_sender: parse_num(env, "PARLEY_MAX_QUEUE_PER_SENDER", 1_000, 1)?,
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
             rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,

@@ -11,7 +11,7 @@ use parley_shared::protocol::ws::{DeviceId, ServerFrame};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::backlog::{self, Backlog, Live};
-use crate::db::{Enqueued, NewEnvelope, Store};
+use crate::db::{Enqueued, NewEnvelope, QueueLimits, Store};
 
 /// Most envelopes committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -327,9 +327,9 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the writer task on the current runtime.
-    pub fn spawn(store: Store, max_queue: i64) -> Self {
+    pub fn spawn(store: Store, limits: QueueLimits) -> Self {
         let (tx, rx) = mpsc::channel::<Job>(8 * MAX_BATCH);
-        actix_web::rt::spawn(run(store, max_queue, rx));
+        actix_web::rt::spawn(run(store, limits, rx));
         Self { tx }
     }
 
@@ -348,7 +348,7 @@ impl Committer {
     }
 }
 
-async fn run(store: Store, max_queue: i64, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -362,7 +362,7 @@ async fn run(store: Store, max_queue: i64, mut rx: mpsc::Receiver<Job>) {
         metrics::histogram!("parley_commit_batch_size").record(batch.len() as f64);
         let s = store.clone();
         let result = actix_web::web::block(move || {
-            let outcome = s.enqueue_batch(&batch, max_queue);
+            let outcome = s.enqueue_batch(&batch, limits);
             (outcome, batch)
         })
         .await;

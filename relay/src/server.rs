@@ -172,7 +172,13 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     let blobs = open_blobs(&config).await?;
     let mailbox = Arc::new(crate::mailbox::Mailbox {
         hub: crate::mailbox::Hub::default(),
-        committer: crate::mailbox::Committer::spawn(store.clone(), config.max_queue),
+        committer: crate::mailbox::Committer::spawn(
+            store.clone(),
+            crate::db::QueueLimits {
+                per_recipient: config.max_queue,
+                per_sender: config.max_queue_per_sender,
+            },
+        ),
     });
     let mailer = crate::mail::Mailer::from_config(&config)?;
     // Email addresses and codes are kept as HMACs under a key derived from the

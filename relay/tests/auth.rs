@@ -477,6 +477,37 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
     assert_eq!(via(&stranger, "192.0.2.99").await.unwrap().status(), 429);
 }
 
+/// Attack: an IPv6 client rotates through the addresses of its /64 to get a
+/// fresh per-IP budget each time. The whole /64 shares one budget.
+#[tokio::test]
+async fn ipv6_client_cannot_dodge_the_per_ip_limit_within_its_64() {
+    let relay = RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_IP_PER_MIN", "3")
+        .env("PARLEY_TRUSTED_PROXIES", "127.0.0.1")
+        .start()
+        .await;
+    let url = format!("{}/api/v1/auth/challenge", relay.base);
+    let proxy = common::api::client_from([127, 0, 0, 1]);
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        let r = proxy
+            .post(&url)
+            .header("x-forwarded-for", format!("2001:db8:7:7::{i:x}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    let other = proxy
+        .post(&url)
+        .header("x-forwarded-for", "2001:db8:7:8::1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "the next /64 has its own budget");
+}
+
 #[tokio::test]
 async fn per_device_limit_holds_across_addresses() {
     let relay = RelayBuilder::new()

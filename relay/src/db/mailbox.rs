@@ -37,6 +37,17 @@ pub enum Enqueued {
     UnknownSender,
     /// The recipient's queue is at its limit.
     QueueFull,
+    /// The sender already has its share of the recipient's queue.
+    SenderQuotaFull,
+}
+
+/// How many envelopes may wait for one device, in all and from one sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// From all senders.
+    pub per_recipient: i64,
+    /// From one sender.
+    pub per_sender: i64,
 }
 
 /// An envelope waiting for its recipient.
@@ -80,7 +91,7 @@ impl Store {
     pub fn enqueue_batch(
         &self,
         batch: &[NewEnvelope],
-        max_queue: i64,
+        limits: QueueLimits,
     ) -> Result<Vec<Enqueued>, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
@@ -117,8 +128,17 @@ impl Store {
                     .filter(envelopes::recipient.eq(e.recipient.as_slice()))
                     .count()
                     .get_result(c)?;
-                if depth >= max_queue {
+                if depth >= limits.per_recipient {
                     out.push(Enqueued::QueueFull);
+                    continue;
+                }
+                let mine: i64 = envelopes::table
+                    .filter(envelopes::recipient.eq(e.recipient.as_slice()))
+                    .filter(envelopes::sender.eq(sender))
+                    .count()
+                    .get_result(c)?;
+                if mine >= limits.per_sender {
+                    out.push(Enqueued::SenderQuotaFull);
                     continue;
                 }
                 diesel::insert_into(envelopes::table)

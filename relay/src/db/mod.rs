@@ -19,7 +19,7 @@ use crate::config::DatabaseTarget;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
-pub use mailbox::{Enqueued, NewEnvelope, StoredEnvelope};
+pub use mailbox::{Enqueued, NewEnvelope, QueueLimits, StoredEnvelope};
 pub use rendezvous::{Get as RendezvousGet, Put as RendezvousPut};
 use schema::{blobs, devices};
 

@@ -35,6 +35,19 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     client
 }
 
+/// The key per-IP limits count under: an IPv4 address, or an IPv6 address's
+/// /64 (one customer's link usually gets a whole /64, so a client could
+/// otherwise take a fresh budget from each of its 2^64 addresses).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & (u128::MAX << 64);
+            IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+        }
+    }
+}
+
 /// `1.2.3.4`, `2001:db8::1`, `[2001:db8::1]`, with or without `:port`.
 fn parse_hop(raw: &[u8]) -> Option<IpAddr> {
     let s = std::str::from_utf8(raw).ok()?.trim();
@@ -50,6 +63,19 @@ fn parse_hop(raw: &[u8]) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use actix_web::http::header::{HeaderName, HeaderValue};
+
+    #[test]
+    fn ipv6_clients_share_a_budget_per_64() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:aaaa::1")),
+            limit_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        );
+        assert_ne!(
+            limit_key(ip("2001:db8:1:2::1")),
+            limit_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(limit_key(ip("203.0.113.7")), ip("203.0.113.7"));
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

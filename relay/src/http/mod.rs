@@ -105,11 +105,10 @@ async fn limit_ip(
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let allowed = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
-        (Some(state), Some(peer)) => state.limits.per_ip.check(&client_ip::client_ip(
-            peer.ip(),
-            req.headers(),
-            &state.config.trusted_proxies,
-        )),
+        (Some(state), Some(peer)) => {
+            let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
+            state.limits.per_ip.check(&client_ip::limit_key(ip))
+        }
         _ => true,
     };
     if !allowed {

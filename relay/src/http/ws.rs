@@ -573,6 +573,14 @@ async fn send_envelope(
         Ok((Enqueued::UnknownSender, _)) => {
             return Err(Some(close_for(Ended::Erased)));
         }
+        Ok((Enqueued::SenderQuotaFull, _)) => {
+            order.refuse(id);
+            error(
+                ErrorCode::RateLimited,
+                "too many of your envelopes wait for this recipient; retry later",
+                Some(id),
+            )
+        }
         Ok((Enqueued::QueueFull, _)) => {
             order.refuse(id);
             error(

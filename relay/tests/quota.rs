@@ -1,0 +1,59 @@
+//! Queue quotas against the real relay on SQLite and PostgreSQL: a stranger
+//! who knows a device id cannot fill its queue and lock its contacts out.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::api::{Api, Ws};
+use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+
+fn send(i: u8, to: [u8; 32]) -> ClientFrame {
+    ClientFrame::Send {
+        id: [i; 16],
+        to,
+        ephemeral: false,
+        payload: vec![i; 32],
+    }
+}
+
+#[tokio::test]
+async fn stranger_cannot_fill_a_devices_queue_for_its_contacts() {
+    for (builder, _) in common::relay_backends() {
+        let relay = builder
+            .env("PARLEY_MAX_QUEUE", "50")
+            .env("PARLEY_MAX_QUEUE_PER_SENDER", "10")
+            .start()
+            .await;
+        let api = Api::new(&relay);
+        let (bob, mallory, alice) = (
+            api.register(0).await,
+            api.register(0).await,
+            api.register(0).await,
+        );
+        let to = bob.identity.device_id();
+        let (mut m, _) = Ws::connect(&relay.base, &mallory.token).await;
+        let mut accepted = 0;
+        for i in 0..60u8 {
+            m.send(&send(i, to)).await;
+            match m.recv().await {
+                ServerFrame::Accepted { .. } => accepted += 1,
+                ServerFrame::Error {
+                    code: ErrorCode::RateLimited,
+                    id: Some(id),
+                    ..
+                } => {
+                    // Resend the refused one (the connection waits for it).
+                    m.send(&send(id[0], to)).await;
+                    assert!(matches!(m.recv().await, ServerFrame::Error { .. }));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(accepted, 10, "the stranger's share of Bob's queue");
+        // Bob's contact still gets through.
+        let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+        a.send(&send(200, to)).await;
+        assert_eq!(a.recv().await, ServerFrame::Accepted { id: [200; 16] });
+    }
+}
