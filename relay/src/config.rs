@@ -291,6 +291,9 @@ pub struct Config {
     pub max_attachments_per_device: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`PARLEY_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// SHA-256 of the bearer token `/metrics` asks for (`PARLEY_METRICS_TOKEN`);
+    /// `None`: metrics only for loopback clients. Only the hash is kept.
+    pub metrics_token_hash: Option<[u8; 32]>,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -534,6 +537,20 @@ impl Config {
                 1,
             )?,
             trusted_proxies: trusted_proxies(env)?,
+            metrics_token_hash: match env.get("PARLEY_METRICS_TOKEN") {
+                None => None,
+                Some(t) if t.trim().len() >= 16 => {
+                    Some(parley_shared::crypto::primitives::sha256(&[t
+                        .trim()
+                        .as_bytes()]))
+                }
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "PARLEY_METRICS_TOKEN",
+                        "must be at least 16 characters (openssl rand -hex 16)",
+                    ));
+                }
+            },
         })
     }
 }

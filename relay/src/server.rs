@@ -189,6 +189,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
         mailer,
         email_key: Arc::new(email_key),
         limits: Arc::new(crate::http::Limits::from_config(&config)),
+        ready_cache: Arc::default(),
         store,
         blobs,
         mailbox,

@@ -41,6 +41,8 @@ pub struct AppState {
     pub mailbox: Arc<crate::mailbox::Mailbox>,
     /// Request limits.
     pub limits: Arc<Limits>,
+    /// The last `/readyz` answer (probes are cached briefly).
+    pub ready_cache: Arc<health::ReadyCache>,
     /// Sends registration codes.
     pub mailer: crate::mail::Mailer,
     /// Key for hashing email addresses and codes (derived from the relay secret).
