@@ -122,6 +122,20 @@ async fn development_mailer_codes_register_once() {
     );
 }
 
+/// Attack: one client asks for codes to many addresses, to use the relay
+/// as a mailer. Beyond a handful per hour from one address it is refused.
+#[tokio::test]
+async fn one_client_cannot_mail_codes_to_many_addresses() {
+    let relay = dev_mailer_relay().await;
+    let api = Api::new(&relay);
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        statuses.push(request_code(&api, &format!("victim{i}@example.org")).await);
+    }
+    assert_eq!(&statuses[..10], &[202; 10]);
+    assert_eq!(&statuses[10..], &[429, 429]);
+}
+
 #[tokio::test]
 async fn five_wrong_attempts_burn_the_code() {
     let relay = dev_mailer_relay().await;

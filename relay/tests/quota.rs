@@ -57,3 +57,60 @@ async fn stranger_cannot_fill_a_devices_queue_for_its_contacts() {
         assert_eq!(a.recv().await, ServerFrame::Accepted { id: [200; 16] });
     }
 }
+
+/// Attack: a device floods `Presence` frames (each fans out to every
+/// watcher) or `Ack` frames (each a database write), which were unmetered.
+/// Beyond the budget they are refused and the connection stays usable.
+#[tokio::test]
+async fn presence_and_ack_frames_count_against_the_device() {
+    let relay = common::relay::RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "20")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    for _ in 0..30 {
+        a.send(&ClientFrame::Presence {
+            share: false,
+            watch: vec![],
+        })
+        .await;
+    }
+    let mut limited = 0;
+    while let Some(f) = a.try_recv(300).await {
+        if matches!(
+            f,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }
+        ) {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 15, "presence frames refused: {limited}");
+    for i in 0..250u8 {
+        a.send(&ClientFrame::Ack {
+            from: bob.identity.device_id(),
+            id: [i; 16],
+        })
+        .await;
+    }
+    let mut limited = 0;
+    while let Some(f) = a.try_recv(300).await {
+        if matches!(
+            f,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }
+        ) {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 40, "acks refused: {limited}");
+    // Still usable.
+    a.send(&send(1, bob.identity.device_id())).await;
+    assert_eq!(a.recv().await, ServerFrame::Accepted { id: [1; 16] });
+}

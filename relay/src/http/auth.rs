@@ -362,9 +362,10 @@ async fn check_email_code(state: &AppState, email: &str, code: &str) -> Result<(
 #[utoipa::path(post, path = "/api/v1/registration/email", tag = "auth", request_body = EmailCodeRequest,
     responses((status = 202, body = EmailCodeSent), (status = 400, body = ApiError),
         (status = 404, description = "This relay does not use email codes", body = ApiError),
-        (status = 429, description = "Too many codes for this address", body = ApiError),
+        (status = 429, description = "Too many codes for this mail address, or from this client", body = ApiError),
         (status = 503, description = "The mail could not be sent", body = ApiError)))]
 pub async fn request_email_code(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<EmailCodeRequest>,
 ) -> Result<HttpResponse, HttpError> {
@@ -375,6 +376,16 @@ pub async fn request_email_code(
         ));
     }
     let email = normalize_email(&body.email).ok_or_else(|| bad("not an email address"))?;
+    // Per address as well as per mailbox: one client must not turn the
+    // relay into a mailer for hundreds of strangers' inboxes.
+    if !super::limit_key_of(&req, &state)
+        .is_some_and(|ip| state.limits.email_codes_per_ip.check(&ip))
+    {
+        return Err(HttpError::new(
+            ErrorCode::RateLimited,
+            "too many codes requested from this address; try again later",
+        ));
+    }
     let digits = random_digits::<6, _>(&mut os_rng());
     let code = String::from_utf8_lossy(digits.expose()).into_owned();
     let (email_hash, code_hash) = email_hashes(&state, &email, &code);

@@ -54,6 +54,20 @@ pub const ONE_TIME_PER_PAIR_PER_HOUR: u32 = 3;
 /// One-time prekeys one device may take from all others per hour.
 pub const ONE_TIME_PER_REQUESTER_PER_HOUR: u32 = 60;
 
+/// Registration codes one client address may have mailed per hour.
+pub const EMAIL_CODES_PER_IP_PER_HOUR: u32 = 10;
+
+/// The key per-IP limits use for this request: the client's address (behind
+/// trusted proxies, the forwarded one), IPv6 by /64.
+pub(crate) fn limit_key_of(
+    req: &actix_web::HttpRequest,
+    state: &AppState,
+) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?;
+    let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
+    Some(client_ip::limit_key(ip))
+}
+
 /// The relay's rate limiters.
 #[derive(Debug)]
 pub struct Limits {
@@ -67,6 +81,12 @@ pub struct Limits {
     pub one_time_per_pair: crate::limits::RateLimiter<(Vec<u8>, Vec<u8>)>,
     /// One-time prekeys handed out per requesting device, all targets.
     pub one_time_per_requester: crate::limits::RateLimiter<Vec<u8>>,
+    /// Registration codes mailed per client address (IPv4, or IPv6 /64).
+    pub email_codes_per_ip: crate::limits::RateLimiter<std::net::IpAddr>,
+    /// `Ack` frames per device (each is a database write).
+    pub acks_per_device: crate::limits::RateLimiter<[u8; 32]>,
+    /// `Presence` frames per device (each fans out to watchers).
+    pub presence_per_device: crate::limits::RateLimiter<[u8; 32]>,
 }
 
 impl Limits {
@@ -97,6 +117,19 @@ impl Limits {
                 ONE_TIME_PER_REQUESTER_PER_HOUR,
                 ONE_TIME_PER_REQUESTER_PER_HOUR,
             ),
+            // One address mails a handful of codes (a family behind one
+            // router), not hundreds of strangers' inboxes.
+            email_codes_per_ip: crate::limits::RateLimiter::per_hour(
+                EMAIL_CODES_PER_IP_PER_HOUR,
+                EMAIL_CODES_PER_IP_PER_HOUR,
+            ),
+            // Acks follow deliveries: room for a full queue being drained.
+            acks_per_device: crate::limits::RateLimiter::per_second(
+                f64::from(c.rate_limit_device_per_sec) * 5.0,
+                c.rate_limit_device_per_sec.saturating_mul(10),
+            ),
+            // The app sends one on connect and on a settings or contact change.
+            presence_per_device: crate::limits::RateLimiter::per_minute(30, 10),
         }
     }
 }

@@ -432,6 +432,14 @@ async fn handle(
             .await
         }
         ClientFrame::Presence { share, watch } => {
+            // Each change fans out to every watcher: metered per device.
+            if !state.limits.presence_per_device.check(&device) {
+                return reply(
+                    session,
+                    &error(ErrorCode::RateLimited, "presence changes too often", None),
+                )
+                .await;
+            }
             if watch.len() > MAX_WATCH {
                 return reply(
                     session,
@@ -446,6 +454,15 @@ async fn handle(
             Ok(())
         }
         ClientFrame::Ack { from, id } => {
+            // Each ack is a database write: metered per device. A refused ack
+            // only means the envelope comes again on the next connection.
+            if !state.limits.acks_per_device.check(&device) {
+                return reply(
+                    session,
+                    &error(ErrorCode::RateLimited, "acknowledging too fast", None),
+                )
+                .await;
+            }
             let store = state.store.clone();
             let until = now_ms().saturating_add(
                 i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
