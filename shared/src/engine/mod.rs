@@ -10,17 +10,23 @@
 //! session are stored, and an outgoing message is sent only after the
 //! ratchet step that encrypted it is stored.
 
+mod account;
 pub mod backoff;
 pub mod call;
 pub mod content;
 mod core;
+mod effects;
+mod error;
 pub mod files;
 mod inbound;
+mod load;
 pub mod metadata;
 pub mod model;
+mod outbox;
 pub mod pairing;
 pub mod prekeys;
 mod presence;
+mod rotation;
 mod sessions;
 pub mod typing;
 

@@ -1,0 +1,49 @@
+//! Why a user intent could not be carried out.
+
+use super::content;
+use crate::crypto::codec::DecodeError;
+use crate::crypto::session::SessionError;
+
+/// Engine errors (user intents that cannot be carried out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// No such contact.
+    #[error("no such contact")]
+    UnknownContact,
+    /// Empty or too long text.
+    #[error("a message must be 1 to {} bytes", content::MAX_TEXT)]
+    BadText,
+    /// Timer out of range.
+    #[error("the timer must be between 1 second and 4 weeks")]
+    BadTimer,
+    /// Stored state does not decode.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// Encryption failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The peer's bundle is invalid.
+    #[error("the contact's keys from the relay are invalid")]
+    BadBundle,
+    /// The peer's identity changed and the user has not acknowledged it.
+    #[error("the safety number changed: compare it and confirm before sending")]
+    IdentityChanged,
+    /// Calls need a connection (signals are never stored).
+    #[error("not connected to the relay")]
+    Offline,
+    /// No session with the contact yet.
+    #[error("the contact has not finished pairing yet")]
+    NoSession,
+    /// Resetting keys needs a connection and an empty outbox.
+    #[error("wait until every message is sent and Parley is connected, then try again")]
+    NotSettled,
+    /// A key reset is already under way.
+    #[error("a key reset is already under way; it is being finished")]
+    ResetPending,
+}
+
+impl From<DecodeError> for EngineError {
+    fn from(e: DecodeError) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}

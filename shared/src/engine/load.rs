@@ -1,0 +1,148 @@
+//! Creating a new profile and restoring one from its stored records.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand_core::CryptoRng;
+
+use super::content;
+use super::core::Engine;
+use super::error::EngineError;
+use super::model::{
+    AccountRecord, Contact, Message, OutboxEntry, RECORD_VERSION, RotationRecord, key,
+};
+use super::prekeys::{KeysRecord, ONE_TIME_BATCH};
+use super::rotation::PendingRotation;
+use crate::crypto::codec;
+use crate::crypto::keys::IdentityKeyPair;
+use crate::crypto::session::{MemoryPreKeys, Session};
+use crate::protocol::ws::DeviceId;
+
+impl Engine {
+    /// A new identity with a display name. Stores it at once.
+    pub fn create<R: CryptoRng + ?Sized>(rng: &mut R, name: &str, now: u64) -> Self {
+        let identity = IdentityKeyPair::generate(rng);
+        let prekeys = MemoryPreKeys::generate(rng, &identity, ONE_TIME_BATCH);
+        let account = AccountRecord {
+            identity: identity.to_bytes().to_vec(),
+            prekeys,
+            next_one_time_id: ONE_TIME_BATCH + 1,
+            name: content::clean_name(name),
+            token: None,
+            token_expires_at: 0,
+            registered: false,
+            created_at: now,
+        };
+        let mut e = Self {
+            identity,
+            account,
+            contacts: BTreeMap::new(),
+            history: BTreeMap::new(),
+            outbox: BTreeMap::new(),
+            next_seq: 1,
+            online: false,
+            effects: VecDeque::new(),
+            pending: Vec::new(),
+            rotation: None,
+            prefs: super::typing::Prefs::default(),
+            moved: BTreeMap::new(),
+            next_expiry: 0,
+            archives: BTreeMap::new(),
+            account_keys: KeysRecord {
+                rotated_at: now,
+                ..KeysRecord::default()
+            },
+            next_prekey_check: 0,
+        };
+        e.save_account();
+        e.save_account_keys();
+        e.commit();
+        e
+    }
+
+    /// Restores from stored records; `None` if there is no account yet.
+    pub fn load<I, V>(records: I) -> Result<Option<Self>, EngineError>
+    where
+        I: IntoIterator<Item = (String, V)>,
+        V: AsRef<[u8]>,
+    {
+        let mut account: Option<AccountRecord> = None;
+        let mut contacts = BTreeMap::new();
+        let mut history: BTreeMap<DeviceId, Vec<Message>> = BTreeMap::new();
+        let mut outbox = BTreeMap::new();
+        let mut rotation = None;
+        let mut prefs = super::typing::Prefs::default();
+        let mut archives = BTreeMap::new();
+        let mut account_keys = KeysRecord::default();
+        let mut next_seq = 1;
+        for (k, v) in records {
+            let v = v.as_ref();
+            if k == key::ACCOUNT {
+                account = Some(codec::decode(RECORD_VERSION, v)?);
+            } else if let Some(h) = k.strip_prefix(key::CONTACT) {
+                let c: Contact = codec::decode(RECORD_VERSION, v)?;
+                if key::unhex::<32>(h) != Some(c.device()) {
+                    return Err(EngineError::Corrupt(format!("contact key {k}")));
+                }
+                contacts.insert(c.device(), c);
+            } else if let Some(rest) = k.strip_prefix(key::MESSAGE) {
+                let dev = rest
+                    .split_once('/')
+                    .and_then(|(h, _)| key::unhex::<32>(h))
+                    .ok_or_else(|| EngineError::Corrupt(format!("message key {k}")))?;
+                let m: Message = codec::decode(RECORD_VERSION, v)?;
+                next_seq = next_seq.max(m.seq + 1);
+                history.entry(dev).or_default().push(m);
+            } else if k == key::PREFS {
+                prefs = super::typing::Prefs::decode(v);
+            } else if k == key::KEYS {
+                account_keys = codec::decode(RECORD_VERSION, v)?;
+            } else if let Some(h) = k.strip_prefix(key::ARCHIVE) {
+                let dev = key::unhex::<32>(h)
+                    .ok_or_else(|| EngineError::Corrupt(format!("archive key {k}")))?;
+                let list: Vec<Session> = codec::decode(RECORD_VERSION, v)?;
+                archives.insert(dev, list);
+            } else if k == key::ROTATION {
+                let record: RotationRecord = codec::decode(RECORD_VERSION, v)?;
+                let identity = IdentityKeyPair::from_bytes(&record.identity)
+                    .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+                rotation = Some(PendingRotation {
+                    identity,
+                    record,
+                    restored: true,
+                });
+            } else if k.starts_with(key::OUTBOX) {
+                let o: OutboxEntry = codec::decode(RECORD_VERSION, v)?;
+                next_seq = next_seq.max(o.seq + 1);
+                outbox.insert(o.seq, o);
+            }
+        }
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        let identity = IdentityKeyPair::from_bytes(&account.identity)
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        for h in history.values_mut() {
+            h.sort_by_key(|m| m.seq);
+        }
+        history.retain(|d, _| contacts.contains_key(d));
+        archives.retain(|d, _| contacts.contains_key(d));
+        Ok(Some(Self {
+            identity,
+            account,
+            contacts,
+            history,
+            outbox,
+            next_seq,
+            online: false,
+            effects: VecDeque::new(),
+            pending: Vec::new(),
+            rotation,
+            prefs,
+            moved: BTreeMap::new(),
+            next_expiry: 0,
+            archives,
+            account_keys,
+            next_prekey_check: 0,
+        }))
+    }
+}
