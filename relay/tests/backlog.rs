@@ -70,6 +70,7 @@ async fn slow_reader_gets_every_accepted_envelope_in_order_without_reconnecting(
     for (builder, _) in common::relay_backends() {
         let relay = builder
             .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
+            .env("PARLEY_MAX_QUEUE_PER_SENDER", "10000")
             .start()
             .await;
         let api = Api::new(&relay);
