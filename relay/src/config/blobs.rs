@@ -1,0 +1,83 @@
+//! Blob-store settings: which backend, and the S3 bucket.
+
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::{ConfigError, Env, required};
+
+/// S3-compatible store settings (`PARLEY_BLOB_BACKEND=s3`).
+#[derive(Clone)]
+pub struct S3Config {
+    /// Endpoint URL, e.g. `http://127.0.0.1:8333`. Browsers talk to it directly.
+    pub endpoint: Url,
+    /// Signing region.
+    pub region: String,
+    /// Bucket that holds attachment ciphertext.
+    pub bucket: String,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret key (never logged).
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Which blob store backs attachments.
+#[derive(Debug, Clone)]
+pub enum BlobBackend {
+    /// Files under a directory, served by the relay through signed URLs.
+    Local {
+        /// Directory holding the objects.
+        dir: PathBuf,
+    },
+    /// An S3-compatible server reached through pre-signed URLs.
+    S3(S3Config),
+}
+
+/// `PARLEY_BLOB_BACKEND` and what the chosen backend needs.
+pub(super) fn backend_from_env(env: &dyn Env, data_dir: &Path) -> Result<BlobBackend, ConfigError> {
+    match env.get("PARLEY_BLOB_BACKEND").as_deref().map(str::trim) {
+        None | Some("local") => Ok(BlobBackend::Local {
+            dir: env
+                .get("PARLEY_BLOB_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("blobs")),
+        }),
+        Some("s3") => Ok(BlobBackend::S3(s3_from_env(env)?)),
+        Some(other) => Err(ConfigError::new(
+            "PARLEY_BLOB_BACKEND",
+            format!("{other:?} is not one of: local, s3"),
+        )),
+    }
+}
+
+fn s3_from_env(env: &dyn Env) -> Result<S3Config, ConfigError> {
+    let why = "when PARLEY_BLOB_BACKEND=s3";
+    let endpoint_raw = required(env, "S3_ENDPOINT", why)?;
+    let endpoint = Url::parse(endpoint_raw.trim())
+        .map_err(|e| ConfigError::new("S3_ENDPOINT", format!("not a URL: {e}")))?;
+    if !matches!(endpoint.scheme(), "http" | "https") {
+        return Err(ConfigError::new(
+            "S3_ENDPOINT",
+            "must be http:// or https://",
+        ));
+    }
+    Ok(S3Config {
+        endpoint,
+        region: env.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        bucket: required(env, "S3_BUCKET", why)?,
+        access_key: required(env, "S3_ACCESS_KEY", why)?,
+        secret_key: required(env, "S3_SECRET_KEY", why)?,
+    })
+}
