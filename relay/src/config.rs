@@ -252,6 +252,9 @@ pub struct Config {
     pub turn: Option<TurnConfig>,
     /// Live attachments one device may have (`PARLEY_MAX_ATTACHMENTS_PER_DEVICE`).
     pub max_attachments_per_device: i64,
+    /// Bytes of live attachments one device may have
+    /// (`PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE`); never below `max_blob_bytes`.
+    pub max_attachment_bytes_per_device: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`PARLEY_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// SHA-256 of the bearer token `/metrics` asks for (`PARLEY_METRICS_TOKEN`);
@@ -392,6 +395,7 @@ impl Config {
                 ));
             }
         };
+        let max_blob_bytes = parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?;
         Ok(Self {
             bind,
             public_url,
@@ -400,7 +404,7 @@ impl Config {
             db_pool_size: parse_num(env, "PARLEY_DB_POOL_SIZE", 8, 1)?,
             blobs,
             blob_url_ttl: Duration::from_secs(parse_num(env, "PARLEY_BLOB_URL_TTL_SECS", 300, 1)?),
-            max_blob_bytes: parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?,
+            max_blob_bytes,
             url_signing_key,
             static_dir: PathBuf::from(
                 env.get("PARLEY_STATIC_DIR")
@@ -485,6 +489,7 @@ impl Config {
                 200,
                 1,
             )?,
+            max_attachment_bytes_per_device: blobs::attachment_bytes_quota(env, max_blob_bytes)?,
             trusted_proxies: trusted_proxies(env)?,
             metrics_token_hash: match env.get("PARLEY_METRICS_TOKEN") {
                 None => None,

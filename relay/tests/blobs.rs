@@ -11,7 +11,7 @@ use parley_relay::blob::{
     BlobKey, BlobStore, Blobs, LocalBlobStore, S3BlobStore, SignedRequest, UrlSigner,
 };
 use parley_relay::config::DatabaseTarget;
-use parley_relay::db::{BlobRecord, Store};
+use parley_relay::db::{BlobQuota, BlobRecord, Store};
 use reqwest::StatusCode;
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
@@ -260,7 +260,7 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
                     expires_at,
                     recipient: None,
                 },
-                i64::MAX,
+                BlobQuota::UNLIMITED,
             )
             .unwrap();
         keys.push(key);

@@ -1,10 +1,11 @@
-//! Blob-store settings: which backend, and the S3 bucket.
+//! Blob-store settings: which backend, the S3 bucket, and the per-device
+//! byte quota (which has to fit the largest object).
 
 use std::path::{Path, PathBuf};
 
 use url::Url;
 
-use super::{ConfigError, Env, required};
+use super::{ConfigError, Env, parse_num, required};
 
 /// S3-compatible store settings (`PARLEY_BLOB_BACKEND=s3`).
 #[derive(Clone)]
@@ -60,6 +61,33 @@ pub(super) fn backend_from_env(env: &dyn Env, data_dir: &Path) -> Result<BlobBac
             format!("{other:?} is not one of: local, s3"),
         )),
     }
+}
+
+/// `PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE`: 1 GiB by default (or the
+/// largest object, if that is bigger). A quota below the largest object would
+/// refuse attachments the size limit allows, so it is an error.
+pub(super) fn attachment_bytes_quota(
+    env: &dyn Env,
+    max_blob_bytes: u64,
+) -> Result<i64, ConfigError> {
+    const VAR: &str = "PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE";
+    const DEFAULT: i64 = 1 << 30;
+    let largest = i64::try_from(max_blob_bytes)
+        .map_err(|_| ConfigError::new("PARLEY_MAX_BLOB_BYTES", "must be below 2^63"))?;
+    if env.get(VAR).is_none() {
+        return Ok(largest.max(DEFAULT));
+    }
+    let quota: i64 = parse_num(env, VAR, DEFAULT, 1)?;
+    if quota < largest {
+        return Err(ConfigError::new(
+            VAR,
+            format!(
+                "must be at least PARLEY_MAX_BLOB_BYTES ({largest}): \
+                 a smaller quota refuses attachments the size limit allows"
+            ),
+        ));
+    }
+    Ok(quota)
 }
 
 fn s3_from_env(env: &dyn Env) -> Result<S3Config, ConfigError> {

@@ -144,3 +144,27 @@ fn turn_is_optional_and_its_secret_is_not_in_debug_output() {
     assert_eq!(t.ttl, Duration::from_secs(3600));
     assert!(!format!("{c:?}").contains("turn-secret-0123456789"));
 }
+
+#[test]
+fn attachment_byte_quota_defaults_to_a_gib_and_never_undercuts_the_largest_object() {
+    assert_eq!(cfg(&[]).unwrap().max_attachment_bytes_per_device, 1 << 30);
+    let big = cfg(&[("PARLEY_MAX_BLOB_BYTES", "2147483648")]).unwrap();
+    assert_eq!(big.max_attachment_bytes_per_device, 2_147_483_648);
+    let set = cfg(&[
+        ("PARLEY_MAX_BLOB_BYTES", "1000"),
+        ("PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE", "5000"),
+    ])
+    .unwrap();
+    assert_eq!(set.max_attachment_bytes_per_device, 5000);
+    for bad in ["999", "0", "lots", "-1"] {
+        let err = cfg(&[
+            ("PARLEY_MAX_BLOB_BYTES", "1000"),
+            ("PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE", bad),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.var, "PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE",
+            "{bad}: {err}"
+        );
+    }
+}

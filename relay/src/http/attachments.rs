@@ -14,7 +14,7 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 use super::AppState;
 use super::auth::Authed;
 use crate::blob::{BlobKey, BlobStore as _, SignedRequest};
-use crate::db::BlobRecord;
+use crate::db::{Admission, BlobQuota, BlobRecord};
 use crate::error::HttpError;
 use crate::sweeper::now_ms;
 
@@ -43,7 +43,8 @@ fn secs(ms: i64) -> u64 {
 #[utoipa::path(post, path = "/api/v1/attachments", tag = "attachments", security(("bearer" = [])),
     request_body = CreateAttachment,
     responses((status = 201, body = AttachmentUpload), (status = 400, body = ApiError), (status = 404, description = "Unknown recipient", body = ApiError),
-        (status = 413, description = "Larger than the relay allows", body = ApiError), (status = 429, description = "Too many live attachments", body = ApiError)))]
+        (status = 413, description = "Larger than the relay allows", body = ApiError),
+        (status = 429, description = "`quota_exceeded`: too many attachments or bytes waiting", body = ApiError)))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Authed,
@@ -85,12 +86,28 @@ pub async fn create(
         expires_at,
         recipient: Some(recipient),
     };
-    let (store, quota) = (state.store.clone(), state.config.max_attachments_per_device);
-    if !web::block(move || store.insert_blob(&rec, quota)).await?? {
-        return Err(HttpError::new(
-            ErrorCode::RateLimited,
-            "too many attachments waiting; wait until some are downloaded or expire",
-        ));
+    let quota = BlobQuota {
+        max_count: state.config.max_attachments_per_device,
+        max_bytes: state.config.max_attachment_bytes_per_device,
+    };
+    let store = state.store.clone();
+    match web::block(move || store.insert_blob(&rec, quota)).await?? {
+        Admission::Admitted => {}
+        Admission::TooMany => {
+            return Err(HttpError::new(
+                ErrorCode::QuotaExceeded,
+                "too many attachments waiting; wait until some are downloaded or expire",
+            ));
+        }
+        Admission::TooManyBytes => {
+            return Err(HttpError::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "attachments waiting would exceed {} bytes; wait until some are downloaded or expire",
+                    quota.max_bytes
+                ),
+            ));
+        }
     }
     let put = state
         .blobs
