@@ -109,6 +109,64 @@ fn byte_quota(store: &Store) {
     );
 }
 
+/// Live means neither deleted nor expired; an early end either removes the
+/// row or keeps it (not live, still counted) until a given time.
+fn live_rows_and_early_ends(store: &Store) {
+    store.upsert_device(&dev(6), 100).unwrap();
+    for (id, exp) in [("l1", 9_000), ("l2", 9_000), ("l3", 6_000), ("l4", 9_000)] {
+        assert_eq!(
+            store
+                .insert_blob(&blob(id, &dev(6), exp), NO_LIMIT)
+                .unwrap(),
+            ADMITTED
+        );
+    }
+    assert!(store.live_blob("l1", 5_000).unwrap().is_some());
+    assert!(store.live_blob("l1", 9_000).unwrap().is_none(), "expired");
+    assert!(store.live_blob("nope", 5_000).unwrap().is_none());
+
+    assert!(store.end_blob("l1", 5_000, None).unwrap());
+    assert!(
+        store.blob("l1").unwrap().is_none(),
+        "ended without hold: gone"
+    );
+    assert!(!store.end_blob("l1", 5_000, None).unwrap());
+
+    assert!(store.end_blob("l2", 5_000, Some(7_000)).unwrap());
+    assert!(store.live_blob("l2", 5_000).unwrap().is_none(), "not live");
+    assert_eq!(store.blob("l2").unwrap().unwrap().expires_at, 7_000, "held");
+    assert!(!store.end_blob("l2", 5_000, Some(7_000)).unwrap(), "once");
+    let exp: Vec<_> = store
+        .expired_blobs(7_000, 100)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert!(exp.contains(&"l2".to_owned()), "swept when the hold ends");
+    // The held row still counts: one more row for dev 6 exceeds a quota of 3
+    // (l2, l3, l4).
+    let more = BlobRecord {
+        created_at: 5_000,
+        ..blob("l5", &dev(6), 9_000)
+    };
+    assert_eq!(
+        store.insert_blob(&more, count_quota(3)).unwrap(),
+        Admission::TooMany
+    );
+
+    assert!(store.end_blob("l3", 5_000, Some(8_000)).unwrap());
+    assert_eq!(
+        store.blob("l3").unwrap().unwrap().expires_at,
+        6_000,
+        "never extended"
+    );
+    assert!(store.end_blob("l4", 5_000, Some(5_000)).unwrap());
+    assert!(
+        store.blob("l4").unwrap().is_none(),
+        "a hold already over: gone"
+    );
+}
+
 /// Every storage behaviour the relay relies on. Runs unchanged on both backends.
 fn suite(store: &Store) {
     // migrations are idempotent
@@ -208,6 +266,7 @@ fn suite(store: &Store) {
     );
 
     byte_quota(store);
+    live_rows_and_early_ends(store);
 
     // challenges: single use, refused after expiry
     store.create_challenge(b"c-live", 5_000).unwrap();

@@ -58,7 +58,9 @@ impl UrlSigner {
         B64.encode(self.mac(method, key, exp, len).finalize().into_bytes())
     }
 
-    /// Checks a presented signature in constant time, then the expiry.
+    /// Checks a presented signature in constant time, then the expiry: the
+    /// URL works strictly before second `exp`, so it never outlives what it
+    /// was signed for (the relay caps that at its row's expiry).
     pub fn verify(
         &self,
         method: &str,
@@ -73,7 +75,7 @@ impl UrlSigner {
         self.mac(method, key, exp, len)
             .verify_slice(&sig)
             .map_err(|_| BlobError::Forbidden("bad signature"))?;
-        if unix_now() > exp {
+        if unix_now() >= exp {
             return Err(BlobError::Forbidden("expired"));
         }
         Ok(())
@@ -115,8 +117,15 @@ impl LocalBlobStore {
         Ok(url.into())
     }
 
-    /// Streams exactly `len` bytes from `body` into the object, atomically:
-    /// the object appears only once every byte is on disk.
+    /// Whether the object is stored.
+    pub async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError> {
+        Ok(tokio::fs::try_exists(self.path_for(key)).await?)
+    }
+
+    /// Streams exactly `len` bytes from `body` into the object, atomically
+    /// and once: the object appears only when every byte is on disk, and
+    /// [`BlobError::AlreadyExists`] if it was stored already (also when two
+    /// uploads race: the first to finish wins).
     pub async fn write<S, E>(&self, key: &BlobKey, len: u64, mut body: S) -> Result<(), BlobError>
     where
         S: futures_util::Stream<Item = Result<bytes_like::Bytes, E>> + Unpin,
@@ -143,13 +152,19 @@ impl LocalBlobStore {
                 return Err(BlobError::LengthMismatch);
             }
             file.sync_all().await?;
-            tokio::fs::rename(&tmp, &dest).await?;
-            Ok(())
+            // A hard link, unlike rename, never replaces an existing file:
+            // this is the atomic "not uploaded yet" check.
+            match tokio::fs::hard_link(&tmp, &dest).await {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(BlobError::AlreadyExists)
+                }
+                other => Ok(other?),
+            }
         }
         .await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&tmp).await;
-        }
+        // After a link the object has its own name; the temporary one goes
+        // either way.
+        let _ = tokio::fs::remove_file(&tmp).await;
         result
     }
 }
@@ -212,6 +227,11 @@ impl BlobStore for LocalBlobStore {
         }
         .await;
         res.map_err(|e| BlobError::Unavailable(format!("{}: {e}", self.dir.display())))
+    }
+
+    fn revokes_uploads(&self) -> bool {
+        // `http::blobs` checks the row before and after every upload.
+        true
     }
 }
 

@@ -156,4 +156,8 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(|e| BlobError::Unavailable(e.to_string()))
     }
+
+    fn revokes_uploads(&self) -> bool {
+        false
+    }
 }

@@ -1,5 +1,8 @@
 //! Bookkeeping of blob-store objects (attachment ciphertext): who uploaded
 //! what, for whom, until when, and the per-device quotas.
+//!
+//! A row is *live* while it is neither deleted nor expired: only then may its
+//! object be uploaded, downloaded or handed out.
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -25,7 +28,8 @@ pub struct BlobRecord {
     pub recipient: Option<Vec<u8>>,
 }
 
-/// What one device may have waiting at once (unexpired rows).
+/// What one device may have waiting at once (unexpired rows, including
+/// deleted ones whose upload URL may still work).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlobQuota {
     /// Most rows.
@@ -94,7 +98,7 @@ impl Store {
         })
     }
 
-    /// The blob record with this key.
+    /// The blob record with this key, live or not.
     pub fn blob(&self, id: &str) -> Result<Option<BlobRecord>, StoreError> {
         let mut conn = self.conn()?;
         Ok(blobs::table
@@ -102,6 +106,53 @@ impl Store {
             .select(BlobRecord::as_select())
             .first(&mut conn)
             .optional()?)
+    }
+
+    /// The record with this key if it is live at `now_ms`: not deleted and
+    /// not expired. Only a live row lets its object be uploaded or fetched.
+    pub fn live_blob(&self, id: &str, now_ms: i64) -> Result<Option<BlobRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(blobs::table
+            .find(id)
+            .filter(blobs::deleted_at.is_null())
+            .filter(blobs::expires_at.gt(now_ms))
+            .select(BlobRecord::as_select())
+            .first(&mut conn)
+            .optional()?)
+    }
+
+    /// Ends a live row early (declined, downloaded, cancelled); false when
+    /// none was live. With `hold_until` later than `now_ms`, the row stays
+    /// until then, deleted but still counted in the owner's quota, so that a
+    /// store whose upload URLs cannot be revoked (S3) cannot be filled past
+    /// the quota through them; the sweeper then removes object and row.
+    pub fn end_blob(
+        &self,
+        id: &str,
+        now_ms: i64,
+        hold_until: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (_write, mut conn) = self.writer()?;
+        let live = blobs::table
+            .filter(blobs::id.eq(id))
+            .filter(blobs::deleted_at.is_null())
+            .filter(blobs::expires_at.gt(now_ms));
+        match hold_until.filter(|&until| until > now_ms) {
+            None => Ok(diesel::delete(live).execute(&mut conn)? > 0),
+            Some(until) => conn.transaction(|c| {
+                if diesel::update(live)
+                    .set(blobs::deleted_at.eq(now_ms))
+                    .execute(c)?
+                    == 0
+                {
+                    return Ok(false);
+                }
+                diesel::update(blobs::table.find(id).filter(blobs::expires_at.gt(until)))
+                    .set(blobs::expires_at.eq(until))
+                    .execute(c)?;
+                Ok(true)
+            }),
+        }
     }
 
     /// Up to `limit` blobs whose expiry is at or before `now_ms`, oldest first.
