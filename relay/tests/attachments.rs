@@ -19,7 +19,7 @@ use serde_json::json;
 struct Backend {
     name: String,
     relay: Relay,
-    /// The relay's bucket (S3 only).
+    /// The relay's bucket under its own prefix (S3 only).
     s3: Option<S3BlobStore>,
 }
 
@@ -75,13 +75,19 @@ async fn backends(extra: &[(&str, &str)]) -> Vec<Backend> {
             }
             let mut store = None;
             if let Some(env) = s3_env.as_ref().filter(|_| s3) {
+                // Its own prefix, so its orphan sweep never meets other
+                // tests' objects in the shared bucket.
+                let prefix = format!("t-{}/", BlobKey::random().unwrap().as_str());
                 b = b
                     .env("PARLEY_BLOB_BACKEND", "s3")
                     .env("S3_ENDPOINT", env.endpoint.clone())
                     .env("S3_BUCKET", env.bucket.clone())
                     .env("S3_ACCESS_KEY", env.access_key.clone())
-                    .env("S3_SECRET_KEY", env.secret_key.clone());
-                store = Some(S3BlobStore::new(&env.config()).unwrap());
+                    .env("S3_SECRET_KEY", env.secret_key.clone())
+                    .env("S3_PREFIX", prefix.clone());
+                let mut cfg = env.config();
+                cfg.prefix = prefix;
+                store = Some(S3BlobStore::new(&cfg).unwrap());
             }
             let name = format!(
                 "{}/{}",

@@ -165,6 +165,12 @@ fn live_rows_and_early_ends(store: &Store) {
         store.blob("l4").unwrap().is_none(),
         "a hold already over: gone"
     );
+
+    let mut ids: Vec<String> = (0..1_200).map(|i| format!("x{i}")).collect();
+    ids.extend(["l2".to_owned(), "l3".to_owned()]);
+    let known = store.known_blob_ids(&ids).unwrap();
+    assert_eq!(known.len(), 2, "{known:?}");
+    assert!(known.contains("l2") && known.contains("l3"));
 }
 
 /// Every storage behaviour the relay relies on. Runs unchanged on both backends.

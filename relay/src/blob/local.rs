@@ -14,7 +14,7 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use super::{BlobError, BlobKey, BlobStore, SignedRequest, unix_now};
+use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest, unix_now};
 
 type HmacSha256 = Hmac<Sha256>;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -167,6 +167,55 @@ impl LocalBlobStore {
         let _ = tokio::fs::remove_file(&tmp).await;
         result
     }
+
+    /// One shard directory per page (`page` = the previous shard's name).
+    /// Also deletes temporary files of uploads that stopped writing before
+    /// `before`: a relay that crashed mid-upload leaves them behind.
+    async fn list_shard(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        let mut shards = Vec::new();
+        let mut dir = match tokio::fs::read_dir(&self.dir).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ObjectPage::default()),
+            Err(e) => return Err(e.into()),
+        };
+        while let Some(entry) = dir.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let after_page = page.as_ref().is_none_or(|p| &name > p);
+            if after_page && entry.file_type().await?.is_dir() && BlobKey::parse(&name).is_ok() {
+                shards.push(name);
+            }
+        }
+        shards.sort_unstable();
+        let Some(shard) = shards.first().cloned() else {
+            return Ok(ObjectPage::default());
+        };
+        let mut keys = Vec::new();
+        let mut files = tokio::fs::read_dir(self.dir.join(&shard)).await?;
+        while let Some(entry) = files.next_entry().await? {
+            let meta = match entry.metadata().await {
+                Ok(m) if m.is_file() => m,
+                // Gone meanwhile (deleted or renamed), or not a file.
+                _ => continue,
+            };
+            let modified = meta
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if modified >= before {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Ok(key) = BlobKey::parse(&name) {
+                keys.push(key);
+            } else if name.starts_with('.') && name.ends_with(".part") {
+                let _ = tokio::fs::remove_file(entry.path()).await;
+            }
+        }
+        Ok(ObjectPage {
+            keys,
+            next: (shards.len() > 1).then_some(shard),
+        })
+    }
 }
 
 fn unix_nanos() -> u128 {
@@ -227,6 +276,10 @@ impl BlobStore for LocalBlobStore {
         }
         .await;
         res.map_err(|e| BlobError::Unavailable(format!("{}: {e}", self.dir.display())))
+    }
+
+    async fn list_older(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        self.list_shard(before, page).await
     }
 
     fn revokes_uploads(&self) -> bool {

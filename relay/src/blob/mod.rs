@@ -88,6 +88,15 @@ pub struct SignedRequest {
     pub expires_at: u64,
 }
 
+/// One page of a listing of stored objects, for the orphan sweep.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ObjectPage {
+    /// Objects on this page last modified before the cutoff.
+    pub keys: Vec<BlobKey>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<String>,
+}
+
 /// Slack added wherever the relay reasons about when a signed URL stops
 /// working: expiries are whole seconds, and the store's clock may run a
 /// little behind the relay's.
@@ -118,6 +127,15 @@ pub trait BlobStore: Send + Sync {
 
     /// Proves the store answers (for `/readyz`).
     fn check(&self) -> impl Future<Output = Result<(), BlobError>> + Send;
+
+    /// One page of the relay's objects last modified before `before` (Unix
+    /// seconds); `page` is the previous page's `next`, `None` to start.
+    /// Names that are not valid keys are skipped: the relay never made them.
+    fn list_older(
+        &self,
+        before: u64,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<ObjectPage, BlobError>> + Send;
 
     /// Whether every upload is checked against the object's row, so that
     /// ending the row revokes its upload URL. S3's pre-signed URLs cannot be
@@ -165,6 +183,13 @@ impl BlobStore for Blobs {
         match self {
             Self::Local(s) => s.check().await,
             Self::S3(s) => s.check().await,
+        }
+    }
+
+    async fn list_older(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        match self {
+            Self::Local(s) => s.list_older(before, page).await,
+            Self::S3(s) => s.list_older(before, page).await,
         }
     }
 

@@ -1,5 +1,5 @@
-//! Blob-store settings: which backend, the S3 bucket, and the per-device
-//! byte quota (which has to fit the largest object).
+//! Blob-store settings: which backend, the S3 bucket and prefix, and the
+//! per-device byte quota (which has to fit the largest object).
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,9 @@ pub struct S3Config {
     pub region: String,
     /// Bucket that holds attachment ciphertext.
     pub bucket: String,
+    /// Key prefix of the relay's objects (`S3_PREFIX`): empty, or path
+    /// segments ending in `/`. The orphan sweep lists and deletes only there.
+    pub prefix: String,
     /// Access key id.
     pub access_key: String,
     /// Secret key (never logged).
@@ -28,6 +31,7 @@ impl std::fmt::Debug for S3Config {
             .field("endpoint", &self.endpoint.as_str())
             .field("region", &self.region)
             .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
             .finish()
@@ -105,7 +109,35 @@ fn s3_from_env(env: &dyn Env) -> Result<S3Config, ConfigError> {
         endpoint,
         region: env.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
         bucket: required(env, "S3_BUCKET", why)?,
+        prefix: s3_prefix(env)?,
         access_key: required(env, "S3_ACCESS_KEY", why)?,
         secret_key: required(env, "S3_SECRET_KEY", why)?,
     })
+}
+
+/// `S3_PREFIX`: where in the bucket the relay keeps its objects. Segments of
+/// `[A-Za-z0-9_-]` separated by `/`; a trailing `/` is added. Restricted so
+/// the prefix needs no escaping in URLs and cannot climb out (`..`).
+fn s3_prefix(env: &dyn Env) -> Result<String, ConfigError> {
+    let Some(raw) = env.get("S3_PREFIX") else {
+        return Ok(String::new());
+    };
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = trimmed.len() <= 200
+        && trimmed.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !ok {
+        return Err(ConfigError::new(
+            "S3_PREFIX",
+            "must be path segments of A-Z, a-z, 0-9, - and _ separated by / (e.g. parley/)",
+        ));
+    }
+    Ok(format!("{trimmed}/"))
 }

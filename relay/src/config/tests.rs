@@ -168,3 +168,27 @@ fn attachment_byte_quota_defaults_to_a_gib_and_never_undercuts_the_largest_objec
         );
     }
 }
+
+#[test]
+fn s3_prefix_is_normalised_and_restricted() {
+    let s3 = |prefix: &'static str| {
+        cfg(&[
+            ("PARLEY_BLOB_BACKEND", "s3"),
+            ("S3_ENDPOINT", "http://127.0.0.1:1"),
+            ("S3_BUCKET", "b"),
+            ("S3_ACCESS_KEY", "ak"),
+            ("S3_SECRET_KEY", "sk"),
+            ("S3_PREFIX", prefix),
+        ])
+        .map(|c| match c.blobs {
+            BlobBackend::S3(s3) => s3.prefix,
+            BlobBackend::Local { .. } => unreachable!(),
+        })
+    };
+    assert_eq!(s3("").unwrap(), "");
+    assert_eq!(s3("parley").unwrap(), "parley/");
+    assert_eq!(s3("a/b-c_9/").unwrap(), "a/b-c_9/");
+    for bad in ["../x", "a//b", "/a", "a b", "a.b", "é"] {
+        assert_eq!(s3(bad).unwrap_err().var, "S3_PREFIX", "{bad}");
+    }
+}

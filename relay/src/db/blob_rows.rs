@@ -2,13 +2,19 @@
 //! what, for whom, until when, and the per-device quotas.
 //!
 //! A row is *live* while it is neither deleted nor expired: only then may its
-//! object be uploaded, downloaded or handed out.
+//! object be uploaded, downloaded or handed out. Every object in the store
+//! should have a row; one without (an orphan) is removed by the sweeper.
+
+use std::collections::HashSet;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::schema::blobs;
 use super::{DbConnection, Store, StoreError};
+
+/// Ids per `IN (…)` query, well below every backend's bind-parameter limit.
+const IDS_PER_QUERY: usize = 500;
 
 /// Metadata of a stored blob (the ciphertext itself is in the blob store).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -164,6 +170,20 @@ impl Store {
             .limit(limit)
             .select(BlobRecord::as_select())
             .load(&mut conn)?)
+    }
+
+    /// Which of `ids` have a row (live or not); the others are orphans.
+    pub fn known_blob_ids(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut known = HashSet::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let found: Vec<String> = blobs::table
+                .filter(blobs::id.eq_any(chunk))
+                .select(blobs::id)
+                .load(&mut conn)?;
+            known.extend(found);
+        }
+        Ok(known)
     }
 
     /// Deletes a blob record; true when it existed.
