@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use url::Url;
 
+pub use blobs::{BlobBackend, S3Config};
+
 /// A configuration problem, always tied to the variable that caused it.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -74,45 +76,6 @@ impl DatabaseTarget {
             Self::Sqlite(_) => "sqlite",
         }
     }
-}
-
-/// S3-compatible store settings (`PARLEY_BLOB_BACKEND=s3`).
-#[derive(Clone)]
-pub struct S3Config {
-    /// Endpoint URL, e.g. `http://127.0.0.1:8333`. Browsers talk to it directly.
-    pub endpoint: Url,
-    /// Signing region.
-    pub region: String,
-    /// Bucket that holds attachment ciphertext.
-    pub bucket: String,
-    /// Access key id.
-    pub access_key: String,
-    /// Secret key (never logged).
-    pub secret_key: String,
-}
-
-impl std::fmt::Debug for S3Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Config")
-            .field("endpoint", &self.endpoint.as_str())
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .finish()
-    }
-}
-
-/// Which blob store backs attachments.
-#[derive(Debug, Clone)]
-pub enum BlobBackend {
-    /// Files under a directory, served by the relay through signed URLs.
-    Local {
-        /// Directory holding the objects.
-        dir: PathBuf,
-    },
-    /// An S3-compatible server reached through pre-signed URLs.
-    S3(S3Config),
 }
 
 /// Who may register a device.
@@ -289,6 +252,9 @@ pub struct Config {
     pub turn: Option<TurnConfig>,
     /// Live attachments one device may have (`PARLEY_MAX_ATTACHMENTS_PER_DEVICE`).
     pub max_attachments_per_device: i64,
+    /// Bytes of live attachments one device may have
+    /// (`PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE`); never below `max_blob_bytes`.
+    pub max_attachment_bytes_per_device: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`PARLEY_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// SHA-256 of the bearer token `/metrics` asks for (`PARLEY_METRICS_TOKEN`);
@@ -402,21 +368,7 @@ impl Config {
             Some(url) => DatabaseTarget::parse(&url)?,
             None => DatabaseTarget::Sqlite(data_dir.join("parley.db")),
         };
-        let blobs = match env.get("PARLEY_BLOB_BACKEND").as_deref().map(str::trim) {
-            None | Some("local") => BlobBackend::Local {
-                dir: env
-                    .get("PARLEY_BLOB_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| data_dir.join("blobs")),
-            },
-            Some("s3") => BlobBackend::S3(s3_from_env(env)?),
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "PARLEY_BLOB_BACKEND",
-                    format!("{other:?} is not one of: local, s3"),
-                ));
-            }
-        };
+        let blobs = blobs::backend_from_env(env, &data_dir)?;
         let url_signing_key = match env.get("PARLEY_URL_SIGNING_KEY") {
             None => None,
             Some(raw) => {
@@ -443,6 +395,7 @@ impl Config {
                 ));
             }
         };
+        let max_blob_bytes = parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?;
         Ok(Self {
             bind,
             public_url,
@@ -451,7 +404,7 @@ impl Config {
             db_pool_size: parse_num(env, "PARLEY_DB_POOL_SIZE", 8, 1)?,
             blobs,
             blob_url_ttl: Duration::from_secs(parse_num(env, "PARLEY_BLOB_URL_TTL_SECS", 300, 1)?),
-            max_blob_bytes: parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?,
+            max_blob_bytes,
             url_signing_key,
             static_dir: PathBuf::from(
                 env.get("PARLEY_STATIC_DIR")
@@ -536,6 +489,7 @@ impl Config {
                 200,
                 1,
             )?,
+            max_attachment_bytes_per_device: blobs::attachment_bytes_quota(env, max_blob_bytes)?,
             trusted_proxies: trusted_proxies(env)?,
             metrics_token_hash: match env.get("PARLEY_METRICS_TOKEN") {
                 None => None,
@@ -569,170 +523,6 @@ fn default_public_url(bind: SocketAddr) -> Result<Url, ConfigError> {
     Url::parse(&raw).map_err(|e| ConfigError::new("PARLEY_BIND", format!("cannot form a URL: {e}")))
 }
 
-fn s3_from_env(env: &dyn Env) -> Result<S3Config, ConfigError> {
-    let why = "when PARLEY_BLOB_BACKEND=s3";
-    let endpoint_raw = required(env, "S3_ENDPOINT", why)?;
-    let endpoint = Url::parse(endpoint_raw.trim())
-        .map_err(|e| ConfigError::new("S3_ENDPOINT", format!("not a URL: {e}")))?;
-    if !matches!(endpoint.scheme(), "http" | "https") {
-        return Err(ConfigError::new(
-            "S3_ENDPOINT",
-            "must be http:// or https://",
-        ));
-    }
-    Ok(S3Config {
-        endpoint,
-        region: env.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-        bucket: required(env, "S3_BUCKET", why)?,
-        access_key: required(env, "S3_ACCESS_KEY", why)?,
-        secret_key: required(env, "S3_SECRET_KEY", why)?,
-    })
-}
-
+mod blobs;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn cfg(pairs: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Config::from_env(&map)
-    }
-
-    #[test]
-    fn defaults_are_embedded_sqlite_and_local_blobs() {
-        let c = cfg(&[]).unwrap();
-        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
-        assert_eq!(
-            c.database,
-            DatabaseTarget::Sqlite(PathBuf::from("data/parley.db"))
-        );
-        assert!(
-            matches!(c.blobs, BlobBackend::Local { ref dir } if dir == &PathBuf::from("data/blobs"))
-        );
-    }
-
-    #[test]
-    fn trusted_proxies_take_addresses_and_networks() {
-        assert!(cfg(&[]).unwrap().trusted_proxies.is_empty());
-        let c = cfg(&[("PARLEY_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ::1")]).unwrap();
-        let nets: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
-        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
-        let err = cfg(&[("PARLEY_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
-        assert_eq!(err.var, "PARLEY_TRUSTED_PROXIES");
-        assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
-    }
-
-    #[test]
-    fn database_url_schemes() {
-        assert_eq!(
-            DatabaseTarget::parse("postgres://u@h:5/db")
-                .unwrap()
-                .backend(),
-            "postgres"
-        );
-        assert_eq!(
-            DatabaseTarget::parse("sqlite:///tmp/x.db").unwrap(),
-            DatabaseTarget::Sqlite(PathBuf::from("/tmp/x.db"))
-        );
-        let err = DatabaseTarget::parse("mysql://x").unwrap_err();
-        assert_eq!(err.var, "DATABASE_URL");
-        assert!(err.to_string().contains("\"mysql\""), "{err}");
-        assert_eq!(
-            DatabaseTarget::parse("sqlite://").unwrap_err().var,
-            "DATABASE_URL"
-        );
-        assert_eq!(
-            DatabaseTarget::parse("postgres://[broken").unwrap_err().var,
-            "DATABASE_URL"
-        );
-    }
-
-    #[test]
-    fn each_bad_variable_is_named() {
-        for (pairs, var) in [
-            (vec![("PARLEY_BIND", "nope")], "PARLEY_BIND"),
-            (vec![("PARLEY_BLOB_BACKEND", "ftp")], "PARLEY_BLOB_BACKEND"),
-            (vec![("PARLEY_BLOB_BACKEND", "s3")], "S3_ENDPOINT"),
-            (vec![("PARLEY_TURN_URLS", "http://x")], "PARLEY_TURN_URLS"),
-            (
-                vec![("PARLEY_TURN_URLS", "turn:h:3478")],
-                "PARLEY_TURN_SECRET",
-            ),
-            (
-                vec![
-                    ("PARLEY_TURN_URLS", "turn:h:3478"),
-                    ("PARLEY_TURN_SECRET", "short"),
-                ],
-                "PARLEY_TURN_SECRET",
-            ),
-            (
-                vec![("PARLEY_BLOB_BACKEND", "s3"), ("S3_ENDPOINT", "http://x")],
-                "S3_BUCKET",
-            ),
-            (vec![("PARLEY_DB_POOL_SIZE", "0")], "PARLEY_DB_POOL_SIZE"),
-            (
-                vec![("PARLEY_MAX_BLOB_BYTES", "lots")],
-                "PARLEY_MAX_BLOB_BYTES",
-            ),
-            (
-                vec![("PARLEY_URL_SIGNING_KEY", "c2hvcnQ=")],
-                "PARLEY_URL_SIGNING_KEY",
-            ),
-            (vec![("PARLEY_LOG_FORMAT", "xml")], "PARLEY_LOG_FORMAT"),
-            (vec![("PARLEY_PUBLIC_URL", "ftp://x")], "PARLEY_PUBLIC_URL"),
-            (
-                vec![("PARLEY_REGISTRATION", "email")],
-                "PARLEY_REGISTRATION",
-            ),
-            (
-                vec![("PARLEY_TOKEN_TTL_SECS", "5")],
-                "PARLEY_TOKEN_TTL_SECS",
-            ),
-        ] {
-            let err = cfg(&pairs).unwrap_err();
-            assert_eq!(err.var, var, "{pairs:?} -> {err}");
-        }
-    }
-
-    #[test]
-    fn dotenv_lines_are_parsed() {
-        let m = parse_dotenv("# c\nA=1\n\nB = \"two words\"\nbroken\n");
-        assert_eq!(m.get("A").map(String::as_str), Some("1"));
-        assert_eq!(m.get("B").map(String::as_str), Some("two words"));
-        assert_eq!(m.len(), 2);
-    }
-
-    #[test]
-    fn s3_secret_is_not_in_debug_output() {
-        let c = cfg(&[
-            ("PARLEY_BLOB_BACKEND", "s3"),
-            ("S3_ENDPOINT", "http://127.0.0.1:1"),
-            ("S3_BUCKET", "b"),
-            ("S3_ACCESS_KEY", "ak"),
-            ("S3_SECRET_KEY", "very-secret-value"),
-        ])
-        .unwrap();
-        assert!(!format!("{c:?}").contains("very-secret-value"));
-    }
-
-    #[test]
-    fn turn_is_optional_and_its_secret_is_not_in_debug_output() {
-        assert!(cfg(&[]).unwrap().turn.is_none());
-        let c = cfg(&[
-            (
-                "PARLEY_TURN_URLS",
-                "turn:t.example:3478?transport=udp, turns:t.example:5349",
-            ),
-            ("PARLEY_TURN_SECRET", "turn-secret-0123456789"),
-            ("PARLEY_TURN_RELAY_ONLY", "true"),
-        ])
-        .unwrap();
-        let t = c.turn.as_ref().unwrap();
-        assert_eq!(t.urls.len(), 2);
-        assert!(t.relay_only);
-        assert_eq!(t.ttl, Duration::from_secs(3600));
-        assert!(!format!("{c:?}").contains("turn-secret-0123456789"));
-    }
-}
+mod tests;

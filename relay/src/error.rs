@@ -48,6 +48,9 @@ impl From<BlobError> for HttpError {
                 ErrorCode::LengthMismatch,
                 "body length does not match the signed length",
             ),
+            BlobError::AlreadyExists => {
+                Self::new(ErrorCode::Conflict, "the object was uploaded already")
+            }
             BlobError::Unavailable(detail) => {
                 tracing::warn!(%detail, "blob store unavailable");
                 Self::new(ErrorCode::Unavailable, "blob store unavailable")

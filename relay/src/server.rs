@@ -218,6 +218,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         state.store.clone(),
         state.blobs.clone(),
         config.sweep_interval,
+        config.blob_url_ttl,
     ));
     let cfg = config.clone();
     let server = HttpServer::new(move || {

@@ -1,9 +1,12 @@
 //! Retention: deletes expired blobs from the store, then their rows. Runs in
 //! the background; a failed object delete leaves the row so the next pass retries.
+//! Less often, it also deletes orphans: stored objects that no row names
+//! (an upload through a URL whose row was deleted meanwhile, a failed delete
+//! after an account was erased, a crash between the two).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::blob::{BlobKey, BlobStore as _, Blobs};
+use crate::blob::{BlobKey, BlobStore as _, Blobs, CLOCK_MARGIN, ObjectPage};
 use crate::db::Store;
 
 /// Rows handled per pass, so one pass never holds the database for long.
@@ -55,12 +58,76 @@ pub async fn sweep_blobs(store: &Store, blobs: &Blobs, now_ms: i64) -> SweepRepo
     report
 }
 
-/// Runs [`sweep_blobs`] every `every` until the process stops.
-pub async fn run(store: Store, blobs: Blobs, every: Duration) {
+/// One pass over stored objects last modified before `before` (Unix
+/// seconds): those that no row names are deleted. Rows are made before any
+/// URL is signed and keys are random, so an object without a row never gets
+/// one; `before` only has to keep uploads still in flight out of reach.
+pub async fn sweep_orphans(store: &Store, blobs: &Blobs, before: u64) -> SweepReport {
+    let mut report = SweepReport::default();
+    let mut page = None;
+    loop {
+        let ObjectPage { keys, next } = match blobs.list_older(before, page).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(err = %e, "sweeper: cannot list stored objects");
+                break;
+            }
+        };
+        let ids: Vec<String> = keys.iter().map(|k| k.as_str().to_owned()).collect();
+        let s = store.clone();
+        let known = match actix_web::web::block(move || s.known_blob_ids(&ids)).await {
+            Ok(Ok(known)) => known,
+            Ok(Err(e)) => {
+                tracing::warn!(err = %e, "sweeper: cannot look up rows of stored objects");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(err = %e, "sweeper: worker pool unavailable");
+                break;
+            }
+        };
+        for key in keys.iter().filter(|k| !known.contains(k.as_str())) {
+            match blobs.delete(key).await {
+                Ok(()) => report.deleted += 1,
+                Err(err) => {
+                    tracing::warn!(%err, "sweeper: orphan delete failed; will retry");
+                    report.failed += 1;
+                }
+            }
+        }
+        match next {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    metrics::counter!("parley_sweeper_orphans_deleted_total").increment(report.deleted as u64);
+    report
+}
+
+/// Runs [`sweep_blobs`] every `every`, and [`sweep_orphans`] for objects
+/// older than `upload_window` (the longest an upload URL works) at most that
+/// often, until the process stops.
+pub async fn run(store: Store, blobs: Blobs, every: Duration, upload_window: Duration) {
     let mut tick = tokio::time::interval(every);
+    let mut last_orphan_pass: Option<Instant> = None;
+    let grace = upload_window + CLOCK_MARGIN;
     loop {
         tick.tick().await;
         let report = sweep_blobs(&store, &blobs, now_ms()).await;
+        // Listing a whole bucket is not free, and objects younger than the
+        // grace are skipped anyway: one pass per grace period is enough.
+        if last_orphan_pass.is_none_or(|t| t.elapsed() >= grace) {
+            last_orphan_pass = Some(Instant::now());
+            let before = crate::blob::unix_now().saturating_sub(grace.as_secs());
+            let orphans = sweep_orphans(&store, &blobs, before).await;
+            if orphans.deleted > 0 || orphans.failed > 0 {
+                tracing::info!(
+                    deleted = orphans.deleted,
+                    failed = orphans.failed,
+                    "sweeper: orphan objects"
+                );
+            }
+        }
         let s = store.clone();
         if let Ok(Err(e)) = actix_web::web::block(move || {
             let now = now_ms();

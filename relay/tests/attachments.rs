@@ -1,6 +1,7 @@
 //! `/api/v1/attachments` on both blob backends (the local store and a real
 //! SeaweedFS): sized uploads through pre-signed URLs, downloads for the
-//! recipient only, early deletion from the store, expiry through the sweeper.
+//! recipient only, early deletion from the store, expiry through the sweeper;
+//! and the attacks on it (URLs outliving their attachment, orphans, quotas).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,25 +9,117 @@ mod common;
 use std::time::Duration;
 
 use common::api::{Api, Device};
-use common::relay::{Relay, RelayBuilder};
+use common::relay::Relay;
+use parley_relay::blob::{BlobKey, BlobStore as _, LocalBlobStore, S3BlobStore, UrlSigner};
 use parley_shared::protocol::attachments::{AttachmentDownload, AttachmentUpload, SignedUrl};
 use parley_shared::protocol::auth::encode_b64;
 use serde_json::json;
 
-async fn relays() -> Vec<(&'static str, Relay)> {
-    let fast_sweep = |b: RelayBuilder| {
-        b.env("PARLEY_SWEEP_INTERVAL_SECS", "1")
-            .env("PARLEY_MAX_BLOB_BYTES", "4096")
-    };
-    let mut out = vec![("local", fast_sweep(RelayBuilder::new()).start().await)];
-    if let Some(s3) = common::s3_env() {
-        let b = fast_sweep(RelayBuilder::new())
-            .env("PARLEY_BLOB_BACKEND", "s3")
-            .env("S3_ENDPOINT", s3.endpoint)
-            .env("S3_BUCKET", s3.bucket)
-            .env("S3_ACCESS_KEY", s3.access_key)
-            .env("S3_SECRET_KEY", s3.secret_key);
-        out.push(("s3", b.start().await));
+/// A relay under test, with direct access to its blob store for what the API
+/// cannot show.
+struct Backend {
+    name: String,
+    relay: Relay,
+    /// The relay's bucket under its own prefix (S3 only).
+    s3: Option<S3BlobStore>,
+}
+
+impl Backend {
+    fn local(&self) -> LocalBlobStore {
+        LocalBlobStore::new(
+            self.relay.data_dir.join("blobs"),
+            url::Url::parse(&self.relay.base).unwrap(),
+            UrlSigner::new(vec![0; 32]),
+        )
+    }
+
+    /// Whether the object is in the store, looked up directly.
+    async fn stored(&self, id: &str) -> bool {
+        let key = BlobKey::parse(id).unwrap();
+        match &self.s3 {
+            None => self.local().path_for(&key).exists(),
+            Some(s3) => {
+                let get = s3.presign_get(&key, Duration::from_secs(60)).await.unwrap();
+                let (st, _) = common::send_signed("GET", &get.url, &get.headers, None).await;
+                st == 200
+            }
+        }
+    }
+
+    /// Stores an object that no row names, behind the relay's back.
+    async fn put_orphan(&self, key: &BlobKey, body: Vec<u8>) {
+        match &self.s3 {
+            None => {
+                let path = self.local().path_for(key);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, body).unwrap();
+            }
+            Some(s3) => {
+                let put = s3
+                    .presign_put(key, body.len() as u64, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                let (st, _) = common::send_signed("PUT", &put.url, &put.headers, Some(body)).await;
+                assert_eq!(st, 200, "{}: direct upload", self.name);
+            }
+        }
+    }
+
+    /// Waits until the sweeper has removed the object.
+    async fn until_gone(&self, id: &str, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        while self.stored(id).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: object {id} still stored after {within:?}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Every store × database combination the services allow, with `extra`
+/// settings and a sweeper pass every second.
+async fn backends(extra: &[(&str, &str)]) -> Vec<Backend> {
+    let s3_env = common::s3_env();
+    let mut out = Vec::new();
+    for s3 in [false, true] {
+        if s3 && s3_env.is_none() {
+            continue;
+        }
+        for (builder, pg) in common::relay_backends() {
+            let mut b = builder.env("PARLEY_SWEEP_INTERVAL_SECS", "1");
+            for (k, v) in extra {
+                b = b.env(k, *v);
+            }
+            let mut store = None;
+            if let Some(env) = s3_env.as_ref().filter(|_| s3) {
+                // Its own prefix, so its orphan sweep never meets other
+                // tests' objects in the shared bucket.
+                let prefix = format!("t-{}/", BlobKey::random().unwrap().as_str());
+                b = b
+                    .env("PARLEY_BLOB_BACKEND", "s3")
+                    .env("S3_ENDPOINT", env.endpoint.clone())
+                    .env("S3_BUCKET", env.bucket.clone())
+                    .env("S3_ACCESS_KEY", env.access_key.clone())
+                    .env("S3_SECRET_KEY", env.secret_key.clone())
+                    .env("S3_PREFIX", prefix.clone());
+                let mut cfg = env.config();
+                cfg.prefix = prefix;
+                store = Some(S3BlobStore::new(&cfg).unwrap());
+            }
+            let name = format!(
+                "{}/{}",
+                if s3 { "s3" } else { "local" },
+                if pg.is_some() { "postgres" } else { "sqlite" }
+            );
+            out.push(Backend {
+                name,
+                relay: b.start().await,
+                s3: store,
+            });
+        }
     }
     out
 }
@@ -67,8 +160,8 @@ async fn download_url(api: &Api, who: &Device, id: &str) -> (u16, serde_json::Va
 
 #[tokio::test]
 async fn attachments_upload_download_delete_and_expire() {
-    for (backend, relay) in relays().await {
-        let api = Api::new(&relay);
+    for b in backends(&[("PARLEY_MAX_BLOB_BYTES", "4096")]).await {
+        let (api, backend) = (Api::new(&b.relay), &b.name);
         let (alice, bob, eve) = (
             api.register(1).await,
             api.register(1).await,
@@ -155,24 +248,21 @@ async fn attachments_upload_download_delete_and_expire() {
             401
         );
 
-        // Expiry: the sweeper deletes the object from the store.
-        let (_, v) = create(&api, &alice, &bob, 100, 1).await;
+        // Expiry: the sweeper deletes the object from the store. (Two
+        // seconds: the upload URL lives no longer than the row, in whole
+        // seconds, so one second could leave no time to upload.)
+        let (_, v) = create(&api, &alice, &bob, 100, 2).await;
         let short: AttachmentUpload = serde_json::from_value(v).unwrap();
         assert_eq!(send(&short.upload, Some(vec![1; 100])).await.0, 200);
         let (_, v) = download_url(&api, &bob, &short.id).await;
         let short_down: AttachmentDownload = serde_json::from_value(v).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if send(&short_down.download, None).await.0 == 404 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{backend}: expired object still in the store"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        assert!(
+            short_down.download.expires_at <= short.expires_at,
+            "{backend}"
+        );
+        b.until_gone(&short.id, Duration::from_secs(20)).await;
         assert_eq!(download_url(&api, &bob, &short.id).await.0, 404);
+        assert_ne!(send(&short_down.download, None).await.0, 200, "{backend}");
 
         // A recipient who erases its account takes waiting attachments along.
         let (_, v) = create(&api, &alice, &eve, 50, 600).await;
@@ -192,5 +282,218 @@ async fn attachments_upload_download_delete_and_expire() {
             404,
             "{backend}: erased with the recipient"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Attacks on the store behind the API: URLs that outlive their attachment,
+// objects no row counts, quotas. Each runs on the local store and on
+// SeaweedFS, each with SQLite and PostgreSQL.
+
+async fn delete(api: &Api, who: &Device, id: &str) -> u16 {
+    let path = format!("/api/v1/attachments/{id}");
+    api.send("DELETE", &path, Some(&who.token), None).await.0
+}
+
+async fn created(api: &Api, from: &Device, to: &Device, size: u64, ttl: u32) -> AttachmentUpload {
+    let (st, v) = create(api, from, to, size, ttl).await;
+    assert_eq!(st, 201, "{v}");
+    serde_json::from_value(v).unwrap()
+}
+
+fn quota_exceeded((st, v): &(u16, serde_json::Value)) -> bool {
+    *st == 429 && v["code"] == "quota_exceeded"
+}
+
+#[tokio::test]
+async fn upload_url_of_deleted_attachment_is_refused() {
+    let all = backends(&[
+        ("PARLEY_BLOB_URL_TTL_SECS", "10"),
+        ("PARLEY_MAX_ATTACHMENTS_PER_DEVICE", "2"),
+    ])
+    .await;
+    futures_util::future::join_all(all.iter().map(deleted_attachment)).await;
+}
+
+async fn deleted_attachment(b: &Backend) {
+    let (api, name) = (Api::new(&b.relay), &b.name);
+    let (alice, bob) = (api.register(1).await, api.register(1).await);
+
+    // Deleted before anything was uploaded (cancelled, or declined at once).
+    let early = created(&api, &alice, &bob, 1000, 600).await;
+    assert_eq!(delete(&api, &alice, &early.id).await, 204);
+    let (st_early, _) = send(&early.upload, Some(vec![1; 1000])).await;
+
+    // Deleted after upload and download; then the sender uploads again.
+    let late = created(&api, &alice, &bob, 1000, 600).await;
+    assert_eq!(send(&late.upload, Some(vec![2; 1000])).await.0, 200);
+    let (_, v) = download_url(&api, &bob, &late.id).await;
+    let down: AttachmentDownload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&down.download, None).await.0, 200);
+    assert_eq!(delete(&api, &bob, &late.id).await, 204);
+    let (st_late, _) = send(&late.upload, Some(vec![3; 1000])).await;
+
+    if b.s3.is_none() {
+        // The relay checks the row on every request: the URLs died with it.
+        assert_eq!(
+            (st_early, st_late),
+            (403, 403),
+            "{name}: upload after delete"
+        );
+        assert!(!b.stored(&early.id).await, "{name}: nothing stored");
+        assert!(!b.stored(&late.id).await, "{name}: nothing stored again");
+        assert_eq!(
+            send(&down.download, None).await.0,
+            404,
+            "{name}: old download URL"
+        );
+    } else {
+        // A pre-signed S3 URL works until it expires, whatever the relay
+        // says: what it stores stays counted in the sender's quota (two
+        // attachments) and is swept once the URL is dead.
+        let r = create(&api, &alice, &bob, 10, 600).await;
+        assert!(
+            quota_exceeded(&r),
+            "{name}: deleted but usable URLs still count: {r:?}"
+        );
+        b.until_gone(&early.id, Duration::from_secs(40)).await;
+        b.until_gone(&late.id, Duration::from_secs(10)).await;
+    }
+    // Either way the API hands out nothing for them, and the quota is free
+    // again (the sweeper drops the row just after the object).
+    for id in [&early.id, &late.id] {
+        assert_eq!(download_url(&api, &bob, id).await.0, 404, "{name}");
+        assert_eq!(delete(&api, &alice, id).await, 404, "{name}: deleted once");
+    }
+    created_within(&api, &alice, &bob, Duration::from_secs(5), name).await;
+}
+
+/// Creates a 10-byte attachment, retrying while the quota is still used up.
+async fn created_within(api: &Api, from: &Device, to: &Device, within: Duration, name: &str) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let r = create(api, from, to, 10, 600).await;
+        if r.0 == 201 {
+            return;
+        }
+        assert!(quota_exceeded(&r), "{name}: {r:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: quota never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn upload_after_expiry_sweep_is_refused_or_swept() {
+    // The configured URL lifetime (300 s) is far longer than the row's.
+    let all = backends(&[]).await;
+    futures_util::future::join_all(all.iter().map(expired_attachment)).await;
+}
+
+async fn expired_attachment(b: &Backend) {
+    let (api, name) = (Api::new(&b.relay), &b.name);
+    let (alice, bob) = (api.register(1).await, api.register(1).await);
+    let up = created(&api, &alice, &bob, 100, 2).await;
+    assert!(
+        up.upload.expires_at <= up.expires_at,
+        "{name}: upload URL outlives its row ({} > {})",
+        up.upload.expires_at,
+        up.expires_at
+    );
+    assert_eq!(send(&up.upload, Some(vec![1; 100])).await.0, 200, "{name}");
+    // The row expires, a sweeper pass deletes the object...
+    b.until_gone(&up.id, Duration::from_secs(20)).await;
+    // ...and the upload URL cannot bring it back: on the local store the row
+    // is gone, and on both the URL expired with the row.
+    let (st, body) = send(&up.upload, Some(vec![2; 100])).await;
+    assert_eq!(
+        st,
+        403,
+        "{name}: upload after expiry: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(!b.stored(&up.id).await, "{name}: nothing stored");
+    assert_eq!(download_url(&api, &bob, &up.id).await.0, 404, "{name}");
+}
+
+#[tokio::test]
+async fn orphan_objects_are_swept() {
+    // Upload URLs live 2 s, so objects older than 2 s + 5 s of clock margin
+    // without a row are orphans.
+    let all = backends(&[("PARLEY_BLOB_URL_TTL_SECS", "2")]).await;
+    futures_util::future::join_all(all.iter().map(orphans)).await;
+}
+
+async fn orphans(b: &Backend) {
+    let (api, name) = (Api::new(&b.relay), &b.name);
+    let (alice, bob) = (api.register(1).await, api.register(1).await);
+    let kept = created(&api, &alice, &bob, 100, 600).await;
+    assert_eq!(
+        send(&kept.upload, Some(vec![1; 100])).await.0,
+        200,
+        "{name}"
+    );
+
+    let orphan = BlobKey::random().unwrap();
+    b.put_orphan(&orphan, vec![2; 100]).await;
+    assert!(b.stored(orphan.as_str()).await, "{name}: orphan stored");
+    // A crashed upload's temporary file, on the local store.
+    let part = b.local().path_for(&orphan).with_file_name(".x.1.part");
+    if b.s3.is_none() {
+        std::fs::write(&part, b"partial").unwrap();
+    }
+    b.until_gone(orphan.as_str(), Duration::from_secs(40)).await;
+    assert!(!part.exists(), "{name}: stale temporary file removed");
+
+    // An object with a row is never an orphan, however old.
+    assert!(b.stored(&kept.id).await, "{name}: live object swept");
+    let (_, v) = download_url(&api, &bob, &kept.id).await;
+    let down: AttachmentDownload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&down.download, None).await.0, 200, "{name}");
+}
+
+#[tokio::test]
+async fn byte_quota_per_device() {
+    let all = backends(&[
+        ("PARLEY_MAX_BLOB_BYTES", "4096"),
+        ("PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE", "10000"),
+        ("PARLEY_BLOB_URL_TTL_SECS", "2"),
+    ])
+    .await;
+    futures_util::future::join_all(all.iter().map(byte_quota)).await;
+}
+
+async fn byte_quota(b: &Backend) {
+    let (api, name) = (Api::new(&b.relay), &b.name);
+    let (alice, bob) = (api.register(1).await, api.register(1).await);
+    let first = created(&api, &alice, &bob, 4000, 600).await;
+    created(&api, &alice, &bob, 4000, 600).await;
+    let r = create(&api, &alice, &bob, 4000, 600).await;
+    assert!(quota_exceeded(&r), "{name}: 12,000 bytes of 10,000: {r:?}");
+    assert!(
+        r.1["message"].as_str().unwrap().contains("10000 bytes"),
+        "{r:?}"
+    );
+    created(&api, &alice, &bob, 2000, 600).await;
+    let r = create(&api, &alice, &bob, 1, 600).await;
+    assert!(quota_exceeded(&r), "{name}: one byte over: {r:?}");
+    // Per device: Bob's own quota is untouched.
+    created(&api, &bob, &alice, 4000, 600).await;
+
+    // Deleting gives the bytes back, on S3 only once the upload URL is dead
+    // (until then it could still store them).
+    assert_eq!(delete(&api, &alice, &first.id).await, 204);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = create(&api, &alice, &bob, 4000, 600).await;
+        if r.0 == 201 {
+            break;
+        }
+        assert!(quota_exceeded(&r), "{name}: {r:?}");
+        assert!(b.s3.is_some(), "{name}: the local store frees at once");
+        assert!(std::time::Instant::now() < deadline, "{name}: never freed");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

@@ -11,8 +11,38 @@ use parley_relay::blob::{
     BlobKey, BlobStore, Blobs, LocalBlobStore, S3BlobStore, SignedRequest, UrlSigner,
 };
 use parley_relay::config::DatabaseTarget;
-use parley_relay::db::{BlobRecord, Store};
+use parley_relay::db::{BlobQuota, BlobRecord, Store};
 use reqwest::StatusCode;
+
+/// The rows of the relay whose local store is under test: its store serves
+/// an object only while a live row names it. `None` for S3, which never asks.
+struct Rows(Option<Store>);
+
+impl Rows {
+    const OWNER: [u8; 32] = [9; 32];
+
+    fn new(store: Option<Store>) -> Self {
+        if let Some(s) = &store {
+            s.upsert_device(&Self::OWNER, 1).unwrap();
+        }
+        Self(store)
+    }
+
+    /// A live row for `key` with `len` bytes (what creating an attachment does).
+    fn live(&self, key: &BlobKey, len: usize) {
+        let Some(store) = &self.0 else { return };
+        let now = common::now_ms();
+        let rec = BlobRecord {
+            id: key.as_str().into(),
+            owner: Self::OWNER.to_vec(),
+            size: len as i64,
+            created_at: now,
+            expires_at: now + 3_600_000,
+            recipient: None,
+        };
+        store.insert_blob(&rec, BlobQuota::UNLIMITED).unwrap();
+    }
+}
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
     let mut x = u32::from(seed) | 1;
@@ -65,12 +95,13 @@ async fn get_status<S: BlobStore>(store: &S, key: &BlobKey) -> StatusCode {
     send(&get, "GET", &get.url, None).await.0
 }
 
-async fn suite<S: BlobStore>(store: &S) {
+async fn suite<S: BlobStore>(store: &S, rows: &Rows) {
     let ttl = Duration::from_secs(60);
     let body = data(200_000, 1);
 
     // Happy path: upload exactly as signed, download the same bytes.
     let key = BlobKey::random().unwrap();
+    rows.live(&key, body.len());
     let put = store
         .presign_put(&key, body.len() as u64, ttl)
         .await
@@ -87,6 +118,7 @@ async fn suite<S: BlobStore>(store: &S) {
     let (st, _) = send(&get, "GET", &forge(&get.url), None).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "forged GET");
     let key2 = BlobKey::random().unwrap();
+    rows.live(&key2, 1000);
     let put2 = store.presign_put(&key2, 1000, ttl).await.unwrap();
     let (st, _) = send(&put2, "PUT", &forge(&put2.url), Some(data(1000, 2))).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "forged PUT");
@@ -123,6 +155,7 @@ async fn suite<S: BlobStore>(store: &S) {
 
     // Expiry.
     let key3 = BlobKey::random().unwrap();
+    rows.live(&key3, 10);
     let short_put = store
         .presign_put(&key3, 10, Duration::from_secs(1))
         .await
@@ -152,7 +185,14 @@ async fn suite<S: BlobStore>(store: &S) {
 const SIGNING_KEY: [u8; 32] = [42; 32];
 
 async fn local_relay(extra: &[(&str, &str)]) -> (common::relay::Relay, LocalBlobStore) {
-    let mut b = common::relay::RelayBuilder::new().env(
+    local_relay_on(common::relay::RelayBuilder::new(), extra).await
+}
+
+async fn local_relay_on(
+    builder: common::relay::RelayBuilder,
+    extra: &[(&str, &str)],
+) -> (common::relay::Relay, LocalBlobStore) {
+    let mut b = builder.env(
         "PARLEY_URL_SIGNING_KEY",
         base64::engine::general_purpose::STANDARD.encode(SIGNING_KEY),
     );
@@ -170,8 +210,17 @@ async fn local_relay(extra: &[(&str, &str)]) -> (common::relay::Relay, LocalBlob
 
 #[tokio::test]
 async fn local_store_through_the_relay() {
-    let (_relay, store) = local_relay(&[]).await;
-    suite(&store).await;
+    for (builder, pg_url) in common::relay_backends() {
+        let (relay, store) = local_relay_on(builder, &[]).await;
+        // The relay's own database, opened next to it (SQLite in WAL mode
+        // takes a second process).
+        let target = match pg_url {
+            Some(url) => DatabaseTarget::parse(&url).unwrap(),
+            None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
+        };
+        let rows = Rows::new(Some(Store::connect(&target, 2).unwrap()));
+        suite(&store, &rows).await;
+    }
 }
 
 #[tokio::test]
@@ -214,7 +263,7 @@ async fn s3_store_against_seaweedfs() {
     let Some(store) = s3_store().await else {
         return;
     };
-    suite(&store).await;
+    suite(&store, &Rows::new(None)).await;
 }
 
 #[tokio::test]
@@ -260,7 +309,7 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
                     expires_at,
                     recipient: None,
                 },
-                i64::MAX,
+                BlobQuota::UNLIMITED,
             )
             .unwrap();
         keys.push(key);

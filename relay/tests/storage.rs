@@ -4,7 +4,9 @@
 mod common;
 
 use parley_relay::config::DatabaseTarget;
-use parley_relay::db::{BlobRecord, Store, embedded_migration_names, is_constraint_violation};
+use parley_relay::db::{
+    Admission, BlobQuota, BlobRecord, Store, embedded_migration_names, is_constraint_violation,
+};
 
 fn sqlite_store(dir: &tempfile::TempDir) -> Store {
     let target = DatabaseTarget::Sqlite(dir.path().join("relay.db"));
@@ -27,7 +29,16 @@ fn pg_store() -> Option<Store> {
 }
 
 /// No attachment quota (tests of the quota pass their own).
-const NO_LIMIT: i64 = i64::MAX;
+const NO_LIMIT: BlobQuota = BlobQuota::UNLIMITED;
+
+fn count_quota(max_count: i64) -> BlobQuota {
+    BlobQuota {
+        max_count,
+        max_bytes: i64::MAX,
+    }
+}
+
+const ADMITTED: Admission = Admission::Admitted;
 
 fn dev(n: u8) -> Vec<u8> {
     vec![n; 32]
@@ -42,6 +53,124 @@ fn blob(id: &str, owner: &[u8], expires_at: i64) -> BlobRecord {
         expires_at,
         recipient: None,
     }
+}
+
+fn sized(id: &str, owner: &[u8], size: i64, expires_at: i64) -> BlobRecord {
+    BlobRecord {
+        size,
+        ..blob(id, owner, expires_at)
+    }
+}
+
+/// The byte quota is checked with the count, in the same step: a burst of
+/// concurrent uploads stops exactly at the limit; expired rows do not count.
+fn byte_quota(store: &Store) {
+    let quota = BlobQuota {
+        max_count: i64::MAX,
+        max_bytes: 10_000,
+    };
+    store.upsert_device(&dev(5), 100).unwrap();
+    let old = sized("q-old", &dev(5), 9_000, 999);
+    assert_eq!(store.insert_blob(&old, quota).unwrap(), ADMITTED);
+    let start = std::sync::Arc::new(std::sync::Barrier::new(12));
+    let admitted = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..12)
+            .map(|i| {
+                let (store, start) = (store.clone(), start.clone());
+                s.spawn(move || {
+                    start.wait();
+                    let rec = sized(&format!("q{i}"), &dev(5), 4_000, 9_000);
+                    store.insert_blob(&rec, quota).unwrap()
+                })
+            })
+            .collect();
+        tries
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let ok = admitted.iter().filter(|a| **a == ADMITTED).count();
+    assert_eq!(ok, 2, "4,000 + 4,000 fit in 10,000, a third does not");
+    assert!(
+        admitted
+            .iter()
+            .all(|a| matches!(a, Admission::Admitted | Admission::TooManyBytes))
+    );
+    let exact = sized("q-exact", &dev(5), 2_000, 9_000);
+    assert_eq!(
+        store.insert_blob(&exact, quota).unwrap(),
+        ADMITTED,
+        "up to the limit"
+    );
+    let one_more = sized("q-more", &dev(5), 1, 9_000);
+    assert_eq!(
+        store.insert_blob(&one_more, quota).unwrap(),
+        Admission::TooManyBytes
+    );
+}
+
+/// Live means neither deleted nor expired; an early end either removes the
+/// row or keeps it (not live, still counted) until a given time.
+fn live_rows_and_early_ends(store: &Store) {
+    store.upsert_device(&dev(6), 100).unwrap();
+    for (id, exp) in [("l1", 9_000), ("l2", 9_000), ("l3", 6_000), ("l4", 9_000)] {
+        assert_eq!(
+            store
+                .insert_blob(&blob(id, &dev(6), exp), NO_LIMIT)
+                .unwrap(),
+            ADMITTED
+        );
+    }
+    assert!(store.live_blob("l1", 5_000).unwrap().is_some());
+    assert!(store.live_blob("l1", 9_000).unwrap().is_none(), "expired");
+    assert!(store.live_blob("nope", 5_000).unwrap().is_none());
+
+    assert!(store.end_blob("l1", 5_000, None).unwrap());
+    assert!(
+        store.blob("l1").unwrap().is_none(),
+        "ended without hold: gone"
+    );
+    assert!(!store.end_blob("l1", 5_000, None).unwrap());
+
+    assert!(store.end_blob("l2", 5_000, Some(7_000)).unwrap());
+    assert!(store.live_blob("l2", 5_000).unwrap().is_none(), "not live");
+    assert_eq!(store.blob("l2").unwrap().unwrap().expires_at, 7_000, "held");
+    assert!(!store.end_blob("l2", 5_000, Some(7_000)).unwrap(), "once");
+    let exp: Vec<_> = store
+        .expired_blobs(7_000, 100)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert!(exp.contains(&"l2".to_owned()), "swept when the hold ends");
+    // The held row still counts: one more row for dev 6 exceeds a quota of 3
+    // (l2, l3, l4).
+    let more = BlobRecord {
+        created_at: 5_000,
+        ..blob("l5", &dev(6), 9_000)
+    };
+    assert_eq!(
+        store.insert_blob(&more, count_quota(3)).unwrap(),
+        Admission::TooMany
+    );
+
+    assert!(store.end_blob("l3", 5_000, Some(8_000)).unwrap());
+    assert_eq!(
+        store.blob("l3").unwrap().unwrap().expires_at,
+        6_000,
+        "never extended"
+    );
+    assert!(store.end_blob("l4", 5_000, Some(5_000)).unwrap());
+    assert!(
+        store.blob("l4").unwrap().is_none(),
+        "a hold already over: gone"
+    );
+
+    let mut ids: Vec<String> = (0..1_200).map(|i| format!("x{i}")).collect();
+    ids.extend(["l2".to_owned(), "l3".to_owned()]);
+    let known = store.known_blob_ids(&ids).unwrap();
+    assert_eq!(known.len(), 2, "{known:?}");
+    assert!(known.contains("l2") && known.contains("l3"));
 }
 
 /// Every storage behaviour the relay relies on. Runs unchanged on both backends.
@@ -66,21 +195,10 @@ fn suite(store: &Store) {
 
     // blobs: owner must exist, ids are unique, sizes positive
     store.upsert_device(&dev(2), 100).unwrap();
-    assert!(
-        store
-            .insert_blob(&blob("a1", &dev(1), 5_000), NO_LIMIT)
-            .unwrap()
-    );
-    assert!(
-        store
-            .insert_blob(&blob("a2", &dev(1), 1_000), NO_LIMIT)
-            .unwrap()
-    );
-    assert!(
-        store
-            .insert_blob(&blob("b1", &dev(2), 3_000), NO_LIMIT)
-            .unwrap()
-    );
+    for (id, owner, exp) in [("a1", 1, 5_000), ("a2", 1, 1_000), ("b1", 2, 3_000)] {
+        let rec = blob(id, &dev(owner), exp);
+        assert_eq!(store.insert_blob(&rec, NO_LIMIT).unwrap(), ADMITTED);
+    }
     let dup = store
         .insert_blob(&blob("a1", &dev(2), 1), NO_LIMIT)
         .unwrap_err();
@@ -116,11 +234,8 @@ fn suite(store: &Store) {
     // attachment quota: counted and inserted in one step, so a burst of
     // concurrent uploads stops exactly at the limit; expired ones do not count
     store.upsert_device(&dev(3), 100).unwrap();
-    assert!(
-        store
-            .insert_blob(&blob("c-old", &dev(3), 999), NO_LIMIT)
-            .unwrap()
-    );
+    let old = blob("c-old", &dev(3), 999);
+    assert_eq!(store.insert_blob(&old, NO_LIMIT).unwrap(), ADMITTED);
     let start = std::sync::Arc::new(std::sync::Barrier::new(12));
     let admitted = std::thread::scope(|s| {
         let tries: Vec<_> = (0..12)
@@ -129,8 +244,9 @@ fn suite(store: &Store) {
                 s.spawn(move || {
                     start.wait();
                     store
-                        .insert_blob(&blob(&format!("c{i}"), &dev(3), 9_000), 3)
+                        .insert_blob(&blob(&format!("c{i}"), &dev(3), 9_000), count_quota(3))
                         .unwrap()
+                        == ADMITTED
                 })
             })
             .collect();
@@ -140,18 +256,23 @@ fn suite(store: &Store) {
             .count()
     });
     assert_eq!(admitted, 3, "exactly the quota admitted");
-    assert!(
-        !store
-            .insert_blob(&blob("c-late", &dev(3), 9_000), 3)
-            .unwrap()
+    assert_eq!(
+        store
+            .insert_blob(&blob("c-late", &dev(3), 9_000), count_quota(3))
+            .unwrap(),
+        Admission::TooMany
     );
     store.upsert_device(&dev(4), 100).unwrap();
-    assert!(
+    assert_eq!(
         store
-            .insert_blob(&blob("c-other", &dev(4), 9_000), 3)
+            .insert_blob(&blob("c-other", &dev(4), 9_000), count_quota(3))
             .unwrap(),
+        ADMITTED,
         "per owner"
     );
+
+    byte_quota(store);
+    live_rows_and_early_ends(store);
 
     // challenges: single use, refused after expiry
     store.create_challenge(b"c-live", 5_000).unwrap();

@@ -14,7 +14,7 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use super::{BlobError, BlobKey, BlobStore, SignedRequest, unix_now};
+use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest, unix_now};
 
 type HmacSha256 = Hmac<Sha256>;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -58,7 +58,9 @@ impl UrlSigner {
         B64.encode(self.mac(method, key, exp, len).finalize().into_bytes())
     }
 
-    /// Checks a presented signature in constant time, then the expiry.
+    /// Checks a presented signature in constant time, then the expiry: the
+    /// URL works strictly before second `exp`, so it never outlives what it
+    /// was signed for (the relay caps that at its row's expiry).
     pub fn verify(
         &self,
         method: &str,
@@ -73,7 +75,7 @@ impl UrlSigner {
         self.mac(method, key, exp, len)
             .verify_slice(&sig)
             .map_err(|_| BlobError::Forbidden("bad signature"))?;
-        if unix_now() > exp {
+        if unix_now() >= exp {
             return Err(BlobError::Forbidden("expired"));
         }
         Ok(())
@@ -115,8 +117,15 @@ impl LocalBlobStore {
         Ok(url.into())
     }
 
-    /// Streams exactly `len` bytes from `body` into the object, atomically:
-    /// the object appears only once every byte is on disk.
+    /// Whether the object is stored.
+    pub async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError> {
+        Ok(tokio::fs::try_exists(self.path_for(key)).await?)
+    }
+
+    /// Streams exactly `len` bytes from `body` into the object, atomically
+    /// and once: the object appears only when every byte is on disk, and
+    /// [`BlobError::AlreadyExists`] if it was stored already (also when two
+    /// uploads race: the first to finish wins).
     pub async fn write<S, E>(&self, key: &BlobKey, len: u64, mut body: S) -> Result<(), BlobError>
     where
         S: futures_util::Stream<Item = Result<bytes_like::Bytes, E>> + Unpin,
@@ -143,14 +152,69 @@ impl LocalBlobStore {
                 return Err(BlobError::LengthMismatch);
             }
             file.sync_all().await?;
-            tokio::fs::rename(&tmp, &dest).await?;
-            Ok(())
+            // A hard link, unlike rename, never replaces an existing file:
+            // this is the atomic "not uploaded yet" check.
+            match tokio::fs::hard_link(&tmp, &dest).await {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(BlobError::AlreadyExists)
+                }
+                other => Ok(other?),
+            }
         }
         .await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&tmp).await;
-        }
+        // After a link the object has its own name; the temporary one goes
+        // either way.
+        let _ = tokio::fs::remove_file(&tmp).await;
         result
+    }
+
+    /// One shard directory per page (`page` = the previous shard's name).
+    /// Also deletes temporary files of uploads that stopped writing before
+    /// `before`: a relay that crashed mid-upload leaves them behind.
+    async fn list_shard(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        let mut shards = Vec::new();
+        let mut dir = match tokio::fs::read_dir(&self.dir).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ObjectPage::default()),
+            Err(e) => return Err(e.into()),
+        };
+        while let Some(entry) = dir.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let after_page = page.as_ref().is_none_or(|p| &name > p);
+            if after_page && entry.file_type().await?.is_dir() && BlobKey::parse(&name).is_ok() {
+                shards.push(name);
+            }
+        }
+        shards.sort_unstable();
+        let Some(shard) = shards.first().cloned() else {
+            return Ok(ObjectPage::default());
+        };
+        let mut keys = Vec::new();
+        let mut files = tokio::fs::read_dir(self.dir.join(&shard)).await?;
+        while let Some(entry) = files.next_entry().await? {
+            let meta = match entry.metadata().await {
+                Ok(m) if m.is_file() => m,
+                // Gone meanwhile (deleted or renamed), or not a file.
+                _ => continue,
+            };
+            let modified = meta
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if modified >= before {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Ok(key) = BlobKey::parse(&name) {
+                keys.push(key);
+            } else if name.starts_with('.') && name.ends_with(".part") {
+                let _ = tokio::fs::remove_file(entry.path()).await;
+            }
+        }
+        Ok(ObjectPage {
+            keys,
+            next: (shards.len() > 1).then_some(shard),
+        })
     }
 }
 
@@ -212,6 +276,15 @@ impl BlobStore for LocalBlobStore {
         }
         .await;
         res.map_err(|e| BlobError::Unavailable(format!("{}: {e}", self.dir.display())))
+    }
+
+    async fn list_older(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        self.list_shard(before, page).await
+    }
+
+    fn revokes_uploads(&self) -> bool {
+        // `http::blobs` checks the row before and after every upload.
+        true
     }
 }
 

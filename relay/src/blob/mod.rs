@@ -31,6 +31,9 @@ pub enum BlobError {
     /// The body does not have the signed length.
     #[error("body length does not match the signed length")]
     LengthMismatch,
+    /// The object was uploaded already; an upload URL works once.
+    #[error("object already uploaded")]
+    AlreadyExists,
     /// Local I/O failed.
     #[error("blob I/O failed: {0}")]
     Io(#[from] std::io::Error),
@@ -81,9 +84,23 @@ pub struct SignedRequest {
     pub url: String,
     /// Headers that were signed and must be sent as given.
     pub headers: Vec<(String, String)>,
-    /// Unix seconds after which the URL is refused.
+    /// Unix seconds from which on the URL is refused.
     pub expires_at: u64,
 }
+
+/// One page of a listing of stored objects, for the orphan sweep.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ObjectPage {
+    /// Objects on this page last modified before the cutoff.
+    pub keys: Vec<BlobKey>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<String>,
+}
+
+/// Slack added wherever the relay reasons about when a signed URL stops
+/// working: expiries are whole seconds, and the store's clock may run a
+/// little behind the relay's.
+pub const CLOCK_MARGIN: Duration = Duration::from_secs(5);
 
 /// The content type every upload is signed for: ciphertext is opaque bytes.
 pub const BLOB_CONTENT_TYPE: &str = "application/octet-stream";
@@ -110,6 +127,20 @@ pub trait BlobStore: Send + Sync {
 
     /// Proves the store answers (for `/readyz`).
     fn check(&self) -> impl Future<Output = Result<(), BlobError>> + Send;
+
+    /// One page of the relay's objects last modified before `before` (Unix
+    /// seconds); `page` is the previous page's `next`, `None` to start.
+    /// Names that are not valid keys are skipped: the relay never made them.
+    fn list_older(
+        &self,
+        before: u64,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<ObjectPage, BlobError>> + Send;
+
+    /// Whether every upload is checked against the object's row, so that
+    /// ending the row revokes its upload URL. S3's pre-signed URLs cannot be
+    /// revoked: they work until they expire.
+    fn revokes_uploads(&self) -> bool;
 }
 
 /// The configured backend.
@@ -152,6 +183,20 @@ impl BlobStore for Blobs {
         match self {
             Self::Local(s) => s.check().await,
             Self::S3(s) => s.check().await,
+        }
+    }
+
+    async fn list_older(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        match self {
+            Self::Local(s) => s.list_older(before, page).await,
+            Self::S3(s) => s.list_older(before, page).await,
+        }
+    }
+
+    fn revokes_uploads(&self) -> bool {
+        match self {
+            Self::Local(s) => s.revokes_uploads(),
+            Self::S3(s) => s.revokes_uploads(),
         }
     }
 }

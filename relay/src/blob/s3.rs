@@ -8,12 +8,17 @@ use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
 
-use super::{BLOB_CONTENT_TYPE, BlobError, BlobKey, BlobStore, SignedRequest, unix_now};
+use super::{
+    BLOB_CONTENT_TYPE, BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest, unix_now,
+};
 use crate::config::S3Config;
 
 /// Timeout for the relay's own calls to the store (delete, readiness), so an
 /// unreachable store fails fast instead of hanging a request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Keys per listing page (S3's maximum).
+const LIST_PAGE: usize = 1000;
 
 /// Why the configured bucket cannot be used at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -33,18 +38,17 @@ pub enum S3SetupError {
 #[derive(Clone)]
 pub struct S3BlobStore {
     bucket: Box<Bucket>,
+    /// `S3_PREFIX`: empty or ending in `/`.
+    prefix: String,
 }
 
 impl std::fmt::Debug for S3BlobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3BlobStore")
             .field("bucket", &self.bucket.name)
+            .field("prefix", &self.prefix)
             .finish()
     }
-}
-
-fn object_path(key: &BlobKey) -> String {
-    format!("/{}", key.as_str())
 }
 
 fn expiry_secs(ttl: Duration) -> u32 {
@@ -76,7 +80,14 @@ impl S3BlobStore {
             .with_path_style()
             .with_request_timeout(REQUEST_TIMEOUT)
             .map_err(|e| S3SetupError::Other(e.to_string()))?;
-        Ok(Self { bucket })
+        Ok(Self {
+            bucket,
+            prefix: cfg.prefix.clone(),
+        })
+    }
+
+    fn object_path(&self, key: &BlobKey) -> String {
+        format!("/{}{}", self.prefix, key.as_str())
     }
 
     /// Lists at most one key: proves the endpoint answers, the bucket exists
@@ -115,7 +126,7 @@ impl BlobStore for S3BlobStore {
         let secs = expiry_secs(ttl);
         let url = self
             .bucket
-            .presign_put(object_path(key), secs, Some(headers), None)
+            .presign_put(self.object_path(key), secs, Some(headers), None)
             .await
             .map_err(unavailable)?;
         Ok(SignedRequest {
@@ -133,7 +144,7 @@ impl BlobStore for S3BlobStore {
         let secs = expiry_secs(ttl);
         let url = self
             .bucket
-            .presign_get(object_path(key), secs, None)
+            .presign_get(self.object_path(key), secs, None)
             .await
             .map_err(unavailable)?;
         Ok(SignedRequest {
@@ -145,7 +156,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
-        match self.bucket.delete_object(object_path(key)).await {
+        match self.bucket.delete_object(self.object_path(key)).await {
             Ok(_) | Err(S3Error::HttpFailWithBody(404, _)) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
@@ -155,5 +166,59 @@ impl BlobStore for S3BlobStore {
         self.verify_bucket()
             .await
             .map_err(|e| BlobError::Unavailable(e.to_string()))
+    }
+
+    async fn list_older(&self, before: u64, page: Option<String>) -> Result<ObjectPage, BlobError> {
+        // The delimiter keeps deeper "folders" (other prefixes) out of the listing.
+        let (list, _) = self
+            .bucket
+            .list_page(
+                self.prefix.clone(),
+                Some("/".into()),
+                page,
+                None,
+                Some(LIST_PAGE),
+            )
+            .await
+            .map_err(unavailable)?;
+        let keys = list
+            .contents
+            .iter()
+            .filter(|o| last_modified_secs(&o.last_modified).is_some_and(|t| t < before))
+            .filter_map(|o| o.key.strip_prefix(&self.prefix))
+            .filter_map(|k| BlobKey::parse(k).ok())
+            .collect();
+        Ok(ObjectPage {
+            keys,
+            next: list.next_continuation_token.filter(|_| list.is_truncated),
+        })
+    }
+
+    fn revokes_uploads(&self) -> bool {
+        false
+    }
+}
+
+/// `LastModified` of a listing (RFC 3339, e.g. `2026-11-24T10:00:00.000Z`)
+/// as Unix seconds; `None` when unreadable, so such an object is never
+/// taken for old.
+fn last_modified_secs(raw: &str) -> Option<u64> {
+    let t =
+        time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(t.unix_timestamp()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_modified_secs;
+
+    #[test]
+    fn listing_timestamps_are_read_as_unix_seconds() {
+        assert_eq!(last_modified_secs("1970-01-01T00:01:40Z"), Some(100));
+        assert_eq!(
+            last_modified_secs("2026-11-24T10:00:00.123Z"),
+            Some(1_795_514_400)
+        );
+        assert_eq!(last_modified_secs("yesterday"), None);
     }
 }

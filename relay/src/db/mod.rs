@@ -4,6 +4,7 @@
 //! actix's blocking pool with `web::block`.
 
 mod auth;
+mod blob_rows;
 mod conn;
 mod email_otp;
 mod mailbox;
@@ -17,6 +18,7 @@ use diesel::r2d2::{ManageConnection as _, Pool, PooledConnection};
 
 use crate::config::DatabaseTarget;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
+pub use blob_rows::{Admission, BlobQuota, BlobRecord};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
 pub use mailbox::{Enqueued, NewEnvelope, QueueLimits, StoredEnvelope};
@@ -54,24 +56,6 @@ pub struct Device {
     pub created_at: i64,
     /// Last authenticated activity, Unix ms.
     pub last_seen_at: i64,
-}
-
-/// Metadata of a stored blob (the ciphertext itself is in the blob store).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = blobs)]
-pub struct BlobRecord {
-    /// Object key in the blob store.
-    pub id: String,
-    /// Uploading device.
-    pub owner: Vec<u8>,
-    /// Declared (padded) size in bytes.
-    pub size: i64,
-    /// Creation, Unix ms.
-    pub created_at: i64,
-    /// When the sweeper deletes it, Unix ms.
-    pub expires_at: i64,
-    /// For attachments: the only device that may download it.
-    pub recipient: Option<Vec<u8>>,
 }
 
 /// Pooled access to the relay's database.
@@ -192,62 +176,6 @@ impl Store {
     pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| Ok(erase_rows(c, id)?.0))
-    }
-
-    /// Records a blob unless its owner already has `max_live` unexpired ones
-    /// (counted at `rec.created_at`); false when over the quota. Fails if the
-    /// owner is not a registered device or the id exists. Counting and
-    /// inserting are one step, so concurrent uploads cannot overshoot: SQLite
-    /// holds the write lock throughout, PostgreSQL locks the owner's row.
-    pub fn insert_blob(&self, rec: &BlobRecord, max_live: i64) -> Result<bool, StoreError> {
-        if rec.size <= 0 {
-            return Err(StoreError::Invalid("blob size must be positive"));
-        }
-        let (_write, mut conn) = self.writer()?;
-        conn.transaction(|c| {
-            if let DbConnection::Pg(pg) = &mut **c {
-                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
-                    .bind::<diesel::sql_types::Binary, _>(&rec.owner)
-                    .execute(pg)?;
-            }
-            let live: i64 = blobs::table
-                .filter(blobs::owner.eq(&rec.owner))
-                .filter(blobs::expires_at.gt(rec.created_at))
-                .count()
-                .get_result(c)?;
-            if live >= max_live {
-                return Ok(false);
-            }
-            diesel::insert_into(blobs::table).values(rec).execute(c)?;
-            Ok(true)
-        })
-    }
-
-    /// The blob record with this key.
-    pub fn blob(&self, id: &str) -> Result<Option<BlobRecord>, StoreError> {
-        let mut conn = self.conn()?;
-        Ok(blobs::table
-            .find(id)
-            .select(BlobRecord::as_select())
-            .first(&mut conn)
-            .optional()?)
-    }
-
-    /// Up to `limit` blobs whose expiry is at or before `now_ms`, oldest first.
-    pub fn expired_blobs(&self, now_ms: i64, limit: i64) -> Result<Vec<BlobRecord>, StoreError> {
-        let mut conn = self.conn()?;
-        Ok(blobs::table
-            .filter(blobs::expires_at.le(now_ms))
-            .order(blobs::expires_at.asc())
-            .limit(limit)
-            .select(BlobRecord::as_select())
-            .load(&mut conn)?)
-    }
-
-    /// Deletes a blob record; true when it existed.
-    pub fn delete_blob(&self, id: &str) -> Result<bool, StoreError> {
-        let (_write, mut conn) = self.writer()?;
-        Ok(diesel::delete(blobs::table.find(id)).execute(&mut conn)? > 0)
     }
 }
 

@@ -18,6 +18,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         recipient -> Nullable<Binary>,
+        deleted_at -> Nullable<BigInt>,
     }
 }
 

@@ -1,8 +1,10 @@
 //! `/api/v1/attachments*`: pre-signed upload and download URLs for encrypted
 //! files. Uploads are signed for the exact declared size; downloads are
-//! signed only for the intended recipient; the owner or the recipient can
-//! delete early (declined, downloaded, cancelled); the sweeper deletes the
-//! rest at their expiry, objects first.
+//! signed only for the intended recipient; no URL outlives its row; the
+//! owner or the recipient can delete early (declined, downloaded,
+//! cancelled); the sweeper deletes the rest at their expiry, objects first.
+
+use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use parley_shared::protocol::attachments::{
@@ -13,8 +15,8 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use super::auth::Authed;
-use crate::blob::{BlobKey, BlobStore as _, SignedRequest};
-use crate::db::BlobRecord;
+use crate::blob::{BlobKey, BlobStore as _, CLOCK_MARGIN, SignedRequest};
+use crate::db::{Admission, BlobQuota, BlobRecord};
 use crate::error::HttpError;
 use crate::sweeper::now_ms;
 
@@ -39,11 +41,21 @@ fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
 }
 
+/// Lifetime of a URL for a row that expires at `expires_at` (Unix ms):
+/// the configured lifetime, but never past the row's expiry, in whole
+/// seconds; `None` when less than a second is left. Otherwise a URL signed
+/// just before the row expires would keep working after the sweeper ran.
+fn url_ttl(configured: Duration, expires_at: i64, now: i64) -> Option<Duration> {
+    let left = Duration::from_secs(secs(expires_at.saturating_sub(now)));
+    Some(configured.min(left)).filter(|ttl| ttl.as_secs() > 0)
+}
+
 /// `POST /api/v1/attachments`: an upload URL for `size` bytes of ciphertext.
 #[utoipa::path(post, path = "/api/v1/attachments", tag = "attachments", security(("bearer" = [])),
     request_body = CreateAttachment,
     responses((status = 201, body = AttachmentUpload), (status = 400, body = ApiError), (status = 404, description = "Unknown recipient", body = ApiError),
-        (status = 413, description = "Larger than the relay allows", body = ApiError), (status = 429, description = "Too many live attachments", body = ApiError)))]
+        (status = 413, description = "Larger than the relay allows", body = ApiError),
+        (status = 429, description = "`quota_exceeded`: too many attachments or bytes waiting", body = ApiError)))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Authed,
@@ -85,17 +97,31 @@ pub async fn create(
         expires_at,
         recipient: Some(recipient),
     };
-    let (store, quota) = (state.store.clone(), state.config.max_attachments_per_device);
-    if !web::block(move || store.insert_blob(&rec, quota)).await?? {
-        return Err(HttpError::new(
-            ErrorCode::RateLimited,
-            "too many attachments waiting; wait until some are downloaded or expire",
-        ));
+    let quota = BlobQuota {
+        max_count: state.config.max_attachments_per_device,
+        max_bytes: state.config.max_attachment_bytes_per_device,
+    };
+    let store = state.store.clone();
+    match web::block(move || store.insert_blob(&rec, quota)).await?? {
+        Admission::Admitted => {}
+        Admission::TooMany => {
+            return Err(HttpError::new(
+                ErrorCode::QuotaExceeded,
+                "too many attachments waiting; wait until some are downloaded or expire",
+            ));
+        }
+        Admission::TooManyBytes => {
+            return Err(HttpError::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "attachments waiting would exceed {} bytes; wait until some are downloaded or expire",
+                    quota.max_bytes
+                ),
+            ));
+        }
     }
-    let put = state
-        .blobs
-        .presign_put(&key, req.size, state.config.blob_url_ttl)
-        .await?;
+    let ttl = url_ttl(state.config.blob_url_ttl, expires_at, now).ok_or_else(not_found)?;
+    let put = state.blobs.presign_put(&key, req.size, ttl).await?;
     Ok(HttpResponse::Created().json(AttachmentUpload {
         id: key.as_str().to_owned(),
         upload: signed(put),
@@ -103,12 +129,13 @@ pub async fn create(
     }))
 }
 
-/// The attachment named in the path, or 404.
-async fn load(state: &AppState, id: &str) -> Result<(BlobKey, BlobRecord), HttpError> {
+/// The live attachment named in the path, or 404 (also once it is deleted
+/// or expired, even before the sweeper removed it).
+async fn load(state: &AppState, id: &str, now: i64) -> Result<(BlobKey, BlobRecord), HttpError> {
     let key = BlobKey::parse(id).map_err(|_| not_found())?;
     let store = state.store.clone();
     let id = key.as_str().to_owned();
-    let rec = web::block(move || store.blob(&id))
+    let rec = web::block(move || store.live_blob(&id, now))
         .await??
         .ok_or_else(not_found)?;
     Ok((key, rec))
@@ -123,14 +150,13 @@ pub async fn download(
     who: Authed,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (key, rec) = load(&state, &path).await?;
-    if rec.recipient.as_deref() != Some(who.device.as_slice()) || rec.expires_at <= now_ms() {
+    let now = now_ms();
+    let (key, rec) = load(&state, &path, now).await?;
+    if rec.recipient.as_deref() != Some(who.device.as_slice()) {
         return Err(not_found());
     }
-    let get = state
-        .blobs
-        .presign_get(&key, state.config.blob_url_ttl)
-        .await?;
+    let ttl = url_ttl(state.config.blob_url_ttl, rec.expires_at, now).ok_or_else(not_found)?;
+    let get = state.blobs.presign_get(&key, ttl).await?;
     Ok(HttpResponse::Ok().json(AttachmentDownload {
         download: signed(get),
         size: u64::try_from(rec.size).unwrap_or(0),
@@ -139,7 +165,10 @@ pub async fn download(
 }
 
 /// `DELETE /api/v1/attachments/{id}`: the owner or the recipient deletes it
-/// now (object first, then the record).
+/// now (object first, then the record). On a store that cannot revoke upload
+/// URLs (S3) the record stays, deleted but counted in the owner's quota,
+/// until the upload URL is dead; the sweeper then deletes whatever was
+/// uploaded through it meanwhile.
 #[utoipa::path(delete, path = "/api/v1/attachments/{id}", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204, description = "Deleted from the store"), (status = 404, body = ApiError)))]
@@ -148,13 +177,21 @@ pub async fn delete(
     who: Authed,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (key, rec) = load(&state, &path).await?;
+    let now = now_ms();
+    let (key, rec) = load(&state, &path, now).await?;
     let caller = Some(who.device.as_slice());
     if Some(rec.owner.as_slice()) != caller && rec.recipient.as_deref() != caller {
         return Err(not_found());
     }
     state.blobs.delete(&key).await?;
+    let hold_until = (!state.blobs.revokes_uploads()).then(|| {
+        let url_ms = i64::try_from(state.config.blob_url_ttl.as_millis()).unwrap_or(i64::MAX);
+        let margin_ms = i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(i64::MAX);
+        rec.created_at
+            .saturating_add(url_ms)
+            .saturating_add(margin_ms)
+    });
     let store = state.store.clone();
-    web::block(move || store.delete_blob(&rec.id)).await??;
+    web::block(move || store.end_blob(&rec.id, now, hold_until)).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -627,8 +627,8 @@ async fn forget_device(state: &AppState, device: &[u8], blob_keys: Vec<String>) 
     }
     for key in blob_keys {
         if let Ok(k) = BlobKey::parse(&key) {
-            // The rows are gone; an object left behind would be unreachable,
-            // so failures are logged and left to the store's lifecycle rules.
+            // The rows are gone; an object left behind is unreachable, and
+            // the sweeper's orphan pass removes it, so failures are only logged.
             if let Err(e) = state.blobs.delete(&k).await {
                 tracing::warn!(err = %e, "erase: blob delete failed");
             }

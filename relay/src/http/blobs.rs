@@ -1,5 +1,8 @@
 //! Upload and download for the local-disk blob store. Every request must carry
-//! a valid relay-signed URL for its exact method (and length, for uploads).
+//! a valid relay-signed URL for its exact method (and length, for uploads),
+//! and the object's row must be live: deleting or expiring an attachment
+//! revokes its URLs here, which pre-signed S3 URLs cannot offer. An object
+//! is uploaded once.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -7,8 +10,10 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::blob::{BlobError, BlobKey, Blobs, LocalBlobStore};
+use crate::blob::{BlobError, BlobKey, BlobStore as _, Blobs, LocalBlobStore};
+use crate::db::BlobRecord;
 use crate::error::HttpError;
+use crate::sweeper::now_ms;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SignedQuery {
@@ -28,6 +33,19 @@ fn local(state: &AppState) -> Result<&LocalBlobStore, HttpError> {
     }
 }
 
+/// The object's row, if live now.
+async fn live_row(state: &AppState, key: &BlobKey) -> Result<Option<BlobRecord>, HttpError> {
+    let (store, id) = (state.store.clone(), key.as_str().to_owned());
+    Ok(web::block(move || store.live_blob(&id, now_ms())).await??)
+}
+
+fn revoked() -> HttpError {
+    HttpError::new(
+        ErrorCode::Forbidden,
+        "signed URL rejected: the attachment was deleted or has expired",
+    )
+}
+
 fn parse_query(req: &HttpRequest) -> Result<SignedQuery, HttpError> {
     web::Query::<SignedQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
@@ -44,7 +62,8 @@ fn parse_query(req: &HttpRequest) -> Result<SignedQuery, HttpError> {
     params(("key" = String, Path), ("exp" = u64, Query), ("len" = u64, Query), ("sig" = String, Query, description = "relay signature")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, description = "Stored"), (status = 400, description = "Length differs from the signed length", body = ApiError),
-        (status = 403, description = "Forged, expired or wrong-method URL", body = ApiError), (status = 413, body = ApiError)))]
+        (status = 403, description = "Forged, expired or wrong-method URL, or the attachment was deleted or expired", body = ApiError),
+        (status = 409, description = "Already uploaded", body = ApiError), (status = 413, body = ApiError)))]
 pub async fn put(
     req: HttpRequest,
     path: web::Path<String>,
@@ -77,7 +96,22 @@ pub async fn put(
     if declared.is_some_and(|d| d != len) {
         return Err(BlobError::LengthMismatch.into());
     }
+    let rec = live_row(&state, &key).await?.ok_or_else(revoked)?;
+    if u64::try_from(rec.size).ok() != Some(len) {
+        // The relay signs uploads for the row's size only.
+        return Err(revoked());
+    }
+    // Cheap early answer; `write` makes the real, atomic check.
+    if store.exists(&key).await? {
+        return Err(BlobError::AlreadyExists.into());
+    }
     store.write(&key, len, body).await?;
+    // Deleted or expired while the body streamed: the deleter or the sweeper
+    // may have looked before the object appeared, so it goes now.
+    if live_row(&state, &key).await?.is_none() {
+        store.delete(&key).await?;
+        return Err(revoked());
+    }
     metrics::counter!("parley_blob_bytes_uploaded_total").increment(len);
     Ok(HttpResponse::Ok().finish())
 }
@@ -86,7 +120,7 @@ pub async fn put(
 #[utoipa::path(get, path = "/blobs/{key}", tag = "blobs",
     params(("key" = String, Path), ("exp" = u64, Query), ("sig" = String, Query, description = "relay signature")),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+        (status = 403, body = ApiError), (status = 404, description = "Not uploaded, or the attachment was deleted or expired", body = ApiError)))]
 pub async fn get(
     req: HttpRequest,
     path: web::Path<String>,
@@ -102,6 +136,9 @@ pub async fn get(
         ));
     }
     store.signer().verify("GET", &key, q.exp, None, &q.sig)?;
+    if live_row(&state, &key).await?.is_none() {
+        return Err(BlobError::NotFound.into());
+    }
     let path = store.path_for(&key);
     let file = match web::block(move || actix_files::NamedFile::open(path)).await? {
         Ok(f) => f,

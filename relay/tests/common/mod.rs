@@ -48,6 +48,7 @@ impl S3Env {
             endpoint: url::Url::parse(&self.endpoint).unwrap(),
             region: "us-east-1".into(),
             bucket: self.bucket.clone(),
+            prefix: String::new(),
             access_key: self.access_key.clone(),
             secret_key: self.secret_key.clone(),
         }

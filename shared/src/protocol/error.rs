@@ -25,6 +25,9 @@ pub enum ErrorCode {
     LengthMismatch,
     /// A rate limit was hit; retry later.
     RateLimited,
+    /// A storage quota is used up (attachments waiting per device, by count
+    /// or by bytes); retry once some are downloaded, deleted or expired.
+    QuotaExceeded,
     /// A dependency (database, blob store) is unavailable.
     Unavailable,
     /// Something failed on the relay; details are in the relay's log only.
@@ -42,7 +45,7 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::LengthMismatch => 400,
             Self::TooLarge => 413,
-            Self::RateLimited => 429,
+            Self::RateLimited | Self::QuotaExceeded => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,
         }
@@ -80,6 +83,10 @@ mod tests {
         assert_eq!(json, r#"{"code":"length_mismatch","message":"x"}"#);
         let back: ApiError = serde_json::from_str(&json).unwrap();
         assert_eq!(back, body);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::QuotaExceeded).unwrap(),
+            r#""quota_exceeded""#
+        );
     }
 
     #[test]
@@ -93,6 +100,7 @@ mod tests {
             ErrorCode::TooLarge,
             ErrorCode::LengthMismatch,
             ErrorCode::RateLimited,
+            ErrorCode::QuotaExceeded,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ] {

@@ -1,0 +1,1 @@
+ALTER TABLE blobs DROP COLUMN deleted_at;
