@@ -87,9 +87,11 @@ pub async fn create(
     };
     let (store, quota) = (state.store.clone(), state.config.max_attachments_per_device);
     if !web::block(move || store.insert_blob(&rec, quota)).await?? {
-        return Err(HttpError::new(
+        // When recipients download is unknown; a minute is a polling hint.
+        return Err(HttpError::retry_after(
             ErrorCode::RateLimited,
             "too many attachments waiting; wait until some are downloaded or expire",
+            std::time::Duration::from_secs(60),
         ));
     }
     let put = state

@@ -104,19 +104,24 @@ async fn limit_ip(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    let allowed = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
-        (Some(state), Some(peer)) => state.limits.per_ip.check(&client_ip::client_ip(
-            peer.ip(),
-            req.headers(),
-            &state.config.trusted_proxies,
-        )),
-        _ => true,
+    let refused = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
+        (Some(state), Some(peer)) => state
+            .limits
+            .per_ip
+            .take(&client_ip::client_ip(
+                peer.ip(),
+                req.headers(),
+                &state.config.trusted_proxies,
+            ))
+            .err(),
+        _ => None,
     };
-    if !allowed {
+    if let Some(wait) = refused {
         metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
-        let resp = actix_web::ResponseError::error_response(&HttpError::new(
+        let resp = actix_web::ResponseError::error_response(&HttpError::retry_after(
             ErrorCode::RateLimited,
             "too many requests from this address; slow down",
+            wait,
         ));
         return Ok(req.into_response(resp));
     }
