@@ -29,6 +29,10 @@ pub enum ErrorCode {
     Unavailable,
     /// Something failed on the relay; details are in the relay's log only.
     Internal,
+    /// The path exists but not with this HTTP method (see `Allow`). Last:
+    /// WebSocket frames encode codes by position (postcard), so new codes
+    /// are only ever appended.
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -39,6 +43,7 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
             Self::LengthMismatch => 400,
             Self::TooLarge => 413,
@@ -80,6 +85,10 @@ mod tests {
         assert_eq!(json, r#"{"code":"length_mismatch","message":"x"}"#);
         let back: ApiError = serde_json::from_str(&json).unwrap();
         assert_eq!(back, body);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::MethodNotAllowed).unwrap(),
+            r#""method_not_allowed""#
+        );
     }
 
     #[test]
@@ -89,6 +98,7 @@ mod tests {
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
             ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
             ErrorCode::Conflict,
             ErrorCode::TooLarge,
             ErrorCode::LengthMismatch,
