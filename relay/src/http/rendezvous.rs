@@ -11,7 +11,7 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use super::auth::Authed;
-use crate::db::{RendezvousGet, RendezvousPut};
+use crate::db::{RendezvousCreated, RendezvousGet, RendezvousPut};
 use crate::error::HttpError;
 use crate::sweeper::now_ms;
 
@@ -57,10 +57,24 @@ pub async fn create(
     let expires_at = now + i64::from(ttl) * 1000;
     let store = state.store.clone();
     let pin = body.pin;
-    let slot = web::block(move || {
+    let slot = match web::block(move || {
         store.create_rendezvous(&id, &who.device, pin, now, expires_at, random_u16)
     })
-    .await??;
+    .await??
+    {
+        RendezvousCreated::Slot(slot) => slot,
+        RendezvousCreated::NoFreePin { next_free_at } => {
+            // Capacity, not a fault: say so, and when the first number frees up.
+            let wait = u64::try_from(next_free_at - now_ms()).unwrap_or(0);
+            return Err(HttpError::retry_after(
+                ErrorCode::Unavailable,
+                format!(
+                    "no PIN slot is free: all {PIN_SLOTS} are in use; try again later, or pair with the QR code or link"
+                ),
+                std::time::Duration::from_millis(wait),
+            ));
+        }
+    };
     Ok(HttpResponse::Created().json(Rendezvous {
         id: encode_b64(&id),
         pin_slot: slot,

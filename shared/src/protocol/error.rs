@@ -25,7 +25,8 @@ pub enum ErrorCode {
     LengthMismatch,
     /// A rate limit was hit; retry later.
     RateLimited,
-    /// A dependency (database, blob store) is unavailable.
+    /// A dependency (database, blob store) is unavailable, or a shared
+    /// capacity is used up (every PIN slot taken); retry later.
     Unavailable,
     /// Something failed on the relay; details are in the relay's log only.
     Internal,
