@@ -14,7 +14,7 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 use crate::error::HttpError;
 
 /// Largest JSON body the API accepts (a registration with 200 one-time prekeys is ~20 KiB).
-pub const API_JSON_LIMIT: usize = 64 * 1024;
+const API_JSON_LIMIT: usize = 64 * 1024;
 
 /// Path parameters that do not parse (`/rendezvous/pin/65536`): 400 `bad_request`.
 pub(super) fn path_config() -> web::PathConfig {

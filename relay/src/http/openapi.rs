@@ -13,7 +13,7 @@ use parley_shared::protocol::auth::{
 use parley_shared::protocol::rendezvous::{CreateRendezvous, Rendezvous};
 use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
-use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -119,52 +119,58 @@ fn add_error_responses(op: &mut Operation, rate_limited: bool, storage: bool) {
         .flatten()
         .any(|req| serde_json::to_value(req).is_ok_and(|v| v.get("bearer").is_some()));
     let parses = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || op.request_body.is_some();
-    let mut add = |status: &str, description: &str, when: bool| {
-        if when {
+    for (status, description, applies) in [
+        ("400", "Malformed path parameter, query or body", parses),
+        (
+            "401",
+            "Missing, unknown, expired or revoked bearer token",
+            bearer,
+        ),
+        (
+            "413",
+            "Body larger than this operation accepts",
+            op.request_body.is_some(),
+        ),
+        (
+            "429",
+            "Rate limited; `Retry-After` says when to come back",
+            rate_limited,
+        ),
+        (
+            "500",
+            "Relay fault (details only in the relay's log)",
+            storage,
+        ),
+        ("503", "Database or blob store unavailable", storage),
+    ] {
+        if applies {
             op.responses
                 .responses
                 .entry(status.to_owned())
                 .or_insert_with(|| RefOr::T(error_response(description)));
         }
-    };
-    add("400", "Malformed path parameter, query or body", parses);
-    add(
-        "401",
-        "Missing, unknown, expired or revoked bearer token",
-        bearer,
-    );
-    add(
-        "413",
-        "Body larger than this operation accepts",
-        op.request_body.is_some(),
-    );
-    add(
-        "429",
-        "Rate limited; `Retry-After` says when to come back",
-        rate_limited,
-    );
-    add(
-        "500",
-        "Relay fault (details only in the relay's log)",
-        storage,
-    );
-    add("503", "Database or blob store unavailable", storage);
+    }
     for status in ["429", "503"] {
         if let Some(RefOr::T(resp)) = op.responses.responses.get_mut(status) {
             resp.headers
                 .entry("Retry-After".to_owned())
-                .or_insert_with(|| {
-                    RefOr::T(
-                    HeaderBuilder::new()
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))))
-                        .description(Some(
-                            "Seconds to wait before retrying (always on 429; on 503 when known)",
-                        ))
-                        .build(),
-                )
-                });
+                .or_insert_with(retry_after_header);
         }
     }
+}
+
+fn retry_after_header() -> RefOr<Header> {
+    let seconds = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1));
+    RefOr::T(
+        HeaderBuilder::new()
+            .schema(Some(seconds))
+            .description(Some(
+                "Seconds to wait before retrying (always on 429; on 503 when known)",
+            ))
+            .build(),
+    )
 }
 
 /// OpenAPI requires a description on every response; annotations that give

@@ -41,7 +41,8 @@ fn random_u16() -> u16 {
 
 /// `POST /api/v1/rendezvous`: a new slot owned by the caller.
 #[utoipa::path(post, path = "/api/v1/rendezvous", tag = "pairing", security(("bearer" = [])), request_body = CreateRendezvous,
-    responses((status = 201, body = Rendezvous), (status = 401, body = ApiError)))]
+    responses((status = 201, body = Rendezvous), (status = 401, body = ApiError),
+        (status = 503, description = "No PIN slot is free (`Retry-After` until the first expires), or storage unavailable", body = ApiError)))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Authed,
