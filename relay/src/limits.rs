@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Buckets idle this long are forgotten once they would be full again
 /// (memory stays bounded by active callers; forgetting a bucket that is
 /// still refilling would hand a slow-rate caller a fresh burst).
 const FORGET_AFTER_SECS: f64 = 600.0;
+
+/// Longest wait a refusal reports.
+const MAX_WAIT_SECS: f64 = 3600.0;
 
 /// Per-key token buckets: `rate` tokens per second, up to `burst`.
 #[derive(Debug)]
@@ -43,6 +46,13 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
 
     /// Takes one token for `key`; false means "over the limit".
     pub fn check(&self, key: &K) -> bool {
+        self.take(key).is_ok()
+    }
+
+    /// Takes one token for `key`, or says how long until the next one: the
+    /// caller's `Retry-After`, so a client backs off exactly as long as the
+    /// bucket needs.
+    pub fn take(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
         let mut buckets = self
             .buckets
@@ -54,9 +64,20 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(self.wait_for(*tokens))
+        }
+    }
+
+    /// Time until a bucket holding `tokens` has one whole token again
+    /// (a limiter that never refills says "an hour": a hint, not a promise).
+    fn wait_for(&self, tokens: f64) -> Duration {
+        let secs = (1.0 - tokens) / self.rate;
+        if secs.is_finite() && secs >= 0.0 {
+            Duration::from_secs_f64(secs.min(MAX_WAIT_SECS))
+        } else {
+            Duration::from_secs_f64(MAX_WAIT_SECS)
         }
     }
 
@@ -88,6 +109,21 @@ mod tests {
         assert!(l.check(&1) && l.check(&1) && l.check(&1));
         assert!(!l.check(&1), "burst used up, no refill");
         assert!(l.check(&2), "other keys unaffected");
+    }
+
+    #[test]
+    fn refusal_says_when_the_next_token_comes() {
+        // 6 per minute: one token every 10 s.
+        let l = RateLimiter::per_minute(6, 1);
+        assert!(l.take(&1).is_ok());
+        let wait = l.take(&1).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(9) && wait <= Duration::from_secs(10),
+            "{wait:?}"
+        );
+        let never = RateLimiter::per_second(0.0, 1);
+        assert!(never.take(&1).is_ok());
+        assert_eq!(never.take(&1), Err(Duration::from_secs(3600)));
     }
 
     #[test]

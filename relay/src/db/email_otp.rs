@@ -17,8 +17,12 @@ pub const OTP_SENDS_PER_HOUR: i32 = 5;
 pub enum Issue {
     /// Stored; send it.
     Issued,
-    /// Too soon or too many for this address.
-    RateLimited,
+    /// Too soon or too many for this address; the next code may go out at
+    /// `retry_at` (Unix ms).
+    RateLimited {
+        /// When the address may receive a code again, Unix ms.
+        retry_at: i64,
+    },
 }
 
 /// Result of checking a code.
@@ -55,11 +59,15 @@ impl Store {
             let (window_start, sends) = match prev {
                 Some((last, start, n)) => {
                     if now - last < OTP_RESEND_AFTER_MS {
-                        return Ok(Issue::RateLimited);
+                        return Ok(Issue::RateLimited {
+                            retry_at: last + OTP_RESEND_AFTER_MS,
+                        });
                     }
                     if now - start < 3_600_000 {
                         if n >= OTP_SENDS_PER_HOUR {
-                            return Ok(Issue::RateLimited);
+                            return Ok(Issue::RateLimited {
+                                retry_at: start + 3_600_000,
+                            });
                         }
                         (start, n + 1)
                     } else {

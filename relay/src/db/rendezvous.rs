@@ -21,6 +21,23 @@ pub enum Put {
     AlreadyClaimed,
 }
 
+/// Outcome of creating a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// Created, with its PIN slot number when one was asked for.
+    Slot(Option<u16>),
+    /// Every PIN slot number is in use; the first one frees up at
+    /// `next_free_at` (Unix ms).
+    NoFreePin {
+        /// When the soonest-expiring PIN slot ends, Unix ms.
+        next_free_at: i64,
+    },
+}
+
+/// Rounds of "pick a free number, insert" before giving up: only a
+/// concurrent writer taking the picked number (PostgreSQL) costs a round.
+const PIN_ROUNDS: usize = 8;
+
 /// Outcome of reading a slot message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Get {
@@ -43,7 +60,8 @@ type Row = (
 );
 
 impl Store {
-    /// Creates a slot; with `pin`, also allocates a free slot number.
+    /// Creates a slot; with `pin`, also allocates a free slot number, picked
+    /// at random among the free ones (so a nearly full space still finds one).
     pub fn create_rendezvous(
         &self,
         id: &[u8],
@@ -52,13 +70,27 @@ impl Store {
         now: i64,
         expires_at: i64,
         mut pick: impl FnMut() -> u16,
-    ) -> Result<Option<u16>, StoreError> {
+    ) -> Result<Created, StoreError> {
         let (_write, mut conn) = self.writer()?;
         // Expired slots give their PIN numbers back.
         diesel::delete(rendezvous::table.filter(rendezvous::expires_at.le(now)))
             .execute(&mut conn)?;
-        for _ in 0..64 {
-            let slot = pin.then(|| pick() % PIN_SLOTS);
+        for _ in 0..PIN_ROUNDS {
+            let slot = if pin {
+                let free = Self::free_pin_slots(&mut conn)?;
+                if free.is_empty() {
+                    let next: Option<i64> = rendezvous::table
+                        .filter(rendezvous::pin_slot.is_not_null())
+                        .select(diesel::dsl::min(rendezvous::expires_at))
+                        .first(&mut conn)?;
+                    return Ok(Created::NoFreePin {
+                        next_free_at: next.unwrap_or(now),
+                    });
+                }
+                Some(free[usize::from(pick()) % free.len()])
+            } else {
+                None
+            };
             let inserted = diesel::insert_into(rendezvous::table)
                 .values((
                     rendezvous::id.eq(id),
@@ -69,7 +101,7 @@ impl Store {
                 ))
                 .execute(&mut conn);
             match inserted {
-                Ok(_) => return Ok(slot),
+                Ok(_) => return Ok(Created::Slot(slot)),
                 Err(e) => {
                     let e = StoreError::from(e);
                     if !(pin && is_constraint_violation(&e)) {
@@ -78,9 +110,26 @@ impl Store {
                 }
             }
         }
-        Err(StoreError::Unavailable(
-            "no free PIN slot; try again shortly".into(),
-        ))
+        // Every round lost its number to a concurrent writer: as good as
+        // full for this request; the caller may retry in a second.
+        Ok(Created::NoFreePin {
+            next_free_at: now + 1000,
+        })
+    }
+
+    /// PIN slot numbers no live slot holds (expired ones were just deleted).
+    fn free_pin_slots(c: &mut super::DbConnection) -> QueryResult<Vec<u16>> {
+        let taken: Vec<Option<i32>> = rendezvous::table
+            .filter(rendezvous::pin_slot.is_not_null())
+            .select(rendezvous::pin_slot)
+            .load(c)?;
+        let mut used = vec![false; usize::from(PIN_SLOTS)];
+        for n in taken.into_iter().flatten() {
+            if let Some(u) = usize::try_from(n).ok().and_then(|n| used.get_mut(n)) {
+                *u = true;
+            }
+        }
+        Ok((0..PIN_SLOTS).filter(|&n| !used[usize::from(n)]).collect())
     }
 
     /// The live slot with this PIN number.

@@ -102,21 +102,25 @@ pub async fn create(
         max_bytes: state.config.max_attachment_bytes_per_device,
     };
     let store = state.store.clone();
+    // When recipients download is unknown; a minute is a polling hint.
+    let hint = std::time::Duration::from_secs(60);
     match web::block(move || store.insert_blob(&rec, quota)).await?? {
         Admission::Admitted => {}
         Admission::TooMany => {
-            return Err(HttpError::new(
+            return Err(HttpError::retry_after(
                 ErrorCode::QuotaExceeded,
                 "too many attachments waiting; wait until some are downloaded or expire",
+                hint,
             ));
         }
         Admission::TooManyBytes => {
-            return Err(HttpError::new(
+            return Err(HttpError::retry_after(
                 ErrorCode::QuotaExceeded,
                 format!(
                     "attachments waiting would exceed {} bytes; wait until some are downloaded or expire",
                     quota.max_bytes
                 ),
+                hint,
             ));
         }
     }

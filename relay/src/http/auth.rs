@@ -95,12 +95,13 @@ impl FromRequest for Authed {
                 .ok_or_else(|| unauthorized("token unknown, expired or revoked"))?;
             // Per device as well as per IP: one device cannot exhaust the
             // relay from many addresses.
-            if !state.limits.per_device_api.check(&device) {
+            if let Err(wait) = state.limits.per_device_api.take(&device) {
                 metrics::counter!("parley_rate_limited_total", "scope" => "device_api")
                     .increment(1);
-                return Err(HttpError::new(
+                return Err(HttpError::retry_after(
                     ErrorCode::RateLimited,
                     "too many requests from this device; slow down",
+                    wait,
                 ));
             }
             Ok(Self { device, token_hash })
@@ -395,9 +396,10 @@ pub async fn request_email_code(
     match web::block(move || store.issue_email_otp(&email_hash, &code_hash, now, expires_at))
         .await??
     {
-        OtpIssue::RateLimited => Err(HttpError::new(
+        OtpIssue::RateLimited { retry_at } => Err(HttpError::retry_after(
             ErrorCode::RateLimited,
             "a code was sent to this address recently; wait a minute (at most 5 per hour)",
+            std::time::Duration::from_millis(u64::try_from(retry_at - now).unwrap_or(0)),
         )),
         OtpIssue::Issued => {
             state.mailer.send_code(&email, &code).await.map_err(|e| {

@@ -4,6 +4,7 @@ pub mod attachments;
 pub mod auth;
 pub mod blobs;
 mod client_ip;
+mod errors;
 mod headers;
 pub mod health;
 pub mod openapi;
@@ -139,18 +140,19 @@ async fn limit_ip(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    let allowed = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
+    let refused = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
         (Some(state), Some(peer)) => {
             let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
-            state.limits.per_ip.check(&client_ip::limit_key(ip))
+            state.limits.per_ip.take(&client_ip::limit_key(ip)).err()
         }
-        _ => true,
+        _ => None,
     };
-    if !allowed {
+    if let Some(wait) = refused {
         metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
-        let resp = actix_web::ResponseError::error_response(&HttpError::new(
+        let resp = actix_web::ResponseError::error_response(&HttpError::retry_after(
             ErrorCode::RateLimited,
             "too many requests from this address; slow down",
+            wait,
         ));
         return Ok(req.into_response(resp));
     }
@@ -160,7 +162,10 @@ async fn limit_ip(
 }
 
 /// Registers every route. Order matters: API and operational routes first,
-/// the PWA (with its SPA fallback) last.
+/// the PWA (with its SPA fallback) last. Each API path is one resource, so a
+/// wrong method gets 405 with `Allow` instead of falling through to 404; the
+/// `json_errors` middleware (registered last, so outermost) turns whatever
+/// error actix answers under `/api/v1` and `/blobs` into the JSON format.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         let static_dir = state.config.static_dir.clone();
@@ -170,48 +175,74 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(health::metrics))
             .service(
-                web::resource("/blobs/{key}")
-                    .app_data(web::PayloadConfig::new(
-                        usize::try_from(max_blob).unwrap_or(usize::MAX),
-                    ))
-                    .route(web::put().to(blobs::put))
-                    .route(web::get().to(blobs::get))
-                    .route(web::head().to(blobs::get)),
+                web::scope("/blobs")
+                    .wrap(actix_web::middleware::from_fn(errors::json_errors))
+                    .app_data(errors::path_config())
+                    .app_data(errors::query_config())
+                    .service(
+                        web::resource("/{key}")
+                            .app_data(web::PayloadConfig::new(
+                                usize::try_from(max_blob).unwrap_or(usize::MAX),
+                            ))
+                            .route(web::put().to(blobs::put))
+                            .route(web::get().to(blobs::get))
+                            .route(web::head().to(blobs::get)),
+                    )
+                    .default_service(web::to(errors::not_found)),
             )
             .service(
                 web::scope(API_PREFIX)
                     .wrap(actix_web::middleware::from_fn(limit_ip))
-                    .app_data(
-                        web::JsonConfig::default()
-                            .limit(API_JSON_LIMIT)
-                            .error_handler(json_error),
+                    .wrap(actix_web::middleware::from_fn(errors::json_errors))
+                    .app_data(errors::json_config())
+                    .app_data(errors::path_config())
+                    .app_data(errors::query_config())
+                    .service(web::resource("/openapi.json").route(web::get().to(openapi::document)))
+                    .service(web::resource("/ws").route(web::get().to(ws::connect)))
+                    .service(web::resource("/info").route(web::get().to(auth::info)))
+                    .service(web::resource("/turn").route(web::get().to(auth::turn)))
+                    .service(
+                        web::resource("/attachments").route(web::post().to(attachments::create)),
                     )
-                    .route("/openapi.json", web::get().to(openapi::document))
-                    .route("/ws", web::get().to(ws::connect))
-                    .route("/info", web::get().to(auth::info))
-                    .route("/turn", web::get().to(auth::turn))
-                    .route("/attachments", web::post().to(attachments::create))
-                    .route("/attachments/{id}", web::delete().to(attachments::delete))
-                    .route(
-                        "/attachments/{id}/download",
-                        web::post().to(attachments::download),
+                    .service(
+                        web::resource("/attachments/{id}")
+                            .route(web::delete().to(attachments::delete)),
                     )
-                    .route("/auth/challenge", web::post().to(auth::challenge))
-                    .route("/auth/login", web::post().to(auth::login))
-                    .route("/auth/session", web::delete().to(auth::logout))
-                    .route("/auth/sessions", web::delete().to(auth::logout_everywhere))
-                    .route("/devices", web::post().to(auth::register))
-                    .route(
-                        "/registration/email",
-                        web::post().to(auth::request_email_code),
+                    .service(
+                        web::resource("/attachments/{id}/download")
+                            .route(web::post().to(attachments::download)),
                     )
-                    .route("/devices/me", web::delete().to(auth::erase_me))
-                    .route("/devices/{id}/bundle", web::get().to(auth::bundle))
-                    .route("/prekeys", web::put().to(auth::put_prekeys))
-                    .route("/prekeys/status", web::get().to(auth::prekey_status))
-                    .route("/rendezvous", web::post().to(rendezvous::create))
-                    .route("/rendezvous/pin/{slot}", web::get().to(rendezvous::by_pin))
-                    .route("/rendezvous/{id}", web::delete().to(rendezvous::delete))
+                    .service(
+                        web::resource("/auth/challenge").route(web::post().to(auth::challenge)),
+                    )
+                    .service(web::resource("/auth/login").route(web::post().to(auth::login)))
+                    .service(web::resource("/auth/session").route(web::delete().to(auth::logout)))
+                    .service(
+                        web::resource("/auth/sessions")
+                            .route(web::delete().to(auth::logout_everywhere)),
+                    )
+                    .service(web::resource("/devices").route(web::post().to(auth::register)))
+                    .service(
+                        web::resource("/registration/email")
+                            .route(web::post().to(auth::request_email_code)),
+                    )
+                    .service(web::resource("/devices/me").route(web::delete().to(auth::erase_me)))
+                    .service(
+                        web::resource("/devices/{id}/bundle").route(web::get().to(auth::bundle)),
+                    )
+                    .service(web::resource("/prekeys").route(web::put().to(auth::put_prekeys)))
+                    .service(
+                        web::resource("/prekeys/status").route(web::get().to(auth::prekey_status)),
+                    )
+                    .service(web::resource("/rendezvous").route(web::post().to(rendezvous::create)))
+                    .service(
+                        web::resource("/rendezvous/pin/{slot}")
+                            .route(web::get().to(rendezvous::by_pin)),
+                    )
+                    .service(
+                        web::resource("/rendezvous/{id}")
+                            .route(web::delete().to(rendezvous::delete)),
+                    )
                     .service(
                         web::resource("/rendezvous/{id}/{msg}")
                             .app_data(web::PayloadConfig::new(
@@ -220,27 +251,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                             .route(web::put().to(rendezvous::put))
                             .route(web::get().to(rendezvous::get)),
                     )
-                    .default_service(web::to(api_not_found)),
+                    .default_service(web::to(errors::not_found)),
             );
         static_files::configure(cfg, &static_dir);
     }
-}
-
-/// Largest JSON body the API accepts (a registration with 200 one-time prekeys is ~20 KiB).
-const API_JSON_LIMIT: usize = 64 * 1024;
-
-fn json_error(
-    err: actix_web::error::JsonPayloadError,
-    _: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    let code = match err {
-        actix_web::error::JsonPayloadError::Overflow { .. }
-        | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => ErrorCode::TooLarge,
-        _ => ErrorCode::BadRequest,
-    };
-    HttpError::new(code, format!("invalid JSON body: {err}")).into()
-}
-
-async fn api_not_found() -> Result<actix_web::HttpResponse, HttpError> {
-    Err(HttpError::new(ErrorCode::NotFound, "no such API endpoint"))
 }

@@ -11,7 +11,7 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use super::auth::Authed;
-use crate::db::{RendezvousGet, RendezvousPut};
+use crate::db::{RendezvousCreated, RendezvousGet, RendezvousPut};
 use crate::error::HttpError;
 use crate::sweeper::now_ms;
 
@@ -41,7 +41,8 @@ fn random_u16() -> u16 {
 
 /// `POST /api/v1/rendezvous`: a new slot owned by the caller.
 #[utoipa::path(post, path = "/api/v1/rendezvous", tag = "pairing", security(("bearer" = [])), request_body = CreateRendezvous,
-    responses((status = 201, body = Rendezvous), (status = 401, body = ApiError)))]
+    responses((status = 201, body = Rendezvous), (status = 401, body = ApiError),
+        (status = 503, description = "No PIN slot is free (`Retry-After` until the first expires), or storage unavailable", body = ApiError)))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Authed,
@@ -57,10 +58,24 @@ pub async fn create(
     let expires_at = now + i64::from(ttl) * 1000;
     let store = state.store.clone();
     let pin = body.pin;
-    let slot = web::block(move || {
+    let slot = match web::block(move || {
         store.create_rendezvous(&id, &who.device, pin, now, expires_at, random_u16)
     })
-    .await??;
+    .await??
+    {
+        RendezvousCreated::Slot(slot) => slot,
+        RendezvousCreated::NoFreePin { next_free_at } => {
+            // Capacity, not a fault: say so, and when the first number frees up.
+            let wait = u64::try_from(next_free_at - now_ms()).unwrap_or(0);
+            return Err(HttpError::retry_after(
+                ErrorCode::Unavailable,
+                format!(
+                    "no PIN slot is free: all {PIN_SLOTS} are in use; try again later, or pair with the QR code or link"
+                ),
+                std::time::Duration::from_millis(wait),
+            ));
+        }
+    };
     Ok(HttpResponse::Created().json(Rendezvous {
         id: encode_b64(&id),
         pin_slot: slot,

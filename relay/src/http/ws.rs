@@ -23,6 +23,7 @@ use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Live, Recent};
 use crate::db::{Enqueued, NewEnvelope};
+use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
 use crate::sweeper::now_ms;
 
@@ -81,13 +82,19 @@ struct Authenticated {
     expires_at: i64,
 }
 
-/// Upgrades the request and runs the connection in its own task.
+/// Upgrades the request and runs the connection in its own task. A request
+/// that is not a WebSocket handshake gets the JSON `bad_request`.
 pub(super) async fn connect(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+) -> Result<HttpResponse, HttpError> {
+    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        HttpError::new(
+            ErrorCode::BadRequest,
+            format!("this endpoint needs a WebSocket upgrade: {e}"),
+        )
+    })?;
     let stream = stream
         .max_frame_size(MAX_FRAME)
         .aggregate_continuations()

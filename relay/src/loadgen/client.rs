@@ -57,7 +57,9 @@ fn err(e: impl std::fmt::Display) -> LoadError {
     LoadError(e.to_string())
 }
 
-async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, String), LoadError> {
+/// Registers a fresh device through the open gate; returns its id and bearer
+/// token. `url` is the relay's public origin (it is signed over).
+pub async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, String), LoadError> {
     let rng = &mut os_rng();
     let identity = IdentityKeyPair::generate(rng);
     let keys = KeyUpload {

@@ -9,7 +9,7 @@ mod client;
 use std::time::Duration;
 
 pub use bare::BareForwarder;
-pub use client::{Plan, Report, hold_idle, run};
+pub use client::{LoadError, Plan, Report, hold_idle, register, run};
 
 /// Percentile of sorted latencies.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -25,13 +25,18 @@ pub enum ErrorCode {
     LengthMismatch,
     /// A rate limit was hit; retry later.
     RateLimited,
-    /// A storage quota is used up (attachments waiting per device, by count
-    /// or by bytes); retry once some are downloaded, deleted or expired.
-    QuotaExceeded,
-    /// A dependency (database, blob store) is unavailable.
+    /// A dependency (database, blob store) is unavailable, or a shared
+    /// capacity is used up (every PIN slot taken); retry later.
     Unavailable,
     /// Something failed on the relay; details are in the relay's log only.
     Internal,
+    /// The path exists but not with this HTTP method (see `Allow`). Last:
+    /// WebSocket frames encode codes by position (postcard), so new codes
+    /// are only ever appended.
+    MethodNotAllowed,
+    /// A storage quota is used up (attachments waiting per device, by count
+    /// or by bytes); retry once some are downloaded, deleted or expired.
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -42,6 +47,7 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
             Self::LengthMismatch => 400,
             Self::TooLarge => 413,
@@ -84,6 +90,10 @@ mod tests {
         let back: ApiError = serde_json::from_str(&json).unwrap();
         assert_eq!(back, body);
         assert_eq!(
+            serde_json::to_string(&ErrorCode::MethodNotAllowed).unwrap(),
+            r#""method_not_allowed""#
+        );
+        assert_eq!(
             serde_json::to_string(&ErrorCode::QuotaExceeded).unwrap(),
             r#""quota_exceeded""#
         );
@@ -96,6 +106,7 @@ mod tests {
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
             ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
             ErrorCode::Conflict,
             ErrorCode::TooLarge,
             ErrorCode::LengthMismatch,
