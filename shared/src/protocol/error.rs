@@ -25,8 +25,9 @@ pub enum ErrorCode {
     LengthMismatch,
     /// A rate limit was hit; retry later.
     RateLimited,
-    /// A storage quota is used up (attachments waiting per device, by count
-    /// or by bytes); retry once some are downloaded, deleted or expired.
+    /// A quota of what one device may hold is used up (attachments waiting,
+    /// by count or by bytes; open pairing slots); retry once some are
+    /// downloaded, deleted, closed or expired.
     QuotaExceeded,
     /// A dependency (database, blob store) is unavailable.
     Unavailable,
