@@ -333,6 +333,99 @@ fn postgres_backend() {
     suite(&store);
 }
 
+/// PIN numbers: a number in use is skipped (on PostgreSQL the failed try is
+/// rolled back to a savepoint, not the whole transaction), a full space
+/// creates nothing, and the per-owner cap counts open slots only.
+fn pin_suite(store: &Store) {
+    use parley_relay::db::{NewSlot, PinAssigned, RendezvousCreated as Created};
+    let (alice, bob): (&'static [u8], &'static [u8]) = (&[21; 32], &[22; 32]);
+    store.upsert_device(alice, 1).unwrap();
+    store.upsert_device(bob, 1).unwrap();
+    let slot = |id: &'static [u8], owner: &'static [u8], pin: bool| NewSlot {
+        id,
+        owner,
+        pin,
+        now: 1_000,
+        expires_at: 60_000,
+    };
+    let seven = || 7u16;
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s1", alice, true), 3, seven)
+            .unwrap(),
+        Created::Slot(Some(7))
+    );
+    let mut picks = [7u16, 10_007, 8].into_iter();
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s2", bob, true), 3, || picks.next().unwrap_or(9))
+            .unwrap(),
+        Created::Slot(Some(8)),
+        "7 is taken (10,007 is 7 too); the next free number is used"
+    );
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s3", bob, true), 3, seven)
+            .unwrap(),
+        Created::NoFreePin
+    );
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s3", bob, false), 3, seven)
+            .unwrap(),
+        Created::Slot(None),
+        "the failed creation left nothing behind"
+    );
+    assert_eq!(
+        store.assign_pin(b"s3", bob, 2_000, seven).unwrap(),
+        PinAssigned::NoFree
+    );
+    assert_eq!(
+        store.assign_pin(b"s3", bob, 2_000, || 9).unwrap(),
+        PinAssigned::Number(9, 60_000)
+    );
+    assert_eq!(
+        store.assign_pin(b"s3", alice, 2_000, || 9).unwrap(),
+        PinAssigned::NotFound,
+        "owner only"
+    );
+    // Bob has s2 and s3 open (the failed creation did not count): one more.
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s4", bob, false), 3, seven)
+            .unwrap(),
+        Created::Slot(None)
+    );
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s5", bob, false), 3, seven)
+            .unwrap(),
+        Created::TooMany
+    );
+    // Expired slots neither count nor keep their numbers.
+    let later = NewSlot {
+        now: 60_000,
+        expires_at: 120_000,
+        ..slot(b"s5", bob, true)
+    };
+    assert_eq!(
+        store.create_rendezvous(&later, 3, seven).unwrap(),
+        Created::Slot(Some(7))
+    );
+}
+
+#[test]
+fn sqlite_pin_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    pin_suite(&sqlite_store(&dir));
+}
+
+#[test]
+fn postgres_pin_numbers() {
+    let Some(store) = pg_store() else { return };
+    pin_suite(&store);
+}
+
 #[test]
 fn sqlite_data_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
