@@ -10,7 +10,7 @@ use common::api::Ws;
 use common::relay::{Relay, RelayBuilder};
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::model::{Body, Status};
-use parley_shared::engine::pairing::{Inviter, LinkInvite};
+use parley_shared::engine::pairing::{Inviter, LinkInvite, ReplyOutcome};
 use parley_shared::engine::{Effect, Engine, MemoryStore};
 use parley_shared::protocol::auth::{BundleResponse, Challenge, GateProof, Session, encode_b64};
 use parley_shared::protocol::rendezvous::Rendezvous;
@@ -167,18 +167,13 @@ impl Client {
 /// Pairs `a` (inviter) and `b` (joiner) by invite link over the rendezvous.
 async fn pair(a: &mut Client, b: &mut Client) {
     let (st, body) = a
-        .request("POST", "/api/v1/rendezvous", br#"{"pin":true}"#.to_vec())
+        .request("POST", "/api/v1/rendezvous", br#"{}"#.to_vec())
         .await;
     assert_eq!(st, 201);
     let slot: Rendezvous = serde_json::from_slice(&body).unwrap();
-    let (inviter, a1) = Inviter::new(&mut os_rng(), &a.base, &slot, a.engine.identity()).unwrap();
+    assert_eq!(slot.pin_slot, None, "a link invite takes no PIN number");
+    let mut inviter = Inviter::new(&mut os_rng(), &a.base, &slot, a.engine.identity()).unwrap();
     let id = slot.id.clone();
-    assert_eq!(
-        a.request("PUT", &format!("/api/v1/rendezvous/{id}/a1"), a1)
-            .await
-            .0,
-        204
-    );
 
     let link = inviter.link();
     let parsed = LinkInvite::parse(&link, &b.base, b.engine.identity(), now() / 1000).unwrap();
@@ -196,14 +191,14 @@ async fn pair(a: &mut Client, b: &mut Client) {
         .request("GET", &format!("/api/v1/rendezvous/{id}/b"), vec![])
         .await;
     assert_eq!(st, 200);
-    let (paired, a2) = inviter
-        .on_reply(
-            &mut os_rng(),
-            a.engine.identity(),
-            &reply,
-            &a.engine.profile(),
-        )
-        .unwrap();
+    let ReplyOutcome::Paired(paired, a2) = inviter.on_reply(
+        &mut os_rng(),
+        a.engine.identity(),
+        &reply,
+        &a.engine.profile(),
+    ) else {
+        panic!("the link reply should pair");
+    };
     a.engine.add_contact(paired, false, now());
     a.drain().await;
     assert_eq!(

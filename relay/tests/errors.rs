@@ -259,6 +259,9 @@ async fn full_pin_space_is_a_clear_error() {
         let relay = builder.start().await;
         let api = Api::new(&relay);
         let dev = api.register(0).await;
+        // The numbers are held by another device (one device may hold only
+        // three open slots).
+        let filler = api.register(0).await;
         let create = |pin: bool| {
             reqwest::Client::new()
                 .post(relay.url("/api/v1/rendezvous"))
@@ -267,12 +270,12 @@ async fn full_pin_space_is_a_clear_error() {
                 .body(format!(r#"{{"pin":{pin}}}"#))
                 .send()
         };
-        // 999 of 1,000 numbers taken: the last one is still found.
+        // All numbers but one taken: the last one is still found.
         let expires_at = common::now_ms() + 300_000;
         fill_pin_slots(
             &relay,
             db_url.as_deref(),
-            &dev.identity.device_id(),
+            &filler.identity.device_id(),
             537,
             expires_at,
         );
@@ -291,7 +294,7 @@ async fn full_pin_space_is_a_clear_error() {
         );
         assert!(!err.message.contains("database"), "{}", err.message);
         let wait = retry_after(&headers);
-        assert!((280..=300).contains(&wait), "Retry-After {wait}");
+        assert!((1..=60).contains(&wait), "Retry-After {wait}");
 
         // QR slots need no number and still work.
         assert_eq!(create(false).await.unwrap().status(), 201);

@@ -333,6 +333,92 @@ fn postgres_backend() {
     suite(&store);
 }
 
+/// PIN numbers: only free numbers are picked, a slot keeps its number, and
+/// the per-owner cap counts open slots only (a full space is tested through
+/// HTTP in errors.rs).
+fn pin_suite(store: &Store) {
+    use parley_relay::db::{NewSlot, PinAssigned, RendezvousCreated as Created};
+    let (alice, bob): (&'static [u8], &'static [u8]) = (&[21; 32], &[22; 32]);
+    store.upsert_device(alice, 1).unwrap();
+    store.upsert_device(bob, 1).unwrap();
+    let slot = |id: &'static [u8], owner: &'static [u8], pin: bool| NewSlot {
+        id,
+        owner,
+        pin,
+        now: 1_000,
+        expires_at: 60_000,
+    };
+    let seven = || 7u16;
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s1", alice, true), 3, seven)
+            .unwrap(),
+        Created::Slot(Some(7))
+    );
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s2", bob, true), 3, seven)
+            .unwrap(),
+        Created::Slot(Some(8)),
+        "numbers are picked among the free ones: the 8th free one is 8 now"
+    );
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s3", bob, false), 3, seven)
+            .unwrap(),
+        Created::Slot(None)
+    );
+    assert_eq!(
+        store.assign_pin(b"s3", bob, 2_000, seven).unwrap(),
+        PinAssigned::Number(9, 60_000)
+    );
+    assert_eq!(
+        store.assign_pin(b"s3", bob, 2_000, || 0).unwrap(),
+        PinAssigned::Number(9, 60_000),
+        "the number it has"
+    );
+    assert_eq!(
+        store.assign_pin(b"s3", alice, 2_000, || 9).unwrap(),
+        PinAssigned::NotFound,
+        "owner only"
+    );
+    // Bob has s2 and s3 open: one more.
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s4", bob, false), 3, seven)
+            .unwrap(),
+        Created::Slot(None)
+    );
+    assert_eq!(
+        store
+            .create_rendezvous(&slot(b"s5", bob, false), 3, seven)
+            .unwrap(),
+        Created::TooMany
+    );
+    // Expired slots neither count nor keep their numbers.
+    let later = NewSlot {
+        now: 60_000,
+        expires_at: 120_000,
+        ..slot(b"s5", bob, true)
+    };
+    assert_eq!(
+        store.create_rendezvous(&later, 3, seven).unwrap(),
+        Created::Slot(Some(7))
+    );
+}
+
+#[test]
+fn sqlite_pin_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    pin_suite(&sqlite_store(&dir));
+}
+
+#[test]
+fn postgres_pin_numbers() {
+    let Some(store) = pg_store() else { return };
+    pin_suite(&store);
+}
+
 #[test]
 fn sqlite_data_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,8 +5,11 @@ mod common;
 
 use common::TestRng;
 use parley_shared::crypto::keys::IdentityKeyPair;
-use parley_shared::crypto::pairing::{Invite, PairingError, PinCode, PinInviter, PinJoiner};
+use parley_shared::crypto::pairing::{
+    Invite, PIN_PASSWORD_DIGITS, PIN_SLOT_COUNT, PairingError, PinCode, PinInviter, PinJoiner,
+};
 use parley_shared::crypto::safety::SafetyNumber;
+use parley_shared::protocol::rendezvous::PIN_SLOTS;
 
 const RELAY: &str = "https://relay.example";
 
@@ -134,35 +137,92 @@ fn pin_pairing_with_the_right_code() {
     let rng = &mut TestRng::new("pin");
     let code = PinCode::new(rng, 42).unwrap();
     let shown = code.display();
-    assert!(shown.starts_with("042-") && shown.len() == 9, "{shown}");
+    assert!(shown.starts_with("0042-") && shown.len() == 11, "{shown}");
+    assert!(shown[5..].bytes().all(|b| b.is_ascii_digit()), "{shown}");
     assert_eq!(PinCode::parse(&shown).unwrap(), code);
     assert_eq!(PinCode::parse(&shown.replace('-', " ")).unwrap(), code);
+    assert_eq!(PinCode::parse(&shown.replace('-', "")).unwrap(), code);
+    assert_eq!(PinCode::parse(&format!(" {shown}\n")).unwrap(), code);
     pin_run(rng, &code, &PinCode::parse(&shown).unwrap()).unwrap();
     assert!(
-        !format!("{code:?}").contains(&shown[4..]),
+        !format!("{code:?}").contains(&shown[5..]),
         "password not in Debug"
     );
 }
 
 #[test]
+fn pin_codes_are_four_slot_digits_and_six_password_digits() {
+    let rng = &mut TestRng::new("pin-format");
+    // The whole slot space of the relay fits the code, and nothing beyond it.
+    let last = PinCode::new(rng, PIN_SLOT_COUNT - 1).unwrap();
+    assert!(last.display().starts_with("9999-"), "{last:?}");
+    assert_eq!(PinCode::parse(&last.display()).unwrap().slot(), 9999);
+    assert_eq!(
+        PinCode::new(rng, PIN_SLOT_COUNT).unwrap_err(),
+        PairingError::InvalidInvite
+    );
+    assert_eq!(PIN_SLOT_COUNT, PIN_SLOTS);
+    assert_eq!(PinCode::parse("0000-000000").unwrap().slot(), 0);
+    assert_eq!(PinCode::parse("1234-567890").unwrap().slot(), 1234);
+    assert_eq!(PinCode::parse("1234 567890").unwrap().slot(), 1234);
+    assert_eq!(PinCode::parse("1234567890").unwrap().slot(), 1234);
+    for bad in [
+        "",
+        // the old 3+5 format is refused, not misread
+        "123-45678",
+        "12345678",
+        "123-4567890",
+        "12345-67890",
+        "1234-56789",
+        "1234-5678901",
+        "1234--567890",
+        "1234-567 890",
+        "abcd-efghij",
+        "1234-56789x",
+        "１２３４-５６７８９０",
+    ] {
+        assert!(PinCode::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_code_one_digit_or_one_slot_away_fails() {
+    // Every password of the space is possible and one run tests one of them:
+    // the typed code differs from the shown one in a single digit and fails.
+    let rng = &mut TestRng::new("pin-space");
+    let code = PinCode::parse("0777-246801").unwrap();
+    for wrong in ["0777-246800", "0777-146801", "0777-246811"] {
+        assert_eq!(
+            pin_run(rng, &code, &PinCode::parse(wrong).unwrap()).unwrap_err(),
+            PairingError::WrongCode,
+            "{wrong}"
+        );
+    }
+    // The slot number is part of the password: the same digits under another
+    // slot are another code.
+    assert_eq!(
+        pin_run(rng, &code, &PinCode::parse("0778-246801").unwrap()).unwrap_err(),
+        PairingError::WrongCode
+    );
+    assert_eq!(PIN_PASSWORD_DIGITS, 6);
+}
+
+#[test]
 fn wrong_pin_fails_cleanly() {
     let rng = &mut TestRng::new("pin-wrong");
-    let code = PinCode::parse("123-45678").unwrap();
-    let wrong = PinCode::parse("123-45679").unwrap();
+    let code = PinCode::parse("1234-567890").unwrap();
+    let wrong = PinCode::parse("1234-567891").unwrap();
     assert_eq!(
         pin_run(rng, &code, &wrong).unwrap_err(),
         PairingError::WrongCode
     );
-    for bad in ["12-345678", "123-4567", "abc-defgh", "123-456789"] {
-        assert!(PinCode::parse(bad).is_err(), "{bad}");
-    }
 }
 
 #[test]
 fn a_relay_guessing_the_pin_gets_one_guess_and_is_detected() {
     let rng = &mut TestRng::new("pin-mitm");
-    let code = PinCode::parse("777-24680").unwrap();
-    let guess = PinCode::parse("777-00000").unwrap();
+    let code = PinCode::parse("0777-246801").unwrap();
+    let guess = PinCode::parse("0777-000000").unwrap();
     let inviter = IdentityKeyPair::generate(rng);
     let joiner = IdentityKeyPair::generate(rng);
     let relay = IdentityKeyPair::generate(rng);
@@ -194,7 +254,7 @@ fn a_relay_guessing_the_pin_gets_one_guess_and_is_detected() {
 #[test]
 fn tampered_pin_messages_fail() {
     let rng = &mut TestRng::new("pin-tamper");
-    let code = PinCode::parse("001-11111").unwrap();
+    let code = PinCode::parse("0001-111111").unwrap();
     let inviter = IdentityKeyPair::generate(rng);
     let joiner = IdentityKeyPair::generate(rng);
     let (a, msg_a) = PinInviter::start(rng, &code);

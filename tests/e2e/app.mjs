@@ -40,16 +40,28 @@ export async function setPresence(page, on) {
   await backHome(page);
 }
 
-/** Opens "Invite someone" and returns what it shows. */
-export async function showInvite(page) {
+/**
+ * Opens "Invite someone" and returns what it shows: the link (the QR code's
+ * content) and, with `{ pin: true }`, a PIN asked for with "Show a PIN
+ * instead". An invite shows no PIN until asked (ADR 0010).
+ */
+export async function showInvite(page, { pin = false } = {}) {
   await page.getByRole('button', { name: 'Invite someone' }).click();
-  await page.waitForSelector('.pin', T);
-  const pin = (await page.textContent('.pin')).trim();
+  await page.waitForSelector('#invite-link', T);
   const link = await page.inputValue('#invite-link');
-  assert.match(pin, /^\d{3}-\d{5}$/);
   assert.match(link, /#pair=/);
   assert.match(await page.textContent('.expiry'), /Expires in (9|10):\d\d/);
-  return { pin, link };
+  assert.equal(await page.locator('.pin').count(), 0, 'no PIN until asked for');
+  return pin ? { link, pin: await showPin(page) } : { link };
+}
+
+/** Asks the open invite for a PIN and returns it (`NNNN-NNNNNN`). */
+export async function showPin(page) {
+  await page.getByRole('button', { name: 'Show a PIN instead' }).click();
+  await page.waitForSelector('.pin', T);
+  const pin = (await page.textContent('.pin')).trim();
+  assert.match(pin, /^\d{4}-\d{6}$/);
+  return pin;
 }
 
 export async function openJoin(page) {

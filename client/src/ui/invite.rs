@@ -1,12 +1,13 @@
-//! Showing an invite: QR code (the link), the link itself and the PIN, with
-//! the time left. Ends on the new conversation.
+//! Showing an invite: QR code (the link) and the link itself, with the time
+//! left, and a PIN on request (only PIN invites use the relay's PIN
+//! numbers). Ends on the new conversation.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{BackButton, Nav, Put, Screen};
 use crate::api::now_ms;
-use crate::pair::{self, Shown};
+use crate::pair::{self, InviteError, InviteEvent, Shown};
 use crate::{qr, runtime};
 
 /// The invite screen.
@@ -14,7 +15,13 @@ use crate::{qr, runtime};
 pub fn InviteScreen() -> impl IntoView {
     let nav = expect_context::<Nav>();
     let shown = RwSignal::new(None::<Shown>);
+    let pin = RwSignal::new(None::<String>);
+    // Kept across new invites: who asked for a PIN gets one again.
+    let want_pin = RwSignal::new(false);
+    let pin_error = RwSignal::new(None::<String>);
+    let attempts_left = RwSignal::new(None::<u8>);
     let error = RwSignal::new(None::<String>);
+    let too_many = RwSignal::new(false);
     let generation = RwSignal::new(0u32);
     let left = RwSignal::new(false);
     let now = RwSignal::new(now_ms());
@@ -25,28 +32,48 @@ pub fn InviteScreen() -> impl IntoView {
     Effect::new(move |_| {
         let mine = generation.get();
         shown.put(None);
+        pin.put(None);
+        pin_error.put(None);
+        attempts_left.put(None);
         error.put(None);
+        too_many.put(false);
         spawn_local(async move {
             let cancelled = move || {
                 left.try_get_untracked().unwrap_or(true)
                     || generation.try_get_untracked().unwrap_or(u32::MAX) != mine
             };
-            match pair::create_invite().await {
-                Err(e) => error.put(Some(e)),
-                Ok((s, slot, inviter)) => {
-                    shown.put(Some(s));
-                    match pair::await_joiner(slot, inviter, cancelled).await {
-                        Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
-                            nav.put(Screen::Chat(peer))
-                        }
-                        Ok(_) => {}
-                        Err(e) if !cancelled() => {
-                            shown.put(None);
-                            error.put(Some(e));
-                        }
-                        Err(_) => {}
-                    }
+            let (s, slot, inviter) = match pair::create_invite().await {
+                Ok(made) => made,
+                Err(InviteError::TooMany(e)) => {
+                    too_many.put(true);
+                    error.put(Some(e));
+                    return;
                 }
+                Err(InviteError::Other(e)) => {
+                    error.put(Some(e));
+                    return;
+                }
+            };
+            shown.put(Some(s));
+            let wants_pin = move || want_pin.try_get_untracked().unwrap_or(false);
+            let on_event = move |ev| match ev {
+                InviteEvent::Pin(p) => pin.put(Some(p)),
+                InviteEvent::PinFailed(e) => {
+                    want_pin.put(false);
+                    pin_error.put(Some(e));
+                }
+                InviteEvent::FailedAttempt { attempts_left: n } => attempts_left.put(Some(n)),
+            };
+            match pair::await_joiner(slot, inviter, cancelled, wants_pin, on_event).await {
+                Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
+                    nav.put(Screen::Chat(peer))
+                }
+                Ok(_) => {}
+                Err(e) if !cancelled() => {
+                    shown.put(None);
+                    error.put(Some(e));
+                }
+                Err(_) => {}
             }
         });
     });
@@ -73,6 +100,27 @@ pub fn InviteScreen() -> impl IntoView {
             copied.put(true);
         }
     };
+    let ask_pin = move |_| {
+        pin_error.put(None);
+        want_pin.put(true);
+    };
+    let close_others = move |_| {
+        spawn_local(async move {
+            match pair::close_all_invites().await {
+                Ok(()) => generation.update(|g| *g += 1),
+                Err(e) => error.put(Some(e)),
+            }
+        });
+    };
+    let attempts_note = move || {
+        attempts_left.get().map(|n| {
+            let tries = if n == 1 { "try" } else { "tries" };
+            format!(
+                "Someone entered a wrong code or sent a damaged reply. The invite still works; \
+                 {n} more failed {tries} will end it."
+            )
+        })
+    };
 
     view! {
         <main class="invite" data-screen="invite">
@@ -83,7 +131,12 @@ pub fn InviteScreen() -> impl IntoView {
             <Show when=move || error.get().is_some()>
                 <div class="card">
                     <p class="error" role="alert">{move || error.get()}</p>
-                    <button type="button" class="primary" on:click=move |_| generation.update(|g| *g += 1)>"Make a new invite"</button>
+                    <Show when=move || too_many.get()
+                        fallback=move || view! {
+                            <button type="button" class="primary" on:click=move |_| generation.update(|g| *g += 1)>"Make a new invite"</button>
+                        }>
+                        <button type="button" class="primary" on:click=close_others>"Close them and make a new invite"</button>
+                    </Show>
                 </div>
             </Show>
             <Show when=move || shown.get().is_none() && error.get().is_none()>
@@ -91,10 +144,8 @@ pub fn InviteScreen() -> impl IntoView {
             </Show>
             {move || shown.get().map(|s| view! {
                 <section class="card invite-card">
-                    <p class="hint">"Let your contact scan this code with Parley, or give them the PIN. It works once."</p>
+                    <p class="hint">"Let your contact scan this code with Parley, or send them the link. It works once."</p>
                     <div class="qr" role="img" aria-label="Invite QR code" inner_html=qr::svg(&s.link).unwrap_or_default()></div>
-                    <p class="pin-label">"PIN"</p>
-                    <p class="pin" aria-label="Pairing PIN">{s.pin.clone()}</p>
                     <p class="expiry" role="timer">{remaining}</p>
                     <label for="invite-link">"Or send this link over a channel you trust"</label>
                     <div class="row">
@@ -103,6 +154,24 @@ pub fn InviteScreen() -> impl IntoView {
                             {move || if copied.get() { "Copied" } else { "Copy" }}
                         </button>
                     </div>
+                    {move || match pin.get() {
+                        Some(p) => view! {
+                            <p class="pin-label">"PIN (for typing it in on the other device)"</p>
+                            <p class="pin" aria-label="Pairing PIN">{p}</p>
+                        }.into_any(),
+                        None if want_pin.get() => view! {
+                            <p class="hint" role="status">"Getting a PIN…"</p>
+                        }.into_any(),
+                        None => view! {
+                            <button type="button" class="secondary" on:click=ask_pin>"Show a PIN instead"</button>
+                        }.into_any(),
+                    }}
+                    <Show when=move || pin_error.get().is_some()>
+                        <p class="error" role="alert">{move || pin_error.get()}</p>
+                    </Show>
+                    <Show when=move || attempts_left.get().is_some()>
+                        <p class="warning attempts" role="alert">{attempts_note}</p>
+                    </Show>
                     <p class="hint waiting" role="status">"Waiting for your contact…"</p>
                 </section>
             })}

@@ -123,7 +123,7 @@ pub fn JoinScreen(link: Option<String>) -> impl IntoView {
             <form class="card" on:submit=join_pin>
                 <h2>"Type the PIN"</h2>
                 <label for="pin">"PIN shown on the other screen"</label>
-                <input id="pin" inputmode="numeric" autocomplete="off" placeholder="123-45678" maxlength="9"
+                <input id="pin" inputmode="numeric" autocomplete="off" placeholder="1234-567890" maxlength="11"
                     prop:value=move || pin.get() on:input=move |ev| pin.put(event_target_value(&ev))/>
                 <button type="submit" class="primary" disabled=move || busy.get()>"Join with PIN"</button>
             </form>

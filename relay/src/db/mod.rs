@@ -22,7 +22,10 @@ pub use blob_rows::{Admission, BlobQuota, BlobRecord};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
 pub use mailbox::{Enqueued, NewEnvelope, QueueLimits, StoredEnvelope};
-pub use rendezvous::{Created as RendezvousCreated, Get as RendezvousGet, Put as RendezvousPut};
+pub use rendezvous::{
+    Created as RendezvousCreated, Get as RendezvousGet, NewSlot, PinAssigned, Put as RendezvousPut,
+    Rejection as RendezvousRejection,
+};
 use schema::{blobs, devices};
 
 /// How long a request waits for a pooled connection before the database is

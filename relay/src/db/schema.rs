@@ -103,6 +103,7 @@ diesel::table! {
         msg_b -> Nullable<Binary>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        failed_claims -> Integer,
     }
 }
 

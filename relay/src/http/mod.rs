@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use metrics_exporter_prometheus::PrometheusHandle;
+use parley_shared::protocol::rendezvous::PIN_LOOKUPS_PER_MINUTE;
 use parley_shared::protocol::{API_PREFIX, ErrorCode};
 
 use crate::blob::Blobs;
@@ -69,6 +70,14 @@ pub(crate) fn limit_key_of(
     Some(client_ip::limit_key(ip))
 }
 
+/// PIN numbers one client network may be given per hour, after a burst of
+/// [`PIN_ALLOCATION_BURST`]: numbers live 10 minutes at most, so one network
+/// holds at most 15 of the 10,000 at once, however many devices it registers
+/// (ADR 0010).
+pub const PIN_ALLOCATIONS_PER_NETWORK_PER_HOUR: u32 = 30;
+/// See [`PIN_ALLOCATIONS_PER_NETWORK_PER_HOUR`].
+pub const PIN_ALLOCATION_BURST: u32 = 10;
+
 /// The relay's rate limiters.
 #[derive(Debug)]
 pub struct Limits {
@@ -88,6 +97,12 @@ pub struct Limits {
     pub acks_per_device: crate::limits::RateLimiter<[u8; 32]>,
     /// `Presence` frames per device (each fans out to watchers).
     pub presence_per_device: crate::limits::RateLimiter<[u8; 32]>,
+    /// PIN lookups per client network (IPv4 address, IPv6 /64).
+    pub pin_lookups_per_network: crate::limits::RateLimiter<std::net::IpAddr>,
+    /// PIN lookups per device.
+    pub pin_lookups_per_device: crate::limits::RateLimiter<Vec<u8>>,
+    /// PIN numbers handed out per client network.
+    pub pin_allocations_per_network: crate::limits::RateLimiter<std::net::IpAddr>,
 }
 
 impl Limits {
@@ -131,6 +146,21 @@ impl Limits {
             ),
             // The app sends one on connect and on a settings or contact change.
             presence_per_device: crate::limits::RateLimiter::per_minute(30, 10),
+            // Finding a live PIN slot by probing numbers is the first step of
+            // every attack on PIN invites; a person types a code a few times
+            // at most, so a handful per minute costs nobody anything.
+            pin_lookups_per_network: crate::limits::RateLimiter::per_minute(
+                PIN_LOOKUPS_PER_MINUTE,
+                PIN_LOOKUPS_PER_MINUTE,
+            ),
+            pin_lookups_per_device: crate::limits::RateLimiter::per_minute(
+                PIN_LOOKUPS_PER_MINUTE,
+                PIN_LOOKUPS_PER_MINUTE,
+            ),
+            pin_allocations_per_network: crate::limits::RateLimiter::per_hour(
+                PIN_ALLOCATIONS_PER_NETWORK_PER_HOUR,
+                PIN_ALLOCATION_BURST,
+            ),
         }
     }
 }
@@ -234,7 +264,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         web::resource("/prekeys/status").route(web::get().to(auth::prekey_status)),
                     )
-                    .service(web::resource("/rendezvous").route(web::post().to(rendezvous::create)))
+                    .service(
+                        web::resource("/rendezvous")
+                            .route(web::post().to(rendezvous::create))
+                            .route(web::delete().to(rendezvous::delete_all)),
+                    )
                     .service(
                         web::resource("/rendezvous/pin/{slot}")
                             .route(web::get().to(rendezvous::by_pin)),
@@ -242,6 +276,18 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         web::resource("/rendezvous/{id}")
                             .route(web::delete().to(rendezvous::delete)),
+                    )
+                    .service(
+                        web::resource("/rendezvous/{id}/pin")
+                            .route(web::post().to(rendezvous::add_pin)),
+                    )
+                    // Before `{id}/{msg}`, which would otherwise take the path.
+                    .service(
+                        web::resource("/rendezvous/{id}/reject")
+                            .app_data(web::PayloadConfig::new(
+                                parley_shared::protocol::rendezvous::MAX_MESSAGE,
+                            ))
+                            .route(web::post().to(rendezvous::reject)),
                     )
                     .service(
                         web::resource("/rendezvous/{id}/{msg}")

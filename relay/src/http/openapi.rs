@@ -10,7 +10,7 @@ use parley_shared::protocol::auth::{
     BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, GateProof, KeyUpload, LoginRequest,
     PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session,
 };
-use parley_shared::protocol::rendezvous::{CreateRendezvous, Rendezvous};
+use parley_shared::protocol::rendezvous::{CreateRendezvous, Rejected, Rendezvous};
 use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
 use utoipa::openapi::header::{Header, HeaderBuilder};
@@ -45,7 +45,10 @@ use utoipa::{Modify, OpenApi};
         super::auth::erase_me,
         super::auth::request_email_code,
         super::rendezvous::create,
+        super::rendezvous::delete_all,
+        super::rendezvous::add_pin,
         super::rendezvous::by_pin,
+        super::rendezvous::reject,
         super::rendezvous::put,
         super::rendezvous::get,
         super::rendezvous::delete,
@@ -55,7 +58,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
         RegisterRequest, LoginRequest, Session, EmailCodeRequest, EmailCodeSent, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
-        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, RelayInfo, RegistrationMode, TurnCredentials,
+        PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, Rejected, RelayInfo, RegistrationMode, TurnCredentials,
         CreateAttachment, AttachmentUpload, AttachmentDownload, SignedUrl,
     )),
     modifiers(&BearerAuth, &ErrorResponses)

@@ -1,17 +1,22 @@
 //! `/api/v1/rendezvous*`: pairing slots. Every call needs a device token; the
 //! relay only stores and hands over opaque messages, and enforces who may
-//! read and write which message (see `parley_shared::protocol::rendezvous`).
+//! read and write which message (see `parley_shared::protocol::rendezvous`),
+//! how many open slots a device owns, how fast PIN numbers can be probed and
+//! handed out, and how many failed replies a slot survives (ADR 0010).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::protocol::auth::{decode_b64, encode_b64};
 use parley_shared::protocol::rendezvous::{
-    CreateRendezvous, DEFAULT_TTL_SECS, MAX_MESSAGE, Message, PIN_SLOTS, Rendezvous,
+    CreateRendezvous, DEFAULT_TTL_SECS, MAX_ATTEMPTS, MAX_MESSAGE, MAX_OPEN_SLOTS, Message,
+    PIN_SLOTS, Rejected, Rendezvous,
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
 
-use super::AppState;
 use super::auth::Authed;
-use crate::db::{RendezvousCreated, RendezvousGet, RendezvousPut};
+use super::{AppState, limit_key_of};
+use crate::db::{
+    NewSlot, PinAssigned, RendezvousCreated, RendezvousGet, RendezvousPut, RendezvousRejection,
+};
 use crate::error::HttpError;
 use crate::sweeper::now_ms;
 
@@ -29,8 +34,51 @@ fn message(s: &str) -> Result<Message, HttpError> {
 fn not_found() -> HttpError {
     HttpError::new(
         ErrorCode::NotFound,
-        "no such pairing slot (expired or never existed)",
+        "no such pairing slot (expired, used or never existed)",
     )
+}
+
+/// Capacity, not a fault: say so, and when to come back (numbers free up as
+/// invites complete or expire; a few seconds is a fair polling hint).
+fn no_free_pin() -> HttpError {
+    HttpError::retry_after(
+        ErrorCode::Unavailable,
+        "no PIN slot is free; try again shortly, or pair with the QR code or link",
+        std::time::Duration::from_secs(10),
+    )
+}
+
+/// The request's client network (IPv4 address, IPv6 /64) for the limits on
+/// PIN lookups and numbers; requests without a peer address (none over TCP)
+/// share one key.
+fn client_network(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
+    limit_key_of(req, state).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+fn rate_limited(scope: &'static str, message: &'static str) -> HttpError {
+    metrics::counter!("parley_rate_limited_total", "scope" => scope).increment(1);
+    HttpError::new(ErrorCode::RateLimited, message)
+}
+
+/// Takes a PIN number token for the request's network; every PIN number
+/// handed out costs one.
+fn allow_pin_allocation(req: &HttpRequest, state: &AppState) -> Result<(), HttpError> {
+    if state
+        .limits
+        .pin_allocations_per_network
+        .check(&client_network(req, state))
+    {
+        Ok(())
+    } else {
+        Err(rate_limited(
+            "pin_allocation",
+            "too many PIN invites from this network; use the QR code or link, or wait a few minutes",
+        ))
+    }
+}
+
+fn unix_secs(ms: i64) -> u64 {
+    u64::try_from(ms / 1000).unwrap_or(0)
 }
 
 fn random_u16() -> u16 {
@@ -42,12 +90,16 @@ fn random_u16() -> u16 {
 /// `POST /api/v1/rendezvous`: a new slot owned by the caller.
 #[utoipa::path(post, path = "/api/v1/rendezvous", tag = "pairing", security(("bearer" = [])), request_body = CreateRendezvous,
     responses((status = 201, body = Rendezvous), (status = 401, body = ApiError),
-        (status = 503, description = "No PIN slot is free (`Retry-After` until the first expires), or storage unavailable", body = ApiError)))]
+        (status = 429, description = "`quota_exceeded`: the device already has 3 open slots; `rate_limited`: too many PIN numbers for this network", body = ApiError)))]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed,
     body: web::Json<CreateRendezvous>,
 ) -> Result<HttpResponse, HttpError> {
+    if body.pin {
+        allow_pin_allocation(&req, &state)?;
+    }
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
     let ttl = body
@@ -58,40 +110,84 @@ pub async fn create(
     let expires_at = now + i64::from(ttl) * 1000;
     let store = state.store.clone();
     let pin = body.pin;
-    let slot = match web::block(move || {
-        store.create_rendezvous(&id, &who.device, pin, now, expires_at, random_u16)
+    let created = web::block(move || {
+        let slot = NewSlot {
+            id: &id,
+            owner: &who.device,
+            pin,
+            now,
+            expires_at,
+        };
+        store.create_rendezvous(&slot, MAX_OPEN_SLOTS, random_u16)
     })
-    .await??
-    {
-        RendezvousCreated::Slot(slot) => slot,
-        RendezvousCreated::NoFreePin { next_free_at } => {
-            // Capacity, not a fault: say so, and when the first number frees up.
-            let wait = u64::try_from(next_free_at - now_ms()).unwrap_or(0);
-            return Err(HttpError::retry_after(
-                ErrorCode::Unavailable,
+    .await??;
+    let pin_slot = match created {
+        RendezvousCreated::Slot(n) => n,
+        RendezvousCreated::TooMany => {
+            metrics::counter!("parley_rate_limited_total", "scope" => "open_slots").increment(1);
+            return Err(HttpError::new(
+                ErrorCode::QuotaExceeded,
                 format!(
-                    "no PIN slot is free: all {PIN_SLOTS} are in use; try again later, or pair with the QR code or link"
+                    "this device already has {MAX_OPEN_SLOTS} open invites; close them or wait for them to expire"
                 ),
-                std::time::Duration::from_millis(wait),
             ));
         }
+        RendezvousCreated::NoFreePin => return Err(no_free_pin()),
     };
     Ok(HttpResponse::Created().json(Rendezvous {
         id: encode_b64(&id),
-        pin_slot: slot,
-        expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+        pin_slot,
+        expires_at: unix_secs(expires_at),
     }))
+}
+
+/// `POST /api/v1/rendezvous/{id}/pin`: gives the caller's open slot a PIN number.
+#[utoipa::path(post, path = "/api/v1/rendezvous/{id}/pin", tag = "pairing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Rendezvous), (status = 404, body = ApiError), (status = 429, body = ApiError)))]
+pub async fn add_pin(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Authed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let id = slot_id(&path)?;
+    allow_pin_allocation(&req, &state)?;
+    let store = state.store.clone();
+    let key = id.clone();
+    match web::block(move || store.assign_pin(&key, &who.device, now_ms(), random_u16)).await?? {
+        PinAssigned::Number(n, expires_at) => Ok(HttpResponse::Ok().json(Rendezvous {
+            id: encode_b64(&id),
+            pin_slot: Some(n),
+            expires_at: unix_secs(expires_at),
+        })),
+        PinAssigned::NotFound => Err(not_found()),
+        PinAssigned::NoFree => Err(no_free_pin()),
+    }
 }
 
 /// `GET /api/v1/rendezvous/pin/{slot}`: the slot behind a PIN code's first digits.
 #[utoipa::path(get, path = "/api/v1/rendezvous/pin/{slot}", tag = "pairing", security(("bearer" = [])),
-    params(("slot" = u16, Path, description = "The NNN of a NNN-NNNNN code")),
-    responses((status = 200, body = Rendezvous), (status = 404, body = ApiError)))]
+    params(("slot" = u16, Path, description = "The NNNN of a NNNN-NNNNNN code")),
+    responses((status = 200, body = Rendezvous), (status = 404, body = ApiError),
+        (status = 429, description = "More than 5 lookups a minute from this device or network", body = ApiError)))]
 pub async fn by_pin(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    _who: Authed,
+    who: Authed,
     path: web::Path<u16>,
 ) -> Result<HttpResponse, HttpError> {
+    // Counted before anything is looked at: a miss is as much a probe as a hit.
+    let limits = &state.limits;
+    if !limits.pin_lookups_per_device.check(&who.device)
+        || !limits
+            .pin_lookups_per_network
+            .check(&client_network(&req, &state))
+    {
+        return Err(rate_limited(
+            "pin_lookup",
+            "too many pairing codes tried; wait a minute and try again",
+        ));
+    }
     let slot = path.into_inner();
     if slot >= PIN_SLOTS {
         return Err(not_found());
@@ -103,8 +199,47 @@ pub async fn by_pin(
     Ok(HttpResponse::Ok().json(Rendezvous {
         id: encode_b64(&id),
         pin_slot: Some(slot),
-        expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+        expires_at: unix_secs(expires_at),
     }))
+}
+
+/// `POST /api/v1/rendezvous/{id}/reject`: the owner drops the reply waiting
+/// in the slot (it failed its check); the body, if any, replaces `a1`.
+#[utoipa::path(post, path = "/api/v1/rendezvous/{id}/reject", tag = "pairing", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The new a1 (PIN: a fresh SPAKE2 message), or empty"),
+    responses((status = 200, body = Rejected), (status = 404, body = ApiError),
+        (status = 409, description = "No reply is waiting", body = ApiError)))]
+pub async fn reject(
+    state: web::Data<AppState>,
+    who: Authed,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    let id = slot_id(&path)?;
+    if body.len() > MAX_MESSAGE {
+        return Err(HttpError::new(
+            ErrorCode::TooLarge,
+            "pairing messages are at most 16 KiB",
+        ));
+    }
+    let store = state.store.clone();
+    let outcome = web::block(move || {
+        let next_a1 = (!body.is_empty()).then_some(&body[..]);
+        store.reject_claim(&id, &who.device, next_a1, now_ms(), MAX_ATTEMPTS)
+    })
+    .await??;
+    let attempts_left = match outcome {
+        RendezvousRejection::Open(n) => n,
+        RendezvousRejection::Closed => 0,
+        RendezvousRejection::NotFound => return Err(not_found()),
+        RendezvousRejection::NoClaim => {
+            return Err(HttpError::new(
+                ErrorCode::Conflict,
+                "no reply is waiting in this slot",
+            ));
+        }
+    };
+    Ok(HttpResponse::Ok().json(Rejected { attempts_left }))
 }
 
 /// `PUT /api/v1/rendezvous/{id}/{msg}`: writes an opaque message (write-once).
@@ -112,7 +247,7 @@ pub async fn by_pin(
     params(("id" = String, Path), ("msg" = String, Path, description = "a1 or a2 (owner), b (claims the slot)")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 204, description = "Stored"), (status = 403, body = ApiError), (status = 404, body = ApiError),
-        (status = 409, description = "Already written, or the slot is claimed by another device", body = ApiError)))]
+        (status = 409, description = "Already written, or another device's reply is being checked", body = ApiError)))]
 pub async fn put(
     state: web::Data<AppState>,
     who: Authed,
@@ -143,7 +278,7 @@ pub async fn put(
         )),
         RendezvousPut::AlreadyClaimed => Err(HttpError::new(
             ErrorCode::Conflict,
-            "slot already claimed by another device",
+            "another device's reply is being checked; try again in a moment",
         )),
     }
 }
@@ -189,4 +324,17 @@ pub async fn delete(
     } else {
         Err(not_found())
     }
+}
+
+/// `DELETE /api/v1/rendezvous`: ends every slot of the caller (invites left
+/// open in other tabs or by a closed page), e.g. after `quota_exceeded`.
+#[utoipa::path(delete, path = "/api/v1/rendezvous", tag = "pairing", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ApiError)))]
+pub async fn delete_all(
+    state: web::Data<AppState>,
+    who: Authed,
+) -> Result<HttpResponse, HttpError> {
+    let store = state.store.clone();
+    web::block(move || store.delete_owner_rendezvous(&who.device)).await??;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -7,11 +7,12 @@
 //! and carry a signature over the transcript, so the relay can neither read
 //! nor substitute them.
 //!
-//! PIN: a code `NNN-NNNNN` (rendezvous slot, 5-digit password). SPAKE2 over
+//! PIN: a code `NNNN-NNNNNN` (rendezvous slot, 6-digit password). SPAKE2 over
 //! the relay (magic-wormhole's design) gives a shared key only to parties that
 //! know the password; explicit key confirmation turns a wrong guess into a
 //! clean error; then the same signed identity exchange, sealed under that key.
-//! A relay in the middle gets one online guess per attempt.
+//! A relay in the middle gets one online guess per attempt, and every attempt
+//! uses a fresh SPAKE2 message (`PinInviter::start` again).
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -278,23 +279,34 @@ impl Invite {
 
 // ---------------------------------------------------------------- PIN
 
-/// A pairing code `NNN-NNNNN`: rendezvous slot and password.
+/// Digits of the rendezvous slot number, the `NNNN` of a code.
+pub const PIN_SLOT_DIGITS: usize = 4;
+/// Digits of the SPAKE2 password, the `NNNNNN` of a code: one guess succeeds
+/// with probability 10⁻⁶.
+pub const PIN_PASSWORD_DIGITS: usize = 6;
+/// Slot numbers a code can name (`0..PIN_SLOT_COUNT`): the relay's PIN space.
+pub const PIN_SLOT_COUNT: u16 = crate::protocol::rendezvous::PIN_SLOTS;
+// Every slot number the relay hands out fits the code's slot digits, and no more.
+const _: () = assert!(10u32.pow(PIN_SLOT_DIGITS as u32) == PIN_SLOT_COUNT as u32);
+
+/// A pairing code `NNNN-NNNNNN`: rendezvous slot and password. The relay
+/// knows the slot number; only the two people know the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PinCode {
     slot: u16,
-    password: Secret<5>,
+    password: Secret<PIN_PASSWORD_DIGITS>,
 }
 
 impl core::fmt::Debug for PinCode {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PinCode({:03}-*****)", self.slot)
+        write!(f, "PinCode({:04}-******)", self.slot)
     }
 }
 
 impl PinCode {
-    /// A fresh code for a slot (0..=999) the relay allocated.
+    /// A fresh code for a slot (`0..PIN_SLOT_COUNT`) the relay allocated.
     pub fn new<R: CryptoRng + ?Sized>(rng: &mut R, slot: u16) -> Result<Self, PairingError> {
-        if slot > 999 {
+        if slot >= PIN_SLOT_COUNT {
             return Err(PairingError::InvalidInvite);
         }
         Ok(Self {
@@ -303,23 +315,24 @@ impl PinCode {
         })
     }
 
-    /// Parses `NNN-NNNNN`; a space instead of the dash, or no separator, is
+    /// Parses `NNNN-NNNNNN`; a space instead of the dash, or no separator, is
     /// tolerated, a separator elsewhere is not (it signals a mistyped code).
     pub fn parse(s: &str) -> Result<Self, PairingError> {
         let t = s.trim();
         let sep = t.find(['-', ' ']);
-        if sep.is_some_and(|i| i != 3) || t.matches(['-', ' ']).count() > 1 {
+        if sep.is_some_and(|i| i != PIN_SLOT_DIGITS) || t.matches(['-', ' ']).count() > 1 {
             return Err(PairingError::InvalidInvite);
         }
         let d: Vec<u8> = t.bytes().filter(|b| !matches!(b, b'-' | b' ')).collect();
-        if d.len() != 8 || !d.iter().all(u8::is_ascii_digit) {
+        if d.len() != PIN_SLOT_DIGITS + PIN_PASSWORD_DIGITS || !d.iter().all(u8::is_ascii_digit) {
             return Err(PairingError::InvalidInvite);
         }
-        let slot = d[..3]
+        let (slot_digits, password_digits) = d.split_at(PIN_SLOT_DIGITS);
+        let slot = slot_digits
             .iter()
             .fold(0u16, |a, b| a * 10 + u16::from(b - b'0'));
-        let mut password = [0u8; 5];
-        password.copy_from_slice(&d[3..]);
+        let mut password = [0u8; PIN_PASSWORD_DIGITS];
+        password.copy_from_slice(password_digits);
         Ok(Self {
             slot,
             password: Secret::new(password),
@@ -334,14 +347,14 @@ impl PinCode {
     /// The code as shown to people.
     pub fn display(&self) -> String {
         format!(
-            "{:03}-{}",
+            "{:04}-{}",
             self.slot,
             String::from_utf8_lossy(self.password.expose())
         )
     }
 
     fn spake_password(&self) -> Password {
-        let mut p = format!("parley-pin-v1:{:03}:", self.slot).into_bytes();
+        let mut p = format!("parley-pin-v2:{:04}:", self.slot).into_bytes();
         p.extend_from_slice(self.password.expose());
         Password::new(p)
     }

@@ -1,6 +1,11 @@
-//! Pairing flows over the relay rendezvous (DESIGN.md §2): one slot serves both
-//! the QR/link invite and the PIN shown next to it. The joiner's reply (`b`)
-//! is tagged with the method it used, so the inviter knows how to check it.
+//! Pairing flows over the relay rendezvous (DESIGN.md §2, ADR 0010): one slot
+//! serves the QR/link invite and, when the user asks for one, a PIN. The
+//! joiner's reply (`b`) is tagged with the method it used, so the inviter
+//! knows how to check it.
+//!
+//! A failed reply does not end the invite: the inviter rejects that claim and
+//! waits for the next, up to [`MAX_ATTEMPTS`] replies in all. Each PIN
+//! attempt runs a fresh SPAKE2 exchange, so each reply is at most one guess.
 //!
 //! The adapter does the HTTP: it creates the slot, writes `a1`, polls `b`
 //! and so on; these types say what to write and check what was read.
@@ -9,7 +14,7 @@ use rand_core::CryptoRng;
 
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::pairing::{Invite, Paired, PairingError, PinCode, PinInviter, PinJoiner};
-use crate::protocol::rendezvous::Rendezvous;
+use crate::protocol::rendezvous::{MAX_ATTEMPTS, Rendezvous};
 
 const TAG_QR: u8 = b'Q';
 const TAG_PIN: u8 = b'P';
@@ -29,45 +34,101 @@ pub enum FlowError {
     /// Scanning your own invite.
     #[error("this is your own invite")]
     OwnInvite,
-    /// The relay slot is not a PIN slot.
-    #[error("the relay did not allocate a PIN slot")]
+    /// The relay slot is not a PIN slot (or a PIN reply came for an invite
+    /// that shows no PIN).
+    #[error("this invite has no PIN")]
     NoPinSlot,
+    /// The invite already shows a PIN.
+    #[error("this invite already has a PIN")]
+    PinExists,
+    /// Every attempt of this invite was used.
+    #[error("this invite had too many failed attempts; make a new one")]
+    AttemptsUsed,
 }
 
-/// The inviter's side: shows [`Self::link`] (as QR) and [`Self::pin`].
+/// What became of a reply `b` the inviter read.
+#[derive(Debug)]
+pub enum ReplyOutcome {
+    /// Paired: add the contact, then write `a2`.
+    Paired(Paired, Vec<u8>),
+    /// The reply failed and the invite stays open: reject the claim on the
+    /// relay, putting `next_a1` in place of `a1` (the PIN's fresh SPAKE2
+    /// message, when the invite shows a PIN).
+    Rejected {
+        /// Why the reply failed.
+        error: FlowError,
+        /// The new `a1`, for an invite with a PIN.
+        next_a1: Option<Vec<u8>>,
+        /// Replies the invite still accepts.
+        attempts_left: u8,
+    },
+    /// The reply failed and it was the last attempt: delete the slot.
+    Void(FlowError),
+}
+
+#[derive(Debug)]
+struct Pin {
+    code: PinCode,
+    /// The SPAKE2 run whose message is the current `a1`; taken by the reply
+    /// that answers it, so one run is never checked twice.
+    spake: Option<PinInviter>,
+}
+
+/// The inviter's side: shows [`Self::link`] (as QR) and, after
+/// [`Self::add_pin`], [`Self::pin`].
 #[derive(Debug)]
 pub struct Inviter {
     invite: Invite,
-    pin: PinCode,
-    spake: PinInviter,
+    pin: Option<Pin>,
+    failures: u8,
     expires_at: u64,
 }
 
+fn slot_id(slot: &Rendezvous) -> Result<[u8; 16], FlowError> {
+    Ok(crate::protocol::auth::decode_b64(&slot.id)
+        .and_then(|v| v.try_into().ok())
+        .ok_or(PairingError::InvalidInvite)?)
+}
+
 impl Inviter {
-    /// Starts from a slot the relay allocated (`pin: true`); returns the flow
-    /// and the `a1` message to write.
+    /// Starts a QR/link invite from a slot the relay allocated. Nothing is
+    /// written to the slot until a PIN is added.
     pub fn new<R: CryptoRng>(
         rng: &mut R,
         relay_url: &str,
         slot: &Rendezvous,
         ours: &IdentityKeyPair,
-    ) -> Result<(Self, Vec<u8>), FlowError> {
-        let id: [u8; 16] = crate::protocol::auth::decode_b64(&slot.id)
-            .and_then(|v| v.try_into().ok())
-            .ok_or(PairingError::InvalidInvite)?;
-        let pin_slot = slot.pin_slot.ok_or(FlowError::NoPinSlot)?;
-        let invite = Invite::new(rng, relay_url, id, ours, slot.expires_at);
-        let pin = PinCode::new(rng, pin_slot)?;
-        let (spake, a1) = PinInviter::start(rng, &pin);
-        Ok((
-            Self {
-                invite,
-                pin,
-                spake,
-                expires_at: slot.expires_at,
-            },
-            a1,
-        ))
+    ) -> Result<Self, FlowError> {
+        let invite = Invite::new(rng, relay_url, slot_id(slot)?, ours, slot.expires_at);
+        Ok(Self {
+            invite,
+            pin: None,
+            failures: 0,
+            expires_at: slot.expires_at,
+        })
+    }
+
+    /// Adds a PIN once the relay gave the slot a number (`slot` is the answer
+    /// of `POST /rendezvous/{id}/pin`, or of a creation with `pin: true`);
+    /// returns the `a1` to write.
+    pub fn add_pin<R: CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        slot: &Rendezvous,
+    ) -> Result<Vec<u8>, FlowError> {
+        if slot_id(slot)? != self.invite.rendezvous_id {
+            return Err(PairingError::InvalidInvite.into());
+        }
+        if self.pin.is_some() {
+            return Err(FlowError::PinExists);
+        }
+        let code = PinCode::new(rng, slot.pin_slot.ok_or(FlowError::NoPinSlot)?)?;
+        let (spake, a1) = PinInviter::start(rng, &code);
+        self.pin = Some(Pin {
+            code,
+            spake: Some(spake),
+        });
+        Ok(a1)
     }
 
     /// The invite link (the QR code's content).
@@ -75,9 +136,9 @@ impl Inviter {
         self.invite.to_link()
     }
 
-    /// The PIN as shown to people.
-    pub fn pin(&self) -> String {
-        self.pin.display()
+    /// The PIN as shown to people, once added.
+    pub fn pin(&self) -> Option<String> {
+        self.pin.as_ref().map(|p| p.code.display())
     }
 
     /// Unix seconds when the slot expires.
@@ -85,10 +146,50 @@ impl Inviter {
         self.expires_at
     }
 
-    /// Checks the joiner's reply `b`; returns the peer and `a2` to write.
-    /// Any failure ends this invite (one guess per code).
+    /// Replies this invite still accepts.
+    pub fn attempts_left(&self) -> u8 {
+        MAX_ATTEMPTS.saturating_sub(self.failures)
+    }
+
+    /// Checks the joiner's reply `b`. A failure keeps the invite open for
+    /// the next reply (with a fresh SPAKE2 run for the PIN) until
+    /// [`MAX_ATTEMPTS`] replies have failed.
     pub fn on_reply<R: CryptoRng>(
-        self,
+        &mut self,
+        rng: &mut R,
+        ours: &IdentityKeyPair,
+        b: &[u8],
+        profile: &[u8],
+    ) -> ReplyOutcome {
+        if self.attempts_left() == 0 {
+            return ReplyOutcome::Void(FlowError::AttemptsUsed);
+        }
+        let error = match self.check(rng, ours, b, profile) {
+            Ok((paired, a2)) => return ReplyOutcome::Paired(paired, a2),
+            Err(e) => e,
+        };
+        self.failures = self.failures.saturating_add(1);
+        if self.attempts_left() == 0 {
+            self.pin = None;
+            return ReplyOutcome::Void(error);
+        }
+        // The failed reply may have consumed the current SPAKE2 run (and a
+        // stale one answered an earlier message): the next attempt gets a new
+        // run either way, so no run ever sees two replies.
+        let next_a1 = self.pin.as_mut().map(|p| {
+            let (spake, a1) = PinInviter::start(rng, &p.code);
+            p.spake = Some(spake);
+            a1
+        });
+        ReplyOutcome::Rejected {
+            error,
+            next_a1,
+            attempts_left: self.attempts_left(),
+        }
+    }
+
+    fn check<R: CryptoRng>(
+        &mut self,
         rng: &mut R,
         ours: &IdentityKeyPair,
         b: &[u8],
@@ -97,7 +198,12 @@ impl Inviter {
         let (tag, body) = b.split_first().ok_or(PairingError::InvalidInvite)?;
         let (paired, a2) = match *tag {
             TAG_QR => self.invite.accept_reply(rng, ours, body, profile)?,
-            TAG_PIN => self.spake.finish(rng, ours, body, profile)?,
+            TAG_PIN => self
+                .pin
+                .as_mut()
+                .and_then(|p| p.spake.take())
+                .ok_or(FlowError::NoPinSlot)?
+                .finish(rng, ours, body, profile)?,
             _ => return Err(PairingError::InvalidInvite.into()),
         };
         if paired.peer.device_id() == &ours.device_id() {

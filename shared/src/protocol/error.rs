@@ -34,8 +34,9 @@ pub enum ErrorCode {
     /// WebSocket frames encode codes by position (postcard), so new codes
     /// are only ever appended.
     MethodNotAllowed,
-    /// A storage quota is used up (attachments waiting per device, by count
-    /// or by bytes); retry once some are downloaded, deleted or expired.
+    /// A quota of what one device may hold is used up (attachments waiting,
+    /// by count or by bytes; open pairing slots); retry once some are
+    /// downloaded, deleted, closed or expired.
     QuotaExceeded,
 }
 

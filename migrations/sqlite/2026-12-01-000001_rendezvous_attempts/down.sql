@@ -1,0 +1,2 @@
+DROP INDEX rendezvous_owner;
+ALTER TABLE rendezvous DROP COLUMN failed_claims;
