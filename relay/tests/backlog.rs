@@ -9,17 +9,8 @@ use std::time::Duration;
 
 use common::api::{Api, Ws};
 use common::relay::{Relay, RelayBuilder};
+use common::{number_of as index, numbered_id as id_of};
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
-
-fn id_of(i: u16) -> [u8; 16] {
-    let mut id = [0u8; 16];
-    id[..2].copy_from_slice(&i.to_be_bytes());
-    id
-}
-
-fn index(id: &[u8; 16]) -> u16 {
-    u16::from_be_bytes([id[0], id[1]])
-}
 
 /// Sends `n` envelopes of `size` bytes pipelined and waits for every
 /// `Accepted` (the device limit is raised for these tests).

@@ -7,18 +7,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::api::{Api, Ws};
+use common::{number_of as index, numbered_id as id_of};
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
-
-fn id_of(i: u16) -> [u8; 16] {
-    let mut id = [0u8; 16];
-    id[..2].copy_from_slice(&i.to_be_bytes());
-    id
-}
-
-fn index(id: &[u8; 16]) -> u16 {
-    u16::from_be_bytes([id[0], id[1]])
-}
 
 /// 1,000 sends pipelined on one connection under the default 200/s device
 /// limit; whatever is refused is resent 100 ms later under the same id, in

@@ -17,6 +17,23 @@ fn send(i: u8, to: [u8; 32]) -> ClientFrame {
     }
 }
 
+/// How many `rate_limited` errors arrive before the connection goes quiet.
+async fn rate_limited_answers(ws: &mut Ws) -> usize {
+    let mut limited = 0;
+    while let Some(f) = ws.try_recv(300).await {
+        if matches!(
+            f,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }
+        ) {
+            limited += 1;
+        }
+    }
+    limited
+}
+
 #[tokio::test]
 async fn stranger_cannot_fill_a_devices_queue_for_its_contacts() {
     for (builder, _) in common::relay_backends() {
@@ -77,18 +94,7 @@ async fn presence_and_ack_frames_count_against_the_device() {
         })
         .await;
     }
-    let mut limited = 0;
-    while let Some(f) = a.try_recv(300).await {
-        if matches!(
-            f,
-            ServerFrame::Error {
-                code: ErrorCode::RateLimited,
-                ..
-            }
-        ) {
-            limited += 1;
-        }
-    }
+    let limited = rate_limited_answers(&mut a).await;
     assert!(limited >= 15, "presence frames refused: {limited}");
     for i in 0..250u8 {
         a.send(&ClientFrame::Ack {
@@ -97,18 +103,7 @@ async fn presence_and_ack_frames_count_against_the_device() {
         })
         .await;
     }
-    let mut limited = 0;
-    while let Some(f) = a.try_recv(300).await {
-        if matches!(
-            f,
-            ServerFrame::Error {
-                code: ErrorCode::RateLimited,
-                ..
-            }
-        ) {
-            limited += 1;
-        }
-    }
+    let limited = rate_limited_answers(&mut a).await;
     assert!(limited >= 40, "acks refused: {limited}");
     // Still usable.
     a.send(&send(1, bob.identity.device_id())).await;

@@ -115,3 +115,15 @@ pub async fn send_signed(
     let r = b.send().await.unwrap();
     (r.status(), r.bytes().await.unwrap().to_vec())
 }
+
+/// An envelope id that carries a sequence number (tests of order).
+pub fn numbered_id(i: u16) -> [u8; 16] {
+    let mut id = [0u8; 16];
+    id[..2].copy_from_slice(&i.to_be_bytes());
+    id
+}
+
+/// The sequence number in a [`numbered_id`].
+pub fn number_of(id: &[u8; 16]) -> u16 {
+    u16::from_be_bytes([id[0], id[1]])
+}
