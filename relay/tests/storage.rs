@@ -445,3 +445,36 @@ fn unreachable_postgres_reports_the_real_error() {
     let err = Store::connect(&target, 1).unwrap_err().to_string();
     assert!(err.contains("refused") || err.contains("connect"), "{err}");
 }
+
+/// After a SIGKILL in the middle of writes, the SQLite relay starts cleanly:
+/// the connection that switches to WAL waits for the recovering one instead
+/// of failing with "database is locked" (busy_timeout comes first).
+#[tokio::test]
+async fn sqlite_relay_restarts_cleanly_after_sigkill_during_writes() {
+    use common::api::{Api, Ws};
+    use parley_shared::protocol::ws::ClientFrame;
+    let mut relay = common::relay::RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
+        .env("PARLEY_DB_POOL_SIZE", "8")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    for round in 0..6u8 {
+        let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+        for i in 0..200u8 {
+            a.send(&ClientFrame::Send {
+                id: [round, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                to: bob.identity.device_id(),
+                ephemeral: false,
+                payload: vec![i; 4096],
+            })
+            .await;
+        }
+        relay = relay.crash_and_restart().await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let logs = relay.logs();
+        assert!(!logs.contains("locked"), "round {round}: {logs}");
+        assert!(!logs.contains("ERROR"), "round {round}: {logs}");
+    }
+}
