@@ -5,18 +5,14 @@
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use parley_shared::crypto::codec;
-use parley_shared::crypto::keys::{
-    IdentityPublic, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
-};
+use parley_shared::crypto::keys::IdentityPublic;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::primitives::{hmac, random_digits, sha256};
 use parley_shared::protocol::auth::{
-    BundleResponse, CHALLENGE_LEN, Challenge, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent,
-    GateProof, KeyUpload, LOW_PREKEY_THRESHOLD, LoginRequest, MAX_ONE_TIME_PREKEYS_PER_DEVICE,
-    PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session, decode_b64, encode_b64,
+    CHALLENGE_LEN, Challenge, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent, GateProof,
+    LoginRequest, RegisterRequest, RegistrationMode, RelayInfo, Session, decode_b64, encode_b64,
     login_statement, normalize_email, registration_statement,
 };
-use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
@@ -28,17 +24,18 @@ use crate::error::HttpError;
 use crate::mailbox::Ended;
 use crate::sweeper::now_ms;
 
-const KEY_ENCODING: u8 = 1;
+/// Version byte of stored key encodings.
+pub(super) const KEY_ENCODING: u8 = 1;
 
-fn bad(msg: &str) -> HttpError {
+pub(super) fn bad(msg: &str) -> HttpError {
     HttpError::new(ErrorCode::BadRequest, msg)
 }
 
-fn unauthorized(msg: &str) -> HttpError {
+pub(super) fn unauthorized(msg: &str) -> HttpError {
     HttpError::new(ErrorCode::Unauthorized, msg)
 }
 
-fn b64_field(s: &str, what: &str) -> Result<Vec<u8>, HttpError> {
+pub(super) fn b64_field(s: &str, what: &str) -> Result<Vec<u8>, HttpError> {
     decode_b64(s).ok_or_else(|| bad(&format!("{what} is not base64url")))
 }
 
@@ -49,7 +46,7 @@ fn signature(s: &str) -> Result<[u8; 64], HttpError> {
 }
 
 /// Stored keys that no longer decode: a relay bug or tampered database.
-fn corrupt() -> HttpError {
+pub(super) fn corrupt() -> HttpError {
     tracing::error!("stored device keys do not decode");
     HttpError::new(ErrorCode::Internal, "stored keys are invalid")
 }
@@ -153,41 +150,6 @@ pub async fn info(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-/// `GET /api/v1/turn`: time-limited TURN credentials for the caller.
-#[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
-    responses((status = 200, body = TurnCredentials), (status = 401, body = ApiError),
-        (status = 404, description = "No TURN server configured", body = ApiError)))]
-pub async fn turn(state: web::Data<AppState>, _who: Authed) -> Result<HttpResponse, HttpError> {
-    use base64::Engine as _;
-    use hmac::{KeyInit as _, Mac as _};
-    let Some(turn) = &state.config.turn else {
-        return Err(HttpError::new(
-            ErrorCode::NotFound,
-            "this relay has no TURN server configured",
-        ));
-    };
-    let expiry = u64::try_from(now_ms() / 1000).unwrap_or(0) + turn.ttl.as_secs();
-    // An opaque id per credential, not the device id: coturn's logs and
-    // allocations then cannot be tied to a Parley device.
-    let mut opaque = [0u8; 12];
-    getrandom::fill(&mut opaque)
-        .map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
-    let username = format!("{expiry}:{}", encode_b64(&opaque));
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(turn.secret.as_bytes())
-        .map_err(|_| HttpError::new(ErrorCode::Internal, "bad TURN secret"))?;
-    mac.update(username.as_bytes());
-    let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    Ok(HttpResponse::Ok()
-        .insert_header(("cache-control", "no-store"))
-        .json(TurnCredentials {
-            urls: turn.urls.clone(),
-            username,
-            credential,
-            ttl_secs: turn.ttl.as_secs(),
-            relay_only: turn.relay_only,
-        }))
-}
-
 /// `POST /api/v1/auth/challenge`.
 #[utoipa::path(post, path = "/api/v1/auth/challenge", tag = "auth",
     responses((status = 200, description = "A single-use challenge", body = Challenge), (status = 429, body = ApiError)))]
@@ -202,12 +164,6 @@ pub async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, HttpE
         challenge: encode_b64(&c),
         expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
     }))
-}
-
-fn one_time_rows(keys: &[OneTimePreKeyPublic]) -> Vec<(i64, Vec<u8>)> {
-    keys.iter()
-        .map(|k| (i64::from(k.id), k.public.to_vec()))
-        .collect()
 }
 
 /// `POST /api/v1/devices`: proves possession of the identity key and
@@ -292,7 +248,7 @@ pub async fn register(
     let (session, token_hash, token_expires_at) = new_session(&state, &device).await?;
     let spk = codec::encode(KEY_ENCODING, &req.keys.signed_prekey);
     let pq = codec::encode(KEY_ENCODING, &req.keys.pq_prekey);
-    let otks = one_time_rows(&req.keys.one_time_prekeys);
+    let otks = super::prekeys::one_time_rows(&req.keys.one_time_prekeys);
     let store = state.store.clone();
     let old = replaces.clone();
     let result = web::block(move || {
@@ -476,117 +432,6 @@ pub async fn logout_everywhere(
         state.mailbox.hub.end_device(&device, Ended::Revoked);
     }
     Ok(HttpResponse::NoContent().finish())
-}
-
-async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpError> {
-    let store = state.store.clone();
-    let (n, keys) = web::block(move || -> Result<_, crate::db::StoreError> {
-        Ok((
-            store.one_time_prekey_count(&device)?,
-            store.device_keys(&device)?,
-        ))
-    })
-    .await??;
-    let keys = keys.ok_or_else(|| HttpError::new(ErrorCode::NotFound, "device has no keys"))?;
-    let spk: SignedPreKeyPublic =
-        codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
-    let pq: PqPreKeyPublic = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
-    Ok(PreKeyStatus {
-        one_time_prekeys: n,
-        refill: n < LOW_PREKEY_THRESHOLD,
-        signed_prekey_id: spk.id,
-        pq_prekey_id: pq.id,
-    })
-}
-
-/// `PUT /api/v1/prekeys`: new signed/ML-KEM prekeys and more one-time prekeys.
-#[utoipa::path(put, path = "/api/v1/prekeys", tag = "prekeys", security(("bearer" = [])), request_body = KeyUpload,
-    responses((status = 200, body = PreKeyStatus), (status = 400, body = ApiError), (status = 401, body = ApiError),
-        (status = 413, description = "The device would hold more one-time prekeys than the relay keeps", body = ApiError)))]
-pub async fn put_prekeys(
-    state: web::Data<AppState>,
-    who: Authed,
-    body: web::Json<KeyUpload>,
-) -> Result<HttpResponse, HttpError> {
-    let keys = body.into_inner();
-    let store = state.store.clone();
-    let d = who.device.clone();
-    let stored = web::block(move || store.device_keys(&d))
-        .await??
-        .ok_or_else(|| HttpError::new(ErrorCode::NotFound, "device has no keys"))?;
-    let identity = IdentityPublic::from_bytes(&stored.identity).map_err(|_| corrupt())?;
-    keys.verify(&identity)
-        .map_err(|_| bad("prekey signatures do not verify against the identity"))?;
-    let spk = codec::encode(KEY_ENCODING, &keys.signed_prekey);
-    let pq = codec::encode(KEY_ENCODING, &keys.pq_prekey);
-    let otks = one_time_rows(&keys.one_time_prekeys);
-    let store = state.store.clone();
-    let d = who.device.clone();
-    let max = i64::from(MAX_ONE_TIME_PREKEYS_PER_DEVICE);
-    if !web::block(move || store.put_prekeys(&d, &spk, &pq, &otks, now_ms(), max)).await?? {
-        return Err(HttpError::new(
-            ErrorCode::TooLarge,
-            "too many one-time prekeys held for this device; upload fewer",
-        ));
-    }
-    Ok(HttpResponse::Ok().json(status(&state, who.device).await?))
-}
-
-/// `GET /api/v1/prekeys/status`.
-#[utoipa::path(get, path = "/api/v1/prekeys/status", tag = "prekeys", security(("bearer" = [])),
-    responses((status = 200, body = PreKeyStatus), (status = 401, body = ApiError)))]
-pub async fn prekey_status(
-    state: web::Data<AppState>,
-    who: Authed,
-) -> Result<HttpResponse, HttpError> {
-    Ok(HttpResponse::Ok().json(status(&state, who.device).await?))
-}
-
-/// `GET /api/v1/devices/{id}/bundle`: the device's keys plus one one-time
-/// prekey, which is never handed out again.
-#[utoipa::path(get, path = "/api/v1/devices/{id}/bundle", tag = "prekeys", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Device id (base64url Ed25519 key)")),
-    responses((status = 200, description = "Bundle with at most one one-time prekey, never handed out again", body = BundleResponse),
-        (status = 401, body = ApiError), (status = 404, body = ApiError)))]
-pub async fn bundle(
-    state: web::Data<AppState>,
-    who: Authed,
-    path: web::Path<String>,
-) -> Result<HttpResponse, HttpError> {
-    let device = b64_field(&path, "device id")?;
-    // Over either budget the bundle comes without a one-time prekey: the
-    // session still starts, and a stranger fetching in a loop cannot leave
-    // the target without one-time prekeys.
-    let pair = (who.device.clone(), device.clone());
-    let may_claim = state.limits.one_time_per_pair.check(&pair)
-        && state.limits.one_time_per_requester.check(&who.device);
-    let store = state.store.clone();
-    let d = device.clone();
-    let (keys, one_time) = web::block(move || -> Result<_, crate::db::StoreError> {
-        let keys = store.device_keys(&d)?;
-        let one_time = match keys {
-            Some(_) if may_claim => store.claim_one_time_prekey(&d)?,
-            _ => None,
-        };
-        Ok((keys, one_time))
-    })
-    .await??;
-    let keys = keys.ok_or_else(|| HttpError::new(ErrorCode::NotFound, "no such device"))?;
-    let identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
-    let spk: SignedPreKeyPublic =
-        codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
-    let pq: PqPreKeyPublic = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
-    let opk = match one_time {
-        Some((id, public)) => Some(OneTimePreKeyPublic {
-            id: u32::try_from(id).map_err(|_| corrupt())?,
-            public: public.try_into().map_err(|_| corrupt())?,
-        }),
-        None => None,
-    };
-    let bundle = PreKeyBundle::new(identity, spk, pq, opk).map_err(|_| corrupt())?;
-    Ok(HttpResponse::Ok().json(BundleResponse {
-        bundle: encode_b64(&bundle.to_bytes()),
-    }))
 }
 
 /// Checks that `old`'s identity key signed `new` as its successor.

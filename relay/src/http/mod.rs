@@ -9,8 +9,10 @@ mod headers;
 pub mod health;
 pub mod openapi;
 mod order;
+pub mod prekeys;
 pub mod rendezvous;
 mod static_files;
+mod turn;
 mod ws;
 
 use std::sync::Arc;
@@ -230,7 +232,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(web::resource("/openapi.json").route(web::get().to(openapi::document)))
                     .service(web::resource("/ws").route(web::get().to(ws::connect)))
                     .service(web::resource("/info").route(web::get().to(auth::info)))
-                    .service(web::resource("/turn").route(web::get().to(auth::turn)))
+                    .service(web::resource("/turn").route(web::get().to(turn::turn)))
                     .service(
                         web::resource("/attachments").route(web::post().to(attachments::create)),
                     )
@@ -258,11 +260,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     )
                     .service(web::resource("/devices/me").route(web::delete().to(auth::erase_me)))
                     .service(
-                        web::resource("/devices/{id}/bundle").route(web::get().to(auth::bundle)),
+                        web::resource("/devices/{id}/bundle").route(web::get().to(prekeys::bundle)),
                     )
-                    .service(web::resource("/prekeys").route(web::put().to(auth::put_prekeys)))
+                    .service(web::resource("/prekeys").route(web::put().to(prekeys::put_prekeys)))
                     .service(
-                        web::resource("/prekeys/status").route(web::get().to(auth::prekey_status)),
+                        web::resource("/prekeys/status")
+                            .route(web::get().to(prekeys::prekey_status)),
                     )
                     .service(
                         web::resource("/rendezvous")

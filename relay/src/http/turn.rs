@@ -1,0 +1,47 @@
+//! `GET /api/v1/turn`: coturn REST-API credentials (HMAC-SHA1 over
+//! `expiry:opaque-id`, coturn's format) for authenticated devices.
+
+use actix_web::{HttpResponse, web};
+use parley_shared::protocol::auth::encode_b64;
+use parley_shared::protocol::turn::TurnCredentials;
+use parley_shared::protocol::{ApiError, ErrorCode};
+
+use super::AppState;
+use super::auth::Authed;
+use crate::error::HttpError;
+use crate::sweeper::now_ms;
+
+/// `GET /api/v1/turn`: time-limited TURN credentials for the caller.
+#[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
+    responses((status = 200, body = TurnCredentials), (status = 401, body = ApiError),
+        (status = 404, description = "No TURN server configured", body = ApiError)))]
+pub async fn turn(state: web::Data<AppState>, _who: Authed) -> Result<HttpResponse, HttpError> {
+    use base64::Engine as _;
+    use hmac::{KeyInit as _, Mac as _};
+    let Some(turn) = &state.config.turn else {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            "this relay has no TURN server configured",
+        ));
+    };
+    let expiry = u64::try_from(now_ms() / 1000).unwrap_or(0) + turn.ttl.as_secs();
+    // An opaque id per credential, not the device id: coturn's logs and
+    // allocations then cannot be tied to a Parley device.
+    let mut opaque = [0u8; 12];
+    getrandom::fill(&mut opaque)
+        .map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
+    let username = format!("{expiry}:{}", encode_b64(&opaque));
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(turn.secret.as_bytes())
+        .map_err(|_| HttpError::new(ErrorCode::Internal, "bad TURN secret"))?;
+    mac.update(username.as_bytes());
+    let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(TurnCredentials {
+            urls: turn.urls.clone(),
+            username,
+            credential,
+            ttl_secs: turn.ttl.as_secs(),
+            relay_only: turn.relay_only,
+        }))
+}
