@@ -1,4 +1,4 @@
-//! Parley's web app. This crate is an adapter (DESIGN.md §4): UI and browser
+//! Parley's web app. This crate is an adapter (docs/architecture.md): UI and browser
 //! APIs (IndexedDB, WebCrypto, WebSocket, camera, service worker) around the
 //! engine in `parley-shared`, which holds every protocol rule.
 #![forbid(unsafe_code)]

@@ -288,8 +288,8 @@ async fn invite_gate_admits_each_code_once() {
     let c = IdentityKeyPair::generate(&mut os_rng());
     let vouch = |by: &IdentityKeyPair| GateProof::Successor {
         signature: parley_shared::protocol::auth::encode_b64(&by.sign(
-            parley_shared::engine::content::CTX_SUCCESSOR,
-            &[&parley_shared::engine::content::successor_statement(
+            parley_shared::protocol::auth::CTX_SUCCESSOR,
+            &[&parley_shared::protocol::auth::successor_statement(
                 &c.public(),
             )],
         )),

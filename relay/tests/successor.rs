@@ -11,7 +11,7 @@ use parley_relay::config::DatabaseTarget;
 use parley_relay::db::Store;
 use parley_shared::crypto::keys::IdentityKeyPair;
 use parley_shared::crypto::os_rng;
-use parley_shared::engine::content::{CTX_SUCCESSOR, successor_statement};
+use parley_shared::protocol::auth::{CTX_SUCCESSOR, successor_statement};
 use parley_shared::protocol::auth::{
     GateProof, RegisterRequest, encode_b64, registration_statement,
 };

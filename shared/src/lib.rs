@@ -6,4 +6,5 @@
 
 pub mod crypto;
 pub mod engine;
+pub mod media;
 pub mod protocol;

@@ -362,8 +362,8 @@ fn a_successor_not_signed_by_the_contact_is_ignored() {
     let mut session =
         parley_shared::crypto::session::Session::initiate(&mut os_rng(), &eve, &bundle).unwrap();
     let signature = eve.sign(
-        parley_shared::engine::content::CTX_SUCCESSOR,
-        &[&parley_shared::engine::content::successor_statement(
+        parley_shared::protocol::auth::CTX_SUCCESSOR,
+        &[&parley_shared::protocol::auth::successor_statement(
             &eve.public(),
         )],
     );

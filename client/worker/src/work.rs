@@ -5,7 +5,7 @@
 
 use js_sys::{Array, Uint8Array};
 use parley_shared::crypto::stream::{Decryptor, Encryptor, FileKey, ciphertext_len};
-use parley_shared::engine::metadata;
+use parley_shared::media::metadata;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};

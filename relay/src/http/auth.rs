@@ -450,8 +450,8 @@ async fn check_successor(
     let old_identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
     old_identity
         .verify(
-            parley_shared::engine::content::CTX_SUCCESSOR,
-            &[&parley_shared::engine::content::successor_statement(new)],
+            parley_shared::protocol::auth::CTX_SUCCESSOR,
+            &[&parley_shared::protocol::auth::successor_statement(new)],
             &sig,
         )
         .map_err(|_| unauthorized("the previous identity did not sign this successor"))

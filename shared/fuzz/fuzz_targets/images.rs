@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use parley_shared::engine::metadata::strip;
+use parley_shared::media::metadata::strip;
 
 fn check(mime: &str, data: &[u8]) {
     if let Some(clean) = strip(mime, data) {

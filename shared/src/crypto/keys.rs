@@ -1,4 +1,4 @@
-//! Device identity and prekeys (DESIGN.md §2, Signal X3DH §2.2 / PQXDH §2.2).
+//! Device identity and prekeys (docs/architecture.md, Signal X3DH §2.2 / PQXDH §2.2).
 //!
 //! A device is its Ed25519 identity key. That key signs the device's X25519
 //! identity DH key, its signed prekey and its ML-KEM-768 prekey, so a bundle

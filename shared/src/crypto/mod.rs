@@ -1,4 +1,4 @@
-//! Parley's cryptography (DESIGN.md §2). Pure functions and state machines:
+//! Parley's cryptography (docs/architecture.md). Pure functions and state machines:
 //! randomness comes in as a parameter, nothing here does I/O.
 
 pub mod backup;

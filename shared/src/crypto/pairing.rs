@@ -1,4 +1,4 @@
-//! Pairing two devices without trusting the relay (DESIGN.md §2).
+//! Pairing two devices without trusting the relay (docs/architecture.md).
 //!
 //! QR: the inviter shows a link whose fragment (never sent to a server) holds
 //! the relay URL, a one-time rendezvous id, a 32-byte secret and the inviter's

@@ -1,4 +1,4 @@
-//! Call signaling (DESIGN.md §3): offers, answers, ICE candidates and
+//! Call signaling (docs/architecture.md): offers, answers, ICE candidates and
 //! hang-ups travel inside the conversation's ratchet as ephemeral envelopes,
 //! so the relay can neither read nor alter them (a swapped DTLS fingerprint
 //! would fail authentication) and never stores them.

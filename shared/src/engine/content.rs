@@ -55,7 +55,7 @@ pub enum Content {
     Profile(Profile),
     /// First message of a device that replaces `old` (its owner reset their
     /// keys): `signature` is `old`'s identity key over this device's identity,
-    /// see [`successor_statement`].
+    /// see [`crate::protocol::auth::successor_statement`].
     Successor {
         /// The device being replaced.
         old: [u8; 32],
@@ -84,14 +84,6 @@ pub enum Content {
     /// The sender is typing (`true`) or stopped without sending (ephemeral,
     /// only while both are online; see `engine::typing`).
     Typing(bool),
-}
-
-/// Signature context of [`Content::Successor`].
-pub const CTX_SUCCESSOR: &[u8] = b"Parley successor v1";
-
-/// What the old identity signs to vouch for its successor.
-pub fn successor_statement(new: &crate::crypto::keys::IdentityPublic) -> [u8; 64] {
-    new.transcript_bytes()
 }
 
 /// What a device tells its contacts about itself.

@@ -2,11 +2,12 @@
 
 use rand_core::CryptoRng;
 
-use super::content::{CTX_SUCCESSOR, Content, ReceiptKind, clean_name, successor_statement};
+use super::content::{Content, ReceiptKind, clean_name};
 use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
 use crate::crypto::session::{Session, Start};
 use crate::protocol::ErrorCode;
+use crate::protocol::auth::{CTX_SUCCESSOR, successor_statement};
 use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame};
 
 impl Engine {

@@ -1,4 +1,4 @@
-//! The client engine (DESIGN.md §1): a sans-I/O state machine in the style of
+//! The client engine (docs/architecture.md): a sans-I/O state machine in the style of
 //! matrix-sdk-crypto. The adapter (browser app, native test client) feeds it
 //! relay frames, fetched bundles, the clock and user intents, then drains
 //! [`Effect`]s: records to store, frames to send, bundles to fetch. It never
@@ -20,7 +20,6 @@ mod error;
 pub mod files;
 mod inbound;
 mod load;
-pub mod metadata;
 pub mod model;
 mod outbox;
 pub mod pairing;

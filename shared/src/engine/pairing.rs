@@ -1,4 +1,4 @@
-//! Pairing flows over the relay rendezvous (DESIGN.md §2, ADR 0010): one slot
+//! Pairing flows over the relay rendezvous (docs/architecture.md, ADR 0010): one slot
 //! serves the QR/link invite and, when the user asks for one, a PIN. The
 //! joiner's reply (`b`) is tagged with the method it used, so the inviter
 //! knows how to check it.

@@ -5,7 +5,7 @@
 use rand_core::CryptoRng;
 
 use super::account::{login_body, registration};
-use super::content::{self, Content, Profile};
+use super::content::{Content, Profile};
 use super::core::Engine;
 use super::effects::{Effect, StoreOp, put};
 use super::error::EngineError;
@@ -13,7 +13,9 @@ use super::model::{RotationRecord, key};
 use super::prekeys::ONE_TIME_BATCH;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::session::MemoryPreKeys;
-use crate::protocol::auth::{GateProof, LoginRequest, RegisterRequest, encode_b64};
+use crate::protocol::auth::{
+    CTX_SUCCESSOR, GateProof, LoginRequest, RegisterRequest, encode_b64, successor_statement,
+};
 use crate::protocol::ws::DeviceId;
 
 /// A key reset in progress: the new identity, registered by the adapter
@@ -43,10 +45,9 @@ impl Engine {
         }
         let identity = IdentityKeyPair::generate(rng);
         let prekeys = MemoryPreKeys::generate(rng, &identity, ONE_TIME_BATCH);
-        let signature = self.identity.sign(
-            content::CTX_SUCCESSOR,
-            &[&content::successor_statement(&identity.public())],
-        );
+        let signature = self
+            .identity
+            .sign(CTX_SUCCESSOR, &[&successor_statement(&identity.public())]);
         let record = RotationRecord {
             identity: identity.to_bytes().to_vec(),
             prekeys,

@@ -1,4 +1,4 @@
-//! Device registration and login (DESIGN.md §3): a device is its Ed25519
+//! Device registration and login (docs/architecture.md): a device is its Ed25519
 //! identity key and proves it by signing a single-use relay challenge.
 //!
 //! The statements signed here are protocol rules shared by the client (which
@@ -40,6 +40,16 @@ pub struct Challenge {
 /// for one relay is useless on another) and the challenge.
 pub fn login_statement(origin: &str, challenge: &[u8]) -> Vec<u8> {
     statement(CTX_LOGIN, origin, challenge, &[])
+}
+
+/// Signature context of a successor statement (`Content::Successor`, and
+/// `GateProof::Successor` when the successor registers).
+pub const CTX_SUCCESSOR: &[u8] = b"Parley successor v1";
+
+/// What the old identity signs to vouch for its successor: the relay checks
+/// it at registration, contacts when the successor first writes.
+pub fn successor_statement(new: &crate::crypto::keys::IdentityPublic) -> [u8; 64] {
+    new.transcript_bytes()
 }
 
 /// What a device signs to register: as for login, plus the digest of the
@@ -106,7 +116,7 @@ pub enum GateProof {
     /// The new identity of an existing device whose owner reset its keys:
     /// the request carries that device's bearer token, and `signature` is the
     /// old identity key over the new identity
-    /// (`engine::content::successor_statement`). The relay erases the old
+    /// ([`successor_statement`]). The relay erases the old
     /// device once the new one is registered, so a reset never multiplies
     /// devices past the gate.
     Successor {

@@ -1,4 +1,4 @@
-//! Pairing rendezvous (DESIGN.md §2): short-lived slots on the relay holding
+//! Pairing rendezvous (docs/architecture.md): short-lived slots on the relay holding
 //! the opaque, sealed pairing messages of `crypto::pairing`.
 //!
 //! A slot has an owner (the inviter) and, while someone's reply `b` is being
