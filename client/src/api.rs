@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 
 /// A failed call, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// No answer at all (network down, relay stopped).
     Unreachable,
     /// The relay refused: its code and explanation.
@@ -20,7 +20,7 @@ pub enum Failure {
 
 impl Failure {
     /// Text for people.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Self::Unreachable => {
                 "The relay cannot be reached. Check your connection; Parley retries by itself."
@@ -32,14 +32,14 @@ impl Failure {
 }
 
 /// The page's origin: the relay serving it.
-pub fn origin() -> String {
+pub(crate) fn origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
 }
 
 /// A raw call: `(status, body bytes)`.
-pub async fn call(
+pub(crate) async fn call(
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -78,7 +78,7 @@ fn refused(status: u16, body: &[u8]) -> Failure {
 }
 
 /// JSON in, JSON out; non-2xx becomes a [`Failure`].
-pub async fn json<B: Serialize, T: DeserializeOwned>(
+pub(crate) async fn json<B: Serialize, T: DeserializeOwned>(
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -97,7 +97,7 @@ pub async fn json<B: Serialize, T: DeserializeOwned>(
 }
 
 /// Bytes in or out (rendezvous messages): `Ok(None)` for 204.
-pub async fn bytes(
+pub(crate) async fn bytes(
     method: &str,
     path: &str,
     token: &str,
@@ -113,6 +113,6 @@ pub async fn bytes(
 }
 
 /// Unix milliseconds.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }

@@ -31,7 +31,7 @@ const MAX_STRIP: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// Transfer progress shown under a message or the composer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// "Encrypting", "Uploading", "Downloading".
     pub phase: &'static str,
     /// Bytes done.
@@ -44,7 +44,7 @@ pub struct Progress {
 
 impl Progress {
     /// `12.3 MB/s`.
-    pub fn speed(&self) -> String {
+    pub(crate) fn speed(&self) -> String {
         let secs = ((js_sys::Date::now() - self.started) / 1000.0).max(0.001);
         format!("{:.1} MB/s", self.done / secs / 1e6)
     }
@@ -66,7 +66,7 @@ fn progress(
 }
 
 /// Encrypts and uploads `file` for `peer`, then sends the offer.
-pub async fn send(
+pub(crate) async fn send(
     peer: DeviceId,
     file: File,
     ttl_secs: u32,
@@ -232,7 +232,10 @@ async fn upload(req: &SignedUrl, body: &Blob, p: RwSignal<Option<Progress>>) -> 
 }
 
 /// Downloads, verifies and decrypts an offered file; returns it as a Blob.
-pub async fn fetch(offer: &FileOffer, p: RwSignal<Option<Progress>>) -> Result<Blob, String> {
+pub(crate) async fn fetch(
+    offer: &FileOffer,
+    p: RwSignal<Option<Progress>>,
+) -> Result<Blob, String> {
     let token = runtime::ensure_token().await?;
     let down: AttachmentDownload = api::json::<(), _>(
         "POST",
@@ -267,7 +270,7 @@ pub async fn fetch(offer: &FileOffer, p: RwSignal<Option<Progress>>) -> Result<B
 }
 
 /// Offers `blob` to the user as a download named `name`; returns its object URL.
-pub fn save(blob: &Blob, name: &str) -> Option<String> {
+pub(crate) fn save(blob: &Blob, name: &str) -> Option<String> {
     let url = web_sys::Url::create_object_url_with_blob(blob).ok()?;
     let doc = web_sys::window()?.document()?;
     let a = doc.create_element("a").ok()?;
@@ -279,7 +282,7 @@ pub fn save(blob: &Blob, name: &str) -> Option<String> {
 
 /// Deletes the object from storage (declined, or downloaded with
 /// delete-after-download) and records the state on both sides.
-pub async fn finish(
+pub(crate) async fn finish(
     peer: DeviceId,
     id: [u8; 16],
     object: &str,

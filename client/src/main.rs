@@ -1,6 +1,9 @@
 //! Parley's web app. This crate is an adapter (docs/architecture.md): UI and browser
 //! APIs (IndexedDB, WebCrypto, WebSocket, camera, service worker) around the
 //! engine in `parley-shared`, which holds every protocol rule.
+// leptos' #[component] expands to `pub` props structs, whatever the
+// function's visibility: the lint cannot be met in this crate.
+#![allow(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 mod api;

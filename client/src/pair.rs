@@ -20,7 +20,7 @@ const TICK_MS: u32 = 100;
 
 /// What the invite screen shows first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
+pub(crate) struct Shown {
     /// The invite link (QR content).
     pub link: String,
     /// Unix seconds.
@@ -29,7 +29,7 @@ pub struct Shown {
 
 /// Why no invite could be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InviteError {
+pub(crate) enum InviteError {
     /// The device already has its maximum of open invites (other tabs, or
     /// pages closed less than 10 minutes ago); [`close_all_invites`] helps.
     TooMany(String),
@@ -39,7 +39,7 @@ pub enum InviteError {
 
 /// Something the invite screen shows while it waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InviteEvent {
+pub(crate) enum InviteEvent {
     /// The PIN the user asked for, `NNNN-NNNNNN`.
     Pin(String),
     /// No PIN could be made; the QR code and link still work.
@@ -57,7 +57,7 @@ fn slot_path(id: &str, msg: &str) -> String {
 
 /// Inviter: allocates a slot (without a PIN number) and returns what to
 /// show, and the flow to wait on.
-pub async fn create_invite() -> Result<(Shown, String, Inviter), InviteError> {
+pub(crate) async fn create_invite() -> Result<(Shown, String, Inviter), InviteError> {
     let t = runtime::ensure_token().await.map_err(InviteError::Other)?;
     let slot: Rendezvous = api::json(
         "POST",
@@ -89,7 +89,7 @@ pub async fn create_invite() -> Result<(Shown, String, Inviter), InviteError> {
 }
 
 /// Ends every invite this device has open (after [`InviteError::TooMany`]).
-pub async fn close_all_invites() -> Result<(), String> {
+pub(crate) async fn close_all_invites() -> Result<(), String> {
     let t = runtime::ensure_token().await?;
     api::bytes("DELETE", "/api/v1/rendezvous", &t, None)
         .await
@@ -161,7 +161,7 @@ async fn reject_claim(t: &str, slot: &str, b: &[u8], next_a1: Vec<u8>) -> Result
 /// Inviter: waits for the joiner (until `cancelled()` or expiry), adding a
 /// PIN when `wants_pin()` says so, and rejecting failed replies while the
 /// invite has attempts left. Returns the new contact.
-pub async fn await_joiner(
+pub(crate) async fn await_joiner(
     slot: String,
     mut inviter: Inviter,
     cancelled: impl Fn() -> bool,
@@ -264,7 +264,7 @@ fn explain_claim(f: Failure) -> String {
 }
 
 /// Joiner: by scanned or pasted link.
-pub async fn join_link(link: &str) -> Result<DeviceId, String> {
+pub(crate) async fn join_link(link: &str) -> Result<DeviceId, String> {
     let parsed =
         runtime::read(|e| LinkInvite::parse(link, &api::origin(), e.identity(), now_ms() / 1000))
             .ok_or("no account")?
@@ -277,7 +277,7 @@ pub async fn join_link(link: &str) -> Result<DeviceId, String> {
 }
 
 /// Joiner: by PIN.
-pub async fn join_pin_code(code: &str) -> Result<DeviceId, String> {
+pub(crate) async fn join_pin_code(code: &str) -> Result<DeviceId, String> {
     let code =
         PinCode::parse(code).map_err(|_| "A pairing code looks like 1234-567890.".to_owned())?;
     let t = runtime::ensure_token().await?;

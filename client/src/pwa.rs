@@ -22,7 +22,7 @@ fn container() -> Option<ServiceWorkerContainer> {
 }
 
 /// Registers `/sw.js` and flips `update_ready` when a new version is waiting.
-pub fn register_service_worker(update_ready: RwSignal<bool>) {
+pub(crate) fn register_service_worker(update_ready: RwSignal<bool>) {
     let Some(sw) = container() else { return };
     leptos::task::spawn_local(async move {
         let Ok(reg) = JsFuture::from(sw.register("/sw.js")).await else {
@@ -57,7 +57,7 @@ pub fn register_service_worker(update_ready: RwSignal<bool>) {
 }
 
 /// Activates the waiting worker and reloads when it takes control.
-pub fn activate_update() {
+pub(crate) fn activate_update() {
     let Some(sw) = container() else { return };
     let on_change = Closure::<dyn FnMut()>::new(|| {
         if let Some(w) = web_sys::window() {

@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream};
 
 /// An SVG document for `data` (dark modules on white, with a quiet zone).
-pub fn svg(data: &str) -> Option<String> {
+pub(crate) fn svg(data: &str) -> Option<String> {
     let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).ok()?;
     Some(
         code.render::<svg::Color<'_>>()
@@ -21,7 +21,7 @@ pub fn svg(data: &str) -> Option<String> {
 }
 
 /// Decodes the first QR code in an RGBA frame.
-pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
+pub(crate) fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
     if rgba.len() < width * height * 4 {
         return None;
     }
@@ -38,7 +38,7 @@ pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
 }
 
 /// Opens the camera (the back one on phones) into `video`.
-pub async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, String> {
+pub(crate) async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, String> {
     let devices = web_sys::window()
         .ok_or("no window")?
         .navigator()
@@ -66,7 +66,7 @@ pub async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, Strin
 }
 
 /// Stops every track of the camera stream.
-pub fn stop_camera(stream: &MediaStream) {
+pub(crate) fn stop_camera(stream: &MediaStream) {
     for t in stream.get_tracks().iter() {
         if let Ok(t) = t.dyn_into::<web_sys::MediaStreamTrack>() {
             t.stop();
@@ -75,7 +75,7 @@ pub fn stop_camera(stream: &MediaStream) {
 }
 
 /// Grabs the current frame of `video` through `canvas` and decodes it.
-pub fn scan_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
+pub(crate) fn scan_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
     let (w, h) = (video.video_width(), video.video_height());
     if w == 0 || h == 0 {
         return None;

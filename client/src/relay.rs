@@ -6,7 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 
 /// What the start screen shows about the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RelayStatus {
+pub(crate) enum RelayStatus {
     /// First check in flight.
     Checking,
     /// `/readyz` answered 200.
@@ -19,7 +19,7 @@ pub enum RelayStatus {
 
 impl RelayStatus {
     /// Stable state name (used as a `data-state` attribute and for styling).
-    pub fn state(&self) -> &'static str {
+    pub(crate) fn state(&self) -> &'static str {
         match self {
             Self::Checking => "checking",
             Self::Ready => "ready",
@@ -29,7 +29,7 @@ impl RelayStatus {
     }
 
     /// Text for people.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Self::Checking => "Checking the relay…".into(),
             Self::Ready => "Relay online".into(),
@@ -54,7 +54,7 @@ async fn fetch_text(path: &str) -> Result<(u16, String), ()> {
 }
 
 /// Asks `/readyz` and interprets the answer.
-pub async fn check() -> RelayStatus {
+pub(crate) async fn check() -> RelayStatus {
     match fetch_text("/readyz").await {
         Err(()) => RelayStatus::Unreachable,
         Ok((status, body)) => match serde_json::from_str::<Readiness>(&body) {

@@ -21,7 +21,7 @@ use crate::store::Store;
 
 /// Connection state shown in the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conn {
+pub(crate) enum Conn {
     /// Connecting or logging in.
     Connecting,
     /// Authenticated and receiving.
@@ -32,7 +32,7 @@ pub enum Conn {
 
 impl Conn {
     /// Stable name for `data-state`.
-    pub fn state(&self) -> &'static str {
+    pub(crate) fn state(&self) -> &'static str {
         match self {
             Self::Connecting => "connecting",
             Self::Online => "online",
@@ -43,7 +43,7 @@ impl Conn {
 
 /// Signals the UI renders from.
 #[derive(Clone, Copy)]
-pub struct Ui {
+pub(crate) struct Ui {
     /// Bumped whenever the engine reports a change.
     pub version: RwSignal<u64>,
     /// Relay connection.
@@ -67,7 +67,7 @@ thread_local! {
 }
 
 /// Starts the runtime with a loaded or new engine, and connects.
-pub fn start(engine: Engine, store: Store, ui: Ui) {
+pub(crate) fn start(engine: Engine, store: Store, ui: Ui) {
     RT.with(|rt| {
         *rt.borrow_mut() = Some(Runtime {
             engine,
@@ -85,19 +85,19 @@ pub fn start(engine: Engine, store: Store, ui: Ui) {
 }
 
 /// Reads the engine (`None` before onboarding).
-pub fn read<R>(f: impl FnOnce(&Engine) -> R) -> Option<R> {
+pub(crate) fn read<R>(f: impl FnOnce(&Engine) -> R) -> Option<R> {
     RT.with(|rt| rt.borrow().as_ref().map(|r| f(&r.engine)))
 }
 
 /// Changes the engine, then runs the effects it produced.
-pub fn write<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+pub(crate) fn write<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
     let out = RT.with(|rt| rt.borrow_mut().as_mut().map(|r| f(&mut r.engine)));
     schedule_pump();
     out
 }
 
 /// Whether a runtime is running.
-pub fn started() -> bool {
+pub(crate) fn started() -> bool {
     RT.with(|rt| rt.borrow().is_some())
 }
 
@@ -196,7 +196,7 @@ async fn prekeys(up: Option<KeyUpload>) {
 }
 
 /// A valid session token, logging in first when there is none.
-pub async fn ensure_token() -> Result<String, String> {
+pub(crate) async fn ensure_token() -> Result<String, String> {
     match token() {
         Some(t) => Ok(t),
         None => login().await.map_err(|f| f.message()),
@@ -205,7 +205,7 @@ pub async fn ensure_token() -> Result<String, String> {
 
 /// Resolves once every effect queued so far has run, stores included; fails
 /// if a store write failed (the runtime is halted then).
-pub async fn flushed() -> Result<(), String> {
+pub(crate) async fn flushed() -> Result<(), String> {
     loop {
         let state = RT.with(|rt| {
             rt.borrow()
@@ -225,7 +225,7 @@ pub async fn flushed() -> Result<(), String> {
 /// in with it and switch. Only when the old identity still logs in (which
 /// proves the relay never registered the new one: registering erases the
 /// old device) is the reset dropped. Anything else keeps it for next time.
-pub async fn resume_rotation() -> Result<String, Failure> {
+pub(crate) async fn resume_rotation() -> Result<String, Failure> {
     let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
     let req = read(|e| e.rotation_login_request(&api::origin(), &c.challenge))
         .flatten()
@@ -248,7 +248,7 @@ fn bad_challenge() -> Failure {
 }
 
 /// Logs in with the identity key (challenge–response) and keeps the token.
-pub async fn login() -> Result<String, Failure> {
+pub(crate) async fn login() -> Result<String, Failure> {
     if read(Engine::rotation_to_resume) == Some(true) {
         return resume_rotation().await;
     }
@@ -267,7 +267,7 @@ async fn login_with_current_identity() -> Result<String, Failure> {
 }
 
 /// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) {
+pub(crate) async fn sleep(ms: u32) {
     let p = Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
@@ -378,7 +378,7 @@ fn start_ticker() {
 
 /// Drops the connection; the close handler reconnects (with a new token
 /// after a key reset).
-pub fn reconnect() {
+pub(crate) fn reconnect() {
     let ws = RT.with(|rt| rt.borrow().as_ref().and_then(|r| r.ws.clone()));
     if let Some(ws) = ws {
         let _ = ws.close();
@@ -386,7 +386,7 @@ pub fn reconnect() {
 }
 
 /// Closes the connection and forgets the runtime (account deleted).
-pub fn stop() {
+pub(crate) fn stop() {
     RT.with(|rt| {
         if let Some(r) = rt.borrow_mut().take()
             && let Some(ws) = r.ws

@@ -18,13 +18,13 @@ const WRAP_KEY: &str = "wrap";
 
 /// An open, unlocked store.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     db: IdbDatabase,
     key: CryptoKey,
 }
 
 /// Why storage failed (shown to the user).
-pub type StoreError = String;
+pub(crate) type StoreError = String;
 
 fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
     move |e| {
@@ -94,7 +94,7 @@ fn aes_params(iv: &[u8], aad: &[u8]) -> Object {
 
 impl Store {
     /// Opens (creating on first use) the database and its wrapping key.
-    pub async fn open() -> Result<Self, StoreError> {
+    pub(crate) async fn open() -> Result<Self, StoreError> {
         let factory = web_sys::window()
             .ok_or("no window")?
             .indexed_db()
@@ -200,7 +200,7 @@ impl Store {
     }
 
     /// Every record, decrypted.
-    pub async fn load_all(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub(crate) async fn load_all(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let tx = self
             .db
             .transaction_with_str(RECORDS)
@@ -226,7 +226,7 @@ impl Store {
     }
 
     /// Applies one batch atomically; resolves once it is durable.
-    pub async fn apply(&self, ops: Vec<StoreOp>) -> Result<(), StoreError> {
+    pub(crate) async fn apply(&self, ops: Vec<StoreOp>) -> Result<(), StoreError> {
         let mut sealed = Vec::with_capacity(ops.len());
         for op in &ops {
             sealed.push(match op {
@@ -257,7 +257,7 @@ impl Store {
     }
 
     /// Deletes everything (account deletion on this device).
-    pub async fn wipe(&self) -> Result<(), StoreError> {
+    pub(crate) async fn wipe(&self) -> Result<(), StoreError> {
         let tx = self
             .db
             .transaction_with_str_sequence_and_mode(

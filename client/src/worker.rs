@@ -22,7 +22,7 @@ fn stopped() -> String {
 }
 
 /// A running file worker.
-pub struct FileWorker {
+pub(crate) struct FileWorker {
     worker: Worker,
 }
 
@@ -54,7 +54,7 @@ impl Drop for Hooks<'_> {
 
 impl FileWorker {
     /// Starts a worker and waits until it listens.
-    pub async fn start() -> Result<Self, String> {
+    pub(crate) async fn start() -> Result<Self, String> {
         let worker = Worker::new(SCRIPT).map_err(|_| stopped())?;
         let this = Self { worker };
         match this
@@ -67,7 +67,7 @@ impl FileWorker {
     }
 
     /// Runs one job; `progress(done, total)` is called as it goes.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         req: Request,
         progress: impl Fn(f64, f64) + 'static,

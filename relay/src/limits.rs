@@ -130,7 +130,7 @@ mod tests {
     fn refills_over_time() {
         let l = RateLimiter::per_second(1000.0, 1);
         assert!(l.check(&"a"));
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(5));
         assert!(l.check(&"a"));
     }
 }

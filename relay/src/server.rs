@@ -188,7 +188,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     Ok(AppState {
         mailer,
         email_key: Arc::new(email_key),
-        limits: Arc::new(crate::http::Limits::from_config(&config)),
+        limits: Arc::new(http::Limits::from_config(&config)),
         ready_cache: Arc::default(),
         store,
         blobs,

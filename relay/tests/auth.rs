@@ -287,7 +287,7 @@ async fn invite_gate_admits_each_code_once() {
     let token_a = v["token"].as_str().unwrap().to_owned();
     let c = IdentityKeyPair::generate(&mut os_rng());
     let vouch = |by: &IdentityKeyPair| GateProof::Successor {
-        signature: parley_shared::protocol::auth::encode_b64(&by.sign(
+        signature: encode_b64(&by.sign(
             parley_shared::protocol::auth::CTX_SUCCESSOR,
             &[&parley_shared::protocol::auth::successor_statement(
                 &c.public(),
@@ -305,10 +305,10 @@ async fn invite_gate_admits_each_code_once() {
         )],
     );
     let req = parley_shared::protocol::auth::RegisterRequest {
-        identity: parley_shared::protocol::auth::encode_b64(&c.public().to_bytes()),
+        identity: encode_b64(&c.public().to_bytes()),
         keys,
-        challenge: parley_shared::protocol::auth::encode_b64(&challenge),
-        signature: parley_shared::protocol::auth::encode_b64(&sig),
+        challenge: encode_b64(&challenge),
+        signature: encode_b64(&sig),
         gate: vouch(&b),
     };
     let forged = serde_json::to_string(&req).unwrap();

@@ -248,7 +248,7 @@ fn fill_pin_slots(relay: &Relay, db_url: Option<&str>, owner: &[u8], free: u16, 
                 ))
                 .execute(c)?;
         }
-        diesel::QueryResult::Ok(())
+        QueryResult::Ok(())
     })
     .unwrap();
 }

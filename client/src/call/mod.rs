@@ -22,7 +22,7 @@ use wasm_bindgen::prelude::*;
 use crate::api::now_ms;
 use crate::js::{get, invoke, invoke_async, obj, set};
 use crate::runtime::{self, sleep};
-pub use rtc::reattach;
+pub(crate) use rtc::reattach;
 use rtc::{add_tracks, attach_local, describe, make_pc, media, rtc_config, set_remote, turn};
 
 /// How long an unanswered call rings.
@@ -30,7 +30,7 @@ const RING_MS: u64 = 45_000;
 
 /// What the call screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallState {
+pub(crate) enum CallState {
     /// No call.
     Idle,
     /// Calling the peer; their phone rings.
@@ -49,7 +49,7 @@ pub enum CallState {
 
 impl CallState {
     /// Stable name for `data-state`.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::Idle => "idle",
             Self::Outgoing => "outgoing",
@@ -64,7 +64,7 @@ impl CallState {
 
 /// Signals the call screen renders from (Copy; safe to keep globally).
 #[derive(Clone, Copy)]
-pub struct CallUi {
+pub(crate) struct CallUi {
     /// Call state.
     pub state: RwSignal<CallState>,
     /// The other side.
@@ -83,7 +83,7 @@ pub struct CallUi {
 
 impl CallUi {
     /// Fresh signals.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             state: RwSignal::new(CallState::Idle),
             peer: RwSignal::new(None),
@@ -114,7 +114,7 @@ thread_local! {
 }
 
 /// Registers the call screen's signals.
-pub fn install(ui: CallUi) {
+pub(crate) fn install(ui: CallUi) {
     UI.with(|u| *u.borrow_mut() = Some(ui));
 }
 
@@ -167,7 +167,7 @@ fn fail(peer: DeviceId, id: CallId, why: &str) {
 }
 
 /// Starts a call to `peer`.
-pub fn start(peer: DeviceId, video: bool) {
+pub(crate) fn start(peer: DeviceId, video: bool) {
     if current().is_some() {
         return;
     }
@@ -296,7 +296,7 @@ fn still_current(id: CallId) -> bool {
 }
 
 /// Accepts the ringing call.
-pub fn accept() {
+pub(crate) fn accept() {
     let Some((id, peer, _)) = current() else {
         return;
     };
@@ -324,7 +324,7 @@ pub fn accept() {
 }
 
 /// Declines the ringing call.
-pub fn decline() {
+pub(crate) fn decline() {
     if let Some((id, peer, _)) = current() {
         signal(
             peer,
@@ -338,7 +338,7 @@ pub fn decline() {
 }
 
 /// Hangs up.
-pub fn hang_up() {
+pub(crate) fn hang_up() {
     if let Some((id, peer, _)) = current() {
         signal(
             peer,
@@ -352,7 +352,7 @@ pub fn hang_up() {
 }
 
 /// Closes the ended-call screen.
-pub fn dismiss() {
+pub(crate) fn dismiss() {
     if current().is_none() {
         set_state(CallState::Idle);
     }
@@ -374,7 +374,7 @@ fn tracks_of(kind: &str) -> Vec<JsValue> {
 }
 
 /// Mutes or unmutes the microphone.
-pub fn set_muted(muted: bool) {
+pub(crate) fn set_muted(muted: bool) {
     for t in tracks_of("audio") {
         set(&t, "enabled", &(!muted).into());
     }
@@ -384,7 +384,7 @@ pub fn set_muted(muted: bool) {
 }
 
 /// Turns the camera off or on.
-pub fn set_camera_off(off: bool) {
+pub(crate) fn set_camera_off(off: bool) {
     for t in tracks_of("video") {
         set(&t, "enabled", &(!off).into());
     }
@@ -394,7 +394,7 @@ pub fn set_camera_off(off: bool) {
 }
 
 /// Applies a bandwidth mode to the senders (RTCRtpSender.setParameters).
-pub fn set_quality(q: Quality) {
+pub(crate) fn set_quality(q: Quality) {
     if let Some(ui) = ui() {
         ui.quality.set(q);
     }
@@ -498,7 +498,7 @@ async fn restart_ice(id: CallId, peer: DeviceId) -> Result<(), String> {
 }
 
 /// A signal from a contact (already decrypted and authenticated).
-pub fn on_signal(from: DeviceId, s: CallSignal) {
+pub(crate) fn on_signal(from: DeviceId, s: CallSignal) {
     let cur = current();
     match s.kind {
         CallKind::Offer {

@@ -84,7 +84,7 @@ pub(super) fn attach_local(stream: &JsValue) {
 }
 
 /// Re-attaches streams after the call screen re-renders.
-pub fn reattach() {
+pub(crate) fn reattach() {
     CALL.with(|c| {
         if let Some(c) = c.borrow().as_ref() {
             if let Some(r) = &c.remote {

@@ -9,7 +9,7 @@ use crate::runtime;
 
 /// The call overlay (hidden when there is no call).
 #[component]
-pub fn CallScreen() -> impl IntoView {
+pub(super) fn CallScreen() -> impl IntoView {
     let c = expect_context::<CallUi>();
     let now = RwSignal::new(now_ms());
     leptos::task::spawn_local(async move {

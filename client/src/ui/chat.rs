@@ -142,7 +142,7 @@ fn Safety(peer: DeviceId) -> impl IntoView {
 
 /// The conversation screen.
 #[component]
-pub fn Chat(peer: DeviceId) -> impl IntoView {
+pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let nav = expect_context::<Nav>();
     let draft = RwSignal::new(String::new());
@@ -193,7 +193,7 @@ pub fn Chat(peer: DeviceId) -> impl IntoView {
     };
     let can_call = move || {
         ui.version.track();
-        ui.conn.get() == crate::runtime::Conn::Online
+        ui.conn.get() == runtime::Conn::Online
             && runtime::read(|e| {
                 e.contact(&peer)
                     .is_some_and(|c| c.has_session() && !c.identity_changed)

@@ -12,10 +12,10 @@ use crate::files::{self, Progress};
 
 /// Object URLs of images downloaded in this visit, by message id (they
 /// outlive the bubble, which re-renders when the file's state changes).
-pub type Previews = RwSignal<std::collections::HashMap<[u8; 16], String>>;
+pub(super) type Previews = RwSignal<std::collections::HashMap<[u8; 16], String>>;
 
 /// `3.2 MB`.
-pub fn human_size(n: u64) -> String {
+pub(super) fn human_size(n: u64) -> String {
     let n = n as f64;
     if n < 1e3 {
         format!("{n} B")
@@ -30,7 +30,7 @@ pub fn human_size(n: u64) -> String {
 
 /// Progress bar with speed.
 #[component]
-pub fn ProgressBar(p: RwSignal<Option<Progress>>) -> impl IntoView {
+pub(super) fn ProgressBar(p: RwSignal<Option<Progress>>) -> impl IntoView {
     move || {
         p.get().map(|p| {
             view! {
@@ -45,7 +45,7 @@ pub fn ProgressBar(p: RwSignal<Option<Progress>>) -> impl IntoView {
 
 /// One file message.
 #[component]
-pub fn FileBubble(
+pub(super) fn FileBubble(
     m: Message,
     f: FileMessage,
     peer: DeviceId,

@@ -45,7 +45,7 @@ fn rows() -> Vec<Row> {
 
 /// Home: contacts, most recent first, and the ways to add one.
 #[component]
-pub fn Home() -> impl IntoView {
+pub(super) fn Home() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let nav = expect_context::<Nav>();
     let list = Memo::new(move |_| {

@@ -12,7 +12,7 @@ use crate::{qr, runtime};
 
 /// The invite screen.
 #[component]
-pub fn InviteScreen() -> impl IntoView {
+pub(super) fn InviteScreen() -> impl IntoView {
     let nav = expect_context::<Nav>();
     let shown = RwSignal::new(None::<Shown>);
     let pin = RwSignal::new(None::<String>);

@@ -11,7 +11,7 @@ use crate::{qr, runtime};
 
 /// The join screen; `link` is an invite the app was opened with.
 #[component]
-pub fn JoinScreen(link: Option<String>) -> impl IntoView {
+pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     let nav = expect_context::<Nav>();
     let pending = expect_context::<RwSignal<Option<String>>>();
     let link_text = RwSignal::new(String::new());
@@ -25,9 +25,7 @@ pub fn JoinScreen(link: Option<String>) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
 
-    let run = move |fut: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<[u8; 32], String>>>,
-    >| {
+    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], String>>>>| {
         busy.put(true);
         error.put(None);
         status.put(Some("Pairing… keep both screens open.".into()));

@@ -22,7 +22,7 @@ use crate::{pwa, relay};
 
 /// Where the app is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Screen {
+pub(crate) enum Screen {
     /// Opening storage.
     Loading,
     /// No identity yet.
@@ -41,7 +41,7 @@ pub enum Screen {
 
 /// Sets a signal unless its component is gone: async work (polling, timers)
 /// may finish after the user navigated away, and that must not crash the app.
-pub trait Put<T> {
+pub(crate) trait Put<T> {
     /// `try_set`, ignoring a disposed signal.
     fn put(&self, v: T);
 }
@@ -53,7 +53,7 @@ impl<T: Send + Sync + 'static> Put<T> for RwSignal<T> {
 }
 
 /// Navigation handle.
-pub type Nav = RwSignal<Screen>;
+pub(crate) type Nav = RwSignal<Screen>;
 
 /// An invite link the app was opened with (`/#pair=…`), taken out of the
 /// address bar so the secret does not linger in history.
@@ -135,7 +135,7 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
 
 /// The app.
 #[component]
-pub fn App() -> impl IntoView {
+pub(crate) fn App() -> impl IntoView {
     let ui = Ui {
         version: RwSignal::new(0),
         conn: RwSignal::new(Conn::Connecting),
@@ -179,7 +179,7 @@ pub fn App() -> impl IntoView {
 
 /// Logo, name and promise, with the relay's state (start and onboarding).
 #[component]
-pub fn Brand() -> impl IntoView {
+pub(crate) fn Brand() -> impl IntoView {
     view! {
         <header class="brand">
             <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
@@ -205,7 +205,7 @@ fn Start() -> impl IntoView {
 
 /// The header's way back to the conversation list.
 #[component]
-pub fn BackButton() -> impl IntoView {
+pub(crate) fn BackButton() -> impl IntoView {
     let nav = expect_context::<Nav>();
     view! {
         <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
@@ -214,7 +214,7 @@ pub fn BackButton() -> impl IntoView {
 
 /// Relay readiness from `/readyz`, polled.
 #[component]
-pub fn RelayBadge() -> impl IntoView {
+pub(crate) fn RelayBadge() -> impl IntoView {
     let status = RwSignal::new(RelayStatus::Checking);
     let alive = RwSignal::new(true);
     on_cleanup(move || alive.put(false));
@@ -235,7 +235,7 @@ pub fn RelayBadge() -> impl IntoView {
 
 /// The header's connection indicator.
 #[component]
-pub fn ConnBadge() -> impl IntoView {
+pub(crate) fn ConnBadge() -> impl IntoView {
     let ui = expect_context::<Ui>();
     view! {
         <span class="conn" role="status" aria-live="polite" data-state=move || ui.conn.get().state()>
@@ -250,12 +250,12 @@ pub fn ConnBadge() -> impl IntoView {
 }
 
 /// `hh:mm` in local time.
-pub fn clock(ms: u64) -> String {
+pub(crate) fn clock(ms: u64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
 /// Hex of the first bytes, for element ids and test hooks.
-pub fn short_id(d: &DeviceId) -> String {
+pub(crate) fn short_id(d: &DeviceId) -> String {
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

@@ -34,7 +34,7 @@ async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), String> {
 
 /// The onboarding form.
 #[component]
-pub fn Onboarding() -> impl IntoView {
+pub(super) fn Onboarding() -> impl IntoView {
     let nav = expect_context::<Nav>();
     let ui = expect_context::<Ui>();
     let pending = expect_context::<RwSignal<Option<String>>>();

@@ -67,7 +67,7 @@ async fn reset_keys() -> Result<(), String> {
 
 /// Settings.
 #[component]
-pub fn Settings() -> impl IntoView {
+pub(super) fn Settings() -> impl IntoView {
     let confirm = RwSignal::new(false);
     let confirm_reset = RwSignal::new(false);
     let reset_state = RwSignal::new(None::<Result<String, String>>);

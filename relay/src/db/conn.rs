@@ -79,7 +79,7 @@ impl ManageConnection for Manager {
 
 /// Applies every pending migration of the connection's backend and returns the
 /// names of those applied.
-pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
+pub(super) fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     let applied = match conn {
         DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),

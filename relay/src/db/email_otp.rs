@@ -6,11 +6,11 @@ use super::schema::email_otps;
 use super::{Store, StoreError};
 
 /// Attempts allowed per code.
-pub const OTP_ATTEMPTS: i32 = 5;
+pub(super) const OTP_ATTEMPTS: i32 = 5;
 /// Minimum pause between two codes to one address, ms.
-pub const OTP_RESEND_AFTER_MS: i64 = 60_000;
+pub(super) const OTP_RESEND_AFTER_MS: i64 = 60_000;
 /// Codes per address per hour.
-pub const OTP_SENDS_PER_HOUR: i32 = 5;
+pub(super) const OTP_SENDS_PER_HOUR: i32 = 5;
 
 /// Whether a new code may be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

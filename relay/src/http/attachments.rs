@@ -103,7 +103,7 @@ pub async fn create(
     };
     let store = state.store.clone();
     // When recipients download is unknown; a minute is a polling hint.
-    let hint = std::time::Duration::from_secs(60);
+    let hint = Duration::from_secs(60);
     match web::block(move || store.insert_blob(&rec, quota)).await?? {
         Admission::Admitted => {}
         Admission::TooMany => {

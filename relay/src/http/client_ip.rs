@@ -11,7 +11,7 @@ use ipnet::IpNet;
 /// The client's address: the peer itself unless it is a trusted proxy; then
 /// the right-most `X-Forwarded-For` entry that is not a trusted proxy
 /// (entries left of it were written by the client and prove nothing).
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+pub(super) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
@@ -38,7 +38,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
 /// The key per-IP limits count under: an IPv4 address, or an IPv6 address's
 /// /64 (one customer's link usually gets a whole /64, so a client could
 /// otherwise take a fresh budget from each of its 2^64 addresses).
-pub fn limit_key(ip: IpAddr) -> IpAddr {
+pub(super) fn limit_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {

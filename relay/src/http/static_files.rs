@@ -52,7 +52,7 @@ async fn not_built() -> HttpResponse {
 }
 
 /// Cache-Control for a static path: revalidate entry points, cache hashed assets forever.
-pub fn cache_control_for(path: &str) -> HeaderValue {
+pub(super) fn cache_control_for(path: &str) -> HeaderValue {
     let name = path.rsplit('/').next().unwrap_or("");
     if is_content_hashed(name) {
         HeaderValue::from_static("public, max-age=31536000, immutable")

@@ -15,7 +15,10 @@ use crate::sweeper::now_ms;
 #[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
     responses((status = 200, body = TurnCredentials), (status = 401, body = ApiError),
         (status = 404, description = "No TURN server configured", body = ApiError)))]
-pub async fn turn(state: web::Data<AppState>, _who: Authed) -> Result<HttpResponse, HttpError> {
+pub(super) async fn turn(
+    state: web::Data<AppState>,
+    _who: Authed,
+) -> Result<HttpResponse, HttpError> {
     use base64::Engine as _;
     use hmac::{KeyInit as _, Mac as _};
     let Some(turn) = &state.config.turn else {

@@ -15,29 +15,29 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::relay::Relay;
 
-pub struct Api {
+pub(crate) struct Api {
     pub base: String,
     http: reqwest::Client,
 }
 
-pub struct Device {
+pub(crate) struct Device {
     pub identity: IdentityKeyPair,
     pub token: String,
 }
 
 impl Api {
-    pub fn new(relay: &Relay) -> Self {
+    pub(crate) fn new(relay: &Relay) -> Self {
         Self {
             base: relay.base.clone(),
             http: reqwest::Client::new(),
         }
     }
 
-    pub fn origin(&self) -> String {
+    pub(crate) fn origin(&self) -> String {
         self.base.clone()
     }
 
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: &str,
         path: &str,
@@ -59,7 +59,7 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    pub async fn challenge(&self) -> Vec<u8> {
+    pub(crate) async fn challenge(&self) -> Vec<u8> {
         let (st, v) = self
             .send("POST", "/api/v1/auth/challenge", None, None)
             .await;
@@ -68,7 +68,7 @@ impl Api {
         decode_b64(&c.challenge).unwrap()
     }
 
-    pub fn keys(identity: &IdentityKeyPair, first_otk: u32, count: u32) -> KeyUpload {
+    pub(crate) fn keys(identity: &IdentityKeyPair, first_otk: u32, count: u32) -> KeyUpload {
         let rng = &mut os_rng();
         KeyUpload {
             signed_prekey: identity.signed_prekey(rng, 1).public(),
@@ -80,7 +80,7 @@ impl Api {
         }
     }
 
-    pub async fn register_with(
+    pub(crate) async fn register_with(
         &self,
         identity: &IdentityKeyPair,
         keys: KeyUpload,
@@ -108,7 +108,7 @@ impl Api {
         .await
     }
 
-    pub async fn register(&self, one_time: u32) -> Device {
+    pub(crate) async fn register(&self, one_time: u32) -> Device {
         let identity = IdentityKeyPair::generate(&mut os_rng());
         let keys = Self::keys(&identity, 100, one_time);
         let (st, v) = self
@@ -123,7 +123,7 @@ impl Api {
         }
     }
 
-    pub async fn login(&self, identity: &IdentityKeyPair, origin: &str) -> (u16, Value) {
+    pub(crate) async fn login(&self, identity: &IdentityKeyPair, origin: &str) -> (u16, Value) {
         let challenge = self.challenge().await;
         let sig = identity.sign(&[], &[&login_statement(origin, &challenge)]);
         let req = LoginRequest {
@@ -140,7 +140,7 @@ impl Api {
         .await
     }
 
-    pub async fn bundle(&self, token: &str, of: &IdentityKeyPair) -> (u16, Value) {
+    pub(crate) async fn bundle(&self, token: &str, of: &IdentityKeyPair) -> (u16, Value) {
         let path = format!("/api/v1/devices/{}/bundle", encode_b64(&of.device_id()));
         self.send("GET", &path, Some(token), None).await
     }
@@ -148,7 +148,7 @@ impl Api {
 
 /// An HTTP client whose requests come from `ip` (any 127.x address works on
 /// loopback), to test per-address limits.
-pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+pub(crate) fn client_from(ip: [u8; 4]) -> reqwest::Client {
     reqwest::Client::builder()
         .local_address(std::net::IpAddr::from(ip))
         .build()
@@ -159,20 +159,20 @@ type Stream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket connection speaking the relay's binary frames.
-pub struct Ws {
+pub(crate) struct Ws {
     stream: Stream,
 }
 
 impl Ws {
     /// Connects without authenticating.
-    pub async fn open(base: &str) -> Self {
+    pub(crate) async fn open(base: &str) -> Self {
         let url = format!("{}/api/v1/ws", base.replacen("http://", "ws://", 1));
         let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         Self { stream }
     }
 
     /// Connects, authenticates, and returns the number of queued envelopes announced.
-    pub async fn connect(base: &str, token: &str) -> (Self, u32) {
+    pub(crate) async fn connect(base: &str, token: &str) -> (Self, u32) {
         let mut ws = Self::open(base).await;
         ws.send(&ClientFrame::Auth {
             token: token.to_owned(),
@@ -184,19 +184,19 @@ impl Ws {
         }
     }
 
-    pub async fn send(&mut self, frame: &ClientFrame) {
+    pub(crate) async fn send(&mut self, frame: &ClientFrame) {
         self.stream
             .send(Message::Binary(frame.to_bytes().into()))
             .await
             .unwrap();
     }
 
-    pub async fn send_raw(&mut self, msg: Message) {
+    pub(crate) async fn send_raw(&mut self, msg: Message) {
         let _ = self.stream.send(msg).await;
     }
 
     /// Next server frame (fails the test after 10 s or on close).
-    pub async fn recv(&mut self) -> ServerFrame {
+    pub(crate) async fn recv(&mut self) -> ServerFrame {
         loop {
             let msg = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
                 .await
@@ -212,7 +212,7 @@ impl Ws {
     }
 
     /// The next frame within `ms` milliseconds; `None` on timeout or close.
-    pub async fn try_recv(&mut self, ms: u64) -> Option<ServerFrame> {
+    pub(crate) async fn try_recv(&mut self, ms: u64) -> Option<ServerFrame> {
         loop {
             match tokio::time::timeout(Duration::from_millis(ms), self.stream.next())
                 .await
@@ -226,7 +226,7 @@ impl Ws {
     }
 
     /// Waits for the server to close; returns the close code.
-    pub async fn closed(&mut self) -> Option<u16> {
+    pub(crate) async fn closed(&mut self) -> Option<u16> {
         loop {
             match tokio::time::timeout(Duration::from_secs(10), self.stream.next())
                 .await
@@ -241,7 +241,7 @@ impl Ws {
 
     /// Every frame up to the server's close, and its close code (`None` when
     /// the connection is still open after 10 s or ends without a close frame).
-    pub async fn frames_until_close(&mut self) -> (Vec<ServerFrame>, Option<u16>) {
+    pub(crate) async fn frames_until_close(&mut self) -> (Vec<ServerFrame>, Option<u16>) {
         let mut frames = Vec::new();
         loop {
             match tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await {
@@ -258,7 +258,7 @@ impl Ws {
     }
 
     /// Nothing arrives within `ms` milliseconds.
-    pub async fn silent_for(&mut self, ms: u64) -> bool {
+    pub(crate) async fn silent_for(&mut self, ms: u64) -> bool {
         tokio::time::timeout(Duration::from_millis(ms), self.stream.next())
             .await
             .is_err()

@@ -2,16 +2,16 @@
 //! outage proxy that can cut a dependency off and bring it back.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-pub mod api;
-pub mod outage;
-pub mod relay;
+pub(crate) mod api;
+pub(crate) mod outage;
+pub(crate) mod relay;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The value of a service variable set by `make test`. Returns `None` (and
 /// says so) when running plain `cargo test` without services; fails when
 /// `PARLEY_REQUIRE_SERVICES=1`, so CI can never skip silently.
-pub fn service_env(name: &str) -> Option<String> {
+pub(crate) fn service_env(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
@@ -26,14 +26,14 @@ pub fn service_env(name: &str) -> Option<String> {
 
 /// S3 settings of the SeaweedFS started by `make test`.
 #[derive(Debug, Clone)]
-pub struct S3Env {
+pub(crate) struct S3Env {
     pub endpoint: String,
     pub bucket: String,
     pub access_key: String,
     pub secret_key: String,
 }
 
-pub fn s3_env() -> Option<S3Env> {
+pub(crate) fn s3_env() -> Option<S3Env> {
     Some(S3Env {
         endpoint: service_env("PARLEY_TEST_S3_ENDPOINT")?,
         bucket: service_env("PARLEY_TEST_S3_BUCKET")?,
@@ -43,7 +43,7 @@ pub fn s3_env() -> Option<S3Env> {
 }
 
 impl S3Env {
-    pub fn config(&self) -> parley_relay::config::S3Config {
+    pub(crate) fn config(&self) -> parley_relay::config::S3Config {
         parley_relay::config::S3Config {
             endpoint: url::Url::parse(&self.endpoint).unwrap(),
             region: "us-east-1".into(),
@@ -56,7 +56,7 @@ impl S3Env {
 }
 
 /// A fresh, empty PostgreSQL database on the test cluster; returns its URL.
-pub fn fresh_pg_database() -> Option<String> {
+pub(crate) fn fresh_pg_database() -> Option<String> {
     use diesel::{Connection, RunQueryDsl, pg::PgConnection};
     static N: AtomicU32 = AtomicU32::new(0);
     let admin = service_env("PARLEY_TEST_POSTGRES_URL")?;
@@ -78,13 +78,13 @@ pub fn fresh_pg_database() -> Option<String> {
 }
 
 /// Unix milliseconds now.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     parley_relay::sweeper::now_ms()
 }
 
 /// A relay on SQLite, and one on a fresh PostgreSQL database (with its URL)
 /// when `make test` started one.
-pub fn relay_backends() -> Vec<(relay::RelayBuilder, Option<String>)> {
+pub(crate) fn relay_backends() -> Vec<(relay::RelayBuilder, Option<String>)> {
     let mut out = vec![(relay::RelayBuilder::new(), None)];
     if let Some(url) = fresh_pg_database() {
         out.push((
@@ -97,7 +97,7 @@ pub fn relay_backends() -> Vec<(relay::RelayBuilder, Option<String>)> {
 
 /// Sends a pre-signed request as a browser would: the signed method, URL and
 /// headers (the body sets its own content-length).
-pub async fn send_signed(
+pub(crate) async fn send_signed(
     method: &str,
     url: &str,
     headers: &[(String, String)],
@@ -117,13 +117,13 @@ pub async fn send_signed(
 }
 
 /// An envelope id that carries a sequence number (tests of order).
-pub fn numbered_id(i: u16) -> [u8; 16] {
+pub(crate) fn numbered_id(i: u16) -> [u8; 16] {
     let mut id = [0u8; 16];
     id[..2].copy_from_slice(&i.to_be_bytes());
     id
 }
 
 /// The sequence number in a [`numbered_id`].
-pub fn number_of(id: &[u8; 16]) -> u16 {
+pub(crate) fn number_of(id: &[u8; 16]) -> u16 {
     u16::from_be_bytes([id[0], id[1]])
 }

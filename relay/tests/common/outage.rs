@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-pub struct OutageProxy {
+pub(crate) struct OutageProxy {
     pub addr: SocketAddr,
     target: SocketAddr,
     up: Arc<AtomicBool>,
@@ -18,7 +18,7 @@ pub struct OutageProxy {
 }
 
 impl OutageProxy {
-    pub fn start(target: SocketAddr) -> Self {
+    pub(crate) fn start(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let mut p = Self {
@@ -57,7 +57,7 @@ impl OutageProxy {
     }
 
     /// The service "stops": open connections die, new ones are refused.
-    pub fn cut(&mut self) {
+    pub(crate) fn cut(&mut self) {
         self.up.store(false, Ordering::SeqCst);
         if let Some(t) = self.listener_thread.take() {
             t.join().unwrap();
@@ -68,7 +68,7 @@ impl OutageProxy {
     }
 
     /// The service is back on the same address.
-    pub fn restore(&mut self) {
+    pub(crate) fn restore(&mut self) {
         self.up.store(true, Ordering::SeqCst);
         let listener = TcpListener::bind(self.addr).unwrap();
         self.spawn(listener);

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_parley-relay");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_parley-relay");
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -16,7 +16,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A running relay; killed on drop.
-pub struct Relay {
+pub(crate) struct Relay {
     pub child: Child,
     pub log: PathBuf,
     pub base: String,
@@ -25,13 +25,13 @@ pub struct Relay {
 }
 
 #[derive(Clone)]
-pub struct RelayBuilder {
+pub(crate) struct RelayBuilder {
     env: HashMap<String, String>,
     tmp: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl RelayBuilder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let mut env = HashMap::new();
         env.insert(
@@ -49,12 +49,12 @@ impl RelayBuilder {
         }
     }
 
-    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, k: &str, v: impl Into<String>) -> Self {
         self.env.insert(k.into(), v.into());
         self
     }
 
-    pub fn tmp_path(&self) -> PathBuf {
+    pub(crate) fn tmp_path(&self) -> PathBuf {
         self.tmp.path().to_path_buf()
     }
 
@@ -70,17 +70,17 @@ impl RelayBuilder {
     }
 
     /// Runs a one-shot subcommand (e.g. `migrate`) and returns its output.
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
 
     /// Starts `serve` on a free port and waits until `/healthz` answers.
-    pub async fn start(&self) -> Relay {
+    pub(crate) async fn start(&self) -> Relay {
         self.start_on(free_port()).await
     }
 
     /// Starts `serve` on `port` (the same data each time: restarts keep state).
-    pub async fn start_on(&self, port: u16) -> Relay {
+    pub(crate) async fn start_on(&self, port: u16) -> Relay {
         let builder = self.clone();
         let mut this = self.clone();
         this.env
@@ -129,7 +129,7 @@ impl Relay {
     }
 
     /// SIGKILL (no shutdown at all), then start again on the same port and data.
-    pub async fn crash_and_restart(mut self) -> Relay {
+    pub(crate) async fn crash_and_restart(mut self) -> Relay {
         let port: u16 = self.base.rsplit(':').next().unwrap().parse().unwrap();
         self.child.kill().unwrap();
         self.child.wait().unwrap();
@@ -138,16 +138,16 @@ impl Relay {
         builder.start_on(port).await
     }
 
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Sends SIGTERM and waits for the exit status and everything it logged.
-    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();

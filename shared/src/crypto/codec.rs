@@ -62,7 +62,7 @@ pub mod fixed {
     pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[u8; N], D::Error> {
-        let v = super::bytes::deserialize(d)?;
+        let v = bytes::deserialize(d)?;
         <[u8; N]>::try_from(v.as_slice())
             .map_err(|_| serde::de::Error::invalid_length(v.len(), &"fixed-size bytes"))
     }

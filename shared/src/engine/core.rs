@@ -20,7 +20,7 @@ use crate::crypto::session::Session;
 use crate::protocol::ws::{ClientFrame, DeviceId};
 
 /// Longest disappearing-message timer (4 weeks).
-pub const MAX_TIMER_SECS: u32 = 28 * 86_400;
+pub(super) const MAX_TIMER_SECS: u32 = 28 * 86_400;
 
 /// The client's state and logic.
 pub struct Engine {

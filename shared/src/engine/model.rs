@@ -240,20 +240,20 @@ impl Drop for RotationRecord {
 pub(crate) mod key {
     use crate::protocol::ws::DeviceId;
 
-    pub const ACCOUNT: &str = "account";
-    pub const CONTACT: &str = "contact/";
-    pub const MESSAGE: &str = "msg/";
-    pub const OUTBOX: &str = "out/";
-    pub const ROTATION: &str = "rotation";
-    pub const PREFS: &str = "prefs";
-    pub const KEYS: &str = "keys";
-    pub const ARCHIVE: &str = "archive/";
+    pub(crate) const ACCOUNT: &str = "account";
+    pub(crate) const CONTACT: &str = "contact/";
+    pub(crate) const MESSAGE: &str = "msg/";
+    pub(crate) const OUTBOX: &str = "out/";
+    pub(crate) const ROTATION: &str = "rotation";
+    pub(crate) const PREFS: &str = "prefs";
+    pub(crate) const KEYS: &str = "keys";
+    pub(crate) const ARCHIVE: &str = "archive/";
 
-    pub fn hex(b: &[u8]) -> String {
+    pub(crate) fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
-    pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    pub(crate) fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
         if s.len() != 2 * N || !s.is_ascii() {
             return None;
         }
@@ -264,20 +264,20 @@ pub(crate) mod key {
         Some(out)
     }
 
-    pub fn contact(d: &DeviceId) -> String {
+    pub(crate) fn contact(d: &DeviceId) -> String {
         format!("{CONTACT}{}", hex(d))
     }
 
     /// Sorted by conversation, then sequence.
-    pub fn message(d: &DeviceId, seq: u64) -> String {
+    pub(crate) fn message(d: &DeviceId, seq: u64) -> String {
         format!("{MESSAGE}{}/{seq:016x}", hex(d))
     }
 
-    pub fn archive(d: &DeviceId) -> String {
+    pub(crate) fn archive(d: &DeviceId) -> String {
         format!("{ARCHIVE}{}", hex(d))
     }
 
-    pub fn outbox(seq: u64) -> String {
+    pub(crate) fn outbox(seq: u64) -> String {
         format!("{OUTBOX}{seq:016x}")
     }
 }

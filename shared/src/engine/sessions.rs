@@ -16,10 +16,10 @@ use crate::crypto::session::{Session, SessionError, Start};
 use crate::protocol::ws::DeviceId;
 
 /// Archived sessions kept per contact (newest first).
-pub const MAX_ARCHIVED: usize = 4;
+pub(super) const MAX_ARCHIVED: usize = 4;
 /// Accepted starts remembered at most (oldest forgotten first; pruning by
 /// signed prekey keeps the list far below this in practice).
-pub const MAX_STARTS: usize = 4096;
+pub(super) const MAX_STARTS: usize = 4096;
 
 impl Engine {
     /// Decrypts with the contact's current session, an archived one, or

@@ -48,7 +48,7 @@ pub const CTX_SUCCESSOR: &[u8] = b"Parley successor v1";
 
 /// What the old identity signs to vouch for its successor: the relay checks
 /// it at registration, contacts when the successor first writes.
-pub fn successor_statement(new: &crate::crypto::keys::IdentityPublic) -> [u8; 64] {
+pub fn successor_statement(new: &IdentityPublic) -> [u8; 64] {
     new.transcript_bytes()
 }
 

@@ -11,14 +11,14 @@ use rand_core::{TryCryptoRng, TryRng};
 use sha2::{Digest, Sha256};
 
 /// SHA-256 in counter mode over a seed. Deterministic, NOT for real keys.
-pub struct TestRng {
+pub(crate) struct TestRng {
     seed: [u8; 32],
     counter: u64,
     buf: Vec<u8>,
 }
 
 impl TestRng {
-    pub fn new(label: &str) -> Self {
+    pub(crate) fn new(label: &str) -> Self {
         Self {
             seed: Sha256::digest(label.as_bytes()).into(),
             counter: 0,
@@ -57,7 +57,7 @@ impl TryRng for TestRng {
 impl TryCryptoRng for TestRng {}
 
 /// A device with its prekeys, as a client would hold them.
-pub struct Device {
+pub(crate) struct Device {
     pub identity: IdentityKeyPair,
     pub spk: SignedPreKey,
     pub pqpk: PqPreKey,
@@ -65,7 +65,7 @@ pub struct Device {
 }
 
 impl Device {
-    pub fn new(rng: &mut TestRng, one_time: u32) -> Self {
+    pub(crate) fn new(rng: &mut TestRng, one_time: u32) -> Self {
         let identity = IdentityKeyPair::generate(rng);
         let spk = identity.signed_prekey(rng, 1);
         let pqpk = identity.pq_prekey(rng, 7);
@@ -79,7 +79,7 @@ impl Device {
     }
 
     /// The bundle a relay would hand out (taking the first one-time prekey).
-    pub fn bundle(&self) -> PreKeyBundle {
+    pub(crate) fn bundle(&self) -> PreKeyBundle {
         PreKeyBundle::new(
             self.identity.public(),
             self.spk.public(),
@@ -89,7 +89,7 @@ impl Device {
         .unwrap()
     }
 
-    pub fn consume(&mut self, id: Option<u32>) {
+    pub(crate) fn consume(&mut self, id: Option<u32>) {
         if let Some(id) = id {
             self.opks.retain(|o| o.id != id);
         }
@@ -108,11 +108,11 @@ impl PreKeySource for Device {
     }
 }
 
-pub fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-pub fn unhex(s: &str) -> Vec<u8> {
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
     (0..s.len())
         .step_by(2)

@@ -10,7 +10,7 @@ use parley_shared::engine::model::Body;
 use parley_shared::engine::{Effect, Engine, MemoryStore};
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
 
-pub struct Side {
+pub(crate) struct Side {
     pub engine: Engine,
     pub store: MemoryStore,
     pub sent: Vec<ClientFrame>,
@@ -23,7 +23,7 @@ pub struct Side {
 }
 
 impl Side {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let mut s = Self {
             engine: Engine::create(&mut os_rng(), name, 1_000),
             store: MemoryStore::default(),
@@ -40,7 +40,7 @@ impl Side {
 
     /// This side as restored from `store` (a reload, or an old snapshot),
     /// connected; its effects are not run yet.
-    pub fn restore(store: MemoryStore, now: u64) -> Self {
+    pub(crate) fn restore(store: MemoryStore, now: u64) -> Self {
         let engine = Engine::load(store.0.clone()).unwrap().unwrap();
         let mut s = Self {
             engine,
@@ -55,13 +55,13 @@ impl Side {
     }
 
     /// The relay connection comes up (bundles owed are fetched by `drain`).
-    pub fn connect(&mut self, now: u64) {
+    pub(crate) fn connect(&mut self, now: u64) {
         self.engine
             .handle_frame(&mut os_rng(), ServerFrame::Ready { queued: 0 }, now);
     }
 
     /// Runs effects; bundle fetches are answered from `peer`'s engine.
-    pub fn drain(&mut self, peer: Option<&Engine>) {
+    pub(crate) fn drain(&mut self, peer: Option<&Engine>) {
         while let Some(e) = self.engine.next_effect() {
             match e {
                 Effect::Store(ops) => self.store.apply(ops),
@@ -82,7 +82,7 @@ impl Side {
     }
 
     /// Envelopes sent so far, as the relay would deliver them (and accepts).
-    pub fn take_envelopes(&mut self) -> Vec<(ServerFrame, ServerFrame)> {
+    pub(crate) fn take_envelopes(&mut self) -> Vec<(ServerFrame, ServerFrame)> {
         let from = self.engine.device_id();
         std::mem::take(&mut self.sent)
             .into_iter()
@@ -103,12 +103,12 @@ impl Side {
     }
 }
 
-pub fn bundle_of(e: &Engine) -> Vec<u8> {
+pub(crate) fn bundle_of(e: &Engine) -> Vec<u8> {
     bundle_with(e, true)
 }
 
 /// `e`'s current bundle, with its first one-time prekey or none.
-pub fn bundle_with(e: &Engine, one_time: bool) -> Vec<u8> {
+pub(crate) fn bundle_with(e: &Engine, one_time: bool) -> Vec<u8> {
     // The engine's published bundle is what registration uploads.
     let req = e
         .registration_request(
@@ -136,7 +136,7 @@ pub fn bundle_with(e: &Engine, one_time: bool) -> Vec<u8> {
 }
 
 /// Moves `from`'s envelopes to `to` (and the acceptances back).
-pub fn deliver(from: &mut Side, to: &mut Side, now: u64) {
+pub(crate) fn deliver(from: &mut Side, to: &mut Side, now: u64) {
     for (accepted, deliver) in from.take_envelopes() {
         from.engine.handle_frame(&mut os_rng(), accepted, now);
         to.engine.handle_frame(&mut os_rng(), deliver, now);
@@ -145,7 +145,7 @@ pub fn deliver(from: &mut Side, to: &mut Side, now: u64) {
     to.drain(Some(&from.engine));
 }
 
-pub fn paired() -> (Side, Side) {
+pub(crate) fn paired() -> (Side, Side) {
     let mut a = Side::new("Alice");
     let mut b = Side::new("Bob");
     pair(&mut a, &mut b);
@@ -153,7 +153,7 @@ pub fn paired() -> (Side, Side) {
 }
 
 /// `a` invited, `b` joined: both add the other; `b` starts the session.
-pub fn pair(a: &mut Side, b: &mut Side) {
+pub(crate) fn pair(a: &mut Side, b: &mut Side) {
     introduce(a, b);
     b.drain(Some(&a.engine));
     deliver(b, a, 1_000);
@@ -162,7 +162,7 @@ pub fn pair(a: &mut Side, b: &mut Side) {
 
 /// Both sides add each other as contacts (`b` is the initiator); nothing
 /// is delivered yet.
-pub fn introduce(a: &mut Side, b: &mut Side) {
+pub(crate) fn introduce(a: &mut Side, b: &mut Side) {
     let pa = Paired {
         peer: b.engine.identity().public(),
         profile: Profile { name: "Bob".into() }.to_bytes(),
@@ -179,7 +179,7 @@ pub fn introduce(a: &mut Side, b: &mut Side) {
     b.engine.add_contact(pb, true, 1_000);
 }
 
-pub fn texts(s: &Side, peer: &[u8; 32]) -> Vec<String> {
+pub(crate) fn texts(s: &Side, peer: &[u8; 32]) -> Vec<String> {
     s.engine
         .messages(peer)
         .iter()
