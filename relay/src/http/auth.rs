@@ -335,8 +335,10 @@ pub async fn request_email_code(
     let email = normalize_email(&body.email).ok_or_else(|| bad("not an email address"))?;
     // Per address as well as per mailbox: one client must not turn the
     // relay into a mailer for hundreds of strangers' inboxes.
-    if !super::limit_key_of(&req, &state)
-        .is_some_and(|ip| state.limits.email_codes_per_ip.check(&ip))
+    if !state
+        .limits
+        .email_codes_per_ip
+        .check(&super::limit_key_of(&req, &state))
     {
         return Err(HttpError::new(
             ErrorCode::RateLimited,

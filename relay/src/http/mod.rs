@@ -61,15 +61,17 @@ pub const ONE_TIME_PER_REQUESTER_PER_HOUR: u32 = 60;
 /// Registration codes one client address may have mailed per hour.
 pub const EMAIL_CODES_PER_IP_PER_HOUR: u32 = 10;
 
-/// The key per-IP limits use for this request: the client's address (behind
-/// trusted proxies, the forwarded one), IPv6 by /64.
-pub(crate) fn limit_key_of(
-    req: &actix_web::HttpRequest,
-    state: &AppState,
-) -> Option<std::net::IpAddr> {
-    let peer = req.peer_addr()?;
-    let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
-    Some(client_ip::limit_key(ip))
+/// The key every per-IP limit counts under: the client's address (behind
+/// trusted proxies, the forwarded one), IPv6 by /64. Requests without a peer
+/// address (none over TCP) share one key.
+pub(crate) fn limit_key_of(req: &actix_web::HttpRequest, state: &AppState) -> std::net::IpAddr {
+    req.peer_addr().map_or(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        |peer| {
+            let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
+            client_ip::limit_key(ip)
+        },
+    )
 }
 
 /// PIN numbers one client network may be given per hour, after a burst of
@@ -172,13 +174,10 @@ async fn limit_ip(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    let refused = match (req.app_data::<web::Data<AppState>>(), req.peer_addr()) {
-        (Some(state), Some(peer)) => {
-            let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
-            state.limits.per_ip.take(&client_ip::limit_key(ip)).err()
-        }
-        _ => None,
-    };
+    let refused = req.app_data::<web::Data<AppState>>().and_then(|state| {
+        let key = limit_key_of(req.request(), state);
+        state.limits.per_ip.take(&key).err()
+    });
     if let Some(wait) = refused {
         metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
         let resp = actix_web::ResponseError::error_response(&HttpError::retry_after(

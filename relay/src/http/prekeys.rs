@@ -24,6 +24,13 @@ pub(super) fn one_time_rows(keys: &[OneTimePreKeyPublic]) -> Vec<(i64, Vec<u8>)>
         .collect()
 }
 
+/// The signed and ML-KEM prekeys the relay hands out for a device.
+fn served(keys: &crate::db::DeviceKeys) -> Result<(SignedPreKeyPublic, PqPreKeyPublic), HttpError> {
+    let spk = codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
+    let pq = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
+    Ok((spk, pq))
+}
+
 async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpError> {
     let store = state.store.clone();
     let (n, keys) = web::block(move || -> Result<_, crate::db::StoreError> {
@@ -34,9 +41,7 @@ async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpE
     })
     .await??;
     let keys = keys.ok_or_else(|| HttpError::new(ErrorCode::NotFound, "device has no keys"))?;
-    let spk: SignedPreKeyPublic =
-        codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
-    let pq: PqPreKeyPublic = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
+    let (spk, pq) = served(&keys)?;
     Ok(PreKeyStatus {
         one_time_prekeys: n,
         refill: n < LOW_PREKEY_THRESHOLD,
@@ -119,9 +124,7 @@ pub async fn bundle(
     .await??;
     let keys = keys.ok_or_else(|| HttpError::new(ErrorCode::NotFound, "no such device"))?;
     let identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
-    let spk: SignedPreKeyPublic =
-        codec::decode(KEY_ENCODING, &keys.signed_prekey).map_err(|_| corrupt())?;
-    let pq: PqPreKeyPublic = codec::decode(KEY_ENCODING, &keys.pq_prekey).map_err(|_| corrupt())?;
+    let (spk, pq) = served(&keys)?;
     let opk = match one_time {
         Some((id, public)) => Some(OneTimePreKeyPublic {
             id: u32::try_from(id).map_err(|_| corrupt())?,

@@ -48,13 +48,6 @@ fn no_free_pin() -> HttpError {
     )
 }
 
-/// The request's client network (IPv4 address, IPv6 /64) for the limits on
-/// PIN lookups and numbers; requests without a peer address (none over TCP)
-/// share one key.
-fn client_network(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
-    limit_key_of(req, state).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-}
-
 fn rate_limited(scope: &'static str, message: &'static str) -> HttpError {
     metrics::counter!("parley_rate_limited_total", "scope" => scope).increment(1);
     HttpError::new(ErrorCode::RateLimited, message)
@@ -66,7 +59,7 @@ fn allow_pin_allocation(req: &HttpRequest, state: &AppState) -> Result<(), HttpE
     if state
         .limits
         .pin_allocations_per_network
-        .check(&client_network(req, state))
+        .check(&limit_key_of(req, state))
     {
         Ok(())
     } else {
@@ -181,7 +174,7 @@ pub async fn by_pin(
     if !limits.pin_lookups_per_device.check(&who.device)
         || !limits
             .pin_lookups_per_network
-            .check(&client_network(&req, &state))
+            .check(&limit_key_of(&req, &state))
     {
         return Err(rate_limited(
             "pin_lookup",
