@@ -118,6 +118,9 @@ async fn metrics_are_not_served_to_the_world() {
 async fn readyz_probes_are_cached() {
     let relay = RelayBuilder::new().start().await;
     wait_ready(&relay, 200).await;
+    // A fresh probe now (the cache holds one second), then the outage.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(&relay.url("/readyz")).await.0, 200);
     let blobs = relay.data_dir.join("blobs");
     std::fs::remove_dir_all(&blobs).unwrap();
     // Within the cache interval the last answer stands...
