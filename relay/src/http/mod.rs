@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use metrics_exporter_prometheus::PrometheusHandle;
+use parley_shared::protocol::api::{self, Endpoint as _};
 use parley_shared::protocol::rendezvous::PIN_LOOKUPS_PER_MINUTE;
 use parley_shared::protocol::{API_PREFIX, ErrorCode};
 
@@ -229,70 +230,82 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .app_data(errors::path_config())
                     .app_data(errors::query_config())
                     .service(web::resource("/openapi.json").route(web::get().to(openapi::document)))
-                    .service(web::resource("/ws").route(web::get().to(ws::connect)))
-                    .service(web::resource("/info").route(web::get().to(auth::info)))
-                    .service(web::resource("/turn").route(web::get().to(turn::turn)))
+                    .service(web::resource(api::WebSocket::ROUTE).route(web::get().to(ws::connect)))
+                    .service(web::resource(api::GetInfo::ROUTE).route(web::get().to(auth::info)))
+                    .service(web::resource(api::GetTurn::ROUTE).route(web::get().to(turn::turn)))
                     .service(
-                        web::resource("/attachments").route(web::post().to(attachments::create)),
+                        web::resource(api::CreateUpload::ROUTE)
+                            .route(web::post().to(attachments::create)),
                     )
                     .service(
-                        web::resource("/attachments/{id}")
+                        web::resource(api::DeleteUpload::ROUTE)
                             .route(web::delete().to(attachments::delete)),
                     )
                     .service(
-                        web::resource("/attachments/{id}/download")
+                        web::resource(api::StartDownload::ROUTE)
                             .route(web::post().to(attachments::download)),
                     )
                     .service(
-                        web::resource("/auth/challenge").route(web::post().to(auth::challenge)),
+                        web::resource(api::GetChallenge::ROUTE)
+                            .route(web::post().to(auth::challenge)),
                     )
-                    .service(web::resource("/auth/login").route(web::post().to(auth::login)))
-                    .service(web::resource("/auth/session").route(web::delete().to(auth::logout)))
+                    .service(web::resource(api::Login::ROUTE).route(web::post().to(auth::login)))
                     .service(
-                        web::resource("/auth/sessions")
+                        web::resource(api::Logout::ROUTE).route(web::delete().to(auth::logout)),
+                    )
+                    .service(
+                        web::resource(api::LogoutEverywhere::ROUTE)
                             .route(web::delete().to(auth::logout_everywhere)),
                     )
-                    .service(web::resource("/devices").route(web::post().to(auth::register)))
                     .service(
-                        web::resource("/registration/email")
+                        web::resource(api::Register::ROUTE).route(web::post().to(auth::register)),
+                    )
+                    .service(
+                        web::resource(api::RequestEmailCode::ROUTE)
                             .route(web::post().to(auth::request_email_code)),
                     )
-                    .service(web::resource("/devices/me").route(web::delete().to(auth::erase_me)))
                     .service(
-                        web::resource("/devices/{id}/bundle").route(web::get().to(prekeys::bundle)),
+                        web::resource(api::EraseDevice::ROUTE)
+                            .route(web::delete().to(auth::erase_me)),
                     )
-                    .service(web::resource("/prekeys").route(web::put().to(prekeys::put_prekeys)))
                     .service(
-                        web::resource("/prekeys/status")
+                        web::resource(api::GetBundle::ROUTE).route(web::get().to(prekeys::bundle)),
+                    )
+                    .service(
+                        web::resource(api::PutPreKeys::ROUTE)
+                            .route(web::put().to(prekeys::put_prekeys)),
+                    )
+                    .service(
+                        web::resource(api::GetPreKeyStatus::ROUTE)
                             .route(web::get().to(prekeys::prekey_status)),
                     )
                     .service(
-                        web::resource("/rendezvous")
+                        web::resource(api::OpenSlot::ROUTE)
                             .route(web::post().to(rendezvous::create))
                             .route(web::delete().to(rendezvous::delete_all)),
                     )
                     .service(
-                        web::resource("/rendezvous/pin/{slot}")
+                        web::resource(api::FindPinSlot::ROUTE)
                             .route(web::get().to(rendezvous::by_pin)),
                     )
                     .service(
-                        web::resource("/rendezvous/{id}")
+                        web::resource(api::CloseSlot::ROUTE)
                             .route(web::delete().to(rendezvous::delete)),
                     )
                     .service(
-                        web::resource("/rendezvous/{id}/pin")
+                        web::resource(api::AddPin::ROUTE)
                             .route(web::post().to(rendezvous::add_pin)),
                     )
                     // Before `{id}/{msg}`, which would otherwise take the path.
                     .service(
-                        web::resource("/rendezvous/{id}/reject")
+                        web::resource(api::RejectReply::ROUTE)
                             .app_data(web::PayloadConfig::new(
                                 parley_shared::protocol::rendezvous::MAX_MESSAGE,
                             ))
                             .route(web::post().to(rendezvous::reject)),
                     )
                     .service(
-                        web::resource("/rendezvous/{id}/{msg}")
+                        web::resource(api::PutMessage::ROUTE)
                             .app_data(web::PayloadConfig::new(
                                 parley_shared::protocol::rendezvous::MAX_MESSAGE,
                             ))

@@ -4,6 +4,7 @@
 //! bumps it, and the relay serves every version it still supports under
 //! `/api/v{N}/`.
 
+pub mod api;
 pub mod attachments;
 pub mod auth;
 mod error;

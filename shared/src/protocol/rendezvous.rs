@@ -56,6 +56,15 @@ impl Message {
             _ => None,
         }
     }
+
+    /// The path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A1 => "a1",
+            Self::A2 => "a2",
+            Self::B => "b",
+        }
+    }
 }
 
 /// `POST /api/v1/rendezvous` body.
