@@ -3,6 +3,7 @@
 //! unreachable.
 
 use js_sys::Uint8Array;
+use parley_shared::protocol::api::{Endpoint, Failure as Typed, Request};
 use parley_shared::protocol::{ApiError, ErrorCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -110,6 +111,30 @@ pub(crate) async fn bytes(
         200..=299 => Ok(Some(bytes)),
         _ => Err(refused(status, &bytes)),
     }
+}
+
+/// Performs any typed request (the engine's `Effect::Http` included): the
+/// token goes along when the route asks for it. Only transport problems are
+/// failures here; the status and body go to [`Endpoint::decode`].
+pub(crate) async fn perform(req: &Request, token: Option<&str>) -> Result<(u16, Vec<u8>), Typed> {
+    let token = if req.auth { token } else { None };
+    let body = req
+        .body
+        .content_type()
+        .map(|ct| (ct, req.body.bytes().to_vec()));
+    call(req.method.as_str(), &req.path, token, body)
+        .await
+        .map_err(|_| Typed::Unreachable)
+}
+
+/// Calls one endpoint and reads its typed answer.
+pub(crate) async fn send<E: Endpoint>(
+    ep: &E,
+    token: Option<&str>,
+    body: &E::Body,
+) -> Result<E::Answer, Typed> {
+    let (status, bytes) = perform(&ep.request(body), token).await?;
+    E::decode(status, &bytes)
 }
 
 /// Unix milliseconds.

@@ -23,7 +23,10 @@ async fn check<E: Endpoint>(relay: &Relay, doc: &Value, ep: E, body: E::Body) {
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     assert_ne!(status, 405, "{what} is not routed with its method: {text}");
-    assert!(!text.contains("no such API endpoint"), "{what} is not routed");
+    assert!(
+        !text.contains("no such API endpoint"),
+        "{what} is not routed"
+    );
     if E::AUTH {
         assert_eq!(status, 401, "{what} answered without a token: {text}");
     } else {

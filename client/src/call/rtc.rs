@@ -4,6 +4,8 @@
 use js_sys::{Array, Function, Object, Reflect};
 use leptos::task::spawn_local;
 use parley_shared::engine::call::{CallId, CallKind};
+use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::api::{GetTurn, Json};
 use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::ws::DeviceId;
 use wasm_bindgen::JsValue;
@@ -17,11 +19,11 @@ use crate::runtime;
 
 pub(super) async fn turn() -> Result<Option<TurnCredentials>, String> {
     let token = runtime::ensure_token().await?;
-    match api::json::<(), TurnCredentials>("GET", "/api/v1/turn", Some(&token), None).await {
-        Ok(c) => Ok(Some(c)),
+    match api::send(&GetTurn, Some(&token), &()).await {
+        Ok(Json(c)) => Ok(Some(c)),
         // No TURN on this relay: direct connections only.
-        Err(api::Failure::Refused(404, ..)) => Ok(None),
-        Err(f) => Err(f.message()),
+        Err(f) if f.is(ErrorCode::NotFound) => Ok(None),
+        Err(f) => Err(f.to_string()),
     }
 }
 
