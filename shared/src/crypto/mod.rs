@@ -11,5 +11,7 @@ pub mod ratchet;
 pub mod safety;
 pub mod session;
 pub mod stream;
+#[cfg(test)]
+mod vectors;
 
 pub use primitives::os_rng;
