@@ -146,8 +146,6 @@ pub enum CallAction {
     StartMedia {
         /// Call.
         call: CallId,
-        /// The other side.
-        peer: DeviceId,
         /// With the camera.
         video: bool,
     },

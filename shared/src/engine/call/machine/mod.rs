@@ -15,10 +15,13 @@
 
 use std::collections::VecDeque;
 
+mod browser;
+mod signals;
+
 use super::signal::{CallId, CallKind, CallSignal, HangupReason, Quality};
 use super::types::{
-    CALLEE_RECONNECT_MS, CallAction, CallPhase, CallView, ConnectionState, IceCandidate,
-    MAX_HELD_CANDIDATES, MAX_ICE_RESTARTS, Outcome, RESTART_MS, RING_MS, Role, SdpKind,
+    CallAction, CallPhase, CallView, IceCandidate, MAX_ICE_RESTARTS, Outcome, RESTART_MS, RING_MS,
+    Role, SdpKind,
 };
 use crate::protocol::ws::DeviceId;
 
@@ -212,11 +215,7 @@ impl CallMachine {
         self.call = Some(c);
         self.last = None;
         vec![
-            CallAction::StartMedia {
-                call: id,
-                peer,
-                video,
-            },
+            CallAction::StartMedia { call: id, video },
             CallAction::SetDeadline { at },
         ]
     }
@@ -238,7 +237,6 @@ impl CallMachine {
             CallAction::ClearDeadline,
             CallAction::StartMedia {
                 call: c.id,
-                peer: c.peer,
                 video: c.video,
             },
         ]
@@ -275,315 +273,6 @@ impl CallMachine {
         if self.call.is_none() {
             self.last = None;
         }
-    }
-
-    // ---------------------------------------------------------- signals
-
-    /// A signal from device `from`, already authenticated by its session.
-    pub fn signal(&mut self, now: u64, from: DeviceId, s: CallSignal) -> Vec<CallAction> {
-        if !s.is_acceptable(now) || self.recent.contains(&s.call_id) {
-            return Vec::new();
-        }
-        let ours = self
-            .call
-            .as_ref()
-            .is_some_and(|c| c.id == s.call_id && c.peer == from);
-        match s.kind {
-            CallKind::Offer {
-                sdp,
-                video,
-                restart: false,
-            } => self.offered(now, from, s.call_id, sdp, video),
-            CallKind::Offer {
-                sdp, restart: true, ..
-            } if ours => self.restart_offered(sdp),
-            CallKind::Answer { sdp } if ours => self.answered(sdp),
-            CallKind::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-            } if ours => self.remote_candidate(IceCandidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-            }),
-            CallKind::Hangup { reason } if ours => self.end(now, reason, None, false),
-            _ => Vec::new(),
-        }
-    }
-
-    fn offered(
-        &mut self,
-        now: u64,
-        from: DeviceId,
-        id: CallId,
-        sdp: String,
-        video: bool,
-    ) -> Vec<CallAction> {
-        let mut out = Vec::new();
-        if let Some(c) = &self.call {
-            if c.id == id {
-                // A duplicate, or another device reusing the id.
-                return out;
-            }
-            let glare = c.role == Role::Caller && c.phase == CallPhase::Outgoing && c.peer == from;
-            if !glare {
-                out.push(CallAction::Send {
-                    to: from,
-                    signal: CallSignal {
-                        call_id: id,
-                        sent_at: now,
-                        kind: CallKind::Hangup {
-                            reason: HangupReason::Busy,
-                        },
-                    },
-                });
-                return out;
-            }
-            // Glare: both called each other. The smaller id survives on both
-            // sides; the other side reaches the same verdict from the same two ids.
-            if c.id < id {
-                return out;
-            }
-            if let Some(old) = self.call.take() {
-                if old.media_requested {
-                    out.push(CallAction::StopMedia { call: old.id });
-                }
-                self.remember(old.id);
-            }
-        }
-        let mut c = Call::new(id, from, Role::Callee, video, CallPhase::Incoming);
-        c.offer = Some(sdp);
-        let at = now.saturating_add(RING_MS);
-        c.deadline = Some(at);
-        self.call = Some(c);
-        self.last = None;
-        out.push(CallAction::Ring);
-        out.push(CallAction::SetDeadline { at });
-        out
-    }
-
-    fn restart_offered(&mut self, sdp: String) -> Vec<CallAction> {
-        let Some(c) = self.call.as_mut() else {
-            return Vec::new();
-        };
-        let running = matches!(
-            c.phase,
-            CallPhase::Connecting | CallPhase::Connected | CallPhase::Reconnecting
-        );
-        if c.role != Role::Callee
-            || !running
-            || !c.media
-            || c.making.is_some()
-            || c.applying.is_some()
-        {
-            return Vec::new();
-        }
-        c.applying = Some(SdpKind::Offer);
-        vec![CallAction::SetRemote {
-            call: c.id,
-            kind: SdpKind::Offer,
-            sdp,
-        }]
-    }
-
-    fn answered(&mut self, sdp: String) -> Vec<CallAction> {
-        let Some(c) = self.call.as_mut() else {
-            return Vec::new();
-        };
-        if c.role != Role::Caller || !c.awaiting_answer {
-            return Vec::new();
-        }
-        c.awaiting_answer = false;
-        let mut out = Vec::new();
-        if c.phase == CallPhase::Outgoing {
-            c.phase = CallPhase::Connecting;
-            c.deadline = None;
-            out.push(CallAction::ClearDeadline);
-        }
-        c.applying = Some(SdpKind::Answer);
-        out.push(CallAction::SetRemote {
-            call: c.id,
-            kind: SdpKind::Answer,
-            sdp,
-        });
-        out
-    }
-
-    fn remote_candidate(&mut self, candidate: IceCandidate) -> Vec<CallAction> {
-        let Some(c) = self.call.as_mut() else {
-            return Vec::new();
-        };
-        if c.have_remote {
-            return vec![CallAction::AddCandidate {
-                call: c.id,
-                candidate,
-            }];
-        }
-        if c.inbound.len() < MAX_HELD_CANDIDATES {
-            c.inbound.push(candidate);
-        }
-        Vec::new()
-    }
-
-    // ---------------------------------------------------------- browser events
-
-    fn live(&mut self, id: CallId) -> Option<&mut Call> {
-        self.call.as_mut().filter(|c| c.id == id)
-    }
-
-    /// Call `id`'s microphone, camera and peer connection are ready.
-    pub fn media_ready(&mut self, _now: u64, id: CallId) -> Vec<CallAction> {
-        let Some(c) = self.live(id) else {
-            return Vec::new();
-        };
-        if !c.media_requested || c.media {
-            return Vec::new();
-        }
-        c.media = true;
-        match c.role {
-            Role::Caller => {
-                c.making = Some(Making::Offer { restart: false });
-                vec![CallAction::CreateOffer {
-                    call: id,
-                    restart: false,
-                }]
-            }
-            Role::Callee => {
-                let Some(sdp) = c.offer.take() else {
-                    return Vec::new();
-                };
-                c.applying = Some(SdpKind::Offer);
-                vec![CallAction::SetRemote {
-                    call: id,
-                    kind: SdpKind::Offer,
-                    sdp,
-                }]
-            }
-        }
-    }
-
-    /// Call `id`'s local description (asked for by `CreateOffer` or
-    /// `CreateAnswer`) is set: it goes out, then the candidates held for it.
-    pub fn local_description(&mut self, now: u64, id: CallId, sdp: String) -> Vec<CallAction> {
-        let Some(c) = self.live(id) else {
-            return Vec::new();
-        };
-        let Some(making) = c.making.take() else {
-            return Vec::new();
-        };
-        let kind = match making {
-            Making::Offer { restart } => {
-                c.awaiting_answer = true;
-                CallKind::Offer {
-                    sdp,
-                    video: c.video,
-                    restart,
-                }
-            }
-            Making::Answer => CallKind::Answer { sdp },
-        };
-        c.described = true;
-        let mut out = vec![c.send(now, kind)];
-        for cand in std::mem::take(&mut c.outbound) {
-            out.push(c.send_candidate(now, cand));
-        }
-        out
-    }
-
-    /// Call `id`'s remote description is set: held candidates follow, in
-    /// the order they came; an offer is answered.
-    pub fn remote_applied(&mut self, _now: u64, id: CallId) -> Vec<CallAction> {
-        let Some(c) = self.live(id) else {
-            return Vec::new();
-        };
-        let Some(kind) = c.applying.take() else {
-            return Vec::new();
-        };
-        c.have_remote = true;
-        let mut out: Vec<_> = std::mem::take(&mut c.inbound)
-            .into_iter()
-            .map(|candidate| CallAction::AddCandidate {
-                call: id,
-                candidate,
-            })
-            .collect();
-        if kind == SdpKind::Offer && c.making.is_none() {
-            c.making = Some(Making::Answer);
-            out.push(CallAction::CreateAnswer { call: id });
-        }
-        out
-    }
-
-    /// Call `id`'s connection gathered a local ICE candidate.
-    pub fn candidate_gathered(
-        &mut self,
-        now: u64,
-        id: CallId,
-        candidate: IceCandidate,
-    ) -> Vec<CallAction> {
-        let Some(c) = self.live(id) else {
-            return Vec::new();
-        };
-        if c.making.is_some() || !c.described {
-            if c.outbound.len() < MAX_HELD_CANDIDATES {
-                c.outbound.push(candidate);
-            }
-            return Vec::new();
-        }
-        vec![c.send_candidate(now, candidate)]
-    }
-
-    /// Call `id`'s connection changed state.
-    pub fn connection_state(
-        &mut self,
-        now: u64,
-        id: CallId,
-        state: ConnectionState,
-    ) -> Vec<CallAction> {
-        let quality = self.quality;
-        let Some(c) = self.live(id) else {
-            return Vec::new();
-        };
-        if !matches!(
-            c.phase,
-            CallPhase::Connecting | CallPhase::Connected | CallPhase::Reconnecting
-        ) {
-            return Vec::new();
-        }
-        match (state, c.role) {
-            (ConnectionState::Connected, _) => {
-                c.phase = CallPhase::Connected;
-                c.connected_at.get_or_insert(now);
-                c.restarts = 0;
-                c.restarting = false;
-                let mut out = Vec::new();
-                if c.deadline.take().is_some() {
-                    out.push(CallAction::ClearDeadline);
-                }
-                out.push(CallAction::ApplyQuality { call: id, quality });
-                out
-            }
-            // Only the caller repairs, so both sides never restart at once.
-            (_, Role::Caller) if c.restarting => Vec::new(),
-            (_, Role::Caller) => self.restart(now),
-            (_, Role::Callee) if c.phase == CallPhase::Reconnecting => Vec::new(),
-            (_, Role::Callee) => {
-                c.phase = CallPhase::Reconnecting;
-                let at = now.saturating_add(CALLEE_RECONNECT_MS);
-                c.deadline = Some(at);
-                vec![CallAction::SetDeadline { at }]
-            }
-        }
-    }
-
-    /// Something local failed for call `id` (media refused, a WebRTC call
-    /// threw, the signal could not be sent): the call ends for both sides.
-    pub fn failure(&mut self, now: u64, id: CallId, detail: String) -> Vec<CallAction> {
-        if self.current() != Some(id) {
-            return Vec::new();
-        }
-        self.end(now, HangupReason::Failed, Some(detail), true)
     }
 
     /// The deadline passed (early or repeated calls change nothing).
