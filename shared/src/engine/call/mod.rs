@@ -1,5 +1,5 @@
 //! Calls (docs/architecture.md): the signals two devices exchange
-//! ([`signal`]) and the rules that drive a call from them ([`machine`]): ring
+//! (`signal.rs`) and the rules that drive a call from them ([`CallMachine`]): ring
 //! timeout, busy, glare, caller-only ICE restart, candidate buffering and
 //! stale signals. The browser adapter only performs WebRTC operations and
 //! feeds their results back.
