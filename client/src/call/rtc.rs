@@ -3,21 +3,20 @@
 
 use js_sys::{Array, Function, Object, Reflect};
 use leptos::task::spawn_local;
-use parley_shared::engine::call::{CallId, CallKind};
+use parley_shared::engine::call::{CallId, IceCandidate, Quality, SdpKind};
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::api::{GetTurn, Json};
 use parley_shared::protocol::turn::TurnCredentials;
-use parley_shared::protocol::ws::DeviceId;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{CALL, on_connection_state, signal};
+use super::{MEDIA, on_candidate, on_connection_state};
 use crate::api;
 use crate::js::{get, invoke, invoke_async, js_err, obj, set};
 use crate::runtime;
 
-pub(super) async fn turn() -> Result<Option<TurnCredentials>, String> {
+async fn turn() -> Result<Option<TurnCredentials>, String> {
     let token = runtime::ensure_token().await?;
     match api::send(&GetTurn, Some(&token), &()).await {
         Ok(Json(c)) => Ok(Some(c)),
@@ -27,7 +26,7 @@ pub(super) async fn turn() -> Result<Option<TurnCredentials>, String> {
     }
 }
 
-pub(super) fn rtc_config(creds: &Option<TurnCredentials>) -> JsValue {
+fn rtc_config(creds: &Option<TurnCredentials>) -> JsValue {
     let servers = Array::new();
     let mut policy = "all";
     if let Some(c) = creds {
@@ -47,7 +46,7 @@ pub(super) fn rtc_config(creds: &Option<TurnCredentials>) -> JsValue {
     ])
 }
 
-pub(super) async fn media(video: bool) -> Result<JsValue, String> {
+async fn media(video: bool) -> Result<JsValue, String> {
     let devices = web_sys::window()
         .ok_or("no window")?
         .navigator()
@@ -87,23 +86,17 @@ pub(super) fn attach_local(stream: &JsValue) {
 
 /// Re-attaches streams after the call screen re-renders.
 pub(crate) fn reattach() {
-    CALL.with(|c| {
+    MEDIA.with(|c| {
         if let Some(c) = c.borrow().as_ref() {
             if let Some(r) = &c.remote {
                 attach_remote(r);
             }
-            if let Some(l) = &c.local {
-                attach_local(l);
-            }
+            attach_local(&c.local);
         }
     });
 }
 
-pub(super) fn make_pc(
-    creds: &Option<TurnCredentials>,
-    id: CallId,
-    peer: DeviceId,
-) -> Result<JsValue, String> {
+fn make_pc(creds: &Option<TurnCredentials>, id: CallId) -> Result<JsValue, String> {
     let ctor: Function = get(&js_sys::global(), "RTCPeerConnection")
         .dyn_into()
         .map_err(|_| "This browser cannot make calls (no WebRTC).".to_owned())?;
@@ -117,10 +110,9 @@ pub(super) fn make_pc(
         if candidate.is_empty() {
             return;
         }
-        signal(
-            peer,
+        on_candidate(
             id,
-            CallKind::Candidate {
+            IceCandidate {
                 candidate,
                 sdp_mid: get(&c, "sdpMid").as_string(),
                 sdp_mline_index: get(&c, "sdpMLineIndex").as_f64().map(|n| n as u16),
@@ -132,7 +124,7 @@ pub(super) fn make_pc(
         let streams: Array = get(&ev, "streams").dyn_into().unwrap_or_default();
         let stream = streams.get(0);
         // Events of an ended call's connection may still be queued.
-        let ours = CALL.with(|c| match c.borrow_mut().as_mut() {
+        let ours = MEDIA.with(|c| match c.borrow_mut().as_mut() {
             Some(c) if c.id == id && !stream.is_undefined() => {
                 c.remote = Some(stream.clone());
                 true
@@ -157,7 +149,7 @@ pub(super) fn make_pc(
     Ok(pc)
 }
 
-pub(super) fn add_tracks(pc: &JsValue, stream: &JsValue) -> Result<(), String> {
+fn add_tracks(pc: &JsValue, stream: &JsValue) -> Result<(), String> {
     let tracks: Array = invoke(stream, "getTracks", &[]).map_err(js_err)?.into();
     for t in tracks.iter() {
         invoke(pc, "addTrack", &[t, stream.clone()]).map_err(js_err)?;
@@ -173,22 +165,100 @@ pub(super) async fn describe(pc: &JsValue, method: &str, opts: JsValue) -> Resul
     Ok(get(&desc, "sdp").as_string().unwrap_or_default())
 }
 
-pub(super) async fn set_remote(pc: &JsValue, kind: &str, sdp: &str) -> Result<(), String> {
+pub(super) async fn set_remote(pc: &JsValue, kind: SdpKind, sdp: &str) -> Result<(), String> {
+    let kind = match kind {
+        SdpKind::Offer => "offer",
+        SdpKind::Answer => "answer",
+    };
     let d = obj(&[("type", kind.into()), ("sdp", sdp.into())]);
     invoke_async(pc, "setRemoteDescription", &[d])
         .await
         .map_err(js_err)?;
-    let pending = CALL.with(|c| {
-        c.borrow_mut()
-            .as_mut()
-            .map(|c| {
-                c.have_remote = true;
-                std::mem::take(&mut c.pending)
-            })
-            .unwrap_or_default()
-    });
-    for cand in pending {
-        let _ = invoke_async(pc, "addIceCandidate", &[cand]).await;
-    }
     Ok(())
+}
+
+/// TURN credentials, camera/microphone and a connection carrying them.
+pub(super) async fn open(id: CallId, video: bool) -> Result<(JsValue, JsValue), String> {
+    let creds = turn().await?;
+    let stream = media(video).await?;
+    let pc = make_pc(&creds, id).and_then(|pc| add_tracks(&pc, &stream).map(|()| pc));
+    match pc {
+        Ok(pc) => Ok((pc, stream)),
+        Err(e) => {
+            stop_tracks(&stream);
+            Err(e)
+        }
+    }
+}
+
+/// Creates and sets an offer; a restart first fetches fresh TURN
+/// credentials and asks for new ICE credentials.
+pub(super) async fn offer(pc: &JsValue, restart: bool) -> Result<String, String> {
+    if restart {
+        let creds = turn().await?;
+        invoke(pc, "setConfiguration", &[rtc_config(&creds)]).map_err(js_err)?;
+    }
+    describe(pc, "createOffer", obj(&[("iceRestart", restart.into())])).await
+}
+
+fn stop_tracks(stream: &JsValue) {
+    if let Ok(t) = invoke(stream, "getTracks", &[]) {
+        for t in Array::from(&t).iter() {
+            let _ = invoke(&t, "stop", &[]);
+        }
+    }
+}
+
+/// Closes a connection and stops its camera and microphone.
+pub(super) fn close(pc: &JsValue, local: &JsValue) {
+    let _ = invoke(pc, "close", &[]);
+    stop_tracks(local);
+}
+
+pub(super) async fn add_candidate(pc: JsValue, c: IceCandidate) {
+    let init = obj(&[
+        ("candidate", c.candidate.as_str().into()),
+        (
+            "sdpMid",
+            c.sdp_mid
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        ),
+        (
+            "sdpMLineIndex",
+            c.sdp_mline_index
+                .map_or(JsValue::NULL, |n| JsValue::from_f64(f64::from(n))),
+        ),
+    ]);
+    // A candidate the browser rejects only loses that path.
+    let _ = invoke_async(&pc, "addIceCandidate", &[init]).await;
+}
+
+/// Applies a bandwidth mode to the senders (RTCRtpSender.setParameters),
+/// live, without renegotiation.
+pub(super) async fn apply_quality(pc: JsValue, q: Quality) {
+    let senders: Array = invoke(&pc, "getSenders", &[])
+        .map(|a| Array::from(&a))
+        .unwrap_or_default();
+    for s in senders.iter() {
+        let track = get(&s, "track");
+        if track.is_null() || track.is_undefined() {
+            continue;
+        }
+        let bps = if get(&track, "kind").as_string().as_deref() == Some("audio") {
+            q.audio_bps()
+        } else {
+            q.video_bps()
+        };
+        let Ok(params) = invoke(&s, "getParameters", &[]) else {
+            continue;
+        };
+        let mut encodings: Array = get(&params, "encodings").dyn_into().unwrap_or_default();
+        if encodings.length() == 0 {
+            encodings = Array::of1(&obj(&[]));
+            set(&params, "encodings", &encodings);
+        }
+        set(&encodings.get(0), "maxBitrate", &f64::from(bps).into());
+        let _ = invoke_async(&s, "setParameters", &[params]).await;
+    }
 }

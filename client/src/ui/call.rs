@@ -1,10 +1,10 @@
 //! The call screen: over everything while a call rings, runs or just ended.
 
 use leptos::prelude::*;
-use parley_shared::engine::call::Quality;
+use parley_shared::engine::call::{CallPhase, Quality};
 
 use crate::api::now_ms;
-use crate::call::{self, CallState, CallUi};
+use crate::call::{self, CallUi};
 use crate::runtime;
 
 /// The call overlay (hidden when there is no call).
@@ -20,58 +20,64 @@ pub(super) fn CallScreen() -> impl IntoView {
             }
         }
     });
+    // The call's state and rules are the engine's call machine; this only renders its view.
+    let phase = move || c.view.with(|v| v.phase);
+    let video = move || c.view.with(|v| v.video);
     let name = move || {
-        c.peer
-            .get()
+        c.view
+            .with(|v| v.peer)
             .and_then(|p| runtime::read(|e| e.contact(&p).map(|x| x.name.clone())).flatten())
             .unwrap_or_default()
     };
-    let status = move || match c.state.get() {
-        CallState::Idle => String::new(),
-        CallState::Outgoing => "Calling…".into(),
-        CallState::Incoming => if c.video.get() {
+    let status = move || match phase() {
+        CallPhase::Idle => String::new(),
+        CallPhase::Outgoing => "Calling…".into(),
+        CallPhase::Incoming => if video() {
             "Incoming video call"
         } else {
             "Incoming audio call"
         }
         .into(),
-        CallState::Connecting => "Connecting…".into(),
-        CallState::Reconnecting => "Reconnecting…".into(),
-        CallState::Connected => {
+        CallPhase::Connecting => "Connecting…".into(),
+        CallPhase::Reconnecting => "Reconnecting…".into(),
+        CallPhase::Connected => {
             let secs = c
-                .connected_at
-                .get()
+                .view
+                .with(|v| v.connected_at)
                 .map_or(0, |t| now.get().saturating_sub(t) / 1000);
             format!("{:02}:{:02}", secs / 60, secs % 60)
         }
-        CallState::Ended(why) => why,
+        CallPhase::Ended => c
+            .view
+            .with(|v| v.outcome.as_ref().map(|o| o.describe()))
+            .unwrap_or_default(),
     };
     let live = move || {
         matches!(
-            c.state.get(),
-            CallState::Outgoing
-                | CallState::Connecting
-                | CallState::Connected
-                | CallState::Reconnecting
+            phase(),
+            CallPhase::Outgoing
+                | CallPhase::Connecting
+                | CallPhase::Connected
+                | CallPhase::Reconnecting
         )
     };
     // Streams are attached by id; re-attach whenever the screen re-renders.
     Effect::new(move |_| {
-        c.state.track();
+        c.view.track();
         call::reattach();
     });
     view! {
-        <Show when=move || c.state.get() != CallState::Idle>
-            <section class="call" role="dialog" aria-label="Call" data-state=move || c.state.get().name()
-                data-video=move || c.video.get().to_string()>
+        <Show when=move || phase() != CallPhase::Idle>
+            <section class="call" role="dialog" aria-label="Call" data-state=move || phase().name()
+                data-video=move || video().to_string()>
                 <h2 class="call-peer">{name}</h2>
                 <p class="call-status" role="status" aria-live="polite">{status}</p>
                 <video id="remote-media" class="remote" autoplay playsinline
-                    class:hidden=move || !c.video.get()></video>
+                    class:hidden=move || !video()></video>
                 <video id="local-media" class="local" autoplay playsinline muted
-                    class:hidden=move || !c.video.get() || c.camera_off.get()></video>
+                    class:hidden=move || !video() || c.camera_off.get()></video>
                 <div class="call-controls">
-                    <Show when=move || c.state.get() == CallState::Incoming>
+                    <Show when=move || phase() == CallPhase::Incoming>
                         <button type="button" class="primary" on:click=move |_| call::accept()>"Accept"</button>
                         <button type="button" class="danger" on:click=move |_| call::decline()>"Decline"</button>
                     </Show>
@@ -80,7 +86,7 @@ pub(super) fn CallScreen() -> impl IntoView {
                             on:click=move |_| call::set_muted(!c.muted.get_untracked())>
                             {move || if c.muted.get() { "Unmute" } else { "Mute" }}
                         </button>
-                        <Show when=move || c.video.get()>
+                        <Show when=video>
                             <button type="button" class="secondary" aria-pressed=move || c.camera_off.get().to_string()
                                 on:click=move |_| call::set_camera_off(!c.camera_off.get_untracked())>
                                 {move || if c.camera_off.get() { "Turn camera on" } else { "Turn camera off" }}
@@ -88,7 +94,7 @@ pub(super) fn CallScreen() -> impl IntoView {
                         </Show>
                         <label class="quality">
                             "Quality "
-                            <select aria-label="Call quality" prop:value=move || c.quality.get().name()
+                            <select aria-label="Call quality" prop:value=move || c.view.with(|v| v.quality.name())
                                 on:change=move |ev| {
                                     if let Some(q) = Quality::parse(&event_target_value(&ev)) {
                                         call::set_quality(q);
@@ -101,7 +107,7 @@ pub(super) fn CallScreen() -> impl IntoView {
                         </label>
                         <button type="button" class="danger" on:click=move |_| call::hang_up()>"Hang up"</button>
                     </Show>
-                    <Show when=move || matches!(c.state.get(), CallState::Ended(_))>
+                    <Show when=move || phase() == CallPhase::Ended>
                         <button type="button" class="secondary" on:click=move |_| call::dismiss()>"Close"</button>
                     </Show>
                 </div>

@@ -1,7 +1,7 @@
-//! Call signaling (docs/architecture.md): offers, answers, ICE candidates and
-//! hang-ups travel inside the conversation's ratchet as ephemeral envelopes,
-//! so the relay can neither read nor alter them (a swapped DTLS fingerprint
-//! would fail authentication) and never stores them.
+//! Call signaling: offers, answers, ICE candidates and hang-ups travel
+//! inside the conversation's ratchet as ephemeral envelopes, so the relay can
+//! neither read nor alter them (a swapped DTLS fingerprint would fail
+//! authentication) and never stores them.
 
 use serde::{Deserialize, Serialize};
 
