@@ -10,7 +10,6 @@ pub mod error;
 pub mod http;
 pub mod invite_code;
 pub mod limits;
-pub mod loadgen;
 pub mod mail;
 pub mod mailbox;
 pub mod server;

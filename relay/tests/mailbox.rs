@@ -315,7 +315,7 @@ async fn acknowledged_sends_survive_sigkill_and_arrive_exactly_once() {
 async fn concurrent_load_delivers_everything_on_both_backends() {
     // Many devices committing at once: exercises group commit and, on SQLite,
     // the single-writer discipline (this is how "database is locked" was found).
-    use parley_relay::loadgen::{Plan, run};
+    use parley_loadgen::{Plan, run};
     for (builder, _) in builders() {
         let relay = builder.start().await;
         let plan = Plan {
@@ -330,21 +330,6 @@ async fn concurrent_load_delivers_everything_on_both_backends() {
         assert_eq!(report.delivered, 8 * 60);
         assert!(!relay.logs().contains("commit failed"), "{}", relay.logs());
     }
-}
-
-#[tokio::test]
-async fn bare_forwarder_baseline_runs_the_same_traffic() {
-    use parley_relay::loadgen::{BareForwarder, Plan, run};
-    let bare = BareForwarder::start().await.unwrap();
-    let plan = Plan {
-        url: format!("http://{}", bare.addr),
-        devices: 4,
-        messages: 50,
-        size: 128,
-        window: 8,
-        bare: true,
-    };
-    assert_eq!(run(plan).await.unwrap().delivered, 200);
 }
 
 #[tokio::test]
