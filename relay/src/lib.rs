@@ -4,6 +4,7 @@
 
 pub mod backlog;
 pub mod blob;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;

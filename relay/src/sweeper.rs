@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::blob::{BlobKey, BlobStore as _, Blobs, CLOCK_MARGIN, ObjectPage};
+use crate::clock::{now_ms, unix_secs};
 use crate::db::Store;
 
 /// Rows handled per pass, so one pass never holds the database for long.
@@ -118,7 +119,7 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration, upload_window: Dur
         // grace are skipped anyway: one pass per grace period is enough.
         if last_orphan_pass.is_none_or(|t| t.elapsed() >= grace) {
             last_orphan_pass = Some(Instant::now());
-            let before = crate::blob::unix_now().saturating_sub(grace.as_secs());
+            let before = unix_secs().saturating_sub(grace.as_secs());
             let orphans = sweep_orphans(&store, &blobs, before).await;
             if orphans.deleted > 0 || orphans.failed > 0 {
                 tracing::info!(
@@ -150,12 +151,4 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration, upload_window: Dur
             );
         }
     }
-}
-
-/// Current Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

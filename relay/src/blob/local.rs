@@ -14,7 +14,8 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest, unix_now};
+use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest};
+use crate::clock::unix_secs;
 
 type HmacSha256 = Hmac<Sha256>;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -75,7 +76,7 @@ impl UrlSigner {
         self.mac(method, key, exp, len)
             .verify_slice(&sig)
             .map_err(|_| BlobError::Forbidden("bad signature"))?;
-        if unix_now() >= exp {
+        if unix_secs() >= exp {
             return Err(BlobError::Forbidden("expired"));
         }
         Ok(())
@@ -237,7 +238,7 @@ impl BlobStore for LocalBlobStore {
         len: u64,
         ttl: Duration,
     ) -> Result<SignedRequest, BlobError> {
-        let exp = unix_now() + ttl.as_secs();
+        let exp = unix_secs() + ttl.as_secs();
         let sig = self.signer.sign("PUT", key, exp, Some(len));
         Ok(SignedRequest {
             method: "PUT",
@@ -248,7 +249,7 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn presign_get(&self, key: &BlobKey, ttl: Duration) -> Result<SignedRequest, BlobError> {
-        let exp = unix_now() + ttl.as_secs();
+        let exp = unix_secs() + ttl.as_secs();
         let sig = self.signer.sign("GET", key, exp, None);
         Ok(SignedRequest {
             method: "GET",
@@ -309,7 +310,7 @@ mod tests {
     fn signature_covers_method_key_expiry_and_length() {
         let s = signer();
         let k = BlobKey::parse("abc").unwrap();
-        let exp = unix_now() + 60;
+        let exp = unix_secs() + 60;
         let sig = s.sign("PUT", &k, exp, Some(10));
         assert!(s.verify("PUT", &k, exp, Some(10), &sig).is_ok());
         assert!(s.verify("GET", &k, exp, Some(10), &sig).is_err());
@@ -332,7 +333,7 @@ mod tests {
     fn expired_signature_is_refused_even_if_authentic() {
         let s = signer();
         let k = BlobKey::parse("abc").unwrap();
-        let exp = unix_now() - 1;
+        let exp = unix_secs() - 1;
         let sig = s.sign("GET", &k, exp, None);
         assert!(matches!(
             s.verify("GET", &k, exp, None, &sig),

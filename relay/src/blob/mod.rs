@@ -8,7 +8,7 @@ pub mod local;
 pub mod s3;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use local::{LocalBlobStore, UrlSigner};
 pub use s3::S3BlobStore;
@@ -199,13 +199,6 @@ impl BlobStore for Blobs {
             Self::S3(s) => s.revokes_uploads(),
         }
     }
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

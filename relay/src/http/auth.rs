@@ -18,11 +18,11 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use crate::blob::{BlobKey, BlobStore as _};
+use crate::clock::now_ms;
 use crate::config::RegistrationGate;
 use crate::db::{NewRegistration, OtpCheck, OtpIssue, RegisterError};
 use crate::error::HttpError;
 use crate::mailbox::Ended;
-use crate::sweeper::now_ms;
 
 /// Version byte of stored key encodings.
 pub(super) const KEY_ENCODING: u8 = 1;

@@ -8,8 +8,8 @@ use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
 use super::auth::Authed;
+use crate::clock::now_ms;
 use crate::error::HttpError;
-use crate::sweeper::now_ms;
 
 /// `GET /api/v1/turn`: time-limited TURN credentials for the caller.
 #[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),

@@ -79,7 +79,7 @@ pub(crate) fn fresh_pg_database() -> Option<String> {
 
 /// Unix milliseconds now.
 pub(crate) fn now_ms() -> i64 {
-    parley_relay::sweeper::now_ms()
+    parley_relay::clock::now_ms()
 }
 
 /// A relay on SQLite, and one on a fresh PostgreSQL database (with its URL)
