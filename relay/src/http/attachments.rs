@@ -14,7 +14,7 @@ use parley_shared::protocol::auth::decode_b64;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::auth::Authed;
+use super::bearer::Authed;
 use crate::blob::{BlobKey, BlobStore as _, CLOCK_MARGIN, SignedRequest};
 use crate::clock::now_ms;
 use crate::db::{Admission, BlobQuota, BlobRecord};

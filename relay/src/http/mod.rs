@@ -2,9 +2,13 @@
 
 pub mod attachments;
 pub mod auth;
+mod bearer;
 pub mod blobs;
 mod client_ip;
+pub mod erase;
 mod errors;
+mod fields;
+pub mod gates;
 mod headers;
 pub mod health;
 pub mod openapi;
@@ -28,6 +32,7 @@ use crate::config::Config;
 use crate::db::Store;
 use crate::error::HttpError;
 
+pub use bearer::Authed;
 pub use headers::{SecurityHeaders, content_security_policy};
 pub use static_files::apply_cache_control as static_cache_control;
 
@@ -231,7 +236,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .app_data(errors::query_config())
                     .service(web::resource("/openapi.json").route(web::get().to(openapi::document)))
                     .service(web::resource(api::WebSocket::ROUTE).route(web::get().to(ws::connect)))
-                    .service(web::resource(api::GetInfo::ROUTE).route(web::get().to(auth::info)))
+                    .service(web::resource(api::GetInfo::ROUTE).route(web::get().to(gates::info)))
                     .service(web::resource(api::GetTurn::ROUTE).route(web::get().to(turn::turn)))
                     .service(
                         web::resource(api::CreateUpload::ROUTE)
@@ -262,11 +267,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     )
                     .service(
                         web::resource(api::RequestEmailCode::ROUTE)
-                            .route(web::post().to(auth::request_email_code)),
+                            .route(web::post().to(gates::request_email_code)),
                     )
                     .service(
                         web::resource(api::EraseDevice::ROUTE)
-                            .route(web::delete().to(auth::erase_me)),
+                            .route(web::delete().to(erase::erase_me)),
                     )
                     .service(
                         web::resource(api::GetBundle::ROUTE).route(web::get().to(prekeys::bundle)),

@@ -12,7 +12,7 @@ use parley_shared::protocol::rendezvous::{
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
 
-use super::auth::Authed;
+use super::bearer::Authed;
 use super::{AppState, limit_key_of};
 use crate::clock::now_ms;
 use crate::db::{

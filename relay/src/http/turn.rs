@@ -7,7 +7,7 @@ use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::auth::Authed;
+use super::bearer::Authed;
 use crate::clock::now_ms;
 use crate::error::HttpError;
 
