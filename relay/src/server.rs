@@ -217,6 +217,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let sweeper = actix_web::rt::spawn(sweeper::run(
         state.store.clone(),
         state.blobs.clone(),
+        state.limits.clone(),
         config.sweep_interval,
         config.blob_url_ttl,
     ));

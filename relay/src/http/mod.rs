@@ -125,7 +125,7 @@ impl Limits {
                 c.rate_limit_ip_per_min,
             ),
             per_device: crate::limits::RateLimiter::per_second(
-                f64::from(c.rate_limit_device_per_sec),
+                c.rate_limit_device_per_sec,
                 c.rate_limit_device_per_sec,
             ),
             per_device_api: crate::limits::RateLimiter::per_minute(
@@ -151,7 +151,7 @@ impl Limits {
             ),
             // Acks follow deliveries: room for a full queue being drained.
             acks_per_device: crate::limits::RateLimiter::per_second(
-                f64::from(c.rate_limit_device_per_sec) * 5.0,
+                c.rate_limit_device_per_sec.saturating_mul(5),
                 c.rate_limit_device_per_sec.saturating_mul(10),
             ),
             // The app sends one on connect and on a settings or contact change.
@@ -172,6 +172,25 @@ impl Limits {
                 PIN_ALLOCATION_BURST,
             ),
         }
+    }
+}
+
+impl Limits {
+    /// Forgets every key whose bucket is full again (see
+    /// [`crate::limits::RateLimiter::forget_idle`]); the sweeper calls it,
+    /// so memory stays bounded by recent callers.
+    pub fn forget_idle(&self) {
+        self.per_ip.forget_idle();
+        self.per_device.forget_idle();
+        self.per_device_api.forget_idle();
+        self.one_time_per_pair.forget_idle();
+        self.one_time_per_requester.forget_idle();
+        self.email_codes_per_ip.forget_idle();
+        self.acks_per_device.forget_idle();
+        self.presence_per_device.forget_idle();
+        self.pin_lookups_per_network.forget_idle();
+        self.pin_lookups_per_device.forget_idle();
+        self.pin_allocations_per_network.forget_idle();
     }
 }
 
