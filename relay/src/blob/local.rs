@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
+use base64ct::{Base64UrlUnpadded, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
@@ -18,7 +18,6 @@ use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest};
 use crate::clock::unix_secs;
 
 type HmacSha256 = Hmac<Sha256>;
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// HMAC key for local blob URLs.
 #[derive(Clone)]
@@ -56,7 +55,7 @@ impl UrlSigner {
 
     /// Signature for a request.
     pub fn sign(&self, method: &str, key: &BlobKey, exp: u64, len: Option<u64>) -> String {
-        B64.encode(self.mac(method, key, exp, len).finalize().into_bytes())
+        Base64UrlUnpadded::encode_string(&self.mac(method, key, exp, len).finalize().into_bytes())
     }
 
     /// Checks a presented signature in constant time, then the expiry: the
@@ -70,8 +69,7 @@ impl UrlSigner {
         len: Option<u64>,
         sig: &str,
     ) -> Result<(), BlobError> {
-        let sig = B64
-            .decode(sig)
+        let sig = Base64UrlUnpadded::decode_vec(sig)
             .map_err(|_| BlobError::Forbidden("malformed signature"))?;
         self.mac(method, key, exp, len)
             .verify_slice(&sig)

@@ -61,12 +61,10 @@ impl BlobKey {
 
     /// A fresh random key (128 bits, base64url).
     pub fn random() -> Result<Self, BlobError> {
-        use base64::Engine as _;
+        use base64ct::{Base64UrlUnpadded, Encoding as _};
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| BlobError::Unavailable(e.to_string()))?;
-        Ok(Self(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-        ))
+        Ok(Self(Base64UrlUnpadded::encode_string(&bytes)))
     }
 
     /// The key as a string.
