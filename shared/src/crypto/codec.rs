@@ -3,6 +3,7 @@
 //! Layout: one version byte, then the postcard encoding of the value. Decoding
 //! rejects an unknown version, malformed input and trailing bytes, so each
 //! value has exactly one encoding (fixed-vector tests depend on that).
+#![deny(clippy::indexing_slicing)]
 
 use serde::de::DeserializeOwned;
 use serde::{Deserializer, Serialize, Serializer};
@@ -107,6 +108,7 @@ pub mod bytes {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // in tests a panic is a failure
 mod tests {
     use super::*;
     use serde::Deserialize;
