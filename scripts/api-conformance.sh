@@ -4,7 +4,7 @@
 # header that breaks its schema, or bearer operation that answers without a
 # token is a failure. `make test` runs it; alone: scripts/api-conformance.sh DIR
 #
-# Authentication: `examples/api_token` registers a device through the open
+# Authentication: `tools/loadgen/examples/api_token` registers a device through the open
 # gate (a real Ed25519-signed registration) and prints its token. Pass 1 fuzzes
 # every operation with it except the three that end the session or the device;
 # pass 2 fuzzes those three with a second device's token (after the first 204,
@@ -21,7 +21,8 @@ dir="$1/api-conformance"
 mkdir -p "$dir"
 secs="${PARLEY_API_FUZZ_SECONDS:-60}"
 
-cargo build --locked -q -p parley-relay --bin parley-relay --example api_token
+cargo build --locked -q -p parley-relay --bin parley-relay
+cargo build --locked -q -p parley-loadgen --example api_token
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
 port="$(free_port)"

@@ -48,7 +48,7 @@ log "docker-compose.yml against the Compose specification"
 check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 log "cargo test"
-cargo test --locked -p parley-shared -p parley-relay
+cargo test --locked -p parley-shared -p parley-relay -p parley-loadgen
 
 log "API conformance: schemathesis against a debug relay (${PARLEY_API_FUZZ_SECONDS:-60}s)"
 "$ROOT/scripts/api-conformance.sh" "$RUN"

@@ -372,9 +372,8 @@ impl Config {
         let url_signing_key = match env.get("PARLEY_URL_SIGNING_KEY") {
             None => None,
             Some(raw) => {
-                use base64::Engine as _;
-                let key = base64::engine::general_purpose::STANDARD
-                    .decode(raw.trim())
+                use base64ct::{Base64, Encoding as _};
+                let key = Base64::decode_vec(raw.trim())
                     .map_err(|_| ConfigError::new("PARLEY_URL_SIGNING_KEY", "not valid base64"))?;
                 if key.len() < 32 {
                     return Err(ConfigError::new(

@@ -4,13 +4,13 @@
 
 pub mod backlog;
 pub mod blob;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod invite_code;
 pub mod limits;
-pub mod loadgen;
 pub mod mail;
 pub mod mailbox;
 pub mod server;

@@ -1,101 +1,89 @@
-//! Token-bucket rate limits keyed by client IP (HTTP API) or device (WebSocket
-//! sends). A refusal is a clear `rate_limited` error for that caller only.
+//! Rate limits keyed by client IP (HTTP API) or device (WebSocket sends), on
+//! `governor`'s keyed GCRA: lock-free per key, which is a token bucket of
+//! `burst` tokens refilled continuously. A refusal is a clear `rate_limited`
+//! error for that caller only.
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-/// Buckets idle this long are forgotten once they would be full again
-/// (memory stays bounded by active callers; forgetting a bucket that is
-/// still refilling would hand a slow-rate caller a fresh burst).
-const FORGET_AFTER_SECS: f64 = 600.0;
+use governor::clock::Clock as _;
+use governor::{DefaultKeyedRateLimiter, Quota};
 
-/// Longest wait a refusal reports.
-const MAX_WAIT_SECS: f64 = 3600.0;
+/// Longest wait a refusal reports (a hint, not a promise).
+const MAX_WAIT: Duration = Duration::from_secs(3600);
 
-/// Per-key token buckets: `rate` tokens per second, up to `burst`.
-#[derive(Debug)]
-pub struct RateLimiter<K> {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<K, (f64, Instant)>>,
-    last_sweep: Mutex<Instant>,
+/// Per-key limits: one token every `period`, up to `burst` at once.
+pub struct RateLimiter<K: Hash + Eq + Clone> {
+    inner: DefaultKeyedRateLimiter<K>,
 }
 
-impl<K: Eq + Hash + Clone> RateLimiter<K> {
+impl<K: Hash + Eq + Clone> std::fmt::Debug for RateLimiter<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("keys", &self.inner.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// `per_hour` sustained, bursts up to `burst`.
     pub fn per_hour(per_hour: u32, burst: u32) -> Self {
-        Self::per_second(f64::from(per_hour) / 3600.0, burst)
+        Self::every(Duration::from_secs(3600), per_hour, burst)
     }
 
     /// `per_minute` sustained, bursts up to `burst`.
     pub fn per_minute(per_minute: u32, burst: u32) -> Self {
-        Self::per_second(f64::from(per_minute) / 60.0, burst)
+        Self::every(Duration::from_secs(60), per_minute, burst)
     }
 
-    /// `rate` per second sustained, bursts up to `burst`.
-    pub fn per_second(rate: f64, burst: u32) -> Self {
+    /// `per_second` sustained, bursts up to `burst`.
+    pub fn per_second(per_second: u32, burst: u32) -> Self {
+        Self::every(Duration::from_secs(1), per_second, burst)
+    }
+
+    /// `n` tokens per `unit`. The configuration refuses zero rates; a zero
+    /// here counts as one, and a zero burst as one (a limiter must let
+    /// something through).
+    fn every(unit: Duration, n: u32, burst: u32) -> Self {
+        let period = unit / n.max(1);
+        // `unit / n` is at least a nanosecond for every `unit` above and
+        // `n` below 10^9; a shorter period would mean no limit at all.
+        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
         Self {
-            rate,
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
-            last_sweep: Mutex::new(Instant::now()),
+            inner: DefaultKeyedRateLimiter::keyed(quota),
         }
     }
 
     /// Takes one token for `key`; false means "over the limit".
     pub fn check(&self, key: &K) -> bool {
-        self.take(key).is_ok()
+        self.inner.check_key(key).is_ok()
     }
 
     /// Takes one token for `key`, or says how long until the next one: the
     /// caller's `Retry-After`, so a client backs off exactly as long as the
     /// bucket needs.
     pub fn take(&self, key: &K) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.sweep(&mut buckets, now);
-        let (tokens, last) = buckets.entry(key.clone()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(self.wait_for(*tokens))
-        }
+        self.inner.check_key(key).map_err(|not_until| {
+            let now: Instant = self.inner.clock().now();
+            not_until.wait_time_from(now).min(MAX_WAIT)
+        })
     }
 
-    /// Time until a bucket holding `tokens` has one whole token again
-    /// (a limiter that never refills says "an hour": a hint, not a promise).
-    fn wait_for(&self, tokens: f64) -> Duration {
-        let secs = (1.0 - tokens) / self.rate;
-        if secs.is_finite() && secs >= 0.0 {
-            Duration::from_secs_f64(secs.min(MAX_WAIT_SECS))
-        } else {
-            Duration::from_secs_f64(MAX_WAIT_SECS)
-        }
+    /// Forgets keys whose bucket is full again: they are indistinguishable
+    /// from a key never seen, so memory stays bounded by the callers of the
+    /// last refill period. A bucket still refilling is kept (forgetting it
+    /// would hand a caller a fresh burst).
+    pub fn forget_idle(&self) {
+        self.inner.retain_recent();
+        self.inner.shrink_to_fit();
     }
 
-    fn sweep(&self, buckets: &mut HashMap<K, (f64, Instant)>, now: Instant) {
-        let mut last = self
-            .last_sweep
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if now.duration_since(*last).as_secs_f64() > 60.0 {
-            let full_after = if self.rate > 0.0 {
-                self.burst / self.rate
-            } else {
-                f64::INFINITY
-            };
-            let forget_after = FORGET_AFTER_SECS.max(full_after);
-            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < forget_after);
-            *last = now;
-        }
+    /// Keys currently tracked.
+    pub fn tracked(&self) -> usize {
+        self.inner.len()
     }
 }
 
@@ -105,9 +93,9 @@ mod tests {
 
     #[test]
     fn bursts_then_limits_per_key() {
-        let l = RateLimiter::per_second(0.0, 3);
+        let l = RateLimiter::per_hour(1, 3);
         assert!(l.check(&1) && l.check(&1) && l.check(&1));
-        assert!(!l.check(&1), "burst used up, no refill");
+        assert!(!l.check(&1), "burst used up, next token in an hour");
         assert!(l.check(&2), "other keys unaffected");
     }
 
@@ -121,16 +109,43 @@ mod tests {
             wait > Duration::from_secs(9) && wait <= Duration::from_secs(10),
             "{wait:?}"
         );
-        let never = RateLimiter::per_second(0.0, 1);
-        assert!(never.take(&1).is_ok());
-        assert_eq!(never.take(&1), Err(Duration::from_secs(3600)));
+        // Three per hour with a burst of three: the first token back after
+        // 20 minutes, not after the hour the whole burst takes.
+        let hourly = RateLimiter::per_hour(3, 3);
+        for _ in 0..3 {
+            assert!(hourly.take(&1).is_ok());
+        }
+        let wait = hourly.take(&1).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(1199) && wait <= Duration::from_secs(1200),
+            "{wait:?}"
+        );
     }
 
     #[test]
     fn refills_over_time() {
-        let l = RateLimiter::per_second(1000.0, 1);
+        let l = RateLimiter::per_second(1000, 1);
         assert!(l.check(&"a"));
+        assert!(!l.check(&"a"), "the one token is spent");
         std::thread::sleep(Duration::from_millis(5));
         assert!(l.check(&"a"));
+    }
+
+    #[test]
+    fn forgets_full_buckets_only() {
+        let fast = RateLimiter::per_second(1000, 1);
+        for k in 0..100 {
+            assert!(fast.check(&k));
+        }
+        assert_eq!(fast.tracked(), 100);
+        std::thread::sleep(Duration::from_millis(10));
+        fast.forget_idle();
+        assert_eq!(fast.tracked(), 0, "refilled buckets are dropped");
+
+        let slow = RateLimiter::per_hour(1, 1);
+        assert!(slow.check(&"x"));
+        slow.forget_idle();
+        assert_eq!(slow.tracked(), 1, "a refilling bucket is kept");
+        assert!(!slow.check(&"x"), "and still refuses");
     }
 }

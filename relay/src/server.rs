@@ -111,7 +111,7 @@ pub fn create_invite(store: &Store, ttl_hours: u32) -> Result<String, ConfigErro
     getrandom::fill(&mut raw).map_err(|e| ConfigError::new("PARLEY_DATA_DIR", e.to_string()))?;
     // 120 bits as 24 base32 characters in groups of four: easy to read out.
     let code = crate::invite_code::format(&raw);
-    let now = sweeper::now_ms();
+    let now = crate::clock::now_ms();
     let expires = now.saturating_add(i64::from(ttl_hours) * 3_600_000);
     store
         .create_invite(
@@ -217,6 +217,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let sweeper = actix_web::rt::spawn(sweeper::run(
         state.store.clone(),
         state.blobs.clone(),
+        state.limits.clone(),
         config.sweep_interval,
         config.blob_url_ttl,
     ));

@@ -2,12 +2,16 @@
 //! the background; a failed object delete leaves the row so the next pass retries.
 //! Less often, it also deletes orphans: stored objects that no row names
 //! (an upload through a URL whose row was deleted meanwhile, a failed delete
-//! after an account was erased, a crash between the two).
+//! after an account was erased, a crash between the two). Each pass also
+//! forgets idle rate-limit keys.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::blob::{BlobKey, BlobStore as _, Blobs, CLOCK_MARGIN, ObjectPage};
+use crate::clock::{now_ms, unix_secs};
 use crate::db::Store;
+use crate::http::Limits;
 
 /// Rows handled per pass, so one pass never holds the database for long.
 const BATCH: i64 = 500;
@@ -106,19 +110,27 @@ pub async fn sweep_orphans(store: &Store, blobs: &Blobs, before: u64) -> SweepRe
 
 /// Runs [`sweep_blobs`] every `every`, and [`sweep_orphans`] for objects
 /// older than `upload_window` (the longest an upload URL works) at most that
-/// often, until the process stops.
-pub async fn run(store: Store, blobs: Blobs, every: Duration, upload_window: Duration) {
+/// often, until the process stops. Each pass also forgets rate-limit keys
+/// whose buckets are full again.
+pub async fn run(
+    store: Store,
+    blobs: Blobs,
+    limits: Arc<Limits>,
+    every: Duration,
+    upload_window: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     let mut last_orphan_pass: Option<Instant> = None;
     let grace = upload_window + CLOCK_MARGIN;
     loop {
         tick.tick().await;
+        limits.forget_idle();
         let report = sweep_blobs(&store, &blobs, now_ms()).await;
         // Listing a whole bucket is not free, and objects younger than the
         // grace are skipped anyway: one pass per grace period is enough.
         if last_orphan_pass.is_none_or(|t| t.elapsed() >= grace) {
             last_orphan_pass = Some(Instant::now());
-            let before = crate::blob::unix_now().saturating_sub(grace.as_secs());
+            let before = unix_secs().saturating_sub(grace.as_secs());
             let orphans = sweep_orphans(&store, &blobs, before).await;
             if orphans.deleted > 0 || orphans.failed > 0 {
                 tracing::info!(
@@ -150,12 +162,4 @@ pub async fn run(store: Store, blobs: Blobs, every: Duration, upload_window: Dur
             );
         }
     }
-}
-
-/// Current Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -88,7 +88,9 @@ async fn backends(extra: &[(&str, &str)]) -> Vec<Backend> {
         if s3 && s3_env.is_none() {
             continue;
         }
-        for (builder, pg) in common::relay_backends() {
+        let databases = std::iter::once(common::backends::sqlite_relay())
+            .chain(common::backends::postgres_relay());
+        for (builder, pg) in databases {
             let mut b = builder.env("PARLEY_SWEEP_INTERVAL_SECS", "1");
             for (k, v) in extra {
                 b = b.env(k, *v);

@@ -22,219 +22,212 @@ fn decode_bundle(v: Value) -> PreKeyBundle {
     PreKeyBundle::from_bytes(&decode_b64(&r.bundle).unwrap()).unwrap()
 }
 
-/// A relay on each backend, plus a direct handle on its database.
-async fn relays() -> Vec<(Relay, Store)> {
-    let mut out = Vec::new();
-    let relay = RelayBuilder::new().start().await;
-    let store =
-        Store::connect(&DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")), 2).unwrap();
-    out.push((relay, store));
-    if let Some(url) = common::fresh_pg_database() {
-        let relay = RelayBuilder::new()
-            .env("DATABASE_URL", url.clone())
-            .start()
-            .await;
-        out.push((
-            relay,
-            Store::connect(&DatabaseTarget::parse(&url).unwrap(), 2).unwrap(),
-        ));
-    }
-    out
+/// The relay of a backend, plus a direct handle on its database.
+async fn on_backend(builder: RelayBuilder, pg: Option<String>) -> (Relay, Store) {
+    let relay = builder.start().await;
+    let target = match pg {
+        Some(url) => DatabaseTarget::parse(&url).unwrap(),
+        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
+    };
+    (relay, Store::connect(&target, 2).unwrap())
 }
 
-#[tokio::test]
-async fn register_login_fetch_bundle_and_start_a_session() {
-    for (relay, _) in relays().await {
-        let api = Api::new(&relay);
-        let alice = api.register(0).await;
-        let bob = api.register(3).await;
+async fn register_login_fetch_bundle_and_start_a_session(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let (relay, _) = on_backend(builder, pg).await;
+    let api = Api::new(&relay);
+    let alice = api.register(0).await;
+    let bob = api.register(3).await;
 
-        // Alice fetches Bob's bundle: verified, and each one-time prekey once.
-        let mut seen = Vec::new();
-        for _ in 0..4 {
-            let (st, v) = api.bundle(&alice.token, &bob.identity).await;
+    // Alice fetches Bob's bundle: verified, and each one-time prekey once.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let (st, v) = api.bundle(&alice.token, &bob.identity).await;
+        assert_eq!(st, 200, "{v}");
+        let b = decode_bundle(v);
+        assert_eq!(b.identity(), &bob.identity.public());
+        seen.push(b.one_time_prekey().map(|k| k.id));
+    }
+    assert_eq!(
+        seen,
+        [Some(100), Some(101), Some(102), None],
+        "one-time prekeys handed out once, then none"
+    );
+    // The bundle starts a real session.
+    let (_, v) = api.bundle(&alice.token, &bob.identity).await;
+    CryptoSession::initiate(&mut os_rng(), &alice.identity, &decode_bundle(v)).unwrap();
+
+    // Bob is low on prekeys and refills.
+    let (st, v) = api
+        .send("GET", "/api/v1/prekeys/status", Some(&bob.token), None)
+        .await;
+    assert_eq!(st, 200);
+    let s: PreKeyStatus = serde_json::from_value(v).unwrap();
+    assert_eq!((s.one_time_prekeys, s.refill), (0, true));
+    let refill = Api::keys(&bob.identity, 200, 25);
+    let (st, v) = api
+        .send(
+            "PUT",
+            "/api/v1/prekeys",
+            Some(&bob.token),
+            Some(serde_json::to_string(&refill).unwrap()),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let s: PreKeyStatus = serde_json::from_value(v).unwrap();
+    assert_eq!((s.one_time_prekeys, s.refill), (25, false));
+
+    // Login issues a new token; logout revokes exactly that token.
+    let (st, v) = api.login(&alice.identity, &api.origin()).await;
+    assert_eq!(st, 200, "{v}");
+    let s: Session = serde_json::from_value(v).unwrap();
+    let (st, _) = api
+        .send("DELETE", "/api/v1/auth/session", Some(&s.token), None)
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(
+        api.bundle(&s.token, &bob.identity).await.0,
+        401,
+        "revoked token"
+    );
+    assert_eq!(
+        api.bundle(&alice.token, &bob.identity).await.0,
+        200,
+        "other token still valid"
+    );
+}
+
+async fn concurrent_fetches_hand_each_one_time_prekey_out_once(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let (relay, store) = on_backend(builder, pg).await;
+    let api = std::sync::Arc::new(Api::new(&relay));
+    let owner = api.register(30).await;
+    // Several fetchers: one requester may take only a few per target.
+    let mut fetchers = Vec::new();
+    for _ in 0..25 {
+        fetchers.push(api.register(0).await);
+    }
+    let owner_id = owner.identity.device_id();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let api = api.clone();
+        let token = fetchers[i % fetchers.len()].token.clone();
+        let id = owner_id;
+        tasks.push(tokio::spawn(async move {
+            let path = format!("/api/v1/devices/{}/bundle", encode_b64(&id));
+            let (st, v) = api.send("GET", &path, Some(&token), None).await;
             assert_eq!(st, 200, "{v}");
-            let b = decode_bundle(v);
-            assert_eq!(b.identity(), &bob.identity.public());
-            seen.push(b.one_time_prekey().map(|k| k.id));
-        }
-        assert_eq!(
-            seen,
-            [Some(100), Some(101), Some(102), None],
-            "one-time prekeys handed out once, then none"
-        );
-        // The bundle starts a real session.
-        let (_, v) = api.bundle(&alice.token, &bob.identity).await;
-        CryptoSession::initiate(&mut os_rng(), &alice.identity, &decode_bundle(v)).unwrap();
-
-        // Bob is low on prekeys and refills.
-        let (st, v) = api
-            .send("GET", "/api/v1/prekeys/status", Some(&bob.token), None)
-            .await;
-        assert_eq!(st, 200);
-        let s: PreKeyStatus = serde_json::from_value(v).unwrap();
-        assert_eq!((s.one_time_prekeys, s.refill), (0, true));
-        let refill = Api::keys(&bob.identity, 200, 25);
-        let (st, v) = api
-            .send(
-                "PUT",
-                "/api/v1/prekeys",
-                Some(&bob.token),
-                Some(serde_json::to_string(&refill).unwrap()),
-            )
-            .await;
-        assert_eq!(st, 200, "{v}");
-        let s: PreKeyStatus = serde_json::from_value(v).unwrap();
-        assert_eq!((s.one_time_prekeys, s.refill), (25, false));
-
-        // Login issues a new token; logout revokes exactly that token.
-        let (st, v) = api.login(&alice.identity, &api.origin()).await;
-        assert_eq!(st, 200, "{v}");
-        let s: Session = serde_json::from_value(v).unwrap();
-        let (st, _) = api
-            .send("DELETE", "/api/v1/auth/session", Some(&s.token), None)
-            .await;
-        assert_eq!(st, 204);
-        assert_eq!(
-            api.bundle(&s.token, &bob.identity).await.0,
-            401,
-            "revoked token"
-        );
-        assert_eq!(
-            api.bundle(&alice.token, &bob.identity).await.0,
-            200,
-            "other token still valid"
-        );
+            decode_bundle(v).one_time_prekey().map(|k| k.id)
+        }));
     }
+    let mut ids = Vec::new();
+    for t in tasks {
+        if let Some(id) = t.await.unwrap() {
+            ids.push(id);
+        }
+    }
+    ids.sort_unstable();
+    let expected: Vec<u32> = (100..130).collect();
+    assert_eq!(ids, expected, "each of the 30 keys exactly once");
+    assert_eq!(store.one_time_prekey_count(&owner_id).unwrap(), 0);
 }
 
-#[tokio::test]
-async fn concurrent_fetches_hand_each_one_time_prekey_out_once() {
-    for (relay, store) in relays().await {
-        let api = std::sync::Arc::new(Api::new(&relay));
-        let owner = api.register(30).await;
-        // Several fetchers: one requester may take only a few per target.
-        let mut fetchers = Vec::new();
-        for _ in 0..25 {
-            fetchers.push(api.register(0).await);
-        }
-        let owner_id = owner.identity.device_id();
-        let mut tasks = Vec::new();
-        for i in 0..50 {
-            let api = api.clone();
-            let token = fetchers[i % fetchers.len()].token.clone();
-            let id = owner_id;
-            tasks.push(tokio::spawn(async move {
-                let path = format!("/api/v1/devices/{}/bundle", encode_b64(&id));
-                let (st, v) = api.send("GET", &path, Some(&token), None).await;
-                assert_eq!(st, 200, "{v}");
-                decode_bundle(v).one_time_prekey().map(|k| k.id)
-            }));
-        }
-        let mut ids = Vec::new();
-        for t in tasks {
-            if let Some(id) = t.await.unwrap() {
-                ids.push(id);
-            }
-        }
-        ids.sort_unstable();
-        let expected: Vec<u32> = (100..130).collect();
-        assert_eq!(ids, expected, "each of the 30 keys exactly once");
-        assert_eq!(store.one_time_prekey_count(&owner_id).unwrap(), 0);
-    }
-}
+async fn forged_replayed_and_unauthenticated_requests_are_refused(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let (relay, _) = on_backend(builder, pg).await;
+    let api = Api::new(&relay);
+    let alice = api.register(1).await;
+    let mallory = IdentityKeyPair::generate(&mut os_rng());
 
-#[tokio::test]
-async fn forged_replayed_and_unauthenticated_requests_are_refused() {
-    for (relay, _) in relays().await {
-        let api = Api::new(&relay);
-        let alice = api.register(1).await;
-        let mallory = IdentityKeyPair::generate(&mut os_rng());
+    // Registration signed by another key, or keys signed by another identity.
+    let keys = Api::keys(&alice.identity, 1, 1);
+    let (st, v) = api
+        .register_with(&alice.identity, keys, GateProof::Open, &mallory)
+        .await;
+    assert_eq!((st, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
+    let foreign = Api::keys(&mallory, 1, 1);
+    let (st, v) = api
+        .register_with(
+            &alice.identity,
+            foreign.clone(),
+            GateProof::Open,
+            &alice.identity,
+        )
+        .await;
+    assert_eq!((st, v["code"].as_str()), (400, Some("bad_request")), "{v}");
+    let (st, _) = api
+        .send(
+            "PUT",
+            "/api/v1/prekeys",
+            Some(&alice.token),
+            Some(serde_json::to_string(&foreign).unwrap()),
+        )
+        .await;
+    assert_eq!(
+        st, 400,
+        "cannot overwrite prekeys with another identity's keys"
+    );
 
-        // Registration signed by another key, or keys signed by another identity.
-        let keys = Api::keys(&alice.identity, 1, 1);
-        let (st, v) = api
-            .register_with(&alice.identity, keys, GateProof::Open, &mallory)
-            .await;
-        assert_eq!((st, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
-        let foreign = Api::keys(&mallory, 1, 1);
-        let (st, v) = api
-            .register_with(
-                &alice.identity,
-                foreign.clone(),
-                GateProof::Open,
-                &alice.identity,
-            )
-            .await;
-        assert_eq!((st, v["code"].as_str()), (400, Some("bad_request")), "{v}");
-        let (st, _) = api
-            .send(
-                "PUT",
-                "/api/v1/prekeys",
-                Some(&alice.token),
-                Some(serde_json::to_string(&foreign).unwrap()),
-            )
-            .await;
-        assert_eq!(
-            st, 400,
-            "cannot overwrite prekeys with another identity's keys"
-        );
+    // Login: wrong origin (a signature for another relay), wrong key, replayed challenge.
+    assert_eq!(
+        api.login(&alice.identity, "https://other.relay").await.0,
+        401
+    );
+    assert_eq!(
+        api.login(&mallory, &api.origin()).await.0,
+        401,
+        "unknown device"
+    );
+    let challenge = api.challenge().await;
+    let sig = alice
+        .identity
+        .sign(&[], &[&login_statement(&api.origin(), &challenge)]);
+    let req = serde_json::to_string(&LoginRequest {
+        device_id: encode_b64(&alice.identity.device_id()),
+        challenge: encode_b64(&challenge),
+        signature: encode_b64(&sig),
+    })
+    .unwrap();
+    assert_eq!(
+        api.send("POST", "/api/v1/auth/login", None, Some(req.clone()))
+            .await
+            .0,
+        200
+    );
+    let (st, v) = api
+        .send("POST", "/api/v1/auth/login", None, Some(req))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (401, Some("unauthorized")),
+        "replayed challenge: {v}"
+    );
 
-        // Login: wrong origin (a signature for another relay), wrong key, replayed challenge.
-        assert_eq!(
-            api.login(&alice.identity, "https://other.relay").await.0,
-            401
-        );
-        assert_eq!(
-            api.login(&mallory, &api.origin()).await.0,
-            401,
-            "unknown device"
-        );
-        let challenge = api.challenge().await;
-        let sig = alice
-            .identity
-            .sign(&[], &[&login_statement(&api.origin(), &challenge)]);
-        let req = serde_json::to_string(&LoginRequest {
-            device_id: encode_b64(&alice.identity.device_id()),
-            challenge: encode_b64(&challenge),
-            signature: encode_b64(&sig),
-        })
-        .unwrap();
-        assert_eq!(
-            api.send("POST", "/api/v1/auth/login", None, Some(req.clone()))
-                .await
-                .0,
-            200
-        );
-        let (st, v) = api
-            .send("POST", "/api/v1/auth/login", None, Some(req))
-            .await;
-        assert_eq!(
-            (st, v["code"].as_str()),
-            (401, Some("unauthorized")),
-            "replayed challenge: {v}"
-        );
-
-        // Tokens: missing, garbage.
-        assert_eq!(api.bundle("", &alice.identity).await.0, 401);
-        assert_eq!(
-            api.send("GET", "/api/v1/prekeys/status", None, None)
-                .await
-                .0,
-            401
-        );
-        assert_eq!(api.bundle("not-a-token", &alice.identity).await.0, 401);
-        // Malformed and oversized bodies.
-        let (st, v) = api
-            .send("POST", "/api/v1/devices", None, Some("{".into()))
-            .await;
-        assert_eq!((st, v["code"].as_str()), (400, Some("bad_request")), "{v}");
-        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(100_000));
-        let (st, v) = api.send("POST", "/api/v1/devices", None, Some(big)).await;
-        assert_eq!((st, v["code"].as_str()), (413, Some("too_large")), "{v}");
-        // Unknown device bundle.
-        assert_eq!(api.bundle(&alice.token, &mallory).await.0, 404);
-    }
+    // Tokens: missing, garbage.
+    assert_eq!(api.bundle("", &alice.identity).await.0, 401);
+    assert_eq!(
+        api.send("GET", "/api/v1/prekeys/status", None, None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(api.bundle("not-a-token", &alice.identity).await.0, 401);
+    // Malformed and oversized bodies.
+    let (st, v) = api
+        .send("POST", "/api/v1/devices", None, Some("{".into()))
+        .await;
+    assert_eq!((st, v["code"].as_str()), (400, Some("bad_request")), "{v}");
+    let big = format!("{{\"x\":\"{}\"}}", "a".repeat(100_000));
+    let (st, v) = api.send("POST", "/api/v1/devices", None, Some(big)).await;
+    assert_eq!((st, v["code"].as_str()), (413, Some("too_large")), "{v}");
+    // Unknown device bundle.
+    assert_eq!(api.bundle(&alice.token, &mallory).await.0, 404);
 }
 
 #[tokio::test]
@@ -350,62 +343,60 @@ async fn invite_gate_admits_each_code_once() {
     assert_ne!(api.login(&a, &api.origin()).await.0, 200);
 }
 
-#[tokio::test]
-async fn erasing_a_device_leaves_nothing_behind() {
-    for (relay, store) in relays().await {
-        let api = Api::new(&relay);
-        let alice = api.register(5).await;
-        let bob = api.register(0).await;
-        let id = alice.identity.device_id();
-        assert!(store.device(&id).unwrap().is_some());
-        // Something queued for Alice, and something she sent that waits.
-        let (mut b, _) = common::api::Ws::connect(&relay.base, &bob.token).await;
-        let to_alice = parley_shared::protocol::ws::ClientFrame::Send {
-            id: [1; 16],
-            to: id,
-            ephemeral: false,
-            payload: b"x".to_vec(),
-        };
-        b.send(&to_alice).await;
-        b.recv().await;
-        let (mut a, _) = common::api::Ws::connect(&relay.base, &alice.token).await;
-        a.recv().await; // the queued envelope
-        let from_alice = parley_shared::protocol::ws::ClientFrame::Send {
-            id: [2; 16],
-            to: bob.identity.device_id(),
-            ephemeral: false,
-            payload: b"y".to_vec(),
-        };
-        a.send(&from_alice).await;
-        a.recv().await;
-        assert_eq!(store.envelope_rows_for(&id).unwrap(), 2);
-        let (st, _) = api
-            .send("DELETE", "/api/v1/devices/me", Some(&alice.token), None)
-            .await;
-        assert_eq!(st, 204);
-        assert!(store.device(&id).unwrap().is_none());
-        assert!(store.device_keys(&id).unwrap().is_none());
-        assert_eq!(store.one_time_prekey_count(&id).unwrap(), 0);
-        assert_eq!(
-            store.envelope_rows_for(&id).unwrap(),
-            0,
-            "envelopes to and from the device are gone"
-        );
-        assert_eq!(
-            api.bundle(&alice.token, &bob.identity).await.0,
-            401,
-            "tokens are gone"
-        );
-        assert_eq!(
-            api.bundle(&bob.token, &alice.identity).await.0,
-            404,
-            "keys are gone"
-        );
-        assert!(
-            store.device(&bob.identity.device_id()).unwrap().is_some(),
-            "others untouched"
-        );
-    }
+async fn erasing_a_device_leaves_nothing_behind(builder: RelayBuilder, pg: Option<String>) {
+    let (relay, store) = on_backend(builder, pg).await;
+    let api = Api::new(&relay);
+    let alice = api.register(5).await;
+    let bob = api.register(0).await;
+    let id = alice.identity.device_id();
+    assert!(store.device(&id).unwrap().is_some());
+    // Something queued for Alice, and something she sent that waits.
+    let (mut b, _) = common::api::Ws::connect(&relay.base, &bob.token).await;
+    let to_alice = parley_shared::protocol::ws::ClientFrame::Send {
+        id: [1; 16],
+        to: id,
+        ephemeral: false,
+        payload: b"x".to_vec(),
+    };
+    b.send(&to_alice).await;
+    b.recv().await;
+    let (mut a, _) = common::api::Ws::connect(&relay.base, &alice.token).await;
+    a.recv().await; // the queued envelope
+    let from_alice = parley_shared::protocol::ws::ClientFrame::Send {
+        id: [2; 16],
+        to: bob.identity.device_id(),
+        ephemeral: false,
+        payload: b"y".to_vec(),
+    };
+    a.send(&from_alice).await;
+    a.recv().await;
+    assert_eq!(store.envelope_rows_for(&id).unwrap(), 2);
+    let (st, _) = api
+        .send("DELETE", "/api/v1/devices/me", Some(&alice.token), None)
+        .await;
+    assert_eq!(st, 204);
+    assert!(store.device(&id).unwrap().is_none());
+    assert!(store.device_keys(&id).unwrap().is_none());
+    assert_eq!(store.one_time_prekey_count(&id).unwrap(), 0);
+    assert_eq!(
+        store.envelope_rows_for(&id).unwrap(),
+        0,
+        "envelopes to and from the device are gone"
+    );
+    assert_eq!(
+        api.bundle(&alice.token, &bob.identity).await.0,
+        401,
+        "tokens are gone"
+    );
+    assert_eq!(
+        api.bundle(&bob.token, &alice.identity).await.0,
+        404,
+        "keys are gone"
+    );
+    assert!(
+        store.device(&bob.identity.device_id()).unwrap().is_some(),
+        "others untouched"
+    );
 }
 
 #[tokio::test]
@@ -542,4 +533,11 @@ async fn per_device_limit_holds_across_addresses() {
         statuses.push(r.status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 429]);
+}
+
+common::backends::relay_tests! {
+    register_login_fetch_bundle_and_start_a_session,
+    concurrent_fetches_hand_each_one_time_prekey_out_once,
+    forged_replayed_and_unauthenticated_requests_are_refused,
+    erasing_a_device_leaves_nothing_behind,
 }

@@ -55,36 +55,36 @@ async fn metric(relay: &Relay, name: &str) -> f64 {
 /// reads again he gets every one, once, in send order, on the same
 /// connection. Before the fix, about half were dropped from the live path
 /// and arrived only after a reconnect, out of order.
-#[tokio::test]
-async fn slow_reader_gets_every_accepted_envelope_in_order_without_reconnecting() {
+async fn slow_reader_gets_every_accepted_envelope_in_order_without_reconnecting(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
     const N: u16 = 3_000;
-    for (builder, _) in common::relay_backends() {
-        let relay = builder
-            .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
-            .env("PARLEY_MAX_QUEUE_PER_SENDER", "10000")
-            .start()
-            .await;
-        let api = Api::new(&relay);
-        let (alice, bob) = (api.register(0).await, api.register(0).await);
-        let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
-        let (mut b, _) = Ws::connect(&relay.base, &bob.token).await;
-        flood(&mut a, bob.identity.device_id(), N, 8 * 1024).await;
-        let mut got = Vec::with_capacity(usize::from(N));
-        while got.len() < usize::from(N) {
-            match b.recv().await {
-                ServerFrame::Deliver { id, .. } => got.push(index(&id)),
-                other => panic!("{other:?}"),
-            }
+    let relay = builder
+        .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
+        .env("PARLEY_MAX_QUEUE_PER_SENDER", "10000")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    let (mut b, _) = Ws::connect(&relay.base, &bob.token).await;
+    flood(&mut a, bob.identity.device_id(), N, 8 * 1024).await;
+    let mut got = Vec::with_capacity(usize::from(N));
+    while got.len() < usize::from(N) {
+        match b.recv().await {
+            ServerFrame::Deliver { id, .. } => got.push(index(&id)),
+            other => panic!("{other:?}"),
         }
-        let expected: Vec<u16> = (0..N).collect();
-        let first_wrong = got.iter().zip(&expected).position(|(x, y)| x != y);
-        assert_eq!(first_wrong, None, "out of order or duplicated");
-        assert!(b.silent_for(500).await, "nothing twice");
-        assert!(
-            metric(&relay, "parley_ws_mailbox_rereads_total").await >= 1.0,
-            "the backlog overflowed and was caught up from the mailbox"
-        );
     }
+    let expected: Vec<u16> = (0..N).collect();
+    let first_wrong = got.iter().zip(&expected).position(|(x, y)| x != y);
+    assert_eq!(first_wrong, None, "out of order or duplicated");
+    assert!(b.silent_for(500).await, "nothing twice");
+    assert!(
+        metric(&relay, "parley_ws_mailbox_rereads_total").await >= 1.0,
+        "the backlog overflowed and was caught up from the mailbox"
+    );
 }
 
 /// Bob opens five connections and never reads while Alice sends 200 × 256
@@ -128,4 +128,8 @@ async fn flooding_a_device_that_never_reads_keeps_relay_memory_bounded() {
         ServerFrame::Deliver { id: [7, ..], .. }
     ));
     drop(stalled);
+}
+
+common::backends::relay_tests! {
+    slow_reader_gets_every_accepted_envelope_in_order_without_reconnecting,
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::relay::RelayBuilder;
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -185,11 +187,11 @@ async fn suite<S: BlobStore>(store: &S, rows: &Rows) {
 const SIGNING_KEY: [u8; 32] = [42; 32];
 
 async fn local_relay(extra: &[(&str, &str)]) -> (common::relay::Relay, LocalBlobStore) {
-    local_relay_on(common::relay::RelayBuilder::new(), extra).await
+    local_relay_on(RelayBuilder::new(), extra).await
 }
 
 async fn local_relay_on(
-    builder: common::relay::RelayBuilder,
+    builder: RelayBuilder,
     extra: &[(&str, &str)],
 ) -> (common::relay::Relay, LocalBlobStore) {
     let mut b = builder.env(
@@ -208,19 +210,16 @@ async fn local_relay_on(
     (relay, store)
 }
 
-#[tokio::test]
-async fn local_store_through_the_relay() {
-    for (builder, pg_url) in common::relay_backends() {
-        let (relay, store) = local_relay_on(builder, &[]).await;
-        // The relay's own database, opened next to it (SQLite in WAL mode
-        // takes a second process).
-        let target = match pg_url {
-            Some(url) => DatabaseTarget::parse(&url).unwrap(),
-            None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
-        };
-        let rows = Rows::new(Some(Store::connect(&target, 2).unwrap()));
-        suite(&store, &rows).await;
-    }
+async fn local_store_through_the_relay(builder: RelayBuilder, pg_url: Option<String>) {
+    let (relay, store) = local_relay_on(builder, &[]).await;
+    // The relay's own database, opened next to it (SQLite in WAL mode
+    // takes a second process).
+    let target = match pg_url {
+        Some(url) => DatabaseTarget::parse(&url).unwrap(),
+        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
+    };
+    let rows = Rows::new(Some(Store::connect(&target, 2).unwrap()));
+    suite(&store, &rows).await;
 }
 
 #[tokio::test]
@@ -331,4 +330,8 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
         "live object kept"
     );
     assert!(store.blob(keys[1].as_str()).unwrap().is_some());
+}
+
+common::backends::relay_tests! {
+    local_store_through_the_relay,
 }

@@ -217,10 +217,6 @@ async fn pair(a: &mut Client, b: &mut Client) {
     b.drain().await;
 }
 
-fn builders() -> Vec<(RelayBuilder, Option<String>)> {
-    common::relay_backends()
-}
-
 /// Every byte the relay stored (SQLite file or a PostgreSQL dump).
 fn relay_storage(relay: &Relay, pg: Option<&str>) -> Vec<u8> {
     match pg {
@@ -241,150 +237,154 @@ fn relay_storage(relay: &Relay, pg: Option<&str>) -> Vec<u8> {
     }
 }
 
-#[tokio::test]
-async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers() {
-    for (builder, pg) in builders() {
-        let mut relay = builder.start().await;
-        let mut alice = Client::new(&relay.base, "Alice").await;
-        let mut bob = Client::new(&relay.base, "Bob").await;
-        alice.connect().await;
-        bob.connect().await;
-        pair(&mut alice, &mut bob).await;
-        let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());
-        // Presence is opt-in: both turn it on.
-        alice.engine.set_presence(true);
-        bob.engine.set_presence(true);
-        alice.drain().await;
-        bob.drain().await;
+async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let mut relay = builder.start().await;
+    let mut alice = Client::new(&relay.base, "Alice").await;
+    let mut bob = Client::new(&relay.base, "Bob").await;
+    alice.connect().await;
+    bob.connect().await;
+    pair(&mut alice, &mut bob).await;
+    let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());
+    // Presence is opt-in: both turn it on.
+    alice.engine.set_presence(true);
+    bob.engine.set_presence(true);
+    alice.drain().await;
+    bob.drain().await;
 
-        // Bob (joiner) started the session; his profile reaches Alice.
-        bob.pump(300).await;
-        alice.pump(300).await;
-        assert!(alice.engine.contact(&b_id).unwrap().has_session());
-        assert_eq!(alice.engine.contact(&b_id).unwrap().name, "Bob");
-        assert_eq!(bob.engine.contact(&a_id).unwrap().name, "Alice");
-        // Presence: each sees the other online.
-        assert!(alice.engine.contact(&b_id).unwrap().online);
+    // Bob (joiner) started the session; his profile reaches Alice.
+    bob.pump(300).await;
+    alice.pump(300).await;
+    assert!(alice.engine.contact(&b_id).unwrap().has_session());
+    assert_eq!(alice.engine.contact(&b_id).unwrap().name, "Bob");
+    assert_eq!(bob.engine.contact(&a_id).unwrap().name, "Alice");
+    // Presence: each sees the other online.
+    assert!(alice.engine.contact(&b_id).unwrap().online);
 
-        alice
-            .engine
-            .send_text(&mut os_rng(), &b_id, "hello bob, secret-word-7781", now())
-            .unwrap();
-        alice.drain().await;
-        bob.pump(300).await;
-        alice.pump(300).await;
-        assert_eq!(
-            alice.texts(&b_id),
-            vec![(
-                true,
-                "hello bob, secret-word-7781".into(),
-                Status::Delivered
-            )]
-        );
-        assert_eq!(bob.engine.contact(&a_id).unwrap().unread, 1);
-        bob.engine.mark_read(&mut os_rng(), &a_id).unwrap();
-        bob.drain().await;
-        alice.pump(300).await;
-        assert_eq!(alice.texts(&b_id)[0].2, Status::Read);
-        assert_eq!(bob.engine.contact(&a_id).unwrap().unread, 0);
+    alice
+        .engine
+        .send_text(&mut os_rng(), &b_id, "hello bob, secret-word-7781", now())
+        .unwrap();
+    alice.drain().await;
+    bob.pump(300).await;
+    alice.pump(300).await;
+    assert_eq!(
+        alice.texts(&b_id),
+        vec![(
+            true,
+            "hello bob, secret-word-7781".into(),
+            Status::Delivered
+        )]
+    );
+    assert_eq!(bob.engine.contact(&a_id).unwrap().unread, 1);
+    bob.engine.mark_read(&mut os_rng(), &a_id).unwrap();
+    bob.drain().await;
+    alice.pump(300).await;
+    assert_eq!(alice.texts(&b_id)[0].2, Status::Read);
+    assert_eq!(bob.engine.contact(&a_id).unwrap().unread, 0);
 
-        bob.engine
-            .send_text(&mut os_rng(), &a_id, "hi alice", now())
-            .unwrap();
-        bob.drain().await;
-        alice.pump(300).await;
-        bob.pump(300).await;
-        assert_eq!(
-            alice.texts(&b_id)[1],
-            (false, "hi alice".into(), Status::Delivered)
-        );
-        assert_eq!(bob.texts(&a_id)[1].2, Status::Delivered);
+    bob.engine
+        .send_text(&mut os_rng(), &a_id, "hi alice", now())
+        .unwrap();
+    bob.drain().await;
+    alice.pump(300).await;
+    bob.pump(300).await;
+    assert_eq!(
+        alice.texts(&b_id)[1],
+        (false, "hi alice".into(), Status::Delivered)
+    );
+    assert_eq!(bob.texts(&a_id)[1].2, Status::Delivered);
 
-        // Reload both apps from storage: identity, contact, history intact.
-        let before = (alice.texts(&b_id), bob.texts(&a_id));
-        alice.reload();
-        bob.reload();
-        assert_eq!(alice.engine.device_id(), a_id);
-        assert_eq!((alice.texts(&b_id), bob.texts(&a_id)), before);
+    // Reload both apps from storage: identity, contact, history intact.
+    let before = (alice.texts(&b_id), bob.texts(&a_id));
+    alice.reload();
+    bob.reload();
+    assert_eq!(alice.engine.device_id(), a_id);
+    assert_eq!((alice.texts(&b_id), bob.texts(&a_id)), before);
 
-        // Bob goes offline; Alice sends one message the relay stores, then the
-        // relay is SIGKILLed, and she writes another into her outbox.
-        bob.disconnect();
-        alice.connect().await;
-        alice
-            .engine
-            .send_text(&mut os_rng(), &b_id, "one", now())
-            .unwrap();
-        alice.drain().await;
-        alice.pump(300).await;
-        assert_eq!(alice.texts(&b_id)[2].2, Status::Sent);
-        relay = relay.crash_and_restart().await;
-        alice.disconnect();
-        alice
-            .engine
-            .send_text(&mut os_rng(), &b_id, "two", now())
-            .unwrap();
-        alice.drain().await;
-        assert_eq!(alice.engine.outbox_len(), 1);
-        assert_eq!(alice.texts(&b_id)[3].2, Status::Queued);
-        // Reload with the outbox pending: it survives and is sent on connect.
-        alice.reload();
-        alice.connect().await;
-        assert_eq!(alice.engine.outbox_len(), 0);
-        assert_eq!(alice.texts(&b_id)[3].2, Status::Sent);
+    // Bob goes offline; Alice sends one message the relay stores, then the
+    // relay is SIGKILLed, and she writes another into her outbox.
+    bob.disconnect();
+    alice.connect().await;
+    alice
+        .engine
+        .send_text(&mut os_rng(), &b_id, "one", now())
+        .unwrap();
+    alice.drain().await;
+    alice.pump(300).await;
+    assert_eq!(alice.texts(&b_id)[2].2, Status::Sent);
+    relay = relay.crash_and_restart().await;
+    alice.disconnect();
+    alice
+        .engine
+        .send_text(&mut os_rng(), &b_id, "two", now())
+        .unwrap();
+    alice.drain().await;
+    assert_eq!(alice.engine.outbox_len(), 1);
+    assert_eq!(alice.texts(&b_id)[3].2, Status::Queued);
+    // Reload with the outbox pending: it survives and is sent on connect.
+    alice.reload();
+    alice.connect().await;
+    assert_eq!(alice.engine.outbox_len(), 0);
+    assert_eq!(alice.texts(&b_id)[3].2, Status::Sent);
 
-        bob.reload();
-        bob.connect().await;
-        let got: Vec<String> = bob.texts(&a_id).into_iter().map(|t| t.1).collect();
-        assert_eq!(
-            got,
-            ["hello bob, secret-word-7781", "hi alice", "one", "two"]
-        );
-        alice.pump(300).await;
-        assert_eq!(alice.texts(&b_id)[3].2, Status::Delivered);
+    bob.reload();
+    bob.connect().await;
+    let got: Vec<String> = bob.texts(&a_id).into_iter().map(|t| t.1).collect();
+    assert_eq!(
+        got,
+        ["hello bob, secret-word-7781", "hi alice", "one", "two"]
+    );
+    alice.pump(300).await;
+    assert_eq!(alice.texts(&b_id)[3].2, Status::Delivered);
 
-        // A redelivered envelope (lost ack) is not shown twice.
-        let copy = ServerFrame::Deliver {
-            from: a_id,
-            id: [9; 16],
-            sent_at: 0,
-            ephemeral: false,
-            payload: {
-                alice
-                    .engine
-                    .send_text(&mut os_rng(), &b_id, "once", now())
-                    .unwrap();
-                let mut payload = None;
-                while let Some(e) = alice.engine.next_effect() {
-                    if let Effect::Send(parley_shared::protocol::ws::ClientFrame::Send {
-                        payload: p,
-                        ..
-                    }) = e
-                    {
-                        payload = Some(p);
-                    }
+    // A redelivered envelope (lost ack) is not shown twice.
+    let copy = ServerFrame::Deliver {
+        from: a_id,
+        id: [9; 16],
+        sent_at: 0,
+        ephemeral: false,
+        payload: {
+            alice
+                .engine
+                .send_text(&mut os_rng(), &b_id, "once", now())
+                .unwrap();
+            let mut payload = None;
+            while let Some(e) = alice.engine.next_effect() {
+                if let Effect::Send(parley_shared::protocol::ws::ClientFrame::Send {
+                    payload: p,
+                    ..
+                }) = e
+                {
+                    payload = Some(p);
                 }
-                payload.unwrap()
-            },
-        };
-        bob.engine.handle_frame(&mut os_rng(), copy.clone(), now());
-        bob.engine.handle_frame(&mut os_rng(), copy, now());
-        bob.drain().await;
-        let onces = bob.texts(&a_id).iter().filter(|t| t.1 == "once").count();
-        assert_eq!(onces, 1);
+            }
+            payload.unwrap()
+        },
+    };
+    bob.engine.handle_frame(&mut os_rng(), copy.clone(), now());
+    bob.engine.handle_frame(&mut os_rng(), copy, now());
+    bob.drain().await;
+    let onces = bob.texts(&a_id).iter().filter(|t| t.1 == "once").count();
+    assert_eq!(onces, 1);
 
-        // The relay never held the plaintext or a private key.
-        let stored = relay_storage(&relay, pg.as_deref());
-        assert!(!stored.is_empty());
-        let needle = b"secret-word-7781";
-        assert!(!stored.windows(needle.len()).any(|w| w == needle));
-        // Private keys: neither half of Alice's identity secret is anywhere.
-        let secret = alice.engine.identity().to_bytes();
-        // version, then two length-prefixed 32-byte secrets
-        assert_eq!((secret.len(), secret[1], secret[34]), (67, 32, 32));
-        for half in [&secret[2..34], &secret[35..67]] {
-            assert!(!stored.windows(32).any(|w| w == half));
-        }
-        drop(relay);
+    // The relay never held the plaintext or a private key.
+    let stored = relay_storage(&relay, pg.as_deref());
+    assert!(!stored.is_empty());
+    let needle = b"secret-word-7781";
+    assert!(!stored.windows(needle.len()).any(|w| w == needle));
+    // Private keys: neither half of Alice's identity secret is anywhere.
+    let secret = alice.engine.identity().to_bytes();
+    // version, then two length-prefixed 32-byte secrets
+    assert_eq!((secret.len(), secret[1], secret[34]), (67, 32, 32));
+    for half in [&secret[2..34], &secret[35..67]] {
+        assert!(!stored.windows(32).any(|w| w == half));
     }
+    drop(relay);
+}
+
+common::backends::relay_tests! {
+    engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers,
 }

@@ -253,52 +253,49 @@ fn fill_pin_slots(relay: &Relay, db_url: Option<&str>, owner: &[u8], free: u16, 
     .unwrap();
 }
 
-#[tokio::test]
-async fn full_pin_space_is_a_clear_error() {
-    for (builder, db_url) in common::relay_backends() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let dev = api.register(0).await;
-        // The numbers are held by another device (one device may hold only
-        // three open slots).
-        let filler = api.register(0).await;
-        let create = |pin: bool| {
-            reqwest::Client::new()
-                .post(relay.url("/api/v1/rendezvous"))
-                .header("authorization", format!("Bearer {}", dev.token))
-                .header("content-type", "application/json")
-                .body(format!(r#"{{"pin":{pin}}}"#))
-                .send()
-        };
-        // All numbers but one taken: the last one is still found.
-        let expires_at = common::now_ms() + 300_000;
-        fill_pin_slots(
-            &relay,
-            db_url.as_deref(),
-            &filler.identity.device_id(),
-            537,
-            expires_at,
-        );
-        let r = create(true).await.unwrap();
-        assert_eq!(r.status(), 201);
-        let slot: Rendezvous = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-        assert_eq!(slot.pin_slot, Some(537), "the one free number");
+async fn full_pin_space_is_a_clear_error(builder: RelayBuilder, db_url: Option<String>) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let dev = api.register(0).await;
+    // The numbers are held by another device (one device may hold only
+    // three open slots).
+    let filler = api.register(0).await;
+    let create = |pin: bool| {
+        reqwest::Client::new()
+            .post(relay.url("/api/v1/rendezvous"))
+            .header("authorization", format!("Bearer {}", dev.token))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"pin":{pin}}}"#))
+            .send()
+    };
+    // All numbers but one taken: the last one is still found.
+    let expires_at = common::now_ms() + 300_000;
+    fill_pin_slots(
+        &relay,
+        db_url.as_deref(),
+        &filler.identity.device_id(),
+        537,
+        expires_at,
+    );
+    let r = create(true).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let slot: Rendezvous = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(slot.pin_slot, Some(537), "the one free number");
 
-        // None left: a clear 503 that says why and when to come back.
-        let (err, headers) = api_error(create(true).await.unwrap(), 503).await;
-        assert_eq!(err.code, ErrorCode::Unavailable);
-        assert!(
-            err.message.contains("no PIN slot is free"),
-            "{}",
-            err.message
-        );
-        assert!(!err.message.contains("database"), "{}", err.message);
-        let wait = retry_after(&headers);
-        assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // None left: a clear 503 that says why and when to come back.
+    let (err, headers) = api_error(create(true).await.unwrap(), 503).await;
+    assert_eq!(err.code, ErrorCode::Unavailable);
+    assert!(
+        err.message.contains("no PIN slot is free"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("database"), "{}", err.message);
+    let wait = retry_after(&headers);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
 
-        // QR slots need no number and still work.
-        assert_eq!(create(false).await.unwrap().status(), 201);
-    }
+    // QR slots need no number and still work.
+    assert_eq!(create(false).await.unwrap().status(), 201);
 }
 
 #[tokio::test]
@@ -361,4 +358,8 @@ async fn openapi_lists_the_errors_every_operation_can_return() {
             "{method} {path} lacks 400"
         );
     }
+}
+
+common::backends::relay_tests! {
+    full_pin_space_is_a_clear_error,
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::relay::RelayBuilder;
+
 use common::api::{Api, Ws};
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
@@ -34,45 +36,45 @@ async fn rate_limited_answers(ws: &mut Ws) -> usize {
     limited
 }
 
-#[tokio::test]
-async fn stranger_cannot_fill_a_devices_queue_for_its_contacts() {
-    for (builder, _) in common::relay_backends() {
-        let relay = builder
-            .env("PARLEY_MAX_QUEUE", "50")
-            .env("PARLEY_MAX_QUEUE_PER_SENDER", "10")
-            .start()
-            .await;
-        let api = Api::new(&relay);
-        let (bob, mallory, alice) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
-        let to = bob.identity.device_id();
-        let (mut m, _) = Ws::connect(&relay.base, &mallory.token).await;
-        let mut accepted = 0;
-        for i in 0..60u8 {
-            m.send(&send(i, to)).await;
-            match m.recv().await {
-                ServerFrame::Accepted { .. } => accepted += 1,
-                ServerFrame::Error {
-                    code: ErrorCode::RateLimited,
-                    id: Some(id),
-                    ..
-                } => {
-                    // Resend the refused one (the connection waits for it).
-                    m.send(&send(id[0], to)).await;
-                    assert!(matches!(m.recv().await, ServerFrame::Error { .. }));
-                }
-                other => panic!("{other:?}"),
+async fn stranger_cannot_fill_a_devices_queue_for_its_contacts(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder
+        .env("PARLEY_MAX_QUEUE", "50")
+        .env("PARLEY_MAX_QUEUE_PER_SENDER", "10")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let (bob, mallory, alice) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let to = bob.identity.device_id();
+    let (mut m, _) = Ws::connect(&relay.base, &mallory.token).await;
+    let mut accepted = 0;
+    for i in 0..60u8 {
+        m.send(&send(i, to)).await;
+        match m.recv().await {
+            ServerFrame::Accepted { .. } => accepted += 1,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                id: Some(id),
+                ..
+            } => {
+                // Resend the refused one (the connection waits for it).
+                m.send(&send(id[0], to)).await;
+                assert!(matches!(m.recv().await, ServerFrame::Error { .. }));
             }
+            other => panic!("{other:?}"),
         }
-        assert_eq!(accepted, 10, "the stranger's share of Bob's queue");
-        // Bob's contact still gets through.
-        let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
-        a.send(&send(200, to)).await;
-        assert_eq!(a.recv().await, ServerFrame::Accepted { id: [200; 16] });
     }
+    assert_eq!(accepted, 10, "the stranger's share of Bob's queue");
+    // Bob's contact still gets through.
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    a.send(&send(200, to)).await;
+    assert_eq!(a.recv().await, ServerFrame::Accepted { id: [200; 16] });
 }
 
 /// Attack: a device floods `Presence` frames (each fans out to every
@@ -80,7 +82,7 @@ async fn stranger_cannot_fill_a_devices_queue_for_its_contacts() {
 /// Beyond the budget they are refused and the connection stays usable.
 #[tokio::test]
 async fn presence_and_ack_frames_count_against_the_device() {
-    let relay = common::relay::RelayBuilder::new()
+    let relay = RelayBuilder::new()
         .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "20")
         .start()
         .await;
@@ -108,4 +110,8 @@ async fn presence_and_ack_frames_count_against_the_device() {
     // Still usable.
     a.send(&send(1, bob.identity.device_id())).await;
     assert_eq!(a.recv().await, ServerFrame::Accepted { id: [1; 16] });
+}
+
+common::backends::relay_tests! {
+    stranger_cannot_fill_a_devices_queue_for_its_contacts,
 }

@@ -110,95 +110,87 @@ impl<'a> Slots<'a> {
     }
 }
 
-fn builders() -> Vec<RelayBuilder> {
-    let mut out = vec![RelayBuilder::new()];
-    if let Some(url) = common::fresh_pg_database() {
-        out.push(RelayBuilder::new().env("DATABASE_URL", url));
-    }
-    out
-}
+async fn qr_slot_has_one_claimant_and_write_once_messages(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let slots = Slots::new(&api);
+    let (owner, joiner, other) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let slot = slots.create(&owner, false, 600).await;
+    assert!(slot.pin_slot.is_none());
+    let id = slot.id.as_str();
 
-#[tokio::test]
-async fn qr_slot_has_one_claimant_and_write_once_messages() {
-    for builder in builders() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let slots = Slots::new(&api);
-        let (owner, joiner, other) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
-        let slot = slots.create(&owner, false, 600).await;
-        assert!(slot.pin_slot.is_none());
-        let id = slot.id.as_str();
+    assert_eq!(slots.get(&owner, id, "b").await.0, 204, "nothing yet");
+    assert_eq!(
+        slots.put(&owner, id, "b", b"self").await,
+        403,
+        "the owner cannot answer itself"
+    );
+    assert_eq!(slots.put(&joiner, id, "b", b"sealed reply").await, 204);
+    assert_eq!(
+        slots.put(&other, id, "b", b"late reply").await,
+        409,
+        "one claimant"
+    );
+    assert_eq!(
+        slots.put(&joiner, id, "b", b"again").await,
+        409,
+        "write-once"
+    );
+    assert_eq!(
+        slots.get(&owner, id, "b").await,
+        (200, b"sealed reply".to_vec())
+    );
+    assert_eq!(
+        slots.get(&joiner, id, "b").await.0,
+        403,
+        "only the owner reads b"
+    );
 
-        assert_eq!(slots.get(&owner, id, "b").await.0, 204, "nothing yet");
-        assert_eq!(
-            slots.put(&owner, id, "b", b"self").await,
-            403,
-            "the owner cannot answer itself"
-        );
-        assert_eq!(slots.put(&joiner, id, "b", b"sealed reply").await, 204);
-        assert_eq!(
-            slots.put(&other, id, "b", b"late reply").await,
-            409,
-            "one claimant"
-        );
-        assert_eq!(
-            slots.put(&joiner, id, "b", b"again").await,
-            409,
-            "write-once"
-        );
-        assert_eq!(
-            slots.get(&owner, id, "b").await,
-            (200, b"sealed reply".to_vec())
-        );
-        assert_eq!(
-            slots.get(&joiner, id, "b").await.0,
-            403,
-            "only the owner reads b"
-        );
+    assert_eq!(
+        slots.put(&joiner, id, "a2", b"forged").await,
+        403,
+        "only the owner writes a"
+    );
+    assert_eq!(slots.put(&owner, id, "a2", b"confirmation").await, 204);
+    assert_eq!(
+        slots.get(&joiner, id, "a2").await,
+        (200, b"confirmation".to_vec())
+    );
+    assert_eq!(
+        slots.get(&other, id, "a2").await.0,
+        403,
+        "only the claimant reads a2"
+    );
+    assert_eq!(slots.put(&owner, id, "a2", b"swap").await, 409);
 
-        assert_eq!(
-            slots.put(&joiner, id, "a2", b"forged").await,
-            403,
-            "only the owner writes a"
-        );
-        assert_eq!(slots.put(&owner, id, "a2", b"confirmation").await, 204);
-        assert_eq!(
-            slots.get(&joiner, id, "a2").await,
-            (200, b"confirmation".to_vec())
-        );
-        assert_eq!(
-            slots.get(&other, id, "a2").await.0,
-            403,
-            "only the claimant reads a2"
-        );
-        assert_eq!(slots.put(&owner, id, "a2", b"swap").await, 409);
-
-        assert_eq!(slots.put(&joiner, id, "zz", b"x").await, 404);
-        assert_eq!(slots.put(&joiner, "AAAA", "b", b"x").await, 400);
-        let (st, _) = api
-            .send(
-                "DELETE",
-                &format!("/api/v1/rendezvous/{id}"),
-                Some(&joiner.token),
-                None,
-            )
-            .await;
-        assert_eq!(st, 404, "only the owner deletes");
-        let (st, _) = api
-            .send(
-                "DELETE",
-                &format!("/api/v1/rendezvous/{id}"),
-                Some(&owner.token),
-                None,
-            )
-            .await;
-        assert_eq!(st, 204);
-        assert_eq!(slots.get(&owner, id, "b").await.0, 404);
-    }
+    assert_eq!(slots.put(&joiner, id, "zz", b"x").await, 404);
+    assert_eq!(slots.put(&joiner, "AAAA", "b", b"x").await, 400);
+    let (st, _) = api
+        .send(
+            "DELETE",
+            &format!("/api/v1/rendezvous/{id}"),
+            Some(&joiner.token),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404, "only the owner deletes");
+    let (st, _) = api
+        .send(
+            "DELETE",
+            &format!("/api/v1/rendezvous/{id}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(slots.get(&owner, id, "b").await.0, 404);
 }
 
 #[tokio::test]
@@ -234,126 +226,123 @@ async fn slots_expire() {
     );
 }
 
-#[tokio::test]
-async fn pin_pairing_through_the_relay() {
-    for builder in builders() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let slots = Slots::new(&api);
-        let (alice, bob, mallory) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
-        let rng = &mut os_rng();
+async fn pin_pairing_through_the_relay(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let slots = Slots::new(&api);
+    let (alice, bob, mallory) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let rng = &mut os_rng();
 
-        // Alice opens a PIN slot and shows the code NNNN-NNNNNN.
-        let slot = slots.create(&alice, true, 600).await;
-        let code = PinCode::new(rng, slot.pin_slot.unwrap()).unwrap();
-        let (inviter, msg_a) = PinInviter::start(rng, &code);
-        assert_eq!(slots.put(&alice, &slot.id, "a1", &msg_a).await, 204);
+    // Alice opens a PIN slot and shows the code NNNN-NNNNNN.
+    let slot = slots.create(&alice, true, 600).await;
+    let code = PinCode::new(rng, slot.pin_slot.unwrap()).unwrap();
+    let (inviter, msg_a) = PinInviter::start(rng, &code);
+    assert_eq!(slots.put(&alice, &slot.id, "a1", &msg_a).await, 204);
 
-        // Bob types the code: finds the slot by its number, answers.
-        let typed = PinCode::parse(&code.display()).unwrap();
-        let (st, v) = api
-            .send(
-                "GET",
-                &format!("/api/v1/rendezvous/pin/{}", typed.slot()),
-                Some(&bob.token),
-                None,
-            )
-            .await;
-        assert_eq!(st, 200);
-        let found: Rendezvous = serde_json::from_value(v).unwrap();
-        assert_eq!(found.id, slot.id);
-        let (_, a1) = slots.get(&bob, &found.id, "a1").await;
-        let (joiner, reply) = PinJoiner::start(rng, &typed, &bob.identity, &a1, b"Bob").unwrap();
-        assert_eq!(slots.put(&bob, &found.id, "b", &reply).await, 204);
-        // A guesser arriving later cannot take the slot: one claim per slot.
-        assert_eq!(slots.put(&mallory, &found.id, "b", b"guess").await, 409);
+    // Bob types the code: finds the slot by its number, answers.
+    let typed = PinCode::parse(&code.display()).unwrap();
+    let (st, v) = api
+        .send(
+            "GET",
+            &format!("/api/v1/rendezvous/pin/{}", typed.slot()),
+            Some(&bob.token),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let found: Rendezvous = serde_json::from_value(v).unwrap();
+    assert_eq!(found.id, slot.id);
+    let (_, a1) = slots.get(&bob, &found.id, "a1").await;
+    let (joiner, reply) = PinJoiner::start(rng, &typed, &bob.identity, &a1, b"Bob").unwrap();
+    assert_eq!(slots.put(&bob, &found.id, "b", &reply).await, 204);
+    // A guesser arriving later cannot take the slot: one claim per slot.
+    assert_eq!(slots.put(&mallory, &found.id, "b", b"guess").await, 409);
 
-        let (_, b) = slots.get(&alice, &slot.id, "b").await;
-        let (peer, fin) = inviter.finish(rng, &alice.identity, &b, b"Alice").unwrap();
-        assert_eq!(peer.peer, bob.identity.public());
-        assert_eq!(slots.put(&alice, &slot.id, "a2", &fin).await, 204);
-        let (_, a2) = slots.get(&bob, &found.id, "a2").await;
-        let back = joiner.finish(&a2).unwrap();
-        assert_eq!(back.peer, alice.identity.public());
-        assert_eq!(back.profile, b"Alice");
-    }
+    let (_, b) = slots.get(&alice, &slot.id, "b").await;
+    let (peer, fin) = inviter.finish(rng, &alice.identity, &b, b"Alice").unwrap();
+    assert_eq!(peer.peer, bob.identity.public());
+    assert_eq!(slots.put(&alice, &slot.id, "a2", &fin).await, 204);
+    let (_, a2) = slots.get(&bob, &found.id, "a2").await;
+    let back = joiner.finish(&a2).unwrap();
+    assert_eq!(back.peer, alice.identity.public());
+    assert_eq!(back.profile, b"Alice");
 }
 
 fn code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or_default()
 }
 
-#[tokio::test]
-async fn one_device_at_its_cap_does_not_stop_others_from_inviting() {
-    for builder in builders() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let slots = Slots::new(&api);
-        let (mallory, alice, bob) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
+async fn one_device_at_its_cap_does_not_stop_others_from_inviting(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let slots = Slots::new(&api);
+    let (mallory, alice, bob) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
 
-        // Mallory opens PIN slots until the relay says no.
-        let mut held = Vec::new();
-        for _ in 0..MAX_OPEN_SLOTS {
-            held.push(slots.create(&mallory, true, 600).await);
-        }
-        for pin in [true, false] {
-            let (st, v) = slots.try_create(&mallory, pin).await;
-            assert_eq!((st, code(&v)), (429, "quota_exceeded"), "{v}");
-        }
-
-        // Everyone else still invites: by link (no PIN number taken) and by PIN.
-        let link = slots.create(&alice, false, 600).await;
-        assert_eq!(link.pin_slot, None, "a link invite takes no PIN number");
-        let (st, v) = slots.add_pin(&alice, &link.id).await;
-        assert_eq!(st, 200, "{v}");
-        let with_pin: Rendezvous = serde_json::from_value(v).unwrap();
-        assert_eq!(with_pin.id, link.id);
-        let number = with_pin.pin_slot.unwrap();
-        assert!(held.iter().all(|s| s.pin_slot != Some(number)));
-        let (st, again) = slots.add_pin(&alice, &link.id).await;
-        assert_eq!(
-            (st, &again["pin_slot"]),
-            (200, &Value::from(number)),
-            "same number"
-        );
-        let (st, _) = slots.add_pin(&bob, &link.id).await;
-        assert_eq!(st, 404, "only the owner gives its slot a PIN");
-
-        // A completed pairing no longer counts, and frees its number.
-        let done = &held[0];
-        assert_eq!(slots.put(&bob, &done.id, "b", b"reply").await, 204);
-        assert_eq!(slots.put(&mallory, &done.id, "a2", b"confirm").await, 204);
-        let (st, _) = slots.lookup(&alice, done.pin_slot.unwrap()).await;
-        assert_eq!(st, 404, "a used code is gone");
-        assert_eq!(
-            slots.get(&bob, &done.id, "a2").await.0,
-            200,
-            "the joiner still reads a2"
-        );
-        assert_eq!(slots.try_create(&mallory, false).await.0, 201);
-        assert_eq!(slots.try_create(&mallory, false).await.0, 429);
-
-        // The owner can close all its invites at once (other tabs, closed pages).
-        let (st, _) = slots
-            .call(&mallory, "DELETE", "/api/v1/rendezvous", None)
-            .await;
-        assert_eq!(st, 204);
-        assert_eq!(slots.get(&mallory, &held[1].id, "a1").await.0, 404);
-        assert_eq!(
-            slots.get(&alice, &link.id, "a1").await.0,
-            204,
-            "others' slots stay"
-        );
-        assert_eq!(slots.try_create(&mallory, true).await.0, 201);
+    // Mallory opens PIN slots until the relay says no.
+    let mut held = Vec::new();
+    for _ in 0..MAX_OPEN_SLOTS {
+        held.push(slots.create(&mallory, true, 600).await);
     }
+    for pin in [true, false] {
+        let (st, v) = slots.try_create(&mallory, pin).await;
+        assert_eq!((st, code(&v)), (429, "quota_exceeded"), "{v}");
+    }
+
+    // Everyone else still invites: by link (no PIN number taken) and by PIN.
+    let link = slots.create(&alice, false, 600).await;
+    assert_eq!(link.pin_slot, None, "a link invite takes no PIN number");
+    let (st, v) = slots.add_pin(&alice, &link.id).await;
+    assert_eq!(st, 200, "{v}");
+    let with_pin: Rendezvous = serde_json::from_value(v).unwrap();
+    assert_eq!(with_pin.id, link.id);
+    let number = with_pin.pin_slot.unwrap();
+    assert!(held.iter().all(|s| s.pin_slot != Some(number)));
+    let (st, again) = slots.add_pin(&alice, &link.id).await;
+    assert_eq!(
+        (st, &again["pin_slot"]),
+        (200, &Value::from(number)),
+        "same number"
+    );
+    let (st, _) = slots.add_pin(&bob, &link.id).await;
+    assert_eq!(st, 404, "only the owner gives its slot a PIN");
+
+    // A completed pairing no longer counts, and frees its number.
+    let done = &held[0];
+    assert_eq!(slots.put(&bob, &done.id, "b", b"reply").await, 204);
+    assert_eq!(slots.put(&mallory, &done.id, "a2", b"confirm").await, 204);
+    let (st, _) = slots.lookup(&alice, done.pin_slot.unwrap()).await;
+    assert_eq!(st, 404, "a used code is gone");
+    assert_eq!(
+        slots.get(&bob, &done.id, "a2").await.0,
+        200,
+        "the joiner still reads a2"
+    );
+    assert_eq!(slots.try_create(&mallory, false).await.0, 201);
+    assert_eq!(slots.try_create(&mallory, false).await.0, 429);
+
+    // The owner can close all its invites at once (other tabs, closed pages).
+    let (st, _) = slots
+        .call(&mallory, "DELETE", "/api/v1/rendezvous", None)
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(slots.get(&mallory, &held[1].id, "a1").await.0, 404);
+    assert_eq!(
+        slots.get(&alice, &link.id, "a1").await.0,
+        204,
+        "others' slots stay"
+    );
+    assert_eq!(slots.try_create(&mallory, true).await.0, 201);
 }
 
 #[tokio::test]
@@ -385,41 +374,38 @@ async fn one_network_cannot_take_more_than_a_few_pin_numbers() {
     assert_eq!(elsewhere.try_create(&device, true).await.0, 201);
 }
 
-#[tokio::test]
-async fn pin_lookups_are_rate_limited() {
-    for builder in builders() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let (alice, mallory, accomplice, bob) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
-        let here = Slots::new(&api);
-        let number = here.create(&alice, true, 600).await.pin_slot.unwrap();
+async fn pin_lookups_are_rate_limited(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let (alice, mallory, accomplice, bob) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let here = Slots::new(&api);
+    let number = here.create(&alice, true, 600).await.pin_slot.unwrap();
 
-        // Mallory probes numbers: a handful, then refused (hits and misses alike).
-        for k in 1..=u16::try_from(PIN_LOOKUPS_PER_MINUTE).unwrap() {
-            let probe = (number + k) % PIN_SLOTS;
-            assert_eq!(here.lookup(&mallory, probe).await.0, 404);
-        }
-        let (st, v) = here.lookup(&mallory, number).await;
-        assert_eq!((st, code(&v)), (429, "rate_limited"), "{v}");
-        // Per device: another network does not help Mallory...
-        let elsewhere = Slots::from_ip(&api, [127, 0, 0, 2]);
-        assert_eq!(elsewhere.lookup(&mallory, number).await.0, 429);
-        // ...and per network: neither does another device on hers.
-        assert_eq!(here.lookup(&accomplice, number).await.0, 429);
-        // Bob, elsewhere, types Alice's code and finds her slot.
-        let (st, v) = Slots::from_ip(&api, [127, 0, 0, 3])
-            .lookup(&bob, number)
-            .await;
-        assert_eq!(st, 200, "{v}");
-        // Out-of-range numbers are probes too.
-        let (st, _) = elsewhere.lookup(&accomplice, PIN_SLOTS).await;
-        assert_eq!(st, 404);
+    // Mallory probes numbers: a handful, then refused (hits and misses alike).
+    for k in 1..=u16::try_from(PIN_LOOKUPS_PER_MINUTE).unwrap() {
+        let probe = (number + k) % PIN_SLOTS;
+        assert_eq!(here.lookup(&mallory, probe).await.0, 404);
     }
+    let (st, v) = here.lookup(&mallory, number).await;
+    assert_eq!((st, code(&v)), (429, "rate_limited"), "{v}");
+    // Per device: another network does not help Mallory...
+    let elsewhere = Slots::from_ip(&api, [127, 0, 0, 2]);
+    assert_eq!(elsewhere.lookup(&mallory, number).await.0, 429);
+    // ...and per network: neither does another device on hers.
+    assert_eq!(here.lookup(&accomplice, number).await.0, 429);
+    // Bob, elsewhere, types Alice's code and finds her slot.
+    let (st, v) = Slots::from_ip(&api, [127, 0, 0, 3])
+        .lookup(&bob, number)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    // Out-of-range numbers are probes too.
+    let (st, _) = elsewhere.lookup(&accomplice, PIN_SLOTS).await;
+    assert_eq!(st, 404);
 }
 
 /// Alice's PIN invite: as the app makes it (a link slot, then a PIN on
@@ -475,106 +461,109 @@ async fn alice_answers(
     }
 }
 
-#[tokio::test]
-async fn junk_reply_does_not_void_the_invite() {
-    for builder in builders() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let slots = Slots::new(&api);
-        let (alice, bob, mallory) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
-        let (mut inviter, numbered) = pin_invite(&slots, &alice, &api.base, false).await;
-        let shown = inviter.pin().unwrap();
-        let number = numbered.pin_slot.unwrap();
+async fn junk_reply_does_not_void_the_invite(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let slots = Slots::new(&api);
+    let (alice, bob, mallory) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let (mut inviter, numbered) = pin_invite(&slots, &alice, &api.base, false).await;
+    let shown = inviter.pin().unwrap();
+    let number = numbered.pin_slot.unwrap();
 
-        // Mallory knows (or found) the number, not the password: junk.
-        let stranger = Slots::from_ip(&api, [127, 0, 0, 2]);
-        let (st, v) = stranger.lookup(&mallory, number).await;
-        assert_eq!(st, 200, "{v}");
-        let id = v["id"].as_str().unwrap().to_owned();
-        assert_eq!(stranger.put(&mallory, &id, "b", b"Pjunk").await, 204);
-        // Bob, typing meanwhile, is told to wait (not that the invite is gone).
-        let bobs = Slots::from_ip(&api, [127, 0, 0, 3]);
-        let (_, old_a1) = bobs.get(&bob, &id, "a1").await;
-        assert_eq!(bobs.put(&bob, &id, "b", b"early").await, 409);
+    // Mallory knows (or found) the number, not the password: junk.
+    let stranger = Slots::from_ip(&api, [127, 0, 0, 2]);
+    let (st, v) = stranger.lookup(&mallory, number).await;
+    assert_eq!(st, 200, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(stranger.put(&mallory, &id, "b", b"Pjunk").await, 204);
+    // Bob, typing meanwhile, is told to wait (not that the invite is gone).
+    let bobs = Slots::from_ip(&api, [127, 0, 0, 3]);
+    let (_, old_a1) = bobs.get(&bob, &id, "a1").await;
+    assert_eq!(bobs.put(&bob, &id, "b", b"early").await, 409);
 
-        let (paired, left) = alice_answers(&slots, &alice, &mut inviter, &id).await;
-        assert!(!paired);
-        assert_eq!(left, MAX_ATTEMPTS - 1);
-        assert_eq!(
-            stranger.get(&mallory, &id, "a2").await.0,
-            403,
-            "claim dropped"
-        );
+    let (paired, left) = alice_answers(&slots, &alice, &mut inviter, &id).await;
+    assert!(!paired);
+    assert_eq!(left, MAX_ATTEMPTS - 1);
+    assert_eq!(
+        stranger.get(&mallory, &id, "a2").await.0,
+        403,
+        "claim dropped"
+    );
 
-        // Bob pairs with the code he was shown, on the same invite.
-        let code = PinCode::parse(&shown).unwrap();
-        let (st, v) = bobs.lookup(&bob, code.slot()).await;
-        assert_eq!((st, v["id"].as_str()), (200, Some(id.as_str())));
-        let (st, a1) = bobs.get(&bob, &id, "a1").await;
-        assert_eq!(st, 200);
-        assert_ne!(a1, old_a1, "each attempt has a fresh SPAKE2 message");
-        let (joiner, b) = join_pin(&mut os_rng(), &code, &bob.identity, &a1, b"Bob").unwrap();
-        assert_eq!(bobs.put(&bob, &id, "b", &b).await, 204);
-        assert_eq!(
-            alice_answers(&slots, &alice, &mut inviter, &id).await,
-            (true, MAX_ATTEMPTS - 1)
-        );
-        let (st, a2) = bobs.get(&bob, &id, "a2").await;
-        assert_eq!(st, 200);
-        let paired = joiner.finish(&bob.identity, &a2).unwrap();
-        assert_eq!(paired.peer, alice.identity.public());
+    // Bob pairs with the code he was shown, on the same invite.
+    let code = PinCode::parse(&shown).unwrap();
+    let (st, v) = bobs.lookup(&bob, code.slot()).await;
+    assert_eq!((st, v["id"].as_str()), (200, Some(id.as_str())));
+    let (st, a1) = bobs.get(&bob, &id, "a1").await;
+    assert_eq!(st, 200);
+    assert_ne!(a1, old_a1, "each attempt has a fresh SPAKE2 message");
+    let (joiner, b) = join_pin(&mut os_rng(), &code, &bob.identity, &a1, b"Bob").unwrap();
+    assert_eq!(bobs.put(&bob, &id, "b", &b).await, 204);
+    assert_eq!(
+        alice_answers(&slots, &alice, &mut inviter, &id).await,
+        (true, MAX_ATTEMPTS - 1)
+    );
+    let (st, a2) = bobs.get(&bob, &id, "a2").await;
+    assert_eq!(st, 200);
+    let paired = joiner.finish(&bob.identity, &a2).unwrap();
+    assert_eq!(paired.peer, alice.identity.public());
 
-        // Used: gone for everyone else.
-        assert_eq!(stranger.put(&mallory, &id, "b", b"late").await, 404);
-        assert_eq!(stranger.lookup(&mallory, number).await.0, 404);
-    }
+    // Used: gone for everyone else.
+    assert_eq!(stranger.put(&mallory, &id, "b", b"late").await, 404);
+    assert_eq!(stranger.lookup(&mallory, number).await.0, 404);
 }
 
-#[tokio::test]
-async fn a_code_is_worth_at_most_three_guesses() {
-    for builder in builders() {
-        let relay = builder.start().await;
-        let api = Api::new(&relay);
-        let slots = Slots::new(&api);
-        let (alice, bob, mallory) = (
-            api.register(0).await,
-            api.register(0).await,
-            api.register(0).await,
-        );
-        let (mut inviter, numbered) = pin_invite(&slots, &alice, &api.base, true).await;
-        let id = numbered.id.clone();
-        // Rejecting needs a reply waiting, and the owner.
-        assert_eq!(slots.reject(&alice, &id, None).await.0, 409);
-        assert_eq!(slots.put(&mallory, &id, "b", b"junk").await, 204);
-        assert_eq!(slots.reject(&mallory, &id, None).await.0, 404);
+async fn a_code_is_worth_at_most_three_guesses(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder.start().await;
+    let api = Api::new(&relay);
+    let slots = Slots::new(&api);
+    let (alice, bob, mallory) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let (mut inviter, numbered) = pin_invite(&slots, &alice, &api.base, true).await;
+    let id = numbered.id.clone();
+    // Rejecting needs a reply waiting, and the owner.
+    assert_eq!(slots.reject(&alice, &id, None).await.0, 409);
+    assert_eq!(slots.put(&mallory, &id, "b", b"junk").await, 204);
+    assert_eq!(slots.reject(&mallory, &id, None).await.0, 404);
 
-        // Mallory guesses, once per attempt, with real SPAKE2 runs.
-        let number = numbered.pin_slot.unwrap();
-        let mut left = MAX_ATTEMPTS;
-        let mut guess = 0u32;
-        while left > 0 {
-            if guess > 0 {
-                let (_, a1) = slots.get(&mallory, &id, "a1").await;
-                let code = PinCode::parse(&format!("{number:04}-{guess:06}")).unwrap();
-                let (_, b) = join_pin(&mut os_rng(), &code, &mallory.identity, &a1, b"").unwrap();
-                assert_eq!(slots.put(&mallory, &id, "b", &b).await, 204);
-            }
-            let (paired, now_left) = alice_answers(&slots, &alice, &mut inviter, &id).await;
-            assert!(
-                !paired,
-                "guess {guess} cannot be right (or the test is very unlucky)"
-            );
-            assert_eq!(now_left, left - 1);
-            left = now_left;
-            guess += 1;
+    // Mallory guesses, once per attempt, with real SPAKE2 runs.
+    let number = numbered.pin_slot.unwrap();
+    let mut left = MAX_ATTEMPTS;
+    let mut guess = 0u32;
+    while left > 0 {
+        if guess > 0 {
+            let (_, a1) = slots.get(&mallory, &id, "a1").await;
+            let code = PinCode::parse(&format!("{number:04}-{guess:06}")).unwrap();
+            let (_, b) = join_pin(&mut os_rng(), &code, &mallory.identity, &a1, b"").unwrap();
+            assert_eq!(slots.put(&mallory, &id, "b", &b).await, 204);
         }
-        // The third failure closed the slot: even the right code is too late.
-        assert_eq!(slots.get(&bob, &id, "a1").await.0, 404);
-        assert_eq!(slots.put(&bob, &id, "b", b"P").await, 404);
-        assert_eq!(slots.lookup(&bob, number).await.0, 404);
+        let (paired, now_left) = alice_answers(&slots, &alice, &mut inviter, &id).await;
+        assert!(
+            !paired,
+            "guess {guess} cannot be right (or the test is very unlucky)"
+        );
+        assert_eq!(now_left, left - 1);
+        left = now_left;
+        guess += 1;
     }
+    // The third failure closed the slot: even the right code is too late.
+    assert_eq!(slots.get(&bob, &id, "a1").await.0, 404);
+    assert_eq!(slots.put(&bob, &id, "b", b"P").await, 404);
+    assert_eq!(slots.lookup(&bob, number).await.0, 404);
+}
+
+common::backends::relay_tests! {
+    qr_slot_has_one_claimant_and_write_once_messages,
+    pin_pairing_through_the_relay,
+    one_device_at_its_cap_does_not_stop_others_from_inviting,
+    pin_lookups_are_rate_limited,
+    junk_reply_does_not_void_the_invite,
+    a_code_is_worth_at_most_three_guesses,
 }

@@ -1,4 +1,5 @@
-//! One storage suite, run against PostgreSQL and SQLite.
+//! The storage behaviours the relay relies on, each a named test on SQLite
+//! and on PostgreSQL (`sqlite::tokens_expire_and_revoke`, `postgres::...`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,25 +9,7 @@ use parley_relay::db::{
     Admission, BlobQuota, BlobRecord, Store, embedded_migration_names, is_constraint_violation,
 };
 
-fn sqlite_store(dir: &tempfile::TempDir) -> Store {
-    let target = DatabaseTarget::Sqlite(dir.path().join("relay.db"));
-    let store = Store::connect(&target, 4).unwrap();
-    assert!(
-        !store.migrate().unwrap().is_empty(),
-        "fresh database gets migrations"
-    );
-    store
-}
-
-fn pg_store() -> Option<Store> {
-    let url = common::fresh_pg_database()?;
-    let store = Store::connect(&DatabaseTarget::parse(&url).unwrap(), 4).unwrap();
-    assert!(
-        !store.migrate().unwrap().is_empty(),
-        "fresh database gets migrations"
-    );
-    Some(store)
-}
+use common::backends::{sqlite_store, store_tests};
 
 /// No attachment quota (tests of the quota pass their own).
 const NO_LIMIT: BlobQuota = BlobQuota::UNLIMITED;
@@ -64,7 +47,7 @@ fn sized(id: &str, owner: &[u8], size: i64, expires_at: i64) -> BlobRecord {
 
 /// The byte quota is checked with the count, in the same step: a burst of
 /// concurrent uploads stops exactly at the limit; expired rows do not count.
-fn byte_quota(store: &Store) {
+fn byte_quota_holds_under_concurrency(store: &Store) {
     let quota = BlobQuota {
         max_count: i64::MAX,
         max_bytes: 10_000,
@@ -173,16 +156,17 @@ fn live_rows_and_early_ends(store: &Store) {
     assert!(known.contains("l2") && known.contains("l3"));
 }
 
-/// Every storage behaviour the relay relies on. Runs unchanged on both backends.
-fn suite(store: &Store) {
-    // migrations are idempotent
+/// Migrations are idempotent; the database answers.
+fn migrations_are_idempotent(store: &Store) {
     assert!(
         store.migrate().unwrap().is_empty(),
         "second migrate applies nothing"
     );
     store.ping().unwrap();
+}
 
-    // devices: insert, refresh, lookup, validation
+/// Devices: insert, refresh, lookup, validation.
+fn devices_insert_refresh_and_validate(store: &Store) {
     assert!(store.upsert_device(&dev(1), 100).unwrap(), "new device");
     assert!(!store.upsert_device(&dev(1), 200).unwrap(), "known device");
     let d = store.device(&dev(1)).unwrap().expect("device stored");
@@ -192,13 +176,22 @@ fn suite(store: &Store) {
         store.upsert_device(&[1, 2, 3], 1).is_err(),
         "short id refused"
     );
+}
 
-    // blobs: owner must exist, ids are unique, sizes positive
+/// Devices 1 and 2 with blobs `a1` (1, expires 5,000), `a2` (1, 1,000) and
+/// `b1` (2, 3,000).
+fn three_blobs(store: &Store) {
+    store.upsert_device(&dev(1), 100).unwrap();
     store.upsert_device(&dev(2), 100).unwrap();
     for (id, owner, exp) in [("a1", 1, 5_000), ("a2", 1, 1_000), ("b1", 2, 3_000)] {
         let rec = blob(id, &dev(owner), exp);
         assert_eq!(store.insert_blob(&rec, NO_LIMIT).unwrap(), ADMITTED);
     }
+}
+
+/// Blobs: owner must exist, ids are unique, sizes positive.
+fn blob_rows_are_constrained(store: &Store) {
+    three_blobs(store);
     let dup = store
         .insert_blob(&blob("a1", &dev(2), 1), NO_LIMIT)
         .unwrap_err();
@@ -214,8 +207,12 @@ fn suite(store: &Store) {
         store.blob("a1").unwrap().unwrap(),
         blob("a1", &dev(1), 5_000)
     );
+}
 
-    // expiry: oldest first, inclusive bound, limit respected
+/// Expiry: oldest first, inclusive bound, limit respected; a delete finds
+/// its row once.
+fn blobs_expire_oldest_first(store: &Store) {
+    three_blobs(store);
     let exp: Vec<_> = store
         .expired_blobs(3_000, 10)
         .unwrap()
@@ -230,9 +227,11 @@ fn suite(store: &Store) {
         !store.delete_blob("a2").unwrap(),
         "second delete finds nothing"
     );
+}
 
-    // attachment quota: counted and inserted in one step, so a burst of
-    // concurrent uploads stops exactly at the limit; expired ones do not count
+/// Attachment quota: counted and inserted in one step, so a burst of
+/// concurrent uploads stops exactly at the limit; expired ones do not count.
+fn count_quota_holds_under_concurrency(store: &Store) {
     store.upsert_device(&dev(3), 100).unwrap();
     let old = blob("c-old", &dev(3), 999);
     assert_eq!(store.insert_blob(&old, NO_LIMIT).unwrap(), ADMITTED);
@@ -270,11 +269,10 @@ fn suite(store: &Store) {
         ADMITTED,
         "per owner"
     );
+}
 
-    byte_quota(store);
-    live_rows_and_early_ends(store);
-
-    // challenges: single use, refused after expiry
+/// Challenges: single use, refused after expiry.
+fn challenges_are_single_use(store: &Store) {
     store.create_challenge(b"c-live", 5_000).unwrap();
     store.create_challenge(b"c-old", 1_000).unwrap();
     assert!(
@@ -287,8 +285,12 @@ fn suite(store: &Store) {
         "second use"
     );
     assert!(!store.consume_challenge(b"never", 2_000).unwrap());
+}
 
-    // tokens: only for known devices, expire, revoke
+/// Tokens: only for known devices, expire, revoke; the sweep removes
+/// expired challenges.
+fn tokens_expire_and_revoke(store: &Store) {
+    store.upsert_device(&dev(2), 100).unwrap();
     assert!(
         !store.insert_token(&dev(8), b"t-none", 1, 10_000).unwrap(),
         "unknown device"
@@ -304,11 +306,18 @@ fn suite(store: &Store) {
     assert_eq!(store.device_for_token(b"t-2", 5).unwrap(), None, "revoked");
     store.create_challenge(b"c-sweep", 3_000).unwrap();
     assert!(store.sweep_auth(4_000).unwrap() >= 1);
+}
 
-    // one-time prekeys: claimed lowest first, once each
+/// One-time prekeys: a device without any has none to claim.
+fn no_one_time_prekey_to_claim(store: &Store) {
+    store.upsert_device(&dev(2), 100).unwrap();
     assert!(store.claim_one_time_prekey(&dev(2)).unwrap().is_none());
+}
 
-    // erasing a device removes its rows and reports its blobs; others untouched
+/// Erasing a device removes its rows and reports its blobs; others untouched.
+fn erasing_a_device_reports_its_blobs(store: &Store) {
+    three_blobs(store);
+    assert!(store.delete_blob("a2").unwrap());
     let keys = store.delete_device(&dev(1)).unwrap();
     assert_eq!(keys, ["a1"]);
     assert!(store.device(&dev(1)).unwrap().is_none());
@@ -320,23 +329,10 @@ fn suite(store: &Store) {
     assert!(store.device(&dev(2)).unwrap().is_some());
 }
 
-#[test]
-fn sqlite_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    suite(&sqlite_store(&dir));
-}
-
-#[test]
-fn postgres_backend() {
-    let Some(store) = pg_store() else { return };
-    assert_eq!(store.backend(), "postgres");
-    suite(&store);
-}
-
 /// PIN numbers: only free numbers are picked, a slot keeps its number, and
 /// the per-owner cap counts open slots only (a full space is tested through
 /// HTTP in errors.rs).
-fn pin_suite(store: &Store) {
+fn pin_numbers(store: &Store) {
     use parley_relay::db::{NewSlot, PinAssigned, RendezvousCreated as Created};
     let (alice, bob): (&'static [u8], &'static [u8]) = (&[21; 32], &[22; 32]);
     store.upsert_device(alice, 1).unwrap();
@@ -408,18 +404,6 @@ fn pin_suite(store: &Store) {
 }
 
 #[test]
-fn sqlite_pin_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    pin_suite(&sqlite_store(&dir));
-}
-
-#[test]
-fn postgres_pin_numbers() {
-    let Some(store) = pg_store() else { return };
-    pin_suite(&store);
-}
-
-#[test]
 fn sqlite_data_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     sqlite_store(&dir).upsert_device(&dev(3), 42).unwrap();
@@ -477,4 +461,19 @@ async fn sqlite_relay_restarts_cleanly_after_sigkill_during_writes() {
         assert!(!logs.contains("locked"), "round {round}: {logs}");
         assert!(!logs.contains("ERROR"), "round {round}: {logs}");
     }
+}
+
+store_tests! {
+    migrations_are_idempotent,
+    devices_insert_refresh_and_validate,
+    blob_rows_are_constrained,
+    blobs_expire_oldest_first,
+    count_quota_holds_under_concurrency,
+    byte_quota_holds_under_concurrency,
+    live_rows_and_early_ends,
+    challenges_are_single_use,
+    tokens_expire_and_revoke,
+    no_one_time_prekey_to_claim,
+    erasing_a_device_reports_its_blobs,
+    pin_numbers,
 }

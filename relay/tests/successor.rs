@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::relay::RelayBuilder;
+
 use std::sync::Arc;
 
 use common::api::Api;
@@ -39,48 +41,53 @@ async fn successor_body(api: &Api, old: &IdentityKeyPair, new: &IdentityKeyPair)
 
 /// Attack: with one old token, fire N successor registrations at once to
 /// get N devices past the registration gate. Exactly one may succeed.
-#[tokio::test]
-async fn concurrent_successor_registrations_create_one_device() {
+async fn concurrent_successor_registrations_create_one_device(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
     const N: usize = 8;
-    for (builder, pg) in common::relay_backends() {
-        let relay = builder.start().await;
-        let store = match &pg {
-            Some(url) => Store::connect(&DatabaseTarget::parse(url).unwrap(), 2).unwrap(),
-            None => Store::connect(&DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")), 2)
-                .unwrap(),
-        };
-        let api = Arc::new(Api::new(&relay));
-        let old = api.register(0).await;
-        let mut new = Vec::new();
-        let mut bodies = Vec::new();
-        for _ in 0..N {
-            let id = IdentityKeyPair::generate(&mut os_rng());
-            bodies.push(successor_body(&api, &old.identity, &id).await);
-            new.push(id);
+    let relay = builder.start().await;
+    let store = match &pg {
+        Some(url) => Store::connect(&DatabaseTarget::parse(url).unwrap(), 2).unwrap(),
+        None => {
+            Store::connect(&DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")), 2).unwrap()
         }
-        let tasks: Vec<_> = bodies
-            .into_iter()
-            .map(|body| {
-                let (api, token) = (api.clone(), old.token.clone());
-                tokio::spawn(async move {
-                    api.send("POST", "/api/v1/devices", Some(&token), Some(body))
-                        .await
-                        .0
-                })
-            })
-            .collect();
-        let mut created = 0;
-        for t in tasks {
-            let st = t.await.unwrap();
-            assert!(matches!(st, 201 | 401 | 403 | 409), "status {st}");
-            created += usize::from(st == 201);
-        }
-        assert_eq!(created, 1, "one old device, one successor");
-        let registered = new
-            .iter()
-            .filter(|id| store.device(&id.device_id()).unwrap().is_some())
-            .count();
-        assert_eq!(registered, 1);
-        assert!(store.device(&old.identity.device_id()).unwrap().is_none());
+    };
+    let api = Arc::new(Api::new(&relay));
+    let old = api.register(0).await;
+    let mut new = Vec::new();
+    let mut bodies = Vec::new();
+    for _ in 0..N {
+        let id = IdentityKeyPair::generate(&mut os_rng());
+        bodies.push(successor_body(&api, &old.identity, &id).await);
+        new.push(id);
     }
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let (api, token) = (api.clone(), old.token.clone());
+            tokio::spawn(async move {
+                api.send("POST", "/api/v1/devices", Some(&token), Some(body))
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let st = t.await.unwrap();
+        assert!(matches!(st, 201 | 401 | 403 | 409), "status {st}");
+        created += usize::from(st == 201);
+    }
+    assert_eq!(created, 1, "one old device, one successor");
+    let registered = new
+        .iter()
+        .filter(|id| store.device(&id.device_id()).unwrap().is_some())
+        .count();
+    assert_eq!(registered, 1);
+    assert!(store.device(&old.identity.device_id()).unwrap().is_none());
+}
+
+common::backends::relay_tests! {
+    concurrent_successor_registrations_create_one_device,
 }

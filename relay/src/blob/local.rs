@@ -8,16 +8,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
+use base64ct::{Base64UrlUnpadded, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest, unix_now};
+use super::{BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest};
+use crate::clock::unix_secs;
 
 type HmacSha256 = Hmac<Sha256>;
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// HMAC key for local blob URLs.
 #[derive(Clone)]
@@ -55,7 +55,7 @@ impl UrlSigner {
 
     /// Signature for a request.
     pub fn sign(&self, method: &str, key: &BlobKey, exp: u64, len: Option<u64>) -> String {
-        B64.encode(self.mac(method, key, exp, len).finalize().into_bytes())
+        Base64UrlUnpadded::encode_string(&self.mac(method, key, exp, len).finalize().into_bytes())
     }
 
     /// Checks a presented signature in constant time, then the expiry: the
@@ -69,13 +69,12 @@ impl UrlSigner {
         len: Option<u64>,
         sig: &str,
     ) -> Result<(), BlobError> {
-        let sig = B64
-            .decode(sig)
+        let sig = Base64UrlUnpadded::decode_vec(sig)
             .map_err(|_| BlobError::Forbidden("malformed signature"))?;
         self.mac(method, key, exp, len)
             .verify_slice(&sig)
             .map_err(|_| BlobError::Forbidden("bad signature"))?;
-        if unix_now() >= exp {
+        if unix_secs() >= exp {
             return Err(BlobError::Forbidden("expired"));
         }
         Ok(())
@@ -237,7 +236,7 @@ impl BlobStore for LocalBlobStore {
         len: u64,
         ttl: Duration,
     ) -> Result<SignedRequest, BlobError> {
-        let exp = unix_now() + ttl.as_secs();
+        let exp = unix_secs() + ttl.as_secs();
         let sig = self.signer.sign("PUT", key, exp, Some(len));
         Ok(SignedRequest {
             method: "PUT",
@@ -248,7 +247,7 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn presign_get(&self, key: &BlobKey, ttl: Duration) -> Result<SignedRequest, BlobError> {
-        let exp = unix_now() + ttl.as_secs();
+        let exp = unix_secs() + ttl.as_secs();
         let sig = self.signer.sign("GET", key, exp, None);
         Ok(SignedRequest {
             method: "GET",
@@ -309,7 +308,7 @@ mod tests {
     fn signature_covers_method_key_expiry_and_length() {
         let s = signer();
         let k = BlobKey::parse("abc").unwrap();
-        let exp = unix_now() + 60;
+        let exp = unix_secs() + 60;
         let sig = s.sign("PUT", &k, exp, Some(10));
         assert!(s.verify("PUT", &k, exp, Some(10), &sig).is_ok());
         assert!(s.verify("GET", &k, exp, Some(10), &sig).is_err());
@@ -332,7 +331,7 @@ mod tests {
     fn expired_signature_is_refused_even_if_authentic() {
         let s = signer();
         let k = BlobKey::parse("abc").unwrap();
-        let exp = unix_now() - 1;
+        let exp = unix_secs() - 1;
         let sig = s.sign("GET", &k, exp, None);
         assert!(matches!(
             s.verify("GET", &k, exp, None, &sig),

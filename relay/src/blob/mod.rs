@@ -8,7 +8,7 @@ pub mod local;
 pub mod s3;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use local::{LocalBlobStore, UrlSigner};
 pub use s3::S3BlobStore;
@@ -61,12 +61,10 @@ impl BlobKey {
 
     /// A fresh random key (128 bits, base64url).
     pub fn random() -> Result<Self, BlobError> {
-        use base64::Engine as _;
+        use base64ct::{Base64UrlUnpadded, Encoding as _};
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| BlobError::Unavailable(e.to_string()))?;
-        Ok(Self(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-        ))
+        Ok(Self(Base64UrlUnpadded::encode_string(&bytes)))
     }
 
     /// The key as a string.
@@ -199,13 +197,6 @@ impl BlobStore for Blobs {
             Self::S3(s) => s.revokes_uploads(),
         }
     }
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

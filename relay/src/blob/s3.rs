@@ -8,9 +8,8 @@ use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
 
-use super::{
-    BLOB_CONTENT_TYPE, BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest, unix_now,
-};
+use super::{BLOB_CONTENT_TYPE, BlobError, BlobKey, BlobStore, ObjectPage, SignedRequest};
+use crate::clock::unix_secs;
 use crate::config::S3Config;
 
 /// Timeout for the relay's own calls to the store (delete, readiness), so an
@@ -136,7 +135,7 @@ impl BlobStore for S3BlobStore {
                 ("content-length".into(), len.to_string()),
                 ("content-type".into(), BLOB_CONTENT_TYPE.into()),
             ],
-            expires_at: unix_now() + u64::from(secs),
+            expires_at: unix_secs() + u64::from(secs),
         })
     }
 
@@ -151,7 +150,7 @@ impl BlobStore for S3BlobStore {
             method: "GET",
             url,
             headers: Vec::new(),
-            expires_at: unix_now() + u64::from(secs),
+            expires_at: unix_secs() + u64::from(secs),
         })
     }
 

@@ -168,7 +168,7 @@ impl Store {
         Ok(envelopes::table
             .filter(envelopes::recipient.eq(recipient))
             .filter(envelopes::seq.gt(after_seq))
-            .filter(envelopes::expires_at.gt(crate::sweeper::now_ms()))
+            .filter(envelopes::expires_at.gt(crate::clock::now_ms()))
             .order(envelopes::seq.asc())
             .limit(limit)
             .select(StoredEnvelope::as_select())
@@ -180,7 +180,7 @@ impl Store {
         let mut c = self.conn()?;
         let n: i64 = envelopes::table
             .filter(envelopes::recipient.eq(recipient))
-            .filter(envelopes::expires_at.gt(crate::sweeper::now_ms()))
+            .filter(envelopes::expires_at.gt(crate::clock::now_ms()))
             .count()
             .get_result(&mut c)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))

@@ -14,11 +14,11 @@ use parley_shared::protocol::auth::decode_b64;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::auth::Authed;
+use super::bearer::Authed;
 use crate::blob::{BlobKey, BlobStore as _, CLOCK_MARGIN, SignedRequest};
+use crate::clock::now_ms;
 use crate::db::{Admission, BlobQuota, BlobRecord};
 use crate::error::HttpError;
-use crate::sweeper::now_ms;
 
 fn signed(r: SignedRequest) -> SignedUrl {
     SignedUrl {

@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use crate::blob::{BlobError, BlobKey, BlobStore as _, Blobs, LocalBlobStore};
+use crate::clock::now_ms;
 use crate::db::BlobRecord;
 use crate::error::HttpError;
-use crate::sweeper::now_ms;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SignedQuery {

@@ -2,9 +2,13 @@
 
 pub mod attachments;
 pub mod auth;
+mod bearer;
 pub mod blobs;
 mod client_ip;
+pub mod erase;
 mod errors;
+mod fields;
+pub mod gates;
 mod headers;
 pub mod health;
 pub mod openapi;
@@ -28,6 +32,7 @@ use crate::config::Config;
 use crate::db::Store;
 use crate::error::HttpError;
 
+pub use bearer::Authed;
 pub use headers::{SecurityHeaders, content_security_policy};
 pub use static_files::apply_cache_control as static_cache_control;
 
@@ -120,7 +125,7 @@ impl Limits {
                 c.rate_limit_ip_per_min,
             ),
             per_device: crate::limits::RateLimiter::per_second(
-                f64::from(c.rate_limit_device_per_sec),
+                c.rate_limit_device_per_sec,
                 c.rate_limit_device_per_sec,
             ),
             per_device_api: crate::limits::RateLimiter::per_minute(
@@ -146,7 +151,7 @@ impl Limits {
             ),
             // Acks follow deliveries: room for a full queue being drained.
             acks_per_device: crate::limits::RateLimiter::per_second(
-                f64::from(c.rate_limit_device_per_sec) * 5.0,
+                c.rate_limit_device_per_sec.saturating_mul(5),
                 c.rate_limit_device_per_sec.saturating_mul(10),
             ),
             // The app sends one on connect and on a settings or contact change.
@@ -167,6 +172,25 @@ impl Limits {
                 PIN_ALLOCATION_BURST,
             ),
         }
+    }
+}
+
+impl Limits {
+    /// Forgets every key whose bucket is full again (see
+    /// [`crate::limits::RateLimiter::forget_idle`]); the sweeper calls it,
+    /// so memory stays bounded by recent callers.
+    pub fn forget_idle(&self) {
+        self.per_ip.forget_idle();
+        self.per_device.forget_idle();
+        self.per_device_api.forget_idle();
+        self.one_time_per_pair.forget_idle();
+        self.one_time_per_requester.forget_idle();
+        self.email_codes_per_ip.forget_idle();
+        self.acks_per_device.forget_idle();
+        self.presence_per_device.forget_idle();
+        self.pin_lookups_per_network.forget_idle();
+        self.pin_lookups_per_device.forget_idle();
+        self.pin_allocations_per_network.forget_idle();
     }
 }
 
@@ -231,7 +255,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .app_data(errors::query_config())
                     .service(web::resource("/openapi.json").route(web::get().to(openapi::document)))
                     .service(web::resource(api::WebSocket::ROUTE).route(web::get().to(ws::connect)))
-                    .service(web::resource(api::GetInfo::ROUTE).route(web::get().to(auth::info)))
+                    .service(web::resource(api::GetInfo::ROUTE).route(web::get().to(gates::info)))
                     .service(web::resource(api::GetTurn::ROUTE).route(web::get().to(turn::turn)))
                     .service(
                         web::resource(api::CreateUpload::ROUTE)
@@ -262,11 +286,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     )
                     .service(
                         web::resource(api::RequestEmailCode::ROUTE)
-                            .route(web::post().to(auth::request_email_code)),
+                            .route(web::post().to(gates::request_email_code)),
                     )
                     .service(
                         web::resource(api::EraseDevice::ROUTE)
-                            .route(web::delete().to(auth::erase_me)),
+                            .route(web::delete().to(erase::erase_me)),
                     )
                     .service(
                         web::resource(api::GetBundle::ROUTE).route(web::get().to(prekeys::bundle)),

@@ -13,9 +13,13 @@ use parley_shared::protocol::auth::{
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::auth::{Authed, KEY_ENCODING, b64_field, bad, corrupt};
+use super::bearer::Authed;
+use super::fields::{b64_field, bad, corrupt};
+use crate::clock::now_ms;
 use crate::error::HttpError;
-use crate::sweeper::now_ms;
+
+/// Version byte of stored key encodings.
+pub(super) const KEY_ENCODING: u8 = 1;
 
 /// `(id, public key)` rows for the database.
 pub(super) fn one_time_rows(keys: &[OneTimePreKeyPublic]) -> Vec<(i64, Vec<u8>)> {

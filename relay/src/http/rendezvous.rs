@@ -12,13 +12,13 @@ use parley_shared::protocol::rendezvous::{
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
 
-use super::auth::Authed;
+use super::bearer::Authed;
 use super::{AppState, limit_key_of};
+use crate::clock::now_ms;
 use crate::db::{
     NewSlot, PinAssigned, RendezvousCreated, RendezvousGet, RendezvousPut, RendezvousRejection,
 };
 use crate::error::HttpError;
-use crate::sweeper::now_ms;
 
 fn slot_id(s: &str) -> Result<Vec<u8>, HttpError> {
     decode_b64(s)

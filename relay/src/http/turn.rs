@@ -7,9 +7,9 @@ use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::auth::Authed;
+use super::bearer::Authed;
+use crate::clock::now_ms;
 use crate::error::HttpError;
-use crate::sweeper::now_ms;
 
 /// `GET /api/v1/turn`: time-limited TURN credentials for the caller.
 #[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
@@ -19,7 +19,7 @@ pub(super) async fn turn(
     state: web::Data<AppState>,
     _who: Authed,
 ) -> Result<HttpResponse, HttpError> {
-    use base64::Engine as _;
+    use base64ct::{Base64, Encoding as _};
     use hmac::{KeyInit as _, Mac as _};
     let Some(turn) = &state.config.turn else {
         return Err(HttpError::new(
@@ -37,7 +37,7 @@ pub(super) async fn turn(
     let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(turn.secret.as_bytes())
         .map_err(|_| HttpError::new(ErrorCode::Internal, "bad TURN secret"))?;
     mac.update(username.as_bytes());
-    let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let credential = Base64::encode_string(&mac.finalize().into_bytes());
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(TurnCredentials {

@@ -21,10 +21,10 @@ use self::delivery::{Io, deliver_queued};
 use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Recent};
+use crate::clock::now_ms;
 use crate::db::{Enqueued, NewEnvelope};
 use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
-use crate::sweeper::now_ms;
 
 mod delivery;
 

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub(crate) mod api;
+pub(crate) mod backends;
 pub(crate) mod outage;
 pub(crate) mod relay;
 
@@ -79,20 +80,7 @@ pub(crate) fn fresh_pg_database() -> Option<String> {
 
 /// Unix milliseconds now.
 pub(crate) fn now_ms() -> i64 {
-    parley_relay::sweeper::now_ms()
-}
-
-/// A relay on SQLite, and one on a fresh PostgreSQL database (with its URL)
-/// when `make test` started one.
-pub(crate) fn relay_backends() -> Vec<(relay::RelayBuilder, Option<String>)> {
-    let mut out = vec![(relay::RelayBuilder::new(), None)];
-    if let Some(url) = fresh_pg_database() {
-        out.push((
-            relay::RelayBuilder::new().env("DATABASE_URL", url.clone()),
-            Some(url),
-        ));
-    }
-    out
+    parley_relay::clock::now_ms()
 }
 
 /// Sends a pre-signed request as a browser would: the signed method, URL and

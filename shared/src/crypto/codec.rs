@@ -3,6 +3,7 @@
 //! Layout: one version byte, then the postcard encoding of the value. Decoding
 //! rejects an unknown version, malformed input and trailing bytes, so each
 //! value has exactly one encoding (fixed-vector tests depend on that).
+#![deny(clippy::indexing_slicing)]
 
 use serde::de::DeserializeOwned;
 use serde::{Deserializer, Serialize, Serializer};
@@ -107,6 +108,7 @@ pub mod bytes {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // in tests a panic is a failure
 mod tests {
     use super::*;
     use serde::Deserialize;
@@ -141,48 +143,22 @@ mod tests {
     }
 }
 
-/// Unpadded base64url (RFC 4648 §5), for links and QR payloads.
+/// Unpadded base64url (RFC 4648 §5), for links and QR payloads. On
+/// `base64ct`: no table lookups indexed by the data, so encoding a secret (an
+/// invite carries one) does not leak it through cache timing.
 pub mod b64url {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    use base64ct::{Base64UrlUnpadded, Encoding as _};
 
     /// Encodes without padding.
     pub fn encode(data: &[u8]) -> String {
-        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-        for chunk in data.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..=chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            }
-        }
-        out
+        Base64UrlUnpadded::encode_string(data)
     }
 
-    /// Decodes unpadded base64url; `None` on any invalid character, length or
-    /// non-canonical form (so each byte string has exactly one encoding).
+    /// Decodes unpadded base64url; `None` on any invalid character, padding,
+    /// length or non-canonical trailing bits (so each byte string has exactly
+    /// one encoding).
     pub fn decode(s: &str) -> Option<Vec<u8>> {
-        let vals: Option<Vec<u32>> = s
-            .bytes()
-            .map(|c| ALPHABET.iter().position(|&a| a == c).map(|p| p as u32))
-            .collect();
-        let vals = vals?;
-        if vals.len() % 4 == 1 {
-            return None;
-        }
-        let mut out = Vec::with_capacity(vals.len() * 3 / 4);
-        for chunk in vals.chunks(4) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, v)| acc | (v << (18 - 6 * i)));
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(&bytes[..chunk.len() - 1]);
-        }
-        (encode(&out) == s).then_some(out)
+        Base64UrlUnpadded::decode_vec(s).ok()
     }
 
     #[cfg(test)]
@@ -202,9 +178,16 @@ pub mod b64url {
                 assert_eq!(super::decode(enc).unwrap(), raw.as_bytes());
             }
             assert_eq!(super::encode(&[0xfb, 0xff]), "-_8");
-            assert!(super::decode("Zg=").is_none());
-            assert!(super::decode("Z").is_none());
+            assert!(super::decode("Zg=").is_none(), "padding");
+            assert!(super::decode("Zg==").is_none(), "padding");
+            assert!(super::decode("Z").is_none(), "length");
             assert!(super::decode("Zh").is_none(), "non-canonical trailing bits");
+            assert!(
+                super::decode("Zm9").is_none(),
+                "non-canonical trailing bits"
+            );
+            assert!(super::decode("+/8").is_none(), "standard alphabet");
+            assert!(super::decode("Zm 9v").is_none(), "whitespace");
         }
     }
 }

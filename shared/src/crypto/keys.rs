@@ -5,6 +5,7 @@
 //! fetched through an untrusted relay can be checked against the identity
 //! alone. Every public type here is verified when it is decoded: holding an
 //! [`IdentityPublic`] or a [`PreKeyBundle`] means its signatures are valid.
+#![deny(clippy::indexing_slicing)]
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use ml_kem::{Decapsulate as _, Encapsulate as _, KeyExport as _, MlKem768};

@@ -13,6 +13,7 @@
 //! clean error; then the same signed identity exchange, sealed under that key.
 //! A relay in the middle gets one online guess per attempt, and every attempt
 //! uses a fresh SPAKE2 message (`PinInviter::start` again).
+#![deny(clippy::indexing_slicing)]
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -135,9 +136,10 @@ fn unseal(key: &Secret<32>, ad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Pairing
     if sealed.len() < 24 + 16 {
         return Err(PairingError::Authentication);
     }
-    let mut nonce = [0u8; 24];
-    nonce.copy_from_slice(&sealed[..24]);
-    xopen(key.expose(), &nonce, ad, &sealed[24..]).map_err(|_| PairingError::Authentication)
+    let (nonce, body) = sealed
+        .split_first_chunk::<24>()
+        .ok_or(PairingError::Authentication)?;
+    xopen(key.expose(), nonce, ad, body).map_err(|_| PairingError::Authentication)
 }
 
 // ---------------------------------------------------------------- QR invite
@@ -378,7 +380,9 @@ fn pin_keys(k: &[u8], msg_a: &[u8], msg_b: &[u8]) -> PinKeys {
     let okm = hkdf::<128>(&[], k, &info);
     let part = |i: usize| {
         let mut b = Secret::new([0u8; 32]);
-        b.0.copy_from_slice(&okm.expose()[i * 32..(i + 1) * 32]);
+        for (d, s) in b.0.iter_mut().zip(okm.expose().iter().skip(i * 32)) {
+            *d = *s;
+        }
         b
     };
     PinKeys {

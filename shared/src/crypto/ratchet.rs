@@ -7,6 +7,7 @@
 //!
 //! Every decryption runs on a copy of the state and commits only on success:
 //! a replayed, truncated or tampered message leaves the session exactly as it was.
+#![deny(clippy::indexing_slicing)]
 
 use std::collections::VecDeque;
 
@@ -106,13 +107,22 @@ impl RatchetMessage {
         if rest.len() < HEADER_LEN + 16 || rest.len() > HEADER_LEN + MAX_PLAINTEXT + 16 {
             return Err(DecodeError::Malformed);
         }
-        let mut dh = [0u8; 32];
-        dh.copy_from_slice(&rest[..32]);
-        let pn = u32::from_be_bytes([rest[32], rest[33], rest[34], rest[35]]);
-        let n = u32::from_be_bytes([rest[36], rest[37], rest[38], rest[39]]);
+        let (&dh, rest) = rest
+            .split_first_chunk::<32>()
+            .ok_or(DecodeError::Malformed)?;
+        let (&pn, rest) = rest
+            .split_first_chunk::<4>()
+            .ok_or(DecodeError::Malformed)?;
+        let (&n, ciphertext) = rest
+            .split_first_chunk::<4>()
+            .ok_or(DecodeError::Malformed)?;
         Ok(Self {
-            header: Header { dh, pn, n },
-            ciphertext: rest[HEADER_LEN..].to_vec(),
+            header: Header {
+                dh,
+                pn: u32::from_be_bytes(pn),
+                n: u32::from_be_bytes(n),
+            },
+            ciphertext: ciphertext.to_vec(),
         })
     }
 }
@@ -273,8 +283,13 @@ impl Ratchet {
         msg: &RatchetMessage,
     ) -> Result<Vec<u8>, RatchetError> {
         let h = msg.header;
-        if let Some(i) = self.skipped.iter().position(|s| s.dh == h.dh && s.n == h.n) {
-            let mk = self.skipped[i].mk.clone();
+        if let Some((i, skipped)) = self
+            .skipped
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.dh == h.dh && s.n == h.n)
+        {
+            let mk = skipped.mk.clone();
             let pt = self.open_with(&mk, msg)?;
             self.skipped.remove(i);
             return Ok(pt);

@@ -57,17 +57,6 @@ impl core::fmt::Debug for SafetyNumber {
     }
 }
 
-/// A scanned payload does not match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SafetyNumberError {
-    /// The payload has a different version or shape.
-    #[error("not a Parley safety number code (or another version)")]
-    Unsupported,
-    /// The codes differ: an identity is not what the other side sees.
-    #[error("safety numbers do not match")]
-    Mismatch,
-}
-
 impl SafetyNumber {
     /// Computes the number as `local` sees its conversation with `remote`.
     pub fn new(local: &IdentityPublic, remote: &IdentityPublic) -> Self {
@@ -103,22 +92,6 @@ impl SafetyNumber {
         out.extend_from_slice(&self.local[..32]);
         out.extend_from_slice(&self.remote[..32]);
         out
-    }
-
-    /// Compares a payload scanned from the peer's screen, in constant time.
-    /// The peer's "local" is our "remote" and vice versa.
-    pub fn verify_scanned(&self, scanned: &[u8]) -> Result<(), SafetyNumberError> {
-        if scanned.len() != 66 || scanned[..2] != SAFETY_NUMBER_VERSION.to_be_bytes() {
-            return Err(SafetyNumberError::Unsupported);
-        }
-        let mut expected = [0u8; 64];
-        expected[..32].copy_from_slice(&self.remote[..32]);
-        expected[32..].copy_from_slice(&self.local[..32]);
-        if bool::from(expected.ct_eq(&scanned[2..])) {
-            Ok(())
-        } else {
-            Err(SafetyNumberError::Mismatch)
-        }
     }
 
     /// Compares typed digits (spaces ignored) in constant time.

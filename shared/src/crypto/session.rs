@@ -3,6 +3,7 @@
 //! Until the initiator hears back, each of its messages carries the PQXDH
 //! initial header (Signal's PreKey message), so the responder can start the
 //! session from any of them, in any order.
+#![deny(clippy::indexing_slicing)]
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@
 //! (segments and chunks are dropped with `img-parts`); colour profiles stay.
 //! The EXIF orientation is the one tag kept (in a minimal EXIF block of its
 //! own): without it a portrait photo would arrive lying on its side.
+#![deny(clippy::indexing_slicing)]
 
 use img_parts::Bytes;
 use img_parts::jpeg::{Jpeg, markers};
@@ -93,7 +94,7 @@ fn primary_end(data: &[u8]) -> Option<usize> {
         while *data.get(pos)? == 0xFF {
             pos += 1;
         }
-        let marker = data[pos];
+        let marker = *data.get(pos)?;
         pos += 1;
         match marker {
             0xD9 => return Some(pos),
@@ -228,6 +229,7 @@ fn strip_webp(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // in tests a panic is a failure
 mod tests {
     use super::*;
 

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use parley_relay::loadgen::{BareForwarder, Plan, hold_idle, percentile, rss_kib, run};
+use parley_loadgen::{BareForwarder, Plan, hold_idle, percentile, rss_kib, run};
 
 #[derive(Debug, Parser)]
 #[command(

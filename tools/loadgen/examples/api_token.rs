@@ -2,7 +2,7 @@
 //! token. `make test` hands it to schemathesis, so the API fuzzer reaches the
 //! handlers behind the token rather than only their 401.
 //!
-//! cargo run -p parley-relay --example api_token -- http://127.0.0.1:8080
+//! cargo run -p parley-loadgen --example api_token -- http://127.0.0.1:8080
 
 use std::process::ExitCode;
 
@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let url = url.trim_end_matches('/');
-    match parley_relay::loadgen::register(&reqwest::Client::new(), url).await {
+    match parley_loadgen::register(&reqwest::Client::new(), url).await {
         Ok((_, token)) => {
             println!("{token}");
             ExitCode::SUCCESS
