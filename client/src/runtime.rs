@@ -144,7 +144,7 @@ async fn pump() {
                         }
                     });
                     ui.fatal
-                        .set(Some(format!("{e}. Reload Parley to continue.")));
+                        .set(Some(format!("{e} Reload Parley to continue.")));
                     return;
                 }
             }

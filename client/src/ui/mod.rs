@@ -112,11 +112,11 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
     }
     let store = match Store::open().await {
         Ok(s) => s,
-        Err(e) => return ui.fatal.put(Some(e)),
+        Err(e) => return ui.fatal.put(Some(e.to_string())),
     };
     let records = match store.load_all().await {
         Ok(r) => r,
-        Err(e) => return ui.fatal.put(Some(e)),
+        Err(e) => return ui.fatal.put(Some(e.to_string())),
     };
     match Engine::load(records) {
         Ok(Some(engine)) if engine.registered() => {

@@ -24,7 +24,7 @@ async fn delete_account() -> Result<(), String> {
             }
         })?;
     runtime::stop();
-    Store::open().await?.wipe().await
+    Ok(Store::open().await?.wipe().await?)
 }
 
 /// Replaces this device's identity keys; contacts see a safety-number change.
