@@ -137,7 +137,7 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
 #[component]
 pub(crate) fn App() -> impl IntoView {
     let ui = Ui {
-        version: RwSignal::new(0),
+        views: crate::view::Views::new(),
         conn: RwSignal::new(Conn::Connecting),
         fatal: RwSignal::new(None),
     };
