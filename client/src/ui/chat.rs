@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
+use parley_shared::engine::content::MAX_TEXT;
 use parley_shared::engine::model::{Body, Message, Status, describe_secs};
+use parley_shared::protocol::attachments::MAX_TTL_SECS;
 use parley_shared::protocol::ws::DeviceId;
 
 use super::file::{FileBubble, Previews, ProgressBar};
@@ -32,14 +34,49 @@ fn file_state(m: &Message) -> &'static str {
     }
 }
 
-/// Lifetimes a sender can give a file.
+/// Lifetimes a sender can give a file; the longest is the relay's limit.
 const FILE_TTLS: [(u32, &str); 5] = [
     (30, "30 seconds"),
     (300, "5 minutes"),
     (3600, "1 hour"),
-    (86_400, "1 day"),
-    (604_800, "7 days"),
+    (DEFAULT_FILE_TTL, "1 day"),
+    (MAX_TTL_SECS, "7 days"),
 ];
+/// The lifetime preselected for a file.
+const DEFAULT_FILE_TTL: u32 = 86_400;
+const _: () = assert!(
+    MAX_TTL_SECS == 7 * 86_400,
+    "update the label of the longest file lifetime"
+);
+
+/// Why a draft cannot be sent as it is. The limit is the engine's and counts
+/// UTF-8 bytes, not characters: accented letters, emoji and most non-Latin
+/// scripts take two to four bytes each.
+fn too_long(text: &str) -> Option<String> {
+    let n = text.len();
+    (n > MAX_TEXT).then(|| {
+        format!(
+            "This message is too long to send: {n} bytes, the limit is {MAX_TEXT} (emoji, accented letters and many scripts take several bytes each). Shorten it by {} bytes.",
+            n - MAX_TEXT
+        )
+    })
+}
+
+/// Bytes left in the draft, shown once it nears the limit.
+#[component]
+fn Remaining(draft: RwSignal<String>) -> impl IntoView {
+    let used = Memo::new(move |_| draft.with(String::len));
+    view! {
+        <Show when=move || { used.get() * 10 > MAX_TEXT * 9 }>
+            <p class="limit" role="status" data-over=move || (used.get() > MAX_TEXT).to_string()>
+                {move || match MAX_TEXT.checked_sub(used.get()) {
+                    Some(left) => format!("{left} bytes left"),
+                    None => format!("{} bytes over the limit", used.get() - MAX_TEXT),
+                }}
+            </p>
+        </Show>
+    }
+}
 
 fn page_visible() -> bool {
     web_sys::window()
@@ -215,6 +252,9 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         if text.trim().is_empty() {
             return;
         }
+        if let Some(why) = too_long(&text) {
+            return error.put(Some(why));
+        }
         match runtime::write(|e| e.send_text(&mut os_rng(), &peer, &text, now_ms())) {
             Some(Ok(_)) => {
                 draft.put(String::new());
@@ -254,7 +294,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let upload = RwSignal::new(None::<Progress>);
     let previews: Previews = RwSignal::new(Default::default());
     let uploading = RwSignal::new(false);
-    let file_ttl = RwSignal::new(86_400u32);
+    let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
     let delete_after = RwSignal::new(true);
     let send_file = move |file: web_sys::File| {
         uploading.put(true);
@@ -357,7 +397,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <div class="attach-opts">
                 <label>
                     "Files are deleted after "
-                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().unwrap_or(86_400))
+                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().unwrap_or(DEFAULT_FILE_TTL))
                         prop:value=move || file_ttl.get().to_string()>
                         {FILE_TTLS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
                     </select>
@@ -369,6 +409,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </label>
             </div>
             <ProgressBar p=upload/>
+            <Remaining draft=draft/>
             <form class="composer" on:submit=on_submit>
                 <label class="attach secondary" title="Attach a file">
                     "📎"
@@ -376,7 +417,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     <input type="file" class="sr-only" aria-label="Attach a file" on:change=on_file
                         disabled=move || blocked.get() || uploading.get()/>
                 </label>
-                <textarea aria-label="Message" placeholder="Write a message" rows="1" maxlength="65536"
+                <textarea aria-label="Message" placeholder="Write a message" rows="1"
                     prop:value=move || draft.get() on:input=on_input
                     on:keydown=on_key disabled=move || blocked.get()></textarea>
                 <button type="submit" class="primary" disabled=move || blocked.get()>"Send"</button>
