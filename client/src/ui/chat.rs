@@ -56,10 +56,15 @@ fn too_long(text: &str) -> Option<String> {
     let n = text.len();
     (n > MAX_TEXT).then(|| {
         format!(
-            "This message is too long to send: {n} bytes, the limit is {MAX_TEXT} (emoji, accented letters and many scripts take several bytes each). Shorten it by {} bytes.",
-            n - MAX_TEXT
+            "This message is too long to send: {n} bytes, the limit is {MAX_TEXT} (emoji, accented letters and many scripts take several bytes each). Shorten it by {}.",
+            bytes(n - MAX_TEXT)
         )
     })
+}
+
+/// `1 byte`, `2 bytes`.
+fn bytes(n: usize) -> String {
+    format!("{n} byte{}", if n == 1 { "" } else { "s" })
 }
 
 /// Bytes left in the draft, shown once it nears the limit.
@@ -70,8 +75,8 @@ fn Remaining(draft: RwSignal<String>) -> impl IntoView {
         <Show when=move || { used.get() * 10 > MAX_TEXT * 9 }>
             <p class="limit" role="status" data-over=move || (used.get() > MAX_TEXT).to_string()>
                 {move || match MAX_TEXT.checked_sub(used.get()) {
-                    Some(left) => format!("{left} bytes left"),
-                    None => format!("{} bytes over the limit", used.get() - MAX_TEXT),
+                    Some(left) => format!("{} left", bytes(left)),
+                    None => format!("{} over the limit", bytes(used.get() - MAX_TEXT)),
                 }}
             </p>
         </Show>

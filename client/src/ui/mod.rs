@@ -64,6 +64,7 @@ fn take_invite_from_url() -> Option<String> {
         return None;
     }
     if let Ok(h) = w.history() {
+        // At worst the link stays in this tab's history; it is one-time.
         let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
     }
     Some(href)
@@ -83,14 +84,24 @@ async fn single_instance() -> bool {
         return true; // no Web Locks: nothing to coordinate with
     }
     let (tx, rx) = futures_channel();
+    let refused = tx.clone();
     let granted = Closure::once_into_js(move |lock: JsValue| {
+        // Calling a promise's own resolve function does not throw.
         let _ = tx.call1(&JsValue::NULL, &(!lock.is_null()).into());
         // Never resolves: the lock is held until the page goes away.
         js_sys::Promise::new(&mut |_, _| {})
     });
     let opts = obj(&[("ifAvailable", true.into())]);
     wasm_bindgen_futures::spawn_local(async move {
-        let _ = invoke_async(&locks, "request", &["parley-engine".into(), opts, granted]).await;
+        // The request settles only if it fails (a held lock never resolves
+        // it); then there is no lock to share, as without Web Locks, and the
+        // app starts instead of waiting forever.
+        if invoke_async(&locks, "request", &["parley-engine".into(), opts, granted])
+            .await
+            .is_err()
+        {
+            let _ = refused.call1(&JsValue::NULL, &true.into());
+        }
     });
     rx.await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
 }
