@@ -16,6 +16,7 @@ mod relay;
 mod runtime;
 mod store;
 mod ui;
+mod view;
 mod worker;
 
 // Reflect helpers shared with the file worker.

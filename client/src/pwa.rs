@@ -80,7 +80,9 @@ pub(crate) fn activate_update() {
 }
 
 fn post_skip_waiting(worker: &ServiceWorker) {
-    let msg = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&msg, &"type".into(), &"skip-waiting".into());
-    let _ = worker.post_message(&msg);
+    let msg = crate::js::obj(&[("type", "skip-waiting".into())]);
+    if worker.post_message(&msg).is_err() {
+        // The banner stays; the next visit gets the new version anyway.
+        leptos::logging::warn!("could not ask the new service worker to take over");
+    }
 }

@@ -37,29 +37,44 @@ pub(crate) fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<St
         .find_map(|g| g.decode().ok().map(|(_, content)| content))
 }
 
+/// Why the camera could not be used for scanning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CameraError {
+    /// No camera API here (not a secure context, or no window).
+    #[error("This browser cannot use a camera here (it needs HTTPS).")]
+    Unsupported,
+    /// The user or the browser refused, or there is no camera.
+    #[error("Camera access was refused or no camera was found.")]
+    Refused,
+    /// The browser failed to open the stream.
+    #[error("The camera could not be opened.")]
+    Failed,
+}
+
 /// Opens the camera (the back one on phones) into `video`.
-pub(crate) async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, String> {
+pub(crate) async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, CameraError> {
     let devices = web_sys::window()
-        .ok_or("no window")?
+        .ok_or(CameraError::Unsupported)?
         .navigator()
         .media_devices()
-        .map_err(|_| "This browser cannot use a camera here (it needs HTTPS).")?;
+        .map_err(|_| CameraError::Unsupported)?;
     let constraints = web_sys::MediaStreamConstraints::new();
-    let video_c = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&video_c, &"facingMode".into(), &"environment".into());
-    constraints.set_video(&video_c);
+    constraints.set_video(&crate::js::obj(&[("facingMode", "environment".into())]));
     constraints.set_audio(&false.into());
     let promise = devices
         .get_user_media_with_constraints(&constraints)
-        .map_err(|_| "The camera could not be opened.")?;
+        .map_err(|_| CameraError::Failed)?;
     let stream: MediaStream = JsFuture::from(promise)
         .await
-        .map_err(|_| "Camera access was refused or no camera was found.")?
+        .map_err(|_| CameraError::Refused)?
         .dyn_into()
-        .map_err(|_| "The camera could not be opened.")?;
+        .map_err(|_| CameraError::Failed)?;
     video.set_src_object(Some(&stream));
     video.set_muted(true);
     if let Ok(p) = video.play() {
+        // A muted preview is allowed to play; if the browser still says no,
+        // frames stay empty and the screen keeps asking for the code, with
+        // paste and PIN right below.
         let _ = JsFuture::from(p).await;
     }
     Ok(stream)

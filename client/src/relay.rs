@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 pub(crate) enum RelayStatus {
     /// First check in flight.
     Checking,
-    /// `/readyz` answered 200.
+    /// `/readyz` says ready.
     Ready,
     /// `/readyz` answered but a dependency is down.
     Degraded(String),
@@ -39,28 +39,25 @@ impl RelayStatus {
     }
 }
 
-async fn fetch_text(path: &str) -> Result<(u16, String), ()> {
-    let window = web_sys::window().ok_or(())?;
+/// `/readyz`'s report, `None` when there was no readable answer. Its body
+/// says ready or not (the status only repeats it), so only the body is read.
+async fn readiness() -> Option<Readiness> {
+    let window = web_sys::window()?;
     let init = web_sys::RequestInit::new();
     init.set_cache(web_sys::RequestCache::NoStore);
-    let resp = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+    let resp = JsFuture::from(window.fetch_with_str_and_init("/readyz", &init))
         .await
-        .map_err(|_| ())?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| ())?;
-    let text = JsFuture::from(resp.text().map_err(|_| ())?)
-        .await
-        .map_err(|_| ())?;
-    Ok((resp.status(), text.as_string().unwrap_or_default()))
+        .ok()?;
+    let resp: web_sys::Response = resp.dyn_into().ok()?;
+    let text = JsFuture::from(resp.text().ok()?).await.ok()?.as_string()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// Asks `/readyz` and interprets the answer.
 pub(crate) async fn check() -> RelayStatus {
-    match fetch_text("/readyz").await {
-        Err(()) => RelayStatus::Unreachable,
-        Ok((status, body)) => match serde_json::from_str::<Readiness>(&body) {
-            Ok(r) if r.ready && status == 200 => RelayStatus::Ready,
-            Ok(r) => RelayStatus::Degraded(r.reason().unwrap_or_else(|| "unknown".into())),
-            Err(_) => RelayStatus::Unreachable,
-        },
+    match readiness().await {
+        None => RelayStatus::Unreachable,
+        Some(r) if r.ready => RelayStatus::Ready,
+        Some(r) => RelayStatus::Degraded(r.reason().unwrap_or_else(|| "unknown".into())),
     }
 }

@@ -44,9 +44,9 @@ impl Conn {
 /// Signals the UI renders from.
 #[derive(Clone, Copy)]
 pub(crate) struct Ui {
-    /// Bumped whenever the engine reports a change.
-    pub version: RwSignal<u64>,
-    /// Relay connection.
+    /// What the screens show of the engine, per conversation.
+    pub views: crate::view::Views,
+    /// Relay connection: online as the engine says, else why not.
     pub conn: RwSignal<Conn>,
     /// A failure that stops the app (storage broken).
     pub fatal: RwSignal<Option<String>>,
@@ -79,6 +79,7 @@ pub(crate) fn start(engine: Engine, store: Store, ui: Ui) {
             ui,
         });
     });
+    crate::view::publish(&ui);
     schedule_pump();
     connect();
     start_ticker();
@@ -144,7 +145,7 @@ async fn pump() {
                         }
                     });
                     ui.fatal
-                        .set(Some(format!("{e}. Reload Parley to continue.")));
+                        .set(Some(format!("{e} Reload Parley to continue.")));
                     return;
                 }
             }
@@ -156,7 +157,7 @@ async fn pump() {
             Effect::FetchBundle(dev) => spawn_local(fetch_bundle(dev)),
             Effect::UploadPreKeys(up) => spawn_local(prekeys(Some(up))),
             Effect::CheckPreKeys => spawn_local(prekeys(None)),
-            Effect::Changed => ui.version.update(|v| *v += 1),
+            Effect::Changed => crate::view::publish(&ui),
             Effect::Call(from, signal) => crate::call::on_signal(from, signal),
         }
     }
@@ -308,12 +309,12 @@ fn connect() {
                 return;
             };
             if matches!(frame, ServerFrame::Ready { .. }) {
+                // `Online` is published once the engine has taken `Ready`.
                 RT.with(|rt| {
                     if let Some(r) = rt.borrow_mut().as_mut() {
                         r.attempt = 0;
                     }
                 });
-                ui.conn.set(Conn::Online);
             }
             write(|e| e.handle_frame(&mut os_rng(), frame, now_ms()));
         });

@@ -10,6 +10,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
+use crate::js::obj;
+
 const DB_NAME: &str = "parley";
 const DB_VERSION: u32 = 1;
 const RECORDS: &str = "records";
@@ -24,17 +26,55 @@ pub(crate) struct Store {
 }
 
 /// Why storage failed (shown to the user).
-pub(crate) type StoreError = String;
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// Not running in a page (no `window`).
+    #[error("Parley must run in a browser window.")]
+    NoWindow,
+    /// The browser offers no IndexedDB (some private modes).
+    #[error("IndexedDB is not available (private mode?).")]
+    NoIndexedDb,
+    /// A browser storage or crypto call failed: which step, and the
+    /// browser's explanation.
+    #[error("Browser storage failed ({step}){}.", colon(.detail))]
+    Browser {
+        /// The step that failed.
+        step: &'static str,
+        /// The browser's message, if it gave one.
+        detail: String,
+    },
+    /// A stored record is not what this app writes.
+    #[error("Stored record {0} is damaged.")]
+    Damaged(String),
+    /// A stored record fails authentication under this browser's key.
+    #[error("Stored record {0} does not decrypt.")]
+    Undecryptable(String),
+}
 
-fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
-    move |e| {
-        let detail = Reflect::get(&e, &"message".into())
+/// Until the onboarding and settings flows have error types of their own,
+/// their messages are text.
+impl From<StoreError> for String {
+    fn from(e: StoreError) -> Self {
+        e.to_string()
+    }
+}
+
+/// `": detail"`, or nothing when the browser said nothing.
+fn colon(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+fn js_err(step: &'static str) -> impl Fn(JsValue) -> StoreError {
+    move |e| StoreError::Browser {
+        step,
+        detail: Reflect::get(&e, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
-            .unwrap_or_default();
-        format!("browser storage failed ({what}) {detail}")
-            .trim_end()
-            .to_owned()
+            .unwrap_or_default(),
     }
 }
 
@@ -47,7 +87,7 @@ async fn request(req: IdbRequest) -> Result<JsValue, JsValue> {
             let _ = resolve.call1(&JsValue::NULL, &r2.result().unwrap_or(JsValue::UNDEFINED));
         });
         let err = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = reject.call1(&JsValue::NULL, &"request failed".into());
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("request failed"));
         });
         r.set_onsuccess(Some(ok.unchecked_ref()));
         r.set_onerror(Some(err.unchecked_ref()));
@@ -64,10 +104,10 @@ async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
         });
         let reject2 = reject.clone();
         let err = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = reject.call1(&JsValue::NULL, &"transaction failed".into());
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("transaction failed"));
         });
         let abort = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = reject2.call1(&JsValue::NULL, &"transaction aborted".into());
+            let _ = reject2.call1(&JsValue::NULL, &js_sys::Error::new("transaction aborted"));
         });
         t.set_oncomplete(Some(ok.unchecked_ref()));
         t.set_onerror(Some(err.unchecked_ref()));
@@ -78,34 +118,37 @@ async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
 
 fn subtle() -> Result<web_sys::SubtleCrypto, StoreError> {
     Ok(web_sys::window()
-        .ok_or("no window")?
+        .ok_or(StoreError::NoWindow)?
         .crypto()
         .map_err(js_err("crypto"))?
         .subtle())
 }
 
 fn aes_params(iv: &[u8], aad: &[u8]) -> Object {
-    let o = Object::new();
-    let _ = Reflect::set(&o, &"name".into(), &"AES-GCM".into());
-    let _ = Reflect::set(&o, &"iv".into(), &Uint8Array::from(iv));
-    let _ = Reflect::set(&o, &"additionalData".into(), &Uint8Array::from(aad));
-    o
+    obj(&[
+        ("name", "AES-GCM".into()),
+        ("iv", Uint8Array::from(iv).into()),
+        ("additionalData", Uint8Array::from(aad).into()),
+    ])
+    .unchecked_into()
 }
 
 impl Store {
     /// Opens (creating on first use) the database and its wrapping key.
     pub(crate) async fn open() -> Result<Self, StoreError> {
         let factory = web_sys::window()
-            .ok_or("no window")?
+            .ok_or(StoreError::NoWindow)?
             .indexed_db()
             .map_err(js_err("indexedDB"))?
-            .ok_or("IndexedDB is not available (private mode?)")?;
+            .ok_or(StoreError::NoIndexedDb)?;
         let open = factory
             .open_with_u32(DB_NAME, DB_VERSION)
             .map_err(js_err("open"))?;
         let o2 = open.clone();
         let upgrade = Closure::once_into_js(move |_: web_sys::Event| {
             if let Ok(db) = o2.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
+                // A store that could not be created fails the first
+                // transaction on it, with the browser's reason.
                 let _ = db.create_object_store(RECORDS);
                 let _ = db.create_object_store(META);
             }
@@ -129,9 +172,8 @@ impl Store {
         if let Ok(k) = existing.dyn_into::<CryptoKey>() {
             return Ok(k);
         }
-        let algo = Object::new();
-        let _ = Reflect::set(&algo, &"name".into(), &"AES-GCM".into());
-        let _ = Reflect::set(&algo, &"length".into(), &256.into());
+        let algo: Object =
+            obj(&[("name", "AES-GCM".into()), ("length", 256.into())]).unchecked_into();
         let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
         // extractable = false: script can use the key but never read it.
         let key: CryptoKey = JsFuture::from(
@@ -157,7 +199,7 @@ impl Store {
     async fn seal(&self, name: &str, plain: &[u8]) -> Result<Uint8Array, StoreError> {
         let mut iv = [0u8; 12];
         web_sys::window()
-            .ok_or("no window")?
+            .ok_or(StoreError::NoWindow)?
             .crypto()
             .map_err(js_err("crypto"))?
             .get_random_values_with_u8_array(&mut iv)
@@ -183,7 +225,7 @@ impl Store {
     async fn open_record(&self, name: &str, sealed: &Uint8Array) -> Result<Vec<u8>, StoreError> {
         let all = sealed.to_vec();
         if all.len() < 12 + 16 {
-            return Err(format!("stored record {name} is damaged"));
+            return Err(StoreError::Damaged(name.to_owned()));
         }
         let plain = JsFuture::from(
             subtle()?
@@ -195,7 +237,7 @@ impl Store {
                 .map_err(js_err("decrypt"))?,
         )
         .await
-        .map_err(|_| format!("stored record {name} does not decrypt"))?;
+        .map_err(|_| StoreError::Undecryptable(name.to_owned()))?;
         Ok(Uint8Array::new(&plain).to_vec())
     }
 
@@ -216,10 +258,12 @@ impl Store {
             .into();
         let mut out = Vec::with_capacity(keys.length() as usize);
         for (k, v) in keys.iter().zip(values.iter()) {
-            let name = k.as_string().ok_or("stored key is not a string")?;
+            let name = k
+                .as_string()
+                .ok_or_else(|| StoreError::Damaged(format!("{k:?}")))?;
             let sealed: Uint8Array = v
                 .dyn_into()
-                .map_err(|_| format!("record {name} is not bytes"))?;
+                .map_err(|_| StoreError::Damaged(name.clone()))?;
             out.push((name.clone(), self.open_record(&name, &sealed).await?));
         }
         Ok(out)

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
+use parley_worker::JobError;
 use parley_worker::job::{Output, Reply, Request, wipe};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -17,8 +18,22 @@ const SCRIPT: &str = "/parley-worker_loader.js";
 /// promise inside the worker, which the page never hears about.
 const START_TIMEOUT_MS: i32 = 20_000;
 
-fn stopped() -> String {
-    "The file worker stopped unexpectedly; the file was not processed.".into()
+/// Why the page got no result from the file worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum WorkerError {
+    /// The worker did not load, crashed, or answered nonsense.
+    #[error("The file worker stopped unexpectedly; the file was not processed.")]
+    Stopped,
+    /// The worker ran the job and it failed.
+    #[error(transparent)]
+    Job(#[from] JobError),
+}
+
+/// Until `files` has an error type of its own, its messages are text.
+impl From<WorkerError> for String {
+    fn from(e: WorkerError) -> Self {
+        e.to_string()
+    }
 }
 
 /// A running file worker.
@@ -54,15 +69,15 @@ impl Drop for Hooks<'_> {
 
 impl FileWorker {
     /// Starts a worker and waits until it listens.
-    pub(crate) async fn start() -> Result<Self, String> {
-        let worker = Worker::new(SCRIPT).map_err(|_| stopped())?;
+    pub(crate) async fn start() -> Result<Self, WorkerError> {
+        let worker = Worker::new(SCRIPT).map_err(|_| WorkerError::Stopped)?;
         let this = Self { worker };
         match this
             .exchange(None, Box::new(|_, _| {}), Some(START_TIMEOUT_MS))
             .await?
         {
             Reply::Ready => Ok(this),
-            _ => Err(stopped()),
+            _ => Err(WorkerError::Stopped),
         }
     }
 
@@ -71,11 +86,11 @@ impl FileWorker {
         &self,
         req: Request,
         progress: impl Fn(f64, f64) + 'static,
-    ) -> Result<Output, String> {
+    ) -> Result<Output, WorkerError> {
         match self.exchange(Some(req), Box::new(progress), None).await? {
             Reply::Done(out) => Ok(out),
-            Reply::Failed(message) => Err(message),
-            _ => Err(stopped()),
+            Reply::Failed(e) => Err(e.into()),
+            _ => Err(WorkerError::Stopped),
         }
     }
 
@@ -86,7 +101,7 @@ impl FileWorker {
         req: Option<Request>,
         progress: Box<dyn Fn(f64, f64)>,
         timeout_ms: Option<i32>,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, WorkerError> {
         let resolver: Rc<RefCell<Option<Function>>> = Rc::default();
         let done = {
             let resolver = resolver.clone();
@@ -94,12 +109,14 @@ impl FileWorker {
         };
         let settle = Rc::new(move |v: &JsValue| {
             if let Some(resolve) = resolver.borrow_mut().take() {
+                // Calling a promise's own resolve function does not throw.
                 let _ = resolve.call1(&JsValue::NULL, v);
             }
         });
+        // Settles with a value `Reply::from_js` rejects: read as `Stopped`.
         let failed = {
             let settle = settle.clone();
-            move || settle(&Reply::Failed(stopped()).to_js())
+            move || settle(&JsValue::NULL)
         };
         let on_message = {
             let settle = settle.clone();
@@ -136,18 +153,20 @@ impl FileWorker {
                     tick.as_ref().unchecked_ref(),
                     ms,
                 )
-                .map_err(|_| stopped())?;
+                .map_err(|_| WorkerError::Stopped)?;
             hooks.timer = Some((id, tick));
         }
         if let Some(req) = req {
             let msg = req.to_js();
             let posted = self.worker.post_message(&msg);
             wipe(&msg);
-            posted.map_err(|_| stopped())?;
+            posted.map_err(|_| WorkerError::Stopped)?;
         }
-        let reply = JsFuture::from(done).await.map_err(|_| stopped())?;
+        let reply = JsFuture::from(done)
+            .await
+            .map_err(|_| WorkerError::Stopped)?;
         drop(hooks);
         // The reply is ours to read; anything unreadable means the worker broke.
-        Reply::from_js(&reply).map_err(|_| stopped())
+        Reply::from_js(&reply).map_err(|_| WorkerError::Stopped)
     }
 }

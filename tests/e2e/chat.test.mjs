@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   backHome, countIncoming, identitySecrets, incoming, inChatWith, joinWithLink, joinWithPin,
-  newUser, onboard, openConversation, openJoin, outgoingStatus, screenshot, send, showInvite,
+  newUser, onboard, openConversation, openJoin, outgoingStatus, screenshot, send, setPresence, showInvite,
 } from './app.mjs';
 import { qrVideo } from './y4m.mjs';
 import { dumpPg, freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
@@ -107,6 +107,80 @@ describe('chat between two browsers', () => {
     await alice.page.getByLabel('Typing indicators').check();
     await backHome(alice.page);
     await openConversation(alice.page, 'Bob');
+  });
+
+  test('typing and presence re-render only their indicators', async () => {
+    // In Bob's open conversation, Alice typing changes the indicator and
+    // nothing in the message list or the name.
+    await inChatWith(bob.page, 'Alice');
+    await bob.page.evaluate(() => {
+      window.listChanges = 0;
+      new MutationObserver((m) => { window.listChanges += m.length; }).observe(
+        document.querySelector('ol.messages'),
+        { childList: true, subtree: true, attributes: true, characterData: true },
+      );
+      window.nameNode = document.querySelector('.peer-name');
+    });
+    const box = alice.page.getByLabel('Message', { exact: true });
+    const bobSees = bob.page.locator('.typing', { hasText: 'typing…' });
+    await box.fill('Just looking');
+    await bobSees.waitFor(T);
+    await box.fill('');
+    await bobSees.waitFor({ state: 'detached', timeout: 2_500 });
+    assert.equal(await bob.page.evaluate(() => window.listChanges), 0);
+    assert.ok(await bob.page.evaluate(() => document.contains(window.nameNode)));
+
+    // On Bob's list, Alice going offline and back flips her presence dot;
+    // her line stays the same element and nothing outside the dot changes.
+    await backHome(bob.page);
+    await bob.page.locator('.conversation', { hasText: 'Alice' })
+      .locator('.presence[data-online="true"]').waitFor(T);
+    await bob.page.evaluate(() => {
+      window.aliceLine = [...document.querySelectorAll('.conversation')]
+        .find((c) => c.querySelector('.name')?.textContent === 'Alice');
+      window.outsideDot = [];
+      new MutationObserver((ms) => {
+        for (const m of ms) {
+          const el = m.target.nodeType === Node.ELEMENT_NODE ? m.target : m.target.parentElement;
+          if (!el?.closest('.presence')) window.outsideDot.push(m.type);
+        }
+      }).observe(window.aliceLine, { childList: true, subtree: true, attributes: true, characterData: true });
+    });
+    await backHome(alice.page);
+    await setPresence(alice.page, false);
+    await bob.page.locator('.conversation', { hasText: 'Alice' })
+      .locator('.presence[data-online="false"]').waitFor(T);
+    await setPresence(alice.page, true);
+    await bob.page.locator('.conversation', { hasText: 'Alice' })
+      .locator('.presence[data-online="true"]').waitFor(T);
+    assert.ok(await bob.page.evaluate(() => document.contains(window.aliceLine)),
+      'the line was rebuilt for a presence change');
+    assert.deepEqual(await bob.page.evaluate(() => window.outsideDot), []);
+    await openConversation(alice.page, 'Bob');
+    await openConversation(bob.page, 'Alice');
+  });
+
+  test('the message limit counts bytes: over it is refused with a reason, under it is sent', async () => {
+    const box = alice.page.getByLabel('Message', { exact: true });
+    // 21,846 euro signs: fewer characters than the limit's 65,536, but
+    // 3 bytes each, so 65,538 bytes.
+    const over = '€'.repeat(21_846);
+    await box.fill(over);
+    await alice.page.locator('.limit[data-over="true"]', { hasText: '2 bytes over the limit' }).waitFor(T);
+    await alice.page.keyboard.press('Enter');
+    await alice.page.locator('.error', { hasText: 'too long to send: 65538 bytes' }).waitFor(T);
+    assert.equal(await box.inputValue(), over, 'the draft is kept');
+    assert.equal(await alice.page.locator('.msg.out .text', { hasText: /^€+$/ }).count(), 0);
+
+    // One euro sign fewer: 65,535 bytes, within the limit, and it arrives whole.
+    const under = '€'.repeat(21_845);
+    await box.fill(under);
+    await alice.page.locator('.limit[data-over="false"]', { hasText: '1 byte left' }).waitFor(T);
+    await alice.page.keyboard.press('Enter');
+    await alice.page.locator('.error').waitFor({ state: 'detached', timeout: 5_000 });
+    await bob.page.locator('.msg.in .text', { hasText: /^€+$/ }).waitFor(T);
+    assert.equal(await bob.page.locator('.msg.in .text', { hasText: /^€+$/ }).textContent(), under);
+    await outgoingStatus(alice.page, '€€€', 'read');
   });
 
   test('identities, contacts and history survive reloading both pages', async () => {

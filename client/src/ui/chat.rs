@@ -4,15 +4,19 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
+use parley_shared::engine::content::MAX_TEXT;
 use parley_shared::engine::model::{Body, Message, Status, describe_secs};
+use parley_shared::protocol::attachments::MAX_TTL_SECS;
 use parley_shared::protocol::ws::DeviceId;
 
 use super::file::{FileBubble, Previews, ProgressBar};
+use super::home::Presence;
 use super::{BackButton, ConnBadge, Nav, Put, Screen, clock};
 use crate::api::now_ms;
 use crate::files::Progress;
 use crate::qr;
 use crate::runtime::{self, Ui};
+use crate::view::ContactView;
 
 const TIMERS: [(u32, &str); 6] = [
     (0, "Off"),
@@ -30,14 +34,54 @@ fn file_state(m: &Message) -> &'static str {
     }
 }
 
-/// Lifetimes a sender can give a file.
+/// Lifetimes a sender can give a file; the longest is the relay's limit.
 const FILE_TTLS: [(u32, &str); 5] = [
     (30, "30 seconds"),
     (300, "5 minutes"),
     (3600, "1 hour"),
-    (86_400, "1 day"),
-    (604_800, "7 days"),
+    (DEFAULT_FILE_TTL, "1 day"),
+    (MAX_TTL_SECS, "7 days"),
 ];
+/// The lifetime preselected for a file.
+const DEFAULT_FILE_TTL: u32 = 86_400;
+const _: () = assert!(
+    MAX_TTL_SECS == 7 * 86_400,
+    "update the label of the longest file lifetime"
+);
+
+/// Why a draft cannot be sent as it is. The limit is the engine's and counts
+/// UTF-8 bytes, not characters: accented letters, emoji and most non-Latin
+/// scripts take two to four bytes each.
+fn too_long(text: &str) -> Option<String> {
+    let n = text.len();
+    (n > MAX_TEXT).then(|| {
+        format!(
+            "This message is too long to send: {n} bytes, the limit is {MAX_TEXT} (emoji, accented letters and many scripts take several bytes each). Shorten it by {}.",
+            bytes(n - MAX_TEXT)
+        )
+    })
+}
+
+/// `1 byte`, `2 bytes`.
+fn bytes(n: usize) -> String {
+    format!("{n} byte{}", if n == 1 { "" } else { "s" })
+}
+
+/// Bytes left in the draft, shown once it nears the limit.
+#[component]
+fn Remaining(draft: RwSignal<String>) -> impl IntoView {
+    let used = Memo::new(move |_| draft.with(String::len));
+    view! {
+        <Show when=move || { used.get() * 10 > MAX_TEXT * 9 }>
+            <p class="limit" role="status" data-over=move || (used.get() > MAX_TEXT).to_string()>
+                {move || match MAX_TEXT.checked_sub(used.get()) {
+                    Some(left) => format!("{} left", bytes(left)),
+                    None => format!("{} over the limit", bytes(used.get() - MAX_TEXT)),
+                }}
+            </p>
+        </Show>
+    }
+}
 
 fn page_visible() -> bool {
     web_sys::window()
@@ -110,18 +154,14 @@ fn Bubble(
 
 /// The safety-number panel.
 #[component]
-fn Safety(peer: DeviceId) -> impl IntoView {
-    let ui = expect_context::<Ui>();
+fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoView {
     let sn = runtime::read(|e| e.safety_number(&peer)).flatten();
     let digits = sn.as_ref().map(|s| s.grouped()).unwrap_or_default();
     let code = sn
         .as_ref()
         .and_then(|s| qr::svg(&parley_shared::protocol::auth::encode_b64(&s.scannable())))
         .unwrap_or_default();
-    let verified = Memo::new(move |_| {
-        ui.version.track();
-        runtime::read(|e| e.contact(&peer).is_some_and(|c| c.verified)).unwrap_or(false)
-    });
+    let verified = move || contact.with(|c| c.as_ref().is_some_and(|c| c.verified));
     view! {
         <section class="safety card" aria-label="Safety number">
             <h2>"Safety number"</h2>
@@ -129,7 +169,7 @@ fn Safety(peer: DeviceId) -> impl IntoView {
             <p class="digits">{digits}</p>
             <div class="qr small" inner_html=code></div>
             <label class="check">
-                <input type="checkbox" prop:checked=move || verified.get()
+                <input type="checkbox" prop:checked=verified
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
                         runtime::write(|e| e.set_verified(&peer, on));
@@ -159,31 +199,20 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         }
     });
 
-    let contact = Memo::new(move |_| {
-        ui.version.track();
-        runtime::read(|e| {
-            e.contact(&peer).map(|c| {
-                (
-                    c.name.clone(),
-                    c.online,
-                    c.timer_secs,
-                    c.verified,
-                    c.unread,
-                    c.identity_changed,
-                )
-            })
-        })
-        .flatten()
+    let conv = ui.views.conversation(peer);
+    let contact = conv.contact;
+    let messages = conv.messages;
+    // Each reads only the part of the contact it shows, and re-runs only
+    // when that part changes.
+    let name = Memo::new(move |_| {
+        contact.with(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default())
     });
-    let messages = Memo::new(move |_| {
-        ui.version.track();
-        runtime::read(|e| e.messages(&peer).to_vec()).unwrap_or_default()
-    });
-    let name = move || contact.get().map(|c| c.0).unwrap_or_default();
-    let typing = move || {
-        ui.version.track();
-        runtime::read(|e| e.is_typing(&peer, now_ms())).unwrap_or(false)
-    };
+    let blocked =
+        Memo::new(move |_| contact.with(|c| c.as_ref().is_some_and(|c| c.identity_changed)));
+    let verified = Memo::new(move |_| contact.with(|c| c.as_ref().is_some_and(|c| c.verified)));
+    let timer = Memo::new(move |_| contact.with(|c| c.as_ref().and_then(|c| c.timer_secs)));
+    let unread = Memo::new(move |_| contact.with(|c| c.as_ref().map_or(0, |c| c.unread)));
+    let gone = Memo::new(move |_| contact.with(Option::is_none));
     // Every keystroke is reported; the engine decides what (if anything) to send.
     let on_input = move |ev: leptos::ev::Event| {
         let text = event_target_value(&ev);
@@ -192,19 +221,16 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         runtime::write(|e| e.typing(&mut os_rng(), &peer, active, now_ms()));
     };
     let can_call = move || {
-        ui.version.track();
-        ui.conn.get() == runtime::Conn::Online
-            && runtime::read(|e| {
-                e.contact(&peer)
-                    .is_some_and(|c| c.has_session() && !c.identity_changed)
+        ui.conn.with(|c| *c == runtime::Conn::Online)
+            && contact.with(|c| {
+                c.as_ref()
+                    .is_some_and(|c| c.has_session && !c.identity_changed)
             })
-            .unwrap_or(false)
     };
 
     // Read receipts: whatever is on screen while the page is visible is read.
     Effect::new(move |_| {
-        let unread = contact.get().map_or(0, |c| c.4);
-        if unread > 0 && page_visible() {
+        if unread.get() > 0 && page_visible() {
             runtime::write(|e| e.mark_read(&mut os_rng(), &peer));
         }
     });
@@ -218,7 +244,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     });
     // The contact reset its keys: follow it. Deleted: back to the list.
     Effect::new(move |_| {
-        if contact.get().is_none() && runtime::started() {
+        if gone.get() && runtime::started() {
             match runtime::read(|e| e.moved_to(&peer)).flatten() {
                 Some(new) => nav.put(Screen::Chat(new)),
                 None => nav.put(Screen::Home),
@@ -230,6 +256,9 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
             return;
+        }
+        if let Some(why) = too_long(&text) {
+            return error.put(Some(why));
         }
         match runtime::write(|e| e.send_text(&mut os_rng(), &peer, &text, now_ms())) {
             Some(Ok(_)) => {
@@ -270,7 +299,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let upload = RwSignal::new(None::<Progress>);
     let previews: Previews = RwSignal::new(Default::default());
     let uploading = RwSignal::new(false);
-    let file_ttl = RwSignal::new(86_400u32);
+    let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
     let delete_after = RwSignal::new(true);
     let send_file = move |file: web_sys::File| {
         uploading.put(true);
@@ -300,7 +329,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
-        if contact.get_untracked().is_some_and(|c| c.5) || uploading.get_untracked() {
+        if blocked.get_untracked() || uploading.get_untracked() {
             return;
         }
         if let Some(f) = ev
@@ -316,14 +345,12 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <header class="bar">
                 <BackButton/>
                 <div class="title">
-                    <h1 class="peer-name">{name}</h1>
-                    <span class="presence" data-online=move || contact.get().is_some_and(|c| c.1).to_string()>
-                        {move || if contact.get().is_some_and(|c| c.1) { "online" } else { "offline" }}
-                    </span>
-                    <Show when=move || contact.get().is_some_and(|c| c.3)>
+                    <h1 class="peer-name">{move || name.get()}</h1>
+                    <Presence online=conv.online/>
+                    <Show when=move || verified.get()>
                         <span class="verified" title="Safety number verified">"✔ verified"</span>
                     </Show>
-                    <Show when=typing>
+                    <Show when=move || conv.typing.get()>
                         <span class="typing" role="status">"typing…"</span>
                     </Show>
                 </div>
@@ -339,7 +366,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 <label class="timer-pick">
                     "Disappearing messages "
                     <select aria-label="Disappearing messages" on:change=set_timer
-                        prop:value=move || contact.get().and_then(|c| c.2).unwrap_or(0).to_string()>
+                        prop:value=move || timer.get().unwrap_or(0).to_string()>
                         {TIMERS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
                     </select>
                 </label>
@@ -348,12 +375,12 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </button>
             </div>
             <Show when=move || show_safety.get()>
-                <Safety peer=peer/>
+                <Safety peer=peer contact=contact/>
             </Show>
-            <Show when=move || contact.get().is_some_and(|c| c.5)>
+            <Show when=move || blocked.get()>
                 <div class="warning card" role="alert">
                     <p>
-                        <strong>{move || format!("{}'s safety number has changed.", name())}</strong>
+                        <strong>{move || format!("{}'s safety number has changed.", name.get())}</strong>
                         " They reset their keys, or someone may be trying to intercept your messages. Compare the new safety number with them before you send anything."
                     </p>
                     <div class="row">
@@ -366,7 +393,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             </Show>
             <ol class="messages" node_ref=list aria-label="Messages" aria-live="polite">
                 <For each=move || messages.get() key=|m| (m.seq, m.status, file_state(m)) let:m>
-                    <Bubble m=m peer=peer peer_name=name() now=now previews=previews/>
+                    <Bubble m=m peer=peer peer_name=name.get_untracked() now=now previews=previews/>
                 </For>
             </ol>
             <Show when=move || error.get().is_some()>
@@ -375,7 +402,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <div class="attach-opts">
                 <label>
                     "Files are deleted after "
-                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().unwrap_or(86_400))
+                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().unwrap_or(DEFAULT_FILE_TTL))
                         prop:value=move || file_ttl.get().to_string()>
                         {FILE_TTLS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
                     </select>
@@ -387,17 +414,18 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </label>
             </div>
             <ProgressBar p=upload/>
+            <Remaining draft=draft/>
             <form class="composer" on:submit=on_submit>
                 <label class="attach secondary" title="Attach a file">
                     "📎"
                     <span class="sr-only">"Attach a file"</span>
                     <input type="file" class="sr-only" aria-label="Attach a file" on:change=on_file
-                        disabled=move || contact.get().is_some_and(|c| c.5) || uploading.get()/>
+                        disabled=move || blocked.get() || uploading.get()/>
                 </label>
-                <textarea aria-label="Message" placeholder="Write a message" rows="1" maxlength="65536"
+                <textarea aria-label="Message" placeholder="Write a message" rows="1"
                     prop:value=move || draft.get() on:input=on_input
-                    on:keydown=on_key disabled=move || contact.get().is_some_and(|c| c.5)></textarea>
-                <button type="submit" class="primary" disabled=move || contact.get().is_some_and(|c| c.5)>"Send"</button>
+                    on:keydown=on_key disabled=move || blocked.get()></textarea>
+                <button type="submit" class="primary" disabled=move || blocked.get()>"Send"</button>
             </form>
         </main>
     }

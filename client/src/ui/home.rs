@@ -1,46 +1,48 @@
 //! The conversation list.
 
 use leptos::prelude::*;
-use parley_shared::engine::model::{Body, Notice};
-use parley_shared::protocol::ws::DeviceId;
 
 use super::{ConnBadge, Nav, Put, Screen, clock, short_id};
 use crate::runtime::{self, Ui};
+use crate::view::RowView;
 
-#[derive(Clone, PartialEq)]
-struct Row {
-    id: DeviceId,
-    name: String,
-    online: bool,
-    unread: u32,
-    preview: String,
-    at: u64,
+/// A contact's presence dot and word; the only part of a line that follows
+/// presence.
+#[component]
+pub(super) fn Presence(online: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <span class="presence" data-online=move || online.get().to_string()>
+            {move || if online.get() { "online" } else { "offline" }}
+        </span>
+    }
 }
 
-fn rows() -> Vec<Row> {
-    runtime::read(|e| {
-        e.contacts()
-            .into_iter()
-            .map(|c| {
-                let last = e.messages(&c.device()).last();
-                let preview = match last.map(|m| &m.body) {
-                    Some(Body::Text(t)) => t.chars().take(80).collect(),
-                    Some(Body::File(f)) => format!("📎 {}", f.offer.name),
-                    Some(Body::Notice(Notice::Paired)) | None => "Paired — say hello".into(),
-                    Some(Body::Notice(n)) => n.describe(&c.name),
-                };
-                Row {
-                    id: c.device(),
-                    name: c.name.clone(),
-                    online: c.online,
-                    unread: c.unread,
-                    preview,
-                    at: last.map_or(c.paired_at, |m| m.at),
-                }
-            })
-            .collect()
-    })
-    .unwrap_or_default()
+/// One line of the list.
+#[component]
+fn Line(r: RowView) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let nav = expect_context::<Nav>();
+    let online = ui.views.conversation(r.id).online;
+    let (id, unread) = (r.id, r.unread);
+    view! {
+        <li>
+            <button type="button" class="conversation" data-peer=short_id(&id)
+                on:click=move |_| nav.put(Screen::Chat(id))>
+                <span class="avatar" aria-hidden="true">{r.name.chars().next().unwrap_or('?').to_string()}</span>
+                <span class="who">
+                    <span class="name">{r.name}</span>
+                    <Presence online=online/>
+                    <span class="preview">{r.preview}</span>
+                </span>
+                <span class="meta">
+                    <span class="time">{clock(r.at)}</span>
+                    <Show when=move || { unread > 0 }>
+                        <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>
+                    </Show>
+                </span>
+            </button>
+        </li>
+    }
 }
 
 /// Home: contacts, most recent first, and the ways to add one.
@@ -48,10 +50,7 @@ fn rows() -> Vec<Row> {
 pub(super) fn Home() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let nav = expect_context::<Nav>();
-    let list = Memo::new(move |_| {
-        ui.version.track();
-        rows()
-    });
+    let list = ui.views.list;
     let me = runtime::read(|e| e.name().to_owned()).unwrap_or_default();
     view! {
         <main class="home" data-screen="home">
@@ -67,30 +66,12 @@ pub(super) fn Home() -> impl IntoView {
                 <button type="button" class="primary" on:click=move |_| nav.put(Screen::Invite)>"Invite someone"</button>
                 <button type="button" class="secondary" on:click=move |_| nav.put(Screen::Join(None))>"Join an invite"</button>
             </div>
-            <Show when=move || list.get().is_empty()>
+            <Show when=move || list.with(Vec::is_empty)>
                 <p class="empty">"No conversations yet. Invite someone, or join their invite by scanning their QR code or typing their PIN."</p>
             </Show>
             <ul class="conversations" aria-label="Conversations">
-                <For each=move || list.get() key=|r| (r.id, r.unread, r.online, r.at, r.name.clone(), r.preview.clone()) let:r>
-                    <li>
-                        <button type="button" class="conversation" data-peer=short_id(&r.id)
-                            on:click=move |_| nav.put(Screen::Chat(r.id))>
-                            <span class="avatar" aria-hidden="true">{r.name.chars().next().unwrap_or('?').to_string()}</span>
-                            <span class="who">
-                                <span class="name">{r.name.clone()}</span>
-                                <span class="presence" data-online=r.online.to_string()>
-                                    {if r.online { "online" } else { "offline" }}
-                                </span>
-                                <span class="preview">{r.preview.clone()}</span>
-                            </span>
-                            <span class="meta">
-                                <span class="time">{clock(r.at)}</span>
-                                <Show when=move || { r.unread > 0 }>
-                                    <span class="unread" aria-label=format!("{} unread", r.unread)>{r.unread}</span>
-                                </Show>
-                            </span>
-                        </button>
-                    </li>
+                <For each=move || list.get() key=|r| r.clone() let:r>
+                    <Line r=r/>
                 </For>
             </ul>
         </main>

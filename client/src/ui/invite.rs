@@ -25,7 +25,8 @@ pub(super) fn InviteScreen() -> impl IntoView {
     let generation = RwSignal::new(0u32);
     let left = RwSignal::new(false);
     let now = RwSignal::new(now_ms());
-    let copied = RwSignal::new(false);
+    // None: not tried yet; Some(false): the browser refused.
+    let copied = RwSignal::new(None::<bool>);
     on_cleanup(move || left.put(true));
 
     // One run per generation; a newer generation or leaving ends the older one.
@@ -96,8 +97,11 @@ pub(super) fn InviteScreen() -> impl IntoView {
     };
     let copy = move |_| {
         if let (Some(s), Some(w)) = (shown.get_untracked(), web_sys::window()) {
-            let _ = w.navigator().clipboard().write_text(&s.link);
-            copied.put(true);
+            let promise = w.navigator().clipboard().write_text(&s.link);
+            spawn_local(async move {
+                let ok = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+                copied.put(Some(ok));
+            });
         }
     };
     let ask_pin = move |_| {
@@ -151,7 +155,11 @@ pub(super) fn InviteScreen() -> impl IntoView {
                     <div class="row">
                         <input id="invite-link" readonly prop:value=s.link.clone()/>
                         <button type="button" class="secondary" on:click=copy>
-                            {move || if copied.get() { "Copied" } else { "Copy" }}
+                            {move || match copied.get() {
+                                Some(true) => "Copied",
+                                Some(false) => "Copy refused: select the link and copy it",
+                                None => "Copy",
+                            }}
                         </button>
                     </div>
                     {move || match pin.get() {

@@ -3,11 +3,15 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use parley_shared::crypto::pairing::{PIN_PASSWORD_DIGITS, PIN_SLOT_DIGITS};
 use web_sys::MediaStream;
 
 use super::{BackButton, Nav, Put, Screen};
 use crate::pair;
 use crate::{qr, runtime};
+
+/// A PIN as shown: slot digits, a separator, password digits.
+const PIN_LEN: usize = PIN_SLOT_DIGITS + 1 + PIN_PASSWORD_DIGITS;
 
 /// The join screen; `link` is an invite the app was opened with.
 #[component]
@@ -71,7 +75,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
                 Ok(s) => s,
                 Err(e) => {
                     scanning.put(false);
-                    error.put(Some(e));
+                    error.put(Some(e.to_string()));
                     return;
                 }
             };
@@ -121,7 +125,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
             <form class="card" on:submit=join_pin>
                 <h2>"Type the PIN"</h2>
                 <label for="pin">"PIN shown on the other screen"</label>
-                <input id="pin" inputmode="numeric" autocomplete="off" placeholder="1234-567890" maxlength="11"
+                <input id="pin" inputmode="numeric" autocomplete="off" placeholder="1234-567890" maxlength=PIN_LEN.to_string()
                     prop:value=move || pin.get() on:input=move |ev| pin.put(event_target_value(&ev))/>
                 <button type="submit" class="primary" disabled=move || busy.get()>"Join with PIN"</button>
             </form>

@@ -64,6 +64,7 @@ fn take_invite_from_url() -> Option<String> {
         return None;
     }
     if let Ok(h) = w.history() {
+        // At worst the link stays in this tab's history; it is one-time.
         let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
     }
     Some(href)
@@ -83,14 +84,24 @@ async fn single_instance() -> bool {
         return true; // no Web Locks: nothing to coordinate with
     }
     let (tx, rx) = futures_channel();
+    let refused = tx.clone();
     let granted = Closure::once_into_js(move |lock: JsValue| {
+        // Calling a promise's own resolve function does not throw.
         let _ = tx.call1(&JsValue::NULL, &(!lock.is_null()).into());
         // Never resolves: the lock is held until the page goes away.
         js_sys::Promise::new(&mut |_, _| {})
     });
     let opts = obj(&[("ifAvailable", true.into())]);
     wasm_bindgen_futures::spawn_local(async move {
-        let _ = invoke_async(&locks, "request", &["parley-engine".into(), opts, granted]).await;
+        // The request settles only if it fails (a held lock never resolves
+        // it); then there is no lock to share, as without Web Locks, and the
+        // app starts instead of waiting forever.
+        if invoke_async(&locks, "request", &["parley-engine".into(), opts, granted])
+            .await
+            .is_err()
+        {
+            let _ = refused.call1(&JsValue::NULL, &true.into());
+        }
     });
     rx.await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
 }
@@ -112,11 +123,11 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
     }
     let store = match Store::open().await {
         Ok(s) => s,
-        Err(e) => return ui.fatal.put(Some(e)),
+        Err(e) => return ui.fatal.put(Some(e.to_string())),
     };
     let records = match store.load_all().await {
         Ok(r) => r,
-        Err(e) => return ui.fatal.put(Some(e)),
+        Err(e) => return ui.fatal.put(Some(e.to_string())),
     };
     match Engine::load(records) {
         Ok(Some(engine)) if engine.registered() => {
@@ -137,7 +148,7 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
 #[component]
 pub(crate) fn App() -> impl IntoView {
     let ui = Ui {
-        version: RwSignal::new(0),
+        views: crate::view::Views::new(),
         conn: RwSignal::new(Conn::Connecting),
         fatal: RwSignal::new(None),
     };

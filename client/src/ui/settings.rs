@@ -24,7 +24,7 @@ async fn delete_account() -> Result<(), String> {
             }
         })?;
     runtime::stop();
-    Store::open().await?.wipe().await
+    Ok(Store::open().await?.wipe().await?)
 }
 
 /// Replaces this device's identity keys; contacts see a safety-number change.
@@ -73,14 +73,8 @@ pub(super) fn Settings() -> impl IntoView {
     let reset_state = RwSignal::new(None::<Result<String, String>>);
     let error = RwSignal::new(None::<String>);
     let ui = expect_context::<runtime::Ui>();
-    let typing_on = move || {
-        ui.version.track();
-        runtime::read(|e| e.prefs().typing_indicators).unwrap_or(true)
-    };
-    let presence_on = move || {
-        ui.version.track();
-        runtime::read(|e| e.prefs().presence).unwrap_or(false)
-    };
+    let typing_on = move || ui.views.prefs.with(|p| p.typing_indicators);
+    let presence_on = move || ui.views.prefs.with(|p| p.presence);
     let (name, fingerprint) = runtime::read(|e| {
         let id = e.device_id();
         let hex: Vec<String> = id

@@ -8,6 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Blob;
 use zeroize::Zeroizing;
 
+use crate::error::JobError;
 use crate::js::{get, obj, set};
 
 /// A STREAM file key on its way to or from the worker.
@@ -76,8 +77,8 @@ pub enum Reply {
     },
     /// The job finished.
     Done(Output),
-    /// The job failed; the message is for the user.
-    Failed(String),
+    /// The job failed.
+    Failed(JobError),
 }
 
 fn bytes(v: &[u8]) -> JsValue {
@@ -94,25 +95,23 @@ fn array32(v: &JsValue) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn key_of(v: &JsValue) -> Result<KeyBytes, String> {
+fn key_of(v: &JsValue) -> Result<KeyBytes, JobError> {
     let key = array32(&get(v, "key"))
         .map(Zeroizing::new)
-        .ok_or_else(bad)?;
+        .ok_or(JobError::Malformed)?;
     // The JS copy is not needed any more.
     wipe(v);
     Ok(key)
 }
 
-fn bad() -> String {
-    "The file worker got a malformed request.".into()
+fn string(v: &JsValue, k: &str) -> Result<String, JobError> {
+    get(v, k).as_string().ok_or(JobError::Malformed)
 }
 
-fn string(v: &JsValue, k: &str) -> Result<String, String> {
-    get(v, k).as_string().ok_or_else(bad)
-}
-
-fn blob(v: &JsValue, k: &str) -> Result<Blob, String> {
-    get(v, k).dyn_into::<Blob>().map_err(|_| bad())
+fn blob(v: &JsValue, k: &str) -> Result<Blob, JobError> {
+    get(v, k)
+        .dyn_into::<Blob>()
+        .map_err(|_| JobError::Malformed)
 }
 
 impl Request {
@@ -160,7 +159,7 @@ impl Request {
     }
 
     /// Reads a posted message.
-    pub fn from_js(v: &JsValue) -> Result<Self, String> {
+    pub fn from_js(v: &JsValue) -> Result<Self, JobError> {
         match string(v, "op")?.as_str() {
             "strip" => Ok(Self::Strip {
                 file: blob(v, "file")?,
@@ -173,25 +172,25 @@ impl Request {
             "decrypt" => {
                 let h = get(v, "headers");
                 let mut headers = Vec::new();
-                for k in Object::keys(h.dyn_ref::<Object>().ok_or_else(bad)?) {
-                    let k = k.as_string().ok_or_else(bad)?;
+                for k in Object::keys(h.dyn_ref::<Object>().ok_or(JobError::Malformed)?) {
+                    let k = k.as_string().ok_or(JobError::Malformed)?;
                     let val = string(&h, &k)?;
                     headers.push((k, val));
                 }
                 let size = get(v, "size")
                     .as_f64()
                     .filter(|s| *s >= 0.0)
-                    .ok_or_else(bad)?;
+                    .ok_or(JobError::Malformed)?;
                 Ok(Self::Decrypt {
                     url: string(v, "url")?,
                     headers,
                     key: key_of(v)?,
                     size: size as u64,
-                    digest: array32(&get(v, "digest")).ok_or_else(bad)?,
+                    digest: array32(&get(v, "digest")).ok_or(JobError::Malformed)?,
                     mime: string(v, "mime")?,
                 })
             }
-            _ => Err(bad()),
+            _ => Err(JobError::Malformed),
         }
     }
 }
@@ -222,12 +221,19 @@ impl Reply {
                 ),
                 ("digest", out.digest.map_or(JsValue::NULL, |d| bytes(&d))),
             ]),
-            Self::Failed(message) => obj(&[("kind", "failed".into()), ("message", message.into())]),
+            Self::Failed(e) => obj(&[
+                ("kind", "failed".into()),
+                ("code", e.code().into()),
+                ("status", e.status().map_or(JsValue::NULL, JsValue::from)),
+                // For the console and for a page of another build that does
+                // not know the code.
+                ("message", e.to_string().into()),
+            ]),
         }
     }
 
     /// Reads a posted message.
-    pub fn from_js(v: &JsValue) -> Result<Self, String> {
+    pub fn from_js(v: &JsValue) -> Result<Self, JobError> {
         match string(v, "kind")?.as_str() {
             "ready" => Ok(Self::Ready),
             "progress" => Ok(Self::Progress {
@@ -238,8 +244,15 @@ impl Reply {
                 blob: get(v, "blob").dyn_into::<Blob>().ok(),
                 digest: array32(&get(v, "digest")),
             })),
-            "failed" => Ok(Self::Failed(string(v, "message")?)),
-            _ => Err(bad()),
+            "failed" => {
+                let status = get(v, "status")
+                    .as_f64()
+                    .and_then(|s| u16::try_from(s as u64).ok());
+                JobError::from_code(&string(v, "code")?, status)
+                    .map(Self::Failed)
+                    .ok_or(JobError::Malformed)
+            }
+            _ => Err(JobError::Malformed),
         }
     }
 }

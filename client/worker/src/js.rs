@@ -13,6 +13,8 @@ pub fn get(o: &JsValue, k: &str) -> JsValue {
 
 /// `o[k] = v`.
 pub fn set(o: &JsValue, k: &str, v: &JsValue) {
+    // Only throws for a non-object or a frozen one; these are our own plain
+    // objects.
     let _ = Reflect::set(o, &k.into(), v);
 }
 

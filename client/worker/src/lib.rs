@@ -8,7 +8,10 @@
 //! in `shared`; this is an adapter like the rest of `client/`.
 #![forbid(unsafe_code)]
 
+mod error;
 pub mod job;
 pub mod js;
 mod sink;
 pub mod work;
+
+pub use error::JobError;

@@ -5,6 +5,8 @@
 use js_sys::{Array, Uint8Array};
 use web_sys::{Blob, BlobPropertyBag};
 
+use crate::error::JobError;
+
 /// Bytes gathered before they are folded into the Blob.
 const FOLD: usize = 8 * 1024 * 1024;
 
@@ -25,7 +27,7 @@ impl Sink {
         }
     }
 
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), JobError> {
         if bytes.is_empty() {
             return Ok(());
         }
@@ -37,7 +39,7 @@ impl Sink {
         Ok(())
     }
 
-    fn fold(&mut self) -> Result<(), String> {
+    fn fold(&mut self) -> Result<(), JobError> {
         let part = blob_of(&self.pending, "application/octet-stream")?;
         self.folded.push(&part);
         self.pending = Array::new();
@@ -45,21 +47,17 @@ impl Sink {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> Result<Blob, String> {
+    pub(crate) fn finish(mut self) -> Result<Blob, JobError> {
         self.fold()?;
         let opts = BlobPropertyBag::new();
         opts.set_type(&self.mime);
-        Blob::new_with_blob_sequence_and_options(&self.folded, &opts).map_err(|_| full())
+        Blob::new_with_blob_sequence_and_options(&self.folded, &opts).map_err(|_| JobError::NoRoom)
     }
 }
 
 /// A Blob of byte arrays.
-pub(crate) fn blob_of(parts: &Array, mime: &str) -> Result<Blob, String> {
+pub(crate) fn blob_of(parts: &Array, mime: &str) -> Result<Blob, JobError> {
     let opts = BlobPropertyBag::new();
     opts.set_type(mime);
-    Blob::new_with_u8_array_sequence_and_options(parts, &opts).map_err(|_| full())
-}
-
-fn full() -> String {
-    "The browser could not hold the file (out of memory or storage).".into()
+    Blob::new_with_u8_array_sequence_and_options(parts, &opts).map_err(|_| JobError::NoRoom)
 }

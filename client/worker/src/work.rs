@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
 
+use crate::error::JobError;
 use crate::job::{KeyBytes, Output, Reply, Request};
 use crate::js::{get, invoke, invoke_async, obj, set};
 use crate::sink::{Sink, blob_of};
@@ -23,8 +24,17 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
+/// Posts a reply. One that cannot be cloned to the page (a result the
+/// browser will not copy) becomes a failure, so the page is never left
+/// waiting for an answer that will not come.
 fn post(reply: &Reply) {
-    let _ = scope().post_message(&reply.to_js());
+    if scope().post_message(&reply.to_js()).is_ok() {
+        return;
+    }
+    web_sys::console::error_1(&format!("Parley file worker could not post {reply:?}").into());
+    if !matches!(reply, Reply::Failed(_)) {
+        post(&Reply::Failed(JobError::Unsendable));
+    }
 }
 
 /// The worker's entry point: listen, then tell the page it is ready (a
@@ -48,7 +58,7 @@ pub fn start() {
     post(&Reply::Ready);
 }
 
-async fn run(req: Request) -> Result<Output, String> {
+async fn run(req: Request) -> Result<Output, JobError> {
     match req {
         Request::Strip { file, mime } => strip(&file, &mime),
         Request::Encrypt { file, key } => encrypt(&file, &key),
@@ -63,19 +73,15 @@ async fn run(req: Request) -> Result<Output, String> {
     }
 }
 
-fn unreadable() -> String {
-    "The file could not be read (was it moved or changed?).".into()
-}
-
-fn read(reader: &FileReaderSync, blob: &Blob) -> Result<Vec<u8>, String> {
+fn read(reader: &FileReaderSync, blob: &Blob) -> Result<Vec<u8>, JobError> {
     let buf = reader
         .read_as_array_buffer(blob)
-        .map_err(|_| unreadable())?;
+        .map_err(|_| JobError::Unreadable)?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
-fn strip(file: &Blob, mime: &str) -> Result<Output, String> {
-    let reader = FileReaderSync::new().map_err(|_| unreadable())?;
+fn strip(file: &Blob, mime: &str) -> Result<Output, JobError> {
+    let reader = FileReaderSync::new().map_err(|_| JobError::Unreadable)?;
     let raw = read(&reader, file)?;
     let blob = match metadata::strip(mime, &raw) {
         Some(clean) => Some(blob_of(&Array::of1(&Uint8Array::from(&clean[..])), mime)?),
@@ -84,8 +90,8 @@ fn strip(file: &Blob, mime: &str) -> Result<Output, String> {
     Ok(Output { blob, digest: None })
 }
 
-fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, String> {
-    let reader = FileReaderSync::new().map_err(|_| unreadable())?;
+fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
+    let reader = FileReaderSync::new().map_err(|_| JobError::Unreadable)?;
     let total = file.size();
     let mut enc = Encryptor::new(&FileKey::from_bytes(**key), total as u64);
     let mut sink = Sink::new("application/octet-stream");
@@ -94,24 +100,20 @@ fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, String> {
         let end = (at + SLICE).min(total);
         let slice = file
             .slice_with_f64_and_f64(at, end)
-            .map_err(|_| unreadable())?;
+            .map_err(|_| JobError::Unreadable)?;
         let ct = enc
             .update(&read(&reader, &slice)?)
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| JobError::Changed)?;
         sink.push(&ct)?;
         at = end;
         post(&Reply::Progress { done: at, total });
     }
-    let (tail, digest) = enc.finish().map_err(|e| e.to_string())?;
+    let (tail, digest) = enc.finish().map_err(|_| JobError::Changed)?;
     sink.push(&tail)?;
     Ok(Output {
         blob: Some(sink.finish()?),
         digest: Some(digest),
     })
-}
-
-fn tampered() -> String {
-    "The file was altered in storage (it does not match what was sent); it was not saved.".into()
 }
 
 async fn decrypt(
@@ -121,7 +123,7 @@ async fn decrypt(
     size: u64,
     digest: [u8; 32],
     mime: &str,
-) -> Result<Output, String> {
+) -> Result<Output, JobError> {
     let h = js_sys::Object::new();
     for (k, v) in headers {
         if !k.eq_ignore_ascii_case("host") {
@@ -135,14 +137,13 @@ async fn decrypt(
     ]);
     let resp = invoke_async(&scope().into(), "fetch", &[url.into(), init])
         .await
-        .map_err(|_| "Storage is unreachable; try again later.".to_owned())?;
-    match get(&resp, "status").as_f64().unwrap_or(0.0) as u16 {
-        200 => {}
-        403 => return Err("The download link expired; try again.".into()),
-        404 => return Err("The file is no longer in storage.".into()),
-        st => return Err(format!("Storage answered {st}; try again later.")),
+        .map_err(|_| JobError::Unreachable)?;
+    if get(&resp, "ok").as_bool() != Some(true) {
+        let status = get(&resp, "status").as_f64().unwrap_or(0.0) as u16;
+        return Err(JobError::from_storage_status(status));
     }
-    let reader = invoke(&get(&resp, "body"), "getReader", &[]).map_err(|_| interrupted())?;
+    let reader =
+        invoke(&get(&resp, "body"), "getReader", &[]).map_err(|_| JobError::Interrupted)?;
     let mut dec = Decryptor::new(&FileKey::from_bytes(**key), size, digest);
     let mut sink = Sink::new(mime);
     let total = ciphertext_len(size) as f64;
@@ -150,26 +151,22 @@ async fn decrypt(
     loop {
         let chunk = invoke_async(&reader, "read", &[])
             .await
-            .map_err(|_| interrupted())?;
+            .map_err(|_| JobError::Interrupted)?;
         if get(&chunk, "done").as_bool() == Some(true) {
             break;
         }
         let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
         got += bytes.len() as f64;
-        sink.push(&dec.update(&bytes).map_err(|_| tampered())?)?;
+        sink.push(&dec.update(&bytes).map_err(|_| JobError::Tampered)?)?;
         if got - told >= PROGRESS_EVERY {
             told = got;
             post(&Reply::Progress { done: got, total });
         }
     }
-    sink.push(&dec.finish().map_err(|_| tampered())?)?;
+    sink.push(&dec.finish().map_err(|_| JobError::Tampered)?)?;
     post(&Reply::Progress { done: got, total });
     Ok(Output {
         blob: Some(sink.finish()?),
         digest: None,
     })
-}
-
-fn interrupted() -> String {
-    "The download was interrupted; try again.".into()
 }
