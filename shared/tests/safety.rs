@@ -6,7 +6,7 @@ mod common;
 
 use common::TestRng;
 use parley_shared::crypto::keys::IdentityKeyPair;
-use parley_shared::crypto::safety::SafetyNumber;
+use parley_shared::crypto::safety::{SafetyNumber, SafetyNumberError};
 
 #[test]
 fn both_sides_see_the_same_sixty_digits() {
@@ -26,6 +26,19 @@ fn both_sides_see_the_same_sixty_digits() {
     assert_eq!(qa[..2], qb[..2]);
     assert_eq!(qa[2..34], qb[34..]);
     assert_eq!(qa[34..], qb[2..34]);
+    // Scanning the other side's code confirms it; one's own does not.
+    assert_eq!(a.verify_scanned(&qb), Ok(()));
+    assert_eq!(b.verify_scanned(&qa), Ok(()));
+    assert_eq!(a.verify_scanned(&qa), Err(SafetyNumberError::Mismatch));
+    for bad in [&b"junk"[..], &qb[..65], &[qb.as_slice(), &[0]].concat()] {
+        assert_eq!(a.verify_scanned(bad), Err(SafetyNumberError::Unsupported));
+    }
+    let mut other_version = qb.clone();
+    other_version[1] ^= 1;
+    assert_eq!(
+        a.verify_scanned(&other_version),
+        Err(SafetyNumberError::Unsupported)
+    );
 }
 
 #[test]
@@ -39,6 +52,11 @@ fn a_substituted_identity_changes_the_number() {
     assert_ne!(alice_sees.digits(), bob_sees.digits());
     assert!(!alice_sees.matches_digits(bob_sees.digits()));
     assert_ne!(alice_sees.scannable()[34..], bob_sees.scannable()[2..34]);
+    // Alice scans Bob's screen: the codes disagree.
+    assert_eq!(
+        alice_sees.verify_scanned(&bob_sees.scannable()),
+        Err(SafetyNumberError::Mismatch)
+    );
 }
 
 #[test]

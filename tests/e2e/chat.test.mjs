@@ -366,6 +366,22 @@ describe('chat between two browsers', () => {
       await send(alice.page, 'Scanned and paired');
       await incoming(page, 'Scanned and paired');
       await outgoingStatus(alice.page, 'Scanned and paired', 'read');
+
+      // Verifying by scanning the safety-number code on Alice's screen. The
+      // camera still films the invite: not a safety-number code, nothing changes.
+      await page.getByRole('button', { name: 'Safety number' }).click();
+      await page.getByRole('button', { name: 'Scan their code' }).click();
+      await page.waitForSelector('.safety .error:has-text("not a Parley safety-number code")', T);
+      assert.equal(await page.locator('.safety input[type=checkbox]').isChecked(), false);
+      // Now it films Alice's safety-number code (the fake camera reopens the file).
+      await alice.page.getByRole('button', { name: 'Safety number' }).click();
+      const code = await alice.page.locator('.safety .qr').screenshot();
+      await alice.page.getByRole('button', { name: 'Safety number' }).click();
+      writeFileSync(video, await qrVideo(browser, code));
+      await page.getByRole('button', { name: 'Scan their code' }).click();
+      await page.waitForSelector('.safety .ok:has-text("The codes match")', T);
+      assert.equal(await page.locator('.safety input[type=checkbox]').isChecked(), true);
+      await page.waitForSelector('.verified', T);
     } finally {
       await phone.close();
     }

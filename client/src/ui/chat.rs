@@ -11,6 +11,7 @@ use parley_shared::protocol::ws::DeviceId;
 
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
+use super::scanner::QrScanner;
 use super::{BackButton, ConnBadge, Nav, Put, Screen, clock};
 use crate::api::now_ms;
 use crate::files::Progress;
@@ -152,7 +153,8 @@ fn Bubble(
     }
 }
 
-/// The safety-number panel.
+/// The safety-number panel: compare the digits, or scan the code on the
+/// contact's screen (a match marks them verified).
 #[component]
 fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoView {
     let sn = runtime::read(|e| e.safety_number(&peer)).flatten();
@@ -162,12 +164,35 @@ fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoVi
         .and_then(|s| qr::svg(&parley_shared::protocol::auth::encode_b64(&s.scannable())))
         .unwrap_or_default();
     let verified = move || contact.with(|c| c.as_ref().is_some_and(|c| c.verified));
+    let scan_error = RwSignal::new(None::<String>);
+    let scan_result = RwSignal::new(None::<String>);
+    let on_code = Callback::new(move |text: String| {
+        match runtime::write(|e| e.verify_scanned(&peer, &text)) {
+            Some(Ok(())) => {
+                scan_error.put(None);
+                scan_result.put(Some("The codes match: marked as verified.".into()));
+            }
+            Some(Err(e)) => {
+                scan_result.put(None);
+                scan_error.put(Some(e.to_string()));
+            }
+            None => scan_error.put(Some("Parley is still starting; try again.".into())),
+        }
+    });
     view! {
         <section class="safety card" aria-label="Safety number">
             <h2>"Safety number"</h2>
-            <p class="hint">"Compare these digits with your contact's screen, in person or on a call. If they match, nobody is in the middle."</p>
+            <p class="hint">"Compare these digits with your contact's screen, in person or on a call, or scan the code on their screen. If they match, nobody is in the middle."</p>
             <p class="digits">{digits}</p>
             <div class="qr small" inner_html=code></div>
+            <QrScanner start_label="Scan their code" prompt="Point the camera at the code under their safety number."
+                on_code=on_code error=scan_error/>
+            <Show when=move || scan_result.get().is_some()>
+                <p class="ok" role="status">{move || scan_result.get()}</p>
+            </Show>
+            <Show when=move || scan_error.get().is_some()>
+                <p class="error" role="alert">{move || scan_error.get()}</p>
+            </Show>
             <label class="check">
                 <input type="checkbox" prop:checked=verified
                     on:change=move |ev| {

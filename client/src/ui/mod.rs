@@ -8,6 +8,7 @@ mod home;
 mod invite;
 mod join;
 mod onboarding;
+mod scanner;
 mod settings;
 
 use leptos::prelude::*;

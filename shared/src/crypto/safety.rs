@@ -57,6 +57,18 @@ impl core::fmt::Debug for SafetyNumber {
     }
 }
 
+/// A scanned code does not confirm the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SafetyNumberError {
+    /// Not a Parley safety-number code (an invite, another app's code, or
+    /// another version of the construction).
+    #[error("This is not a Parley safety-number code. Scan the code under their safety number.")]
+    Unsupported,
+    /// A valid code for other identities: someone may be in the middle.
+    #[error("The codes do not match. Do not trust this conversation until you find out why.")]
+    Mismatch,
+}
+
 impl SafetyNumber {
     /// Computes the number as `local` sees its conversation with `remote`.
     pub fn new(local: &IdentityPublic, remote: &IdentityPublic) -> Self {
@@ -92,6 +104,26 @@ impl SafetyNumber {
         out.extend_from_slice(&self.local[..32]);
         out.extend_from_slice(&self.remote[..32]);
         out
+    }
+
+    /// Checks the payload scanned from the peer's screen, in constant time:
+    /// the peer's own fingerprint is our remote one and vice versa.
+    pub fn verify_scanned(&self, scanned: &[u8]) -> Result<(), SafetyNumberError> {
+        let Some((version, fps)) = scanned.split_first_chunk::<2>() else {
+            return Err(SafetyNumberError::Unsupported);
+        };
+        if *version != SAFETY_NUMBER_VERSION.to_be_bytes() || fps.len() != 64 {
+            return Err(SafetyNumberError::Unsupported);
+        }
+        let mut expected = [0u8; 64];
+        let (theirs, ours) = expected.split_at_mut(32);
+        theirs.copy_from_slice(self.remote.get(..32).unwrap_or_default());
+        ours.copy_from_slice(self.local.get(..32).unwrap_or_default());
+        if bool::from(expected.ct_eq(fps)) {
+            Ok(())
+        } else {
+            Err(SafetyNumberError::Mismatch)
+        }
     }
 
     /// Compares typed digits (spaces ignored) in constant time.

@@ -28,5 +28,7 @@ mod presence;
 mod rotation;
 mod sessions;
 pub mod typing;
+mod verify;
 
 pub use self::core::{Effect, Engine, EngineError, MemoryStore, StoreOp};
+pub use self::verify::ScanError;
