@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use web_sys::MediaStream;
 
 use super::{BackButton, Nav, Put, Screen};
-use crate::pair;
+use crate::pair::{self, PairError};
 use crate::{qr, runtime};
 
 /// The join screen; `link` is an invite the app was opened with.
@@ -25,7 +25,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
 
-    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], String>>>>| {
+    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], PairError>>>>| {
         busy.put(true);
         error.put(None);
         status.put(Some("Pairing… keep both screens open.".into()));
@@ -38,7 +38,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
                     nav.put(Screen::Chat(peer))
                 }
                 Ok(_) => {}
-                Err(e) => error.put(Some(e)),
+                Err(e) => error.put(Some(e.to_string())),
             }
         });
     };

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub(crate) mod api;
+pub(crate) mod device;
 pub(crate) mod outage;
 pub(crate) mod relay;
 

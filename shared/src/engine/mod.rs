@@ -18,6 +18,8 @@ mod core;
 mod effects;
 mod error;
 pub mod files;
+pub mod flow;
+mod http;
 mod inbound;
 mod load;
 pub mod model;
@@ -27,6 +29,9 @@ pub mod prekeys;
 mod presence;
 mod rotation;
 mod sessions;
+pub mod transfer;
 pub mod typing;
 
+pub use self::account::{AccountError, AccountOutcome};
 pub use self::core::{Effect, Engine, EngineError, MemoryStore, StoreOp};
+pub use self::http::{Reply, RequestId, decode};
