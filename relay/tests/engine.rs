@@ -9,14 +9,12 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::device::{Client, advance_to};
+use common::device::{Client, pair};
 use common::relay::{Relay, RelayBuilder};
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::Effect;
 use parley_shared::engine::model::{Body, Status};
-use parley_shared::engine::pairing::{InviteEvent, InviteFlow, JoinFlow};
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
-use parley_shared::testing::{Progress, Transport as _};
 
 fn texts(c: &Client, peer: &DeviceId) -> Vec<(bool, String, Status)> {
     c.engine
@@ -27,44 +25,6 @@ fn texts(c: &Client, peer: &DeviceId) -> Vec<(bool, String, Status)> {
             Body::Notice(_) | Body::File(_) => None,
         })
         .collect()
-}
-
-/// Pairs `a` (inviter) and `b` (joiner) by invite link, both running the
-/// engine's pairing flows over the rendezvous.
-async fn pair(a: &mut Client, b: &mut Client, ahead: &Rc<Cell<u64>>) {
-    let mut invite = InviteFlow::new(&a.io.base);
-    let mut events = Vec::new();
-    let Progress::Waiting(mut a_at) = a.invite(&mut invite, &mut events).await else {
-        panic!("the invite should wait for a joiner");
-    };
-    let Some(InviteEvent::Shown { link, .. }) = events.first() else {
-        panic!("the invite shows its link first");
-    };
-    let now = b.io.now();
-    let mut join = JoinFlow::link(&mut os_rng(), &b.engine, link, &b.io.base, now).unwrap();
-    let (mut joined, mut invited) = (None, None);
-    for _ in 0..20 {
-        let mut next = u64::MAX;
-        if joined.is_none() {
-            match b.join(&mut join).await {
-                Progress::Done(r) => joined = Some(r.unwrap()),
-                Progress::Waiting(at) => next = at,
-            }
-        }
-        if invited.is_none() {
-            match a.invite(&mut invite, &mut events).await {
-                Progress::Done(r) => invited = Some(r.unwrap()),
-                Progress::Waiting(at) => a_at = at,
-            }
-            next = next.min(a_at);
-        }
-        if joined.is_some() && invited.is_some() {
-            break;
-        }
-        advance_to(ahead, next);
-    }
-    assert_eq!(invited, Some(b.engine.device_id()));
-    assert_eq!(joined, Some(a.engine.device_id()));
 }
 
 fn builders() -> Vec<(RelayBuilder, Option<String>)> {
@@ -100,7 +60,7 @@ async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers() {
         let mut bob = Client::new(&relay.base, "Bob", ahead.clone()).await;
         alice.connect().await;
         bob.connect().await;
-        pair(&mut alice, &mut bob, &ahead).await;
+        pair(&mut alice, &mut bob).await;
         let now = || common::now_ms() as u64 + ahead.get();
         let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());
         // Presence is opt-in: both turn it on.

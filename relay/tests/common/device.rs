@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::flow::{BlobError, BlobRequest};
+use parley_shared::engine::pairing::{InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow};
 use parley_shared::engine::{Engine, Reply};
 use parley_shared::protocol::api::{self, Method};
-use parley_shared::protocol::ws::ClientFrame;
-use parley_shared::testing::{Device, Transport};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId};
+use parley_shared::testing::{Device, Progress, Transport};
 
 use super::api::Ws;
 
@@ -210,4 +211,61 @@ pub(crate) fn advance_to(ahead: &Rc<Cell<u64>>, at: u64) {
     if at > now {
         ahead.set(ahead.get() + (at - now));
     }
+}
+
+/// Runs an inviter's and a joiner's flows side by side (the clock jumps
+/// to the next poll) until the joiner's ends; returns its result and the
+/// inviter's, if that ended too. The inviter's events go to `events`.
+pub(crate) async fn until_joined(
+    a: &mut Client,
+    invite: &mut InviteFlow,
+    events: &mut Vec<InviteEvent>,
+    b: &mut Client,
+    join: &mut JoinFlow,
+) -> (
+    Result<DeviceId, JoinError>,
+    Option<Result<DeviceId, InviteError>>,
+) {
+    let ahead = a.io.ahead.clone();
+    let mut invited = None;
+    for _ in 0..50 {
+        let mut next = match b.join(join).await {
+            Progress::Done(r) => {
+                if invited.is_none()
+                    && let Progress::Done(i) = a.invite(invite, events).await
+                {
+                    invited = Some(i);
+                }
+                return (r, invited);
+            }
+            Progress::Waiting(at) => at,
+        };
+        if invited.is_none() {
+            match a.invite(invite, events).await {
+                Progress::Done(r) => invited = Some(r),
+                Progress::Waiting(at) => next = next.min(at),
+            }
+        }
+        advance_to(&ahead, next);
+    }
+    panic!("the joiner never finished");
+}
+
+/// Pairs `a` (inviter) and `b` (joiner) by invite link, both running the
+/// engine's pairing flows over the rendezvous; then the joiner's session
+/// start reaches the inviter.
+pub(crate) async fn pair(a: &mut Client, b: &mut Client) {
+    let mut invite = InviteFlow::new(&a.io.base);
+    let mut events = Vec::new();
+    let Progress::Waiting(_) = a.invite(&mut invite, &mut events).await else {
+        panic!("the invite should wait for a joiner");
+    };
+    let Some(InviteEvent::Shown { link, .. }) = events.first().cloned() else {
+        panic!("the invite shows its link first");
+    };
+    let now = b.io.now();
+    let mut join = JoinFlow::link(&mut os_rng(), &b.engine, &link, &b.io.base, now).unwrap();
+    let (joined, invited) = until_joined(a, &mut invite, &mut events, b, &mut join).await;
+    assert_eq!(invited, Some(Ok(b.engine.device_id())));
+    assert_eq!(joined, Ok(a.engine.device_id()));
 }
