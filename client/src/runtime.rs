@@ -241,7 +241,7 @@ async fn account_done() -> Result<AccountOutcome, SessionError> {
 /// Logs in with the identity key (the engine's login flow, which first
 /// finishes or drops a key reset that got no answer) and returns the token.
 pub(crate) async fn login() -> Result<String, SessionError> {
-    // Joins a flow already running (another tab of the app logic).
+    // Joins a flow already running (started by another task of this page).
     write(|e| e.login(&api::origin())).ok_or(SessionError::NoAccount)?;
     let outcome = account_done().await;
     // A flow that ended with a token (this one, or the one joined) is enough.
