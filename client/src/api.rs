@@ -1,36 +1,13 @@
-//! REST calls to the relay (same origin). Bodies are the shared protocol types;
-//! failures carry the relay's error code and message, or say the relay is
-//! unreachable.
+//! REST calls to the relay (same origin), only through the typed endpoints
+//! of `parley_shared::protocol::api`: [`send`] for one call, [`perform`] for
+//! a request a flow or the engine emitted. Failures are
+//! [`parley_shared::protocol::api::Failure`]: branch on its code, never on
+//! raw status numbers.
 
 use js_sys::Uint8Array;
-use parley_shared::protocol::api::{Endpoint, Failure as Typed, Request};
-use parley_shared::protocol::{ApiError, ErrorCode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use parley_shared::protocol::api::{Endpoint, Failure, Request};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
-
-/// A failed call, ready to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// No answer at all (network down, relay stopped).
-    Unreachable,
-    /// The relay refused: its code and explanation.
-    Refused(u16, Option<ErrorCode>, String),
-}
-
-impl Failure {
-    /// Text for people.
-    pub(crate) fn message(&self) -> String {
-        match self {
-            Self::Unreachable => {
-                "The relay cannot be reached. Check your connection; Parley retries by itself."
-                    .into()
-            }
-            Self::Refused(_, _, m) => m.clone(),
-        }
-    }
-}
 
 /// The page's origin: the relay serving it.
 pub(crate) fn origin() -> String {
@@ -39,8 +16,8 @@ pub(crate) fn origin() -> String {
         .unwrap_or_default()
 }
 
-/// A raw call: `(status, body bytes)`.
-pub(crate) async fn call(
+/// A raw call: `(status, body bytes)`; only transport problems fail.
+async fn call(
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -69,62 +46,16 @@ pub(crate) async fn call(
     Ok((resp.status(), Uint8Array::new(&buf).to_vec()))
 }
 
-fn refused(status: u16, body: &[u8]) -> Failure {
-    match serde_json::from_slice::<ApiError>(body) {
-        Ok(e) => Failure::Refused(status, Some(e.code), e.message),
-        // A proxy or a stopped relay behind one.
-        Err(_) if status >= 500 => Failure::Unreachable,
-        Err(_) => Failure::Refused(status, None, format!("The relay answered {status}.")),
-    }
-}
-
-/// JSON in, JSON out; non-2xx becomes a [`Failure`].
-pub(crate) async fn json<B: Serialize, T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&B>,
-) -> Result<T, Failure> {
-    let body = body
-        .map(|b| serde_json::to_vec(b).map(|v| ("application/json", v)))
-        .transpose()
-        .map_err(|_| Failure::Refused(0, None, "could not encode the request".into()))?;
-    let (status, bytes) = call(method, path, token, body).await?;
-    if !(200..300).contains(&status) {
-        return Err(refused(status, &bytes));
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|_| Failure::Refused(status, None, "The relay sent an unexpected answer.".into()))
-}
-
-/// Bytes in or out (rendezvous messages): `Ok(None)` for 204.
-pub(crate) async fn bytes(
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Vec<u8>>,
-) -> Result<Option<Vec<u8>>, Failure> {
-    let body = body.map(|b| ("application/octet-stream", b));
-    let (status, bytes) = call(method, path, Some(token), body).await?;
-    match status {
-        204 => Ok(None),
-        200..=299 => Ok(Some(bytes)),
-        _ => Err(refused(status, &bytes)),
-    }
-}
-
 /// Performs any typed request (the engine's `Effect::Http` included): the
 /// token goes along when the route asks for it. Only transport problems are
 /// failures here; the status and body go to [`Endpoint::decode`].
-pub(crate) async fn perform(req: &Request, token: Option<&str>) -> Result<(u16, Vec<u8>), Typed> {
+pub(crate) async fn perform(req: &Request, token: Option<&str>) -> Result<(u16, Vec<u8>), Failure> {
     let token = if req.auth { token } else { None };
     let body = req
         .body
         .content_type()
         .map(|ct| (ct, req.body.bytes().to_vec()));
-    call(req.method.as_str(), &req.path, token, body)
-        .await
-        .map_err(|_| Typed::Unreachable)
+    call(req.method.as_str(), &req.path, token, body).await
 }
 
 /// Calls one endpoint and reads its typed answer.
@@ -132,7 +63,7 @@ pub(crate) async fn send<E: Endpoint>(
     ep: &E,
     token: Option<&str>,
     body: &E::Body,
-) -> Result<E::Answer, Typed> {
+) -> Result<E::Answer, Failure> {
     let (status, bytes) = perform(&ep.request(body), token).await?;
     E::decode(status, &bytes)
 }

@@ -1,17 +1,17 @@
-//! Files: metadata stripping and STREAM encryption run in the file worker
-//! (`crate::worker`), then the page uploads the ciphertext through the
-//! pre-signed URL with progress; on download the worker fetches, checks
+//! Files: the engine's transfer flows (`parley_shared::engine::transfer`)
+//! decide the order (reserve, put, offer; fetch, verify, delete, record);
+//! here metadata stripping and STREAM encryption run in the file worker
+//! (`crate::worker`), the page uploads the ciphertext through the
+//! pre-signed URL with progress, and on download the worker fetches, checks
 //! every chunk and the digest, and decrypts before the file is handed over.
 
 use js_sys::Array;
 use leptos::prelude::*;
 use parley_shared::crypto::os_rng;
-use parley_shared::crypto::stream::{FileKey, ciphertext_len};
-use parley_shared::engine::files::{FileOffer, FileState};
-use parley_shared::protocol::attachments::{
-    AttachmentDownload, AttachmentUpload, CreateAttachment, SignedUrl,
-};
-use parley_shared::protocol::auth::encode_b64;
+use parley_shared::crypto::stream::FileKey;
+use parley_shared::engine::files::FileOffer;
+use parley_shared::engine::flow::{BlobError, BlobRequest, Step};
+use parley_shared::engine::transfer::{DownloadFlow, NewUpload, TransferError, UploadFlow};
 use parley_shared::protocol::ws::DeviceId;
 use parley_worker::job::Request;
 use wasm_bindgen::JsValue;
@@ -20,10 +20,10 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
 use zeroize::Zeroizing;
 
-use crate::api::{self, Failure, now_ms};
+use crate::api::now_ms;
 use crate::js::{get, invoke, set};
-use crate::runtime;
-use crate::worker::FileWorker;
+use crate::runtime::{self, SessionError};
+use crate::worker::{FileWorker, WorkerError};
 
 /// Images larger than this are sent without metadata stripping (it needs the
 /// whole image in memory).
@@ -65,17 +65,32 @@ fn progress(
     }));
 }
 
-/// Encrypts and uploads `file` for `peer`, then sends the offer.
+/// Why a transfer failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FileError {
+    /// The flow's own failure (relay refusal, storage, verification).
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
+    /// The file worker failed, or the transfer stopped unexpectedly.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    /// No account, or no session with the relay.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// Strips image metadata, then runs the engine's upload flow: reserve,
+/// encrypt and put the ciphertext, and only then send the offer.
 pub(crate) async fn send(
     peer: DeviceId,
     file: File,
     ttl_secs: u32,
     delete_after_download: bool,
     p: RwSignal<Option<Progress>>,
-) -> Result<(), String> {
+) -> Result<(), FileError> {
     let name = file.name();
     let mime = file.type_();
-    let worker = FileWorker::start().await?;
+    let worker = FileWorker::start().await.map_err(FileError::Worker)?;
     let mut source: Blob = file.into();
     let mut metadata_removed = false;
     if mime.starts_with("image/") && source.size() <= MAX_STRIP {
@@ -83,58 +98,45 @@ pub(crate) async fn send(
             file: source.clone(),
             mime: mime.clone(),
         };
-        if let Some(clean) = worker.run(strip, |_, _| {}).await?.blob {
+        if let Some(clean) = worker
+            .run(strip, |_, _| {})
+            .await
+            .map_err(FileError::Worker)?
+            .blob
+        {
             source = clean;
             metadata_removed = true;
         }
     }
-    let len = source.size() as u64;
-    let token = runtime::ensure_token().await?;
-    let up: AttachmentUpload = api::json(
-        "POST",
-        "/api/v1/attachments",
-        Some(&token),
-        Some(&CreateAttachment {
-            size: ciphertext_len(len),
-            recipient: encode_b64(&peer),
-            ttl_secs,
-        }),
-    )
-    .await
-    .map_err(|f| match f {
-        Failure::Refused(413, ..) => format!("{name} is too large for this relay. {}", f.message()),
-        other => other.message(),
-    })?;
-
     let key = FileKey::generate(&mut os_rng());
-    let digest = match encrypt_and_upload(worker, source, &key, &up.upload, p).await {
-        Ok(d) => d,
-        Err(e) => {
-            // Nothing half-sent: the reserved object goes again.
-            let path = format!("/api/v1/attachments/{}", up.id);
-            let _ = api::call("DELETE", &path, Some(&token), None).await;
-            return Err(e);
-        }
-    };
-
-    let offer = FileOffer {
-        object: up.id,
-        key: key.to_bytes(),
-        digest,
+    let mut flow = UploadFlow::new(NewUpload {
+        peer,
         name,
         mime,
-        size: len,
-        expires_at: up.expires_at * 1000,
+        size: source.size() as u64,
+        key: key.to_bytes(),
+        ttl_secs,
         delete_after_download,
         metadata_removed,
-    };
-    match runtime::write(|e| e.send_attachment(&mut os_rng(), &peer, offer, now_ms())) {
-        Some(Ok(_)) => {
-            let _ = p.try_set(None);
-            Ok(())
+    });
+    let mut worker = Some(worker);
+    loop {
+        match flow.step(now_ms()) {
+            Step::Http(req) => flow.on_reply(runtime::perform(&req).await),
+            Step::Blob(target) => {
+                let r = match worker.take() {
+                    Some(w) => encrypt_and_upload(w, source.clone(), &key, &target, p).await,
+                    None => Err(worker_broke()),
+                };
+                runtime::write(|e| flow.on_uploaded(&mut os_rng(), e, r, now_ms()))
+                    .ok_or(SessionError::NoAccount)?;
+            }
+            Step::Done(r) => {
+                let _ = p.try_set(None);
+                return r.map(|_| ()).map_err(Into::into);
+            }
+            Step::Wait(_) | Step::Event(()) => return Err(FileError::Worker(WorkerError::Stopped)),
         }
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err("no account".into()),
     }
 }
 
@@ -145,9 +147,9 @@ async fn encrypt_and_upload(
     worker: FileWorker,
     source: Blob,
     key: &FileKey,
-    target: &SignedUrl,
+    target: &BlobRequest,
     p: RwSignal<Option<Progress>>,
-) -> Result<[u8; 32], String> {
+) -> Result<[u8; 32], BlobError> {
     let started = js_sys::Date::now();
     let job = Request::Encrypt {
         file: source,
@@ -157,7 +159,8 @@ async fn encrypt_and_upload(
         .run(job, move |done, total| {
             progress(p, "Encrypting", done, total, started)
         })
-        .await?;
+        .await
+        .map_err(|e| BlobError::Local(e.to_string()))?;
     drop(worker);
     let (Some(body), Some(digest)) = (out.blob, out.digest) else {
         return Err(worker_broke());
@@ -166,23 +169,28 @@ async fn encrypt_and_upload(
     Ok(digest)
 }
 
-fn worker_broke() -> String {
-    "The file worker returned nothing; the file was not processed.".into()
+fn worker_broke() -> BlobError {
+    BlobError::Local("The file worker returned nothing; the file was not processed.".into())
 }
 
 /// PUT with upload progress (XMLHttpRequest: fetch reports none).
-async fn upload(req: &SignedUrl, body: &Blob, p: RwSignal<Option<Progress>>) -> Result<(), String> {
+async fn upload(
+    req: &BlobRequest,
+    body: &Blob,
+    p: RwSignal<Option<Progress>>,
+) -> Result<(), BlobError> {
+    let no_xhr =
+        || BlobError::Local("This browser cannot upload files (no XMLHttpRequest).".into());
     let ctor: js_sys::Function = get(&js_sys::global(), "XMLHttpRequest")
         .dyn_into()
-        .map_err(|_| "no XMLHttpRequest".to_owned())?;
-    let xhr = js_sys::Reflect::construct(&ctor, &Array::new())
-        .map_err(|_| "no XMLHttpRequest".to_owned())?;
+        .map_err(|_| no_xhr())?;
+    let xhr = js_sys::Reflect::construct(&ctor, &Array::new()).map_err(|_| no_xhr())?;
     invoke(
         &xhr,
         "open",
         &[req.method.as_str().into(), req.url.as_str().into()],
     )
-    .map_err(|_| "bad upload URL".to_owned())?;
+    .map_err(|_| BlobError::Refused)?;
     for (k, v) in &req.headers {
         // The browser sets the length itself (it is the Blob's size).
         if !k.eq_ignore_ascii_case("content-length") && !k.eq_ignore_ascii_case("host") {
@@ -218,43 +226,82 @@ async fn upload(req: &SignedUrl, body: &Blob, p: RwSignal<Option<Progress>>) -> 
             }),
         );
     });
-    invoke(&xhr, "send", &[body.into()]).map_err(|_| "The upload could not start.".to_owned())?;
+    invoke(&xhr, "send", &[body.into()]).map_err(|_| BlobError::Unreachable)?;
     let _ = JsFuture::from(done).await;
     drop(on_progress);
-    match get(&xhr, "status").as_f64().unwrap_or(0.0) as u16 {
-        200..=299 => Ok(()),
-        0 => Err("Storage is unreachable; the file was not sent.".into()),
-        403 => Err("The upload link expired or was refused; the file was not sent.".into()),
-        st => Err(format!(
-            "Storage refused the upload ({st}); the file was not sent."
-        )),
+    // XHR reports status 0 for a transfer that got no answer.
+    let status = get(&xhr, "status").as_f64().unwrap_or(0.0) as u16;
+    BlobError::from_status(status).map_or(Ok(()), Err)
+}
+
+/// Accepts an offered file: the engine's download flow fetches, verifies
+/// and decrypts it (in the worker), deletes the object if the sender asked
+/// for delete-after-download, and records the state on both sides.
+pub(crate) async fn receive(
+    peer: DeviceId,
+    id: [u8; 16],
+    offer: FileOffer,
+    p: RwSignal<Option<Progress>>,
+) -> Result<Blob, FileError> {
+    let mut flow = DownloadFlow::accept(peer, id, offer);
+    let mut blob = None;
+    loop {
+        match flow.step(now_ms()) {
+            Step::Http(req) => {
+                let reply = runtime::perform(&req).await;
+                runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply))
+                    .ok_or(SessionError::NoAccount)?;
+            }
+            Step::Blob(source) => {
+                let r = fetch(flow.offer(), source, p).await.map(|b| blob = Some(b));
+                runtime::write(|e| flow.on_downloaded(&mut os_rng(), e, r))
+                    .ok_or(SessionError::NoAccount)?;
+            }
+            Step::Done(r) => {
+                let _ = p.try_set(None);
+                r?;
+                return blob.ok_or(FileError::Worker(WorkerError::Stopped));
+            }
+            Step::Wait(_) | Step::Event(()) => return Err(FileError::Worker(WorkerError::Stopped)),
+        }
     }
 }
 
-/// Downloads, verifies and decrypts an offered file; returns it as a Blob.
-pub(crate) async fn fetch(
-    offer: &FileOffer,
-    p: RwSignal<Option<Progress>>,
-) -> Result<Blob, String> {
-    let token = runtime::ensure_token().await?;
-    let down: AttachmentDownload = api::json::<(), _>(
-        "POST",
-        &format!("/api/v1/attachments/{}/download", offer.object),
-        Some(&token),
-        None,
-    )
-    .await
-    .map_err(|f| match f {
-        Failure::Refused(404, ..) => {
-            "The file is no longer available: it was deleted or expired.".to_owned()
+/// Declines an offered file: the object is deleted and the sender told.
+pub(crate) async fn decline(
+    peer: DeviceId,
+    id: [u8; 16],
+    offer: FileOffer,
+) -> Result<(), FileError> {
+    let mut flow = DownloadFlow::decline(peer, id, offer);
+    loop {
+        match flow.step(now_ms()) {
+            Step::Http(req) => {
+                let reply = runtime::perform(&req).await;
+                runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply))
+                    .ok_or(SessionError::NoAccount)?;
+            }
+            Step::Done(r) => return r.map(|_| ()).map_err(Into::into),
+            Step::Blob(_) | Step::Wait(_) | Step::Event(()) => {
+                return Err(FileError::Worker(WorkerError::Stopped));
+            }
         }
-        other => other.message(),
-    })?;
-    let worker = FileWorker::start().await?;
+    }
+}
+
+/// Downloads, verifies and decrypts in the worker; returns the file.
+async fn fetch(
+    offer: &FileOffer,
+    source: BlobRequest,
+    p: RwSignal<Option<Progress>>,
+) -> Result<Blob, BlobError> {
+    let worker = FileWorker::start()
+        .await
+        .map_err(|e| BlobError::Local(e.to_string()))?;
     let started = js_sys::Date::now();
     let job = Request::Decrypt {
-        url: down.download.url,
-        headers: down.download.headers,
+        url: source.url,
+        headers: source.headers,
         key: Zeroizing::new(offer.key),
         size: offer.size,
         digest: offer.digest,
@@ -264,8 +311,8 @@ pub(crate) async fn fetch(
         .run(job, move |done, total| {
             progress(p, "Downloading", done, total, started)
         })
-        .await?;
-    let _ = p.try_set(None);
+        .await
+        .map_err(|e| BlobError::Local(e.to_string()))?;
     out.blob.ok_or_else(worker_broke)
 }
 
@@ -278,25 +325,4 @@ pub(crate) fn save(blob: &Blob, name: &str) -> Option<String> {
     let _ = a.set_attribute("download", name);
     let _ = invoke(&a.into(), "click", &[]);
     Some(url)
-}
-
-/// Deletes the object from storage (declined, or downloaded with
-/// delete-after-download) and records the state on both sides.
-pub(crate) async fn finish(
-    peer: DeviceId,
-    id: [u8; 16],
-    object: &str,
-    state: FileState,
-) -> Result<(), String> {
-    if state != FileState::Downloaded {
-        let token = runtime::ensure_token().await?;
-        let path = format!("/api/v1/attachments/{object}");
-        api::call("DELETE", &path, Some(&token), None)
-            .await
-            .map_err(|f| f.message())?;
-    }
-    match runtime::write(|e| e.set_file_state(&mut os_rng(), &peer, &id, state)) {
-        Some(Err(e)) => Err(e.to_string()),
-        _ => Ok(()),
-    }
 }

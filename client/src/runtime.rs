@@ -7,16 +7,16 @@ use std::cell::RefCell;
 use js_sys::{ArrayBuffer, Promise, Uint8Array};
 use leptos::prelude::*;
 use parley_shared::crypto::os_rng;
-use parley_shared::engine::{Effect, Engine, backoff};
-use parley_shared::protocol::auth::{
-    BundleResponse, Challenge, KeyUpload, PreKeyStatus, Session, decode_b64, encode_b64,
+use parley_shared::engine::{
+    AccountError, AccountOutcome, Effect, Engine, Reply, RequestId, StoreOp, backoff,
 };
-use parley_shared::protocol::ws::{DeviceId, ServerFrame, close};
+use parley_shared::protocol::api::{self as typed, Endpoint, Failure, WebSocket as WsRoute};
+use parley_shared::protocol::ws::{ServerFrame, close};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
-use crate::api::{self, Failure, now_ms};
+use crate::api::{self, now_ms};
 use crate::store::Store;
 
 /// Connection state shown in the header.
@@ -154,9 +154,7 @@ async fn pump() {
                     let _ = ws.send_with_u8_array(&frame.to_bytes());
                 }
             }
-            Effect::FetchBundle(dev) => spawn_local(fetch_bundle(dev)),
-            Effect::UploadPreKeys(up) => spawn_local(prekeys(Some(up))),
-            Effect::CheckPreKeys => spawn_local(prekeys(None)),
+            Effect::Http { id, request } => spawn_local(http(id, request)),
             Effect::Changed => crate::view::publish(&ui),
             Effect::Call(from, signal) => crate::call::on_signal(from, signal),
         }
@@ -167,104 +165,121 @@ fn token() -> Option<String> {
     read(|e| e.token(now_ms()).map(str::to_owned)).flatten()
 }
 
-async fn fetch_bundle(dev: DeviceId) {
-    let Some(t) = token() else { return };
-    let path = format!("/api/v1/devices/{}/bundle", encode_b64(&dev));
-    let Ok(b) = api::json::<(), BundleResponse>("GET", &path, Some(&t), None).await else {
-        return; // retried on the next `Ready`
-    };
-    if let Some(raw) = decode_b64(&b.bundle) {
-        let _ = write(|e| e.bundle_fetched(&mut os_rng(), &dev, &raw));
+/// Why the app has no session with the relay.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SessionError {
+    /// Registration or login failed.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// Browser storage failed: the runtime stopped.
+    #[error("Parley could not save its state. Reload Parley to continue.")]
+    Storage,
+    /// No account in this browser yet (or it was deleted).
+    #[error("There is no account in this browser.")]
+    NoAccount,
+}
+
+impl SessionError {
+    /// The relay failure behind this, if any (for requests that needed it).
+    pub(crate) fn failure(&self) -> Failure {
+        match self {
+            Self::Account(AccountError::Relay(f) | AccountError::ResetUnanswered(f)) => f.clone(),
+            _ => Failure::Unreachable,
+        }
     }
 }
 
-/// Uploads prekeys, or only asks for their status; either way the relay's
-/// answer goes to the engine, which decides what else to upload. A failure
-/// is retried by the next check (every connection, and periodically).
-async fn prekeys(up: Option<KeyUpload>) {
-    let Some(t) = token() else { return };
-    let answer = match &up {
-        Some(up) => {
-            api::json::<_, PreKeyStatus>("PUT", "/api/v1/prekeys", Some(&t), Some(up)).await
-        }
-        None => {
-            api::json::<(), PreKeyStatus>("GET", "/api/v1/prekeys/status", Some(&t), None).await
-        }
-    };
-    if let Ok(status) = answer {
-        write(|e| e.prekey_status(&mut os_rng(), &status, now_ms()));
+// Callers outside the flows (calls) still show errors as text.
+impl From<SessionError> for String {
+    fn from(e: SessionError) -> Self {
+        e.to_string()
     }
+}
+
+/// Performs one engine request and hands the reply back. Uses the token
+/// held, never logs in here: the account flows' own requests need none,
+/// and a missing token makes the engine retry later.
+async fn http(id: RequestId, req: typed::Request) {
+    let reply = api::perform(&req, token().as_deref()).await;
+    let _ = write(|e| e.http_reply(&mut os_rng(), id, reply, now_ms()));
+}
+
+/// Performs a flow's request, with a token (logging in first) when the
+/// route needs one.
+pub(crate) async fn perform(req: &typed::Request) -> Reply {
+    let token = if req.auth {
+        Some(ensure_token().await.map_err(|e| e.failure())?)
+    } else {
+        None
+    };
+    api::perform(req, token.as_deref()).await
 }
 
 /// A valid session token, logging in first when there is none.
-pub(crate) async fn ensure_token() -> Result<String, String> {
+pub(crate) async fn ensure_token() -> Result<String, SessionError> {
     match token() {
         Some(t) => Ok(t),
-        None => login().await.map_err(|f| f.message()),
+        None => login().await,
     }
 }
 
-/// Resolves once every effect queued so far has run, stores included; fails
-/// if a store write failed (the runtime is halted then).
-pub(crate) async fn flushed() -> Result<(), String> {
+/// Waits for the account flow running in the engine to end.
+async fn account_done() -> Result<AccountOutcome, SessionError> {
     loop {
-        let state = RT.with(|rt| {
-            rt.borrow()
-                .as_ref()
-                .map(|r| (r.halted, r.pumping || r.engine.has_effects()))
-        });
-        match state {
-            None | Some((true, _)) => return Err("Parley could not save its state.".into()),
-            Some((false, false)) => return Ok(()),
-            Some((false, true)) => sleep(10).await,
+        // A failed write stops the pump, and with it the flow.
+        if RT.with(|rt| rt.borrow().as_ref().is_some_and(|r| r.halted)) {
+            return Err(SessionError::Storage);
+        }
+        match read(|e| (e.account_busy(), e.account_result().cloned())) {
+            None => return Err(SessionError::NoAccount),
+            Some((false, Some(r))) => return Ok(r?),
+            Some((false, None)) => return Err(AccountError::Relay(Failure::Unreachable).into()),
+            Some((true, _)) => sleep(20).await,
         }
     }
 }
 
-/// Finishes a key reset whose registration got no answer (an earlier page
-/// load, or a lost response): if the relay registered the new identity, log
-/// in with it and switch. Only when the old identity still logs in (which
-/// proves the relay never registered the new one: registering erases the
-/// old device) is the reset dropped. Anything else keeps it for next time.
-pub(crate) async fn resume_rotation() -> Result<String, Failure> {
-    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
-    let req = read(|e| e.rotation_login_request(&api::origin(), &c.challenge))
-        .flatten()
-        .ok_or_else(bad_challenge)?;
-    match api::json::<_, Session>("POST", "/api/v1/auth/login", None, Some(&req)).await {
-        Ok(s) => {
-            let token = s.token.clone();
-            // False only if a concurrent resume switched first: same identity.
-            write(|e| e.finish_rotation(s.token, s.expires_at));
-            Ok(token)
+/// Logs in with the identity key (the engine's login flow, which first
+/// finishes or drops a key reset that got no answer) and returns the token.
+pub(crate) async fn login() -> Result<String, SessionError> {
+    // Joins a flow already running (started by another task of this page).
+    write(|e| e.login(&api::origin())).ok_or(SessionError::NoAccount)?;
+    let outcome = account_done().await;
+    // A flow that ended with a token (this one, or the one joined) is enough.
+    match (token(), outcome) {
+        (Some(t), _) => Ok(t),
+        (None, Err(e)) => Err(e),
+        (None, Ok(_)) => Err(AccountError::Relay(Failure::Unreachable).into()),
+    }
+}
+
+/// Replaces the identity keys (or finishes a reset that got no answer),
+/// then reconnects with the new identity's token.
+pub(crate) async fn reset_keys() -> Result<AccountOutcome, SessionError> {
+    write(|e| e.reset_keys(&mut os_rng(), &api::origin())).ok_or(SessionError::NoAccount)??;
+    let outcome = account_done().await?;
+    if outcome == AccountOutcome::KeysReplaced {
+        reconnect();
+    }
+    Ok(outcome)
+}
+
+/// Runs an engine that has no runtime yet (onboarding) until it has no
+/// effects left: performs its requests and returns the writes it asked for,
+/// in order, for the store the runtime will use.
+pub(crate) async fn run_detached(engine: &mut Engine) -> Vec<StoreOp> {
+    let mut writes = Vec::new();
+    while let Some(effect) = engine.next_effect() {
+        match effect {
+            Effect::Store(ops) => writes.extend(ops),
+            Effect::Http { id, request } => {
+                let reply = api::perform(&request, None).await;
+                let _ = engine.http_reply(&mut os_rng(), id, reply, now_ms());
+            }
+            Effect::Send(_) | Effect::Changed | Effect::Call(..) => {}
         }
-        // The engine drops the reset if the old identity still logs in.
-        Err(Failure::Refused(..)) => login_with_current_identity().await,
-        Err(other) => Err(other),
     }
-}
-
-fn bad_challenge() -> Failure {
-    Failure::Refused(0, None, "The relay sent an invalid challenge.".into())
-}
-
-/// Logs in with the identity key (challenge–response) and keeps the token.
-pub(crate) async fn login() -> Result<String, Failure> {
-    if read(Engine::rotation_to_resume) == Some(true) {
-        return resume_rotation().await;
-    }
-    login_with_current_identity().await
-}
-
-async fn login_with_current_identity() -> Result<String, Failure> {
-    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None).await?;
-    let req = read(|e| e.login_request(&api::origin(), &c.challenge))
-        .flatten()
-        .ok_or_else(bad_challenge)?;
-    let s: Session = api::json("POST", "/api/v1/auth/login", None, Some(&req)).await?;
-    let token = s.token.clone();
-    write(|e| e.set_token(s.token, s.expires_at));
-    Ok(token)
+    writes
 }
 
 /// Resolves after `ms` milliseconds.
@@ -282,17 +297,23 @@ fn connect() {
         let Some(ui) = ui() else { return };
         ui.conn.set(Conn::Connecting);
         if token().is_none()
-            && let Err(f) = login().await
+            && let Err(e) = login().await
         {
-            let why = match f {
-                Failure::Unreachable => "relay unreachable".to_owned(),
-                other => other.message(),
+            let why = match e {
+                SessionError::Account(AccountError::Relay(Failure::Unreachable)) => {
+                    "relay unreachable".to_owned()
+                }
+                other => other.to_string(),
             };
             ui.conn.set(Conn::Offline(why));
             reconnect_later();
             return;
         }
-        let url = format!("{}/api/v1/ws", api::origin().replacen("http", "ws", 1));
+        let url = format!(
+            "{}{}",
+            api::origin().replacen("http", "ws", 1),
+            WsRoute.path()
+        );
         let Ok(ws) = WebSocket::new(&url) else {
             reconnect_later();
             return;

@@ -8,3 +8,5 @@ pub mod crypto;
 pub mod engine;
 pub mod media;
 pub mod protocol;
+#[cfg(feature = "testing")]
+pub mod testing;

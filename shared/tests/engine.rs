@@ -9,8 +9,7 @@ use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::engine::{Engine, EngineError, MemoryStore};
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
 
-mod pump;
-use pump::{Side, bundle_of, deliver, paired, texts};
+use parley_shared::testing::fake::{Side, bundle_of, deliver, paired, texts};
 
 #[test]
 fn tampered_envelope_is_reported_and_changes_nothing() {

@@ -5,11 +5,11 @@
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::model::{Body, Notice};
 use parley_shared::engine::prekeys::{CHECK_MS, RETIRED_KEEP_MS, ROTATE_MS};
+use parley_shared::protocol::api::{Endpoint, GetPreKeyStatus};
 use parley_shared::protocol::auth::PreKeyStatus;
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
 
-mod pump;
-use pump::{Side, bundle_with, deliver, introduce, paired, texts};
+use parley_shared::testing::fake::{Side, bundle_with, deliver, introduce, paired, texts};
 
 const DAY: u64 = 86_400_000;
 
@@ -204,7 +204,9 @@ fn one_time_prekeys_drained_at_the_relay_are_refilled() {
     let mut asked = 0;
     a.engine.tick(5_000 + CHECK_MS);
     while let Some(e) = a.engine.next_effect() {
-        if matches!(e, parley_shared::engine::Effect::CheckPreKeys) {
+        if let parley_shared::engine::Effect::Http { request, .. } = e
+            && request == GetPreKeyStatus.request(&())
+        {
             asked += 1;
         }
     }

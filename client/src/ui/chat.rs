@@ -341,7 +341,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             upload.put(None);
             uploading.put(false);
             if let Err(e) = r {
-                error.put(Some(e));
+                error.put(Some(e.to_string()));
             }
         });
     };

@@ -91,32 +91,24 @@ pub(super) fn FileBubble(
         busy.put(true);
         error.put(None);
         spawn_local(async move {
-            match files::fetch(&offer, progress).await {
+            match files::receive(peer, id, offer.clone(), progress).await {
                 Ok(blob) => {
                     let url = files::save(&blob, &offer.name);
                     if let Some(url) = url.filter(|_| offer.mime.starts_with("image/")) {
                         let _ = previews.try_update(|p| p.insert(id, url));
                     }
-                    let state = if offer.delete_after_download {
-                        FileState::Deleted
-                    } else {
-                        FileState::Downloaded
-                    };
-                    if let Err(e) = files::finish(peer, id, &offer.object, state).await {
-                        error.put(Some(e));
-                    }
                 }
-                Err(e) => error.put(Some(e)),
+                Err(e) => error.put(Some(e.to_string())),
             }
             busy.put(false);
         });
     };
     let o3 = offer.clone();
     let decline = move |_| {
-        let object = o3.object.clone();
+        let offer = o3.clone();
         spawn_local(async move {
-            if let Err(e) = files::finish(peer, id, &object, FileState::Declined).await {
-                error.put(Some(e));
+            if let Err(e) = files::decline(peer, id, offer).await {
+                error.put(Some(e.to_string()));
             }
         });
     };

@@ -7,8 +7,9 @@ use leptos::task::spawn_local;
 
 use super::{BackButton, Nav, Put, Screen};
 use crate::api::now_ms;
-use crate::pair::{self, InviteError, InviteEvent, Shown};
+use crate::pair::{self, PairError, Shown};
 use crate::{qr, runtime};
+use parley_shared::engine::pairing::{InviteError, InviteEvent};
 
 /// The invite screen.
 #[component]
@@ -43,15 +44,11 @@ pub(super) fn InviteScreen() -> impl IntoView {
                 left.try_get_untracked().unwrap_or(true)
                     || generation.try_get_untracked().unwrap_or(u32::MAX) != mine
             };
-            let (s, slot, inviter) = match pair::create_invite().await {
+            let (s, flow) = match pair::create_invite().await {
                 Ok(made) => made,
-                Err(InviteError::TooMany(e)) => {
-                    too_many.put(true);
-                    error.put(Some(e));
-                    return;
-                }
-                Err(InviteError::Other(e)) => {
-                    error.put(Some(e));
+                Err(e) => {
+                    too_many.put(matches!(e, PairError::Invite(InviteError::TooMany)));
+                    error.put(Some(e.to_string()));
                     return;
                 }
             };
@@ -61,18 +58,19 @@ pub(super) fn InviteScreen() -> impl IntoView {
                 InviteEvent::Pin(p) => pin.put(Some(p)),
                 InviteEvent::PinFailed(e) => {
                     want_pin.put(false);
-                    pin_error.put(Some(e));
+                    pin_error.put(Some(e.to_string()));
                 }
                 InviteEvent::FailedAttempt { attempts_left: n } => attempts_left.put(Some(n)),
+                InviteEvent::Shown { .. } => {}
             };
-            match pair::await_joiner(slot, inviter, cancelled, wants_pin, on_event).await {
+            match pair::await_joiner(flow, cancelled, wants_pin, on_event).await {
                 Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
                     nav.put(Screen::Chat(peer))
                 }
                 Ok(_) => {}
                 Err(e) if !cancelled() => {
                     shown.put(None);
-                    error.put(Some(e));
+                    error.put(Some(e.to_string()));
                 }
                 Err(_) => {}
             }
@@ -112,7 +110,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
         spawn_local(async move {
             match pair::close_all_invites().await {
                 Ok(()) => generation.update(|g| *g += 1),
-                Err(e) => error.put(Some(e)),
+                Err(e) => error.put(Some(e.to_string())),
             }
         });
     };

@@ -7,7 +7,7 @@ use parley_shared::crypto::pairing::{PIN_PASSWORD_DIGITS, PIN_SLOT_DIGITS};
 use web_sys::MediaStream;
 
 use super::{BackButton, Nav, Put, Screen};
-use crate::pair;
+use crate::pair::{self, PairError};
 use crate::{qr, runtime};
 
 /// A PIN as shown: slot digits, a separator, password digits.
@@ -29,7 +29,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
 
-    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], String>>>>| {
+    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], PairError>>>>| {
         busy.put(true);
         error.put(None);
         status.put(Some("Pairing… keep both screens open.".into()));
@@ -42,7 +42,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
                     nav.put(Screen::Chat(peer))
                 }
                 Ok(_) => {}
-                Err(e) => error.put(Some(e)),
+                Err(e) => error.put(Some(e.to_string())),
             }
         });
     };

@@ -4,30 +4,41 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
+use parley_shared::engine::AccountError;
 use parley_shared::engine::Engine;
 use parley_shared::engine::content::clean_name;
-use parley_shared::protocol::auth::{
-    Challenge, EmailCodeRequest, EmailCodeSent, GateProof, RegistrationMode, RelayInfo, Session,
-};
+use parley_shared::protocol::api::{Failure, GetInfo, Json, RequestEmailCode};
+use parley_shared::protocol::auth::{EmailCodeRequest, GateProof, RegistrationMode};
 
 use super::{Brand, Nav, Put, Screen};
 use crate::api::{self, now_ms};
 use crate::runtime::{self, Ui};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
-async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), String> {
+/// Why the identity could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum OnboardError {
+    /// The relay did not register it.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// Browser storage failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// Creates the identity and runs the engine's registration flow; only a
+/// registered identity is stored, and then the runtime starts.
+async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), OnboardError> {
     let mut engine = Engine::create(&mut os_rng(), &name, now_ms());
-    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None)
-        .await
-        .map_err(|f| f.message())?;
-    let req = engine
-        .registration_request(&api::origin(), &c.challenge, gate)
-        .ok_or("The relay sent an invalid challenge.")?;
-    let s: Session = api::json("POST", "/api/v1/devices", None, Some(&req))
-        .await
-        .map_err(|f| f.message())?;
-    engine.set_token(s.token, s.expires_at);
+    engine.register(&api::origin(), gate)?;
+    let writes = runtime::run_detached(&mut engine).await;
+    match engine.account_result() {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => return Err(e.clone().into()),
+        None => return Err(AccountError::Relay(Failure::Unreachable).into()),
+    }
     let store = Store::open().await?;
+    store.apply(writes).await?;
     runtime::start(engine, store, ui);
     Ok(())
 }
@@ -48,9 +59,9 @@ pub(super) fn Onboarding() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
 
     spawn_local(async move {
-        match api::json::<(), RelayInfo>("GET", "/api/v1/info", None, None).await {
-            Ok(i) => mode.put(Some(i.registration)),
-            Err(f) => error.put(Some(f.message())),
+        match api::send(&GetInfo, None, &()).await {
+            Ok(Json(i)) => mode.put(Some(i.registration)),
+            Err(f) => error.put(Some(f.to_string())),
         }
     });
 
@@ -61,12 +72,11 @@ pub(super) fn Onboarding() -> impl IntoView {
             let body = EmailCodeRequest {
                 email: email.get_untracked(),
             };
-            let r: Result<EmailCodeSent, _> =
-                api::json("POST", "/api/v1/registration/email", None, Some(&body)).await;
+            let r = api::send(&RequestEmailCode, None, &Json(body)).await;
             busy.put(false);
             match r {
                 Ok(_) => code_sent.put(true),
-                Err(f) => error.put(Some(f.message())),
+                Err(f) => error.put(Some(f.to_string())),
             }
         });
     };
@@ -104,7 +114,7 @@ pub(super) fn Onboarding() -> impl IntoView {
                     Some(link) => Screen::Join(Some(link)),
                     None => Screen::Home,
                 }),
-                Err(e) => error.put(Some(e)),
+                Err(e) => error.put(Some(e.to_string())),
             }
         });
     };

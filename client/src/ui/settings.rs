@@ -4,65 +4,32 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{BackButton, ConnBadge, Put};
-use parley_shared::crypto::os_rng;
-use parley_shared::protocol::auth::{Challenge, Session};
+use parley_shared::engine::AccountOutcome;
+use parley_shared::protocol::api::{EraseDevice, Failure};
 
 use crate::api;
-use crate::runtime;
-use crate::store::Store;
+use crate::runtime::{self, SessionError};
+use crate::store::{Store, StoreError};
 
-async fn delete_account() -> Result<(), String> {
-    let token = runtime::ensure_token().await?;
-    api::call("DELETE", "/api/v1/devices/me", Some(&token), None)
-        .await
-        .map_err(|f| f.message())
-        .and_then(|(st, _)| {
-            if st == 204 || st == 200 {
-                Ok(())
-            } else {
-                Err(format!("The relay refused to delete the account ({st})."))
-            }
-        })?;
-    runtime::stop();
-    Ok(Store::open().await?.wipe().await?)
+/// Why the account could not be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum DeleteError {
+    /// No session, or the relay refused.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The relay refused to erase it.
+    #[error(transparent)]
+    Relay(#[from] Failure),
+    /// Browser storage failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
 }
 
-/// Replaces this device's identity keys; contacts see a safety-number change.
-async fn reset_keys() -> Result<(), String> {
-    // An earlier attempt got no answer: finish (or drop) that one first.
-    if runtime::read(parley_shared::engine::Engine::rotation_to_resume) == Some(true) {
-        runtime::resume_rotation().await.map_err(|f| f.message())?;
-        runtime::reconnect();
-        return Ok(());
-    }
-    runtime::write(|e| e.begin_rotation(&mut os_rng()))
-        .ok_or("no account")?
-        .map_err(|e| e.to_string())?;
-    // The new identity is saved before the relay hears of it.
-    runtime::flushed().await?;
+async fn delete_account() -> Result<(), DeleteError> {
     let token = runtime::ensure_token().await?;
-    let c: Challenge = api::json::<(), _>("POST", "/api/v1/auth/challenge", None, None)
-        .await
-        .map_err(|f| f.message())?;
-    let req = runtime::read(|e| e.rotation_registration_request(&api::origin(), &c.challenge))
-        .flatten()
-        .ok_or("The relay sent an invalid challenge.")?;
-    match api::json::<_, Session>("POST", "/api/v1/devices", Some(&token), Some(&req)).await {
-        // The relay erased the old device when it registered the new one.
-        Ok(s) => {
-            runtime::write(|e| e.finish_rotation(s.token, s.expires_at));
-        }
-        Err(f) => {
-            // It may have registered it all the same: resume from here on.
-            runtime::write(|e| e.rotation_unanswered());
-            return Err(format!(
-                "{} Try again: the reset is finished or undone first.",
-                f.message()
-            ));
-        }
-    }
-    runtime::reconnect();
-    Ok(())
+    api::send(&EraseDevice, Some(&token), &()).await?;
+    runtime::stop();
+    Ok(Store::open().await?.wipe().await?)
 }
 
 /// Settings.
@@ -70,7 +37,7 @@ async fn reset_keys() -> Result<(), String> {
 pub(super) fn Settings() -> impl IntoView {
     let confirm = RwSignal::new(false);
     let confirm_reset = RwSignal::new(false);
-    let reset_state = RwSignal::new(None::<Result<String, String>>);
+    let reset_state = RwSignal::new(None::<Result<AccountOutcome, SessionError>>);
     let error = RwSignal::new(None::<String>);
     let ui = expect_context::<runtime::Ui>();
     let typing_on = move || ui.views.prefs.with(|p| p.typing_indicators);
@@ -97,7 +64,7 @@ pub(super) fn Settings() -> impl IntoView {
                         let _ = w.location().reload();
                     }
                 }
-                Err(e) => error.put(Some(e)),
+                Err(e) => error.put(Some(e.to_string())),
             }
         });
     };
@@ -108,10 +75,7 @@ pub(super) fn Settings() -> impl IntoView {
         }
         confirm_reset.put(false);
         spawn_local(async move {
-            reset_state.put(Some(match reset_keys().await {
-                Ok(()) => Ok("New keys are in use. Your contacts will be asked to check your new safety number.".into()),
-                Err(e) => Err(e),
-            }));
+            reset_state.put(Some(runtime::reset_keys().await));
         });
     };
     view! {
@@ -152,8 +116,11 @@ pub(super) fn Settings() -> impl IntoView {
                 <h2>"Reset identity keys"</h2>
                 <p class="hint">"If this device's keys may have been exposed, replace them. Conversations stay; each contact sees that your safety number changed and must confirm it."</p>
                 {move || reset_state.get().map(|r| match r {
-                    Ok(m) => view! { <p class="hint" role="status">{m}</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    Ok(AccountOutcome::KeysReplaced) => view! { <p class="hint" role="status">"New keys are in use. Your contacts will be asked to check your new safety number."</p> }.into_any(),
+                    // A reset that got no answer turned out never to have
+                    // reached the relay: it was undone, the old keys stay.
+                    Ok(AccountOutcome::SignedIn) => view! { <p class="hint" role="status">"The earlier reset never reached the relay and was undone; your keys are unchanged. Reset again to replace them."</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 })}
                 <button type="button" class="secondary" on:click=reset>
                     {move || if confirm_reset.get() { "Really replace my keys? Click again" } else { "Reset my identity keys" }}

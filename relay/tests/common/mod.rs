@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 pub(crate) mod backends;
+pub(crate) mod device;
 pub(crate) mod outage;
 pub(crate) mod relay;
 

@@ -45,8 +45,12 @@ pub struct Engine {
     pub(super) archives: BTreeMap<DeviceId, Vec<Session>>,
     /// Prekey schedule and accepted starts (see `prekeys`).
     pub(super) account_keys: KeysRecord,
-    /// Unix ms of the next [`Effect::CheckPreKeys`] (0: at the next tick).
+    /// Unix ms of the next prekey status check (0: at the next tick).
     pub(super) next_prekey_check: u64,
+    /// REST requests in flight.
+    pub(super) requests: super::http::Requests,
+    /// The account flow (registration, login, key reset).
+    pub(super) auth: super::account::AuthState,
 }
 
 impl core::fmt::Debug for Engine {
@@ -180,7 +184,7 @@ impl Engine {
             .map(Contact::device)
             .collect();
         for d in owed {
-            self.effects.push_back(Effect::FetchBundle(d));
+            self.fetch_bundle(d);
         }
         self.flush_outbox();
         self.effects.push_back(Effect::Changed);
@@ -218,14 +222,14 @@ impl Engine {
         self.save_contact(&dev);
         self.commit();
         if initiator && self.online {
-            self.effects.push_back(Effect::FetchBundle(dev));
+            self.fetch_bundle(dev);
         }
         self.send_presence();
         self.effects.push_back(Effect::Changed);
     }
 
-    /// The bundle asked for by [`Effect::FetchBundle`] arrived (`None`: the
-    /// fetch failed; retried on the next `Ready`).
+    /// A contact's bundle arrived (asked for by an [`Effect::Http`]; a failed
+    /// fetch is retried on the next `Ready`).
     pub fn bundle_fetched<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;
 
+use super::http::RequestId;
 use super::model::RECORD_VERSION;
 use crate::crypto::codec;
-use crate::protocol::auth::KeyUpload;
+use crate::protocol::api;
 use crate::protocol::ws::{ClientFrame, DeviceId};
 
 /// A storage operation (values are secret: the adapter encrypts them at rest).
@@ -46,13 +47,15 @@ pub enum Effect {
     Store(Vec<StoreOp>),
     /// Send a frame if connected (the engine resends what matters on `Ready`).
     Send(ClientFrame),
-    /// Fetch `GET /devices/{id}/bundle` and pass it to [`Engine::bundle_fetched`].
-    FetchBundle(DeviceId),
-    /// `PUT /prekeys` with this upload; pass the answer to
-    /// [`Engine::prekey_status`].
-    UploadPreKeys(KeyUpload),
-    /// `GET /prekeys/status`; pass the answer to [`Engine::prekey_status`].
-    CheckPreKeys,
+    /// Perform this REST request (with the token from [`Engine::token`]
+    /// when `request.auth` is set) and pass the reply to
+    /// [`Engine::http_reply`] with `id`. Requests may run concurrently.
+    Http {
+        /// Names the request in [`Engine::http_reply`].
+        id: RequestId,
+        /// What to send.
+        request: api::Request,
+    },
     /// Something the UI shows changed.
     Changed,
     /// A call signal from a contact (authenticated by its session).

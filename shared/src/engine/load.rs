@@ -52,6 +52,8 @@ impl Engine {
                 ..KeysRecord::default()
             },
             next_prekey_check: 0,
+            requests: Default::default(),
+            auth: Default::default(),
         };
         e.save_account();
         e.save_account_keys();
@@ -143,6 +145,8 @@ impl Engine {
             archives,
             account_keys,
             next_prekey_check: 0,
+            requests: Default::default(),
+            auth: Default::default(),
         }))
     }
 }

@@ -8,7 +8,7 @@
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
-use super::core::{Effect, Engine, put};
+use super::core::{Engine, put};
 use super::model::key;
 use crate::crypto::keys::OneTimePreKey;
 use crate::crypto::session::{MemoryPreKeys, Start};
@@ -56,7 +56,7 @@ impl Engine {
     /// and every [`CHECK_MS`]) and pass it to [`Engine::prekey_status`].
     pub(super) fn check_prekeys(&mut self, now: u64) {
         self.next_prekey_check = now.saturating_add(CHECK_MS);
-        self.effects.push_back(Effect::CheckPreKeys);
+        self.request_prekey_status();
     }
 
     /// The relay's view of our prekeys (from `GET /prekeys/status` or the
@@ -83,7 +83,7 @@ impl Engine {
         if (rotated || stale || !batch.is_empty())
             && let Some(upload) = key_upload(&self.account.prekeys, batch.iter())
         {
-            self.effects.push_back(Effect::UploadPreKeys(upload));
+            self.upload_prekeys(upload);
         }
     }
 
@@ -169,7 +169,7 @@ impl Engine {
         self.save_account();
         self.commit();
         if let Some(upload) = upload {
-            self.effects.push_back(Effect::UploadPreKeys(upload));
+            self.upload_prekeys(upload);
         }
     }
 

@@ -7,8 +7,17 @@
 //! waits for the next, up to [`MAX_ATTEMPTS`] replies in all. Each PIN
 //! attempt runs a fresh SPAKE2 exchange, so each reply is at most one guess.
 //!
-//! The adapter does the HTTP: it creates the slot, writes `a1`, polls `b`
-//! and so on; these types say what to write and check what was read.
+//! [`InviteFlow`] and [`JoinFlow`] run the whole exchange over the relay:
+//! which slot messages to write and poll, how often, until when, and what a
+//! refusal means. The adapter performs their requests and keeps the timers
+//! and the screen; [`Inviter`], [`LinkInvite`] and [`join_pin`] are the
+//! cryptographic steps they use.
+
+mod invite;
+mod join;
+
+pub use invite::{InviteError, InviteEvent, InviteFlow, POLL_MS, PinError};
+pub use join::{ANSWER_MS, JoinError, JoinFlow};
 
 use rand_core::CryptoRng;
 
