@@ -190,12 +190,6 @@ impl SessionError {
 }
 
 // Callers outside the flows (calls) still show errors as text.
-impl From<SessionError> for String {
-    fn from(e: SessionError) -> Self {
-        e.to_string()
-    }
-}
-
 /// Performs one engine request and hands the reply back. Uses the token
 /// held, never logs in here: the account flows' own requests need none,
 /// and a missing token makes the engine retry later.

@@ -51,14 +51,6 @@ pub(crate) enum StoreError {
     Undecryptable(String),
 }
 
-/// Until the onboarding and settings flows have error types of their own,
-/// their messages are text.
-impl From<StoreError> for String {
-    fn from(e: StoreError) -> Self {
-        e.to_string()
-    }
-}
-
 /// `": detail"`, or nothing when the browser said nothing.
 fn colon(detail: &str) -> String {
     if detail.is_empty() {

@@ -29,13 +29,6 @@ pub(crate) enum WorkerError {
     Job(#[from] JobError),
 }
 
-/// Until `files` has an error type of its own, its messages are text.
-impl From<WorkerError> for String {
-    fn from(e: WorkerError) -> Self {
-        e.to_string()
-    }
-}
-
 /// A running file worker.
 pub(crate) struct FileWorker {
     worker: Worker,

@@ -26,6 +26,7 @@ use wasm_bindgen::JsValue;
 use crate::api::now_ms;
 use crate::js::{invoke, set};
 use crate::runtime::{self, sleep};
+use rtc::RtcError;
 pub(crate) use rtc::reattach;
 
 /// Signals the call screen renders from (Copy; safe to keep globally).
@@ -236,14 +237,14 @@ fn release(id: CallId) {
 /// result; a call without a connection any more reports nothing.
 fn on_pc<T: 'static>(
     id: CallId,
-    op: impl AsyncFnOnce(JsValue) -> Result<T, String> + 'static,
+    op: impl AsyncFnOnce(JsValue) -> Result<T, RtcError> + 'static,
     done: impl FnOnce(&mut CallMachine, u64, T) -> Vec<CallAction> + 'static,
 ) {
     let Some(pc) = pc_of(id) else { return };
     spawn_local(async move {
         match op(pc).await {
             Ok(v) => run(|m, now| done(m, now, v)),
-            Err(e) => run(|m, now| m.failure(now, id, e)),
+            Err(e) => run(|m, now| m.failure(now, id, e.to_string())),
         }
     });
 }
@@ -276,7 +277,7 @@ fn perform(a: CallAction) {
                         run(|m, now| m.media_ready(now, call));
                     }
                 }
-                Err(e) => run(|m, now| m.failure(now, call, e)),
+                Err(e) => run(|m, now| m.failure(now, call, e.to_string())),
             }
         }),
         CallAction::StopMedia { call } => release(call),

@@ -5,7 +5,7 @@ use js_sys::{Array, Function, Object, Reflect};
 use leptos::task::spawn_local;
 use parley_shared::engine::call::{CallId, IceCandidate, Quality, SdpKind};
 use parley_shared::protocol::ErrorCode;
-use parley_shared::protocol::api::{GetTurn, Json};
+use parley_shared::protocol::api::{Failure, GetTurn, Json};
 use parley_shared::protocol::turn::TurnCredentials;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
@@ -14,15 +14,42 @@ use wasm_bindgen_futures::JsFuture;
 use super::{MEDIA, on_candidate, on_connection_state};
 use crate::api;
 use crate::js::{get, invoke, invoke_async, js_err, obj, set};
-use crate::runtime;
+use crate::runtime::{self, SessionError};
 
-async fn turn() -> Result<Option<TurnCredentials>, String> {
+/// Why the browser side of a call failed (the text is shown and ends the call).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RtcError {
+    /// No session with the relay for TURN credentials.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The relay refused TURN credentials.
+    #[error(transparent)]
+    Turn(#[from] Failure),
+    /// No media devices here (not a secure context, or no window).
+    #[error("This browser cannot use a microphone here (it needs HTTPS).")]
+    NoMediaDevices,
+    /// The user or the browser refused, or there is no such device.
+    #[error("Microphone or camera access was refused or is not available.")]
+    MediaRefused,
+    /// No WebRTC in this browser.
+    #[error("This browser cannot make calls (no WebRTC).")]
+    NoWebRtc,
+    /// A WebRTC call failed, with the browser's explanation.
+    #[error("The browser's call connection failed: {0}")]
+    Browser(String),
+}
+
+fn browser(e: JsValue) -> RtcError {
+    RtcError::Browser(js_err(e))
+}
+
+async fn turn() -> Result<Option<TurnCredentials>, RtcError> {
     let token = runtime::ensure_token().await?;
     match api::send(&GetTurn, Some(&token), &()).await {
         Ok(Json(c)) => Ok(Some(c)),
         // No TURN on this relay: direct connections only.
         Err(f) if f.is(ErrorCode::NotFound) => Ok(None),
-        Err(f) => Err(f.to_string()),
+        Err(f) => Err(f.into()),
     }
 }
 
@@ -46,16 +73,16 @@ fn rtc_config(creds: &Option<TurnCredentials>) -> JsValue {
     ])
 }
 
-async fn media(video: bool) -> Result<JsValue, String> {
+async fn media(video: bool) -> Result<JsValue, RtcError> {
     let devices = web_sys::window()
-        .ok_or("no window")?
+        .ok_or(RtcError::NoMediaDevices)?
         .navigator()
         .media_devices()
-        .map_err(|_| "This browser cannot use a microphone here (it needs HTTPS).".to_owned())?;
+        .map_err(|_| RtcError::NoMediaDevices)?;
     let c = obj(&[("audio", true.into()), ("video", video.into())]);
     invoke_async(&devices.into(), "getUserMedia", &[c])
         .await
-        .map_err(|_| "Microphone or camera access was refused or is not available.".to_owned())
+        .map_err(|_| RtcError::MediaRefused)
 }
 
 fn attach(id: &str, stream: &JsValue) {
@@ -96,11 +123,12 @@ pub(crate) fn reattach() {
     });
 }
 
-fn make_pc(creds: &Option<TurnCredentials>, id: CallId) -> Result<JsValue, String> {
+fn make_pc(creds: &Option<TurnCredentials>, id: CallId) -> Result<JsValue, RtcError> {
     let ctor: Function = get(&js_sys::global(), "RTCPeerConnection")
         .dyn_into()
-        .map_err(|_| "This browser cannot make calls (no WebRTC).".to_owned())?;
-    let pc: JsValue = Reflect::construct(&ctor, &Array::of1(&rtc_config(creds))).map_err(js_err)?;
+        .map_err(|_| RtcError::NoWebRtc)?;
+    let pc: JsValue =
+        Reflect::construct(&ctor, &Array::of1(&rtc_config(creds))).map_err(browser)?;
     let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let c = get(&ev, "candidate");
         if c.is_null() || c.is_undefined() {
@@ -149,23 +177,27 @@ fn make_pc(creds: &Option<TurnCredentials>, id: CallId) -> Result<JsValue, Strin
     Ok(pc)
 }
 
-fn add_tracks(pc: &JsValue, stream: &JsValue) -> Result<(), String> {
-    let tracks: Array = invoke(stream, "getTracks", &[]).map_err(js_err)?.into();
+fn add_tracks(pc: &JsValue, stream: &JsValue) -> Result<(), RtcError> {
+    let tracks: Array = invoke(stream, "getTracks", &[]).map_err(browser)?.into();
     for t in tracks.iter() {
-        invoke(pc, "addTrack", &[t, stream.clone()]).map_err(js_err)?;
+        invoke(pc, "addTrack", &[t, stream.clone()]).map_err(browser)?;
     }
     Ok(())
 }
 
-pub(super) async fn describe(pc: &JsValue, method: &str, opts: JsValue) -> Result<String, String> {
-    let desc = invoke_async(pc, method, &[opts]).await.map_err(js_err)?;
+pub(super) async fn describe(
+    pc: &JsValue,
+    method: &str,
+    opts: JsValue,
+) -> Result<String, RtcError> {
+    let desc = invoke_async(pc, method, &[opts]).await.map_err(browser)?;
     invoke_async(pc, "setLocalDescription", std::slice::from_ref(&desc))
         .await
-        .map_err(js_err)?;
+        .map_err(browser)?;
     Ok(get(&desc, "sdp").as_string().unwrap_or_default())
 }
 
-pub(super) async fn set_remote(pc: &JsValue, kind: SdpKind, sdp: &str) -> Result<(), String> {
+pub(super) async fn set_remote(pc: &JsValue, kind: SdpKind, sdp: &str) -> Result<(), RtcError> {
     let kind = match kind {
         SdpKind::Offer => "offer",
         SdpKind::Answer => "answer",
@@ -173,12 +205,12 @@ pub(super) async fn set_remote(pc: &JsValue, kind: SdpKind, sdp: &str) -> Result
     let d = obj(&[("type", kind.into()), ("sdp", sdp.into())]);
     invoke_async(pc, "setRemoteDescription", &[d])
         .await
-        .map_err(js_err)?;
+        .map_err(browser)?;
     Ok(())
 }
 
 /// TURN credentials, camera/microphone and a connection carrying them.
-pub(super) async fn open(id: CallId, video: bool) -> Result<(JsValue, JsValue), String> {
+pub(super) async fn open(id: CallId, video: bool) -> Result<(JsValue, JsValue), RtcError> {
     let creds = turn().await?;
     let stream = media(video).await?;
     let pc = make_pc(&creds, id).and_then(|pc| add_tracks(&pc, &stream).map(|()| pc));
@@ -193,10 +225,10 @@ pub(super) async fn open(id: CallId, video: bool) -> Result<(JsValue, JsValue), 
 
 /// Creates and sets an offer; a restart first fetches fresh TURN
 /// credentials and asks for new ICE credentials.
-pub(super) async fn offer(pc: &JsValue, restart: bool) -> Result<String, String> {
+pub(super) async fn offer(pc: &JsValue, restart: bool) -> Result<String, RtcError> {
     if restart {
         let creds = turn().await?;
-        invoke(pc, "setConfiguration", &[rtc_config(&creds)]).map_err(js_err)?;
+        invoke(pc, "setConfiguration", &[rtc_config(&creds)]).map_err(browser)?;
     }
     describe(pc, "createOffer", obj(&[("iceRestart", restart.into())])).await
 }
