@@ -11,7 +11,7 @@ pub mod ratchet;
 pub mod safety;
 pub mod session;
 pub mod stream;
-#[cfg(test)]
+#[cfg(all(test, feature = "testing"))]
 mod vectors;
 
 pub use primitives::os_rng;

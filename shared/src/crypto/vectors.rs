@@ -6,50 +6,14 @@
 //! version number: clients in the field must keep talking).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use core::convert::Infallible;
-
-use rand_core::{TryCryptoRng, TryRng};
-
 use super::keys::{self, IdentityKeyPair, OneTimePreKey, PreKeyBundle};
 use super::pqxdh::{self, PQXDH_INFO};
-use super::primitives::{Secret, hkdf, sha256};
+use super::primitives::{Secret, hkdf};
 use super::session::{MemoryPreKeys, Session, SessionMessage};
+use crate::testing::SeededRng;
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/session-v1.txt");
 const SEED: &str = "parley fixed vector v1";
-
-/// SHA-256 in counter mode over a seed: deterministic, NOT for real keys.
-struct SeededRng {
-    seed: [u8; 32],
-    counter: u64,
-    buf: Vec<u8>,
-}
-
-impl TryRng for SeededRng {
-    type Error = Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for d in dst {
-            if self.buf.is_empty() {
-                self.buf = sha256(&[&self.seed, &self.counter.to_le_bytes()]).to_vec();
-                self.counter += 1;
-            }
-            *d = self.buf.remove(0);
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for SeededRng {}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -64,11 +28,7 @@ fn unhex(s: &str) -> Vec<u8> {
 
 /// Every value of one session start and reply, in protocol order.
 fn compute() -> Vec<(&'static str, String)> {
-    let rng = &mut SeededRng {
-        seed: sha256(&[SEED.as_bytes()]),
-        counter: 0,
-        buf: Vec::new(),
-    };
+    let rng = &mut SeededRng::new(SEED);
     let alice = IdentityKeyPair::generate(rng);
     // Alice's own prekeys: drawn only to keep the generator's sequence.
     let _ = (alice.signed_prekey(rng, 1), alice.pq_prekey(rng, 7));

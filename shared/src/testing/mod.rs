@@ -7,6 +7,9 @@
 //! free of I/O: this module only calls the trait.
 
 pub mod fake;
+mod rng;
+
+pub use rng::SeededRng;
 
 use core::future::Future;
 use core::pin::pin;

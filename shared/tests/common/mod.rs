@@ -1,60 +1,13 @@
 //! Test helpers: a deterministic CSPRNG stand-in, so fixed vectors are fixed.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use core::convert::Infallible;
-
 use parley_shared::crypto::keys::{
     IdentityKeyPair, OneTimePreKey, PqPreKey, PreKeyBundle, SignedPreKey,
 };
 use parley_shared::crypto::session::PreKeySource;
-use rand_core::{TryCryptoRng, TryRng};
-use sha2::{Digest, Sha256};
 
-/// SHA-256 in counter mode over a seed. Deterministic, NOT for real keys.
-pub(crate) struct TestRng {
-    seed: [u8; 32],
-    counter: u64,
-    buf: Vec<u8>,
-}
-
-impl TestRng {
-    pub(crate) fn new(label: &str) -> Self {
-        Self {
-            seed: Sha256::digest(label.as_bytes()).into(),
-            counter: 0,
-            buf: Vec::new(),
-        }
-    }
-}
-
-impl TryRng for TestRng {
-    type Error = Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for d in dst {
-            if self.buf.is_empty() {
-                let mut h = Sha256::new();
-                h.update(self.seed);
-                h.update(self.counter.to_le_bytes());
-                self.counter += 1;
-                self.buf = h.finalize().to_vec();
-            }
-            *d = self.buf.remove(0);
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for TestRng {}
+/// The deterministic generator of the fixed vectors.
+pub(crate) use parley_shared::testing::SeededRng as TestRng;
 
 /// A device with its prekeys, as a client would hold them.
 pub(crate) struct Device {
