@@ -4,11 +4,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::pairing::{PIN_PASSWORD_DIGITS, PIN_SLOT_DIGITS};
-use web_sys::MediaStream;
 
+use super::scanner::QrScanner;
 use super::{BackButton, Nav, Put, Screen};
 use crate::pair::{self, PairError};
-use crate::{qr, runtime};
 
 /// A PIN as shown: slot digits, a separator, password digits.
 const PIN_LEN: usize = PIN_SLOT_DIGITS + 1 + PIN_PASSWORD_DIGITS;
@@ -23,11 +22,8 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
-    let scanning = RwSignal::new(false);
     let left = RwSignal::new(false);
     on_cleanup(move || left.put(true));
-    let video = NodeRef::<leptos::html::Video>::new();
-    let canvas = NodeRef::<leptos::html::Canvas>::new();
 
     let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], PairError>>>>| {
         busy.put(true);
@@ -64,42 +60,10 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
         let p = pin.get_untracked();
         run(Box::pin(async move { pair::join_pin_code(&p).await }));
     };
-    let scan = move |_| {
-        let (Some(v), Some(c)) = (video.get(), canvas.get()) else {
-            return;
-        };
-        error.put(None);
-        scanning.put(true);
-        spawn_local(async move {
-            let stream: MediaStream = match qr::start_camera(&v).await {
-                Ok(s) => s,
-                Err(e) => {
-                    scanning.put(false);
-                    error.put(Some(e.to_string()));
-                    return;
-                }
-            };
-            status.put(Some("Point the camera at the invite's QR code.".into()));
-            let mut found = None;
-            while scanning.try_get_untracked().unwrap_or(false)
-                && !left.try_get_untracked().unwrap_or(true)
-            {
-                if let Some(text) = qr::scan_frame(&v, &c) {
-                    found = Some(text);
-                    break;
-                }
-                runtime::sleep(200).await;
-            }
-            qr::stop_camera(&stream);
-            v.set_src_object(None);
-            scanning.put(false);
-            status.put(None);
-            if let Some(text) = found {
-                link_text.put(text.clone());
-                run(Box::pin(async move { pair::join_link(&text).await }));
-            }
-        });
-    };
+    let on_code = Callback::new(move |text: String| {
+        link_text.put(text.clone());
+        run(Box::pin(async move { pair::join_link(&text).await }));
+    });
 
     view! {
         <main class="join" data-screen="join">
@@ -115,12 +79,8 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
             </Show>
             <section class="card">
                 <h2>"Scan the QR code"</h2>
-                <video node_ref=video class="camera" class:hidden=move || !scanning.get() playsinline=true aria-label="Camera preview"></video>
-                <canvas node_ref=canvas class="hidden"></canvas>
-                <Show when=move || !scanning.get()
-                    fallback=move || view! { <button type="button" class="secondary" on:click=move |_| scanning.put(false)>"Stop camera"</button> }>
-                    <button type="button" class="primary" on:click=scan disabled=move || busy.get()>"Scan with camera"</button>
-                </Show>
+                <QrScanner start_label="Scan with camera" prompt="Point the camera at the invite's QR code."
+                    on_code=on_code error=error disabled=busy/>
             </section>
             <form class="card" on:submit=join_pin>
                 <h2>"Type the PIN"</h2>
