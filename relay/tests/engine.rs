@@ -6,10 +6,7 @@
 
 mod common;
 
-use std::cell::Cell;
-use std::rc::Rc;
-
-use common::device::{Client, pair};
+use common::device::{Client, alice_and_bob};
 use common::relay::{Relay, RelayBuilder};
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::Effect;
@@ -52,12 +49,7 @@ async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers(
     pg: Option<String>,
 ) {
     let mut relay = builder.start().await;
-    let ahead = Rc::new(Cell::new(0));
-    let mut alice = Client::new(&relay.base, "Alice", ahead.clone()).await;
-    let mut bob = Client::new(&relay.base, "Bob", ahead.clone()).await;
-    alice.connect().await;
-    bob.connect().await;
-    pair(&mut alice, &mut bob).await;
+    let (ahead, mut alice, mut bob) = alice_and_bob(&relay.base).await;
     let now = || common::now_ms() as u64 + ahead.get();
     let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());
     // Presence is opt-in: both turn it on.

@@ -10,7 +10,7 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::device::{Client, Fault, advance_to, pair, until_joined};
+use common::device::{Client, Fault, advance_to, alice_and_bob, until_joined};
 use common::relay::RelayBuilder;
 use parley_shared::engine::files::{FileOffer, FileState};
 use parley_shared::engine::flow::BlobError;
@@ -289,12 +289,7 @@ async fn file_flows_put_before_offering_and_delete_after_download(
     _pg: Option<String>,
 ) {
     let relay = builder.start().await;
-    let ahead = Rc::new(Cell::new(0));
-    let mut alice = Client::new(&relay.base, "Alice", ahead.clone()).await;
-    let mut bob = Client::new(&relay.base, "Bob", ahead.clone()).await;
-    alice.connect().await;
-    bob.connect().await;
-    pair(&mut alice, &mut bob).await;
+    let (_ahead, mut alice, mut bob) = alice_and_bob(&relay.base).await;
     bob.pump(300).await;
     alice.pump(300).await;
     let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());

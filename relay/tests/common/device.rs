@@ -251,6 +251,18 @@ pub(crate) async fn until_joined(
     panic!("the joiner never finished");
 }
 
+/// Alice and Bob on the relay at `base`, connected and paired, sharing one
+/// clock offset (`ahead`, ms) that a test can run forward.
+pub(crate) async fn alice_and_bob(base: &str) -> (Rc<Cell<u64>>, Client, Client) {
+    let ahead = Rc::new(Cell::new(0));
+    let mut alice = Client::new(base, "Alice", ahead.clone()).await;
+    let mut bob = Client::new(base, "Bob", ahead.clone()).await;
+    alice.connect().await;
+    bob.connect().await;
+    pair(&mut alice, &mut bob).await;
+    (ahead, alice, bob)
+}
+
 /// Pairs `a` (inviter) and `b` (joiner) by invite link, both running the
 /// engine's pairing flows over the rendezvous; then the joiner's session
 /// start reaches the inviter.
