@@ -189,13 +189,16 @@ impl SessionError {
     }
 }
 
-// Callers outside the flows (calls) still show errors as text.
 /// Performs one engine request and hands the reply back. Uses the token
 /// held, never logs in here: the account flows' own requests need none,
 /// and a missing token makes the engine retry later.
 async fn http(id: RequestId, req: typed::Request) {
     let reply = api::perform(&req, token().as_deref()).await;
-    let _ = write(|e| e.http_reply(&mut os_rng(), id, reply, now_ms()));
+    // What the user must know is in the conversation already (a notice);
+    // the console keeps the detail.
+    if let Some(Err(e)) = write(|e| e.http_reply(&mut os_rng(), id, reply, now_ms())) {
+        web_sys::console::warn_1(&format!("Parley: a relay answer was refused: {e}").into());
+    }
 }
 
 /// Performs a flow's request, with a token (logging in first) when the
@@ -268,6 +271,7 @@ pub(crate) async fn run_detached(engine: &mut Engine) -> Vec<StoreOp> {
             Effect::Store(ops) => writes.extend(ops),
             Effect::Http { id, request } => {
                 let reply = api::perform(&request, None).await;
+                // Registration's outcome is read from `account_result`.
                 let _ = engine.http_reply(&mut os_rng(), id, reply, now_ms());
             }
             Effect::Send(_) | Effect::Changed | Effect::Call(..) => {}

@@ -5,8 +5,9 @@
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::model::{Body, Notice};
 use parley_shared::engine::prekeys::{CHECK_MS, RETIRED_KEEP_MS, ROTATE_MS};
-use parley_shared::protocol::api::{Endpoint, GetPreKeyStatus};
-use parley_shared::protocol::auth::PreKeyStatus;
+use parley_shared::engine::{Effect, EngineError};
+use parley_shared::protocol::api::{Endpoint, GetBundle, GetPreKeyStatus};
+use parley_shared::protocol::auth::{BundleResponse, PreKeyStatus, encode_b64};
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
 
 use parley_shared::testing::fake::{Side, bundle_with, deliver, introduce, paired, texts};
@@ -204,7 +205,7 @@ fn one_time_prekeys_drained_at_the_relay_are_refilled() {
     let mut asked = 0;
     a.engine.tick(5_000 + CHECK_MS);
     while let Some(e) = a.engine.next_effect() {
-        if let parley_shared::engine::Effect::Http { request, .. } = e
+        if let Effect::Http { request, .. } = e
             && request == GetPreKeyStatus.request(&())
         {
             asked += 1;
@@ -259,4 +260,65 @@ fn presence_is_opt_in_and_names_only_contacts() {
     a.engine.set_presence(false);
     a.drain(None);
     assert_eq!(presence_frames(&a).last(), Some(&(false, 0)));
+}
+
+/// A relay answers Bob's bundle request for Alice (Bob starts the session)
+/// with keys signed by Mallory: no session starts, the message keeps
+/// waiting, and Bob is told once (not on every retry); Alice's genuine
+/// bundle then delivers it.
+#[test]
+fn a_forged_bundle_starts_nothing_and_is_shown_once() {
+    let mut a = Side::new("Alice");
+    let mut b = Side::new("Bob");
+    let mallory = Side::new("Mallory");
+    introduce(&mut a, &mut b);
+    let aid = a.engine.device_id();
+    b.engine
+        .send_text(&mut os_rng(), &aid, "for Alice only", 2_000)
+        .unwrap();
+    let forged = BundleResponse {
+        bundle: encode_b64(&bundle_with(&mallory.engine, true)),
+    };
+    let forged = serde_json::to_vec(&forged).unwrap();
+    let forged_notices = |s: &Side| {
+        s.engine
+            .messages(&aid)
+            .iter()
+            .filter(|m| matches!(m.body, Body::Notice(Notice::ForgedKeys)))
+            .count()
+    };
+    for round in 0..2 {
+        let mut asked = false;
+        while let Some(effect) = b.engine.next_effect() {
+            match effect {
+                Effect::Http { id, request }
+                    if request.path == GetBundle { device: aid }.path() =>
+                {
+                    asked = true;
+                    let r = b.engine.http_reply(
+                        &mut os_rng(),
+                        id,
+                        Ok((200, forged.clone())),
+                        3_000 + round,
+                    );
+                    assert_eq!(r, Err(EngineError::BadBundle));
+                }
+                Effect::Store(ops) => b.store.apply(ops),
+                _ => {}
+            }
+        }
+        assert!(asked, "round {round}: the bundle is fetched");
+        assert_eq!(forged_notices(&b), 1, "round {round}: shown once");
+        assert!(
+            b.sent
+                .iter()
+                .all(|f| !matches!(f, ClientFrame::Send { .. }))
+        );
+        // After a reconnect the bundle is fetched again.
+        b.connect(3_000 + 600_000 * (round + 1));
+    }
+    // The real bundle: the waiting message goes out.
+    b.drain(Some(&a.engine));
+    deliver(&mut b, &mut a, 1_300_000);
+    assert_eq!(texts(&a, &b.engine.device_id()), ["for Alice only"]);
 }

@@ -10,6 +10,7 @@ use super::account::AuthStep;
 use super::core::Engine;
 use super::effects::Effect;
 use super::error::EngineError;
+use super::model::{Body, Notice};
 use crate::protocol::api::{
     self, Endpoint, GetBundle, GetPreKeyStatus, Json, PutPreKeys, decode_answer,
 };
@@ -90,8 +91,13 @@ impl Engine {
         match purpose {
             Purpose::Bundle(device) => {
                 if let Ok(Json(b)) = decode::<GetBundle>(&reply) {
-                    let raw = decode_b64(&b.bundle).ok_or(EngineError::BadBundle)?;
-                    self.bundle_fetched(rng, &device, &raw)?;
+                    let fetched = decode_b64(&b.bundle)
+                        .ok_or(EngineError::BadBundle)
+                        .and_then(|raw| self.bundle_fetched(rng, &device, &raw));
+                    if let Err(EngineError::BadBundle) = fetched {
+                        self.forged_keys(&device, now);
+                    }
+                    fetched?;
                 }
             }
             Purpose::PreKeys => {
@@ -102,6 +108,22 @@ impl Engine {
             Purpose::Auth(step) => self.auth_reply(step, &reply),
         }
         Ok(())
+    }
+
+    /// Tells the user, once per streak, that the relay served keys the
+    /// contact did not sign (their messages keep waiting for real ones).
+    fn forged_keys(&mut self, peer: &DeviceId, now: u64) {
+        let last_notice = self
+            .messages(peer)
+            .iter()
+            .rev()
+            .find_map(|m| match &m.body {
+                Body::Notice(n) => Some(n),
+                _ => None,
+            });
+        if last_notice != Some(&Notice::ForgedKeys) {
+            self.push_notice(peer, Notice::ForgedKeys, now);
+        }
     }
 
     /// Requests emitted and not answered yet.

@@ -69,6 +69,9 @@ pub enum Notice {
     IdentityChanged,
     /// A message could not be sent.
     SendFailed(String),
+    /// The relay served keys for the contact that are not signed by the
+    /// identity pinned at pairing (appended: records encode by position).
+    ForgedKeys,
 }
 
 impl Notice {
@@ -90,6 +93,9 @@ impl Notice {
                 format!("A message from {peer} could not be decrypted ({why}).")
             }
             Self::SendFailed(why) => format!("A message could not be sent: {why}"),
+            Self::ForgedKeys => format!(
+                "The relay offered keys for {peer} that {peer} did not sign. Messages to {peer} wait; if this persists, someone may be trying to intercept them."
+            ),
             Self::IdentityChanged => format!(
                 "{peer}'s safety number changed: they reset their keys. Compare the new number before sending."
             ),
