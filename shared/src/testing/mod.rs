@@ -21,7 +21,9 @@ use crate::engine::call::CallSignal;
 use crate::engine::content::MessageId;
 use crate::engine::files::FileState;
 use crate::engine::flow::{BlobError, BlobRequest, Step};
-use crate::engine::pairing::{InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow};
+use crate::engine::pairing::{
+    InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow, PairingFlow,
+};
 use crate::engine::transfer::{DownloadFlow, TransferError, UploadFlow};
 use crate::engine::{
     AccountError, AccountOutcome, Effect, Engine, EngineError, MemoryStore, Reply,
@@ -174,6 +176,19 @@ impl<T: Transport> Device<T> {
         flow: &mut InviteFlow,
         events: &mut Vec<InviteEvent>,
     ) -> Progress<Result<DeviceId, InviteError>> {
+        self.pairing(flow, events).await
+    }
+
+    /// Runs the join until it waits or ends.
+    pub async fn join(&mut self, flow: &mut JoinFlow) -> Progress<Result<DeviceId, JoinError>> {
+        self.pairing(flow, &mut Vec::new()).await
+    }
+
+    async fn pairing<F: PairingFlow>(
+        &mut self,
+        flow: &mut F,
+        events: &mut Vec<F::Event>,
+    ) -> Progress<F::Outcome> {
         loop {
             match flow.step(self.io.now()) {
                 Step::Http(req) => {
@@ -186,24 +201,6 @@ impl<T: Transport> Device<T> {
                 Step::Wait(at) => return Progress::Waiting(at),
                 Step::Done(r) => return Progress::Done(r),
                 // Pairing has no blob transfers.
-                Step::Blob(_) => return Progress::Waiting(u64::MAX),
-            }
-        }
-    }
-
-    /// Runs the join until it waits or ends.
-    pub async fn join(&mut self, flow: &mut JoinFlow) -> Progress<Result<DeviceId, JoinError>> {
-        loop {
-            match flow.step(self.io.now()) {
-                Step::Http(req) => {
-                    let reply = self.request(&req).await;
-                    let now = self.io.now();
-                    flow.on_reply(&mut os_rng(), &mut self.engine, reply, now);
-                    let _ = self.settle().await;
-                }
-                Step::Wait(at) => return Progress::Waiting(at),
-                Step::Done(r) => return Progress::Done(r),
-                Step::Event(()) => {}
                 Step::Blob(_) => return Progress::Waiting(u64::MAX),
             }
         }

@@ -74,7 +74,9 @@ enum Pending {
     PollA2,
 }
 
-/// The joiner's flow.
+/// The joiner's flow (its `Debug` shows no secret: the PIN code and the
+/// joiner's SPAKE2 state redact themselves).
+#[derive(Debug)]
 pub struct JoinFlow {
     slot: String,
     code: Option<PinCode>,
@@ -84,15 +86,6 @@ pub struct JoinFlow {
     poll_at: u64,
     deadline: u64,
     done: Option<Result<DeviceId, JoinError>>,
-}
-
-impl core::fmt::Debug for JoinFlow {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("JoinFlow")
-            .field("in_flight", &self.in_flight)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
 }
 
 impl JoinFlow {

@@ -24,6 +24,44 @@ use rand_core::CryptoRng;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::pairing::{Invite, Paired, PairingError, PinCode, PinInviter, PinJoiner};
 use crate::protocol::rendezvous::{MAX_ATTEMPTS, Rendezvous};
+use crate::protocol::ws::DeviceId;
+
+use super::flow::Step;
+use super::{Engine, Reply};
+
+/// What the invite and join flows share, so one driver runs either.
+pub trait PairingFlow {
+    /// What the flow shows along the way.
+    type Event;
+    /// How it ends.
+    type Outcome;
+    /// The next thing to do at `now` (Unix ms).
+    fn step(&mut self, now: u64) -> Step<Self::Event, Self::Outcome>;
+    /// The answer to the last [`Step::Http`].
+    fn on_reply<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, reply: Reply, now: u64);
+}
+
+impl PairingFlow for InviteFlow {
+    type Event = InviteEvent;
+    type Outcome = Result<DeviceId, InviteError>;
+    fn step(&mut self, now: u64) -> Step<Self::Event, Self::Outcome> {
+        InviteFlow::step(self, now)
+    }
+    fn on_reply<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, reply: Reply, now: u64) {
+        InviteFlow::on_reply(self, rng, engine, reply, now);
+    }
+}
+
+impl PairingFlow for JoinFlow {
+    type Event = ();
+    type Outcome = Result<DeviceId, JoinError>;
+    fn step(&mut self, now: u64) -> Step<Self::Event, Self::Outcome> {
+        JoinFlow::step(self, now)
+    }
+    fn on_reply<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, reply: Reply, now: u64) {
+        JoinFlow::on_reply(self, rng, engine, reply, now);
+    }
+}
 
 const TAG_QR: u8 = b'Q';
 const TAG_PIN: u8 = b'P';
