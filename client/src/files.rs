@@ -12,6 +12,7 @@ use parley_shared::crypto::stream::FileKey;
 use parley_shared::engine::files::FileOffer;
 use parley_shared::engine::flow::{BlobError, BlobRequest, Step};
 use parley_shared::engine::transfer::{DownloadFlow, NewUpload, TransferError, UploadFlow};
+use parley_shared::protocol::api;
 use parley_shared::protocol::ws::DeviceId;
 use parley_worker::job::Request;
 use wasm_bindgen::JsValue;
@@ -247,11 +248,7 @@ pub(crate) async fn receive(
     let mut blob = None;
     loop {
         match flow.step(now_ms()) {
-            Step::Http(req) => {
-                let reply = runtime::perform(&req).await;
-                runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply))
-                    .ok_or(SessionError::NoAccount)?;
-            }
+            Step::Http(req) => answer(&mut flow, &req).await?,
             Step::Blob(source) => {
                 let r = fetch(flow.offer(), source, p).await.map(|b| blob = Some(b));
                 runtime::write(|e| flow.on_downloaded(&mut os_rng(), e, r))
@@ -276,17 +273,20 @@ pub(crate) async fn decline(
     let mut flow = DownloadFlow::decline(peer, id, offer);
     loop {
         match flow.step(now_ms()) {
-            Step::Http(req) => {
-                let reply = runtime::perform(&req).await;
-                runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply))
-                    .ok_or(SessionError::NoAccount)?;
-            }
+            Step::Http(req) => answer(&mut flow, &req).await?,
             Step::Done(r) => return r.map(|_| ()).map_err(Into::into),
             Step::Blob(_) | Step::Wait(_) | Step::Event(()) => {
                 return Err(FileError::Worker(WorkerError::Stopped));
             }
         }
     }
+}
+
+/// Performs a download flow's request and hands the reply back.
+async fn answer(flow: &mut DownloadFlow, req: &api::Request) -> Result<(), FileError> {
+    let reply = runtime::perform(req).await;
+    runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply)).ok_or(SessionError::NoAccount)?;
+    Ok(())
 }
 
 /// Downloads, verifies and decrypts in the worker; returns the file.
