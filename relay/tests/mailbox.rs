@@ -129,11 +129,7 @@ async fn offline_recipient_gets_everything_in_per_sender_order(
     let relay = builder.start().await;
     let store = store_of(&relay, &pg);
     let api = Api::new(&relay);
-    let (alice, carol, bob) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, carol, bob] = api.devices().await;
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
     let (mut c, _) = Ws::connect(&relay.base, &carol.token).await;
     for i in 0..20u8 {
@@ -168,11 +164,7 @@ async fn offline_recipient_gets_everything_in_per_sender_order(
 async fn only_the_recipient_can_acknowledge(builder: RelayBuilder, _pg: Option<String>) {
     let relay = builder.start().await;
     let api = Api::new(&relay);
-    let (alice, bob, mallory) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, bob, mallory] = api.devices().await;
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
     a.send(&send(7, &bob, b"for bob")).await;
     a.recv().await;

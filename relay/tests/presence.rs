@@ -67,11 +67,7 @@ async fn presence_is_opt_in_mutual_and_flips_when_a_device_leaves() {
 async fn stranger_cannot_learn_online_state_by_presence_or_ephemeral_sends() {
     let relay = RelayBuilder::new().start().await;
     let api = Api::new(&relay);
-    let (alice, bob, mallory) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, bob, mallory] = api.devices().await;
     let (a_id, b_id) = (alice.identity.device_id(), bob.identity.device_id());
     let (mut m, _) = Ws::connect(&relay.base, &mallory.token).await;
     m.send(&presence(true, vec![a_id])).await;

@@ -46,11 +46,7 @@ async fn stranger_cannot_fill_a_devices_queue_for_its_contacts(
         .start()
         .await;
     let api = Api::new(&relay);
-    let (bob, mallory, alice) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [bob, mallory, alice] = api.devices().await;
     let to = bob.identity.device_id();
     let (mut m, _) = Ws::connect(&relay.base, &mallory.token).await;
     let mut accepted = 0;

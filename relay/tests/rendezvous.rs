@@ -117,11 +117,7 @@ async fn qr_slot_has_one_claimant_and_write_once_messages(
     let relay = builder.start().await;
     let api = Api::new(&relay);
     let slots = Slots::new(&api);
-    let (owner, joiner, other) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [owner, joiner, other] = api.devices().await;
     let slot = slots.create(&owner, false, 600).await;
     assert!(slot.pin_slot.is_none());
     let id = slot.id.as_str();
@@ -230,11 +226,7 @@ async fn pin_pairing_through_the_relay(builder: RelayBuilder, _pg: Option<String
     let relay = builder.start().await;
     let api = Api::new(&relay);
     let slots = Slots::new(&api);
-    let (alice, bob, mallory) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, bob, mallory] = api.devices().await;
     let rng = &mut os_rng();
 
     // Alice opens a PIN slot and shows the code NNNN-NNNNNN.
@@ -283,11 +275,7 @@ async fn one_device_at_its_cap_does_not_stop_others_from_inviting(
     let relay = builder.start().await;
     let api = Api::new(&relay);
     let slots = Slots::new(&api);
-    let (mallory, alice, bob) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [mallory, alice, bob] = api.devices().await;
 
     // Mallory opens PIN slots until the relay says no.
     let mut held = Vec::new();
@@ -377,12 +365,7 @@ async fn one_network_cannot_take_more_than_a_few_pin_numbers() {
 async fn pin_lookups_are_rate_limited(builder: RelayBuilder, _pg: Option<String>) {
     let relay = builder.start().await;
     let api = Api::new(&relay);
-    let (alice, mallory, accomplice, bob) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, mallory, accomplice, bob] = api.devices().await;
     let here = Slots::new(&api);
     let number = here.create(&alice, true, 600).await.pin_slot.unwrap();
 
@@ -465,11 +448,7 @@ async fn junk_reply_does_not_void_the_invite(builder: RelayBuilder, _pg: Option<
     let relay = builder.start().await;
     let api = Api::new(&relay);
     let slots = Slots::new(&api);
-    let (alice, bob, mallory) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, bob, mallory] = api.devices().await;
     let (mut inviter, numbered) = pin_invite(&slots, &alice, &api.base, false).await;
     let shown = inviter.pin().unwrap();
     let number = numbered.pin_slot.unwrap();
@@ -521,11 +500,7 @@ async fn a_code_is_worth_at_most_three_guesses(builder: RelayBuilder, _pg: Optio
     let relay = builder.start().await;
     let api = Api::new(&relay);
     let slots = Slots::new(&api);
-    let (alice, bob, mallory) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, bob, mallory] = api.devices().await;
     let (mut inviter, numbered) = pin_invite(&slots, &alice, &api.base, true).await;
     let id = numbered.id.clone();
     // Rejecting needs a reply waiting, and the owner.

@@ -108,6 +108,17 @@ impl Api {
         .await
     }
 
+    /// `N` registered devices without one-time prekeys.
+    #[allow(dead_code)] // not every test file uses it
+    pub(crate) async fn devices<const N: usize>(&self) -> [Device; N] {
+        let mut out = Vec::with_capacity(N);
+        for _ in 0..N {
+            out.push(self.register(0).await);
+        }
+        out.try_into()
+            .unwrap_or_else(|_| unreachable!("exactly N were registered"))
+    }
+
     pub(crate) async fn register(&self, one_time: u32) -> Device {
         let identity = IdentityKeyPair::generate(&mut os_rng());
         let keys = Self::keys(&identity, 100, one_time);
