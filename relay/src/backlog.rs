@@ -191,7 +191,7 @@ mod tests {
 
     fn deliver(n: u8, size: usize) -> Live {
         Live::encode(&ServerFrame::Deliver {
-            from: [1; 32],
+            from: DeviceId::new([1; 32]),
             id: [n; 16],
             sent_at: 0,
             ephemeral: false,
@@ -221,14 +221,17 @@ mod tests {
     #[test]
     fn recent_skips_a_second_copy_and_forgets_the_oldest() {
         let mut r = Recent::default();
-        assert!(r.first_time(([1; 32], [1; 16])));
-        assert!(!r.first_time(([1; 32], [1; 16])));
+        assert!(r.first_time((DeviceId::new([1; 32]), [1; 16])));
+        assert!(!r.first_time((DeviceId::new([1; 32]), [1; 16])));
         for i in 0..RECENT as u32 {
             let mut id = [0u8; 16];
             id[..4].copy_from_slice(&i.to_be_bytes());
             id[15] = 9;
-            r.first_time(([2; 32], id));
+            r.first_time((DeviceId::new([2; 32]), id));
         }
-        assert!(r.first_time(([1; 32], [1; 16])), "forgotten after RECENT");
+        assert!(
+            r.first_time((DeviceId::new([1; 32]), [1; 16])),
+            "forgotten after RECENT"
+        );
     }
 }

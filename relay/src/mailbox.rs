@@ -405,7 +405,7 @@ mod tests {
     #[tokio::test]
     async fn ending_by_token_or_device_takes_exactly_those_connections_out() {
         let hub = Hub::default();
-        let (alice, bob) = ([1; 32], [2; 32]);
+        let (alice, bob) = (DeviceId::new([1; 32]), DeviceId::new([2; 32]));
         let a1 = hub.register(alice, [10; 32], 5).unwrap();
         let a2 = hub.register(alice, [11; 32], 5).unwrap();
         // Same token hash on another device: a revoke names the device too.

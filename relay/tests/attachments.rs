@@ -139,8 +139,7 @@ async fn create(
     size: u64,
     ttl: u32,
 ) -> (u16, serde_json::Value) {
-    let body =
-        json!({"size": size, "recipient": encode_b64(&to.identity.device_id()), "ttl_secs": ttl});
+    let body = json!({"size": size, "recipient": encode_b64(to.identity.device_id().as_bytes()), "ttl_secs": ttl});
     api.send(
         "POST",
         "/api/v1/attachments",

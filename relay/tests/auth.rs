@@ -118,7 +118,7 @@ async fn concurrent_fetches_hand_each_one_time_prekey_out_once(
         let token = fetchers[i % fetchers.len()].token.clone();
         let id = owner_id;
         tasks.push(tokio::spawn(async move {
-            let path = format!("/api/v1/devices/{}/bundle", encode_b64(&id));
+            let path = format!("/api/v1/devices/{}/bundle", id);
             let (st, v) = api.send("GET", &path, Some(&token), None).await;
             assert_eq!(st, 200, "{v}");
             decode_bundle(v).one_time_prekey().map(|k| k.id)
@@ -133,7 +133,7 @@ async fn concurrent_fetches_hand_each_one_time_prekey_out_once(
     ids.sort_unstable();
     let expected: Vec<u32> = (100..130).collect();
     assert_eq!(ids, expected, "each of the 30 keys exactly once");
-    assert_eq!(store.one_time_prekey_count(&owner_id).unwrap(), 0);
+    assert_eq!(store.one_time_prekey_count(owner_id.as_bytes()).unwrap(), 0);
 }
 
 async fn forged_replayed_and_unauthenticated_requests_are_refused(
@@ -189,7 +189,7 @@ async fn forged_replayed_and_unauthenticated_requests_are_refused(
         .identity
         .sign(&[], &[&login_statement(&api.origin(), &challenge)]);
     let req = serde_json::to_string(&LoginRequest {
-        device_id: encode_b64(&alice.identity.device_id()),
+        device_id: alice.identity.device_id(),
         challenge: encode_b64(&challenge),
         signature: encode_b64(&sig),
     })
@@ -349,7 +349,7 @@ async fn erasing_a_device_leaves_nothing_behind(builder: RelayBuilder, pg: Optio
     let alice = api.register(5).await;
     let bob = api.register(0).await;
     let id = alice.identity.device_id();
-    assert!(store.device(&id).unwrap().is_some());
+    assert!(store.device(id.as_bytes()).unwrap().is_some());
     // Something queued for Alice, and something she sent that waits.
     let (mut b, _) = common::api::Ws::connect(&relay.base, &bob.token).await;
     let to_alice = parley_shared::protocol::ws::ClientFrame::Send {
@@ -370,16 +370,16 @@ async fn erasing_a_device_leaves_nothing_behind(builder: RelayBuilder, pg: Optio
     };
     a.send(&from_alice).await;
     a.recv().await;
-    assert_eq!(store.envelope_rows_for(&id).unwrap(), 2);
+    assert_eq!(store.envelope_rows_for(id.as_bytes()).unwrap(), 2);
     let (st, _) = api
         .send("DELETE", "/api/v1/devices/me", Some(&alice.token), None)
         .await;
     assert_eq!(st, 204);
-    assert!(store.device(&id).unwrap().is_none());
-    assert!(store.device_keys(&id).unwrap().is_none());
-    assert_eq!(store.one_time_prekey_count(&id).unwrap(), 0);
+    assert!(store.device(id.as_bytes()).unwrap().is_none());
+    assert!(store.device_keys(id.as_bytes()).unwrap().is_none());
+    assert_eq!(store.one_time_prekey_count(id.as_bytes()).unwrap(), 0);
     assert_eq!(
-        store.envelope_rows_for(&id).unwrap(),
+        store.envelope_rows_for(id.as_bytes()).unwrap(),
         0,
         "envelopes to and from the device are gone"
     );
@@ -394,7 +394,10 @@ async fn erasing_a_device_leaves_nothing_behind(builder: RelayBuilder, pg: Optio
         "keys are gone"
     );
     assert!(
-        store.device(&bob.identity.device_id()).unwrap().is_some(),
+        store
+            .device(bob.identity.device_id().as_bytes())
+            .unwrap()
+            .is_some(),
         "others untouched"
     );
 }

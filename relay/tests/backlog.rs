@@ -10,11 +10,11 @@ use std::time::Duration;
 use common::api::{Api, Ws};
 use common::relay::{Relay, RelayBuilder};
 use common::{number_of as index, numbered_id as id_of};
-use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
 
 /// Sends `n` envelopes of `size` bytes pipelined and waits for every
 /// `Accepted` (the device limit is raised for these tests).
-async fn flood(a: &mut Ws, to: [u8; 32], n: u16, size: usize) {
+async fn flood(a: &mut Ws, to: DeviceId, n: u16, size: usize) {
     for i in 0..n {
         a.send(&ClientFrame::Send {
             id: id_of(i),

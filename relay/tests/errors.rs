@@ -207,7 +207,7 @@ async fn rate_limited_answers_carry_retry_after() {
     let (owner, peer) = (api.register(0).await, api.register(0).await);
     let body = format!(
         r#"{{"recipient":"{}","size":1024,"ttl_secs":60}}"#,
-        encode_b64(&peer.identity.device_id())
+        encode_b64(peer.identity.device_id().as_bytes())
     );
     let create = || {
         reqwest::Client::new()
@@ -273,7 +273,7 @@ async fn full_pin_space_is_a_clear_error(builder: RelayBuilder, db_url: Option<S
     fill_pin_slots(
         &relay,
         db_url.as_deref(),
-        &filler.identity.device_id(),
+        filler.identity.device_id().as_bytes(),
         537,
         expires_at,
     );

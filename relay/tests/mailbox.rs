@@ -13,7 +13,7 @@ use common::relay::{Relay, RelayBuilder};
 use parley_relay::config::DatabaseTarget;
 use parley_relay::db::Store;
 use parley_shared::protocol::ErrorCode;
-use parley_shared::protocol::ws::{ClientFrame, MAX_PAYLOAD, ServerFrame, close};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, MAX_PAYLOAD, ServerFrame, close};
 use tokio_tungstenite::tungstenite::Message;
 
 fn store_of(relay: &Relay, pg: &Option<String>) -> Store {
@@ -64,7 +64,9 @@ async fn live_delivery_ack_and_idempotent_resend(builder: RelayBuilder, pg: Opti
         )
     );
     assert_eq!(
-        store.queued_count(&bob.identity.device_id()).unwrap(),
+        store
+            .queued_count(bob.identity.device_id().as_bytes())
+            .unwrap(),
         1,
         "durable until acked"
     );
@@ -73,7 +75,12 @@ async fn live_delivery_ack_and_idempotent_resend(builder: RelayBuilder, pg: Opti
     a.send(&send(1, &bob, b"ciphertext-1")).await;
     assert_eq!(a.recv().await, ServerFrame::Accepted { id: [1; 16] });
     assert!(b.silent_for(300).await, "no second delivery");
-    assert_eq!(store.queued_count(&bob.identity.device_id()).unwrap(), 1);
+    assert_eq!(
+        store
+            .queued_count(bob.identity.device_id().as_bytes())
+            .unwrap(),
+        1
+    );
 
     b.send(&ClientFrame::Ack {
         from: alice.identity.device_id(),
@@ -84,19 +91,23 @@ async fn live_delivery_ack_and_idempotent_resend(builder: RelayBuilder, pg: Opti
     assert_eq!(a.recv().await, ServerFrame::Accepted { id: [1; 16] });
     assert!(b.silent_for(300).await);
     assert_eq!(
-        store.queued_count(&bob.identity.device_id()).unwrap(),
+        store
+            .queued_count(bob.identity.device_id().as_bytes())
+            .unwrap(),
         0,
         "acked envelope deleted"
     );
     assert_eq!(
-        store.envelope_rows_for(&bob.identity.device_id()).unwrap(),
+        store
+            .envelope_rows_for(bob.identity.device_id().as_bytes())
+            .unwrap(),
         0
     );
 
     // Unknown recipient and oversized payloads are refused per envelope; the connection stays.
     let ghost = ClientFrame::Send {
         id: [2; 16],
-        to: [9; 32],
+        to: DeviceId::new([9; 32]),
         ephemeral: false,
         payload: b"x".to_vec(),
     };
@@ -140,7 +151,7 @@ async fn offline_recipient_gets_everything_in_per_sender_order(
     }
     let (mut b, queued) = Ws::connect(&relay.base, &bob.token).await;
     assert_eq!(queued, 40);
-    let mut per_sender: HashMap<[u8; 32], Vec<Vec<u8>>> = HashMap::new();
+    let mut per_sender: HashMap<DeviceId, Vec<Vec<u8>>> = HashMap::new();
     for _ in 0..40 {
         let ServerFrame::Deliver { from, payload, .. } = b.recv().await else {
             panic!()
@@ -158,7 +169,12 @@ async fn offline_recipient_gets_everything_in_per_sender_order(
     drop(b);
     let (_b2, queued) = Ws::connect(&relay.base, &bob.token).await;
     assert_eq!(queued, 40);
-    assert_eq!(store.queued_count(&bob.identity.device_id()).unwrap(), 40);
+    assert_eq!(
+        store
+            .queued_count(bob.identity.device_id().as_bytes())
+            .unwrap(),
+        40
+    );
 }
 
 async fn only_the_recipient_can_acknowledge(builder: RelayBuilder, _pg: Option<String>) {
@@ -373,7 +389,9 @@ async fn undelivered_envelopes_expire(builder: RelayBuilder, pg: Option<String>)
     a.send(&send(1, &bob, b"short-lived")).await;
     assert_eq!(a.recv().await, ServerFrame::Accepted { id: [1; 16] });
     assert_eq!(
-        store.envelope_rows_for(&bob.identity.device_id()).unwrap(),
+        store
+            .envelope_rows_for(bob.identity.device_id().as_bytes())
+            .unwrap(),
         1
     );
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
@@ -381,7 +399,9 @@ async fn undelivered_envelopes_expire(builder: RelayBuilder, pg: Option<String>)
     assert_eq!(queued, 0, "expired envelopes are not delivered");
     assert!(b.silent_for(200).await);
     assert_eq!(
-        store.envelope_rows_for(&bob.identity.device_id()).unwrap(),
+        store
+            .envelope_rows_for(bob.identity.device_id().as_bytes())
+            .unwrap(),
         0,
         "and the sweeper deleted them"
     );

@@ -9,17 +9,17 @@ use common::relay::RelayBuilder;
 use parley_relay::config::DatabaseTarget;
 use parley_relay::db::Store;
 use parley_shared::protocol::ErrorCode;
-use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
 
 fn store_of(relay: &common::relay::Relay) -> Store {
     Store::connect(&DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")), 2).unwrap()
 }
 
-fn presence(share: bool, watch: Vec<[u8; 32]>) -> ClientFrame {
+fn presence(share: bool, watch: Vec<DeviceId>) -> ClientFrame {
     ClientFrame::Presence { share, watch }
 }
 
-fn seen(device: [u8; 32], online: bool) -> ServerFrame {
+fn seen(device: DeviceId, online: bool) -> ServerFrame {
     ServerFrame::Presence { device, online }
 }
 
@@ -49,7 +49,8 @@ async fn presence_is_opt_in_mutual_and_flips_when_a_device_leaves() {
     drop(a);
     assert_eq!(b.recv().await, seen(a_id, false));
     // Too large a watch list is refused, the connection stays.
-    b.send(&presence(true, vec![[1; 32]; 300])).await;
+    b.send(&presence(true, vec![DeviceId::new([1; 32]); 300]))
+        .await;
     assert!(matches!(
         b.recv().await,
         ServerFrame::Error {
@@ -144,13 +145,15 @@ async fn ephemeral_sends_do_not_reveal_whether_the_recipient_is_online() {
     ));
     assert!(b.silent_for(200).await, "the offline one was dropped");
     assert_eq!(
-        store.envelope_rows_for(&bob.identity.device_id()).unwrap(),
+        store
+            .envelope_rows_for(bob.identity.device_id().as_bytes())
+            .unwrap(),
         0
     );
     // Even a device that does not exist gets the same answer.
     a.send(&ClientFrame::Send {
         id: [3; 16],
-        to: [9; 32],
+        to: DeviceId::new([9; 32]),
         ephemeral: true,
         payload: b"sdp".to_vec(),
     })

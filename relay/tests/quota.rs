@@ -8,9 +8,9 @@ use common::relay::RelayBuilder;
 
 use common::api::{Api, Ws};
 use parley_shared::protocol::ErrorCode;
-use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
 
-fn send(i: u8, to: [u8; 32]) -> ClientFrame {
+fn send(i: u8, to: DeviceId) -> ClientFrame {
     ClientFrame::Send {
         id: [i; 16],
         to,

@@ -110,8 +110,16 @@ async fn revoked_token_socket_cannot_send_or_ack(builder: RelayBuilder, pg: Opti
     assert_eq!(code, Some(close::REVOKED), "{frames:?}");
     assert_eq!(accepted(&frames), Vec::<EnvelopeId>::new());
     assert!(b.silent_for(500).await, "nothing reaches Bob");
-    assert_eq!(store.queued_count(&alice_id).unwrap(), 1, "ack refused");
-    assert_eq!(store.queued_count(&bob_id).unwrap(), 1, "only envelope 2");
+    assert_eq!(
+        store.queued_count(alice_id.as_bytes()).unwrap(),
+        1,
+        "ack refused"
+    );
+    assert_eq!(
+        store.queued_count(bob_id.as_bytes()).unwrap(),
+        1,
+        "only envelope 2"
+    );
 
     // Dead for REST and for new sockets; Alice's other session is untouched.
     assert_eq!(rest_status(&api, &alice.token).await, 401);
@@ -174,8 +182,8 @@ async fn erased_device_socket_is_closed(builder: RelayBuilder, pg: Option<String
         b.silent_for(500).await,
         "no envelope from the erased device"
     );
-    assert_eq!(store.queued_count(&bob_id).unwrap(), 0);
-    assert_eq!(store.envelope_rows_for(&alice_id).unwrap(), 0);
+    assert_eq!(store.queued_count(bob_id.as_bytes()).unwrap(), 0);
+    assert_eq!(store.envelope_rows_for(alice_id.as_bytes()).unwrap(), 0);
 }
 
 /// Attack: a token outlives its expiry on a socket opened before it, for as
@@ -194,7 +202,12 @@ async fn expired_token_socket_is_closed(builder: RelayBuilder, pg: Option<String
     let hash = sha256(&[token.as_bytes()]);
     assert!(
         store
-            .insert_token(&alice.identity.device_id(), &hash, now, expires_at)
+            .insert_token(
+                alice.identity.device_id().as_bytes(),
+                &hash,
+                now,
+                expires_at
+            )
             .unwrap()
     );
     let (mut idle, _) = Ws::connect(&relay.base, &token).await;
@@ -212,7 +225,12 @@ async fn expired_token_socket_is_closed(builder: RelayBuilder, pg: Option<String
     let (frames, code) = busy.frames_until_close().await;
     assert_eq!(code, Some(close::EXPIRED), "{frames:?}");
     assert_eq!(accepted(&frames), Vec::<EnvelopeId>::new());
-    assert_eq!(store.queued_count(&bob.identity.device_id()).unwrap(), 1);
+    assert_eq!(
+        store
+            .queued_count(bob.identity.device_id().as_bytes())
+            .unwrap(),
+        1
+    );
     assert_eq!(rest_status(&api, &token).await, 401);
 }
 
@@ -245,7 +263,12 @@ async fn log_out_everywhere_closes_every_socket_and_token(
     assert_eq!(rest_status(&api, &alice.token).await, 401);
     assert_eq!(rest_status(&api, &second).await, 401);
     assert!(b.silent_for(300).await, "nothing reaches Bob");
-    assert_eq!(store.queued_count(&bob.identity.device_id()).unwrap(), 0);
+    assert_eq!(
+        store
+            .queued_count(bob.identity.device_id().as_bytes())
+            .unwrap(),
+        0
+    );
 
     // Only Alice's sessions ended: Bob is untouched, and Alice's device
     // (keys, mailbox) stays, so she can log in again.

@@ -6,6 +6,7 @@
 mod common;
 
 use common::relay::{Relay, RelayBuilder};
+use parley_shared::protocol::DeviceId;
 use parley_shared::protocol::api::{self, Endpoint};
 use parley_shared::protocol::rendezvous::Message;
 use serde_json::Value;
@@ -58,18 +59,27 @@ async fn every_typed_endpoint_is_routed_as_declared() {
     check(&relay, &doc, api::GetInfo, ()).await;
     check(&relay, &doc, api::GetTurn, ()).await;
     check(&relay, &doc, api::GetChallenge, ()).await;
-    let login = serde_json::json!({"device_id": "x", "challenge": "x", "signature": "x"});
+    let dev = DeviceId::new([1; 32]).to_string();
+    let login = serde_json::json!({"device_id": dev, "challenge": "x", "signature": "x"});
     check(&relay, &doc, api::Login, json(login)).await;
     let email = serde_json::json!({"email": "a@example.org"});
     check(&relay, &doc, api::RequestEmailCode, json(email)).await;
     check(&relay, &doc, api::Logout, ()).await;
     check(&relay, &doc, api::LogoutEverywhere, ()).await;
     check(&relay, &doc, api::EraseDevice, ()).await;
-    let upload = serde_json::json!({"size": 1, "recipient": "x", "ttl_secs": 1});
+    let upload = serde_json::json!({"size": 1, "recipient": dev, "ttl_secs": 1});
     check(&relay, &doc, api::CreateUpload, json(upload)).await;
     check(&relay, &doc, api::DeleteUpload { id: "o".into() }, ()).await;
     check(&relay, &doc, api::StartDownload { id: "o".into() }, ()).await;
-    check(&relay, &doc, api::GetBundle { device: [1; 32] }, ()).await;
+    check(
+        &relay,
+        &doc,
+        api::GetBundle {
+            device: DeviceId::new([1; 32]),
+        },
+        (),
+    )
+    .await;
     check(&relay, &doc, api::GetPreKeyStatus, ()).await;
     let open = serde_json::json!({"pin": false, "ttl_secs": null});
     check(&relay, &doc, api::OpenSlot, json(open)).await;

@@ -428,4 +428,18 @@ async fn openapi_document_covers_every_rest_endpoint() {
             "schema {schema}"
         );
     }
+    // Device ids are one documented string type wherever a body holds one.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["DeviceId"]["type"], "string");
+    assert!(schemas["DeviceId"]["description"].is_string());
+    for (schema, field) in [
+        ("LoginRequest", "device_id"),
+        ("Session", "device_id"),
+        ("CreateAttachment", "recipient"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["$ref"], "#/components/schemas/DeviceId",
+            "{schema}.{field}"
+        );
+    }
 }

@@ -82,10 +82,15 @@ async fn concurrent_successor_registrations_create_one_device(
     assert_eq!(created, 1, "one old device, one successor");
     let registered = new
         .iter()
-        .filter(|id| store.device(&id.device_id()).unwrap().is_some())
+        .filter(|id| store.device(id.device_id().as_bytes()).unwrap().is_some())
         .count();
     assert_eq!(registered, 1);
-    assert!(store.device(&old.identity.device_id()).unwrap().is_none());
+    assert!(
+        store
+            .device(old.identity.device_id().as_bytes())
+            .unwrap()
+            .is_none()
+    );
 }
 
 common::backends::relay_tests! {

@@ -41,7 +41,7 @@ async fn devices_get_short_lived_coturn_credentials() {
     assert!(!c.relay_only);
     let (expiry, who) = c.username.split_once(':').unwrap();
     // Opaque: not the device id, and new for every credential.
-    assert_ne!(who, encode_b64(&dev.identity.device_id()));
+    assert_ne!(who, encode_b64(dev.identity.device_id().as_bytes()));
     assert_eq!(decode_b64(who).map(|b| b.len()), Some(12));
     let (_, again) = api
         .send("GET", "/api/v1/turn", Some(&dev.token), None)

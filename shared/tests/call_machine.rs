@@ -41,7 +41,7 @@ struct Side {
 impl Side {
     fn new(n: u8) -> Self {
         Self {
-            dev: [n; 32],
+            dev: DeviceId::new([n; 32]),
             m: CallMachine::new(),
             browser: VecDeque::new(),
             log: Vec::new(),
@@ -130,7 +130,7 @@ impl Net {
                     // app hears its description is set, and after.
                     s.descriptions += 1;
                     let n = s.descriptions;
-                    let tag = s.dev[0];
+                    let tag = s.dev.as_bytes()[0];
                     for k in 0..2 {
                         s.browser
                             .push_back(Ev::Gathered(call, format!("d{tag}-{n}-c{k}")));

@@ -7,7 +7,7 @@ use parley_shared::crypto::os_rng;
 use parley_shared::engine::call::{CallKind, CallSignal, HangupReason};
 use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::engine::{Engine, EngineError, MemoryStore};
-use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
 
 use parley_shared::testing::fake::{Side, bundle_of, deliver, paired, texts};
 
@@ -96,7 +96,7 @@ fn disappearing_messages_expire_on_both_sides() {
         .unwrap();
     a.drain(None);
     deliver(&mut a, &mut b, 3_000);
-    let file_expiry = |s: &Side, peer: &[u8; 32]| {
+    let file_expiry = |s: &Side, peer: &DeviceId| {
         s.engine
             .messages(peer)
             .iter()
@@ -324,7 +324,7 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
     assert!(!b.store.0.contains_key("rotation"));
     let finished = reload(&b.store);
     assert_eq!(
-        parley_shared::protocol::auth::encode_b64(&finished.device_id()),
+        finished.device_id(),
         login.device_id,
         "the identity it logged in with"
     );
@@ -513,7 +513,7 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
         .unwrap();
     a.drain(None);
     deliver(&mut a, &mut b, 2_000);
-    let file = |s: &Side, peer: &[u8; 32]| {
+    let file = |s: &Side, peer: &DeviceId| {
         s.engine
             .messages(peer)
             .iter()

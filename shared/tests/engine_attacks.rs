@@ -8,13 +8,13 @@ use parley_shared::engine::prekeys::{CHECK_MS, RETIRED_KEEP_MS, ROTATE_MS};
 use parley_shared::engine::{Effect, EngineError};
 use parley_shared::protocol::api::{Endpoint, GetBundle, GetPreKeyStatus};
 use parley_shared::protocol::auth::{BundleResponse, PreKeyStatus, encode_b64};
-use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
 
 use parley_shared::testing::fake::{Side, bundle_with, deliver, introduce, paired, texts};
 
 const DAY: u64 = 86_400_000;
 
-fn undecryptable(s: &Side, peer: &[u8; 32]) -> usize {
+fn undecryptable(s: &Side, peer: &DeviceId) -> usize {
     s.engine
         .messages(peer)
         .iter()

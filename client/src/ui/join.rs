@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::pairing::{PIN_PASSWORD_DIGITS, PIN_SLOT_DIGITS};
+use parley_shared::protocol::DeviceId;
 
 use super::scanner::QrScanner;
 use super::{BackButton, Nav, Put, Screen};
@@ -25,7 +26,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     let left = RwSignal::new(false);
     on_cleanup(move || left.put(true));
 
-    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<[u8; 32], PairError>>>>| {
+    let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<DeviceId, PairError>>>>| {
         busy.put(true);
         error.put(None);
         status.put(Some("Pairing… keep both screens open.".into()));

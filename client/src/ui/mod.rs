@@ -269,5 +269,9 @@ pub(crate) fn clock(ms: u64) -> String {
 
 /// Hex of the first bytes, for element ids and test hooks.
 pub(crate) fn short_id(d: &DeviceId) -> String {
-    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    d.as_bytes()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -45,6 +45,7 @@ pub(super) fn Settings() -> impl IntoView {
     let (name, fingerprint) = runtime::read(|e| {
         let id = e.device_id();
         let hex: Vec<String> = id
+            .as_bytes()
             .chunks(2)
             .take(8)
             .map(|c| format!("{:02x}{:02x}", c[0], c[1]))

@@ -10,7 +10,6 @@ use actix_web::{HttpResponse, web};
 use parley_shared::protocol::attachments::{
     AttachmentDownload, AttachmentUpload, CreateAttachment, MAX_TTL_SECS, SignedUrl,
 };
-use parley_shared::protocol::auth::decode_b64;
 use parley_shared::protocol::{ApiError, ErrorCode};
 
 use super::AppState;
@@ -75,12 +74,12 @@ pub async fn create(
             "ttl_secs must be between 1 second and 7 days",
         ));
     }
-    let recipient = decode_b64(&req.recipient)
-        .filter(|r| r.len() == 32)
-        .ok_or_else(|| HttpError::new(ErrorCode::BadRequest, "recipient must be a device id"))?;
+    let recipient = req.recipient;
     let now = now_ms();
-    let (store, r2) = (state.store.clone(), recipient.clone());
-    let known = web::block(move || store.device(&r2)).await??.is_some();
+    let store = state.store.clone();
+    let known = web::block(move || store.device(recipient.as_bytes()))
+        .await??
+        .is_some();
     if !known {
         return Err(HttpError::new(
             ErrorCode::NotFound,
@@ -91,11 +90,11 @@ pub async fn create(
     let expires_at = now + i64::from(req.ttl_secs) * 1000;
     let rec = BlobRecord {
         id: key.as_str().to_owned(),
-        owner: who.device.clone(),
+        owner: who.device.as_bytes().to_vec(),
         size: i64::try_from(req.size).unwrap_or(i64::MAX),
         created_at: now,
         expires_at,
-        recipient: Some(recipient),
+        recipient: Some(recipient.as_bytes().to_vec()),
     };
     let quota = BlobQuota {
         max_count: state.config.max_attachments_per_device,
@@ -156,7 +155,7 @@ pub async fn download(
 ) -> Result<HttpResponse, HttpError> {
     let now = now_ms();
     let (key, rec) = load(&state, &path, now).await?;
-    if rec.recipient.as_deref() != Some(who.device.as_slice()) {
+    if rec.recipient.as_deref() != Some(who.device.as_bytes().as_slice()) {
         return Err(not_found());
     }
     let ttl = url_ttl(state.config.blob_url_ttl, rec.expires_at, now).ok_or_else(not_found)?;
@@ -183,7 +182,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, HttpError> {
     let now = now_ms();
     let (key, rec) = load(&state, &path, now).await?;
-    let caller = Some(who.device.as_slice());
+    let caller = Some(who.device.as_bytes().as_slice());
     if Some(rec.owner.as_slice()) != caller && rec.recipient.as_deref() != caller {
         return Err(not_found());
     }

@@ -38,7 +38,7 @@ fn origin(state: &AppState) -> String {
 
 async fn new_session(
     state: &AppState,
-    device: &[u8],
+    device: DeviceId,
 ) -> Result<(Session, [u8; 32], i64), HttpError> {
     let token = encode_b64(&random32()?);
     let hash = sha256(&[token.as_bytes()]);
@@ -46,7 +46,7 @@ async fn new_session(
     let expires_at = now_ms().saturating_add(ttl);
     Ok((
         Session {
-            device_id: encode_b64(device),
+            device_id: device,
             token,
             expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
         },
@@ -106,7 +106,7 @@ pub async fn register(
     } = admit(
         &state,
         &req.gate,
-        previous.as_ref().map(|p| p.device.as_slice()),
+        previous.as_ref().map(|p| p.device),
         &identity,
     )
     .await?;
@@ -128,16 +128,15 @@ pub async fn register(
         check_email_code(&state, &email, &code).await?;
     }
 
-    let device = identity.device_id().to_vec();
-    let (session, token_hash, token_expires_at) = new_session(&state, &device).await?;
+    let device = identity.device_id();
+    let (session, token_hash, token_expires_at) = new_session(&state, device).await?;
     let spk = codec::encode(KEY_ENCODING, &req.keys.signed_prekey);
     let pq = codec::encode(KEY_ENCODING, &req.keys.pq_prekey);
     let otks = super::prekeys::one_time_rows(&req.keys.one_time_prekeys);
     let store = state.store.clone();
-    let old = replaces.clone();
     let result = web::block(move || {
         store.register(&NewRegistration {
-            device_id: &device,
+            device_id: device.as_bytes(),
             identity: &identity_bytes,
             signed_prekey: &spk,
             pq_prekey: &pq,
@@ -145,7 +144,7 @@ pub async fn register(
             token_hash: &token_hash,
             token_expires_at,
             invite_hash: invite_hash.as_ref().map(<[u8; 32]>::as_slice),
-            replaces: old.as_deref(),
+            replaces: replaces.as_ref().map(|d| d.as_bytes().as_slice()),
             now: now_ms(),
         })
     })
@@ -153,7 +152,7 @@ pub async fn register(
     match result {
         Ok(blob_keys) => {
             if let Some(old) = replaces {
-                forget_device(&state, &old, blob_keys).await;
+                forget_device(&state, old, blob_keys).await;
             }
             Ok(HttpResponse::Created().json(session))
         }
@@ -181,22 +180,23 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, HttpError> {
     let req = body.into_inner();
-    let device = b64_field(&req.device_id, "device_id")?;
+    let device = req.device_id;
     let challenge = b64_field(&req.challenge, "challenge")?;
     let sig = signature(&req.signature)?;
     consume_challenge(&state, &challenge).await?;
     let store = state.store.clone();
-    let d = device.clone();
-    let keys = web::block(move || store.device_keys(&d))
+    let keys = web::block(move || store.device_keys(device.as_bytes()))
         .await??
         .ok_or_else(|| unauthorized("unknown device"))?;
     let identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;
     identity
         .verify(&[], &[&login_statement(&origin(&state), &challenge)], &sig)
         .map_err(|_| unauthorized("signature does not verify"))?;
-    let (session, hash, expires_at) = new_session(&state, &device).await?;
+    let (session, hash, expires_at) = new_session(&state, device).await?;
     let store = state.store.clone();
-    if !web::block(move || store.insert_token(&device, &hash, now_ms(), expires_at)).await?? {
+    if !web::block(move || store.insert_token(device.as_bytes(), &hash, now_ms(), expires_at))
+        .await??
+    {
         return Err(unauthorized("unknown device"));
     }
     Ok(HttpResponse::Ok().json(session))
@@ -211,9 +211,7 @@ pub async fn logout(state: web::Data<AppState>, who: Authed) -> Result<HttpRespo
     let hash = who.token_hash;
     web::block(move || store.revoke_token(&hash)).await??;
     // After the row is gone: a socket authenticating meanwhile re-checks it.
-    if let Ok(device) = DeviceId::try_from(who.device.as_slice()) {
-        state.mailbox.hub.end_token(&device, &who.token_hash);
-    }
+    state.mailbox.hub.end_token(&who.device, &who.token_hash);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -227,10 +225,8 @@ pub async fn logout_everywhere(
     who: Authed,
 ) -> Result<HttpResponse, HttpError> {
     let store = state.store.clone();
-    let d = who.device.clone();
-    web::block(move || store.revoke_device_tokens(&d)).await??;
-    if let Ok(device) = DeviceId::try_from(who.device.as_slice()) {
-        state.mailbox.hub.end_device(&device, Ended::Revoked);
-    }
+    let d = who.device;
+    web::block(move || store.revoke_device_tokens(d.as_bytes())).await??;
+    state.mailbox.hub.end_device(&who.device, Ended::Revoked);
     Ok(HttpResponse::NoContent().finish())
 }

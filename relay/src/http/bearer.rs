@@ -4,7 +4,7 @@
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use parley_shared::crypto::primitives::sha256;
-use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::{DeviceId, ErrorCode};
 
 use super::AppState;
 use super::fields::unauthorized;
@@ -15,7 +15,7 @@ use crate::error::HttpError;
 #[derive(Debug, Clone)]
 pub struct Authed {
     /// The device the token belongs to.
-    pub device: Vec<u8>,
+    pub device: DeviceId,
     /// Hash of the presented token (what the store keeps).
     pub(super) token_hash: [u8; 32],
 }
@@ -41,6 +41,7 @@ impl FromRequest for Authed {
             let device = web::block(move || store.device_for_token(&token_hash, now_ms()))
                 .await??
                 .ok_or_else(|| unauthorized("token unknown, expired or revoked"))?;
+            let device = DeviceId::from_bytes(&device).ok_or_else(super::fields::corrupt_row)?;
             // Per device as well as per IP: one device cannot exhaust the
             // relay from many addresses.
             if let Err(wait) = state.limits.per_device_api.take(&device) {

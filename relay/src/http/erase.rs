@@ -13,19 +13,16 @@ use crate::mailbox::Ended;
 
 /// Erases a device: rows first (tokens included), then its WebSockets, then
 /// its blob objects.
-async fn erase_device(state: &AppState, device: Vec<u8>) -> Result<(), HttpError> {
+async fn erase_device(state: &AppState, device: DeviceId) -> Result<(), HttpError> {
     let store = state.store.clone();
-    let d = device.clone();
-    let blob_keys = web::block(move || store.delete_device(&d)).await??;
-    forget_device(state, &device, blob_keys).await;
+    let blob_keys = web::block(move || store.delete_device(device.as_bytes())).await??;
+    forget_device(state, device, blob_keys).await;
     Ok(())
 }
 
 /// After a device's rows are gone: closes its sockets and deletes its objects.
-pub(super) async fn forget_device(state: &AppState, device: &[u8], blob_keys: Vec<String>) {
-    if let Ok(device) = DeviceId::try_from(device) {
-        state.mailbox.hub.end_device(&device, Ended::Erased);
-    }
+pub(super) async fn forget_device(state: &AppState, device: DeviceId, blob_keys: Vec<String>) {
+    state.mailbox.hub.end_device(&device, Ended::Erased);
     for key in blob_keys {
         if let Ok(k) = BlobKey::parse(&key) {
             // The rows are gone; an object left behind is unreachable, and

@@ -10,7 +10,7 @@ use parley_shared::protocol::auth::{
     CTX_SUCCESSOR, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent, GateProof,
     RegistrationMode, RelayInfo, normalize_email, successor_statement,
 };
-use parley_shared::protocol::{ApiError, ErrorCode};
+use parley_shared::protocol::{ApiError, DeviceId, ErrorCode};
 
 use super::AppState;
 use super::fields::{bad, corrupt, signature, unauthorized};
@@ -40,7 +40,7 @@ pub async fn info(state: web::Data<AppState>) -> HttpResponse {
 #[derive(Debug, Default)]
 pub(super) struct GatePass {
     /// The device this one replaces (a successor registration).
-    pub(super) replaces: Option<Vec<u8>>,
+    pub(super) replaces: Option<DeviceId>,
     /// Hash of the invite code to consume with the registration.
     pub(super) invite_hash: Option<[u8; 32]>,
     /// Mail address and code still to check.
@@ -52,7 +52,7 @@ pub(super) struct GatePass {
 pub(super) async fn admit(
     state: &AppState,
     gate: &GateProof,
-    previous: Option<&[u8]>,
+    previous: Option<DeviceId>,
     identity: &IdentityPublic,
 ) -> Result<GatePass, HttpError> {
     // A device resetting its keys registers its successor with its own
@@ -67,7 +67,7 @@ pub(super) async fn admit(
         };
         check_successor(state, prev, identity, sig).await?;
         return Ok(GatePass {
-            replaces: Some(prev.to_vec()),
+            replaces: Some(prev),
             ..GatePass::default()
         });
     }
@@ -95,14 +95,13 @@ pub(super) async fn admit(
 /// Checks that `old`'s identity key signed `new` as its successor.
 async fn check_successor(
     state: &AppState,
-    old: &[u8],
+    old: DeviceId,
     new: &IdentityPublic,
     sig: &str,
 ) -> Result<(), HttpError> {
     let sig = signature(sig)?;
     let store = state.store.clone();
-    let d = old.to_vec();
-    let keys = web::block(move || store.device_keys(&d))
+    let keys = web::block(move || store.device_keys(old.as_bytes()))
         .await??
         .ok_or_else(|| unauthorized("the previous device has no keys"))?;
     let old_identity = IdentityPublic::from_bytes(&keys.identity).map_err(|_| corrupt())?;

@@ -25,7 +25,7 @@ use actix_web::web;
 use metrics_exporter_prometheus::PrometheusHandle;
 use parley_shared::protocol::api::{self, Endpoint as _};
 use parley_shared::protocol::rendezvous::PIN_LOOKUPS_PER_MINUTE;
-use parley_shared::protocol::{API_PREFIX, ErrorCode};
+use parley_shared::protocol::{API_PREFIX, DeviceId, ErrorCode};
 
 use crate::blob::Blobs;
 use crate::config::Config;
@@ -94,23 +94,23 @@ pub struct Limits {
     /// API requests per client IP.
     pub per_ip: crate::limits::RateLimiter<std::net::IpAddr>,
     /// Envelopes per device.
-    pub per_device: crate::limits::RateLimiter<[u8; 32]>,
+    pub per_device: crate::limits::RateLimiter<DeviceId>,
     /// Authenticated API requests per device.
-    pub per_device_api: crate::limits::RateLimiter<Vec<u8>>,
+    pub per_device_api: crate::limits::RateLimiter<DeviceId>,
     /// One-time prekeys handed out per (requester, target) device.
-    pub one_time_per_pair: crate::limits::RateLimiter<(Vec<u8>, Vec<u8>)>,
+    pub one_time_per_pair: crate::limits::RateLimiter<(DeviceId, DeviceId)>,
     /// One-time prekeys handed out per requesting device, all targets.
-    pub one_time_per_requester: crate::limits::RateLimiter<Vec<u8>>,
+    pub one_time_per_requester: crate::limits::RateLimiter<DeviceId>,
     /// Registration codes mailed per client address (IPv4, or IPv6 /64).
     pub email_codes_per_ip: crate::limits::RateLimiter<std::net::IpAddr>,
     /// `Ack` frames per device (each is a database write).
-    pub acks_per_device: crate::limits::RateLimiter<[u8; 32]>,
+    pub acks_per_device: crate::limits::RateLimiter<DeviceId>,
     /// `Presence` frames per device (each fans out to watchers).
-    pub presence_per_device: crate::limits::RateLimiter<[u8; 32]>,
+    pub presence_per_device: crate::limits::RateLimiter<DeviceId>,
     /// PIN lookups per client network (IPv4 address, IPv6 /64).
     pub pin_lookups_per_network: crate::limits::RateLimiter<std::net::IpAddr>,
     /// PIN lookups per device.
-    pub pin_lookups_per_device: crate::limits::RateLimiter<Vec<u8>>,
+    pub pin_lookups_per_device: crate::limits::RateLimiter<DeviceId>,
     /// PIN numbers handed out per client network.
     pub pin_allocations_per_network: crate::limits::RateLimiter<std::net::IpAddr>,
 }

@@ -10,11 +10,11 @@ use parley_shared::protocol::auth::{
     BundleResponse, KeyUpload, LOW_PREKEY_THRESHOLD, MAX_ONE_TIME_PREKEYS_PER_DEVICE, PreKeyStatus,
     encode_b64,
 };
-use parley_shared::protocol::{ApiError, ErrorCode};
+use parley_shared::protocol::{ApiError, DeviceId, ErrorCode};
 
 use super::AppState;
 use super::bearer::Authed;
-use super::fields::{b64_field, bad, corrupt};
+use super::fields::{bad, corrupt, device_id};
 use crate::clock::now_ms;
 use crate::error::HttpError;
 
@@ -35,12 +35,12 @@ fn served(keys: &crate::db::DeviceKeys) -> Result<(SignedPreKeyPublic, PqPreKeyP
     Ok((spk, pq))
 }
 
-async fn status(state: &AppState, device: Vec<u8>) -> Result<PreKeyStatus, HttpError> {
+async fn status(state: &AppState, device: DeviceId) -> Result<PreKeyStatus, HttpError> {
     let store = state.store.clone();
     let (n, keys) = web::block(move || -> Result<_, crate::db::StoreError> {
         Ok((
-            store.one_time_prekey_count(&device)?,
-            store.device_keys(&device)?,
+            store.one_time_prekey_count(device.as_bytes())?,
+            store.device_keys(device.as_bytes())?,
         ))
     })
     .await??;
@@ -65,8 +65,8 @@ pub async fn put_prekeys(
 ) -> Result<HttpResponse, HttpError> {
     let keys = body.into_inner();
     let store = state.store.clone();
-    let d = who.device.clone();
-    let stored = web::block(move || store.device_keys(&d))
+    let d = who.device;
+    let stored = web::block(move || store.device_keys(d.as_bytes()))
         .await??
         .ok_or_else(|| HttpError::new(ErrorCode::NotFound, "device has no keys"))?;
     let identity = IdentityPublic::from_bytes(&stored.identity).map_err(|_| corrupt())?;
@@ -76,9 +76,11 @@ pub async fn put_prekeys(
     let pq = codec::encode(KEY_ENCODING, &keys.pq_prekey);
     let otks = one_time_rows(&keys.one_time_prekeys);
     let store = state.store.clone();
-    let d = who.device.clone();
+    let d = who.device;
     let max = i64::from(MAX_ONE_TIME_PREKEYS_PER_DEVICE);
-    if !web::block(move || store.put_prekeys(&d, &spk, &pq, &otks, now_ms(), max)).await?? {
+    if !web::block(move || store.put_prekeys(d.as_bytes(), &spk, &pq, &otks, now_ms(), max))
+        .await??
+    {
         return Err(HttpError::new(
             ErrorCode::TooLarge,
             "too many one-time prekeys held for this device; upload fewer",
@@ -108,19 +110,18 @@ pub async fn bundle(
     who: Authed,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let device = b64_field(&path, "device id")?;
+    let device = device_id(&path)?;
     // Over either budget the bundle comes without a one-time prekey: the
     // session still starts, and a stranger fetching in a loop cannot leave
     // the target without one-time prekeys.
-    let pair = (who.device.clone(), device.clone());
+    let pair = (who.device, device);
     let may_claim = state.limits.one_time_per_pair.check(&pair)
         && state.limits.one_time_per_requester.check(&who.device);
     let store = state.store.clone();
-    let d = device.clone();
     let (keys, one_time) = web::block(move || -> Result<_, crate::db::StoreError> {
-        let keys = store.device_keys(&d)?;
+        let keys = store.device_keys(device.as_bytes())?;
         let one_time = match keys {
-            Some(_) if may_claim => store.claim_one_time_prekey(&d)?,
+            Some(_) if may_claim => store.claim_one_time_prekey(device.as_bytes())?,
             _ => None,
         };
         Ok((keys, one_time))

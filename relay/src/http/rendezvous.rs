@@ -106,7 +106,7 @@ pub async fn create(
     let created = web::block(move || {
         let slot = NewSlot {
             id: &id,
-            owner: &who.device,
+            owner: who.device.as_bytes(),
             pin,
             now,
             expires_at,
@@ -147,7 +147,9 @@ pub async fn add_pin(
     allow_pin_allocation(&req, &state)?;
     let store = state.store.clone();
     let key = id.clone();
-    match web::block(move || store.assign_pin(&key, &who.device, now_ms(), random_u16)).await?? {
+    match web::block(move || store.assign_pin(&key, who.device.as_bytes(), now_ms(), random_u16))
+        .await??
+    {
         PinAssigned::Number(n, expires_at) => Ok(HttpResponse::Ok().json(Rendezvous {
             id: encode_b64(&id),
             pin_slot: Some(n),
@@ -218,7 +220,7 @@ pub async fn reject(
     let store = state.store.clone();
     let outcome = web::block(move || {
         let next_a1 = (!body.is_empty()).then_some(&body[..]);
-        store.reject_claim(&id, &who.device, next_a1, now_ms(), MAX_ATTEMPTS)
+        store.reject_claim(&id, who.device.as_bytes(), next_a1, now_ms(), MAX_ATTEMPTS)
     })
     .await??;
     let attempts_left = match outcome {
@@ -257,7 +259,8 @@ pub async fn put(
     }
     let store = state.store.clone();
     let outcome =
-        web::block(move || store.rendezvous_put(&id, &who.device, msg, &body, now_ms())).await??;
+        web::block(move || store.rendezvous_put(&id, who.device.as_bytes(), msg, &body, now_ms()))
+            .await??;
     match outcome {
         RendezvousPut::Written => Ok(HttpResponse::NoContent().finish()),
         RendezvousPut::NotFound => Err(not_found()),
@@ -289,7 +292,9 @@ pub async fn get(
     let (id, msg) = path.into_inner();
     let (id, msg) = (slot_id(&id)?, message(&msg)?);
     let store = state.store.clone();
-    match web::block(move || store.rendezvous_get(&id, &who.device, msg, now_ms())).await?? {
+    match web::block(move || store.rendezvous_get(&id, who.device.as_bytes(), msg, now_ms()))
+        .await??
+    {
         RendezvousGet::Found(bytes) => Ok(HttpResponse::Ok()
             .content_type("application/octet-stream")
             .body(bytes)),
@@ -312,7 +317,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, HttpError> {
     let id = slot_id(&path)?;
     let store = state.store.clone();
-    if web::block(move || store.delete_rendezvous(&id, &who.device)).await?? {
+    if web::block(move || store.delete_rendezvous(&id, who.device.as_bytes())).await?? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found())
@@ -328,6 +333,6 @@ pub async fn delete_all(
     who: Authed,
 ) -> Result<HttpResponse, HttpError> {
     let store = state.store.clone();
-    web::block(move || store.delete_owner_rendezvous(&who.device)).await??;
+    web::block(move || store.delete_owner_rendezvous(who.device.as_bytes())).await??;
     Ok(HttpResponse::NoContent().finish())
 }

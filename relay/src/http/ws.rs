@@ -140,7 +140,7 @@ async fn authenticate(
     let token_hash = sha256(&[token.as_bytes()]);
     let (device, expires_at) = live_token(state, token_hash).await?;
     Some(Authenticated {
-        device: device.try_into().ok()?,
+        device: DeviceId::from_bytes(&device)?,
         token_hash,
         expires_at,
     })
@@ -364,7 +364,8 @@ async fn handle(
                 i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
             );
             // Only the recipient can ack: the query is scoped to `device`.
-            let _ = web::block(move || store.ack(&device, &from, &id, until)).await;
+            let _ =
+                web::block(move || store.ack(device.as_bytes(), from.as_bytes(), &id, until)).await;
             Ok(())
         }
         ClientFrame::Send {
@@ -451,8 +452,8 @@ async fn send_envelope(
     }
     let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
     let envelope = NewEnvelope {
-        sender: device,
-        recipient: to,
+        sender: device.to_bytes(),
+        recipient: to.to_bytes(),
         id,
         payload,
         now,

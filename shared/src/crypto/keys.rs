@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use super::codec::{self, DecodeError, bytes, fixed};
 use super::primitives::Secret;
+use crate::protocol::DeviceId;
 
 /// Signature context for the identity DH key.
 const CTX_IDENTITY_DH: &[u8] = b"Parley identity DH key v1";
@@ -77,7 +78,7 @@ pub struct IdentityKeyPair {
 impl core::fmt::Debug for IdentityKeyPair {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("IdentityKeyPair")
-            .field("device_id", &hex(&self.device_id()))
+            .field("device_id", &self.device_id())
             .finish_non_exhaustive()
     }
 }
@@ -98,15 +99,15 @@ impl IdentityKeyPair {
     }
 
     /// The device id: the Ed25519 public key.
-    pub fn device_id(&self) -> [u8; 32] {
-        self.signing.verifying_key().to_bytes()
+    pub fn device_id(&self) -> DeviceId {
+        DeviceId::new(self.signing.verifying_key().to_bytes())
     }
 
     /// The public half, with the DH key signed by the identity key.
     pub fn public(&self) -> IdentityPublic {
         let dh = PublicKey::from(&self.dh).to_bytes();
         IdentityPublic {
-            signing: self.device_id(),
+            signing: self.device_id().to_bytes(),
             dh,
             dh_signature: self.sign(CTX_IDENTITY_DH, &[&dh]),
         }
@@ -240,8 +241,8 @@ impl core::fmt::Debug for IdentityPublic {
 
 impl IdentityPublic {
     /// The device id (Ed25519 public key).
-    pub fn device_id(&self) -> &[u8; 32] {
-        &self.signing
+    pub fn device_id(&self) -> DeviceId {
+        DeviceId::new(self.signing)
     }
 
     /// The X25519 identity key.

@@ -19,7 +19,7 @@ const STABLE_ID_PREFIX: &[u8] = b"parley-device:";
 fn fingerprint(identity: &IdentityPublic) -> [u8; 64] {
     let key = identity.transcript_bytes();
     let mut id = STABLE_ID_PREFIX.to_vec();
-    id.extend_from_slice(identity.device_id());
+    id.extend_from_slice(identity.device_id().as_bytes());
     let mut h = Sha512::new();
     h.update(SAFETY_NUMBER_VERSION.to_be_bytes());
     h.update(key);

@@ -93,7 +93,7 @@ pub(super) fn login_body(
     let raw = crate::protocol::auth::decode_b64(challenge)?;
     let sig = identity.sign(&[], &[&login_statement(origin, &raw)]);
     Some(LoginRequest {
-        device_id: encode_b64(&identity.device_id()),
+        device_id: identity.device_id(),
         challenge: challenge.to_owned(),
         signature: encode_b64(&sig),
     })

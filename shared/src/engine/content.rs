@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::codec::{self, DecodeError};
+use crate::protocol::DeviceId;
 
 const VERSION: u8 = 1;
 const BUCKET: usize = 128;
@@ -58,7 +59,7 @@ pub enum Content {
     /// see [`crate::protocol::auth::successor_statement`].
     Successor {
         /// The device being replaced.
-        old: [u8; 32],
+        old: DeviceId,
         /// Ed25519 signature by `old`.
         #[serde(with = "crate::crypto::codec::fixed")]
         signature: [u8; 64],

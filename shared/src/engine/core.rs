@@ -196,7 +196,7 @@ impl Engine {
     /// the session by fetching the inviter's bundle; the inviter waits for
     /// the joiner's first message.
     pub fn add_contact(&mut self, paired: Paired, initiator: bool, now: u64) {
-        let dev = *paired.peer.device_id();
+        let dev = paired.peer.device_id();
         let name = Profile::from_bytes(&paired.profile).name;
         let contact = Contact {
             identity: paired.peer,

@@ -190,7 +190,7 @@ impl Engine {
             return false;
         };
         let new_identity = accepted.session.peer().clone();
-        if new_identity.device_id() != &from {
+        if new_identity.device_id() != from {
             return false;
         }
         let Ok(Content::Successor { old, signature }) = Content::from_padded(&accepted.plaintext)

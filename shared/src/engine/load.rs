@@ -82,7 +82,7 @@ impl Engine {
                 account = Some(codec::decode(RECORD_VERSION, v)?);
             } else if let Some(h) = k.strip_prefix(key::CONTACT) {
                 let c: Contact = codec::decode(RECORD_VERSION, v)?;
-                if key::unhex::<32>(h) != Some(c.device()) {
+                if key::unhex::<32>(h).map(DeviceId::new) != Some(c.device()) {
                     return Err(EngineError::Corrupt(format!("contact key {k}")));
                 }
                 contacts.insert(c.device(), c);
@@ -90,6 +90,7 @@ impl Engine {
                 let dev = rest
                     .split_once('/')
                     .and_then(|(h, _)| key::unhex::<32>(h))
+                    .map(DeviceId::new)
                     .ok_or_else(|| EngineError::Corrupt(format!("message key {k}")))?;
                 let m: Message = codec::decode(RECORD_VERSION, v)?;
                 next_seq = next_seq.max(m.seq + 1);
@@ -100,6 +101,7 @@ impl Engine {
                 account_keys = codec::decode(RECORD_VERSION, v)?;
             } else if let Some(h) = k.strip_prefix(key::ARCHIVE) {
                 let dev = key::unhex::<32>(h)
+                    .map(DeviceId::new)
                     .ok_or_else(|| EngineError::Corrupt(format!("archive key {k}")))?;
                 let list: Vec<Session> = codec::decode(RECORD_VERSION, v)?;
                 archives.insert(dev, list);

@@ -174,7 +174,7 @@ pub struct Contact {
 impl Contact {
     /// Device id.
     pub fn device(&self) -> DeviceId {
-        *self.identity.device_id()
+        self.identity.device_id()
     }
 
     /// A session exists (messages can be encrypted now).
@@ -271,16 +271,16 @@ pub(crate) mod key {
     }
 
     pub(crate) fn contact(d: &DeviceId) -> String {
-        format!("{CONTACT}{}", hex(d))
+        format!("{CONTACT}{}", hex(d.as_bytes()))
     }
 
     /// Sorted by conversation, then sequence.
     pub(crate) fn message(d: &DeviceId, seq: u64) -> String {
-        format!("{MESSAGE}{}/{seq:016x}", hex(d))
+        format!("{MESSAGE}{}/{seq:016x}", hex(d.as_bytes()))
     }
 
     pub(crate) fn archive(d: &DeviceId) -> String {
-        format!("{ARCHIVE}{}", hex(d))
+        format!("{ARCHIVE}{}", hex(d.as_bytes()))
     }
 
     pub(crate) fn outbox(seq: u64) -> String {

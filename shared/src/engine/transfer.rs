@@ -24,7 +24,6 @@ use crate::crypto::stream::ciphertext_len;
 use crate::protocol::ErrorCode;
 use crate::protocol::api::{self, CreateUpload, DeleteUpload, Endpoint, Json, StartDownload};
 use crate::protocol::attachments::CreateAttachment;
-use crate::protocol::auth::encode_b64;
 use crate::protocol::ws::DeviceId;
 
 /// Why a transfer failed.
@@ -106,7 +105,7 @@ impl UploadFlow {
     pub fn new(file: NewUpload) -> Self {
         let req = CreateUpload.request(&Json(CreateAttachment {
             size: ciphertext_len(file.size),
-            recipient: encode_b64(&file.peer),
+            recipient: file.peer,
             ttl_secs: file.ttl_secs,
         }));
         Self {

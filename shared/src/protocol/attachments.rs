@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::DeviceId;
+
 /// Longest lifetime a sender may choose, seconds (7 days).
 pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
 
@@ -24,8 +26,8 @@ pub fn valid_object_id(id: &str) -> bool {
 pub struct CreateAttachment {
     /// Exact size of the (padded) ciphertext, bytes.
     pub size: u64,
-    /// The device that may download it (base64url device id).
-    pub recipient: String,
+    /// The device that may download it (base64url in JSON).
+    pub recipient: DeviceId,
     /// Seconds until the relay deletes it (at most [`MAX_TTL_SECS`]).
     pub ttl_secs: u32,
 }

@@ -11,6 +11,7 @@ use crate::crypto::keys::{
     IdentityPublic, KeyError, OneTimePreKeyPublic, PqPreKeyPublic, PreKeyBundle, SignedPreKeyPublic,
 };
 use crate::crypto::primitives::sha256;
+use crate::protocol::DeviceId;
 
 /// Signature context for registration.
 pub const CTX_REGISTER: &[u8] = b"Parley register v1";
@@ -206,8 +207,8 @@ pub struct RegisterRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
-    /// base64url device id (Ed25519 public key).
-    pub device_id: String,
+    /// The device (Ed25519 public key; base64url in JSON).
+    pub device_id: DeviceId,
     /// The challenge, base64url.
     pub challenge: String,
     /// base64url Ed25519 signature over [`login_statement`].
@@ -218,8 +219,8 @@ pub struct LoginRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    /// base64url device id.
-    pub device_id: String,
+    /// The device (base64url in JSON).
+    pub device_id: DeviceId,
     /// Opaque token for `Authorization: Bearer`.
     pub token: String,
     /// Unix seconds after which the token is refused.

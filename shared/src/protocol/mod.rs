@@ -7,12 +7,14 @@
 pub mod api;
 pub mod attachments;
 pub mod auth;
+mod device_id;
 mod error;
 mod health;
 pub mod rendezvous;
 pub mod turn;
 pub mod ws;
 
+pub use device_id::{BadDeviceId, DeviceId};
 pub use error::{ApiError, ErrorCode};
 pub use health::{CheckState, Readiness, ReadinessChecks};
 

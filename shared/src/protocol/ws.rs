@@ -20,8 +20,7 @@ pub const MAX_FRAME: usize = MAX_PAYLOAD + 1024;
 
 /// Sender-chosen envelope id.
 pub type EnvelopeId = [u8; 16];
-/// A device id (Ed25519 public key).
-pub type DeviceId = [u8; 32];
+pub use super::device_id::DeviceId;
 
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,7 +170,7 @@ mod tests {
     fn frames_round_trip_and_reject_garbage() {
         let f = ClientFrame::Send {
             id: [1; 16],
-            to: [2; 32],
+            to: DeviceId::new([2; 32]),
             ephemeral: false,
             payload: vec![9; 100],
         };
@@ -184,5 +183,21 @@ mod tests {
         assert_eq!(ServerFrame::from_bytes(&s.to_bytes()).unwrap(), s);
         assert!(ClientFrame::from_bytes(&[1, 200, 200]).is_err());
         assert!(ClientFrame::from_bytes(&vec![1; MAX_FRAME + 1]).is_err());
+    }
+
+    #[test]
+    fn device_ids_travel_as_32_bare_bytes() {
+        let f = ClientFrame::Send {
+            id: [1; 16],
+            to: DeviceId::new([2; 32]),
+            ephemeral: false,
+            payload: vec![9; 3],
+        };
+        // version, variant `Send`, id, recipient (no length prefix), flag, payload.
+        let mut want = vec![WS_VERSION, 1];
+        want.extend([1; 16]);
+        want.extend([2; 32]);
+        want.extend([0, 3, 9, 9, 9]);
+        assert_eq!(f.to_bytes(), want);
     }
 }

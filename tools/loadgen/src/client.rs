@@ -140,7 +140,8 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
         devices.push(if plan.bare {
             let mut id = [0u8; 32];
             id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            (id, encode_b64(&id))
+            let id = DeviceId::new(id);
+            (id, id.to_string())
         } else {
             register(&http, &plan.url).await?
         });

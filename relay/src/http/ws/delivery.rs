@@ -5,7 +5,7 @@
 use actix_web::web;
 use actix_ws::Session;
 use parley_shared::protocol::ErrorCode;
-use parley_shared::protocol::ws::ServerFrame;
+use parley_shared::protocol::ws::{DeviceId, ServerFrame};
 use tokio::sync::mpsc;
 
 use super::{Close, Conn, error, send};
@@ -25,7 +25,7 @@ pub(super) async fn deliver_queued(
 ) -> Result<(), Option<Close>> {
     let device = conn.device;
     let store = state.store.clone();
-    let queued = match web::block(move || store.queued_count(&device)).await {
+    let queued = match web::block(move || store.queued_count(device.as_bytes())).await {
         Ok(Ok(n)) => n,
         _ => {
             let _ = send(
@@ -57,13 +57,15 @@ async fn send_stored(
     let mut after = 0i64;
     loop {
         let store = state.store.clone();
-        let Ok(Ok(page)) = web::block(move || store.pending(&device, after, PAGE)).await else {
+        let Ok(Ok(page)) = web::block(move || store.pending(device.as_bytes(), after, PAGE)).await
+        else {
             return Err(None);
         };
         let full = i64::try_from(page.len()).unwrap_or(0) >= PAGE;
         for e in page {
             after = e.seq;
-            let (Ok(from), Ok(id)) = (e.sender.try_into(), e.envelope_id.try_into()) else {
+            let (Some(from), Ok(id)) = (DeviceId::from_bytes(&e.sender), e.envelope_id.try_into())
+            else {
                 continue;
             };
             if !recent.first_time((from, id)) {

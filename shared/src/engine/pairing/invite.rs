@@ -384,7 +384,7 @@ impl InviteFlow {
         let outcome = inviter.on_reply(rng, engine.identity(), &b, &engine.profile());
         match outcome {
             ReplyOutcome::Paired(paired, a2) => {
-                let peer = *paired.peer.device_id();
+                let peer = paired.peer.device_id();
                 engine.add_contact(paired, false, now);
                 let req = self.put(Message::A2, a2);
                 self.queue.push_back(Out::Http(req, Pending::PutA2(peer)));

@@ -200,7 +200,7 @@ impl JoinFlow {
                 Ok(MaybeBytes(Some(a2))) => {
                     match self.joiner.take().map(|j| j.finish(engine.identity(), &a2)) {
                         Some(Ok(paired)) => {
-                            let peer = *paired.peer.device_id();
+                            let peer = paired.peer.device_id();
                             engine.add_contact(paired, true, now);
                             self.done = Some(Ok(peer));
                             Ok(())

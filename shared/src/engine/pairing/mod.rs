@@ -253,7 +253,7 @@ impl Inviter {
                 .finish(rng, ours, body, profile)?,
             _ => return Err(PairingError::InvalidInvite.into()),
         };
-        if paired.peer.device_id() == &ours.device_id() {
+        if paired.peer.device_id() == ours.device_id() {
             return Err(FlowError::OwnInvite);
         }
         Ok((paired, a2))
@@ -288,7 +288,7 @@ impl LinkInvite {
         if now_secs >= invite.expires_at {
             return Err(FlowError::Expired);
         }
-        if invite.inviter.device_id() == &ours.device_id() {
+        if invite.inviter.device_id() == ours.device_id() {
             return Err(FlowError::OwnInvite);
         }
         Ok(Self(invite))

@@ -6,7 +6,7 @@ use crate::protocol::API_PREFIX;
 use crate::protocol::attachments::{AttachmentDownload, AttachmentUpload, CreateAttachment};
 use crate::protocol::auth::{
     BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, KeyUpload, LoginRequest,
-    PreKeyStatus, RegisterRequest, RelayInfo, Session, encode_b64,
+    PreKeyStatus, RegisterRequest, RelayInfo, Session,
 };
 use crate::protocol::rendezvous::{self, CreateRendezvous, Rejected, Rendezvous};
 use crate::protocol::turn::TurnCredentials;
@@ -134,7 +134,7 @@ param!(
 param!(
     /// `GET /devices/{id}/bundle`: a contact's prekey bundle.
     GetBundle { device: DeviceId }, Get, "/devices/{id}/bundle", () => Json<BundleResponse>,
-    |s| format!("/devices/{}/bundle", encode_b64(&s.device))
+    |s| format!("/devices/{}/bundle", s.device)
 );
 param!(
     /// `GET /rendezvous/pin/{slot}`: the slot behind a PIN's slot number.

@@ -18,8 +18,8 @@ fn fill(route: &str, args: &[&str]) -> String {
 
 #[test]
 fn paths_follow_their_route_templates() {
-    let dev = [7u8; 32];
-    let b64 = crate::protocol::auth::encode_b64(&dev);
+    let dev = crate::protocol::DeviceId::new([7u8; 32]);
+    let b64 = crate::protocol::auth::encode_b64(dev.as_bytes());
     let cases = [
         (GetInfo.path(), fill(GetInfo::ROUTE, &[])),
         (
