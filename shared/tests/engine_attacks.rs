@@ -8,6 +8,7 @@ use parley_shared::engine::prekeys::{CHECK_MS, RETIRED_KEEP_MS, ROTATE_MS};
 use parley_shared::protocol::api::{Endpoint, GetPreKeyStatus};
 use parley_shared::protocol::auth::PreKeyStatus;
 use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use parley_shared::time::UnixMs;
 
 use parley_shared::testing::fake::{Side, bundle_with, deliver, introduce, paired, texts};
 
@@ -28,7 +29,7 @@ fn redeliver(to: &mut Side, frame: &ServerFrame, id: [u8; 16], now: u64) {
     let again = ServerFrame::Deliver {
         from: *from,
         id,
-        sent_at: 0,
+        sent_at: UnixMs::EPOCH,
         ephemeral: false,
         payload: payload.clone(),
     };
