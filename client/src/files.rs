@@ -14,6 +14,7 @@ use parley_shared::engine::flow::{BlobError, BlobRequest, Step};
 use parley_shared::engine::transfer::{DownloadFlow, NewUpload, TransferError, UploadFlow};
 use parley_shared::protocol::api;
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::Millis;
 use parley_worker::job::Request;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
@@ -85,7 +86,7 @@ pub(crate) enum FileError {
 pub(crate) async fn send(
     peer: DeviceId,
     file: File,
-    ttl_secs: u32,
+    ttl: Millis,
     delete_after_download: bool,
     p: RwSignal<Option<Progress>>,
 ) -> Result<(), FileError> {
@@ -116,7 +117,7 @@ pub(crate) async fn send(
         mime,
         size: source.size() as u64,
         key: key.to_bytes(),
-        ttl_secs,
+        ttl,
         delete_after_download,
         metadata_removed,
     });

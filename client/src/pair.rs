@@ -9,6 +9,7 @@ use parley_shared::engine::flow::Step;
 use parley_shared::engine::pairing::{InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow};
 use parley_shared::protocol::api::{CloseAllSlots, Failure};
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::UnixMs;
 
 use crate::api::{self, now_ms};
 use crate::runtime::{self, SessionError, sleep};
@@ -38,8 +39,8 @@ pub(crate) enum PairError {
 pub(crate) struct Shown {
     /// The invite link (QR content).
     pub link: String,
-    /// Unix seconds.
-    pub expires_at: u64,
+    /// When the slot closes.
+    pub expires_at: UnixMs,
 }
 
 /// Inviter: opens a slot (without a PIN number) and returns what to show,

@@ -193,7 +193,7 @@ mod tests {
         Live::encode(&ServerFrame::Deliver {
             from: DeviceId::new([1; 32]),
             id: [n; 16],
-            sent_at: 0,
+            sent_at: parley_shared::time::UnixMs::EPOCH,
             ephemeral: false,
             payload: vec![0; size],
         })

@@ -4,12 +4,25 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use parley_shared::time::{Millis, UnixMs};
+
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// A stored Unix-ms timestamp as the wire type (a row before 1970 reads as
+/// the epoch).
+pub fn unix_ms(ms: i64) -> UnixMs {
+    UnixMs::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A wire duration as the stored type (saturating).
+pub fn millis_i64(d: Millis) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Current Unix time in seconds.

@@ -139,7 +139,8 @@ async fn create(
     size: u64,
     ttl: u32,
 ) -> (u16, serde_json::Value) {
-    let body = json!({"size": size, "recipient": encode_b64(to.identity.device_id().as_bytes()), "ttl_secs": ttl});
+    let recipient = encode_b64(to.identity.device_id().as_bytes());
+    let body = json!({"size": size, "recipient": recipient, "ttl_ms": u64::from(ttl) * 1000});
     api.send(
         "POST",
         "/api/v1/attachments",
@@ -235,6 +236,16 @@ async fn attachments_upload_download_delete_and_expire() {
         );
         assert_eq!(create(&api, &alice, &bob, 10, 0).await.0, 400);
         assert_eq!(create(&api, &alice, &bob, 10, 8 * 24 * 3600).await.0, 400);
+        // A client from before milliseconds names the old field: refused,
+        // never read as a lifetime in the wrong unit.
+        let recipient = encode_b64(bob.identity.device_id().as_bytes());
+        let old = json!({"size": 10, "recipient": recipient, "ttl_secs": 60});
+        let path = "/api/v1/attachments";
+        let st = api
+            .send("POST", path, Some(&alice.token), Some(old.to_string()))
+            .await
+            .0;
+        assert_eq!(st, 400, "{backend}");
         let nobody = Device {
             identity: parley_shared::crypto::keys::IdentityKeyPair::generate(
                 &mut parley_shared::crypto::os_rng(),
@@ -258,7 +269,7 @@ async fn attachments_upload_download_delete_and_expire() {
         let (_, v) = download_url(&api, &bob, &short.id).await;
         let short_down: AttachmentDownload = serde_json::from_value(v).unwrap();
         assert!(
-            short_down.download.expires_at <= short.expires_at,
+            short_down.download.expires_at_ms <= short.expires_at_ms,
             "{backend}"
         );
         b.until_gone(&short.id, Duration::from_secs(20)).await;
@@ -398,10 +409,10 @@ async fn expired_attachment(b: &Backend) {
     let (alice, bob) = (api.register(1).await, api.register(1).await);
     let up = created(&api, &alice, &bob, 100, 2).await;
     assert!(
-        up.upload.expires_at <= up.expires_at,
-        "{name}: upload URL outlives its row ({} > {})",
-        up.upload.expires_at,
-        up.expires_at
+        up.upload.expires_at_ms <= up.expires_at_ms,
+        "{name}: upload URL outlives its row ({:?} > {:?})",
+        up.upload.expires_at_ms,
+        up.expires_at_ms
     );
     assert_eq!(send(&up.upload, Some(vec![1; 100])).await.0, 200, "{name}");
     // The row expires, a sweeper pass deletes the object...

@@ -12,6 +12,7 @@ use parley_shared::crypto::os_rng;
 use parley_shared::engine::Effect;
 use parley_shared::engine::model::{Body, Status};
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
+use parley_shared::time::UnixMs;
 
 fn texts(c: &Client, peer: &DeviceId) -> Vec<(bool, String, Status)> {
     c.engine
@@ -148,7 +149,7 @@ async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers(
     let copy = ServerFrame::Deliver {
         from: a_id,
         id: [9; 16],
-        sent_at: 0,
+        sent_at: UnixMs::EPOCH,
         ephemeral: false,
         payload: {
             alice

@@ -23,6 +23,7 @@ use parley_shared::engine::{AccountError, AccountOutcome};
 use parley_shared::protocol::api::{CreateUpload, Endpoint, GetChallenge, Login, Method, Register};
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::testing::{Progress, Transport as _};
+use parley_shared::time::Millis;
 
 fn position(trace: &[String], what: &str) -> usize {
     trace
@@ -249,7 +250,7 @@ async fn pairing_flows_retry_after_a_wrong_pin_void_the_invite_and_keep_deadline
     );
 
     // The inviter stops at the slot's expiry.
-    advance_to(&ahead, expires_at * 1000);
+    advance_to(&ahead, expires_at.as_millis());
     assert!(matches!(
         alice.invite(&mut invite, &mut events).await,
         Progress::Done(Err(InviteError::Expired))
@@ -277,7 +278,7 @@ fn upload(peer: DeviceId, size: usize, delete_after_download: bool) -> (UploadFl
         mime: "text/plain".into(),
         size: size as u64,
         key,
-        ttl_secs: 3_600,
+        ttl: Millis::from_secs(3_600),
         delete_after_download,
         metadata_removed: false,
     });

@@ -74,7 +74,7 @@ impl<'a> Slots<'a> {
     }
 
     async fn create(&self, owner: &Device, pin: bool, ttl: u32) -> Rendezvous {
-        let body = format!("{{\"pin\":{pin},\"ttl_secs\":{ttl}}}");
+        let body = format!("{{\"pin\":{pin},\"ttl_ms\":{}}}", u64::from(ttl) * 1000);
         let (st, v) = self.json(owner, "POST", "/api/v1/rendezvous", &body).await;
         assert_eq!(st, 201, "{v}");
         serde_json::from_value(v).unwrap()

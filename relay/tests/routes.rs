@@ -67,7 +67,7 @@ async fn every_typed_endpoint_is_routed_as_declared() {
     check(&relay, &doc, api::Logout, ()).await;
     check(&relay, &doc, api::LogoutEverywhere, ()).await;
     check(&relay, &doc, api::EraseDevice, ()).await;
-    let upload = serde_json::json!({"size": 1, "recipient": dev, "ttl_secs": 1});
+    let upload = serde_json::json!({"size": 1, "recipient": dev, "ttl_ms": 1000});
     check(&relay, &doc, api::CreateUpload, json(upload)).await;
     check(&relay, &doc, api::DeleteUpload { id: "o".into() }, ()).await;
     check(&relay, &doc, api::StartDownload { id: "o".into() }, ()).await;
@@ -81,7 +81,7 @@ async fn every_typed_endpoint_is_routed_as_declared() {
     )
     .await;
     check(&relay, &doc, api::GetPreKeyStatus, ()).await;
-    let open = serde_json::json!({"pin": false, "ttl_secs": null});
+    let open = serde_json::json!({"pin": false, "ttl_ms": null});
     check(&relay, &doc, api::OpenSlot, json(open)).await;
     check(&relay, &doc, api::CloseAllSlots, ()).await;
     check(&relay, &doc, api::FindPinSlot { slot: 7 }, ()).await;

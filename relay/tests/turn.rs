@@ -11,6 +11,7 @@ use common::relay::RelayBuilder;
 use hmac::{KeyInit as _, Mac as _};
 use parley_shared::protocol::auth::{decode_b64, encode_b64};
 use parley_shared::protocol::turn::TurnCredentials;
+use parley_shared::time::Millis;
 
 #[tokio::test]
 async fn devices_get_short_lived_coturn_credentials() {
@@ -37,7 +38,7 @@ async fn devices_get_short_lived_coturn_credentials() {
     assert_eq!(st, 200, "{v}");
     let c: TurnCredentials = serde_json::from_value(v).unwrap();
     assert_eq!(c.urls, vec![url]);
-    assert_eq!(c.ttl_secs, 600);
+    assert_eq!(c.ttl_ms, Millis::from_secs(600));
     assert!(!c.relay_only);
     let (expiry, who) = c.username.split_once(':').unwrap();
     // Opaque: not the device id, and new for every credential.

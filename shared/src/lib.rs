@@ -10,3 +10,4 @@ pub mod media;
 pub mod protocol;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;

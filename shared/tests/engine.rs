@@ -8,6 +8,7 @@ use parley_shared::engine::call::{CallKind, CallSignal, HangupReason};
 use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::engine::{Engine, EngineError, MemoryStore};
 use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use parley_shared::time::UnixMs;
 
 use parley_shared::testing::fake::{Side, bundle_of, deliver, paired, texts};
 
@@ -35,7 +36,7 @@ fn tampered_envelope_is_reported_and_changes_nothing() {
     let frame = |id, payload| ServerFrame::Deliver {
         from,
         id,
-        sent_at: 0,
+        sent_at: UnixMs::EPOCH,
         ephemeral: false,
         payload,
     };
@@ -87,7 +88,7 @@ fn disappearing_messages_expire_on_both_sides() {
         name: "v.txt".into(),
         mime: "text/plain".into(),
         size: 3,
-        expires_at: 999_999,
+        expires_at: UnixMs::from_millis(999_999),
         delete_after_download: false,
         metadata_removed: false,
     };
@@ -228,8 +229,15 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
         .unwrap();
     b.drain(None);
     assert_eq!(b.engine.outbox_len(), 0);
-    assert!(b.engine.finish_rotation("t2".into(), u64::MAX / 2000));
-    assert!(!b.engine.finish_rotation("t3".into(), 1), "only once");
+    assert!(
+        b.engine
+            .finish_rotation("t2".into(), UnixMs::from_millis(u64::MAX / 2))
+    );
+    assert!(
+        !b.engine
+            .finish_rotation("t3".into(), UnixMs::from_millis(1)),
+        "only once"
+    );
     let new_bid = b.engine.device_id();
     assert_ne!(new_bid, old_bid);
     b.engine
@@ -249,7 +257,7 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
             ServerFrame::Deliver {
                 from: new_bid,
                 id,
-                sent_at: 0,
+                sent_at: UnixMs::EPOCH,
                 ephemeral: false,
                 payload,
             },
@@ -283,7 +291,8 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
         Err(EngineError::ResetPending),
         "a pending reset (maybe registered already) is never replaced"
     );
-    b.engine.set_token("t-before".into(), u64::MAX / 2000);
+    b.engine
+        .set_token("t-before".into(), UnixMs::from_millis(u64::MAX / 2));
     assert!(
         b.engine
             .rotation_registration_request(
@@ -318,7 +327,7 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
             .unwrap()
             .device_id
     );
-    assert!(again.finish_rotation("t2".into(), u64::MAX / 2000));
+    assert!(again.finish_rotation("t2".into(), UnixMs::from_millis(u64::MAX / 2)));
     b.engine = again;
     b.drain(None);
     assert!(!b.store.0.contains_key("rotation"));
@@ -342,7 +351,7 @@ fn a_key_reset_interrupted_by_a_reload_is_finished_or_cancelled() {
     c.drain(None);
     let mut again = reload(&c.store);
     // The old identity still logs in: proof the new one was never registered.
-    again.set_token("old-still-works".into(), u64::MAX / 2000);
+    again.set_token("old-still-works".into(), UnixMs::from_millis(u64::MAX / 2));
     c.engine = again;
     c.drain(None);
     let kept = reload(&c.store);
@@ -376,7 +385,7 @@ fn a_successor_not_signed_by_the_contact_is_ignored() {
         ServerFrame::Deliver {
             from: eve.device_id(),
             id: [5; 16],
-            sent_at: 0,
+            sent_at: UnixMs::EPOCH,
             ephemeral: false,
             payload,
         },
@@ -426,7 +435,7 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
     let frame = |id, payload| ServerFrame::Deliver {
         from,
         id,
-        sent_at: 0,
+        sent_at: UnixMs::EPOCH,
         ephemeral: true,
         payload,
     };
@@ -503,7 +512,7 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
         name: "../../secret/plan.pdf".into(),
         mime: "application/pdf".into(),
         size: 1234,
-        expires_at: 99_000,
+        expires_at: UnixMs::from_millis(99_000),
         delete_after_download: true,
         metadata_removed: false,
     };
@@ -551,7 +560,7 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
         name: "x".into(),
         mime: String::new(),
         size: 1,
-        expires_at: 99_000,
+        expires_at: UnixMs::from_millis(99_000),
         delete_after_download: false,
         metadata_removed: false,
     };

@@ -9,6 +9,7 @@ use parley_shared::engine::{Effect, EngineError};
 use parley_shared::protocol::api::{Endpoint, GetBundle, GetPreKeyStatus};
 use parley_shared::protocol::auth::{BundleResponse, PreKeyStatus, encode_b64};
 use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use parley_shared::time::UnixMs;
 
 use parley_shared::testing::fake::{Side, bundle_with, deliver, introduce, paired, texts};
 
@@ -29,7 +30,7 @@ fn redeliver(to: &mut Side, frame: &ServerFrame, id: [u8; 16], now: u64) {
     let again = ServerFrame::Deliver {
         from: *from,
         id,
-        sent_at: 0,
+        sent_at: UnixMs::EPOCH,
         ephemeral: false,
         payload: payload.clone(),
     };

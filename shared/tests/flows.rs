@@ -10,6 +10,7 @@ use parley_shared::engine::pairing::{InviteEvent, InviteFlow, POLL_MS};
 use parley_shared::protocol::api::{Endpoint, Failure, GetMessage, RejectReply};
 use parley_shared::protocol::auth::encode_b64;
 use parley_shared::protocol::rendezvous::{Message, Rendezvous};
+use parley_shared::time::UnixMs;
 
 fn http<E, R>(s: Step<E, R>) -> parley_shared::protocol::api::Request
 where
@@ -35,7 +36,7 @@ fn an_unanswered_reject_is_retried_only_for_the_same_reply() {
     let slot = Rendezvous {
         id: id.clone(),
         pin_slot: None,
-        expires_at: 600,
+        expires_at_ms: UnixMs::from_secs(600),
     };
     let body = serde_json::to_vec(&slot).unwrap();
     flow.on_reply(&mut os_rng(), &mut engine, Ok((201, body)), now);

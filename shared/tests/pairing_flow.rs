@@ -14,6 +14,7 @@ use parley_shared::engine::pairing::{
 };
 use parley_shared::protocol::auth::encode_b64;
 use parley_shared::protocol::rendezvous::{MAX_ATTEMPTS, Rendezvous};
+use parley_shared::time::UnixMs;
 
 const RELAY: &str = "https://relay.example";
 const NOW: u64 = 1_900_000_000;
@@ -22,7 +23,7 @@ fn slot(pin_slot: Option<u16>) -> Rendezvous {
     Rendezvous {
         id: encode_b64(&[7; 16]),
         pin_slot,
-        expires_at: NOW + 600,
+        expires_at_ms: UnixMs::from_secs(NOW + 600),
     }
 }
 
@@ -141,7 +142,7 @@ fn a_link_joiner_pairs_after_a_junk_reply() {
     let mut inviter = Inviter::new(rng, RELAY, &slot(None), &alice).unwrap();
     let (_, next_a1, _) = rejected(inviter.on_reply(rng, &alice, b"Qjunk", b"Alice"));
     assert_eq!(next_a1, None, "no PIN, nothing to put in a1");
-    let parsed = LinkInvite::parse(&inviter.link(), RELAY, &bob, NOW).unwrap();
+    let parsed = LinkInvite::parse(&inviter.link(), RELAY, &bob, UnixMs::from_secs(NOW)).unwrap();
     let (joiner, b) = parsed.reply(rng, &bob, b"Bob").unwrap();
     let ReplyOutcome::Paired(_, a2) = inviter.on_reply(rng, &alice, &b, b"Alice") else {
         panic!("Bob should pair");

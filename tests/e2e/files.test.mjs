@@ -118,7 +118,7 @@ describe('encrypted files', () => {
   });
 
   test('the deletion timer counts down on both sides and the object is gone when it ends', async () => {
-    await alice.page.getByLabel('File lifetime').selectOption('30');
+    await alice.page.getByLabel('File lifetime').selectOption('30000');
     await alice.page.getByLabel('or as soon as it is downloaded').uncheck();
     await attach(alice.page, 'note.txt', 'text/plain', Buffer.from('short-lived secret note'));
     for (const page of [alice.page, bob.page]) {
@@ -134,7 +134,7 @@ describe('encrypted files', () => {
     while (blobs().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(blobs(), [], 'the sweeper deleted the expired object');
     assert.equal(await bubble(bob.page, 'note.txt').getByRole('button', { name: 'Accept and download' }).count(), 0);
-    await alice.page.getByLabel('File lifetime').selectOption('86400');
+    await alice.page.getByLabel('File lifetime').selectOption('86400000');
     await alice.page.getByLabel('or as soon as it is downloaded').check();
   });
 

@@ -6,8 +6,9 @@ use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::content::MAX_TEXT;
 use parley_shared::engine::model::{Body, Message, Status, describe_secs};
-use parley_shared::protocol::attachments::MAX_TTL_SECS;
+use parley_shared::protocol::attachments::MAX_TTL;
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::Millis;
 
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
@@ -36,17 +37,17 @@ fn file_state(m: &Message) -> &'static str {
 }
 
 /// Lifetimes a sender can give a file; the longest is the relay's limit.
-const FILE_TTLS: [(u32, &str); 5] = [
-    (30, "30 seconds"),
-    (300, "5 minutes"),
-    (3600, "1 hour"),
+const FILE_TTLS: [(Millis, &str); 5] = [
+    (Millis::from_secs(30), "30 seconds"),
+    (Millis::from_secs(300), "5 minutes"),
+    (Millis::from_secs(3600), "1 hour"),
     (DEFAULT_FILE_TTL, "1 day"),
-    (MAX_TTL_SECS, "7 days"),
+    (MAX_TTL, "7 days"),
 ];
 /// The lifetime preselected for a file.
-const DEFAULT_FILE_TTL: u32 = 86_400;
+const DEFAULT_FILE_TTL: Millis = Millis::from_secs(86_400);
 const _: () = assert!(
-    MAX_TTL_SECS == 7 * 86_400,
+    MAX_TTL.as_millis() == 7 * 86_400_000,
     "update the label of the longest file lifetime"
 );
 
@@ -430,9 +431,9 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <div class="attach-opts">
                 <label>
                     "Files are deleted after "
-                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().unwrap_or(DEFAULT_FILE_TTL))
-                        prop:value=move || file_ttl.get().to_string()>
-                        {FILE_TTLS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
+                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().map(Millis::from_millis).unwrap_or(DEFAULT_FILE_TTL))
+                        prop:value=move || file_ttl.get().as_millis().to_string()>
+                        {FILE_TTLS.iter().map(|(t, l)| view! { <option value=t.as_millis().to_string()>{*l}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="check">

@@ -54,7 +54,7 @@ pub(super) fn FileBubble(
     previews: Previews,
 ) -> impl IntoView {
     let offer = f.offer.clone();
-    let expires = offer.expires_at;
+    let expires = offer.expires_at.as_millis();
     let progress = RwSignal::new(None::<Progress>);
     let error = RwSignal::new(None::<String>);
     let preview = move || previews.with(|p| p.get(&m.id).cloned());

@@ -85,7 +85,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
 
     let remaining = move || {
         shown.get().map(|s| {
-            let secs = (s.expires_at * 1000).saturating_sub(now.get()) / 1000;
+            let secs = s.expires_at.as_millis().saturating_sub(now.get()) / 1000;
             if secs == 0 {
                 "Expired".to_owned()
             } else {

@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use parley_shared::protocol::attachments::{
-    AttachmentDownload, AttachmentUpload, CreateAttachment, MAX_TTL_SECS, SignedUrl,
+    AttachmentDownload, AttachmentUpload, CreateAttachment, MAX_TTL, SignedUrl,
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
+use parley_shared::time::{Millis, UnixMs};
 
 use super::AppState;
 use super::bearer::Authed;
 use crate::blob::{BlobKey, BlobStore as _, CLOCK_MARGIN, SignedRequest};
-use crate::clock::now_ms;
+use crate::clock::{millis_i64, now_ms, unix_ms};
 use crate::db::{Admission, BlobQuota, BlobRecord};
 use crate::error::HttpError;
 
@@ -24,7 +25,8 @@ fn signed(r: SignedRequest) -> SignedUrl {
         method: r.method.to_owned(),
         url: r.url,
         headers: r.headers,
-        expires_at: r.expires_at,
+        // Signed URLs count in seconds (as S3 does).
+        expires_at_ms: UnixMs::from_secs(r.expires_at),
     }
 }
 
@@ -68,10 +70,10 @@ pub async fn create(
             format!("attachments are 1 byte to {max} bytes on this relay"),
         ));
     }
-    if req.ttl_secs == 0 || req.ttl_secs > MAX_TTL_SECS {
+    if req.ttl_ms < Millis::from_secs(1) || req.ttl_ms > MAX_TTL {
         return Err(HttpError::new(
             ErrorCode::BadRequest,
-            "ttl_secs must be between 1 second and 7 days",
+            "ttl_ms must be between 1 second and 7 days",
         ));
     }
     let recipient = req.recipient;
@@ -87,7 +89,7 @@ pub async fn create(
         ));
     }
     let key = BlobKey::random()?;
-    let expires_at = now + i64::from(req.ttl_secs) * 1000;
+    let expires_at = now.saturating_add(millis_i64(req.ttl_ms));
     let rec = BlobRecord {
         id: key.as_str().to_owned(),
         owner: who.device.as_bytes().to_vec(),
@@ -128,7 +130,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(AttachmentUpload {
         id: key.as_str().to_owned(),
         upload: signed(put),
-        expires_at: secs(expires_at),
+        expires_at_ms: unix_ms(expires_at),
     }))
 }
 
@@ -163,7 +165,7 @@ pub async fn download(
     Ok(HttpResponse::Ok().json(AttachmentDownload {
         download: signed(get),
         size: u64::try_from(rec.size).unwrap_or(0),
-        expires_at: secs(rec.expires_at),
+        expires_at_ms: unix_ms(rec.expires_at),
     }))
 }
 

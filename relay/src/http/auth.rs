@@ -19,7 +19,7 @@ use super::erase::forget_device;
 use super::fields::{b64_field, bad, corrupt, signature, unauthorized};
 use super::gates::{GatePass, admit, check_email_code};
 use super::prekeys::KEY_ENCODING;
-use crate::clock::now_ms;
+use crate::clock::{now_ms, unix_ms};
 use crate::db::{NewRegistration, RegisterError};
 use crate::error::HttpError;
 use crate::mailbox::Ended;
@@ -48,7 +48,7 @@ async fn new_session(
         Session {
             device_id: device,
             token,
-            expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+            expires_at_ms: unix_ms(expires_at),
         },
         hash,
         expires_at,
@@ -77,7 +77,7 @@ pub async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, HttpE
     web::block(move || store.create_challenge(&c, expires_at)).await??;
     Ok(HttpResponse::Ok().json(Challenge {
         challenge: encode_b64(&c),
-        expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+        expires_at_ms: unix_ms(expires_at),
     }))
 }
 

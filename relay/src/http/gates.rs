@@ -7,14 +7,14 @@ use parley_shared::crypto::keys::IdentityPublic;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::primitives::{hmac, random_digits, sha256};
 use parley_shared::protocol::auth::{
-    CTX_SUCCESSOR, EMAIL_CODE_TTL_SECS, EmailCodeRequest, EmailCodeSent, GateProof,
-    RegistrationMode, RelayInfo, normalize_email, successor_statement,
+    CTX_SUCCESSOR, EMAIL_CODE_TTL, EmailCodeRequest, EmailCodeSent, GateProof, RegistrationMode,
+    RelayInfo, normalize_email, successor_statement,
 };
 use parley_shared::protocol::{ApiError, DeviceId, ErrorCode};
 
 use super::AppState;
 use super::fields::{bad, corrupt, signature, unauthorized};
-use crate::clock::now_ms;
+use crate::clock::{millis_i64, now_ms, unix_ms};
 use crate::config::RegistrationGate;
 use crate::db::{OtpCheck, OtpIssue};
 use crate::error::HttpError;
@@ -174,7 +174,7 @@ pub async fn request_email_code(
     let code = String::from_utf8_lossy(digits.expose()).into_owned();
     let (email_hash, code_hash) = email_hashes(&state, &email, &code);
     let now = now_ms();
-    let expires_at = now + i64::try_from(EMAIL_CODE_TTL_SECS * 1000).unwrap_or(600_000);
+    let expires_at = now.saturating_add(millis_i64(EMAIL_CODE_TTL));
     let store = state.store.clone();
     match web::block(move || store.issue_email_otp(&email_hash, &code_hash, now, expires_at))
         .await??
@@ -193,7 +193,7 @@ pub async fn request_email_code(
                 )
             })?;
             Ok(HttpResponse::Accepted().json(EmailCodeSent {
-                expires_at: u64::try_from(expires_at / 1000).unwrap_or(0),
+                expires_at_ms: unix_ms(expires_at),
             }))
         }
     }

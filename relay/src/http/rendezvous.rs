@@ -7,14 +7,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::protocol::auth::{decode_b64, encode_b64};
 use parley_shared::protocol::rendezvous::{
-    CreateRendezvous, DEFAULT_TTL_SECS, MAX_ATTEMPTS, MAX_MESSAGE, MAX_OPEN_SLOTS, Message,
-    PIN_SLOTS, Rejected, Rendezvous,
+    CreateRendezvous, DEFAULT_TTL, MAX_ATTEMPTS, MAX_MESSAGE, MAX_OPEN_SLOTS, Message, PIN_SLOTS,
+    Rejected, Rendezvous,
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
+use parley_shared::time::Millis;
 
 use super::bearer::Authed;
 use super::{AppState, limit_key_of};
-use crate::clock::now_ms;
+use crate::clock::{millis_i64, now_ms, unix_ms};
 use crate::db::{
     NewSlot, PinAssigned, RendezvousCreated, RendezvousGet, RendezvousPut, RendezvousRejection,
 };
@@ -70,10 +71,6 @@ fn allow_pin_allocation(req: &HttpRequest, state: &AppState) -> Result<(), HttpE
     }
 }
 
-fn unix_secs(ms: i64) -> u64 {
-    u64::try_from(ms / 1000).unwrap_or(0)
-}
-
 fn random_u16() -> u16 {
     let mut b = [0u8; 2];
     let _ = getrandom::fill(&mut b);
@@ -96,11 +93,11 @@ pub async fn create(
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|_| HttpError::new(ErrorCode::Internal, "no randomness"))?;
     let ttl = body
-        .ttl_secs
-        .unwrap_or(DEFAULT_TTL_SECS)
-        .clamp(1, DEFAULT_TTL_SECS);
+        .ttl_ms
+        .unwrap_or(DEFAULT_TTL)
+        .clamp(Millis::from_secs(1), DEFAULT_TTL);
     let now = now_ms();
-    let expires_at = now + i64::from(ttl) * 1000;
+    let expires_at = now.saturating_add(millis_i64(ttl));
     let store = state.store.clone();
     let pin = body.pin;
     let created = web::block(move || {
@@ -130,7 +127,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(Rendezvous {
         id: encode_b64(&id),
         pin_slot,
-        expires_at: unix_secs(expires_at),
+        expires_at_ms: unix_ms(expires_at),
     }))
 }
 
@@ -153,7 +150,7 @@ pub async fn add_pin(
         PinAssigned::Number(n, expires_at) => Ok(HttpResponse::Ok().json(Rendezvous {
             id: encode_b64(&id),
             pin_slot: Some(n),
-            expires_at: unix_secs(expires_at),
+            expires_at_ms: unix_ms(expires_at),
         })),
         PinAssigned::NotFound => Err(not_found()),
         PinAssigned::NoFree => Err(no_free_pin()),
@@ -194,7 +191,7 @@ pub async fn by_pin(
     Ok(HttpResponse::Ok().json(Rendezvous {
         id: encode_b64(&id),
         pin_slot: Some(slot),
-        expires_at: unix_secs(expires_at),
+        expires_at_ms: unix_ms(expires_at),
     }))
 }
 

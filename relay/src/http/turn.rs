@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use parley_shared::protocol::auth::encode_b64;
 use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, ErrorCode};
+use parley_shared::time::Millis;
 
 use super::AppState;
 use super::bearer::Authed;
@@ -44,7 +45,7 @@ pub(super) async fn turn(
             urls: turn.urls.clone(),
             username,
             credential,
-            ttl_secs: turn.ttl.as_secs(),
+            ttl_ms: Millis::from(turn.ttl),
             relay_only: turn.relay_only,
         }))
 }

@@ -21,7 +21,7 @@ use self::delivery::{Io, deliver_queued};
 use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Recent};
-use crate::clock::now_ms;
+use crate::clock::{now_ms, unix_ms};
 use crate::db::{Enqueued, NewEnvelope};
 use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
@@ -435,7 +435,7 @@ async fn send_envelope(
         return reply(session, &limited).await;
     }
     let now = now_ms();
-    let sent_at = u64::try_from(now).unwrap_or(0);
+    let sent_at = unix_ms(now);
     if ephemeral {
         // Forwarded to online devices only, never stored.
         let frame = ServerFrame::Deliver {

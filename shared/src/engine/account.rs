@@ -21,6 +21,7 @@ use crate::protocol::api::{self, Endpoint, GetChallenge, Json, Login, Register};
 use crate::protocol::auth::{
     GateProof, LoginRequest, RegisterRequest, encode_b64, login_statement, registration_statement,
 };
+use crate::time::UnixMs;
 
 /// Why an account flow did not end with a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,7 +129,7 @@ impl Engine {
     /// answer proves the relay never registered the new one (it would have
     /// erased this device): that reset is dropped. A reset still being
     /// registered by this page is not touched (the login may predate it).
-    pub fn set_token(&mut self, token: String, expires_at: u64) {
+    pub fn set_token(&mut self, token: String, expires_at: UnixMs) {
         self.account.token = Some(token);
         self.account.token_expires_at = expires_at;
         self.account.registered = true;
@@ -277,12 +278,12 @@ impl Engine {
         };
         match then {
             Then::Register(_) | Then::Login => {
-                self.set_token(s.token, s.expires_at);
+                self.set_token(s.token, s.expires_at_ms);
                 self.end_auth(Ok(AccountOutcome::SignedIn));
             }
             Then::ResumeLogin | Then::Successor => {
                 // False only if no reset is left: nothing to switch to.
-                let outcome = if self.finish_rotation(s.token, s.expires_at) {
+                let outcome = if self.finish_rotation(s.token, s.expires_at_ms) {
                     AccountOutcome::KeysReplaced
                 } else {
                     AccountOutcome::SignedIn

@@ -98,7 +98,7 @@ impl Engine {
         self.account
             .token
             .as_deref()
-            .filter(|_| self.account.token_expires_at * 1000 > now + 60_000)
+            .filter(|_| self.account.token_expires_at.as_millis() > now.saturating_add(60_000))
     }
 
     /// Contacts, most recent conversation first.

@@ -15,6 +15,7 @@ use super::model::{Body, Message, Status};
 use crate::crypto::codec::fixed;
 use crate::protocol::attachments::valid_object_id;
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 /// Longest file name kept.
 pub const MAX_NAME: usize = 255;
@@ -35,8 +36,8 @@ pub struct FileOffer {
     pub mime: String,
     /// Plaintext size, bytes.
     pub size: u64,
-    /// Unix ms when the relay deletes the object.
-    pub expires_at: u64,
+    /// When the relay deletes the object.
+    pub expires_at: UnixMs,
     /// The sender asked to delete it as soon as it is downloaded.
     pub delete_after_download: bool,
     /// EXIF/XMP/GPS metadata was removed before encryption.

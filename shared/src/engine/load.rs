@@ -16,6 +16,7 @@ use crate::crypto::codec;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::session::{MemoryPreKeys, Session};
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 impl Engine {
     /// A new identity with a display name. Stores it at once.
@@ -28,7 +29,7 @@ impl Engine {
             next_one_time_id: ONE_TIME_BATCH + 1,
             name: content::clean_name(name),
             token: None,
-            token_expires_at: 0,
+            token_expires_at: UnixMs::EPOCH,
             registered: false,
             created_at: now,
         };
@@ -79,7 +80,9 @@ impl Engine {
         for (k, v) in records {
             let v = v.as_ref();
             if k == key::ACCOUNT {
-                account = Some(codec::decode(RECORD_VERSION, v)?);
+                let mut a: AccountRecord = codec::decode(RECORD_VERSION, v)?;
+                a.token_expires_at = token_expiry_in_ms(a.token_expires_at);
+                account = Some(a);
             } else if let Some(h) = k.strip_prefix(key::CONTACT) {
                 let c: Contact = codec::decode(RECORD_VERSION, v)?;
                 if key::unhex::<32>(h).map(DeviceId::new) != Some(c.device()) {
@@ -150,5 +153,34 @@ impl Engine {
             requests: Default::default(),
             auth: Default::default(),
         }))
+    }
+}
+
+/// Account records written before the unit change hold the token's expiry in
+/// Unix seconds. No expiry in milliseconds is that small (it would fall in
+/// 1973), so such a value is seconds and is scaled: the token stays usable.
+fn token_expiry_in_ms(t: UnixMs) -> UnixMs {
+    const SECONDS_BELOW: u64 = 100_000_000_000;
+    if t.as_millis() < SECONDS_BELOW {
+        UnixMs::from_secs(t.as_millis())
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_expiry_stored_in_seconds_is_read_as_such() {
+        let secs = 1_800_000_000;
+        assert_eq!(
+            token_expiry_in_ms(UnixMs::from_millis(secs)),
+            UnixMs::from_secs(secs)
+        );
+        let ms = UnixMs::from_millis(1_800_000_000_000);
+        assert_eq!(token_expiry_in_ms(ms), ms);
+        assert_eq!(token_expiry_in_ms(UnixMs::EPOCH), UnixMs::EPOCH);
     }
 }

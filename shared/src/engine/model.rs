@@ -10,6 +10,7 @@ use crate::crypto::codec::bytes;
 use crate::crypto::keys::IdentityPublic;
 use crate::crypto::session::{MemoryPreKeys, Session};
 use crate::protocol::ws::{DeviceId, EnvelopeId};
+use crate::time::UnixMs;
 
 pub(crate) const RECORD_VERSION: u8 = 1;
 /// Envelope ids remembered per contact to drop redeliveries.
@@ -213,7 +214,7 @@ pub(crate) struct AccountRecord {
     pub next_one_time_id: u32,
     pub name: String,
     pub token: Option<String>,
-    pub token_expires_at: u64,
+    pub token_expires_at: UnixMs,
     pub registered: bool,
     pub created_at: u64,
 }

@@ -17,6 +17,7 @@ use crate::protocol::auth::{
     CTX_SUCCESSOR, GateProof, LoginRequest, RegisterRequest, encode_b64, successor_statement,
 };
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 /// A key reset in progress: the new identity, registered by the adapter
 /// (with the current token as proof) before [`Engine::finish_rotation`].
@@ -101,7 +102,7 @@ impl Engine {
     /// The relay registered the new identity (and erased the old device):
     /// switch to it and start new sessions with every contact; the adapter
     /// then reconnects. False when no reset was in progress.
-    pub fn finish_rotation(&mut self, token: String, expires_at: u64) -> bool {
+    pub fn finish_rotation(&mut self, token: String, expires_at: UnixMs) -> bool {
         let Some(r) = self.rotation.take() else {
             return false;
         };

@@ -25,6 +25,7 @@ use crate::protocol::ErrorCode;
 use crate::protocol::api::{self, CreateUpload, DeleteUpload, Endpoint, Json, StartDownload};
 use crate::protocol::attachments::CreateAttachment;
 use crate::protocol::ws::DeviceId;
+use crate::time::{Millis, UnixMs};
 
 /// Why a transfer failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,8 +66,8 @@ pub struct NewUpload {
     pub size: u64,
     /// The STREAM key the adapter encrypts with.
     pub key: [u8; 32],
-    /// How long the relay keeps the object, seconds.
-    pub ttl_secs: u32,
+    /// How long the relay keeps the object.
+    pub ttl: Millis,
     /// Delete it as soon as the recipient has it.
     pub delete_after_download: bool,
     /// Metadata was removed.
@@ -94,7 +95,7 @@ type UpStep = Step<(), Result<MessageId, TransferError>>;
 #[derive(Debug)]
 pub struct UploadFlow {
     file: NewUpload,
-    object: Option<(String, u64)>,
+    object: Option<(String, UnixMs)>,
     next: VecDeque<UpStep>,
     waiting: Option<Up>,
     done: Option<Result<MessageId, TransferError>>,
@@ -106,7 +107,7 @@ impl UploadFlow {
         let req = CreateUpload.request(&Json(CreateAttachment {
             size: ciphertext_len(file.size),
             recipient: file.peer,
-            ttl_secs: file.ttl_secs,
+            ttl_ms: file.ttl,
         }));
         Self {
             file,
@@ -130,7 +131,7 @@ impl UploadFlow {
         match self.waiting.take() {
             Some(Up::Reserve) => match decode::<CreateUpload>(&reply) {
                 Ok(Json(up)) => {
-                    self.object = Some((up.id, up.expires_at));
+                    self.object = Some((up.id, up.expires_at_ms));
                     self.waiting = Some(Up::Put);
                     self.next
                         .push_back(Step::Blob(BlobRequest::from_signed(up.upload)));
@@ -174,7 +175,7 @@ impl UploadFlow {
                     name: f.name.clone(),
                     mime: f.mime.clone(),
                     size: f.size,
-                    expires_at: expires_at * 1000,
+                    expires_at,
                     delete_after_download: f.delete_after_download,
                     metadata_removed: f.metadata_removed,
                 };

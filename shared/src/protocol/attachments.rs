@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::DeviceId;
+use crate::time::{Millis, UnixMs};
 
-/// Longest lifetime a sender may choose, seconds (7 days).
-pub const MAX_TTL_SECS: u32 = 7 * 24 * 3600;
+/// Longest lifetime a sender may choose (7 days).
+pub const MAX_TTL: Millis = Millis::from_secs(7 * 24 * 3600);
 
 /// Whether `id` is a well-formed object id (what the relay hands out: 1–128
 /// characters of `[A-Za-z0-9_-]`). Ids come from peers inside messages and
@@ -28,8 +29,8 @@ pub struct CreateAttachment {
     pub size: u64,
     /// The device that may download it (base64url in JSON).
     pub recipient: DeviceId,
-    /// Seconds until the relay deletes it (at most [`MAX_TTL_SECS`]).
-    pub ttl_secs: u32,
+    /// How long until the relay deletes it (1 s to [`MAX_TTL`]).
+    pub ttl_ms: Millis,
 }
 
 /// A pre-signed request: send exactly this method, URL and headers.
@@ -42,8 +43,8 @@ pub struct SignedUrl {
     pub url: String,
     /// Headers that are part of the signature.
     pub headers: Vec<(String, String)>,
-    /// Unix seconds after which the store refuses the URL.
-    pub expires_at: u64,
+    /// When the store starts refusing the URL.
+    pub expires_at_ms: UnixMs,
 }
 
 /// `POST /api/v1/attachments` response.
@@ -54,8 +55,8 @@ pub struct AttachmentUpload {
     pub id: String,
     /// Where to PUT the ciphertext (length signed).
     pub upload: SignedUrl,
-    /// Unix seconds when the relay deletes the object.
-    pub expires_at: u64,
+    /// When the relay deletes the object.
+    pub expires_at_ms: UnixMs,
 }
 
 /// `POST /api/v1/attachments/{id}/download` response (recipient only).
@@ -66,8 +67,8 @@ pub struct AttachmentDownload {
     pub download: SignedUrl,
     /// Its size, bytes.
     pub size: u64,
-    /// Unix seconds when the relay deletes the object.
-    pub expires_at: u64,
+    /// When the relay deletes the object.
+    pub expires_at_ms: UnixMs,
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::crypto::keys::{
 };
 use crate::crypto::primitives::sha256;
 use crate::protocol::DeviceId;
+use crate::time::{Millis, UnixMs};
 
 /// Signature context for registration.
 pub const CTX_REGISTER: &[u8] = b"Parley register v1";
@@ -33,8 +34,8 @@ pub const LOW_PREKEY_THRESHOLD: u32 = 20;
 pub struct Challenge {
     /// base64url of [`CHALLENGE_LEN`] random bytes.
     pub challenge: String,
-    /// Unix seconds after which the relay refuses it.
-    pub expires_at: u64,
+    /// When the relay starts refusing it.
+    pub expires_at_ms: UnixMs,
 }
 
 /// What a device signs to log in: context, the relay's origin (so a signature
@@ -168,12 +169,12 @@ pub struct EmailCodeRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailCodeSent {
-    /// Unix seconds after which the code is refused.
-    pub expires_at: u64,
+    /// When the code starts being refused.
+    pub expires_at_ms: UnixMs,
 }
 
-/// Validity of an emailed registration code, seconds.
-pub const EMAIL_CODE_TTL_SECS: u64 = 600;
+/// Validity of an emailed registration code.
+pub const EMAIL_CODE_TTL: Millis = Millis::from_secs(600);
 
 /// Lower-cases and trims an address; `None` if it is not plausibly one.
 pub fn normalize_email(raw: &str) -> Option<String> {
@@ -223,8 +224,8 @@ pub struct Session {
     pub device_id: DeviceId,
     /// Opaque token for `Authorization: Bearer`.
     pub token: String,
-    /// Unix seconds after which the token is refused.
-    pub expires_at: u64,
+    /// When the token starts being refused.
+    pub expires_at_ms: UnixMs,
 }
 
 /// `GET /api/v1/devices/{id}/bundle` response.

@@ -16,10 +16,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::{Millis, UnixMs};
+
 /// Largest message a slot holds.
 pub const MAX_MESSAGE: usize = 16 * 1024;
-/// Default and largest slot lifetime, seconds.
-pub const DEFAULT_TTL_SECS: u32 = 600;
+/// Default and largest slot lifetime.
+pub const DEFAULT_TTL: Millis = Millis::from_secs(600);
 /// PIN slots are numbered `0..PIN_SLOTS` (the `NNNN` of a `NNNN-NNNNNN` code).
 pub const PIN_SLOTS: u16 = 10_000;
 /// Open (not yet completed, unexpired) slots one device may own at a time; one
@@ -75,8 +77,8 @@ pub struct CreateRendezvous {
     /// `POST /api/v1/rendezvous/{id}/pin`, only when the user wants a PIN).
     #[serde(default)]
     pub pin: bool,
-    /// Lifetime in seconds (at most [`DEFAULT_TTL_SECS`]).
-    pub ttl_secs: Option<u32>,
+    /// Lifetime (1 s to [`DEFAULT_TTL`], which is also the default).
+    pub ttl_ms: Option<Millis>,
 }
 
 /// `POST /api/v1/rendezvous` response (also `GET /api/v1/rendezvous/pin/{slot}`
@@ -88,8 +90,8 @@ pub struct Rendezvous {
     pub id: String,
     /// The PIN slot number, for PIN slots.
     pub pin_slot: Option<u16>,
-    /// Unix seconds after which the slot and its messages are gone.
-    pub expires_at: u64,
+    /// When the slot and its messages are gone.
+    pub expires_at_ms: UnixMs,
 }
 
 /// `POST /api/v1/rendezvous/{id}/reject` response: the claim was dropped.
@@ -111,7 +113,7 @@ mod tests {
             body,
             CreateRendezvous {
                 pin: false,
-                ttl_secs: None
+                ttl_ms: None
             }
         );
         let json = serde_json::to_string(&Rejected { attempts_left: 2 }).unwrap();

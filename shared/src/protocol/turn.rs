@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::Millis;
+
 /// ICE server credentials for one device.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,8 +16,8 @@ pub struct TurnCredentials {
     pub username: String,
     /// base64(HMAC-SHA1(secret, username)).
     pub credential: String,
-    /// Seconds until the credentials expire.
-    pub ttl_secs: u64,
+    /// How long the credentials stay valid.
+    pub ttl_ms: Millis,
     /// Use relayed candidates only (`iceTransportPolicy: "relay"`).
     pub relay_only: bool,
 }

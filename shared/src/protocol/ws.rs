@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ErrorCode;
 use crate::crypto::codec::{self, DecodeError, bytes};
+use crate::time::UnixMs;
 
 /// Frame encoding version.
 pub const WS_VERSION: u8 = 1;
@@ -83,8 +84,8 @@ pub enum ServerFrame {
         from: DeviceId,
         /// Sender-chosen id (dedupe key together with `from`).
         id: EnvelopeId,
-        /// Relay receive time, Unix ms.
-        sent_at: u64,
+        /// Relay receive time.
+        sent_at: UnixMs,
         /// Whether it was ephemeral (no ack needed).
         ephemeral: bool,
         /// Opaque ciphertext.

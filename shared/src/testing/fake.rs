@@ -16,6 +16,7 @@ use crate::engine::{Engine, MemoryStore, Reply};
 use crate::protocol::api::{self, Endpoint, GetBundle, PutPreKeys};
 use crate::protocol::auth::{BundleResponse, GateProof, KeyUpload, decode_b64, encode_b64};
 use crate::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use crate::time::UnixMs;
 
 /// One side of a two-engine test.
 #[derive(Debug)]
@@ -91,7 +92,8 @@ impl Side {
             Engine::create(&mut os_rng(), name, 1_000),
             MemoryStore::default(),
         );
-        s.engine.set_token("t".into(), u64::MAX / 2000);
+        s.engine
+            .set_token("t".into(), UnixMs::from_millis(u64::MAX / 2));
         s.connect(1_000);
         s.drain(None);
         s
@@ -149,7 +151,7 @@ impl Side {
                     ServerFrame::Deliver {
                         from,
                         id,
-                        sent_at: 0,
+                        sent_at: UnixMs::EPOCH,
                         ephemeral: false,
                         payload,
                     },

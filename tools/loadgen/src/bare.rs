@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use parley_shared::time::UnixMs;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -57,7 +58,7 @@ async fn serve(tcp: tokio::net::TcpStream, routes: Routes) {
                     }
                     ClientFrame::Send { id, to, ephemeral, payload } => {
                         let Some(from) = me else { break };
-                        let deliver = ServerFrame::Deliver { from, id, sent_at: 0, ephemeral, payload }.to_bytes();
+                        let deliver = ServerFrame::Deliver { from, id, sent_at: UnixMs::EPOCH, ephemeral, payload }.to_bytes();
                         if let Some(r) = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&to) {
                             let _ = r.send(deliver);
                         }

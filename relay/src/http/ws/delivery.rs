@@ -6,10 +6,12 @@ use actix_web::web;
 use actix_ws::Session;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
+
 use tokio::sync::mpsc;
 
 use super::{Close, Conn, error, send};
 use crate::backlog::{Live, Recent};
+use crate::clock::unix_ms;
 use crate::http::AppState;
 
 /// Stored envelopes loaded per query.
@@ -74,7 +76,7 @@ async fn send_stored(
             let frame = ServerFrame::Deliver {
                 from,
                 id,
-                sent_at: u64::try_from(e.created_at).unwrap_or(0),
+                sent_at: unix_ms(e.created_at),
                 ephemeral: false,
                 payload: e.payload,
             };

@@ -18,6 +18,7 @@ use crate::protocol::api::{
 };
 use crate::protocol::rendezvous::{CreateRendezvous, MAX_OPEN_SLOTS, Message};
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 /// How often a side looks for the other's message, ms.
 pub const POLL_MS: u64 = 700;
@@ -29,12 +30,12 @@ const REJECT_TRIES: u8 = 5;
 /// Something the invite screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InviteEvent {
-    /// The slot is open: show this link (as QR) until `expires_at` (Unix s).
+    /// The slot is open: show this link (as QR) until `expires_at`.
     Shown {
         /// The invite link.
         link: String,
-        /// Unix seconds.
-        expires_at: u64,
+        /// When the slot closes.
+        expires_at: UnixMs,
     },
     /// The PIN the user asked for, `NNNN-NNNNNN`.
     Pin(String),
@@ -152,7 +153,7 @@ impl InviteFlow {
     pub fn new(relay_url: &str) -> Self {
         let open = OpenSlot.request(&Json(CreateRendezvous {
             pin: false,
-            ttl_secs: None,
+            ttl_ms: None,
         }));
         Self {
             relay_url: relay_url.to_owned(),
@@ -218,7 +219,7 @@ impl InviteFlow {
                 return self.send(req, pending);
             }
         }
-        if now >= inviter.expires_at().saturating_mul(1000) {
+        if now >= inviter.expires_at().as_millis() {
             return self.finish(Err(InviteError::Expired));
         }
         if self.want_pin && inviter.pin().is_none() {
@@ -229,7 +230,7 @@ impl InviteFlow {
             return self.send(add.request(&()), Pending::AddPin);
         }
         if now < self.poll_at {
-            return Step::Wait(self.poll_at.min(inviter.expires_at().saturating_mul(1000)));
+            return Step::Wait(self.poll_at.min(inviter.expires_at().as_millis()));
         }
         let get = self.message(Message::B);
         self.send(GetMessage::request(&get, &()), Pending::PollB)

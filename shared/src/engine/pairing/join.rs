@@ -18,6 +18,7 @@ use crate::protocol::api::{
 };
 use crate::protocol::rendezvous::Message;
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 /// How long the joiner waits for the inviter's `a2` after writing `b`, ms.
 pub const ANSWER_MS: u64 = 120_000;
@@ -111,7 +112,8 @@ impl JoinFlow {
         our_relay: &str,
         now: u64,
     ) -> Result<Self, JoinError> {
-        let parsed = LinkInvite::parse(link, our_relay, engine.identity(), now / 1000)?;
+        let parsed =
+            LinkInvite::parse(link, our_relay, engine.identity(), UnixMs::from_millis(now))?;
         let mut flow = Self::empty();
         flow.slot = parsed.slot_id();
         let (joiner, b) = parsed.reply(rng, engine.identity(), &engine.profile())?;

@@ -25,6 +25,7 @@ use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::pairing::{Invite, Paired, PairingError, PinCode, PinInviter, PinJoiner};
 use crate::protocol::rendezvous::{MAX_ATTEMPTS, Rendezvous};
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 use super::flow::Step;
 use super::{Engine, Reply};
@@ -128,7 +129,7 @@ pub struct Inviter {
     invite: Invite,
     pin: Option<Pin>,
     failures: u8,
-    expires_at: u64,
+    expires_at: UnixMs,
 }
 
 fn slot_id(slot: &Rendezvous) -> Result<[u8; 16], FlowError> {
@@ -146,12 +147,14 @@ impl Inviter {
         slot: &Rendezvous,
         ours: &IdentityKeyPair,
     ) -> Result<Self, FlowError> {
-        let invite = Invite::new(rng, relay_url, slot_id(slot)?, ours, slot.expires_at);
+        // The link counts in seconds (its format predates the unit change).
+        let expires_at = slot.expires_at_ms;
+        let invite = Invite::new(rng, relay_url, slot_id(slot)?, ours, expires_at.as_secs());
         Ok(Self {
             invite,
             pin: None,
             failures: 0,
-            expires_at: slot.expires_at,
+            expires_at,
         })
     }
 
@@ -188,8 +191,8 @@ impl Inviter {
         self.pin.as_ref().map(|p| p.code.display())
     }
 
-    /// Unix seconds when the slot expires.
-    pub fn expires_at(&self) -> u64 {
+    /// When the slot expires.
+    pub fn expires_at(&self) -> UnixMs {
         self.expires_at
     }
 
@@ -279,13 +282,13 @@ impl LinkInvite {
         link: &str,
         our_relay: &str,
         ours: &IdentityKeyPair,
-        now_secs: u64,
+        now: UnixMs,
     ) -> Result<Self, FlowError> {
         let invite = Invite::from_link(link)?;
         if invite.relay_url != our_relay.trim_end_matches('/') {
             return Err(FlowError::OtherRelay(invite.relay_url));
         }
-        if now_secs >= invite.expires_at {
+        if now.as_secs() >= invite.expires_at {
             return Err(FlowError::Expired);
         }
         if invite.inviter.device_id() == ours.device_id() {

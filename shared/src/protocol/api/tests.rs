@@ -61,11 +61,11 @@ fn requests_carry_method_auth_and_body() {
     assert_eq!(r.body.content_type(), None);
     let r = OpenSlot.request(&Json(rendezvous::CreateRendezvous {
         pin: true,
-        ttl_secs: None,
+        ttl_ms: None,
     }));
     assert_eq!(
         r.body,
-        Body::Json(br#"{"pin":true,"ttl_secs":null}"#.to_vec())
+        Body::Json(br#"{"pin":true,"ttl_ms":null}"#.to_vec())
     );
 }
 
