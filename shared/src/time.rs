@@ -25,31 +25,41 @@ pub struct UnixMs(u64);
 #[serde(transparent)]
 pub struct Millis(u64);
 
+/// The unit conversions both types share (they differ only in meaning).
+macro_rules! in_millis {
+    ($t:ident, $zero:ident, $zero_doc:literal) => {
+        impl $t {
+            #[doc = $zero_doc]
+            pub const $zero: Self = Self(0);
+
+            /// From milliseconds.
+            pub const fn from_millis(ms: u64) -> Self {
+                Self(ms)
+            }
+
+            /// From whole seconds (saturating).
+            pub const fn from_secs(s: u64) -> Self {
+                Self(s.saturating_mul(1000))
+            }
+
+            /// In milliseconds.
+            pub const fn as_millis(self) -> u64 {
+                self.0
+            }
+
+            /// In whole seconds, rounded down (for standards that count in
+            /// seconds).
+            pub const fn as_secs(self) -> u64 {
+                self.0 / 1000
+            }
+        }
+    };
+}
+
+in_millis!(UnixMs, EPOCH, "The epoch.");
+in_millis!(Millis, ZERO, "No time at all.");
+
 impl UnixMs {
-    /// The epoch.
-    pub const EPOCH: Self = Self(0);
-
-    /// The instant `ms` milliseconds after the epoch.
-    pub const fn from_millis(ms: u64) -> Self {
-        Self(ms)
-    }
-
-    /// The instant `s` whole seconds after the epoch.
-    pub const fn from_secs(s: u64) -> Self {
-        Self(s.saturating_mul(1000))
-    }
-
-    /// Milliseconds since the epoch.
-    pub const fn as_millis(self) -> u64 {
-        self.0
-    }
-
-    /// Whole seconds since the epoch, rounded down (for standards that count
-    /// in seconds).
-    pub const fn as_secs(self) -> u64 {
-        self.0 / 1000
-    }
-
     /// `d` later, saturating at the end of time.
     #[must_use]
     pub const fn saturating_add(self, d: Millis) -> Self {
@@ -69,29 +79,6 @@ impl UnixMs {
 }
 
 impl Millis {
-    /// No time at all.
-    pub const ZERO: Self = Self(0);
-
-    /// `ms` milliseconds.
-    pub const fn from_millis(ms: u64) -> Self {
-        Self(ms)
-    }
-
-    /// `s` seconds.
-    pub const fn from_secs(s: u64) -> Self {
-        Self(s.saturating_mul(1000))
-    }
-
-    /// The milliseconds.
-    pub const fn as_millis(self) -> u64 {
-        self.0
-    }
-
-    /// Whole seconds, rounded down.
-    pub const fn as_secs(self) -> u64 {
-        self.0 / 1000
-    }
-
     /// Whole seconds, rounded up: for a wait (`Retry-After`) that must not
     /// end early.
     pub const fn as_secs_ceil(self) -> u64 {
