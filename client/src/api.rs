@@ -6,6 +6,7 @@
 
 use js_sys::Uint8Array;
 use parley_shared::protocol::api::{Endpoint, Failure, Request};
+use parley_shared::time::UnixMs;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
 
@@ -68,7 +69,7 @@ pub(crate) async fn send<E: Endpoint>(
     E::decode(status, &bytes)
 }
 
-/// Unix milliseconds.
-pub(crate) fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
+/// The browser clock, for the engine and the UI timers.
+pub(crate) fn now() -> UnixMs {
+    UnixMs::from_millis(js_sys::Date::now() as u64)
 }

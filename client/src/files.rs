@@ -22,7 +22,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
 use zeroize::Zeroizing;
 
-use crate::api::now_ms;
 use crate::js::{get, invoke, set};
 use crate::runtime::{self, SessionError};
 use crate::worker::{FileWorker, WorkerError};
@@ -123,14 +122,14 @@ pub(crate) async fn send(
     });
     let mut worker = Some(worker);
     loop {
-        match flow.step(now_ms()) {
+        match flow.step(crate::api::now()) {
             Step::Http(req) => flow.on_reply(runtime::perform(&req).await),
             Step::Blob(target) => {
                 let r = match worker.take() {
                     Some(w) => encrypt_and_upload(w, source.clone(), &key, &target, p).await,
                     None => Err(worker_broke()),
                 };
-                runtime::write(|e| flow.on_uploaded(&mut os_rng(), e, r, now_ms()))
+                runtime::write(|e| flow.on_uploaded(&mut os_rng(), e, r, crate::api::now()))
                     .ok_or(SessionError::NoAccount)?;
             }
             Step::Done(r) => {
@@ -248,7 +247,7 @@ pub(crate) async fn receive(
     let mut flow = DownloadFlow::accept(peer, id, offer);
     let mut blob = None;
     loop {
-        match flow.step(now_ms()) {
+        match flow.step(crate::api::now()) {
             Step::Http(req) => answer(&mut flow, &req).await?,
             Step::Blob(source) => {
                 let r = fetch(flow.offer(), source, p).await.map(|b| blob = Some(b));
@@ -273,7 +272,7 @@ pub(crate) async fn decline(
 ) -> Result<(), FileError> {
     let mut flow = DownloadFlow::decline(peer, id, offer);
     loop {
-        match flow.step(now_ms()) {
+        match flow.step(crate::api::now()) {
             Step::Http(req) => answer(&mut flow, &req).await?,
             Step::Done(r) => return r.map(|_| ()).map_err(Into::into),
             Step::Blob(_) | Step::Wait(_) | Step::Event(()) => {

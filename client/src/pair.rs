@@ -11,7 +11,7 @@ use parley_shared::protocol::api::{CloseAllSlots, Failure};
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
-use crate::api::{self, now_ms};
+use crate::api;
 use crate::runtime::{self, SessionError, sleep};
 
 /// How often the inviter's wait checks for a PIN request or cancellation, ms.
@@ -90,10 +90,11 @@ async fn drive_invite(
             flow.ask_pin();
         }
         pin_was_wanted = wanted;
-        match flow.step(now_ms()) {
+        match flow.step(api::now()) {
             Step::Http(req) => {
                 let reply = runtime::perform(&req).await;
-                if runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply, now_ms())).is_none() {
+                if runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply, api::now())).is_none()
+                {
                     return Some(Err(SessionError::NoAccount.into()));
                 }
             }
@@ -103,7 +104,7 @@ async fn drive_invite(
             }
             Step::Wait(_) if until_shown && shown => return None,
             Step::Wait(at) => {
-                let ms = at.saturating_sub(now_ms()).clamp(1, TICK_MS);
+                let ms = at.since(api::now()).as_millis().clamp(1, TICK_MS);
                 sleep(ms as u32).await;
             }
             Step::Done(r) => return Some(r.map_err(Into::into)),
@@ -129,8 +130,9 @@ pub(crate) async fn await_joiner(
 
 /// Joiner: by scanned or pasted link.
 pub(crate) async fn join_link(link: &str) -> Result<DeviceId, PairError> {
-    let flow = runtime::read(|e| JoinFlow::link(&mut os_rng(), e, link, &api::origin(), now_ms()))
-        .ok_or(SessionError::NoAccount)??;
+    let flow =
+        runtime::read(|e| JoinFlow::link(&mut os_rng(), e, link, &api::origin(), api::now()))
+            .ok_or(SessionError::NoAccount)??;
     drive_join(flow).await
 }
 
@@ -141,13 +143,13 @@ pub(crate) async fn join_pin_code(code: &str) -> Result<DeviceId, PairError> {
 
 async fn drive_join(mut flow: JoinFlow) -> Result<DeviceId, PairError> {
     loop {
-        match flow.step(now_ms()) {
+        match flow.step(api::now()) {
             Step::Http(req) => {
                 let reply = runtime::perform(&req).await;
-                runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply, now_ms()))
+                runtime::write(|e| flow.on_reply(&mut os_rng(), e, reply, api::now()))
                     .ok_or(SessionError::NoAccount)?;
             }
-            Step::Wait(at) => sleep(at.saturating_sub(now_ms()).max(1) as u32).await,
+            Step::Wait(at) => sleep(at.since(api::now()).as_millis().max(1) as u32).await,
             Step::Done(r) => return Ok(r?),
             Step::Event(()) => {}
             Step::Blob(_) => return Err(JoinError::NoAnswer.into()),

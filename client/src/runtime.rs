@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
-use crate::api::{self, now_ms};
+use crate::api;
 use crate::store::Store;
 
 /// Connection state shown in the header.
@@ -162,7 +162,7 @@ async fn pump() {
 }
 
 fn token() -> Option<String> {
-    read(|e| e.token(now_ms()).map(str::to_owned)).flatten()
+    read(|e| e.token(api::now()).map(str::to_owned)).flatten()
 }
 
 /// Why the app has no session with the relay.
@@ -196,7 +196,7 @@ async fn http(id: RequestId, req: typed::Request) {
     let reply = api::perform(&req, token().as_deref()).await;
     // What the user must know is in the conversation already (a notice);
     // the console keeps the detail.
-    if let Some(Err(e)) = write(|e| e.http_reply(&mut os_rng(), id, reply, now_ms())) {
+    if let Some(Err(e)) = write(|e| e.http_reply(&mut os_rng(), id, reply, api::now())) {
         web_sys::console::warn_1(&format!("Parley: a relay answer was refused: {e}").into());
     }
 }
@@ -272,7 +272,7 @@ pub(crate) async fn run_detached(engine: &mut Engine) -> Vec<StoreOp> {
             Effect::Http { id, request } => {
                 let reply = api::perform(&request, None).await;
                 // Registration's outcome is read from `account_result`.
-                let _ = engine.http_reply(&mut os_rng(), id, reply, now_ms());
+                let _ = engine.http_reply(&mut os_rng(), id, reply, api::now());
             }
             Effect::Send(_) | Effect::Changed | Effect::Call(..) => {}
         }
@@ -318,7 +318,7 @@ fn connect() {
         };
         ws.set_binary_type(BinaryType::Arraybuffer);
         let onopen = Closure::<dyn FnMut()>::new(move || {
-            write(|e| e.on_open(now_ms()));
+            write(|e| e.on_open(api::now()));
         });
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let Ok(buf) = ev.data().dyn_into::<ArrayBuffer>() else {
@@ -335,7 +335,7 @@ fn connect() {
                     }
                 });
             }
-            write(|e| e.handle_frame(&mut os_rng(), frame, now_ms()));
+            write(|e| e.handle_frame(&mut os_rng(), frame, api::now()));
         });
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
             write(|e| {
@@ -391,7 +391,7 @@ fn start_ticker() {
             if !started() {
                 return;
             }
-            write(|e| e.tick(now_ms()));
+            write(|e| e.tick(api::now()));
         }
     });
 }

@@ -13,8 +13,9 @@ use parley_shared::engine::Engine;
 use parley_shared::engine::model::{Body, Contact, Message, Notice};
 use parley_shared::engine::typing::Prefs;
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::UnixMs;
 
-use crate::api::now_ms;
+use crate::api;
 use crate::runtime::{self, Conn, Ui};
 
 /// One contact as its conversation shows it.
@@ -59,8 +60,8 @@ pub(crate) struct RowView {
     pub unread: u32,
     /// The last message, shortened.
     pub preview: String,
-    /// Unix ms of the last message (or of pairing).
-    pub at: u64,
+    /// When the last message came (or of pairing).
+    pub at: UnixMs,
 }
 
 impl RowView {
@@ -145,7 +146,7 @@ impl Views {
         self.registry.update_value(|r| {
             r.conversations.insert(peer, conv);
         });
-        runtime::read(|e| conv.show(e, &peer, now_ms()));
+        runtime::read(|e| conv.show(e, &peer, api::now()));
         conv
     }
 }
@@ -162,7 +163,7 @@ impl Conversation {
     /// Brings each signal up to the engine's state, touching only those
     /// whose value changed. The history is compared in place and copied
     /// only when it differs.
-    fn show(&self, e: &Engine, peer: &DeviceId, now: u64) {
+    fn show(&self, e: &Engine, peer: &DeviceId, now: UnixMs) {
         let contact = e.contact(peer);
         set_if_changed(self.contact, contact.map(ContactView::of));
         set_if_changed(self.online, contact.is_some_and(|c| c.online));
@@ -184,7 +185,7 @@ impl Conversation {
 pub(crate) fn publish(ui: &Ui) {
     let views = ui.views;
     runtime::read(|e| {
-        let now = now_ms();
+        let now = api::now();
         let known: Vec<(DeviceId, Conversation)> = views
             .registry
             .with_value(|r| r.conversations.iter().map(|(d, c)| (*d, *c)).collect());

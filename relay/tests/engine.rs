@@ -51,7 +51,7 @@ async fn engine_pairs_chats_and_survives_reloads_crashes_and_offline_peers(
 ) {
     let mut relay = builder.start().await;
     let (ahead, mut alice, mut bob) = alice_and_bob(&relay.base).await;
-    let now = || common::now_ms() as u64 + ahead.get();
+    let now = || UnixMs::from_millis(common::now_ms() as u64 + ahead.get());
     let (a_id, b_id) = (alice.engine.device_id(), bob.engine.device_id());
     // Presence is opt-in: both turn it on.
     alice.engine.set_presence(true);

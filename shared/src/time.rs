@@ -60,6 +60,9 @@ in_millis!(UnixMs, EPOCH, "The epoch.");
 in_millis!(Millis, ZERO, "No time at all.");
 
 impl UnixMs {
+    /// The end of time: a deadline that never comes.
+    pub const NEVER: Self = Self(u64::MAX);
+
     /// `d` later, saturating at the end of time.
     #[must_use]
     pub const fn saturating_add(self, d: Millis) -> Self {
@@ -75,6 +78,15 @@ impl UnixMs {
     /// Time from `earlier` to `self`; zero if `earlier` is not earlier.
     pub const fn since(self, earlier: Self) -> Millis {
         Millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// `t + d`: [`UnixMs::saturating_add`], so a deadline never wraps.
+impl core::ops::Add<Millis> for UnixMs {
+    type Output = Self;
+
+    fn add(self, d: Millis) -> Self {
+        self.saturating_add(d)
     }
 }
 
@@ -142,6 +154,11 @@ mod tests {
     fn arithmetic_saturates() {
         let t = UnixMs::from_millis(5_000);
         assert_eq!(t.saturating_add(Millis::from_secs(1)).as_millis(), 6_000);
+        assert_eq!(t + Millis::from_secs(1), UnixMs::from_millis(6_000));
+        assert_eq!(
+            UnixMs::from_millis(u64::MAX) + Millis::from_secs(1),
+            UnixMs::from_millis(u64::MAX)
+        );
         assert_eq!(t.saturating_sub(Millis::from_secs(9)), UnixMs::EPOCH);
         assert_eq!(t.since(UnixMs::from_millis(7_000)), Millis::ZERO);
         assert_eq!(t.since(UnixMs::EPOCH), Millis::from_secs(5));

@@ -13,8 +13,9 @@ use parley_shared::engine::call::{
     RESTART_MS, RING_MS, Role, SdpKind,
 };
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::{Millis, UnixMs};
 
-const T0: u64 = 1_700_000_000_000;
+const T0: UnixMs = UnixMs::from_millis(1_700_000_000_000);
 
 /// What a side's browser reports back later (its operations are async).
 #[derive(Debug)]
@@ -34,7 +35,7 @@ struct Side {
     media: Option<CallId>,
     stopped: Vec<CallId>,
     ringing: bool,
-    deadline: Option<u64>,
+    deadline: Option<UnixMs>,
     descriptions: u32,
 }
 
@@ -89,7 +90,7 @@ struct Net {
     sides: Vec<Side>,
     /// (from, to, signal) in flight.
     wire: VecDeque<(DeviceId, DeviceId, CallSignal)>,
-    now: u64,
+    now: UnixMs,
     /// Signals never delivered (a device that is offline).
     dropped: Vec<DeviceId>,
 }
@@ -207,7 +208,7 @@ impl Net {
         }
     }
 
-    fn act(&mut self, i: usize, f: impl FnOnce(&mut CallMachine, u64) -> Vec<CallAction>) {
+    fn act(&mut self, i: usize, f: impl FnOnce(&mut CallMachine, UnixMs) -> Vec<CallAction>) {
         let now = self.now;
         let out = f(&mut self.sides[i].m, now);
         self.perform(i, out);
@@ -224,8 +225,8 @@ impl Net {
     }
 
     /// Moves the clock; deadlines that passed fire.
-    fn advance(&mut self, ms: u64) {
-        self.now += ms;
+    fn advance(&mut self, d: Millis) {
+        self.now = self.now + d;
         for i in 0..self.sides.len() {
             if self.sides[i].deadline.is_some_and(|at| at <= self.now) {
                 self.act(i, CallMachine::tick);
@@ -250,7 +251,14 @@ impl Net {
     }
 
     /// Injects a signal as if `from` had sent it at `sent_at`.
-    fn inject(&mut self, from: DeviceId, to: usize, call_id: CallId, sent_at: u64, kind: CallKind) {
+    fn inject(
+        &mut self,
+        from: DeviceId,
+        to: usize,
+        call_id: CallId,
+        sent_at: UnixMs,
+        kind: CallKind,
+    ) {
         let s = CallSignal {
             call_id,
             sent_at,
@@ -345,7 +353,7 @@ fn a_call_connects_with_candidates_in_order_and_hang_up_ends_both() {
         quality: Quality::Normal
     }));
 
-    n.advance(5_000);
+    n.advance(Millis::from_millis(5_000));
     n.act(A, CallMachine::hang_up);
     n.settle();
     for s in &n.sides {
@@ -365,10 +373,10 @@ fn an_unanswered_call_rings_for_the_ring_timeout_on_both_sides() {
     let mut n = Net::new(2);
     n.start(A, B, 7, false);
     n.settle();
-    n.advance(RING_MS - 1);
+    n.advance(Millis::from_millis(RING_MS.as_millis() - 1));
     assert_eq!(n.sides[A].phase(), CallPhase::Outgoing);
     assert_eq!(n.sides[B].phase(), CallPhase::Incoming);
-    n.advance(1);
+    n.advance(Millis::from_millis(1));
     assert_eq!(n.sides[A].ended(), "No answer");
     assert_eq!(hangups(&n.sides[A]), [HangupReason::Unanswered]);
     assert_eq!(n.sides[A].stopped, [[7; 16]]);
@@ -529,9 +537,9 @@ fn the_callee_gives_up_when_the_caller_never_repairs() {
     n.sides.swap(0, 1);
     // Side 0 is now B, the callee; A is gone (no restart ever comes).
     n.conn(0, ConnectionState::Disconnected);
-    n.advance(CALLEE_RECONNECT_MS - 1);
+    n.advance(Millis::from_millis(CALLEE_RECONNECT_MS.as_millis() - 1));
     assert_eq!(n.sides[0].phase(), CallPhase::Reconnecting);
-    n.advance(1);
+    n.advance(Millis::from_millis(1));
     assert_eq!(n.sides[0].phase(), CallPhase::Ended);
     assert_eq!(hangups(&n.sides[0]), [HangupReason::Failed]);
     assert_eq!(n.sides[0].restart_offers(), 0);
@@ -601,13 +609,20 @@ fn stale_and_foreign_signals_are_ignored() {
     };
     // Too old: no ring.
     let now = n.now;
-    n.inject(a, B, [1; 16], now - MAX_SIGNAL_AGE_MS - 1, offer("old"));
+    n.inject(
+        a,
+        B,
+        [1; 16],
+        now.saturating_sub(MAX_SIGNAL_AGE_MS)
+            .saturating_sub(Millis::from_millis(1)),
+        offer("old"),
+    );
     assert_eq!(n.sides[B].phase(), CallPhase::Idle);
     n.inject(
         a,
         B,
         [1; 16],
-        now - MAX_SIGNAL_AGE_MS,
+        now.saturating_sub(MAX_SIGNAL_AGE_MS),
         offer("just in time"),
     );
     assert_eq!(n.sides[B].phase(), CallPhase::Incoming);

@@ -12,12 +12,17 @@ use parley_shared::time::UnixMs;
 
 use parley_shared::testing::fake::{Side, bundle_of, deliver, paired, texts};
 
+/// A test instant, in Unix ms.
+fn ms(t: u64) -> UnixMs {
+    UnixMs::from_millis(t)
+}
+
 #[test]
 fn tampered_envelope_is_reported_and_changes_nothing() {
     let (mut a, mut b) = paired();
     let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
     a.engine
-        .send_text(&mut os_rng(), &bid, "first", 2_000)
+        .send_text(&mut os_rng(), &bid, "first", ms(2_000))
         .unwrap();
     a.drain(None);
     let mut env = a.take_envelopes();
@@ -41,7 +46,7 @@ fn tampered_envelope_is_reported_and_changes_nothing() {
         payload,
     };
     b.engine
-        .handle_frame(&mut os_rng(), frame([7; 16], bad), 2_000);
+        .handle_frame(&mut os_rng(), frame([7; 16], bad), ms(2_000));
     b.drain(None);
     let notices: Vec<_> = b
         .engine
@@ -52,7 +57,7 @@ fn tampered_envelope_is_reported_and_changes_nothing() {
     assert_eq!(notices.len(), 1);
     // The session still decrypts the genuine envelope afterwards.
     b.engine
-        .handle_frame(&mut os_rng(), frame(id, payload), 2_000);
+        .handle_frame(&mut os_rng(), frame(id, payload), ms(2_000));
     b.drain(None);
     assert_eq!(texts(&b, &aid), ["first"]);
     // Both were acked (the relay may forget them).
@@ -69,16 +74,16 @@ fn disappearing_messages_expire_on_both_sides() {
     let (mut a, mut b) = paired();
     let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
     a.engine
-        .set_timer(&mut os_rng(), &bid, Some(30), 2_000)
+        .set_timer(&mut os_rng(), &bid, Some(30), ms(2_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 2_000);
+    deliver(&mut a, &mut b, ms(2_000));
     assert_eq!(b.engine.contact(&aid).unwrap().timer_secs, Some(30));
     a.engine
-        .send_text(&mut os_rng(), &bid, "vanishing", 3_000)
+        .send_text(&mut os_rng(), &bid, "vanishing", ms(3_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 3_000);
+    deliver(&mut a, &mut b, ms(3_000));
     assert_eq!(texts(&b, &aid), ["vanishing"]);
     // Files follow the same timer (their keys must not outlive it).
     let offer = parley_shared::engine::files::FileOffer {
@@ -93,10 +98,10 @@ fn disappearing_messages_expire_on_both_sides() {
         metadata_removed: false,
     };
     a.engine
-        .send_attachment(&mut os_rng(), &bid, offer, 3_000)
+        .send_attachment(&mut os_rng(), &bid, offer, ms(3_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 3_000);
+    deliver(&mut a, &mut b, ms(3_000));
     let file_expiry = |s: &Side, peer: &DeviceId| {
         s.engine
             .messages(peer)
@@ -104,13 +109,17 @@ fn disappearing_messages_expire_on_both_sides() {
             .find(|m| matches!(m.body, Body::File(_)))
             .and_then(|m| m.expires_at)
     };
-    assert_eq!(file_expiry(&a, &bid), Some(33_000));
-    assert_eq!(file_expiry(&b, &aid), Some(33_000));
-    assert_eq!(a.engine.tick(10_000), Some(33_000));
-    assert_eq!(a.engine.tick(20_000), Some(33_000), "nothing due yet");
+    assert_eq!(file_expiry(&a, &bid), Some(ms(33_000)));
+    assert_eq!(file_expiry(&b, &aid), Some(ms(33_000)));
+    assert_eq!(a.engine.tick(ms(10_000)), Some(ms(33_000)));
+    assert_eq!(
+        a.engine.tick(ms(20_000)),
+        Some(ms(33_000)),
+        "nothing due yet"
+    );
     assert_eq!(texts(&a, &bid), ["vanishing"]);
-    a.engine.tick(33_000);
-    b.engine.tick(33_001);
+    a.engine.tick(ms(33_000));
+    b.engine.tick(ms(33_001));
     a.drain(None);
     b.drain(None);
     assert!(texts(&a, &bid).is_empty());
@@ -126,7 +135,7 @@ fn disappearing_messages_expire_on_both_sides() {
             .all(|m| !matches!(m.body, Body::Text(_)))
     );
     assert_eq!(
-        a.engine.set_timer(&mut os_rng(), &bid, Some(0), 1),
+        a.engine.set_timer(&mut os_rng(), &bid, Some(0), ms(1)),
         Err(EngineError::BadTimer)
     );
 }
@@ -137,7 +146,7 @@ fn receipts_statuses_and_reload_round_trip() {
     let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
     let m = a
         .engine
-        .send_text(&mut os_rng(), &bid, "hello", 2_000)
+        .send_text(&mut os_rng(), &bid, "hello", ms(2_000))
         .unwrap();
     a.drain(None);
     let status = |s: &Side| {
@@ -149,13 +158,13 @@ fn receipts_statuses_and_reload_round_trip() {
             .status
     };
     assert_eq!(status(&a), Status::Queued);
-    deliver(&mut a, &mut b, 2_000);
+    deliver(&mut a, &mut b, ms(2_000));
     assert_eq!(status(&a), Status::Sent);
-    deliver(&mut b, &mut a, 2_000);
+    deliver(&mut b, &mut a, ms(2_000));
     assert_eq!(status(&a), Status::Delivered);
     b.engine.mark_read(&mut os_rng(), &aid).unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 2_000);
+    deliver(&mut b, &mut a, ms(2_000));
     assert_eq!(status(&a), Status::Read);
     let again = Engine::load(a.store.0.clone()).unwrap().unwrap();
     assert_eq!(again.messages(&bid), a.engine.messages(&bid));
@@ -167,7 +176,7 @@ fn receipts_statuses_and_reload_round_trip() {
     );
     assert!(Engine::load([("account".to_owned(), vec![1, 2, 3])]).is_err());
     assert_eq!(
-        a.engine.send_text(&mut os_rng(), &bid, "   ", 1),
+        a.engine.send_text(&mut os_rng(), &bid, "   ", ms(1)),
         Err(EngineError::BadText)
     );
 }
@@ -177,10 +186,10 @@ fn deleting_a_conversation_erases_its_records_and_strangers_are_ignored() {
     let (mut a, mut b) = paired();
     let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
     b.engine
-        .send_text(&mut os_rng(), &aid, "keep?", 2_000)
+        .send_text(&mut os_rng(), &aid, "keep?", ms(2_000))
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 2_000);
+    deliver(&mut b, &mut a, ms(2_000));
     assert!(a.store.0.keys().any(|k| k.starts_with("msg/")));
     a.engine.delete_conversation(&bid).unwrap();
     a.drain(None);
@@ -193,10 +202,10 @@ fn deleting_a_conversation_erases_its_records_and_strangers_are_ignored() {
     );
     // Bob is now a stranger to Alice: his messages are dropped (and acked).
     b.engine
-        .send_text(&mut os_rng(), &aid, "hello?", 3_000)
+        .send_text(&mut os_rng(), &aid, "hello?", ms(3_000))
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 3_000);
+    deliver(&mut b, &mut a, ms(3_000));
     assert!(a.engine.contacts().is_empty());
     assert!(a.sent.iter().any(|f| matches!(f, ClientFrame::Ack { .. })));
 }
@@ -206,11 +215,11 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
     let (mut a, mut b) = paired();
     let (aid, old_bid) = (a.engine.device_id(), b.engine.device_id());
     b.engine
-        .send_text(&mut os_rng(), &aid, "before", 2_000)
+        .send_text(&mut os_rng(), &aid, "before", ms(2_000))
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 2_000);
-    deliver(&mut a, &mut b, 2_000);
+    deliver(&mut b, &mut a, ms(2_000));
+    deliver(&mut a, &mut b, ms(2_000));
     b.engine.begin_rotation(&mut os_rng()).unwrap();
     let req = b
         .engine
@@ -225,7 +234,7 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
     ));
     // Until the switch, new content waits for the new sessions.
     b.engine
-        .send_text(&mut os_rng(), &aid, "during", 2_500)
+        .send_text(&mut os_rng(), &aid, "during", ms(2_500))
         .unwrap();
     b.drain(None);
     assert_eq!(b.engine.outbox_len(), 0);
@@ -241,10 +250,10 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
     let new_bid = b.engine.device_id();
     assert_ne!(new_bid, old_bid);
     b.engine
-        .handle_frame(&mut os_rng(), ServerFrame::Ready { queued: 0 }, 3_000);
+        .handle_frame(&mut os_rng(), ServerFrame::Ready { queued: 0 }, ms(3_000));
     b.drain(Some(&a.engine));
     b.engine
-        .send_text(&mut os_rng(), &aid, "after", 3_000)
+        .send_text(&mut os_rng(), &aid, "after", ms(3_000))
         .unwrap();
     b.drain(None);
     // The relay says the envelopes come from the new device.
@@ -261,7 +270,7 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
                 ephemeral: false,
                 payload,
             },
-            3_000,
+            ms(3_000),
         );
     }
     a.drain(None);
@@ -271,12 +280,12 @@ fn key_reset_moves_the_contact_and_blocks_sending_until_acknowledged() {
     assert!(c.identity_changed);
     assert_eq!(texts(&a, &new_bid), ["before", "during", "after"]);
     assert_eq!(
-        a.engine.send_text(&mut os_rng(), &new_bid, "hi", 4_000),
+        a.engine.send_text(&mut os_rng(), &new_bid, "hi", ms(4_000)),
         Err(EngineError::IdentityChanged)
     );
     a.engine.acknowledge_identity(&new_bid).unwrap();
     a.engine
-        .send_text(&mut os_rng(), &new_bid, "hi", 4_000)
+        .send_text(&mut os_rng(), &new_bid, "hi", ms(4_000))
         .unwrap();
 }
 
@@ -389,7 +398,7 @@ fn a_successor_not_signed_by_the_contact_is_ignored() {
             ephemeral: false,
             payload,
         },
-        2_000,
+        ms(2_000),
     );
     a.drain(None);
     assert!(a.engine.contact(&eve.device_id()).is_none());
@@ -409,7 +418,7 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
     let bid = b.engine.device_id();
     let signal = CallSignal {
         call_id: [3; 16],
-        sent_at: 5_000,
+        sent_at: ms(5_000),
         kind: CallKind::Offer {
             sdp: "v=0 fingerprint:sha-256 AA:BB".into(),
             video: true,
@@ -444,18 +453,18 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
     let n = bad.len();
     bad[n - 20] ^= 0x40;
     b.engine
-        .handle_frame(&mut os_rng(), frame([8; 16], bad), 5_000);
+        .handle_frame(&mut os_rng(), frame([8; 16], bad), ms(5_000));
     b.drain(None);
     assert!(b.calls.is_empty());
     b.engine
-        .handle_frame(&mut os_rng(), frame(id, payload.clone()), 5_000);
+        .handle_frame(&mut os_rng(), frame(id, payload.clone()), ms(5_000));
     b.drain(None);
     assert_eq!(b.calls, vec![signal]);
     // Replayed, under the same or a new envelope id: ignored.
     b.engine
-        .handle_frame(&mut os_rng(), frame(id, payload.clone()), 5_000);
+        .handle_frame(&mut os_rng(), frame(id, payload.clone()), ms(5_000));
     b.engine
-        .handle_frame(&mut os_rng(), frame([9; 16], payload), 5_000);
+        .handle_frame(&mut os_rng(), frame([9; 16], payload), ms(5_000));
     b.drain(None);
     assert_eq!(b.calls.len(), 1);
     assert!(
@@ -466,7 +475,7 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
     // Too old to act on (a delayed signal cannot ring a phone minutes later).
     let stale = CallSignal {
         call_id: [4; 16],
-        sent_at: 1,
+        sent_at: ms(1),
         kind: CallKind::Hangup {
             reason: HangupReason::Ended,
         },
@@ -479,7 +488,7 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
         panic!()
     };
     b.engine
-        .handle_frame(&mut os_rng(), frame(id, payload), 500_000);
+        .handle_frame(&mut os_rng(), frame(id, payload), ms(500_000));
     b.drain(None);
     assert_eq!(b.calls.len(), 1);
     // Offline: refused instead of queued.
@@ -490,7 +499,7 @@ fn call_signals_are_ephemeral_authenticated_and_not_replayable() {
             &bid,
             CallSignal {
                 call_id: [5; 16],
-                sent_at: 0,
+                sent_at: ms(0),
                 kind: CallKind::Hangup {
                     reason: HangupReason::Ended
                 }
@@ -518,10 +527,10 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
     };
     let id = a
         .engine
-        .send_attachment(&mut os_rng(), &bid, offer, 2_000)
+        .send_attachment(&mut os_rng(), &bid, offer, ms(2_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 2_000);
+    deliver(&mut a, &mut b, ms(2_000));
     let file = |s: &Side, peer: &DeviceId| {
         s.engine
             .messages(peer)
@@ -541,7 +550,7 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
         .set_file_state(&mut os_rng(), &aid, &id, FileState::Deleted)
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 3_000);
+    deliver(&mut b, &mut a, ms(3_000));
     assert_eq!(file(&a, &bid).state, FileState::Deleted);
     assert_eq!(file(&b, &aid).state, FileState::Deleted);
     // A peer state may not move a file backwards (the Accept button would
@@ -550,7 +559,7 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
         .set_file_state(&mut os_rng(), &aid, &id, FileState::Offered)
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 3_000);
+    deliver(&mut b, &mut a, ms(3_000));
     assert_eq!(file(&a, &bid).state, FileState::Deleted);
     // An object id that would leave its URL path segment is refused outright.
     let evil = FileOffer {
@@ -566,10 +575,10 @@ fn file_offers_reach_the_recipient_and_states_flow_back() {
     };
     let evil_id = a
         .engine
-        .send_attachment(&mut os_rng(), &bid, evil, 4_000)
+        .send_attachment(&mut os_rng(), &bid, evil, ms(4_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 4_000);
+    deliver(&mut a, &mut b, ms(4_000));
     assert!(b.engine.messages(&aid).iter().all(|m| m.id != evil_id));
     let reloaded = Engine::load(a.store.0.clone()).unwrap().unwrap();
     let kept = reloaded.messages(&bid).iter().find(|m| m.id == id).unwrap();
@@ -601,72 +610,86 @@ fn typing_indicators_are_rate_limited_expire_and_respect_presence_and_prefs() {
         s.engine.handle_frame(
             &mut os_rng(),
             ServerFrame::Presence { device, online },
-            5_000,
+            ms(5_000),
         );
         s.drain(None);
     };
     // Bob is offline: nothing goes out (it would only burn ratchet keys).
-    a.engine.typing(&mut os_rng(), &bid, true, 10_000).unwrap();
+    a.engine
+        .typing(&mut os_rng(), &bid, true, ms(10_000))
+        .unwrap();
     a.drain(None);
     assert_eq!(ephemeral_count(&a), 0);
     presence(&mut a, bid, true);
     presence(&mut b, aid, true);
 
     // One signal per RESEND_MS while typing goes on.
-    for t in [10_000, 10_500, 11_000, 10_000 + RESEND_MS - 1] {
-        a.engine.typing(&mut os_rng(), &bid, true, t).unwrap();
+    for t in [10_000, 10_500, 11_000, 10_000 + RESEND_MS.as_millis() - 1] {
+        a.engine.typing(&mut os_rng(), &bid, true, ms(t)).unwrap();
     }
     a.drain(None);
     assert_eq!(ephemeral_count(&a), 1);
-    deliver(&mut a, &mut b, 10_000);
-    assert!(b.engine.is_typing(&aid, 10_001));
+    deliver(&mut a, &mut b, ms(10_000));
+    assert!(b.engine.is_typing(&aid, ms(10_001)));
     assert!(
-        !b.engine.is_typing(&aid, 10_000 + SHOW_MS),
+        !b.engine.is_typing(&aid, ms(10_000) + SHOW_MS),
         "shown for a while only"
     );
-    b.engine.tick(10_000 + SHOW_MS);
-    assert!(!b.engine.is_typing(&aid, 10_001), "the tick cleared it");
+    b.engine.tick(ms(10_000) + SHOW_MS);
+    assert!(!b.engine.is_typing(&aid, ms(10_001)), "the tick cleared it");
 
     a.engine
-        .typing(&mut os_rng(), &bid, true, 10_000 + RESEND_MS)
+        .typing(&mut os_rng(), &bid, true, ms(10_000) + RESEND_MS)
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 20_000);
-    assert!(b.engine.is_typing(&aid, 20_000));
+    deliver(&mut a, &mut b, ms(20_000));
+    assert!(b.engine.is_typing(&aid, ms(20_000)));
     // The draft is cleared: one "stopped", and only one.
-    a.engine.typing(&mut os_rng(), &bid, false, 20_100).unwrap();
-    a.engine.typing(&mut os_rng(), &bid, false, 20_200).unwrap();
+    a.engine
+        .typing(&mut os_rng(), &bid, false, ms(20_100))
+        .unwrap();
+    a.engine
+        .typing(&mut os_rng(), &bid, false, ms(20_200))
+        .unwrap();
     a.drain(None);
     assert_eq!(ephemeral_count(&a), 1);
-    deliver(&mut a, &mut b, 20_300);
-    assert!(!b.engine.is_typing(&aid, 20_300));
+    deliver(&mut a, &mut b, ms(20_300));
+    assert!(!b.engine.is_typing(&aid, ms(20_300)));
 
     // A message ends it on both sides.
-    a.engine.typing(&mut os_rng(), &bid, true, 30_000).unwrap();
-    a.drain(None);
-    deliver(&mut a, &mut b, 30_000);
-    assert!(b.engine.is_typing(&aid, 30_001));
     a.engine
-        .send_text(&mut os_rng(), &bid, "done typing", 30_500)
+        .typing(&mut os_rng(), &bid, true, ms(30_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 30_500);
-    assert!(!b.engine.is_typing(&aid, 30_501));
-    a.engine.typing(&mut os_rng(), &bid, false, 30_600).unwrap();
+    deliver(&mut a, &mut b, ms(30_000));
+    assert!(b.engine.is_typing(&aid, ms(30_001)));
+    a.engine
+        .send_text(&mut os_rng(), &bid, "done typing", ms(30_500))
+        .unwrap();
+    a.drain(None);
+    deliver(&mut a, &mut b, ms(30_500));
+    assert!(!b.engine.is_typing(&aid, ms(30_501)));
+    a.engine
+        .typing(&mut os_rng(), &bid, false, ms(30_600))
+        .unwrap();
     a.drain(None);
     assert_eq!(ephemeral_count(&a), 0, "no 'stopped' after sending");
 
     // Off is reciprocal and survives a reload.
     b.engine.set_typing_indicators(false);
     b.drain(None);
-    a.engine.typing(&mut os_rng(), &bid, true, 40_000).unwrap();
+    a.engine
+        .typing(&mut os_rng(), &bid, true, ms(40_000))
+        .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 40_000);
+    deliver(&mut a, &mut b, ms(40_000));
     assert!(
-        !b.engine.is_typing(&aid, 40_001),
+        !b.engine.is_typing(&aid, ms(40_001)),
         "Bob does not see Alice's"
     );
-    b.engine.typing(&mut os_rng(), &aid, true, 40_000).unwrap();
+    b.engine
+        .typing(&mut os_rng(), &aid, true, ms(40_000))
+        .unwrap();
     b.drain(None);
     assert_eq!(ephemeral_count(&b), 0, "nor sends his own");
     let reloaded = Engine::load(b.store.0.clone()).unwrap().unwrap();

@@ -13,6 +13,11 @@ use parley_shared::time::UnixMs;
 
 use parley_shared::testing::fake::{Side, bundle_with, deliver, introduce, paired, texts};
 
+/// A test instant, in Unix ms.
+fn ms(t: u64) -> UnixMs {
+    UnixMs::from_millis(t)
+}
+
 const DAY: u64 = 86_400_000;
 
 fn undecryptable(s: &Side, peer: &DeviceId) -> usize {
@@ -23,7 +28,7 @@ fn undecryptable(s: &Side, peer: &DeviceId) -> usize {
         .count()
 }
 
-fn redeliver(to: &mut Side, frame: &ServerFrame, id: [u8; 16], now: u64) {
+fn redeliver(to: &mut Side, frame: &ServerFrame, id: [u8; 16], now: UnixMs) {
     let ServerFrame::Deliver { from, payload, .. } = frame else {
         panic!("not a delivery")
     };
@@ -54,67 +59,68 @@ fn replayed_session_start_cannot_roll_back_a_live_session() {
     // Bob's profile before any session: the state an old backup would hold.
     let before_session = b.store.clone();
     b.one_time = false;
-    b.connect(1_000);
+    b.connect(ms(1_000));
     b.drain(Some(&a.engine));
     let (aid, bid) = (a.engine.device_id(), b.engine.device_id());
     let first = b.take_envelopes();
     let start1 = first[0].1.clone();
     for (accepted, d) in first {
-        b.engine.handle_frame(&mut os_rng(), accepted, 1_000);
-        a.engine.handle_frame(&mut os_rng(), d, 1_000);
+        b.engine.handle_frame(&mut os_rng(), accepted, ms(1_000));
+        a.engine.handle_frame(&mut os_rng(), d, ms(1_000));
     }
     a.drain(None);
-    deliver(&mut a, &mut b, 1_000);
+    deliver(&mut a, &mut b, ms(1_000));
     b.engine
-        .send_text(&mut os_rng(), &aid, "one", 2_000)
+        .send_text(&mut os_rng(), &aid, "one", ms(2_000))
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 2_000);
+    deliver(&mut b, &mut a, ms(2_000));
     // A message of the first session the relay holds back.
     b.engine
-        .send_text(&mut os_rng(), &aid, "late", 3_000)
+        .send_text(&mut os_rng(), &aid, "late", ms(3_000))
         .unwrap();
     b.drain(None);
     let late = b.take_envelopes().remove(0).1;
 
     // Bob's browser comes back from the old state and starts a new session.
-    let mut b = Side::restore(before_session, 4_000);
+    let mut b = Side::restore(before_session, ms(4_000));
     b.one_time = false;
     b.drain(Some(&a.engine));
-    deliver(&mut b, &mut a, 4_000);
+    deliver(&mut b, &mut a, ms(4_000));
     a.engine
-        .send_text(&mut os_rng(), &bid, "two", 5_000)
+        .send_text(&mut os_rng(), &bid, "two", ms(5_000))
         .unwrap();
     a.drain(None);
-    deliver(&mut a, &mut b, 5_000);
+    deliver(&mut a, &mut b, ms(5_000));
     assert_eq!(texts(&b, &aid), ["two"]);
     let noticed = undecryptable(&a, &bid);
 
     // The replay: refused, reported, and the live session survives.
-    redeliver(&mut a, &start1, [0xAA; 16], 6_000);
+    redeliver(&mut a, &start1, [0xAA; 16], ms(6_000));
     assert_eq!(undecryptable(&a, &bid), noticed + 1, "replay is refused");
     b.engine
-        .send_text(&mut os_rng(), &aid, "three", 7_000)
+        .send_text(&mut os_rng(), &aid, "three", ms(7_000))
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 7_000);
+    deliver(&mut b, &mut a, ms(7_000));
     assert_eq!(texts(&a, &bid), ["one", "two", "three"]);
 
     // The held-back message of the old session still decrypts, once.
-    a.engine.handle_frame(&mut os_rng(), late.clone(), 8_000);
+    a.engine
+        .handle_frame(&mut os_rng(), late.clone(), ms(8_000));
     a.drain(None);
-    redeliver(&mut a, &late, [0xBB; 16], 8_000);
+    redeliver(&mut a, &late, [0xBB; 16], ms(8_000));
     assert_eq!(texts(&a, &bid), ["one", "two", "three", "late"]);
 
     // All of it survives a reload (archive and starts are stored).
-    let mut a = Side::restore(a.store.clone(), 9_000);
+    let mut a = Side::restore(a.store.clone(), ms(9_000));
     a.drain(None);
-    redeliver(&mut a, &start1, [0xCC; 16], 9_000);
+    redeliver(&mut a, &start1, [0xCC; 16], ms(9_000));
     b.engine
-        .send_text(&mut os_rng(), &aid, "four", 9_000)
+        .send_text(&mut os_rng(), &aid, "four", ms(9_000))
         .unwrap();
     b.drain(None);
-    deliver(&mut b, &mut a, 9_000);
+    deliver(&mut b, &mut a, ms(9_000));
     assert_eq!(texts(&a, &bid), ["one", "two", "three", "late", "four"]);
 }
 
@@ -139,12 +145,12 @@ fn prekeys_rotate_and_retired_secrets_are_deleted() {
     let mut a = Side::new("Alice");
     let old_bundle = bundle_with(&a.engine, false);
     let status = status_of(&a, 100);
-    a.engine.prekey_status(&mut os_rng(), &status, 2 * DAY);
+    a.engine.prekey_status(&mut os_rng(), &status, ms(2 * DAY));
     a.drain(None);
     assert!(a.uploads.is_empty(), "nothing due after two days");
 
     a.engine
-        .prekey_status(&mut os_rng(), &status, 1_000 + ROTATE_MS);
+        .prekey_status(&mut os_rng(), &status, ms(1_000) + ROTATE_MS);
     a.drain(None);
     let up = a.uploads.last().cloned().expect("rotation uploads");
     assert_eq!((up.signed_prekey.id, up.pq_prekey.id), (2, 3));
@@ -153,7 +159,7 @@ fn prekeys_rotate_and_retired_secrets_are_deleted() {
     let n = a.uploads.len();
     let status = status_of(&a, 100);
     a.engine
-        .prekey_status(&mut os_rng(), &status, 2_000 + ROTATE_MS);
+        .prekey_status(&mut os_rng(), &status, ms(2_000) + ROTATE_MS);
     a.drain(None);
     assert_eq!(a.uploads.len(), n);
 
@@ -165,7 +171,7 @@ fn prekeys_rotate_and_retired_secrets_are_deleted() {
         .bundle_fetched(&mut os_rng(), &a.engine.device_id(), &old_bundle)
         .unwrap();
     c.drain(Some(&a.engine));
-    deliver(&mut c, &mut a, 3_000 + ROTATE_MS);
+    deliver(&mut c, &mut a, ms(3_000) + ROTATE_MS);
     assert!(
         a.engine
             .contact(&c.engine.device_id())
@@ -174,7 +180,7 @@ fn prekeys_rotate_and_retired_secrets_are_deleted() {
     );
 
     // After it, the old secret is gone from the stored account.
-    let later = 4_000 + ROTATE_MS + RETIRED_KEEP_MS;
+    let later = ms(4_000) + ROTATE_MS + RETIRED_KEEP_MS;
     a.engine.prekey_status(&mut os_rng(), &status, later);
     a.drain(None);
     let mut a = Side::restore(a.store.clone(), later);
@@ -198,13 +204,13 @@ fn prekeys_rotate_and_retired_secrets_are_deleted() {
 fn one_time_prekeys_drained_at_the_relay_are_refilled() {
     let mut a = Side::new("Alice");
     let drained = status_of(&a, 0);
-    a.engine.prekey_status(&mut os_rng(), &drained, 5_000);
+    a.engine.prekey_status(&mut os_rng(), &drained, ms(5_000));
     a.drain(None);
     let up = a.uploads.last().expect("refill");
     assert_eq!(up.one_time_prekeys.len(), 100);
     // The adapter is asked for a status check on connect and by the tick.
     let mut asked = 0;
-    a.engine.tick(5_000 + CHECK_MS);
+    a.engine.tick(ms(5_000) + CHECK_MS);
     while let Some(e) = a.engine.next_effect() {
         if let Effect::Http { request, .. } = e
             && request == GetPreKeyStatus.request(&())
@@ -215,7 +221,8 @@ fn one_time_prekeys_drained_at_the_relay_are_refilled() {
     assert_eq!(asked, 1);
     // Draining forever never grows the local store without bound.
     for i in 0..60 {
-        a.engine.prekey_status(&mut os_rng(), &drained, 6_000 + i);
+        a.engine
+            .prekey_status(&mut os_rng(), &drained, ms(6_000 + i));
         a.drain(None);
     }
     let ids: Vec<u32> = a
@@ -254,7 +261,7 @@ fn presence_is_opt_in_and_names_only_contacts() {
     a.drain(None);
     assert_eq!(presence_frames(&a).last(), Some(&(true, 1)));
     // The preference survives a reload.
-    let mut a = Side::restore(a.store.clone(), 2_000);
+    let mut a = Side::restore(a.store.clone(), ms(2_000));
     a.drain(None);
     assert!(a.engine.prefs().presence);
     assert_eq!(presence_frames(&a).last(), Some(&(true, 1)));
@@ -275,7 +282,7 @@ fn a_forged_bundle_starts_nothing_and_is_shown_once() {
     introduce(&mut a, &mut b);
     let aid = a.engine.device_id();
     b.engine
-        .send_text(&mut os_rng(), &aid, "for Alice only", 2_000)
+        .send_text(&mut os_rng(), &aid, "for Alice only", ms(2_000))
         .unwrap();
     let forged = BundleResponse {
         bundle: encode_b64(&bundle_with(&mallory.engine, true)),
@@ -300,7 +307,7 @@ fn a_forged_bundle_starts_nothing_and_is_shown_once() {
                         &mut os_rng(),
                         id,
                         Ok((200, forged.clone())),
-                        3_000 + round,
+                        ms(3_000 + round),
                     );
                     assert_eq!(r, Err(EngineError::BadBundle));
                 }
@@ -316,10 +323,10 @@ fn a_forged_bundle_starts_nothing_and_is_shown_once() {
                 .all(|f| !matches!(f, ClientFrame::Send { .. }))
         );
         // After a reconnect the bundle is fetched again.
-        b.connect(3_000 + 600_000 * (round + 1));
+        b.connect(ms(3_000 + 600_000 * (round + 1)));
     }
     // The real bundle: the waiting message goes out.
     b.drain(Some(&a.engine));
-    deliver(&mut b, &mut a, 1_300_000);
+    deliver(&mut b, &mut a, ms(1_300_000));
     assert_eq!(texts(&a, &b.engine.device_id()), ["for Alice only"]);
 }

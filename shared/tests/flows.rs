@@ -12,6 +12,11 @@ use parley_shared::protocol::auth::encode_b64;
 use parley_shared::protocol::rendezvous::{Message, Rendezvous};
 use parley_shared::time::UnixMs;
 
+/// A test instant, in Unix ms.
+fn ms(t: u64) -> UnixMs {
+    UnixMs::from_millis(t)
+}
+
 fn http<E, R>(s: Step<E, R>) -> parley_shared::protocol::api::Request
 where
     E: std::fmt::Debug,
@@ -28,9 +33,9 @@ where
 /// nobody has checked, is never dropped blindly.
 #[test]
 fn an_unanswered_reject_is_retried_only_for_the_same_reply() {
-    let mut engine = Engine::create(&mut os_rng(), "Alice", 0);
+    let mut engine = Engine::create(&mut os_rng(), "Alice", ms(0));
     let mut flow = InviteFlow::new("http://relay.test");
-    let mut now = 1_000;
+    let mut now = ms(1_000);
     http(flow.step(now));
     let id = encode_b64(&[5; 16]);
     let slot = Rendezvous {
@@ -61,7 +66,7 @@ fn an_unanswered_reject_is_retried_only_for_the_same_reply() {
     // so reject it again.
     let wait = now + POLL_MS;
     assert!(matches!(flow.step(now), Step::Wait(t) if t == wait));
-    now += POLL_MS;
+    now = now + POLL_MS;
     assert_eq!(http(flow.step(now)), get_b);
     flow.on_reply(&mut os_rng(), &mut engine, Ok((200, junk)), now);
     assert_eq!(http(flow.step(now)).path, reject.path);
@@ -69,7 +74,7 @@ fn an_unanswered_reject_is_retried_only_for_the_same_reply() {
 
     // Now a different reply waits (our reject had gone through, and a new
     // claimant wrote): it is left for the normal poll, not rejected.
-    now += POLL_MS;
+    now = now + POLL_MS;
     assert_eq!(http(flow.step(now)), get_b);
     flow.on_reply(
         &mut os_rng(),

@@ -21,9 +21,10 @@ use parley_shared::engine::call::{
     CallAction, CallId, CallMachine, CallSignal, CallView, ConnectionState, IceCandidate, Quality,
 };
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::UnixMs;
 use wasm_bindgen::JsValue;
 
-use crate::api::now_ms;
+use crate::api;
 use crate::js::{invoke, set};
 use crate::runtime::{self, sleep};
 use rtc::RtcError;
@@ -72,10 +73,10 @@ pub(crate) fn install(ui: CallUi) {
 
 /// One step of the machine: its view is published, then its actions run
 /// in order (a step they cause runs before the rest of them).
-fn run(f: impl FnOnce(&mut CallMachine, u64) -> Vec<CallAction>) {
+fn run(f: impl FnOnce(&mut CallMachine, UnixMs) -> Vec<CallAction>) {
     let (actions, view) = MACHINE.with(|m| {
         let mut m = m.borrow_mut();
-        let actions = f(&mut m, now_ms());
+        let actions = f(&mut m, api::now());
         (actions, m.view())
     });
     if let Some(ui) = UI.with(|u| *u.borrow()) {
@@ -238,7 +239,7 @@ fn release(id: CallId) {
 fn on_pc<T: 'static>(
     id: CallId,
     op: impl AsyncFnOnce(JsValue) -> Result<T, RtcError> + 'static,
-    done: impl FnOnce(&mut CallMachine, u64, T) -> Vec<CallAction> + 'static,
+    done: impl FnOnce(&mut CallMachine, UnixMs, T) -> Vec<CallAction> + 'static,
 ) {
     let Some(pc) = pc_of(id) else { return };
     spawn_local(async move {
@@ -250,9 +251,9 @@ fn on_pc<T: 'static>(
 }
 
 /// Calls the machine at `at` (again, if the timer fired early).
-fn arm(at: u64) {
+fn arm(at: UnixMs) {
     spawn_local(async move {
-        let wait = at.saturating_sub(now_ms());
+        let wait = at.since(api::now()).as_millis();
         sleep(u32::try_from(wait).unwrap_or(u32::MAX)).await;
         run(CallMachine::tick);
         if MACHINE.with(|m| m.borrow().deadline()) == Some(at) {

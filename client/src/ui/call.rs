@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use parley_shared::engine::call::{CallPhase, Quality};
 
-use crate::api::now_ms;
+use crate::api;
 use crate::call::{self, CallUi};
 use crate::runtime;
 
@@ -11,11 +11,11 @@ use crate::runtime;
 #[component]
 pub(super) fn CallScreen() -> impl IntoView {
     let c = expect_context::<CallUi>();
-    let now = RwSignal::new(now_ms());
+    let now = RwSignal::new(api::now());
     leptos::task::spawn_local(async move {
         loop {
             runtime::sleep(1000).await;
-            if now.try_set(now_ms()).is_some() {
+            if now.try_set(api::now()).is_some() {
                 return;
             }
         }
@@ -44,7 +44,7 @@ pub(super) fn CallScreen() -> impl IntoView {
             let secs = c
                 .view
                 .with(|v| v.connected_at)
-                .map_or(0, |t| now.get().saturating_sub(t) / 1000);
+                .map_or(0, |t| now.get().since(t).as_secs());
             format!("{:02}:{:02}", secs / 60, secs % 60)
         }
         CallPhase::Ended => c

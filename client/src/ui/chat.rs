@@ -9,12 +9,13 @@ use parley_shared::engine::model::{Body, Message, Status, describe_secs};
 use parley_shared::protocol::attachments::MAX_TTL;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::Millis;
+use parley_shared::time::UnixMs;
 
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::scanner::QrScanner;
 use super::{BackButton, ConnBadge, Nav, Put, Screen, clock};
-use crate::api::now_ms;
+use crate::api;
 use crate::files::Progress;
 use crate::qr;
 use crate::runtime::{self, Ui};
@@ -114,13 +115,13 @@ fn Bubble(
     m: Message,
     peer: DeviceId,
     peer_name: String,
-    now: RwSignal<u64>,
+    now: RwSignal<UnixMs>,
     previews: Previews,
 ) -> impl IntoView {
     let expires = m.expires_at;
     let countdown = move || {
         expires.map(|t| {
-            let left = t.saturating_sub(now.get()) / 1000;
+            let left = t.since(now.get()).as_secs();
             format!("disappears in {}", describe_secs(left.max(1) as u32))
         })
     };
@@ -215,13 +216,13 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let show_safety = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
-    let now = RwSignal::new(now_ms());
+    let now = RwSignal::new(api::now());
     let alive = RwSignal::new(true);
     on_cleanup(move || alive.put(false));
     spawn_local(async move {
         while alive.try_get_untracked().unwrap_or(false) {
             runtime::sleep(1000).await;
-            now.put(now_ms());
+            now.put(api::now());
         }
     });
 
@@ -244,7 +245,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         let text = event_target_value(&ev);
         let active = !text.trim().is_empty();
         draft.put(text);
-        runtime::write(|e| e.typing(&mut os_rng(), &peer, active, now_ms()));
+        runtime::write(|e| e.typing(&mut os_rng(), &peer, active, api::now()));
     };
     let can_call = move || {
         ui.conn.with(|c| *c == runtime::Conn::Online)
@@ -286,7 +287,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         if let Some(why) = too_long(&text) {
             return error.put(Some(why));
         }
-        match runtime::write(|e| e.send_text(&mut os_rng(), &peer, &text, now_ms())) {
+        match runtime::write(|e| e.send_text(&mut os_rng(), &peer, &text, api::now())) {
             Some(Ok(_)) => {
                 draft.put(String::new());
                 error.put(None);
@@ -308,7 +309,8 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let set_timer = move |ev: leptos::ev::Event| {
         let secs: u32 = event_target_value(&ev).parse().unwrap_or(0);
         let secs = (secs > 0).then_some(secs);
-        if let Some(Err(e)) = runtime::write(|e| e.set_timer(&mut os_rng(), &peer, secs, now_ms()))
+        if let Some(Err(e)) =
+            runtime::write(|e| e.set_timer(&mut os_rng(), &peer, secs, api::now()))
         {
             error.put(Some(e.to_string()));
         }

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use parley_shared::engine::files::{FileMessage, FileState};
 use parley_shared::engine::model::{Message, describe_secs};
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::UnixMs;
 
 use super::Put;
 use crate::files::{self, Progress};
@@ -50,11 +51,11 @@ pub(super) fn FileBubble(
     f: FileMessage,
     peer: DeviceId,
     peer_name: String,
-    now: RwSignal<u64>,
+    now: RwSignal<UnixMs>,
     previews: Previews,
 ) -> impl IntoView {
     let offer = f.offer.clone();
-    let expires = offer.expires_at.as_millis();
+    let expires = offer.expires_at;
     let progress = RwSignal::new(None::<Progress>);
     let error = RwSignal::new(None::<String>);
     let preview = move || previews.with(|p| p.get(&m.id).cloned());
@@ -65,7 +66,7 @@ pub(super) fn FileBubble(
         if gone() {
             "Deleted from storage".to_owned()
         } else {
-            let left = expires.saturating_sub(now.get()) / 1000;
+            let left = expires.since(now.get()).as_secs();
             format!(
                 "Deleted from storage in {}",
                 describe_secs(left.max(1) as u32)

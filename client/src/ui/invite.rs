@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{BackButton, Nav, Put, Screen};
-use crate::api::now_ms;
+use crate::api;
 use crate::pair::{self, PairError, Shown};
 use crate::{qr, runtime};
 use parley_shared::engine::pairing::{InviteError, InviteEvent};
@@ -25,7 +25,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
     let too_many = RwSignal::new(false);
     let generation = RwSignal::new(0u32);
     let left = RwSignal::new(false);
-    let now = RwSignal::new(now_ms());
+    let now = RwSignal::new(api::now());
     // None: not tried yet; Some(false): the browser refused.
     let copied = RwSignal::new(None::<bool>);
     on_cleanup(move || left.put(true));
@@ -79,13 +79,13 @@ pub(super) fn InviteScreen() -> impl IntoView {
     spawn_local(async move {
         while !left.try_get_untracked().unwrap_or(true) {
             runtime::sleep(1000).await;
-            now.put(now_ms());
+            now.put(api::now());
         }
     });
 
     let remaining = move || {
         shown.get().map(|s| {
-            let secs = s.expires_at.as_millis().saturating_sub(now.get()) / 1000;
+            let secs = s.expires_at.since(now.get()).as_secs();
             if secs == 0 {
                 "Expired".to_owned()
             } else {

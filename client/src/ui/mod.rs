@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::engine::Engine;
 use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::UnixMs;
 
 use crate::relay::RelayStatus;
 use crate::runtime::{self, Conn, Ui};
@@ -262,8 +263,8 @@ pub(crate) fn ConnBadge() -> impl IntoView {
 }
 
 /// `hh:mm` in local time.
-pub(crate) fn clock(ms: u64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+pub(crate) fn clock(t: UnixMs) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.as_millis() as f64));
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 

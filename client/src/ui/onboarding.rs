@@ -11,7 +11,7 @@ use parley_shared::protocol::api::{Failure, GetInfo, Json, RequestEmailCode};
 use parley_shared::protocol::auth::{EmailCodeRequest, GateProof, RegistrationMode};
 
 use super::{Brand, Nav, Put, Screen};
-use crate::api::{self, now_ms};
+use crate::api;
 use crate::runtime::{self, Ui};
 use crate::store::{Store, StoreError};
 
@@ -29,7 +29,7 @@ enum OnboardError {
 /// Creates the identity and runs the engine's registration flow; only a
 /// registered identity is stored, and then the runtime starts.
 async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), OnboardError> {
-    let mut engine = Engine::create(&mut os_rng(), &name, now_ms());
+    let mut engine = Engine::create(&mut os_rng(), &name, api::now());
     engine.register(&api::origin(), gate)?;
     let writes = runtime::run_detached(&mut engine).await;
     match engine.account_result() {

@@ -13,6 +13,7 @@ use parley_shared::engine::{Engine, Reply};
 use parley_shared::protocol::api::{self, Method};
 use parley_shared::protocol::ws::{ClientFrame, DeviceId};
 use parley_shared::testing::{Device, Progress, Transport};
+use parley_shared::time::UnixMs;
 
 use super::api::Ws;
 
@@ -65,8 +66,8 @@ fn method(m: Method) -> reqwest::Method {
 }
 
 impl Transport for RelayIo {
-    fn now(&self) -> u64 {
-        super::now_ms() as u64 + self.ahead.get()
+    fn now(&self) -> UnixMs {
+        UnixMs::from_millis(super::now_ms() as u64 + self.ahead.get())
     }
 
     async fn perform(&mut self, req: &api::Request, token: Option<&str>) -> Reply {
@@ -205,12 +206,10 @@ impl Client {
     }
 }
 
-/// Runs the shared clock forward to `at` (Unix ms), if it is behind.
-pub(crate) fn advance_to(ahead: &Rc<Cell<u64>>, at: u64) {
-    let now = super::now_ms() as u64 + ahead.get();
-    if at > now {
-        ahead.set(ahead.get() + (at - now));
-    }
+/// Runs the shared clock forward to `at`, if it is behind.
+pub(crate) fn advance_to(ahead: &Rc<Cell<u64>>, at: UnixMs) {
+    let now = UnixMs::from_millis(super::now_ms() as u64 + ahead.get());
+    ahead.set(ahead.get() + at.since(now).as_millis());
 }
 
 /// Runs an inviter's and a joiner's flows side by side (the clock jumps

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::codec::{self, DecodeError};
 use crate::protocol::DeviceId;
+use crate::time::UnixMs;
 
 const VERSION: u8 = 1;
 const BUCKET: usize = 128;
@@ -36,7 +37,7 @@ pub enum Content {
         /// The text.
         text: String,
         /// Sender's clock, Unix ms.
-        sent_at: u64,
+        sent_at: UnixMs,
         /// Disappearing-message timer in force when it was sent.
         expire_secs: Option<u32>,
     },
@@ -171,13 +172,13 @@ mod tests {
         let a = Content::Text {
             id: [1; 16],
             text: "hi".into(),
-            sent_at: 5,
+            sent_at: UnixMs::from_millis(5),
             expire_secs: None,
         };
         let b = Content::Text {
             id: [1; 16],
             text: "hello there, friend".into(),
-            sent_at: 5,
+            sent_at: UnixMs::from_millis(5),
             expire_secs: Some(30),
         };
         assert_eq!(a.to_padded().len(), b.to_padded().len());

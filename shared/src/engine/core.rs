@@ -18,6 +18,7 @@ use crate::crypto::pairing::Paired;
 use crate::crypto::safety::SafetyNumber;
 use crate::crypto::session::Session;
 use crate::protocol::ws::{ClientFrame, DeviceId};
+use crate::time::{Millis, UnixMs};
 
 /// Longest disappearing-message timer (4 weeks).
 pub(super) const MAX_TIMER_SECS: u32 = 28 * 86_400;
@@ -38,15 +39,15 @@ pub struct Engine {
     /// Contacts that moved to a successor identity this run (old → new), so
     /// an open conversation can follow.
     pub(super) moved: BTreeMap<DeviceId, DeviceId>,
-    /// Earliest message expiry (Unix ms; `u64::MAX`: none, 0: unknown), so
-    /// the once-a-second tick does not walk the whole history.
-    pub(super) next_expiry: u64,
+    /// Earliest message expiry ([`UnixMs::NEVER`]: none, the epoch:
+    /// unknown), so the once-a-second tick does not walk the whole history.
+    pub(super) next_expiry: UnixMs,
     /// Archived sessions per contact (see `sessions`).
     pub(super) archives: BTreeMap<DeviceId, Vec<Session>>,
     /// Prekey schedule and accepted starts (see `prekeys`).
     pub(super) account_keys: KeysRecord,
-    /// Unix ms of the next prekey status check (0: at the next tick).
-    pub(super) next_prekey_check: u64,
+    /// The next prekey status check (the epoch: at the next tick).
+    pub(super) next_prekey_check: UnixMs,
     /// REST requests in flight.
     pub(super) requests: super::http::Requests,
     /// The account flow (registration, login, key reset).
@@ -94,11 +95,11 @@ impl Engine {
     }
 
     /// The session token, if one is held and not expired at `now` (ms).
-    pub fn token(&self, now: u64) -> Option<&str> {
+    pub fn token(&self, now: UnixMs) -> Option<&str> {
         self.account
             .token
             .as_deref()
-            .filter(|_| self.account.token_expires_at.as_millis() > now.saturating_add(60_000))
+            .filter(|_| self.account.token_expires_at > now + Millis::from_secs(60))
     }
 
     /// Contacts, most recent conversation first.
@@ -153,7 +154,7 @@ impl Engine {
     // ------------------------------------------------------------ connection
 
     /// The WebSocket opened: authenticate first.
-    pub fn on_open(&mut self, now: u64) {
+    pub fn on_open(&mut self, now: UnixMs) {
         if let Some(t) = self.token(now).map(str::to_owned) {
             self.effects
                 .push_back(Effect::Send(ClientFrame::Auth { token: t }));
@@ -172,7 +173,7 @@ impl Engine {
         self.effects.push_back(Effect::Changed);
     }
 
-    pub(super) fn on_ready(&mut self, now: u64) {
+    pub(super) fn on_ready(&mut self, now: UnixMs) {
         self.online = true;
         self.check_prekeys(now);
         self.send_presence();
@@ -195,7 +196,7 @@ impl Engine {
     /// A pairing finished: adds the contact. The joiner (`initiator`) starts
     /// the session by fetching the inviter's bundle; the inviter waits for
     /// the joiner's first message.
-    pub fn add_contact(&mut self, paired: Paired, initiator: bool, now: u64) {
+    pub fn add_contact(&mut self, paired: Paired, initiator: bool, now: UnixMs) {
         let dev = paired.peer.device_id();
         let name = Profile::from_bytes(&paired.profile).name;
         let contact = Contact {
@@ -214,8 +215,8 @@ impl Engine {
             })],
             seen: VecDeque::new(),
             online: false,
-            typing_until: 0,
-            typing_sent_at: 0,
+            typing_until: UnixMs::EPOCH,
+            typing_sent_at: UnixMs::EPOCH,
         };
         self.contacts.insert(dev, contact);
         self.push_notice(&dev, Notice::Paired, now);
@@ -303,7 +304,7 @@ impl Engine {
         rng: &mut R,
         peer: &DeviceId,
         secs: Option<u32>,
-        now: u64,
+        now: UnixMs,
     ) -> Result<(), EngineError> {
         if secs.is_some_and(|s| s == 0 || s > MAX_TIMER_SECS) {
             return Err(EngineError::BadTimer);
@@ -362,8 +363,8 @@ impl Engine {
 
     /// Once a second: deletes disappearing messages whose time is up,
     /// resends (in order) what the relay refused for a moment, and asks for
-    /// a prekey check when one is due. Returns the next expiry (Unix ms).
-    pub fn tick(&mut self, now: u64) -> Option<u64> {
+    /// a prekey check when one is due. Returns the next expiry.
+    pub fn tick(&mut self, now: UnixMs) -> Option<UnixMs> {
         self.flush_outbox();
         if self.expire_typing(now) {
             self.effects.push_back(Effect::Changed);
@@ -372,9 +373,9 @@ impl Engine {
             self.check_prekeys(now);
         }
         if now < self.next_expiry {
-            return (self.next_expiry != u64::MAX).then_some(self.next_expiry);
+            return (self.next_expiry != UnixMs::NEVER).then_some(self.next_expiry);
         }
-        let mut next: Option<u64> = None;
+        let mut next: Option<UnixMs> = None;
         let mut gone = Vec::new();
         for (d, h) in &mut self.history {
             h.retain(|m| match m.expires_at {
@@ -394,11 +395,11 @@ impl Engine {
             self.commit();
             self.effects.push_back(Effect::Changed);
         }
-        self.next_expiry = next.unwrap_or(u64::MAX);
+        self.next_expiry = next.unwrap_or(UnixMs::NEVER);
         next
     }
 
-    pub(super) fn insert_message(&mut self, peer: &DeviceId, m: Message, now: u64) {
+    pub(super) fn insert_message(&mut self, peer: &DeviceId, m: Message, now: UnixMs) {
         if let Some(t) = m.expires_at {
             self.next_expiry = self.next_expiry.min(t);
         }
@@ -412,7 +413,7 @@ impl Engine {
         self.effects.push_back(Effect::Changed);
     }
 
-    pub(super) fn push_notice(&mut self, peer: &DeviceId, n: Notice, now: u64) {
+    pub(super) fn push_notice(&mut self, peer: &DeviceId, n: Notice, now: UnixMs) {
         let id = [0u8; 16];
         let m = Message {
             id,

@@ -15,7 +15,7 @@ use super::model::{Body, Message, Status};
 use crate::crypto::codec::fixed;
 use crate::protocol::attachments::valid_object_id;
 use crate::protocol::ws::DeviceId;
-use crate::time::UnixMs;
+use crate::time::{Millis, UnixMs};
 
 /// Longest file name kept.
 pub const MAX_NAME: usize = 255;
@@ -109,7 +109,7 @@ impl Engine {
         rng: &mut R,
         peer: &DeviceId,
         mut offer: FileOffer,
-        now: u64,
+        now: UnixMs,
     ) -> Result<MessageId, EngineError> {
         let c = self.contact(peer).ok_or(EngineError::UnknownContact)?;
         if c.identity_changed {
@@ -130,7 +130,7 @@ impl Engine {
             }),
             at: now,
             status: Status::Queued,
-            expires_at: expire_secs.map(|s| now + u64::from(s) * 1000),
+            expires_at: expire_secs.map(|s| now + Millis::from_secs(u64::from(s))),
         };
         self.insert_message(peer, msg, now);
         let content = Content::File {
@@ -201,7 +201,7 @@ impl Engine {
         id: MessageId,
         mut offer: FileOffer,
         expire_secs: Option<u32>,
-        now: u64,
+        now: UnixMs,
     ) -> bool {
         let seen = self
             .messages(from)
@@ -223,7 +223,7 @@ impl Engine {
             status: Status::Delivered,
             expires_at: expire_secs
                 .filter(|s| *s > 0 && *s <= super::core::MAX_TIMER_SECS)
-                .map(|s| now + u64::from(s) * 1000),
+                .map(|s| now + Millis::from_secs(u64::from(s))),
         };
         self.insert_message(from, m, now);
         true

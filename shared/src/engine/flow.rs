@@ -9,6 +9,7 @@
 
 use crate::protocol::api::{self, Method};
 use crate::protocol::attachments::SignedUrl;
+use crate::time::UnixMs;
 
 /// The next thing to do for a flow.
 #[derive(Debug)]
@@ -18,8 +19,8 @@ pub enum Step<E, R> {
     /// Transfer bytes with the blob store through a signed URL (not an API
     /// route) and pass the outcome to the flow.
     Blob(BlobRequest),
-    /// Nothing to do before this time (Unix ms) or a user intent; ask again then.
-    Wait(u64),
+    /// Nothing to do before this time or a user intent; ask again then.
+    Wait(UnixMs),
     /// Something to show; ask again at once.
     Event(E),
     /// The flow ended.

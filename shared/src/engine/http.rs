@@ -16,6 +16,7 @@ use crate::protocol::api::{
 };
 use crate::protocol::auth::{KeyUpload, decode_b64};
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 /// Names one request the engine emitted, so its reply finds its way back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,7 +84,7 @@ impl Engine {
         rng: &mut R,
         id: RequestId,
         reply: Reply,
-        now: u64,
+        now: UnixMs,
     ) -> Result<(), EngineError> {
         let Some(purpose) = self.requests.open.remove(&id.0) else {
             return Ok(());
@@ -112,7 +113,7 @@ impl Engine {
 
     /// Tells the user, once per streak, that the relay served keys the
     /// contact did not sign (their messages keep waiting for real ones).
-    fn forged_keys(&mut self, peer: &DeviceId, now: u64) {
+    fn forged_keys(&mut self, peer: &DeviceId, now: UnixMs) {
         let last_notice = self
             .messages(peer)
             .iter()

@@ -9,6 +9,7 @@ use crate::crypto::session::{Session, Start};
 use crate::protocol::ErrorCode;
 use crate::protocol::auth::{CTX_SUCCESSOR, successor_statement};
 use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame};
+use crate::time::{Millis, UnixMs};
 
 impl Engine {
     /// Handles one frame from the relay.
@@ -16,7 +17,7 @@ impl Engine {
         &mut self,
         rng: &mut R,
         frame: ServerFrame,
-        now: u64,
+        now: UnixMs,
     ) {
         match frame {
             ServerFrame::Ready { .. } => self.on_ready(now),
@@ -37,7 +38,7 @@ impl Engine {
                 if let Some(c) = self.contacts.get_mut(&device) {
                     c.online = online;
                     if !online {
-                        c.typing_until = 0;
+                        c.typing_until = UnixMs::EPOCH;
                     }
                     self.effects.push_back(Effect::Changed);
                 }
@@ -59,7 +60,7 @@ impl Engine {
         self.commit();
     }
 
-    fn on_send_error(&mut self, id: &EnvelopeId, code: ErrorCode, why: &str, now: u64) {
+    fn on_send_error(&mut self, id: &EnvelopeId, code: ErrorCode, why: &str, now: UnixMs) {
         let Some(seq) = self.outbox.values().find(|o| &o.id == id).map(|o| o.seq) else {
             return;
         };
@@ -92,7 +93,7 @@ impl Engine {
         id: EnvelopeId,
         ephemeral: bool,
         payload: &[u8],
-        now: u64,
+        now: UnixMs,
     ) {
         let ack = Effect::Send(ClientFrame::Ack { from, id });
         let known = self.contacts.get(&from).map(|c| c.seen.contains(&id));
@@ -172,7 +173,7 @@ impl Engine {
         rng: &mut R,
         from: DeviceId,
         payload: &[u8],
-        now: u64,
+        now: UnixMs,
     ) -> bool {
         let Some(start) = Start::of(payload) else {
             return false;
@@ -257,7 +258,7 @@ impl Engine {
         rng: &mut R,
         from: &DeviceId,
         content: Content,
-        now: u64,
+        now: UnixMs,
     ) {
         match content {
             Content::Text {
@@ -281,7 +282,7 @@ impl Engine {
                     body: Body::Text(text),
                     at: now,
                     status: Status::Delivered,
-                    expires_at: expire_secs.map(|s| now + u64::from(s) * 1000),
+                    expires_at: expire_secs.map(|s| now + Millis::from_secs(u64::from(s))),
                 };
                 self.insert_message(from, m, now);
                 self.unread_and_delivered(rng, from, id);

@@ -20,7 +20,7 @@ use crate::time::UnixMs;
 
 impl Engine {
     /// A new identity with a display name. Stores it at once.
-    pub fn create<R: CryptoRng + ?Sized>(rng: &mut R, name: &str, now: u64) -> Self {
+    pub fn create<R: CryptoRng + ?Sized>(rng: &mut R, name: &str, now: UnixMs) -> Self {
         let identity = IdentityKeyPair::generate(rng);
         let prekeys = MemoryPreKeys::generate(rng, &identity, ONE_TIME_BATCH);
         let account = AccountRecord {
@@ -46,13 +46,13 @@ impl Engine {
             rotation: None,
             prefs: super::typing::Prefs::default(),
             moved: BTreeMap::new(),
-            next_expiry: 0,
+            next_expiry: UnixMs::EPOCH,
             archives: BTreeMap::new(),
             account_keys: KeysRecord {
                 rotated_at: now,
                 ..KeysRecord::default()
             },
-            next_prekey_check: 0,
+            next_prekey_check: UnixMs::EPOCH,
             requests: Default::default(),
             auth: Default::default(),
         };
@@ -146,10 +146,10 @@ impl Engine {
             rotation,
             prefs,
             moved: BTreeMap::new(),
-            next_expiry: 0,
+            next_expiry: UnixMs::EPOCH,
             archives,
             account_keys,
-            next_prekey_check: 0,
+            next_prekey_check: UnixMs::EPOCH,
             requests: Default::default(),
             auth: Default::default(),
         }))

@@ -127,11 +127,11 @@ pub struct Message {
     /// What it shows.
     pub body: Body,
     /// Unix ms: sent (outgoing) or received (incoming).
-    pub at: u64,
+    pub at: UnixMs,
     /// Outgoing: delivery state. Incoming: `Read` once shown, else `Delivered`.
     pub status: Status,
     /// Unix ms after which it is deleted (disappearing messages).
-    pub expires_at: Option<u64>,
+    pub expires_at: Option<UnixMs>,
 }
 
 /// A paired peer and the conversation with it.
@@ -146,9 +146,9 @@ pub struct Contact {
     /// Disappearing-message timer.
     pub timer_secs: Option<u32>,
     /// Unix ms of pairing.
-    pub paired_at: u64,
+    pub paired_at: UnixMs,
     /// Unix ms of the last message (list order).
-    pub last_activity: u64,
+    pub last_activity: UnixMs,
     /// Whether the user compared safety numbers.
     pub verified: bool,
     /// The peer replaced its identity keys; sending is blocked until the
@@ -166,10 +166,10 @@ pub struct Contact {
     pub online: bool,
     /// Until when (ms) the contact shows as typing (not stored).
     #[serde(skip)]
-    pub(crate) typing_until: u64,
+    pub(crate) typing_until: UnixMs,
     /// When we last told the contact we are typing (not stored).
     #[serde(skip)]
-    pub(crate) typing_sent_at: u64,
+    pub(crate) typing_sent_at: UnixMs,
 }
 
 impl Contact {
@@ -216,7 +216,7 @@ pub(crate) struct AccountRecord {
     pub token: Option<String>,
     pub token_expires_at: UnixMs,
     pub registered: bool,
-    pub created_at: u64,
+    pub created_at: UnixMs,
 }
 
 impl Drop for AccountRecord {

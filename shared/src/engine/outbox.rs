@@ -9,6 +9,7 @@ use super::effects::{Effect, put};
 use super::error::EngineError;
 use super::model::{Body, Message, OutboxEntry, Status, key};
 use crate::protocol::ws::{ClientFrame, DeviceId};
+use crate::time::{Millis, UnixMs};
 
 pub(super) fn random16<R: CryptoRng + ?Sized>(rng: &mut R) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -39,7 +40,7 @@ impl Engine {
         rng: &mut R,
         peer: &DeviceId,
         text: &str,
-        now: u64,
+        now: UnixMs,
     ) -> Result<MessageId, EngineError> {
         let text = text.trim_end();
         if text.trim().is_empty() || text.len() > content::MAX_TEXT {
@@ -58,7 +59,7 @@ impl Engine {
             body: Body::Text(text.to_owned()),
             at: now,
             status: Status::Queued,
-            expires_at: expire_secs.map(|s| now + u64::from(s) * 1000),
+            expires_at: expire_secs.map(|s| now + Millis::from_secs(u64::from(s))),
         };
         self.insert_message(peer, msg, now);
         self.send_content(

@@ -15,6 +15,7 @@ use crate::crypto::session::{MemoryPreKeys, Start};
 use crate::protocol::auth::{
     KeyUpload, LOW_PREKEY_THRESHOLD, MAX_ONE_TIME_PREKEYS_PER_DEVICE, PreKeyStatus,
 };
+use crate::time::{Millis, UnixMs};
 
 /// One-time prekeys generated per batch.
 pub const ONE_TIME_BATCH: u32 = 100;
@@ -22,14 +23,14 @@ pub const ONE_TIME_BATCH: u32 = 100;
 /// handed them to someone who never used them).
 pub const MAX_LOCAL_ONE_TIME: usize = MAX_ONE_TIME_PREKEYS_PER_DEVICE as usize;
 /// A new signed and ML-KEM prekey this often, ms.
-pub const ROTATE_MS: u64 = 7 * 86_400_000;
+pub const ROTATE_MS: Millis = Millis::from_secs(7 * 86_400);
 /// A retired signed or ML-KEM prekey's secret is kept this long, ms, so a
 /// session start sent just before the rotation and queued by the relay
 /// (envelopes live 30 days by default) still decrypts.
-pub const RETIRED_KEEP_MS: u64 = 30 * 86_400_000;
+pub const RETIRED_KEEP_MS: Millis = Millis::from_secs(30 * 86_400);
 /// The adapter asks the relay for the prekey status this often, ms (and on
 /// every connection): the bound on how long a drained relay stays empty.
-pub const CHECK_MS: u64 = 10 * 60_000;
+pub const CHECK_MS: Millis = Millis::from_secs(10 * 60);
 
 /// A signed/ML-KEM prekey pair replaced by a newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,16 +38,16 @@ pub(crate) struct Retired {
     pub signed_prekey_id: u32,
     pub pq_prekey_id: u32,
     /// Unix ms of the rotation that replaced it.
-    pub at: u64,
+    pub at: UnixMs,
 }
 
 /// Prekey schedule and accepted session starts (record `keys`). Kept apart
 /// from the account record so profiles from before it load unchanged.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct KeysRecord {
-    /// Unix ms the current signed prekey was made (0: unknown, i.e. a
+    /// When the current signed prekey was made (the epoch: unknown, i.e. a
     /// profile from before rotation existed: it rotates at the first check).
-    pub rotated_at: u64,
+    pub rotated_at: UnixMs,
     pub retired: Vec<Retired>,
     pub starts: Vec<Start>,
 }
@@ -54,7 +55,7 @@ pub(crate) struct KeysRecord {
 impl Engine {
     /// The adapter should ask the relay for [`PreKeyStatus`] (on `Ready`
     /// and every [`CHECK_MS`]) and pass it to [`Engine::prekey_status`].
-    pub(super) fn check_prekeys(&mut self, now: u64) {
+    pub(super) fn check_prekeys(&mut self, now: UnixMs) {
         self.next_prekey_check = now.saturating_add(CHECK_MS);
         self.request_prekey_status();
     }
@@ -66,7 +67,7 @@ impl Engine {
         &mut self,
         rng: &mut R,
         status: &PreKeyStatus,
-        now: u64,
+        now: UnixMs,
     ) {
         let rotated = self.rotate_if_due(rng, now);
         self.delete_retired(now);
@@ -89,9 +90,9 @@ impl Engine {
 
     /// Makes a new signed and ML-KEM prekey when the current ones are older
     /// than [`ROTATE_MS`]; the old ones are retired, not yet deleted.
-    fn rotate_if_due<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: u64) -> bool {
+    fn rotate_if_due<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: UnixMs) -> bool {
         let since = self.account_keys.rotated_at;
-        if since != 0 && now.saturating_sub(since) < ROTATE_MS {
+        if since != UnixMs::EPOCH && now.since(since) < ROTATE_MS {
             return false;
         }
         let p = &mut self.account.prekeys;
@@ -121,12 +122,12 @@ impl Engine {
 
     /// Deletes retired prekey secrets older than [`RETIRED_KEEP_MS`], and
     /// the remembered starts that used them (they can no longer be accepted).
-    fn delete_retired(&mut self, now: u64) {
+    fn delete_retired(&mut self, now: UnixMs) {
         let (gone, kept): (Vec<Retired>, Vec<Retired>) = self
             .account_keys
             .retired
             .iter()
-            .partition(|r| now.saturating_sub(r.at) >= RETIRED_KEEP_MS);
+            .partition(|r| now.since(r.at) >= RETIRED_KEEP_MS);
         if gone.is_empty() {
             return;
         }

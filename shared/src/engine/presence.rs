@@ -6,6 +6,7 @@
 
 use super::core::{Effect, Engine};
 use crate::protocol::ws::{ClientFrame, MAX_WATCH};
+use crate::time::UnixMs;
 
 impl Engine {
     /// Turns presence on or off and tells the relay at once.
@@ -14,7 +15,7 @@ impl Engine {
         if !on {
             for c in self.contacts.values_mut() {
                 c.online = false;
-                c.typing_until = 0;
+                c.typing_until = UnixMs::EPOCH;
             }
         }
         self.save_prefs();

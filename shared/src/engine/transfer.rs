@@ -119,7 +119,7 @@ impl UploadFlow {
     }
 
     /// The next step.
-    pub fn step(&mut self, now: u64) -> UpStep {
+    pub fn step(&mut self, now: UnixMs) -> UpStep {
         if let Some(d) = &self.done {
             return Step::Done(d.clone());
         }
@@ -157,7 +157,7 @@ impl UploadFlow {
         rng: &mut R,
         engine: &mut Engine,
         result: Result<[u8; 32], BlobError>,
-        now: u64,
+        now: UnixMs,
     ) {
         if !matches!(self.waiting.take(), Some(Up::Put)) {
             return;
@@ -251,7 +251,7 @@ impl DownloadFlow {
     }
 
     /// The next step.
-    pub fn step(&mut self, now: u64) -> DownStep {
+    pub fn step(&mut self, now: UnixMs) -> DownStep {
         if let Some(d) = &self.done {
             return Step::Done(d.clone());
         }

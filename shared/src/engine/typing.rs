@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::content::Content;
 use super::core::{Effect, Engine, EngineError};
 use crate::protocol::ws::DeviceId;
+use crate::time::{Millis, UnixMs};
 
 /// How long "typing" shows without a new signal, ms.
-pub const SHOW_MS: u64 = 6_000;
+pub const SHOW_MS: Millis = Millis::from_millis(6_000);
 /// A repeated "typing" goes out at most this often while typing goes on, ms.
-pub const RESEND_MS: u64 = 3_000;
+pub const RESEND_MS: Millis = Millis::from_millis(3_000);
 
 /// This device's privacy preferences (record `prefs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,8 +71,8 @@ impl Engine {
         self.prefs.typing_indicators = on;
         if !on {
             for c in self.contacts.values_mut() {
-                c.typing_until = 0;
-                c.typing_sent_at = 0;
+                c.typing_until = UnixMs::EPOCH;
+                c.typing_sent_at = UnixMs::EPOCH;
             }
         }
         self.save_prefs();
@@ -87,7 +88,7 @@ impl Engine {
         rng: &mut R,
         peer: &DeviceId,
         typing: bool,
-        now: u64,
+        now: UnixMs,
     ) -> Result<(), EngineError> {
         if !self.prefs.typing_indicators || !self.online {
             return Ok(());
@@ -99,31 +100,31 @@ impl Engine {
             return Ok(());
         }
         let due = if typing {
-            now.saturating_sub(c.typing_sent_at) >= RESEND_MS
+            now.since(c.typing_sent_at) >= RESEND_MS
         } else {
-            c.typing_sent_at != 0
+            c.typing_sent_at != UnixMs::EPOCH
         };
         if !due {
             return Ok(());
         }
-        c.typing_sent_at = if typing { now } else { 0 };
+        c.typing_sent_at = if typing { now } else { UnixMs::EPOCH };
         self.send_ephemeral(rng, peer, Content::Typing(typing))
     }
 
     /// Whether `peer` is typing now.
-    pub fn is_typing(&self, peer: &DeviceId, now: u64) -> bool {
+    pub fn is_typing(&self, peer: &DeviceId, now: UnixMs) -> bool {
         self.contacts
             .get(peer)
             .is_some_and(|c| c.typing_until > now)
     }
 
     /// A contact's typing signal arrived.
-    pub(super) fn typing_received(&mut self, from: &DeviceId, typing: bool, now: u64) {
+    pub(super) fn typing_received(&mut self, from: &DeviceId, typing: bool, now: UnixMs) {
         if !self.prefs.typing_indicators {
             return;
         }
         if let Some(c) = self.contacts.get_mut(from) {
-            c.typing_until = if typing { now + SHOW_MS } else { 0 };
+            c.typing_until = if typing { now + SHOW_MS } else { UnixMs::EPOCH };
             self.effects.push_back(Effect::Changed);
         }
     }
@@ -132,19 +133,19 @@ impl Engine {
     pub(super) fn typing_done(&mut self, peer: &DeviceId, incoming: bool) {
         if let Some(c) = self.contacts.get_mut(peer) {
             if incoming {
-                c.typing_until = 0;
+                c.typing_until = UnixMs::EPOCH;
             } else {
-                c.typing_sent_at = 0;
+                c.typing_sent_at = UnixMs::EPOCH;
             }
         }
     }
 
     /// Clears indicators whose time ran out; true if one did (redraw).
-    pub(super) fn expire_typing(&mut self, now: u64) -> bool {
+    pub(super) fn expire_typing(&mut self, now: UnixMs) -> bool {
         let mut any = false;
         for c in self.contacts.values_mut() {
-            if c.typing_until != 0 && c.typing_until <= now {
-                c.typing_until = 0;
+            if c.typing_until != UnixMs::EPOCH && c.typing_until <= now {
+                c.typing_until = UnixMs::EPOCH;
                 any = true;
             }
         }

@@ -44,8 +44,8 @@ struct Fake<'a> {
 }
 
 impl Transport for Fake<'_> {
-    fn now(&self) -> u64 {
-        0
+    fn now(&self) -> UnixMs {
+        UnixMs::EPOCH
     }
 
     async fn perform(&mut self, req: &api::Request, _token: Option<&str>) -> Reply {
@@ -89,12 +89,12 @@ impl Side {
     /// A new, connected identity named `name` (with a token).
     pub fn new(name: &str) -> Self {
         let mut s = Self::around(
-            Engine::create(&mut os_rng(), name, 1_000),
+            Engine::create(&mut os_rng(), name, UnixMs::from_millis(1_000)),
             MemoryStore::default(),
         );
         s.engine
             .set_token("t".into(), UnixMs::from_millis(u64::MAX / 2));
-        s.connect(1_000);
+        s.connect(UnixMs::from_millis(1_000));
         s.drain(None);
         s
     }
@@ -103,7 +103,7 @@ impl Side {
     /// connected; its effects are not run yet. Fails the test if the
     /// records do not load.
     #[allow(clippy::panic)]
-    pub fn restore(store: MemoryStore, now: u64) -> Self {
+    pub fn restore(store: MemoryStore, now: UnixMs) -> Self {
         let Ok(Some(engine)) = Engine::load(store.0.clone()) else {
             panic!("the stored records do not load");
         };
@@ -113,7 +113,7 @@ impl Side {
     }
 
     /// The relay connection comes up (bundles owed are fetched by `drain`).
-    pub fn connect(&mut self, now: u64) {
+    pub fn connect(&mut self, now: UnixMs) {
         self.engine
             .handle_frame(&mut os_rng(), ServerFrame::Ready { queued: 0 }, now);
     }
@@ -192,7 +192,7 @@ pub fn bundle_with(e: &Engine, one_time: bool) -> Vec<u8> {
 }
 
 /// Moves `from`'s envelopes to `to` (and the acceptances back).
-pub fn deliver(from: &mut Side, to: &mut Side, now: u64) {
+pub fn deliver(from: &mut Side, to: &mut Side, now: UnixMs) {
     for (accepted, deliver) in from.take_envelopes() {
         from.engine.handle_frame(&mut os_rng(), accepted, now);
         to.engine.handle_frame(&mut os_rng(), deliver, now);
@@ -213,8 +213,8 @@ pub fn paired() -> (Side, Side) {
 pub fn pair(a: &mut Side, b: &mut Side) {
     introduce(a, b);
     b.drain(Some(&a.engine));
-    deliver(b, a, 1_000);
-    deliver(a, b, 1_000);
+    deliver(b, a, UnixMs::from_millis(1_000));
+    deliver(a, b, UnixMs::from_millis(1_000));
 }
 
 /// Both sides add each other as contacts (`b` is the initiator); nothing
@@ -231,9 +231,9 @@ pub fn introduce(a: &mut Side, b: &mut Side) {
         }
         .to_bytes(),
     };
-    a.engine.add_contact(pa, false, 1_000);
+    a.engine.add_contact(pa, false, UnixMs::from_millis(1_000));
     a.drain(None);
-    b.engine.add_contact(pb, true, 1_000);
+    b.engine.add_contact(pb, true, UnixMs::from_millis(1_000));
 }
 
 /// The texts of the conversation with `peer`, oldest first.

@@ -31,11 +31,12 @@ use crate::engine::{
 use crate::protocol::api;
 use crate::protocol::auth::GateProof;
 use crate::protocol::ws::{ClientFrame, DeviceId};
+use crate::time::UnixMs;
 
 /// A device's I/O, as the pump needs it.
 pub trait Transport {
-    /// The device's clock, Unix ms (tests may run it ahead).
-    fn now(&self) -> u64;
+    /// The device's clock (tests may run it ahead).
+    fn now(&self) -> UnixMs;
     /// Performs one API request; `token` is the device's bearer token
     /// when the request asks for one.
     fn perform(&mut self, req: &api::Request, token: Option<&str>) -> impl Future<Output = Reply>;
@@ -91,8 +92,8 @@ pub async fn settle<T: Transport>(
 /// Where a flow stands after [`Device::advance`]-style driving.
 #[derive(Debug)]
 pub enum Progress<R> {
-    /// Waiting until this time (Unix ms) or a user intent.
-    Waiting(u64),
+    /// Waiting until this time or a user intent.
+    Waiting(UnixMs),
     /// Ended.
     Done(R),
 }
@@ -201,7 +202,7 @@ impl<T: Transport> Device<T> {
                 Step::Wait(at) => return Progress::Waiting(at),
                 Step::Done(r) => return Progress::Done(r),
                 // Pairing has no blob transfers.
-                Step::Blob(_) => return Progress::Waiting(u64::MAX),
+                Step::Blob(_) => return Progress::Waiting(UnixMs::NEVER),
             }
         }
     }

@@ -3,6 +3,7 @@
 //! neither read nor alter them (a swapped DTLS fingerprint would fail
 //! authentication) and never stores them.
 
+use crate::time::{Millis, UnixMs};
 use serde::{Deserialize, Serialize};
 
 /// Largest SDP accepted.
@@ -10,7 +11,7 @@ pub const MAX_SDP: usize = 16 * 1024;
 /// Largest ICE candidate line accepted.
 pub const MAX_CANDIDATE: usize = 1024;
 /// Signals older than this (sender clock, generous for skew) are ignored.
-pub const MAX_SIGNAL_AGE_MS: u64 = 120_000;
+pub const MAX_SIGNAL_AGE_MS: Millis = Millis::from_millis(120_000);
 
 /// A call id (random, chosen by the caller).
 pub type CallId = [u8; 16];
@@ -20,8 +21,8 @@ pub type CallId = [u8; 16];
 pub struct CallSignal {
     /// The call it belongs to.
     pub call_id: CallId,
-    /// Sender clock, Unix ms.
-    pub sent_at: u64,
+    /// Sender clock.
+    pub sent_at: UnixMs,
     /// What it says.
     pub kind: CallKind,
 }
@@ -89,7 +90,7 @@ impl HangupReason {
 
 impl CallSignal {
     /// Size limits and freshness; a signal that fails is dropped.
-    pub fn is_acceptable(&self, now: u64) -> bool {
+    pub fn is_acceptable(&self, now: UnixMs) -> bool {
         let sized = match &self.kind {
             CallKind::Offer { sdp, .. } | CallKind::Answer { sdp } => sdp.len() <= MAX_SDP,
             CallKind::Candidate {
@@ -97,7 +98,7 @@ impl CallSignal {
             } => candidate.len() <= MAX_CANDIDATE && sdp_mid.as_ref().is_none_or(|m| m.len() <= 64),
             CallKind::Hangup { .. } => true,
         };
-        sized && now.saturating_sub(self.sent_at) <= MAX_SIGNAL_AGE_MS
+        sized && now.since(self.sent_at) <= MAX_SIGNAL_AGE_MS
     }
 }
 
@@ -162,7 +163,7 @@ mod tests {
     fn limits_and_budgets() {
         let s = |kind| CallSignal {
             call_id: [1; 16],
-            sent_at: 1_000,
+            sent_at: UnixMs::from_millis(1_000),
             kind,
         };
         let offer = s(CallKind::Offer {
@@ -170,13 +171,13 @@ mod tests {
             video: true,
             restart: false,
         });
-        assert!(offer.is_acceptable(1_000 + MAX_SIGNAL_AGE_MS));
-        assert!(!offer.is_acceptable(1_001 + MAX_SIGNAL_AGE_MS));
+        assert!(offer.is_acceptable(UnixMs::from_millis(1_000) + MAX_SIGNAL_AGE_MS));
+        assert!(!offer.is_acceptable(UnixMs::from_millis(1_001) + MAX_SIGNAL_AGE_MS));
         assert!(
             !s(CallKind::Answer {
                 sdp: "x".repeat(MAX_SDP + 1)
             })
-            .is_acceptable(1_000)
+            .is_acceptable(UnixMs::from_millis(1_000))
         );
         for q in Quality::ALL {
             assert_eq!(q.audio_bps() + q.video_bps(), q.total_bps());

@@ -4,17 +4,19 @@
 
 use super::signal::{CallId, CallSignal, HangupReason, Quality};
 use crate::protocol::ws::DeviceId;
+use crate::time::{Millis, UnixMs};
 
 /// How long an unanswered call rings, on both sides, ms.
-pub const RING_MS: u64 = 45_000;
+pub const RING_MS: Millis = Millis::from_millis(45_000);
 /// How long the caller gives one ICE restart to reconnect before the next, ms.
-pub const RESTART_MS: u64 = 15_000;
+pub const RESTART_MS: Millis = Millis::from_millis(15_000);
 /// ICE restarts in a row (without reconnecting in between) before the call
 /// is given up as failed.
 pub const MAX_ICE_RESTARTS: u32 = 3;
 /// How long the callee waits for the caller to repair a dropped connection
 /// before giving up: all the caller's attempts plus one period of slack, ms.
-pub const CALLEE_RECONNECT_MS: u64 = RESTART_MS * (MAX_ICE_RESTARTS as u64 + 1);
+pub const CALLEE_RECONNECT_MS: Millis =
+    Millis::from_millis(RESTART_MS.as_millis() * (MAX_ICE_RESTARTS as u64 + 1));
 /// ICE candidates held per direction while a description is missing; more
 /// are dropped (a real session gathers a few dozen at most).
 pub const MAX_HELD_CANDIDATES: usize = 64;
@@ -196,8 +198,8 @@ pub enum CallAction {
     },
     /// Call [`super::CallMachine::tick`] at this Unix ms (replaces any earlier deadline).
     SetDeadline {
-        /// Unix ms.
-        at: u64,
+        /// When.
+        at: UnixMs,
     },
     /// No deadline is pending any more.
     ClearDeadline,
@@ -225,7 +227,7 @@ pub struct CallView {
     /// Bandwidth mode (kept from call to call).
     pub quality: Quality,
     /// Unix ms when media first connected.
-    pub connected_at: Option<u64>,
+    pub connected_at: Option<UnixMs>,
     /// How it ended, in phase [`CallPhase::Ended`].
     pub outcome: Option<Outcome>,
 }

@@ -18,10 +18,10 @@ use crate::protocol::api::{
 };
 use crate::protocol::rendezvous::{CreateRendezvous, MAX_OPEN_SLOTS, Message};
 use crate::protocol::ws::DeviceId;
-use crate::time::UnixMs;
+use crate::time::{Millis, UnixMs};
 
 /// How often a side looks for the other's message, ms.
-pub const POLL_MS: u64 = 700;
+pub const POLL_MS: Millis = Millis::from_millis(700);
 /// Writes of the PIN's first `a1` tried while the relay is unreachable.
 const A1_TRIES: u8 = 3;
 /// Tries (reject, or check that the reply still waits) to drop a failed claim.
@@ -132,8 +132,8 @@ pub struct InviteFlow {
     queue: VecDeque<Out>,
     in_flight: Option<Pending>,
     /// A request to send no earlier than this time (a retry).
-    later: Option<(u64, api::Request, Pending)>,
-    poll_at: u64,
+    later: Option<(UnixMs, api::Request, Pending)>,
+    poll_at: UnixMs,
     want_pin: bool,
     cancelled: bool,
     done: Option<Result<DeviceId, InviteError>>,
@@ -162,7 +162,7 @@ impl InviteFlow {
             queue: VecDeque::from([Out::Http(open, Pending::Open)]),
             in_flight: None,
             later: None,
-            poll_at: 0,
+            poll_at: UnixMs::EPOCH,
             want_pin: false,
             cancelled: false,
             done: None,
@@ -188,7 +188,7 @@ impl InviteFlow {
     }
 
     /// The next step.
-    pub fn step(&mut self, now: u64) -> Step<InviteEvent, Result<DeviceId, InviteError>> {
+    pub fn step(&mut self, now: UnixMs) -> Step<InviteEvent, Result<DeviceId, InviteError>> {
         if let Some(done) = &self.done {
             return Step::Done(done.clone());
         }
@@ -219,7 +219,7 @@ impl InviteFlow {
                 return self.send(req, pending);
             }
         }
-        if now >= inviter.expires_at().as_millis() {
+        if now >= inviter.expires_at() {
             return self.finish(Err(InviteError::Expired));
         }
         if self.want_pin && inviter.pin().is_none() {
@@ -230,7 +230,7 @@ impl InviteFlow {
             return self.send(add.request(&()), Pending::AddPin);
         }
         if now < self.poll_at {
-            return Step::Wait(self.poll_at.min(inviter.expires_at().as_millis()));
+            return Step::Wait(self.poll_at.min(inviter.expires_at()));
         }
         let get = self.message(Message::B);
         self.send(GetMessage::request(&get, &()), Pending::PollB)
@@ -279,7 +279,7 @@ impl InviteFlow {
         rng: &mut R,
         engine: &mut Engine,
         reply: Reply,
-        now: u64,
+        now: UnixMs,
     ) {
         let Some(pending) = self.in_flight.take() else {
             return;
@@ -378,7 +378,7 @@ impl InviteFlow {
         }
     }
 
-    fn on_b<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, b: Vec<u8>, now: u64) {
+    fn on_b<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, b: Vec<u8>, now: UnixMs) {
         let Some(inviter) = self.inviter.as_mut() else {
             return;
         };
@@ -425,7 +425,7 @@ impl InviteFlow {
         .request(&Bytes(claim.next_a1.clone()))
     }
 
-    fn check_later(&mut self, mut claim: Claim, now: u64) {
+    fn check_later(&mut self, mut claim: Claim, now: UnixMs) {
         claim.tries += 1;
         if claim.tries >= REJECT_TRIES {
             return self.fail(api::Failure::Unreachable.into());
@@ -438,7 +438,7 @@ impl InviteFlow {
         ));
     }
 
-    fn rejected(&mut self, claim: &Claim, now: u64) {
+    fn rejected(&mut self, claim: &Claim, now: UnixMs) {
         self.queue.push_back(Out::Event(InviteEvent::FailedAttempt {
             attempts_left: claim.attempts_left,
         }));

@@ -18,10 +18,10 @@ use crate::protocol::api::{
 };
 use crate::protocol::rendezvous::Message;
 use crate::protocol::ws::DeviceId;
-use crate::time::UnixMs;
+use crate::time::{Millis, UnixMs};
 
 /// How long the joiner waits for the inviter's `a2` after writing `b`, ms.
-pub const ANSWER_MS: u64 = 120_000;
+pub const ANSWER_MS: Millis = Millis::from_millis(120_000);
 
 /// Why joining failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,8 +84,8 @@ pub struct JoinFlow {
     joiner: Option<Joiner>,
     next: VecDeque<(api::Request, Pending)>,
     in_flight: Option<Pending>,
-    poll_at: u64,
-    deadline: u64,
+    poll_at: UnixMs,
+    deadline: UnixMs,
     done: Option<Result<DeviceId, JoinError>>,
 }
 
@@ -97,8 +97,8 @@ impl JoinFlow {
             joiner: None,
             next: VecDeque::new(),
             in_flight: None,
-            poll_at: 0,
-            deadline: 0,
+            poll_at: UnixMs::EPOCH,
+            deadline: UnixMs::EPOCH,
             done: None,
         }
     }
@@ -110,10 +110,9 @@ impl JoinFlow {
         engine: &Engine,
         link: &str,
         our_relay: &str,
-        now: u64,
+        now: UnixMs,
     ) -> Result<Self, JoinError> {
-        let parsed =
-            LinkInvite::parse(link, our_relay, engine.identity(), UnixMs::from_millis(now))?;
+        let parsed = LinkInvite::parse(link, our_relay, engine.identity(), now)?;
         let mut flow = Self::empty();
         flow.slot = parsed.slot_id();
         let (joiner, b) = parsed.reply(rng, engine.identity(), &engine.profile())?;
@@ -142,7 +141,7 @@ impl JoinFlow {
     }
 
     /// The next step.
-    pub fn step(&mut self, now: u64) -> Step<(), Result<DeviceId, JoinError>> {
+    pub fn step(&mut self, now: UnixMs) -> Step<(), Result<DeviceId, JoinError>> {
         if let Some(done) = &self.done {
             return Step::Done(done.clone());
         }
@@ -182,7 +181,7 @@ impl JoinFlow {
         rng: &mut R,
         engine: &mut Engine,
         reply: Reply,
-        now: u64,
+        now: UnixMs,
     ) {
         let Some(pending) = self.in_flight.take() else {
             return;

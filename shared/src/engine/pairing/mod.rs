@@ -37,18 +37,30 @@ pub trait PairingFlow {
     /// How it ends.
     type Outcome;
     /// The next thing to do at `now` (Unix ms).
-    fn step(&mut self, now: u64) -> Step<Self::Event, Self::Outcome>;
+    fn step(&mut self, now: UnixMs) -> Step<Self::Event, Self::Outcome>;
     /// The answer to the last [`Step::Http`].
-    fn on_reply<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, reply: Reply, now: u64);
+    fn on_reply<R: CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        engine: &mut Engine,
+        reply: Reply,
+        now: UnixMs,
+    );
 }
 
 impl PairingFlow for InviteFlow {
     type Event = InviteEvent;
     type Outcome = Result<DeviceId, InviteError>;
-    fn step(&mut self, now: u64) -> Step<Self::Event, Self::Outcome> {
+    fn step(&mut self, now: UnixMs) -> Step<Self::Event, Self::Outcome> {
         InviteFlow::step(self, now)
     }
-    fn on_reply<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, reply: Reply, now: u64) {
+    fn on_reply<R: CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        engine: &mut Engine,
+        reply: Reply,
+        now: UnixMs,
+    ) {
         InviteFlow::on_reply(self, rng, engine, reply, now);
     }
 }
@@ -56,10 +68,16 @@ impl PairingFlow for InviteFlow {
 impl PairingFlow for JoinFlow {
     type Event = ();
     type Outcome = Result<DeviceId, JoinError>;
-    fn step(&mut self, now: u64) -> Step<Self::Event, Self::Outcome> {
+    fn step(&mut self, now: UnixMs) -> Step<Self::Event, Self::Outcome> {
         JoinFlow::step(self, now)
     }
-    fn on_reply<R: CryptoRng>(&mut self, rng: &mut R, engine: &mut Engine, reply: Reply, now: u64) {
+    fn on_reply<R: CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        engine: &mut Engine,
+        reply: Reply,
+        now: UnixMs,
+    ) {
         JoinFlow::on_reply(self, rng, engine, reply, now);
     }
 }

@@ -7,6 +7,7 @@ use crate::engine::call::types::{
     CALLEE_RECONNECT_MS, CallAction, CallPhase, ConnectionState, IceCandidate, MAX_HELD_CANDIDATES,
     Role, SdpKind,
 };
+use crate::time::UnixMs;
 
 impl CallMachine {
     fn live(&mut self, id: CallId) -> Option<&mut Call> {
@@ -14,7 +15,7 @@ impl CallMachine {
     }
 
     /// Call `id`'s microphone, camera and peer connection are ready.
-    pub fn media_ready(&mut self, _now: u64, id: CallId) -> Vec<CallAction> {
+    pub fn media_ready(&mut self, _now: UnixMs, id: CallId) -> Vec<CallAction> {
         let Some(c) = self.live(id) else {
             return Vec::new();
         };
@@ -46,7 +47,7 @@ impl CallMachine {
 
     /// Call `id`'s local description (asked for by `CreateOffer` or
     /// `CreateAnswer`) is set: it goes out, then the candidates held for it.
-    pub fn local_description(&mut self, now: u64, id: CallId, sdp: String) -> Vec<CallAction> {
+    pub fn local_description(&mut self, now: UnixMs, id: CallId, sdp: String) -> Vec<CallAction> {
         let Some(c) = self.live(id) else {
             return Vec::new();
         };
@@ -74,7 +75,7 @@ impl CallMachine {
 
     /// Call `id`'s remote description is set: held candidates follow, in
     /// the order they came; an offer is answered.
-    pub fn remote_applied(&mut self, _now: u64, id: CallId) -> Vec<CallAction> {
+    pub fn remote_applied(&mut self, _now: UnixMs, id: CallId) -> Vec<CallAction> {
         let Some(c) = self.live(id) else {
             return Vec::new();
         };
@@ -99,7 +100,7 @@ impl CallMachine {
     /// Call `id`'s connection gathered a local ICE candidate.
     pub fn candidate_gathered(
         &mut self,
-        now: u64,
+        now: UnixMs,
         id: CallId,
         candidate: IceCandidate,
     ) -> Vec<CallAction> {
@@ -118,7 +119,7 @@ impl CallMachine {
     /// Call `id`'s connection changed state.
     pub fn connection_state(
         &mut self,
-        now: u64,
+        now: UnixMs,
         id: CallId,
         state: ConnectionState,
     ) -> Vec<CallAction> {
@@ -160,7 +161,7 @@ impl CallMachine {
 
     /// Something local failed for call `id` (media refused, a WebRTC call
     /// threw, the signal could not be sent): the call ends for both sides.
-    pub fn failure(&mut self, now: u64, id: CallId, detail: String) -> Vec<CallAction> {
+    pub fn failure(&mut self, now: UnixMs, id: CallId, detail: String) -> Vec<CallAction> {
         if self.current() != Some(id) {
             return Vec::new();
         }

@@ -24,6 +24,7 @@ use super::types::{
     Role, SdpKind,
 };
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 /// Ended calls remembered so that their late signals stay ignored.
 const RECENT: usize = 8;
@@ -65,8 +66,8 @@ struct Call {
     restarts: u32,
     /// The caller's restart is under way (until connected or its deadline).
     restarting: bool,
-    deadline: Option<u64>,
-    connected_at: Option<u64>,
+    deadline: Option<UnixMs>,
+    connected_at: Option<UnixMs>,
 }
 
 impl Call {
@@ -94,7 +95,7 @@ impl Call {
         }
     }
 
-    fn send(&self, now: u64, kind: CallKind) -> CallAction {
+    fn send(&self, now: UnixMs, kind: CallKind) -> CallAction {
         CallAction::Send {
             to: self.peer,
             signal: CallSignal {
@@ -105,7 +106,7 @@ impl Call {
         }
     }
 
-    fn send_candidate(&self, now: u64, c: IceCandidate) -> CallAction {
+    fn send_candidate(&self, now: UnixMs, c: IceCandidate) -> CallAction {
         self.send(
             now,
             CallKind::Candidate {
@@ -124,7 +125,7 @@ struct Last {
     peer: DeviceId,
     role: Role,
     video: bool,
-    connected_at: Option<u64>,
+    connected_at: Option<UnixMs>,
     outcome: Outcome,
 }
 
@@ -197,14 +198,20 @@ impl CallMachine {
     }
 
     /// When [`Self::tick`] has something to do.
-    pub fn deadline(&self) -> Option<u64> {
+    pub fn deadline(&self) -> Option<UnixMs> {
         self.call.as_ref().and_then(|c| c.deadline)
     }
 
     // ---------------------------------------------------------- intents
 
     /// Calls `peer` with the fresh random `id`; nothing while a call runs.
-    pub fn start(&mut self, now: u64, id: CallId, peer: DeviceId, video: bool) -> Vec<CallAction> {
+    pub fn start(
+        &mut self,
+        now: UnixMs,
+        id: CallId,
+        peer: DeviceId,
+        video: bool,
+    ) -> Vec<CallAction> {
         if self.call.is_some() || self.recent.contains(&id) {
             return Vec::new();
         }
@@ -221,7 +228,7 @@ impl CallMachine {
     }
 
     /// Accepts the ringing call.
-    pub fn accept(&mut self, _now: u64) -> Vec<CallAction> {
+    pub fn accept(&mut self, _now: UnixMs) -> Vec<CallAction> {
         let Some(c) = self
             .call
             .as_mut()
@@ -243,7 +250,7 @@ impl CallMachine {
     }
 
     /// Declines the ringing call (hangs up any other).
-    pub fn decline(&mut self, now: u64) -> Vec<CallAction> {
+    pub fn decline(&mut self, now: UnixMs) -> Vec<CallAction> {
         let reason = match self.call.as_ref().map(|c| c.phase) {
             Some(CallPhase::Incoming) => HangupReason::Declined,
             _ => HangupReason::Ended,
@@ -252,7 +259,7 @@ impl CallMachine {
     }
 
     /// Hangs up, in any phase.
-    pub fn hang_up(&mut self, now: u64) -> Vec<CallAction> {
+    pub fn hang_up(&mut self, now: UnixMs) -> Vec<CallAction> {
         self.end(now, HangupReason::Ended, None, true)
     }
 
@@ -276,7 +283,7 @@ impl CallMachine {
     }
 
     /// The deadline passed (early or repeated calls change nothing).
-    pub fn tick(&mut self, now: u64) -> Vec<CallAction> {
+    pub fn tick(&mut self, now: UnixMs) -> Vec<CallAction> {
         let Some(c) = self.call.as_mut() else {
             return Vec::new();
         };
@@ -302,7 +309,7 @@ impl CallMachine {
     // ---------------------------------------------------------- helpers
 
     /// The caller's ICE restart, or the end once the limit is reached.
-    fn restart(&mut self, now: u64) -> Vec<CallAction> {
+    fn restart(&mut self, now: UnixMs) -> Vec<CallAction> {
         let Some(c) = self.call.as_mut() else {
             return Vec::new();
         };
@@ -330,7 +337,7 @@ impl CallMachine {
     /// Ends the running call (telling the peer when `notify`).
     fn end(
         &mut self,
-        now: u64,
+        now: UnixMs,
         reason: HangupReason,
         detail: Option<String>,
         notify: bool,

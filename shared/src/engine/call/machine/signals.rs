@@ -7,10 +7,11 @@ use crate::engine::call::types::{
     CallAction, CallPhase, IceCandidate, MAX_HELD_CANDIDATES, RING_MS, Role, SdpKind,
 };
 use crate::protocol::ws::DeviceId;
+use crate::time::UnixMs;
 
 impl CallMachine {
     /// A signal from device `from`, already authenticated by its session.
-    pub fn signal(&mut self, now: u64, from: DeviceId, s: CallSignal) -> Vec<CallAction> {
+    pub fn signal(&mut self, now: UnixMs, from: DeviceId, s: CallSignal) -> Vec<CallAction> {
         if !s.is_acceptable(now) || self.recent.contains(&s.call_id) {
             return Vec::new();
         }
@@ -44,7 +45,7 @@ impl CallMachine {
 
     fn offered(
         &mut self,
-        now: u64,
+        now: UnixMs,
         from: DeviceId,
         id: CallId,
         sdp: String,
