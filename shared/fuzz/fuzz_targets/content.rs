@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(c) = Content::from_padded(data) {
         assert_eq!(Content::from_padded(&c.to_padded()).ok(), Some(c.clone()));
         if let Content::Call(s) = &c {
-            let _ = s.is_acceptable(u64::MAX);
+            let _ = s.is_acceptable(parley_shared::time::UnixMs::from_millis(u64::MAX));
         }
     }
     let _ = Profile::from_bytes(data);
