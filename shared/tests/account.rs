@@ -442,3 +442,40 @@ mod vector {
         assert_eq!(signed.verify(&peer), Err(AccountError::BadSignature));
     }
 }
+
+#[test]
+fn only_the_canonical_encoding_of_a_list_is_accepted() {
+    let rng = &mut TestRng::new("account canonical");
+    let account = AccountKeyPair::generate(rng);
+    let a = account.public();
+    let bytes = account
+        .sign(&list(&account, 14, &devices(rng, 1)))
+        .unwrap()
+        .to_bytes();
+    // The body's length as an overlong varint: same value, other bytes.
+    let len = bytes[1..3].to_vec();
+    assert!(len[0] & 0x80 != 0 && len[1] & 0x80 == 0, "two-byte length");
+    let overlong = [&bytes[..1], &[len[0], len[1] | 0x80, 0x00], &bytes[3..]].concat();
+    assert_eq!(
+        SignedDeviceList::from_bytes(&overlong),
+        Err(AccountError::Decode(
+            parley_shared::crypto::codec::DecodeError::Malformed
+        ))
+    );
+    // Inside the signed body: a counter of 14 as `0x8e 0x00`, signed by the
+    // account key itself, is still refused.
+    let body_start = 3;
+    let signed = SignedDeviceList::from_bytes(&bytes).unwrap();
+    assert_eq!(signed.verify(&a).unwrap().counter(), 14);
+    let body = &bytes[body_start..bytes.len() - 65];
+    // body = version, account (32 bytes), counter (one byte: 14), devices.
+    assert_eq!(body[33], 14);
+    let odd_body = [&body[..33], &[0x8e, 0x00], &body[34..]].concat();
+    let resigned = account.sign_raw_body(&odd_body);
+    assert_eq!(
+        resigned.verify(&a),
+        Err(AccountError::Decode(
+            parley_shared::crypto::codec::DecodeError::Malformed
+        ))
+    );
+}
