@@ -1,6 +1,7 @@
 //! Parley's cryptography (docs/architecture.md). Pure functions and state machines:
 //! randomness comes in as a parameter, nothing here does I/O.
 
+pub mod account;
 pub mod backup;
 pub mod codec;
 pub mod keys;

@@ -5,25 +5,44 @@
 //! h = SHA-512(h || key). The first 30 bytes become six 5-digit groups (each
 //! 5-byte big-endian chunk mod 100000). The two 30-digit halves are shown in
 //! a fixed order (smaller first) so both sides see the same 60 digits.
+//!
+//! Version 1 hashes a device identity (both keys) with the device id; version
+//! 2 ([`SafetyNumber::for_accounts`], ADR 0016) hashes an account key with the
+//! account id, so adding or removing a device leaves the number unchanged.
 
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
+use super::account::AccountPublic;
 use super::keys::IdentityPublic;
 
-/// Construction version; part of every hash input and of the scannable payload.
+/// Construction version over device identities; part of every hash input and
+/// of the scannable payload.
 pub const SAFETY_NUMBER_VERSION: u16 = 1;
+/// Construction version over account keys (a code of the other version is
+/// `Unsupported`, never a false `Mismatch`).
+pub const ACCOUNT_SAFETY_NUMBER_VERSION: u16 = 2;
 const ITERATIONS: usize = 5200;
 const STABLE_ID_PREFIX: &[u8] = b"parley-device:";
+const ACCOUNT_ID_PREFIX: &[u8] = b"parley-account:";
 
-fn fingerprint(identity: &IdentityPublic) -> [u8; 64] {
-    let key = identity.transcript_bytes();
+fn device_fingerprint(identity: &IdentityPublic) -> [u8; 64] {
     let mut id = STABLE_ID_PREFIX.to_vec();
     id.extend_from_slice(identity.device_id().as_bytes());
+    fingerprint(SAFETY_NUMBER_VERSION, &identity.transcript_bytes(), &id)
+}
+
+fn account_fingerprint(account: &AccountPublic) -> [u8; 64] {
+    let mut id = ACCOUNT_ID_PREFIX.to_vec();
+    id.extend_from_slice(account.id().as_bytes());
+    fingerprint(ACCOUNT_SAFETY_NUMBER_VERSION, account.key_bytes(), &id)
+}
+
+fn fingerprint(version: u16, key: &[u8], id: &[u8]) -> [u8; 64] {
     let mut h = Sha512::new();
-    h.update(SAFETY_NUMBER_VERSION.to_be_bytes());
+    h.update(version.to_be_bytes());
     h.update(key);
-    h.update(&id);
+    h.update(id);
     let mut out: [u8; 64] = h.finalize().into();
     for _ in 0..ITERATIONS {
         let mut h = Sha512::new();
@@ -43,9 +62,10 @@ fn digits(fp: &[u8; 64]) -> String {
     s
 }
 
-/// The safety number of a pair of identities.
+/// The safety number of a pair of identities (or of accounts).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SafetyNumber {
+    version: u16,
     local: [u8; 64],
     remote: [u8; 64],
     display: String,
@@ -72,13 +92,30 @@ pub enum SafetyNumberError {
 impl SafetyNumber {
     /// Computes the number as `local` sees its conversation with `remote`.
     pub fn new(local: &IdentityPublic, remote: &IdentityPublic) -> Self {
-        let l = fingerprint(local);
-        let r = fingerprint(remote);
-        let (dl, dr) = (digits(&l), digits(&r));
+        Self::from_fingerprints(
+            SAFETY_NUMBER_VERSION,
+            device_fingerprint(local),
+            device_fingerprint(remote),
+        )
+    }
+
+    /// The number of two accounts, as `local` sees `remote`: the same
+    /// whichever devices either account lists.
+    pub fn for_accounts(local: &AccountPublic, remote: &AccountPublic) -> Self {
+        Self::from_fingerprints(
+            ACCOUNT_SAFETY_NUMBER_VERSION,
+            account_fingerprint(local),
+            account_fingerprint(remote),
+        )
+    }
+
+    fn from_fingerprints(version: u16, local: [u8; 64], remote: [u8; 64]) -> Self {
+        let (dl, dr) = (digits(&local), digits(&remote));
         let display = if dl <= dr { dl + &dr } else { dr + &dl };
         Self {
-            local: l,
-            remote: r,
+            version,
+            local,
+            remote,
             display,
         }
     }
@@ -100,7 +137,7 @@ impl SafetyNumber {
 
     /// Payload of the QR code to show: version || local fp[..32] || remote fp[..32].
     pub fn scannable(&self) -> Vec<u8> {
-        let mut out = SAFETY_NUMBER_VERSION.to_be_bytes().to_vec();
+        let mut out = self.version.to_be_bytes().to_vec();
         out.extend_from_slice(&self.local[..32]);
         out.extend_from_slice(&self.remote[..32]);
         out
@@ -112,7 +149,7 @@ impl SafetyNumber {
         let Some((version, fps)) = scanned.split_first_chunk::<2>() else {
             return Err(SafetyNumberError::Unsupported);
         };
-        if *version != SAFETY_NUMBER_VERSION.to_be_bytes() || fps.len() != 64 {
+        if *version != self.version.to_be_bytes() || fps.len() != 64 {
             return Err(SafetyNumberError::Unsupported);
         }
         let mut expected = [0u8; 64];
