@@ -79,51 +79,57 @@ impl Backend {
     }
 }
 
-/// Every store × database combination the services allow, with `extra`
-/// settings and a sweeper pass every second.
-async fn backends(extra: &[(&str, &str)]) -> Vec<Backend> {
-    let s3_env = common::s3_env();
-    let mut out = Vec::new();
-    for s3 in [false, true] {
-        if s3 && s3_env.is_none() {
-            continue;
-        }
-        let databases = std::iter::once(common::backends::sqlite_relay())
-            .chain(common::backends::postgres_relay());
-        for (builder, pg) in databases {
-            let mut b = builder.env("PARLEY_SWEEP_INTERVAL_SECS", "1");
-            for (k, v) in extra {
-                b = b.env(k, *v);
-            }
-            let mut store = None;
-            if let Some(env) = s3_env.as_ref().filter(|_| s3) {
-                // Its own prefix, so its orphan sweep never meets other
-                // tests' objects in the shared bucket.
-                let prefix = format!("t-{}/", BlobKey::random().unwrap().as_str());
-                b = b
-                    .env("PARLEY_BLOB_BACKEND", "s3")
-                    .env("S3_ENDPOINT", env.endpoint.clone())
-                    .env("S3_BUCKET", env.bucket.clone())
-                    .env("S3_ACCESS_KEY", env.access_key.clone())
-                    .env("S3_SECRET_KEY", env.secret_key.clone())
-                    .env("S3_PREFIX", prefix.clone());
-                let mut cfg = env.config();
-                cfg.prefix = prefix;
-                store = Some(S3BlobStore::new(&cfg).unwrap());
-            }
-            let name = format!(
-                "{}/{}",
-                if s3 { "s3" } else { "local" },
-                if pg.is_some() { "postgres" } else { "sqlite" }
-            );
-            out.push(Backend {
-                name,
-                relay: b.start().await,
-                s3: store,
-            });
-        }
+/// Which blob store a relay under test uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Local,
+    S3,
+}
+
+/// Which database it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A relay on `store` × `db` with `extra` settings and a sweeper pass every
+/// second; `None` when the services for it are not running (and not
+/// required).
+async fn backend(store: Store, db: Db, extra: &[(&str, &str)]) -> Option<Backend> {
+    let s3_env = match store {
+        Store::Local => None,
+        Store::S3 => Some(common::s3_env()?),
+    };
+    let (builder, _pg) = match db {
+        Db::Sqlite => common::backends::sqlite_relay(),
+        Db::Postgres => common::backends::postgres_relay()?,
+    };
+    let mut b = builder.env("PARLEY_SWEEP_INTERVAL_SECS", "1");
+    for (k, v) in extra {
+        b = b.env(k, *v);
     }
-    out
+    let mut s3 = None;
+    if let Some(env) = &s3_env {
+        // Its own prefix, so its orphan sweep never meets other tests'
+        // objects in the shared bucket.
+        let prefix = format!("t-{}/", BlobKey::random().unwrap().as_str());
+        b = b
+            .env("PARLEY_BLOB_BACKEND", "s3")
+            .env("S3_ENDPOINT", env.endpoint.clone())
+            .env("S3_BUCKET", env.bucket.clone())
+            .env("S3_ACCESS_KEY", env.access_key.clone())
+            .env("S3_SECRET_KEY", env.secret_key.clone())
+            .env("S3_PREFIX", prefix.clone());
+        let mut cfg = env.config();
+        cfg.prefix = prefix;
+        s3 = Some(S3BlobStore::new(&cfg).unwrap());
+    }
+    Some(Backend {
+        name: format!("{store:?}/{db:?}").to_lowercase(),
+        relay: b.start().await,
+        s3,
+    })
 }
 
 /// Sends a signed request exactly as a browser would.
@@ -160,141 +166,141 @@ async fn download_url(api: &Api, who: &Device, id: &str) -> (u16, serde_json::Va
     .await
 }
 
-#[tokio::test]
-async fn attachments_upload_download_delete_and_expire() {
-    for b in backends(&[("PARLEY_MAX_BLOB_BYTES", "4096")]).await {
-        let (api, backend) = (Api::new(&b.relay), &b.name);
-        let (alice, bob, eve) = (
-            api.register(1).await,
-            api.register(1).await,
-            api.register(1).await,
-        );
-        let cipher: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+async fn attachments_upload_download_delete_and_expire(store: Store, db: Db) {
+    let Some(b) = backend(store, db, &[("PARLEY_MAX_BLOB_BYTES", "4096")]).await else {
+        return;
+    };
+    let (api, backend) = (Api::new(&b.relay), &b.name);
+    let (alice, bob, eve) = (
+        api.register(1).await,
+        api.register(1).await,
+        api.register(1).await,
+    );
+    let cipher: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
 
-        let (st, v) = create(&api, &alice, &bob, cipher.len() as u64, 600).await;
-        assert_eq!(st, 201, "{backend}: {v}");
-        let up: AttachmentUpload = serde_json::from_value(v).unwrap();
-        // The store enforces the signed length: one byte more or less is refused.
-        let (st, _) = send(&up.upload, Some(cipher[..cipher.len() - 1].to_vec())).await;
-        assert!(
-            (400..500).contains(&st),
-            "{backend}: short upload accepted ({st})"
-        );
-        let (st, _) = send(&up.upload, Some(cipher.clone())).await;
-        assert_eq!(st, 200, "{backend}: upload");
+    let (st, v) = create(&api, &alice, &bob, cipher.len() as u64, 600).await;
+    assert_eq!(st, 201, "{backend}: {v}");
+    let up: AttachmentUpload = serde_json::from_value(v).unwrap();
+    // The store enforces the signed length: one byte more or less is refused.
+    let (st, _) = send(&up.upload, Some(cipher[..cipher.len() - 1].to_vec())).await;
+    assert!(
+        (400..500).contains(&st),
+        "{backend}: short upload accepted ({st})"
+    );
+    let (st, _) = send(&up.upload, Some(cipher.clone())).await;
+    assert_eq!(st, 200, "{backend}: upload");
 
-        // Only the recipient gets a download URL; everyone else a plain 404.
-        for (who, name) in [(&eve, "eve"), (&alice, "the sender")] {
-            let (st, v) = download_url(&api, who, &up.id).await;
-            assert_eq!(
-                (st, v["code"].as_str()),
-                (404, Some("not_found")),
-                "{backend}: {name}: {v}"
-            );
-        }
-        let (st, v) = download_url(&api, &bob, &up.id).await;
-        assert_eq!(st, 200, "{backend}: {v}");
-        let down: AttachmentDownload = serde_json::from_value(v).unwrap();
-        assert_eq!(down.size, cipher.len() as u64);
-        let (st, got) = send(&down.download, None).await;
-        assert_eq!((st, got == cipher), (200, true), "{backend}: download");
-        // A GET URL is not a PUT URL.
-        let swapped = SignedUrl {
-            method: "PUT".into(),
-            ..down.download.clone()
-        };
-        let (st, _) = send(&swapped, Some(vec![0; cipher.len()])).await;
-        assert!(
-            (400..500).contains(&st),
-            "{backend}: method swap accepted ({st})"
-        );
-
-        // Eve cannot delete it; Bob (accepted and downloaded) can, and then
-        // the object is gone from the store, not just the row.
-        let path = format!("/api/v1/attachments/{}", up.id);
-        assert_eq!(
-            api.send("DELETE", &path, Some(&eve.token), None).await.0,
-            404
-        );
-        assert_eq!(
-            api.send("DELETE", &path, Some(&bob.token), None).await.0,
-            204
-        );
-        assert_eq!(
-            send(&down.download, None).await.0,
-            404,
-            "{backend}: object deleted"
-        );
-        assert_eq!(download_url(&api, &bob, &up.id).await.0, 404);
-
-        // Limits: size and lifetime.
-        let (st, v) = create(&api, &alice, &bob, 4097, 600).await;
+    // Only the recipient gets a download URL; everyone else a plain 404.
+    for (who, name) in [(&eve, "eve"), (&alice, "the sender")] {
+        let (st, v) = download_url(&api, who, &up.id).await;
         assert_eq!(
             (st, v["code"].as_str()),
-            (413, Some("too_large")),
-            "{backend}"
-        );
-        assert_eq!(create(&api, &alice, &bob, 10, 0).await.0, 400);
-        assert_eq!(create(&api, &alice, &bob, 10, 8 * 24 * 3600).await.0, 400);
-        // A client from before milliseconds names the old field: refused,
-        // never read as a lifetime in the wrong unit.
-        let recipient = encode_b64(bob.identity.device_id().as_bytes());
-        let old = json!({"size": 10, "recipient": recipient, "ttl_secs": 60});
-        let path = "/api/v1/attachments";
-        let st = api
-            .send("POST", path, Some(&alice.token), Some(old.to_string()))
-            .await
-            .0;
-        assert_eq!(st, 400, "{backend}");
-        let nobody = Device {
-            identity: parley_shared::crypto::keys::IdentityKeyPair::generate(
-                &mut parley_shared::crypto::os_rng(),
-            ),
-            token: String::new(),
-        };
-        assert_eq!(create(&api, &alice, &nobody, 10, 60).await.0, 404);
-        assert_eq!(
-            api.send("POST", "/api/v1/attachments", None, Some("{}".into()))
-                .await
-                .0,
-            401
-        );
-
-        // Expiry: the sweeper deletes the object from the store. (Two
-        // seconds: the upload URL lives no longer than the row, in whole
-        // seconds, so one second could leave no time to upload.)
-        let (_, v) = create(&api, &alice, &bob, 100, 2).await;
-        let short: AttachmentUpload = serde_json::from_value(v).unwrap();
-        assert_eq!(send(&short.upload, Some(vec![1; 100])).await.0, 200);
-        let (_, v) = download_url(&api, &bob, &short.id).await;
-        let short_down: AttachmentDownload = serde_json::from_value(v).unwrap();
-        assert!(
-            short_down.download.expires_at_ms <= short.expires_at_ms,
-            "{backend}"
-        );
-        b.until_gone(&short.id, Duration::from_secs(20)).await;
-        assert_eq!(download_url(&api, &bob, &short.id).await.0, 404);
-        assert_ne!(send(&short_down.download, None).await.0, 200, "{backend}");
-
-        // A recipient who erases its account takes waiting attachments along.
-        let (_, v) = create(&api, &alice, &eve, 50, 600).await;
-        let for_eve: AttachmentUpload = serde_json::from_value(v).unwrap();
-        assert_eq!(send(&for_eve.upload, Some(vec![2; 50])).await.0, 200);
-        let (_, v) = download_url(&api, &eve, &for_eve.id).await;
-        let eve_down: AttachmentDownload = serde_json::from_value(v).unwrap();
-        assert_eq!(send(&eve_down.download, None).await.0, 200);
-        assert_eq!(
-            api.send("DELETE", "/api/v1/devices/me", Some(&eve.token), None)
-                .await
-                .0,
-            204
-        );
-        assert_eq!(
-            send(&eve_down.download, None).await.0,
-            404,
-            "{backend}: erased with the recipient"
+            (404, Some("not_found")),
+            "{backend}: {name}: {v}"
         );
     }
+    let (st, v) = download_url(&api, &bob, &up.id).await;
+    assert_eq!(st, 200, "{backend}: {v}");
+    let down: AttachmentDownload = serde_json::from_value(v).unwrap();
+    assert_eq!(down.size, cipher.len() as u64);
+    let (st, got) = send(&down.download, None).await;
+    assert_eq!((st, got == cipher), (200, true), "{backend}: download");
+    // A GET URL is not a PUT URL.
+    let swapped = SignedUrl {
+        method: "PUT".into(),
+        ..down.download.clone()
+    };
+    let (st, _) = send(&swapped, Some(vec![0; cipher.len()])).await;
+    assert!(
+        (400..500).contains(&st),
+        "{backend}: method swap accepted ({st})"
+    );
+
+    // Eve cannot delete it; Bob (accepted and downloaded) can, and then
+    // the object is gone from the store, not just the row.
+    let path = format!("/api/v1/attachments/{}", up.id);
+    assert_eq!(
+        api.send("DELETE", &path, Some(&eve.token), None).await.0,
+        404
+    );
+    assert_eq!(
+        api.send("DELETE", &path, Some(&bob.token), None).await.0,
+        204
+    );
+    assert_eq!(
+        send(&down.download, None).await.0,
+        404,
+        "{backend}: object deleted"
+    );
+    assert_eq!(download_url(&api, &bob, &up.id).await.0, 404);
+
+    // Limits: size and lifetime.
+    let (st, v) = create(&api, &alice, &bob, 4097, 600).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (413, Some("too_large")),
+        "{backend}"
+    );
+    assert_eq!(create(&api, &alice, &bob, 10, 0).await.0, 400);
+    assert_eq!(create(&api, &alice, &bob, 10, 8 * 24 * 3600).await.0, 400);
+    // A client from before milliseconds names the old field: refused,
+    // never read as a lifetime in the wrong unit.
+    let recipient = encode_b64(bob.identity.device_id().as_bytes());
+    let old = json!({"size": 10, "recipient": recipient, "ttl_secs": 60});
+    let path = "/api/v1/attachments";
+    let st = api
+        .send("POST", path, Some(&alice.token), Some(old.to_string()))
+        .await
+        .0;
+    assert_eq!(st, 400, "{backend}");
+    let nobody = Device {
+        identity: parley_shared::crypto::keys::IdentityKeyPair::generate(
+            &mut parley_shared::crypto::os_rng(),
+        ),
+        token: String::new(),
+    };
+    assert_eq!(create(&api, &alice, &nobody, 10, 60).await.0, 404);
+    assert_eq!(
+        api.send("POST", "/api/v1/attachments", None, Some("{}".into()))
+            .await
+            .0,
+        401
+    );
+
+    // Expiry: the sweeper deletes the object from the store. (Two
+    // seconds: the upload URL lives no longer than the row, in whole
+    // seconds, so one second could leave no time to upload.)
+    let (_, v) = create(&api, &alice, &bob, 100, 2).await;
+    let short: AttachmentUpload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&short.upload, Some(vec![1; 100])).await.0, 200);
+    let (_, v) = download_url(&api, &bob, &short.id).await;
+    let short_down: AttachmentDownload = serde_json::from_value(v).unwrap();
+    assert!(
+        short_down.download.expires_at_ms <= short.expires_at_ms,
+        "{backend}"
+    );
+    b.until_gone(&short.id, Duration::from_secs(20)).await;
+    assert_eq!(download_url(&api, &bob, &short.id).await.0, 404);
+    assert_ne!(send(&short_down.download, None).await.0, 200, "{backend}");
+
+    // A recipient who erases its account takes waiting attachments along.
+    let (_, v) = create(&api, &alice, &eve, 50, 600).await;
+    let for_eve: AttachmentUpload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&for_eve.upload, Some(vec![2; 50])).await.0, 200);
+    let (_, v) = download_url(&api, &eve, &for_eve.id).await;
+    let eve_down: AttachmentDownload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&eve_down.download, None).await.0, 200);
+    assert_eq!(
+        api.send("DELETE", "/api/v1/devices/me", Some(&eve.token), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        send(&eve_down.download, None).await.0,
+        404,
+        "{backend}: erased with the recipient"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -317,14 +323,20 @@ fn quota_exceeded((st, v): &(u16, serde_json::Value)) -> bool {
     *st == 429 && v["code"] == "quota_exceeded"
 }
 
-#[tokio::test]
-async fn upload_url_of_deleted_attachment_is_refused() {
-    let all = backends(&[
-        ("PARLEY_BLOB_URL_TTL_SECS", "10"),
-        ("PARLEY_MAX_ATTACHMENTS_PER_DEVICE", "2"),
-    ])
-    .await;
-    futures_util::future::join_all(all.iter().map(deleted_attachment)).await;
+async fn upload_url_of_deleted_attachment_is_refused(store: Store, db: Db) {
+    let Some(b) = backend(
+        store,
+        db,
+        &[
+            ("PARLEY_BLOB_URL_TTL_SECS", "10"),
+            ("PARLEY_MAX_ATTACHMENTS_PER_DEVICE", "2"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    deleted_attachment(&b).await;
 }
 
 async fn deleted_attachment(b: &Backend) {
@@ -397,11 +409,12 @@ async fn created_within(api: &Api, from: &Device, to: &Device, within: Duration,
     }
 }
 
-#[tokio::test]
-async fn upload_after_expiry_sweep_is_refused_or_swept() {
+async fn upload_after_expiry_sweep_is_refused_or_swept(store: Store, db: Db) {
     // The configured URL lifetime (300 s) is far longer than the row's.
-    let all = backends(&[]).await;
-    futures_util::future::join_all(all.iter().map(expired_attachment)).await;
+    let Some(b) = backend(store, db, &[]).await else {
+        return;
+    };
+    expired_attachment(&b).await;
 }
 
 async fn expired_attachment(b: &Backend) {
@@ -430,12 +443,13 @@ async fn expired_attachment(b: &Backend) {
     assert_eq!(download_url(&api, &bob, &up.id).await.0, 404, "{name}");
 }
 
-#[tokio::test]
-async fn orphan_objects_are_swept() {
+async fn orphan_objects_are_swept(store: Store, db: Db) {
     // Upload URLs live 2 s, so objects older than 2 s + 5 s of clock margin
     // without a row are orphans.
-    let all = backends(&[("PARLEY_BLOB_URL_TTL_SECS", "2")]).await;
-    futures_util::future::join_all(all.iter().map(orphans)).await;
+    let Some(b) = backend(store, db, &[("PARLEY_BLOB_URL_TTL_SECS", "2")]).await else {
+        return;
+    };
+    orphans(&b).await;
 }
 
 async fn orphans(b: &Backend) {
@@ -466,15 +480,21 @@ async fn orphans(b: &Backend) {
     assert_eq!(send(&down.download, None).await.0, 200, "{name}");
 }
 
-#[tokio::test]
-async fn byte_quota_per_device() {
-    let all = backends(&[
-        ("PARLEY_MAX_BLOB_BYTES", "4096"),
-        ("PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE", "10000"),
-        ("PARLEY_BLOB_URL_TTL_SECS", "2"),
-    ])
-    .await;
-    futures_util::future::join_all(all.iter().map(byte_quota)).await;
+async fn byte_quota_per_device(store: Store, db: Db) {
+    let Some(b) = backend(
+        store,
+        db,
+        &[
+            ("PARLEY_MAX_BLOB_BYTES", "4096"),
+            ("PARLEY_MAX_ATTACHMENT_BYTES_PER_DEVICE", "10000"),
+            ("PARLEY_BLOB_URL_TTL_SECS", "2"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    byte_quota(&b).await;
 }
 
 async fn byte_quota(b: &Backend) {
@@ -508,4 +528,33 @@ async fn byte_quota(b: &Backend) {
         assert!(std::time::Instant::now() < deadline, "{name}: never freed");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// One named test per behaviour per store and database: a failure reads
+/// `s3_postgres::byte_quota_per_device`.
+macro_rules! matrix {
+    ($($name:ident),* $(,)?) => {
+        matrix!(@mod local_sqlite, Local, Sqlite, $($name),*);
+        matrix!(@mod local_postgres, Local, Postgres, $($name),*);
+        matrix!(@mod s3_sqlite, S3, Sqlite, $($name),*);
+        matrix!(@mod s3_postgres, S3, Postgres, $($name),*);
+    };
+    (@mod $m:ident, $store:ident, $db:ident, $($name:ident),*) => {
+        mod $m {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::Store::$store, super::Db::$db).await;
+                }
+            )*
+        }
+    };
+}
+
+matrix! {
+    attachments_upload_download_delete_and_expire,
+    upload_url_of_deleted_attachment_is_refused,
+    upload_after_expiry_sweep_is_refused_or_swept,
+    orphan_objects_are_swept,
+    byte_quota_per_device,
 }
