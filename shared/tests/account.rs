@@ -339,15 +339,10 @@ mod vector {
     );
     const SEED: &str = "parley device list vector v1";
 
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
+    use parley_shared::testing::vectors::{self, hex};
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        vectors::unhex(s).expect("hex")
     }
 
     fn compute() -> Vec<(&'static str, String)> {
@@ -374,47 +369,28 @@ mod vector {
         ]
     }
 
-    fn render(values: &[(&str, String)]) -> String {
-        let mut out = String::from(
-            "# Parley device list vector v1: an Ed25519 account key signs\n\
-             # \"Parley device list v1\" || list body; each device signs\n\
-             # \"Parley device link v1\" || account key. Inputs from a SHA-256\n\
-             # counter-mode generator over `seed`; checked by shared/tests/account.rs.\n",
-        );
-        for (k, v) in values {
-            out.push_str(&format!("{k}: {v}\n"));
-        }
-        out
-    }
-
-    fn recorded() -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(FILE).expect("vector file");
-        text.lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .map(|l| {
-                let (k, v) = l.split_once(": ").expect("`name: hex` lines");
-                (k.to_string(), v.to_string())
-            })
-            .collect()
+    fn recorded() -> String {
+        std::fs::read_to_string(FILE).expect("vector file")
     }
 
     #[test]
     fn device_list_v1_matches_every_recorded_value() {
         let got = compute();
         if std::env::var_os("PARLEY_WRITE_VECTORS").is_some() {
-            std::fs::write(FILE, render(&got)).unwrap();
+            let header = [
+                "Parley device list vector v1: an Ed25519 account key signs",
+                "\"Parley device list v1\" || list body; each device signs",
+                "\"Parley device link v1\" || account key. Inputs from a SHA-256",
+                "counter-mode generator over `seed`; checked by shared/tests/account.rs.",
+            ];
+            std::fs::write(FILE, vectors::render(&header, &got)).unwrap();
         }
-        let want = recorded();
-        assert_eq!(want.len(), got.len(), "values in {FILE}");
-        for ((wk, wv), (gk, gv)) in want.iter().zip(&got) {
-            assert_eq!(wk, gk, "value order");
-            assert_eq!(wv, gv, "first value that changed: {wk}");
-        }
+        assert_eq!(vectors::first_difference(&recorded(), &got), None, "{FILE}");
     }
 
     #[test]
     fn the_recorded_list_verifies_from_the_recorded_key_alone() {
-        let v: std::collections::BTreeMap<_, _> = recorded().into_iter().collect();
+        let v = vectors::by_name(&recorded()).expect("`name: hex` lines");
         let account = AccountPublic::from_bytes(&unhex(&v["account_public"])).unwrap();
         let signed = SignedDeviceList::from_bytes(&unhex(&v["signed_device_list"])).unwrap();
         let l = signed.verify(&account).unwrap();

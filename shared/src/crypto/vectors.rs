@@ -11,19 +11,13 @@ use super::pqxdh::{self, PQXDH_INFO};
 use super::primitives::{Secret, hkdf};
 use super::session::{MemoryPreKeys, Session, SessionMessage};
 use crate::testing::SeededRng;
+use crate::testing::vectors::{self, hex};
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/session-v1.txt");
 const SEED: &str = "parley fixed vector v1";
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    vectors::unhex(s).expect("hex")
 }
 
 /// Every value of one session start and reply, in protocol order.
@@ -91,48 +85,29 @@ fn compute() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn render(values: &[(&str, String)]) -> String {
-    let mut out = String::from(
-        "# Parley session vector v1: PQXDH (X25519, ML-KEM-768, SHA-256) then the\n\
-         # Double Ratchet. Inputs from a SHA-256 counter-mode generator over `seed`;\n\
-         # checked by shared/src/crypto/vectors.rs.\n",
-    );
-    for (k, v) in values {
-        out.push_str(&format!("{k}: {v}\n"));
-    }
-    out
-}
-
-fn recorded() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(FILE).expect("vector file");
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (k, v) = l.split_once(": ").expect("`name: hex` lines");
-            (k.to_string(), v.to_string())
-        })
-        .collect()
+fn recorded() -> String {
+    std::fs::read_to_string(FILE).expect("vector file")
 }
 
 #[test]
 fn session_v1_matches_every_recorded_step() {
     let got = compute();
     if std::env::var_os("PARLEY_WRITE_VECTORS").is_some() {
-        std::fs::write(FILE, render(&got)).unwrap();
+        let header = [
+            "Parley session vector v1: PQXDH (X25519, ML-KEM-768, SHA-256) then the",
+            "Double Ratchet. Inputs from a SHA-256 counter-mode generator over `seed`;",
+            "checked by shared/src/crypto/vectors.rs.",
+        ];
+        std::fs::write(FILE, vectors::render(&header, &got)).unwrap();
     }
-    let want = recorded();
-    assert_eq!(want.len(), got.len(), "steps in {FILE}");
-    for ((wk, wv), (gk, gv)) in want.iter().zip(&got) {
-        assert_eq!(wk, gk, "step order");
-        assert_eq!(wv, gv, "first step that changed: {wk}");
-    }
+    assert_eq!(vectors::first_difference(&recorded(), &got), None, "{FILE}");
 }
 
 #[test]
 fn recorded_agreement_follows_the_pqxdh_formula() {
     // From the recorded values alone: SK = HKDF(0xFF×32 || DH1..DH4 || SS),
     // AD = "Parley AD v1" || IK_A || IK_B.
-    let v: std::collections::BTreeMap<_, _> = recorded().into_iter().collect();
+    let v = vectors::by_name(&recorded()).expect("`name: hex` lines");
     let mut ikm = vec![0xFF; 32];
     for k in ["dh1", "dh2", "dh3", "dh4", "kem_shared_secret"] {
         ikm.extend(unhex(&v[k]));

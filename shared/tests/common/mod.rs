@@ -61,14 +61,9 @@ impl PreKeySource for Device {
     }
 }
 
-pub(crate) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+#[allow(unused_imports)] // not every test file prints hex
+pub(crate) use parley_shared::testing::vectors::hex;
 
 pub(crate) fn unhex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    parley_shared::testing::vectors::unhex(s).unwrap()
 }
