@@ -725,3 +725,15 @@ fn quality_applies_when_connected_and_when_changed() {
     );
     assert_eq!(n.sides[A].m.view().quality, Quality::High);
 }
+
+/// Call ids come from the caller's generator (glare compares them).
+#[test]
+fn call_ids_are_random() {
+    let rng = &mut parley_shared::crypto::os_rng();
+    let (a, b) = (
+        parley_shared::engine::call::new_call_id(rng),
+        parley_shared::engine::call::new_call_id(rng),
+    );
+    assert_ne!(a, b);
+    assert_ne!(a, [0; 16]);
+}

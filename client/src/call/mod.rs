@@ -19,6 +19,7 @@ use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::call::{
     CallAction, CallId, CallMachine, CallSignal, CallView, ConnectionState, IceCandidate, Quality,
+    new_call_id,
 };
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
@@ -101,10 +102,7 @@ fn current() -> Option<CallId> {
 
 /// Starts a call to `peer` (nothing while another call runs).
 pub(crate) fn start(peer: DeviceId, video: bool) {
-    let mut id = [0u8; 16];
-    if let Some(c) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = c.get_random_values_with_u8_array(&mut id);
-    }
+    let id = new_call_id(&mut os_rng());
     run(|m, now| m.start(now, id, peer, video));
 }
 

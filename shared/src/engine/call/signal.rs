@@ -16,6 +16,14 @@ pub const MAX_SIGNAL_AGE_MS: Millis = Millis::from_millis(120_000);
 /// A call id (random, chosen by the caller).
 pub type CallId = [u8; 16];
 
+/// A fresh call id. Glare is settled by comparing ids, so they must be
+/// random: the caller's generator, never a fixed or fallback value.
+pub fn new_call_id<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> CallId {
+    let mut id = [0u8; 16];
+    rng.fill_bytes(&mut id);
+    id
+}
+
 /// One signaling message of a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallSignal {
