@@ -90,8 +90,23 @@ pub(crate) fn read<R>(f: impl FnOnce(&Engine) -> R) -> Option<R> {
     RT.with(|rt| rt.borrow().as_ref().map(|r| f(&r.engine)))
 }
 
-/// Changes the engine, then runs the effects it produced.
+/// Changes the engine, shows the result at once, then runs the effects it
+/// produced. A user's own change is on screen before its records are
+/// stored (the pump's `Changed` comes after the store), so no screen shows
+/// what the user just deleted or changed.
 pub(crate) fn write<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+    let out = RT.with(|rt| rt.borrow_mut().as_mut().map(|r| (f(&mut r.engine), r.ui)));
+    let out = out.map(|(out, ui)| {
+        crate::view::publish(&ui);
+        out
+    });
+    schedule_pump();
+    out
+}
+
+/// Feeds the engine something from outside (a frame, a reply, the clock):
+/// what it changes reaches the screens through its `Changed` effects.
+fn feed<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
     let out = RT.with(|rt| rt.borrow_mut().as_mut().map(|r| f(&mut r.engine)));
     schedule_pump();
     out
@@ -196,7 +211,7 @@ async fn http(id: RequestId, req: typed::Request) {
     let reply = api::perform(&req, token().as_deref()).await;
     // What the user must know is in the conversation already (a notice);
     // the console keeps the detail.
-    if let Some(Err(e)) = write(|e| e.http_reply(&mut os_rng(), id, reply, api::now())) {
+    if let Some(Err(e)) = feed(|e| e.http_reply(&mut os_rng(), id, reply, api::now())) {
         web_sys::console::warn_1(&format!("Parley: a relay answer was refused: {e}").into());
     }
 }
@@ -318,7 +333,7 @@ fn connect() {
         };
         ws.set_binary_type(BinaryType::Arraybuffer);
         let onopen = Closure::<dyn FnMut()>::new(move || {
-            write(|e| e.on_open(api::now()));
+            feed(|e| e.on_open(api::now()));
         });
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let Ok(buf) = ev.data().dyn_into::<ArrayBuffer>() else {
@@ -335,10 +350,10 @@ fn connect() {
                     }
                 });
             }
-            write(|e| e.handle_frame(&mut os_rng(), frame, api::now()));
+            feed(|e| e.handle_frame(&mut os_rng(), frame, api::now()));
         });
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
-            write(|e| {
+            feed(|e| {
                 e.on_close();
                 if close::token_is_dead(ev.code()) {
                     e.clear_token();
@@ -391,7 +406,7 @@ fn start_ticker() {
             if !started() {
                 return;
             }
-            write(|e| e.tick(api::now()));
+            feed(|e| e.tick(api::now()));
         }
     });
 }

@@ -321,9 +321,6 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             return;
         }
         runtime::write(|e| e.delete_conversation(&peer));
-        // The list must not show it even for the moment until the engine's
-        // `Changed` comes through the pump (after the deletion is stored).
-        crate::view::publish(&ui);
         nav.put(Screen::Home);
     };
 
