@@ -23,6 +23,9 @@ pub enum Ended {
     Revoked = 1,
     /// Its device was erased.
     Erased = 2,
+    /// Its account published a device list without it (and the relay
+    /// erased it).
+    Removed = 3,
 }
 
 /// Set once by the hub, read by the connection's task before every frame it
@@ -49,6 +52,7 @@ impl EndSignal {
         match self.why.load(Ordering::SeqCst) {
             1 => Some(Ended::Revoked),
             2 => Some(Ended::Erased),
+            3 => Some(Ended::Removed),
             _ => None,
         }
     }

@@ -357,6 +357,7 @@ async fn erasing_a_device_leaves_nothing_behind(builder: RelayBuilder, pg: Optio
         to: id,
         ephemeral: false,
         payload: b"x".to_vec(),
+        list: None,
     };
     b.send(&to_alice).await;
     b.recv().await;
@@ -367,6 +368,7 @@ async fn erasing_a_device_leaves_nothing_behind(builder: RelayBuilder, pg: Optio
         to: bob.identity.device_id(),
         ephemeral: false,
         payload: b"y".to_vec(),
+        list: None,
     };
     a.send(&from_alice).await;
     a.recv().await;

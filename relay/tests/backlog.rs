@@ -21,6 +21,7 @@ async fn flood(a: &mut Ws, to: DeviceId, n: u16, size: usize) {
             to,
             ephemeral: false,
             payload: vec![i as u8; size],
+            list: None,
         })
         .await;
     }
@@ -120,6 +121,7 @@ async fn flooding_a_device_that_never_reads_keeps_relay_memory_bounded() {
         to: dave.identity.device_id(),
         ephemeral: false,
         payload: b"still here".to_vec(),
+        list: None,
     })
     .await;
     assert_eq!(c.recv().await, ServerFrame::Accepted { id: [7; 16] });

@@ -30,6 +30,7 @@ fn send(id: u8, to: &Device, payload: &[u8]) -> ClientFrame {
         to: to.identity.device_id(),
         ephemeral: false,
         payload: payload.to_vec(),
+        list: None,
     }
 }
 
@@ -110,6 +111,7 @@ async fn live_delivery_ack_and_idempotent_resend(builder: RelayBuilder, pg: Opti
         to: DeviceId::new([9; 32]),
         ephemeral: false,
         payload: b"x".to_vec(),
+        list: None,
     };
     a.send(&ghost).await;
     assert!(matches!(
@@ -273,6 +275,7 @@ async fn acknowledged_sends_survive_sigkill_and_arrive_exactly_once(
             to: bob.identity.device_id(),
             ephemeral: false,
             payload: i.to_be_bytes().to_vec(),
+            list: None,
         };
         a.send(&frame).await;
     }

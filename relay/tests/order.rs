@@ -39,6 +39,7 @@ async fn pipelined_sends_refused_for_rate_keep_send_order(
                 to,
                 ephemeral: false,
                 payload: i.to_be_bytes().to_vec(),
+                list: None,
             })
             .await;
         }

@@ -78,6 +78,7 @@ async fn stranger_cannot_learn_online_state_by_presence_or_ephemeral_sends() {
         to: a_id,
         ephemeral: true,
         payload: b"ping".to_vec(),
+        list: None,
     };
     m.send(&probe(1)).await;
     let offline_answer = m.recv().await;
@@ -128,6 +129,7 @@ async fn ephemeral_sends_do_not_reveal_whether_the_recipient_is_online() {
         to: bob.identity.device_id(),
         ephemeral: true,
         payload: b"sdp".to_vec(),
+        list: None,
     };
     // Bob offline: the same answer as online, and nothing is kept for him.
     a.send(&offer(1)).await;
@@ -156,6 +158,7 @@ async fn ephemeral_sends_do_not_reveal_whether_the_recipient_is_online() {
         to: DeviceId::new([9; 32]),
         ephemeral: true,
         payload: b"sdp".to_vec(),
+        list: None,
     })
     .await;
     assert_eq!(a.recv().await, ServerFrame::Accepted { id: [3; 16] });

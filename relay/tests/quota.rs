@@ -16,6 +16,7 @@ fn send(i: u8, to: DeviceId) -> ClientFrame {
         to,
         ephemeral: false,
         payload: vec![i; 32],
+        list: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn send(id: u8, to: &Device) -> ClientFrame {
         to: to.identity.device_id(),
         ephemeral: false,
         payload: vec![id; 8],
+        list: None,
     }
 }
 
@@ -41,6 +42,7 @@ fn ephemeral(id: u8, to: &Device) -> ClientFrame {
         to: to.identity.device_id(),
         ephemeral: true,
         payload: vec![id; 8],
+        list: None,
     }
 }
 

@@ -452,6 +452,7 @@ async fn sqlite_relay_restarts_cleanly_after_sigkill_during_writes() {
                 to: bob.identity.device_id(),
                 ephemeral: false,
                 payload: vec![i; 4096],
+                list: None,
             })
             .await;
         }

@@ -3,6 +3,7 @@
 //! All methods are blocking (diesel is synchronous); async callers run them on
 //! actix's blocking pool with `web::block`.
 
+mod accounts;
 mod auth;
 mod blob_rows;
 mod conn;
@@ -17,6 +18,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection as _, Pool, PooledConnection};
 
 use crate::config::DatabaseTarget;
+pub use accounts::{ListPut, Membership, NewList, StoredList};
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use blob_rows::{Admission, BlobQuota, BlobRecord};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
@@ -228,6 +230,12 @@ pub(crate) fn erase_rows(
     diesel::delete(tomb::table.filter(tomb::sender.eq(id))).execute(c)?;
     diesel::delete(schema::rendezvous::table.filter(schema::rendezvous::owner.eq(id)))
         .execute(c)?;
+    let account: Option<Option<Vec<u8>>> = devices::table
+        .find(id)
+        .select(devices::account_id)
+        .first(c)
+        .optional()?;
     let gone = diesel::delete(devices::table.find(id)).execute(c)?;
+    accounts::forget_if_last(c, account.flatten())?;
     Ok((keys, gone == 1))
 }

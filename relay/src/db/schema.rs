@@ -7,6 +7,16 @@ diesel::table! {
         id -> Binary,
         created_at -> BigInt,
         last_seen_at -> BigInt,
+        account_id -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Binary,
+        counter -> BigInt,
+        list -> Binary,
+        updated_at -> BigInt,
     }
 }
 

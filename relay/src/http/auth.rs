@@ -152,7 +152,7 @@ pub async fn register(
     match result {
         Ok(blob_keys) => {
             if let Some(old) = replaces {
-                forget_device(&state, old, blob_keys).await;
+                forget_device(&state, old, blob_keys, Ended::Erased).await;
             }
             Ok(HttpResponse::Created().json(session))
         }

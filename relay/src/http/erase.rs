@@ -16,13 +16,19 @@ use crate::mailbox::Ended;
 async fn erase_device(state: &AppState, device: DeviceId) -> Result<(), HttpError> {
     let store = state.store.clone();
     let blob_keys = web::block(move || store.delete_device(device.as_bytes())).await??;
-    forget_device(state, device, blob_keys).await;
+    forget_device(state, device, blob_keys, Ended::Erased).await;
     Ok(())
 }
 
-/// After a device's rows are gone: closes its sockets and deletes its objects.
-pub(super) async fn forget_device(state: &AppState, device: DeviceId, blob_keys: Vec<String>) {
-    state.mailbox.hub.end_device(&device, Ended::Erased);
+/// After a device's rows are gone: closes its sockets (saying `why`) and
+/// deletes its objects.
+pub(super) async fn forget_device(
+    state: &AppState,
+    device: DeviceId,
+    blob_keys: Vec<String>,
+    why: Ended,
+) {
+    state.mailbox.hub.end_device(&device, why);
     for key in blob_keys {
         if let Ok(k) = BlobKey::parse(&key) {
             // The rows are gone; an object left behind is unreachable, and

@@ -1,5 +1,6 @@
 //! HTTP surface: health, readiness, metrics, local blob URLs and the PWA.
 
+pub mod accounts;
 pub mod attachments;
 pub mod auth;
 mod bearer;
@@ -294,6 +295,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     )
                     .service(
                         web::resource(api::GetBundle::ROUTE).route(web::get().to(prekeys::bundle)),
+                    )
+                    .service(
+                        web::resource(api::PutDeviceList::ROUTE)
+                            .app_data(web::PayloadConfig::new(
+                                parley_shared::crypto::account::MAX_SIGNED_LIST,
+                            ))
+                            .route(web::put().to(accounts::put))
+                            .route(web::get().to(accounts::get)),
                     )
                     .service(
                         web::resource(api::PutPreKeys::ROUTE)

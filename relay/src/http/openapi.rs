@@ -43,6 +43,8 @@ use utoipa::{Modify, OpenApi};
         super::prekeys::prekey_status,
         super::prekeys::bundle,
         super::erase::erase_me,
+        super::accounts::put,
+        super::accounts::get,
         super::gates::request_email_code,
         super::rendezvous::create,
         super::rendezvous::delete_all,

@@ -26,6 +26,7 @@ use crate::db::{Enqueued, NewEnvelope};
 use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
 
+mod accounts;
 mod delivery;
 
 /// Time a client has to send its `Auth` frame.
@@ -51,6 +52,7 @@ fn close_for(why: Ended) -> Close {
     match why {
         Ended::Revoked => (close::REVOKED, "session revoked"),
         Ended::Erased => (close::DEVICE_ERASED, "device erased"),
+        Ended::Removed => (close::REMOVED, "device removed from its account"),
     }
 }
 
@@ -373,12 +375,14 @@ async fn handle(
             to,
             ephemeral,
             payload,
+            list,
         } => {
             let envelope = Outgoing {
                 id,
                 to,
                 ephemeral,
                 payload,
+                list,
             };
             send_envelope(state, session, conn, order, envelope).await
         }
@@ -391,6 +395,7 @@ struct Outgoing {
     to: DeviceId,
     ephemeral: bool,
     payload: Vec<u8>,
+    list: Option<u64>,
 }
 
 async fn send_envelope(
@@ -405,6 +410,7 @@ async fn send_envelope(
         to,
         ephemeral,
         payload,
+        list,
     } = envelope;
     let device = conn.device;
     if payload.len() > MAX_PAYLOAD {
@@ -449,6 +455,23 @@ async fn send_envelope(
         // tell a sender that the recipient is online.
         state.mailbox.hub.deliver(&to, &frame);
         return reply(session, &ServerFrame::Accepted { id }).await;
+    }
+    // Signal's mismatched-devices rule: the sender must have encrypted for
+    // the recipient account's current devices. Stale envelopes are not
+    // stored, and later ones to that account carry the same stale counter,
+    // so they are refused too: order holds without holding other sends.
+    match accounts::check_list(state, to, list).await {
+        Ok(None) => {}
+        Ok(Some(list)) => return reply(session, &ServerFrame::Stale { id, list }).await,
+        Err(_) => {
+            order.refuse(id);
+            let down = error(
+                ErrorCode::Unavailable,
+                "mailbox unavailable; resend later",
+                Some(id),
+            );
+            return reply(session, &down).await;
+        }
     }
     let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
     let envelope = NewEnvelope {

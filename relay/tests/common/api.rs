@@ -59,6 +59,31 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A request with an octet-stream body; the answer's status and bytes.
+    #[allow(dead_code)] // not every test file uses it
+    pub(crate) async fn send_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Vec<u8>) {
+        let mut b = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(body) = body {
+            b = b
+                .header("content-type", "application/octet-stream")
+                .body(body);
+        }
+        let r = b.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.bytes().await.unwrap().to_vec())
+    }
+
     pub(crate) async fn challenge(&self) -> Vec<u8> {
         let (st, v) = self
             .send("POST", "/api/v1/auth/challenge", None, None)

@@ -33,6 +33,8 @@ const CTX_DEVICE_LINK: &[u8] = b"Parley device link v1";
 
 /// The most devices one account may list.
 pub const MAX_DEVICES: usize = 16;
+/// The largest signed list accepted (a full list takes about 3.3 KiB).
+pub const MAX_SIGNED_LIST: usize = 8 * 1024;
 
 const VERSION_ACCOUNT_SECRET: u8 = 1;
 const VERSION_ACCOUNT_PUBLIC: u8 = 1;
@@ -88,6 +90,11 @@ pub enum AccountError {
 pub struct AccountId([u8; 32]);
 
 impl AccountId {
+    /// From the 32 key bytes (not checked: an id only names an account).
+    pub const fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 bytes.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -106,6 +113,18 @@ impl fmt::Debug for AccountId {
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&b64url::encode(&self.0))
+    }
+}
+
+/// Parses the unpadded base64url form (a route parameter).
+impl core::str::FromStr for AccountId {
+    type Err = AccountError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        b64url::decode(s)
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(Self)
+            .ok_or(AccountError::InvalidKey)
     }
 }
 
@@ -429,6 +448,15 @@ impl SignedDeviceList {
             return Err(AccountError::WrongAccount);
         }
         DeviceList::new(w.account, w.counter, w.devices)
+    }
+
+    /// For the relay, which has no pinned key: checks the list against the
+    /// account it names. A list that verifies this way can only have been
+    /// signed by that account's key, so storing it under that account is
+    /// safe; clients use [`Self::verify`] with the key they pinned.
+    pub fn verify_named(&self) -> Result<DeviceList, AccountError> {
+        let w: ListWire = codec::decode(VERSION_DEVICE_LIST, &self.body)?;
+        self.verify(&w.account)
     }
 
     /// Versioned encoding.

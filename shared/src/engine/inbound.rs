@@ -34,6 +34,15 @@ impl Engine {
                     self.on_send_error(&id, code, &message, now);
                 }
             }
+            // Accounts are not in the engine yet (issue 14's next step), so
+            // it names no list; a refusal means the contact moved to an
+            // account this version cannot encrypt for.
+            ServerFrame::Stale { id, .. } => self.on_send_error(
+                &id,
+                ErrorCode::Conflict,
+                "the contact now uses several devices; this version of Parley cannot encrypt for them",
+                now,
+            ),
             ServerFrame::Presence { device, online } => {
                 if let Some(c) = self.contacts.get_mut(&device) {
                     c.online = online;

@@ -30,6 +30,7 @@ impl Engine {
                 to: o.to,
                 ephemeral: false,
                 payload: o.payload.clone(),
+                list: None,
             }));
         }
     }
@@ -114,6 +115,7 @@ impl Engine {
             to: *peer,
             ephemeral: true,
             payload,
+            list: None,
         }));
         Ok(())
     }

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ErrorCode;
+use crate::crypto::account::SignedDeviceList;
 use crate::crypto::codec::{self, DecodeError, bytes};
 use crate::time::UnixMs;
 
@@ -43,6 +44,11 @@ pub enum ClientFrame {
         /// Opaque ciphertext.
         #[serde(with = "bytes")]
         payload: Vec<u8>,
+        /// The counter of the recipient account's device list the sender
+        /// encrypted for (`None`: it knows no account for the recipient). A
+        /// stored envelope whose counter is not the relay's current one is
+        /// refused with [`ServerFrame::Stale`] (ignored for ephemeral ones).
+        list: Option<u64>,
     },
     /// The recipient has stored an envelope; the relay deletes it.
     Ack {
@@ -109,6 +115,18 @@ pub enum ServerFrame {
         /// Connected and sharing.
         online: bool,
     },
+    /// A `Send` named another device list than the recipient account's
+    /// current one (or named one for a device in no account): nothing was
+    /// stored. The sender checks the list, encrypts for the devices it now
+    /// names and sends again (Signal's mismatched-devices rule).
+    Stale {
+        /// The refused envelope.
+        id: EnvelopeId,
+        /// The account's current signed device list (verify it against the
+        /// account key pinned for the contact); `None` when the recipient
+        /// device belongs to no account.
+        list: Option<SignedDeviceList>,
+    },
 }
 
 impl ClientFrame {
@@ -154,6 +172,9 @@ pub mod close {
     pub const DEVICE_ERASED: u16 = 4005;
     /// The token that opened the connection expired: log in again to reconnect.
     pub const EXPIRED: u16 = 4006;
+    /// Another device of the account published a device list without this
+    /// one: the relay erased it. It cannot log in again.
+    pub const REMOVED: u16 = 4007;
 
     /// Whether the token used for the connection is dead, so the client must
     /// forget it and log in before reconnecting. Not for `DEVICE_ERASED`: a
@@ -174,6 +195,7 @@ mod tests {
             to: DeviceId::new([2; 32]),
             ephemeral: false,
             payload: vec![9; 100],
+            list: None,
         };
         assert_eq!(ClientFrame::from_bytes(&f.to_bytes()).unwrap(), f);
         let s = ServerFrame::Error {
@@ -193,12 +215,14 @@ mod tests {
             to: DeviceId::new([2; 32]),
             ephemeral: false,
             payload: vec![9; 3],
+            list: None,
         };
-        // version, variant `Send`, id, recipient (no length prefix), flag, payload.
+        // version, variant `Send`, id, recipient (no length prefix), flag,
+        // payload, no list counter.
         let mut want = vec![WS_VERSION, 1];
         want.extend([1; 16]);
         want.extend([2; 32]);
-        want.extend([0, 3, 9, 9, 9]);
+        want.extend([0, 3, 9, 9, 9, 0]);
         assert_eq!(f.to_bytes(), want);
     }
 }

@@ -56,7 +56,7 @@ async fn serve(tcp: tokio::net::TcpStream, routes: Routes) {
                         me = Some(id);
                         let _ = sink.send(Message::Binary(ServerFrame::Ready { queued: 0 }.to_bytes().into())).await;
                     }
-                    ClientFrame::Send { id, to, ephemeral, payload } => {
+                    ClientFrame::Send { id, to, ephemeral, payload, .. } => {
                         let Some(from) = me else { break };
                         let deliver = ServerFrame::Deliver { from, id, sent_at: UnixMs::EPOCH, ephemeral, payload }.to_bytes();
                         if let Some(r) = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&to) {

@@ -203,6 +203,7 @@ async fn drive(
                 to,
                 ephemeral: false,
                 payload,
+                list: None,
             };
             sink.send(Message::Binary(frame.to_bytes().into()))
                 .await
@@ -233,6 +234,10 @@ async fn drive(
             }
             ServerFrame::Error { code, message, .. } => {
                 return Err(LoadError(format!("{code:?}: {message}")));
+            }
+            // Load devices are in no account.
+            ServerFrame::Stale { .. } => {
+                return Err(LoadError("the relay asked for a device list".into()));
             }
             ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
         }

@@ -173,6 +173,13 @@ impl Answer for MaybeBytes {
     }
 }
 
+/// Opaque bytes (a signed device list).
+impl Answer for Bytes {
+    fn read(status: u16, body: &[u8]) -> Option<Self> {
+        (status != 204).then(|| Bytes(body.to_vec()))
+    }
+}
+
 /// A request body's encoding.
 pub trait Payload {
     /// The wire form.

@@ -2,6 +2,7 @@
 //! the relay registers [`Endpoint::ROUTE`], clients request [`Endpoint::path`].
 
 use super::{Bytes, Endpoint, Json, MaybeBytes, Method, NoContent};
+use crate::crypto::account::AccountId;
 use crate::protocol::API_PREFIX;
 use crate::protocol::attachments::{AttachmentDownload, AttachmentUpload, CreateAttachment};
 use crate::protocol::auth::{
@@ -168,4 +169,16 @@ param!(
     GetMessage { id: String, msg: rendezvous::Message }, Get, "/rendezvous/{id}/{msg}",
     () => MaybeBytes,
     |s| format!("/rendezvous/{}/{}", s.id, s.msg.as_str())
+);
+param!(
+    /// `PUT /accounts/{id}/devices`: publishes the account's newer signed
+    /// device list (octet-stream `SignedDeviceList` bytes); devices it drops
+    /// are erased.
+    PutDeviceList { account: AccountId }, Put, "/accounts/{id}/devices", Bytes => NoContent,
+    |s| format!("/accounts/{}/devices", s.account)
+);
+param!(
+    /// `GET /accounts/{id}/devices`: the account's current signed device list.
+    GetDeviceList { account: AccountId }, Get, "/accounts/{id}/devices", () => Bytes,
+    |s| format!("/accounts/{}/devices", s.account)
 );

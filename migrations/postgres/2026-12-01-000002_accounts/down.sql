@@ -1,0 +1,3 @@
+DROP INDEX devices_account;
+ALTER TABLE devices DROP COLUMN account_id;
+DROP TABLE accounts;

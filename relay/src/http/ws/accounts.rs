@@ -1,0 +1,50 @@
+//! The mismatched-devices rule for stored envelopes (ADR 0017).
+
+use actix_web::web;
+use parley_shared::crypto::account::SignedDeviceList;
+use parley_shared::protocol::ws::DeviceId;
+
+use crate::db::Membership;
+use crate::error::HttpError;
+use crate::http::AppState;
+
+/// `Ok(None)` when `named` (the sender's counter for the recipient's
+/// account) is current; otherwise the list to answer with in
+/// `ServerFrame::Stale` (`Some(None)`: the device is in no account, yet the
+/// sender named a list).
+pub(super) async fn check_list(
+    state: &AppState,
+    to: DeviceId,
+    named: Option<u64>,
+) -> Result<Option<Option<SignedDeviceList>>, HttpError> {
+    let store = state.store.clone();
+    let current = web::block(move || store.membership(to.as_bytes())).await??;
+    let (counter, account) = match (current, named) {
+        // The commit answers "no such recipient".
+        (Membership::Unknown, _) | (Membership::Unlisted, None) => return Ok(None),
+        (Membership::Unlisted, Some(_)) => return Ok(Some(None)),
+        (Membership::Listed { counter, .. }, Some(n))
+            if i64::try_from(n).is_ok_and(|n| n == counter) =>
+        {
+            return Ok(None);
+        }
+        (Membership::Listed { counter, account }, _) => (counter, account),
+    };
+    let store = state.store.clone();
+    let stored = web::block(move || store.device_list(&account)).await??;
+    let list = match stored {
+        Some(s) if s.counter == counter => SignedDeviceList::from_bytes(&s.list).ok(),
+        // Replaced between the two reads: the sender fetches it.
+        _ => None,
+    };
+    match list {
+        Some(list) => Ok(Some(Some(list))),
+        None => {
+            let store = state.store.clone();
+            let again = web::block(move || store.device_list(&account)).await??;
+            Ok(Some(
+                again.and_then(|s| SignedDeviceList::from_bytes(&s.list).ok()),
+            ))
+        }
+    }
+}
