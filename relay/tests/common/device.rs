@@ -129,9 +129,18 @@ impl Transport for RelayIo {
 /// A new identity named `name` on the relay at `base`, registered by the
 /// engine's own registration flow.
 pub(crate) async fn registered(base: &str, name: &str, ahead: Rc<Cell<u64>>) -> Device<RelayIo> {
+    registered_as(base, ahead, |now| Engine::create(&mut os_rng(), name, now)).await
+}
+
+/// A new identity made by `make`, registered on the relay at `base`.
+pub(crate) async fn registered_as(
+    base: &str,
+    ahead: Rc<Cell<u64>>,
+    make: impl FnOnce(UnixMs) -> Engine,
+) -> Device<RelayIo> {
     let io = RelayIo::new(base, ahead);
     let now = io.now();
-    let mut d = Device::new(Engine::create(&mut os_rng(), name, now), io);
+    let mut d = Device::new(make(now), io);
     let r = d
         .register(base, parley_shared::protocol::auth::GateProof::Open)
         .await;
@@ -162,6 +171,15 @@ impl Client {
     pub(crate) async fn new(base: &str, name: &str, ahead: Rc<Cell<u64>>) -> Self {
         Self {
             dev: registered(base, name, ahead).await,
+        }
+    }
+
+    /// A registered device waiting to be linked into an account.
+    #[allow(dead_code)] // not every test file uses it
+    pub(crate) async fn new_for_link(base: &str, name: &str, ahead: Rc<Cell<u64>>) -> Self {
+        let make = |now| Engine::create_for_link(&mut os_rng(), name, now);
+        Self {
+            dev: registered_as(base, ahead, make).await,
         }
     }
 

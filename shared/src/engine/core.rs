@@ -52,6 +52,18 @@ pub struct Engine {
     pub(super) requests: super::http::Requests,
     /// The account flow (registration, login, key reset).
     pub(super) auth: super::account::AuthState,
+    /// This person's account key and device list (see `own`).
+    pub(super) own: Option<super::own::OwnAccount>,
+    /// Contacts' accounts, by conversation (see `peers`).
+    pub(super) peers: BTreeMap<DeviceId, super::peers::PeerAccount>,
+    /// A contact's other device → its conversation.
+    pub(super) owners: BTreeMap<DeviceId, DeviceId>,
+    /// Envelopes from unknown devices held while lists are fetched.
+    pub(super) parked: Vec<super::lists::Parked>,
+    /// When lists were last fetched for an unknown sender.
+    pub(super) lists_fetched_at: UnixMs,
+    /// Waiting to be linked into an existing account (makes none of its own).
+    pub(super) linking: bool,
 }
 
 impl core::fmt::Debug for Engine {
@@ -134,10 +146,20 @@ impl Engine {
         self.online
     }
 
-    /// The safety number with `peer`.
+    /// The safety number with `peer`: over both account keys once both
+    /// are known (so it does not change when either adds a device), else
+    /// over the two devices.
     pub fn safety_number(&self, peer: &DeviceId) -> Option<SafetyNumber> {
         let c = self.contacts.get(peer)?;
-        Some(SafetyNumber::new(&self.identity.public(), &c.identity))
+        match (self.account_public(), self.peers.get(peer)) {
+            (Some(ours), Some(theirs)) => Some(SafetyNumber::for_accounts(&ours, &theirs.account)),
+            _ => Some(SafetyNumber::new(&self.identity.public(), &c.identity)),
+        }
+    }
+
+    /// How many devices the contact's account lists (1 until it is known).
+    pub fn device_count(&self, peer: &DeviceId) -> usize {
+        self.peers.get(peer).map_or(1, |p| p.list.devices().len())
     }
 
     /// Effects or writes are waiting for the adapter.
@@ -170,11 +192,14 @@ impl Engine {
         for c in self.contacts.values_mut() {
             c.online = false;
         }
+        // Unacknowledged: the relay delivers them again.
+        self.parked.clear();
         self.effects.push_back(Effect::Changed);
     }
 
-    pub(super) fn on_ready(&mut self, now: UnixMs) {
+    pub(super) fn on_ready<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: UnixMs) {
         self.online = true;
+        self.ensure_account(rng, now);
         self.check_prekeys(now);
         self.send_presence();
         // Sessions we owe the peer (pairing finished while offline).
@@ -183,6 +208,17 @@ impl Engine {
             .values()
             .filter(|c| c.initiator && c.session.is_none())
             .map(Contact::device)
+            .collect();
+        for d in owed {
+            self.fetch_bundle(d);
+        }
+        // A contact's other devices we have something for.
+        let owed: Vec<DeviceId> = self
+            .peers
+            .values()
+            .flat_map(|p| p.others.iter())
+            .filter(|(_, d)| d.session.is_none() && !d.waiting.is_empty())
+            .map(|(id, _)| *id)
             .collect();
         for d in owed {
             self.fetch_bundle(d);
@@ -238,19 +274,19 @@ impl Engine {
         bundle: &[u8],
     ) -> Result<(), EngineError> {
         let bundle = PreKeyBundle::from_bytes(bundle).map_err(|_| EngineError::BadBundle)?;
-        let ours = &self.identity;
-        let c = self
-            .contacts
-            .get_mut(peer)
-            .ok_or(EngineError::UnknownContact)?;
+        let c = self.slot(peer).ok_or(EngineError::UnknownContact)?;
         if c.session.is_some() {
             return Ok(());
         }
-        // The bundle is signed by the identity pinned at pairing, or refused.
-        if bundle.identity() != &c.identity {
+        // The bundle is signed by the identity pinned at pairing (or listed
+        // by the contact's account), or refused.
+        if bundle.identity() != c.identity {
             return Err(EngineError::BadBundle);
         }
-        c.session = Some(Session::initiate(rng, ours, &bundle)?);
+        let session = Session::initiate(rng, &self.identity, &bundle)?;
+        if let Some(c) = self.slot(peer) {
+            *c.session = Some(session);
+        }
         self.drain_waiting(rng, peer)?;
         Ok(())
     }
@@ -355,6 +391,7 @@ impl Engine {
         }
         self.pending.push(StoreOp::Delete(key::contact(peer)));
         self.drop_archive(peer);
+        self.forget_peer(peer);
         self.commit();
         self.send_presence();
         self.effects.push_back(Effect::Changed);

@@ -40,6 +40,16 @@ pub enum EngineError {
     /// A key reset is already under way.
     #[error("a key reset is already under way; it is being finished")]
     ResetPending,
+    /// This device has no account yet (it gets one once registered and
+    /// connected), or the request needs another device than this one.
+    #[error("this device has no account yet")]
+    NoAccount,
+    /// A device list or account key was refused.
+    #[error(transparent)]
+    Account(#[from] crate::crypto::account::AccountError),
+    /// The account's list does not name this device.
+    #[error("the account's device list does not include this device")]
+    NotListed,
 }
 
 impl From<DecodeError> for EngineError {

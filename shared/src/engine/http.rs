@@ -43,6 +43,10 @@ pub(super) enum Purpose {
     PreKeys,
     /// A step of registration, login or key reset.
     Auth(AuthStep),
+    /// Publishing our account's device list.
+    PublishList,
+    /// A contact's device list (by conversation), for an unknown sender.
+    List(DeviceId),
 }
 
 /// Requests in flight (the adapter may answer them in any order).
@@ -107,6 +111,8 @@ impl Engine {
                 }
             }
             Purpose::Auth(step) => self.auth_reply(step, &reply),
+            Purpose::PublishList => self.list_published(&reply),
+            Purpose::List(conv) => self.list_fetched(rng, &conv, &reply, now),
         }
         Ok(())
     }

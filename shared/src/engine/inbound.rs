@@ -4,6 +4,7 @@ use rand_core::CryptoRng;
 
 use super::content::{Content, ReceiptKind, clean_name};
 use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
+use super::lists::Parked;
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
 use crate::crypto::session::{Session, Start};
 use crate::protocol::ErrorCode;
@@ -20,7 +21,7 @@ impl Engine {
         now: UnixMs,
     ) {
         match frame {
-            ServerFrame::Ready { .. } => self.on_ready(now),
+            ServerFrame::Ready { .. } => self.on_ready(rng, now),
             ServerFrame::Accepted { id } => self.on_accepted(&id),
             ServerFrame::Deliver {
                 from,
@@ -34,17 +35,10 @@ impl Engine {
                     self.on_send_error(&id, code, &message, now);
                 }
             }
-            // Accounts are not in the engine yet (issue 14's next step), so
-            // it names no list; a refusal means the contact moved to an
-            // account this version cannot encrypt for.
-            ServerFrame::Stale { id, .. } => self.on_send_error(
-                &id,
-                ErrorCode::Conflict,
-                "the contact now uses several devices; this version of Parley cannot encrypt for them",
-                now,
-            ),
+            ServerFrame::Stale { id, list } => self.on_stale(rng, &id, list, now),
             ServerFrame::Presence { device, online } => {
-                if let Some(c) = self.contacts.get_mut(&device) {
+                let conv = self.conversation_of(&device).unwrap_or(device);
+                if let Some(c) = self.contacts.get_mut(&conv) {
                     c.online = online;
                     if !online {
                         c.typing_until = UnixMs::EPOCH;
@@ -63,8 +57,10 @@ impl Engine {
             return;
         };
         self.pending.push(StoreOp::Delete(key::outbox(seq)));
-        if let Some(m) = entry.message {
-            self.set_status(&entry.to, &m, Status::Sent);
+        if let Some(m) = entry.message
+            && let Some(conv) = self.conversation_of(&entry.to)
+        {
+            self.set_status(&conv, &m, Status::Sent);
         }
         self.commit();
     }
@@ -89,13 +85,13 @@ impl Engine {
             return;
         };
         self.pending.push(StoreOp::Delete(key::outbox(seq)));
-        if self.contacts.contains_key(&entry.to) {
-            self.push_notice(&entry.to, Notice::SendFailed(why.to_owned()), now);
+        if let Some(conv) = self.conversation_of(&entry.to) {
+            self.push_notice(&conv, Notice::SendFailed(why.to_owned()), now);
         }
         self.commit();
     }
 
-    fn on_deliver<R: CryptoRng + ?Sized>(
+    pub(super) fn on_deliver<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         from: DeviceId,
@@ -105,15 +101,23 @@ impl Engine {
         now: UnixMs,
     ) {
         let ack = Effect::Send(ClientFrame::Ack { from, id });
-        let known = self.contacts.get(&from).map(|c| c.seen.contains(&id));
+        let known = self.slot(&from).map(|s| s.seen.contains(&id));
         match known {
-            // Strangers cannot write to us: only paired identities (and a
-            // contact's signed successor) have a conversation. Anything else
-            // is acked so the relay forgets it.
+            // Strangers cannot write to us: only paired identities, their
+            // accounts' devices (and a contact's signed successor) have a
+            // conversation. Anything else is acked so the relay forgets it,
+            // unless it may come from a contact's device not known yet.
             None if ephemeral => return,
             None => {
                 if !self.try_successor(rng, from, payload, now) {
-                    self.effects.push_back(ack);
+                    let parked = Parked {
+                        from,
+                        id,
+                        payload: payload.to_vec(),
+                    };
+                    if Start::of(payload).is_none() || !self.park(parked, now) {
+                        self.effects.push_back(ack);
+                    }
                     return;
                 }
             }
@@ -125,33 +129,34 @@ impl Engine {
             }
             Some(false) => {}
         }
+        let conv = self.conversation_of(&from).unwrap_or(from);
         // A successor's first message was handled by `try_successor`.
         let result = known.map(|_| self.decrypt(rng, &from, payload));
         match result {
             None => {}
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
-                Ok(content) => self.apply(rng, &from, content, now),
+                Ok(content) => self.apply(rng, &conv, content, now),
                 // Authentic but not understood: a newer client's ephemeral
                 // extra (like typing) is not worth a warning in the chat.
                 Err(_) if ephemeral => {}
-                Err(e) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
+                Err(e) => self.push_notice(&conv, Notice::Undecryptable(e.to_string()), now),
             },
-            Some(Err(e)) => self.push_notice(&from, Notice::Undecryptable(e.to_string()), now),
+            Some(Err(e)) => self.push_notice(&conv, Notice::Undecryptable(e.to_string()), now),
         }
-        if let Some(c) = self.contacts.get_mut(&from) {
+        if let Some(c) = self.slot(&from) {
             c.seen.push_back(id);
             while c.seen.len() > SEEN_WINDOW {
                 c.seen.pop_front();
             }
         }
-        self.save_contact(&from);
+        self.save_device(&from);
         // Stored first, acknowledged after (see the module docs).
         self.commit();
         if !ephemeral {
             self.effects.push_back(ack);
         }
         // A session may have just started: send what waited for it.
-        if self.contacts.get(&from).is_some_and(|c| c.has_session()) {
+        if self.slot(&from).is_some_and(|c| c.session.is_some()) {
             let _ = self.drain_waiting(rng, &from);
         }
         self.maybe_refill(rng);
@@ -232,6 +237,7 @@ impl Engine {
         c.online = false;
         self.contacts.insert(from, c);
         self.moved.insert(old, from);
+        self.move_peer(&old, &from);
         self.remember_start(start);
         self.drop_archive(&old);
         self.pending.push(StoreOp::Delete(key::contact(&old)));

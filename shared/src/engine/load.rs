@@ -10,6 +10,8 @@ use super::error::EngineError;
 use super::model::{
     AccountRecord, Contact, Message, OutboxEntry, RECORD_VERSION, RotationRecord, key,
 };
+use super::own::OwnAccount;
+use super::peers::PeerAccount;
 use super::prekeys::{KeysRecord, ONE_TIME_BATCH};
 use super::rotation::PendingRotation;
 use crate::crypto::codec;
@@ -55,9 +57,28 @@ impl Engine {
             next_prekey_check: UnixMs::EPOCH,
             requests: Default::default(),
             auth: Default::default(),
+            own: None,
+            peers: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            parked: Vec::new(),
+            lists_fetched_at: UnixMs::EPOCH,
+            linking: false,
         };
         e.save_account();
         e.save_account_keys();
+        e.commit();
+        e
+    }
+
+    /// A new identity for a device that will be linked into an existing
+    /// account (it makes no account of its own). Stores it at once.
+    pub fn create_for_link<R: CryptoRng + ?Sized>(rng: &mut R, name: &str, now: UnixMs) -> Self {
+        let mut e = Self::create(rng, name, now);
+        e.linking = true;
+        e.pending.push(super::core::StoreOp::Put(
+            key::LINKING.to_owned(),
+            Default::default(),
+        ));
         e.commit();
         e
     }
@@ -76,6 +97,9 @@ impl Engine {
         let mut prefs = super::typing::Prefs::default();
         let mut archives = BTreeMap::new();
         let mut account_keys = KeysRecord::default();
+        let mut own = None;
+        let mut linking = false;
+        let mut peers = BTreeMap::new();
         let mut next_seq = 1;
         for (k, v) in records {
             let v = v.as_ref();
@@ -117,6 +141,15 @@ impl Engine {
                     record,
                     restored: true,
                 });
+            } else if k == key::LINKING {
+                linking = true;
+            } else if k == key::OWN_ACCOUNT {
+                own = Some(OwnAccount::decode(v)?);
+            } else if let Some(h) = k.strip_prefix(key::PEER) {
+                let conv = key::unhex::<32>(h)
+                    .map(DeviceId::new)
+                    .ok_or_else(|| EngineError::Corrupt(format!("peer key {k}")))?;
+                peers.insert(conv, PeerAccount::decode(v)?);
             } else if k.starts_with(key::OUTBOX) {
                 let o: OutboxEntry = codec::decode(RECORD_VERSION, v)?;
                 next_seq = next_seq.max(o.seq + 1);
@@ -131,8 +164,14 @@ impl Engine {
         for h in history.values_mut() {
             h.sort_by_key(|m| m.seq);
         }
+        let linking = linking && own.is_none();
         history.retain(|d, _| contacts.contains_key(d));
-        archives.retain(|d, _| contacts.contains_key(d));
+        peers.retain(|d, _| contacts.contains_key(d));
+        let owners: BTreeMap<DeviceId, DeviceId> = peers
+            .iter()
+            .flat_map(|(conv, p)| p.others.keys().map(|d| (*d, *conv)))
+            .collect();
+        archives.retain(|d, _| contacts.contains_key(d) || owners.contains_key(d));
         Ok(Some(Self {
             identity,
             account,
@@ -152,6 +191,12 @@ impl Engine {
             next_prekey_check: UnixMs::EPOCH,
             requests: Default::default(),
             auth: Default::default(),
+            own,
+            peers,
+            owners,
+            parked: Vec::new(),
+            lists_fetched_at: UnixMs::EPOCH,
+            linking,
         }))
     }
 }

@@ -73,6 +73,29 @@ pub enum Notice {
     /// The relay served keys for the contact that are not signed by the
     /// identity pinned at pairing (appended: records encode by position).
     ForgedKeys,
+    /// The contact's account listed new devices or dropped some (its
+    /// safety number, over the account key, is unchanged).
+    DevicesChanged {
+        /// Devices added.
+        added: u32,
+        /// Devices removed.
+        removed: u32,
+    },
+    /// The relay served a device list for the contact that was refused;
+    /// messages to the contact are not sent meanwhile.
+    DeviceListRefused(ListProblem),
+}
+
+/// What was wrong with a contact's device list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListProblem {
+    /// Not signed by the contact's account key, or (first list) not agreed
+    /// to by the device paired with.
+    Forged,
+    /// Older than a list already seen: the relay rolled it back.
+    Rollback,
+    /// A different list under a counter already seen.
+    Equivocation,
 }
 
 impl Notice {
@@ -100,7 +123,34 @@ impl Notice {
             Self::IdentityChanged => format!(
                 "{peer}'s safety number changed: they reset their keys. Compare the new number before sending."
             ),
+            Self::DevicesChanged { added, removed } => match (added, removed) {
+                (0, 0) => format!("{peer}'s devices are unchanged."),
+                (a, 0) => format!(
+                    "{peer} added {}. The safety number is unchanged.",
+                    devices(*a)
+                ),
+                (0, r) => format!("{peer} removed {}.", devices(*r)),
+                (a, r) => format!("{peer} added {} and removed {}.", devices(*a), devices(*r)),
+            },
+            Self::DeviceListRefused(p) => {
+                let why = match p {
+                    ListProblem::Forged => "that their account did not sign",
+                    ListProblem::Rollback => "older than one already seen",
+                    ListProblem::Equivocation => "that contradicts one already seen",
+                };
+                format!(
+                    "The relay served a list of {peer}'s devices {why}. Messages to {peer} were not sent; someone may be trying to intercept them."
+                )
+            }
         }
+    }
+}
+
+fn devices(n: u32) -> String {
+    if n == 1 {
+        "a device".to_owned()
+    } else {
+        format!("{n} devices")
     }
 }
 
@@ -255,6 +305,10 @@ pub(crate) mod key {
     pub(crate) const PREFS: &str = "prefs";
     pub(crate) const KEYS: &str = "keys";
     pub(crate) const ARCHIVE: &str = "archive/";
+    pub(crate) const OWN_ACCOUNT: &str = "own-account";
+    /// Present while a new device waits to be linked into an account.
+    pub(crate) const LINKING: &str = "linking";
+    pub(crate) const PEER: &str = "peer/";
 
     pub(crate) fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
@@ -278,6 +332,10 @@ pub(crate) mod key {
     /// Sorted by conversation, then sequence.
     pub(crate) fn message(d: &DeviceId, seq: u64) -> String {
         format!("{MESSAGE}{}/{seq:016x}", hex(d.as_bytes()))
+    }
+
+    pub(crate) fn peer(d: &DeviceId) -> String {
+        format!("{PEER}{}", hex(d.as_bytes()))
     }
 
     pub(crate) fn archive(d: &DeviceId) -> String {

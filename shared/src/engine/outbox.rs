@@ -23,15 +23,29 @@ impl Engine {
             return;
         }
         self.commit();
-        for o in self.outbox.values_mut().filter(|o| !o.in_flight) {
-            o.in_flight = true;
-            self.effects.push_back(Effect::Send(ClientFrame::Send {
-                id: o.id,
-                to: o.to,
-                ephemeral: false,
-                payload: o.payload.clone(),
-                list: None,
-            }));
+        let due: Vec<u64> = self
+            .outbox
+            .values()
+            .filter(|o| !o.in_flight)
+            .map(|o| o.seq)
+            .collect();
+        for seq in due {
+            // The counter is the one adopted now: a `Stale` answer updates
+            // it, and the same bytes go again under the same id.
+            let list = self
+                .outbox
+                .get(&seq)
+                .and_then(|o| self.list_counter_of(&o.to));
+            if let Some(o) = self.outbox.get_mut(&seq) {
+                o.in_flight = true;
+                self.effects.push_back(Effect::Send(ClientFrame::Send {
+                    id: o.id,
+                    to: o.to,
+                    ephemeral: false,
+                    payload: o.payload.clone(),
+                    list,
+                }));
+            }
         }
     }
 
@@ -91,33 +105,41 @@ impl Engine {
         self.send_ephemeral(rng, peer, Content::Call(signal))
     }
 
-    /// Encrypts `content` for `peer` now, as an ephemeral envelope (not
-    /// queued by the relay nor resent by us).
+    /// Encrypts `content` for every device of `peer` with a session now,
+    /// as ephemeral envelopes (not queued by the relay nor resent by us).
     pub(super) fn send_ephemeral<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         peer: &DeviceId,
         content: Content,
     ) -> Result<(), EngineError> {
-        let c = self
-            .contacts
-            .get_mut(peer)
-            .ok_or(EngineError::UnknownContact)?;
+        let c = self.contacts.get(peer).ok_or(EngineError::UnknownContact)?;
         if c.identity_changed {
             return Err(EngineError::IdentityChanged);
         }
-        let session = c.session.as_mut().ok_or(EngineError::NoSession)?;
-        let payload = session.encrypt(&content.to_padded())?;
-        self.save_contact(peer);
-        self.commit();
-        self.effects.push_back(Effect::Send(ClientFrame::Send {
-            id: random16(rng),
-            to: *peer,
-            ephemeral: true,
-            payload,
-            list: None,
-        }));
-        Ok(())
+        let padded = content.to_padded();
+        let mut sent = false;
+        for d in self.targets(peer) {
+            let Some(session) = self.slot(&d).and_then(|s| s.session.as_mut()) else {
+                continue;
+            };
+            let payload = session.encrypt(&padded)?;
+            self.save_device(&d);
+            self.commit();
+            self.effects.push_back(Effect::Send(ClientFrame::Send {
+                id: random16(rng),
+                to: d,
+                ephemeral: true,
+                payload,
+                list: None,
+            }));
+            sent = true;
+        }
+        if sent {
+            Ok(())
+        } else {
+            Err(EngineError::NoSession)
+        }
     }
 
     pub(super) fn take_seq(&mut self) -> u64 {
@@ -126,8 +148,8 @@ impl Engine {
         s
     }
 
-    /// Encrypts `content` for `peer` into the outbox (or parks it until a
-    /// session exists), and sends it if online.
+    /// Encrypts `content` for every device of `peer` into the outbox (or
+    /// parks it per device until a session exists), and sends it if online.
     pub(super) fn send_content<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -135,16 +157,38 @@ impl Engine {
         content: Content,
         message: Option<MessageId>,
     ) -> Result<(), EngineError> {
-        let c = self
-            .contacts
-            .get_mut(peer)
-            .ok_or(EngineError::UnknownContact)?;
+        if !self.contacts.contains_key(peer) {
+            return Err(EngineError::UnknownContact);
+        }
+        for d in self.targets(peer) {
+            self.encrypt_for(rng, &d, content.clone(), message)?;
+        }
+        self.flush_outbox();
+        Ok(())
+    }
+
+    /// Encrypts `content` for one device into the outbox, or parks it until
+    /// a session with that device exists (fetching its bundle if it is one
+    /// of a contact's other devices: we start those sessions).
+    pub(super) fn encrypt_for<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        device: &DeviceId,
+        content: Content,
+        message: Option<MessageId>,
+    ) -> Result<(), EngineError> {
         // While keys are being reset, new content waits for the new sessions.
         let pending_rotation = self.rotation.is_some();
-        let Some(session) = c.session.as_mut().filter(|_| !pending_rotation) else {
-            c.waiting.push(content);
-            self.save_contact(peer);
+        let paired = self.contacts.contains_key(device);
+        let slot = self.slot(device).ok_or(EngineError::UnknownContact)?;
+        let Some(session) = slot.session.as_mut().filter(|_| !pending_rotation) else {
+            let first = slot.waiting.is_empty();
+            slot.waiting.push(content);
+            self.save_device(device);
             self.commit();
+            if first && !paired && !pending_rotation && self.online {
+                self.fetch_bundle(*device);
+            }
             return Ok(());
         };
         let payload = session.encrypt(&content.to_padded())?;
@@ -152,38 +196,37 @@ impl Engine {
         let entry = OutboxEntry {
             seq,
             id: random16(rng),
-            to: *peer,
+            to: *device,
             payload,
             message,
             in_flight: false,
         };
         self.pending.push(put(key::outbox(seq), &entry));
         self.outbox.insert(seq, entry);
-        self.save_contact(peer);
-        self.flush_outbox();
+        self.save_device(device);
         Ok(())
     }
 
-    /// A session just appeared: encrypt what waited for it.
+    /// A session with `device` just appeared: encrypt what waited for it.
     pub(super) fn drain_waiting<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
-        peer: &DeviceId,
+        device: &DeviceId,
     ) -> Result<(), EngineError> {
         let waiting = self
-            .contacts
-            .get_mut(peer)
-            .map(|c| std::mem::take(&mut c.waiting))
+            .slot(device)
+            .map(|s| std::mem::take(s.waiting))
             .unwrap_or_default();
         for content in waiting {
             let message = match &content {
                 Content::Text { id, .. } => Some(*id),
                 _ => None,
             };
-            self.send_content(rng, peer, content, message)?;
+            self.encrypt_for(rng, device, content, message)?;
         }
-        self.save_contact(peer);
+        self.save_device(device);
         self.commit();
+        self.flush_outbox();
         self.effects.push_back(Effect::Changed);
         Ok(())
     }

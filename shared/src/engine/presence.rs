@@ -32,7 +32,13 @@ impl Engine {
         }
         let share = self.prefs.presence;
         let watch = if share {
-            self.contacts.keys().copied().take(MAX_WATCH).collect()
+            // Contacts' other devices too: a contact is online on any of them.
+            self.contacts
+                .keys()
+                .chain(self.owners.keys())
+                .copied()
+                .take(MAX_WATCH)
+                .collect()
         } else {
             Vec::new()
         };

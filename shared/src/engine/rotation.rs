@@ -122,6 +122,7 @@ impl Engine {
         self.account.token = Some(token);
         self.account.token_expires_at = expires_at;
         self.save_account();
+        self.replace_own_device(old);
         let name = self.account.name.clone();
         let devices: Vec<DeviceId> = self.contacts.keys().copied().collect();
         for d in &devices {
@@ -139,6 +140,24 @@ impl Engine {
                 );
             }
             self.save_contact(d);
+        }
+        // The contacts' other devices get the successor too (they pinned
+        // the old identity through the contact's account).
+        let others: Vec<DeviceId> = self.owners.keys().copied().collect();
+        for d in &others {
+            if let Some(c) = self.slot(d) {
+                *c.session = None;
+                c.waiting
+                    .insert(0, Content::Profile(Profile { name: name.clone() }));
+                c.waiting.insert(
+                    0,
+                    Content::Successor {
+                        old,
+                        signature: r.record.signature,
+                    },
+                );
+            }
+            self.save_device(d);
         }
         self.commit();
         self.online = false;

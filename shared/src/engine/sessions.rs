@@ -8,12 +8,25 @@
 //! prekey they used exists, so a relay that replays an old initial message
 //! cannot roll the conversation back to it and re-apply its content.
 
+use std::collections::VecDeque;
+
 use rand_core::CryptoRng;
 
+use super::content::Content;
 use super::core::{Engine, put};
 use super::model::key;
+use crate::crypto::keys::IdentityPublic;
 use crate::crypto::session::{Session, SessionError, Start};
-use crate::protocol::ws::DeviceId;
+use crate::protocol::ws::{DeviceId, EnvelopeId};
+
+/// One device's session state, wherever it is kept: in the contact record
+/// for the paired device, in the contact's account record for its others.
+pub(super) struct Slot<'a> {
+    pub(super) identity: &'a IdentityPublic,
+    pub(super) session: &'a mut Option<Session>,
+    pub(super) waiting: &'a mut Vec<Content>,
+    pub(super) seen: &'a mut VecDeque<EnvelopeId>,
+}
 
 /// Archived sessions kept per contact (newest first).
 pub(super) const MAX_ARCHIVED: usize = 4;
@@ -22,6 +35,27 @@ pub(super) const MAX_ARCHIVED: usize = 4;
 pub(super) const MAX_STARTS: usize = 4096;
 
 impl Engine {
+    /// The session state of a device of some contact.
+    pub(super) fn slot(&mut self, device: &DeviceId) -> Option<Slot<'_>> {
+        if self.contacts.contains_key(device) {
+            let c = self.contacts.get_mut(device)?;
+            return Some(Slot {
+                identity: &c.identity,
+                session: &mut c.session,
+                waiting: &mut c.waiting,
+                seen: &mut c.seen,
+            });
+        }
+        let conv = *self.owners.get(device)?;
+        let d = self.peers.get_mut(&conv)?.others.get_mut(device)?;
+        Some(Slot {
+            identity: &d.identity,
+            session: &mut d.session,
+            waiting: &mut d.waiting,
+            seen: &mut d.seen,
+        })
+    }
+
     /// Decrypts with the contact's current session, an archived one, or
     /// starts a new session from a PreKey message of the paired identity.
     /// On error nothing changes.
@@ -31,7 +65,7 @@ impl Engine {
         from: &DeviceId,
         payload: &[u8],
     ) -> Result<Vec<u8>, SessionError> {
-        let Some(c) = self.contacts.get_mut(from) else {
+        let Some(c) = self.slot(from) else {
             return Err(SessionError::NoSession);
         };
         let mut first_error = None;
@@ -63,10 +97,10 @@ impl Engine {
             return Err(SessionError::Replayed);
         }
         let accepted = Session::accept(rng, &self.identity, &self.account.prekeys, payload)?;
-        let Some(c) = self.contacts.get_mut(from) else {
+        let Some(c) = self.slot(from) else {
             return Err(SessionError::NoSession);
         };
-        if accepted.session.peer() != &c.identity {
+        if accepted.session.peer() != c.identity {
             return Err(SessionError::OtherSession);
         }
         // A genuine new session: the old one goes to the archive.

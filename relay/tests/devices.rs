@@ -1,0 +1,166 @@
+//! Several devices per person, through the shared engine against the real
+//! relay (SQLite and PostgreSQL): every profile publishes a one-device
+//! account when it connects; a contact learns it from the relay's `Stale`
+//! answer; a linked device is encrypted for after the next `Stale` (the
+//! message goes to every device, the safety number stays); a removed device
+//! gets nothing more.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::backends::relay_tests;
+use common::device::{Client, alice_and_bob};
+use common::relay::{Relay, RelayBuilder};
+use parley_relay::config::DatabaseTarget;
+use parley_relay::db::Store;
+use parley_shared::crypto::os_rng;
+use parley_shared::crypto::pairing::Paired;
+use parley_shared::crypto::safety::SafetyNumber;
+use parley_shared::engine::content::Profile;
+use parley_shared::engine::model::{Body, Notice};
+use parley_shared::protocol::ws::{DeviceId, close};
+use parley_shared::testing::Transport as _;
+
+fn store_of(relay: &Relay, pg: &Option<String>) -> Store {
+    let target = match pg {
+        Some(url) => DatabaseTarget::parse(url).unwrap(),
+        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
+    };
+    Store::connect(&target, 2).unwrap()
+}
+
+fn texts(c: &Client, peer: &DeviceId) -> Vec<String> {
+    c.engine
+        .messages(peer)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::Text(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn notices(c: &Client, peer: &DeviceId) -> Vec<Notice> {
+    c.engine
+        .messages(peer)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::Notice(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Lets frames and replies settle between the three devices.
+async fn settle(devices: &mut [&mut Client]) {
+    for _ in 0..3 {
+        for d in devices.iter_mut() {
+            d.pump(150).await;
+        }
+    }
+}
+
+async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<String>) {
+    let relay = builder.start().await;
+    let store = store_of(&relay, &pg);
+    let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
+    let (a_id, b_id) = (laptop.engine.device_id(), bob.engine.device_id());
+    settle(&mut [&mut laptop, &mut bob]).await;
+
+    // Both published a one-device account on connecting; the first sends
+    // named no list, so each learned the other's account from `Stale`,
+    // bound by the paired device's consent.
+    assert!(laptop.engine.own_list_published() && bob.engine.own_list_published());
+    let alice_account = laptop.engine.account_public().unwrap();
+    let bob_account = bob.engine.account_public().unwrap();
+    let by_accounts = SafetyNumber::for_accounts(&bob_account, &alice_account);
+    assert_eq!(bob.engine.safety_number(&a_id), Some(by_accounts.clone()));
+    assert_eq!(bob.engine.device_count(&a_id), 1);
+
+    // Alice links a phone into her account.
+    let mut phone = Client::new_for_link(&relay.base, "Alice", ahead.clone()).await;
+    phone.connect().await;
+    assert_eq!(phone.engine.account_public(), None, "waits to be linked");
+    let entry = phone.engine.consent(&alice_account, phone.io.now());
+    let list = laptop.engine.add_device(entry).unwrap();
+    laptop.drain().await;
+    assert!(laptop.engine.own_list_published());
+    let key = laptop.engine.account_key_bytes().unwrap();
+    phone.engine.join_account(&key, list).unwrap();
+    phone.drain().await;
+    let phone_id = phone.engine.device_id();
+    assert_eq!(phone.engine.own_devices(), vec![a_id, phone_id]);
+    // (The history archive will carry contacts; here the phone is told of Bob.)
+    let bob_card = Paired {
+        peer: bob.engine.identity().public(),
+        profile: Profile { name: "Bob".into() }.to_bytes(),
+    };
+    let now = phone.io.now();
+    phone.engine.add_contact(bob_card, false, now);
+    phone.drain().await;
+
+    // Bob still encrypts for list 1: the relay refuses, he adopts list 2
+    // and the message goes to both of Alice's devices.
+    let now = bob.io.now();
+    bob.engine
+        .send_text(&mut os_rng(), &a_id, "to both of you", now)
+        .unwrap();
+    bob.drain().await;
+    settle(&mut [&mut bob, &mut laptop, &mut phone]).await;
+    assert_eq!(bob.engine.device_count(&a_id), 2);
+    assert!(
+        notices(&bob, &a_id).contains(&Notice::DevicesChanged {
+            added: 1,
+            removed: 0
+        }),
+        "{:?}",
+        notices(&bob, &a_id)
+    );
+    assert_eq!(bob.engine.safety_number(&a_id), Some(by_accounts.clone()));
+    assert!(texts(&laptop, &b_id).contains(&"to both of you".to_owned()));
+    assert!(texts(&phone, &b_id).contains(&"to both of you".to_owned()));
+    assert_eq!(bob.engine.outbox_len(), 0);
+
+    // The phone writes to Bob: it lands in Alice's conversation at Bob's.
+    let now = phone.io.now();
+    phone
+        .engine
+        .send_text(&mut os_rng(), &b_id, "from the phone", now)
+        .unwrap();
+    phone.drain().await;
+    settle(&mut [&mut phone, &mut bob, &mut laptop]).await;
+    assert!(texts(&bob, &a_id).contains(&"from the phone".to_owned()));
+
+    // Alice removes the phone: the relay erases it and closes its socket.
+    laptop.engine.remove_device(phone_id).unwrap();
+    laptop.drain().await;
+    assert!(laptop.engine.own_list_published());
+    let ws = phone.io.ws.as_mut().unwrap();
+    assert_eq!(ws.closed().await, Some(close::REMOVED));
+    assert!(store.device(phone_id.as_bytes()).unwrap().is_none());
+
+    // Bob's next message: refused once (list 3), then only for the laptop.
+    let now = bob.io.now();
+    bob.engine
+        .send_text(&mut os_rng(), &a_id, "only the laptop", now)
+        .unwrap();
+    bob.drain().await;
+    settle(&mut [&mut bob, &mut laptop]).await;
+    assert_eq!(bob.engine.device_count(&a_id), 1);
+    assert!(notices(&bob, &a_id).contains(&Notice::DevicesChanged {
+        added: 0,
+        removed: 1
+    }));
+    assert!(texts(&laptop, &b_id).contains(&"only the laptop".to_owned()));
+    assert_eq!(bob.engine.outbox_len(), 0);
+    assert_eq!(
+        store.envelope_rows_for(phone_id.as_bytes()).unwrap(),
+        0,
+        "nothing is stored for the removed phone"
+    );
+    assert_eq!(bob.engine.safety_number(&a_id), Some(by_accounts));
+}
+
+relay_tests! {
+    fan_out_follows_the_account_list,
+}
