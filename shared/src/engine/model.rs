@@ -52,8 +52,8 @@ pub enum Body {
     File(super::files::FileMessage),
 }
 
-/// Conversation events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Conversation events (the client words them in the language shown).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Notice {
     /// Paired (by link/QR or PIN).
     Paired,
@@ -73,46 +73,6 @@ pub enum Notice {
     /// The relay served keys for the contact that are not signed by the
     /// identity pinned at pairing (appended: records encode by position).
     ForgedKeys,
-}
-
-impl Notice {
-    /// Text for people.
-    pub fn describe(&self, peer: &str) -> String {
-        match self {
-            Self::Paired => format!("You paired with {peer}. Messages are end-to-end encrypted."),
-            Self::Timer { secs, by_me } => {
-                let who = if *by_me { "You" } else { peer };
-                match secs {
-                    None => format!("{who} turned off disappearing messages."),
-                    Some(s) => format!(
-                        "{who} set messages to disappear after {}.",
-                        describe_secs(*s)
-                    ),
-                }
-            }
-            Self::Undecryptable(why) => {
-                format!("A message from {peer} could not be decrypted ({why}).")
-            }
-            Self::SendFailed(why) => format!("A message could not be sent: {why}"),
-            Self::ForgedKeys => format!(
-                "The relay offered keys for {peer} that {peer} did not sign. Messages to {peer} wait; if this persists, someone may be trying to intercept them."
-            ),
-            Self::IdentityChanged => format!(
-                "{peer}'s safety number changed: they reset their keys. Compare the new number before sending."
-            ),
-        }
-    }
-}
-
-/// `30 seconds`, `5 minutes`, `1 hour`, `7 days`.
-pub fn describe_secs(s: u32) -> String {
-    let (n, unit) = match s {
-        s if s % 86_400 == 0 => (s / 86_400, "day"),
-        s if s % 3_600 == 0 => (s / 3_600, "hour"),
-        s if s % 60 == 0 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// One history entry.
