@@ -240,6 +240,7 @@ call-mute = Mute
 call-camera-on = Turn camera on
 call-camera-off = Turn camera off
 call-quality = Quality
+call-quality-label = Call quality
 call-quality-low = Low (125 kbit/s)
 call-quality-normal = Normal (300 kbit/s)
 call-quality-high = High (2 Mbit/s)

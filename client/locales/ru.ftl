@@ -259,6 +259,7 @@ call-mute = Выключить микрофон
 call-camera-on = Включить камеру
 call-camera-off = Выключить камеру
 call-quality = Качество
+call-quality-label = Качество звонка
 call-quality-low = Низкое (125 кбит/с)
 call-quality-normal = Обычное (300 кбит/с)
 call-quality-high = Высокое (2 Мбит/с)

@@ -90,7 +90,7 @@ pub(super) fn CallScreen() -> impl IntoView {
                         </Show>
                         <label class="quality">
                             {move || tr!("call-quality")} " "
-                            <select aria-label=move || tr!("call-quality") prop:value=move || c.view.with(|v| v.quality.name())
+                            <select aria-label=move || tr!("call-quality-label") prop:value=move || c.view.with(|v| v.quality.name())
                                 on:change=move |ev| {
                                     if let Some(q) = Quality::parse(&event_target_value(&ev)) {
                                         call::set_quality(q);
