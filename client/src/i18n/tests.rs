@@ -8,7 +8,6 @@ use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternEl
 
 use super::words::{Case, duration, period};
 use super::{Lang, set_lang};
-use crate::tr;
 
 /// Each message's variables (`$name`), by message id.
 fn messages(lang: Lang) -> BTreeMap<String, BTreeSet<String>> {
