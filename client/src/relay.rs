@@ -2,9 +2,9 @@
 
 use parley_shared::protocol::Readiness;
 use wasm_bindgen::JsCast as _;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::tr;
-use wasm_bindgen_futures::JsFuture;
 
 /// What the start screen shows about the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,8 @@ mod settings;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use parley_shared::engine::Engine;
+use parley_shared::engine::{AccountError, Engine};
+use parley_shared::protocol::api::Failure;
 use parley_shared::protocol::ws::DeviceId;
 
 use crate::i18n::Localize as _;
@@ -21,8 +22,6 @@ use crate::relay::RelayStatus;
 use crate::runtime::{self, Conn, SessionError, Ui};
 use crate::store::Store;
 use crate::{pwa, relay, tr};
-use parley_shared::engine::AccountError;
-use parley_shared::protocol::api::Failure;
 
 /// Where the app is.
 #[derive(Debug, Clone, PartialEq, Eq)]
