@@ -49,6 +49,8 @@ check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 log "cargo test"
 cargo test --locked -p parley-shared -p parley-relay -p parley-loadgen
+# The client natively: its translations (client/locales) against each other and the code.
+cargo test --locked -p parley-client
 
 log "API conformance: schemathesis against a debug relay (${PARLEY_API_FUZZ_SECONDS:-60}s)"
 "$ROOT/scripts/api-conformance.sh" "$RUN"

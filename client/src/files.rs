@@ -22,8 +22,10 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
 use zeroize::Zeroizing;
 
+use crate::i18n::Localize as _;
 use crate::js::{get, invoke, set};
 use crate::runtime::{self, SessionError};
+use crate::tr;
 use crate::worker::{FileWorker, WorkerError};
 
 /// Images larger than this are sent without metadata stripping (it needs the
@@ -33,8 +35,8 @@ const MAX_STRIP: f64 = 64.0 * 1024.0 * 1024.0;
 /// Transfer progress shown under a message or the composer.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Progress {
-    /// "Encrypting", "Uploading", "Downloading".
-    pub phase: &'static str,
+    /// What is being done.
+    pub phase: Phase,
     /// Bytes done.
     pub done: f64,
     /// Bytes in total.
@@ -43,21 +45,37 @@ pub(crate) struct Progress {
     pub started: f64,
 }
 
-impl Progress {
-    /// `12.3 MB/s`.
-    pub(crate) fn speed(&self) -> String {
-        let secs = ((js_sys::Date::now() - self.started) / 1000.0).max(0.001);
-        format!("{:.1} MB/s", self.done / secs / 1e6)
+/// The stage of a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The worker encrypts the file.
+    Encrypting,
+    /// The ciphertext goes to storage.
+    Uploading,
+    /// The ciphertext comes from storage and is decrypted.
+    Downloading,
+}
+
+impl Phase {
+    /// Text for people, in the language shown.
+    pub(crate) fn label(self) -> String {
+        match self {
+            Self::Encrypting => tr!("phase-encrypting"),
+            Self::Uploading => tr!("phase-uploading"),
+            Self::Downloading => tr!("phase-downloading"),
+        }
     }
 }
 
-fn progress(
-    p: RwSignal<Option<Progress>>,
-    phase: &'static str,
-    done: f64,
-    total: f64,
-    started: f64,
-) {
+impl Progress {
+    /// Megabytes a second so far.
+    pub(crate) fn speed(&self) -> f64 {
+        let secs = ((js_sys::Date::now() - self.started) / 1000.0).max(0.001);
+        self.done / secs / 1e6
+    }
+}
+
+fn progress(p: RwSignal<Option<Progress>>, phase: Phase, done: f64, total: f64, started: f64) {
     let _ = p.try_set(Some(Progress {
         phase,
         done,
@@ -78,6 +96,16 @@ pub(crate) enum FileError {
     /// No account, or no session with the relay.
     #[error(transparent)]
     Session(#[from] SessionError),
+}
+
+impl crate::i18n::Localize for FileError {
+    fn text(&self) -> String {
+        match self {
+            Self::Transfer(e) => e.text(),
+            Self::Worker(e) => e.text(),
+            Self::Session(e) => e.text(),
+        }
+    }
 }
 
 /// Strips image metadata, then runs the engine's upload flow: reserve,
@@ -158,10 +186,10 @@ async fn encrypt_and_upload(
     };
     let out = worker
         .run(job, move |done, total| {
-            progress(p, "Encrypting", done, total, started)
+            progress(p, Phase::Encrypting, done, total, started)
         })
         .await
-        .map_err(|e| BlobError::Local(e.to_string()))?;
+        .map_err(|e| BlobError::Local(e.text()))?;
     drop(worker);
     let (Some(body), Some(digest)) = (out.blob, out.digest) else {
         return Err(worker_broke());
@@ -171,7 +199,7 @@ async fn encrypt_and_upload(
 }
 
 fn worker_broke() -> BlobError {
-    BlobError::Local("The file worker returned nothing; the file was not processed.".into())
+    BlobError::Local(tr!("worker-empty"))
 }
 
 /// PUT with upload progress (XMLHttpRequest: fetch reports none).
@@ -180,8 +208,7 @@ async fn upload(
     body: &Blob,
     p: RwSignal<Option<Progress>>,
 ) -> Result<(), BlobError> {
-    let no_xhr =
-        || BlobError::Local("This browser cannot upload files (no XMLHttpRequest).".into());
+    let no_xhr = || BlobError::Local(tr!("upload-no-xhr"));
     let ctor: js_sys::Function = get(&js_sys::global(), "XMLHttpRequest")
         .dyn_into()
         .map_err(|_| no_xhr())?;
@@ -206,7 +233,7 @@ async fn upload(
     let started = js_sys::Date::now();
     let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let done = get(&ev, "loaded").as_f64().unwrap_or(0.0);
-        progress(p, "Uploading", done, total, started);
+        progress(p, Phase::Uploading, done, total, started);
     });
     set(&get(&xhr, "upload"), "onprogress", on_progress.as_ref());
     let x2 = xhr.clone();
@@ -297,7 +324,7 @@ async fn fetch(
 ) -> Result<Blob, BlobError> {
     let worker = FileWorker::start()
         .await
-        .map_err(|e| BlobError::Local(e.to_string()))?;
+        .map_err(|e| BlobError::Local(e.text()))?;
     let started = js_sys::Date::now();
     let job = Request::Decrypt {
         url: source.url,
@@ -309,10 +336,10 @@ async fn fetch(
     };
     let out = worker
         .run(job, move |done, total| {
-            progress(p, "Downloading", done, total, started)
+            progress(p, Phase::Downloading, done, total, started)
         })
         .await
-        .map_err(|e| BlobError::Local(e.to_string()))?;
+        .map_err(|e| BlobError::Local(e.text()))?;
     out.blob.ok_or_else(worker_broke)
 }
 

@@ -9,6 +9,7 @@
 mod api;
 mod call;
 mod files;
+mod i18n;
 mod pair;
 mod pwa;
 mod qr;
@@ -27,5 +28,6 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("Parley crashed: {info}").into());
     }));
+    i18n::init();
     leptos::mount::mount_to_body(ui::App);
 }

@@ -34,6 +34,17 @@ pub(crate) enum PairError {
     Relay(#[from] Failure),
 }
 
+impl crate::i18n::Localize for PairError {
+    fn text(&self) -> String {
+        match self {
+            Self::Invite(e) => e.text(),
+            Self::Join(e) => e.text(),
+            Self::Session(e) => e.text(),
+            Self::Relay(f) => f.text(),
+        }
+    }
+}
+
 /// What the invite screen shows first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Shown {

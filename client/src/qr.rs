@@ -51,6 +51,16 @@ pub(crate) enum CameraError {
     Failed,
 }
 
+impl crate::i18n::Localize for CameraError {
+    fn text(&self) -> String {
+        match self {
+            Self::Unsupported => crate::tr!("camera-unsupported"),
+            Self::Refused => crate::tr!("camera-refused"),
+            Self::Failed => crate::tr!("camera-failed"),
+        }
+    }
+}
+
 /// Opens the camera (the back one on phones) into `video`.
 pub(crate) async fn start_camera(video: &HtmlVideoElement) -> Result<MediaStream, CameraError> {
     let devices = web_sys::window()

@@ -4,6 +4,8 @@ use parley_shared::protocol::Readiness;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::tr;
+
 /// What the start screen shows about the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RelayStatus {
@@ -12,7 +14,7 @@ pub(crate) enum RelayStatus {
     /// `/readyz` says ready.
     Ready,
     /// `/readyz` answered but a dependency is down.
-    Degraded(String),
+    Degraded(Option<String>),
     /// The relay could not be reached at all.
     Unreachable,
 }
@@ -28,13 +30,15 @@ impl RelayStatus {
         }
     }
 
-    /// Text for people.
+    /// Text for people, in the language shown.
     pub(crate) fn label(&self) -> String {
         match self {
-            Self::Checking => "Checking the relay…".into(),
-            Self::Ready => "Relay online".into(),
-            Self::Degraded(why) => format!("Relay is up but not ready: {why}"),
-            Self::Unreachable => "Relay unreachable; retrying".into(),
+            Self::Checking => tr!("relay-checking"),
+            Self::Ready => tr!("relay-ready"),
+            // The reason is the relay's own (English) diagnostic.
+            Self::Degraded(Some(why)) => tr!("relay-degraded", reason = why.clone()),
+            Self::Degraded(None) => tr!("relay-degraded", reason = tr!("relay-degraded-unknown")),
+            Self::Unreachable => tr!("relay-unreachable"),
         }
     }
 }
@@ -58,6 +62,6 @@ pub(crate) async fn check() -> RelayStatus {
     match readiness().await {
         None => RelayStatus::Unreachable,
         Some(r) if r.ready => RelayStatus::Ready,
-        Some(r) => RelayStatus::Degraded(r.reason().unwrap_or_else(|| "unknown".into())),
+        Some(r) => RelayStatus::Degraded(r.reason()),
     }
 }

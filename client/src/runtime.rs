@@ -26,8 +26,9 @@ pub(crate) enum Conn {
     Connecting,
     /// Authenticated and receiving.
     Online,
-    /// Not connected; retrying. The text says why.
-    Offline(String),
+    /// Not connected; retrying. Why: the login failed, or (`None`) the
+    /// connection dropped.
+    Offline(Option<SessionError>),
 }
 
 impl Conn {
@@ -194,6 +195,16 @@ pub(crate) enum SessionError {
     NoAccount,
 }
 
+impl crate::i18n::Localize for SessionError {
+    fn text(&self) -> String {
+        match self {
+            Self::Account(e) => e.text(),
+            Self::Storage => crate::tr!("session-storage"),
+            Self::NoAccount => crate::tr!("session-no-account"),
+        }
+    }
+}
+
 impl SessionError {
     /// The relay failure behind this, if any (for requests that needed it).
     pub(crate) fn failure(&self) -> Failure {
@@ -312,13 +323,7 @@ fn connect() {
         if token().is_none()
             && let Err(e) = login().await
         {
-            let why = match e {
-                SessionError::Account(AccountError::Relay(Failure::Unreachable)) => {
-                    "relay unreachable".to_owned()
-                }
-                other => other.to_string(),
-            };
-            ui.conn.set(Conn::Offline(why));
+            ui.conn.set(Conn::Offline(Some(e)));
             reconnect_later();
             return;
         }
@@ -359,8 +364,7 @@ fn connect() {
                     e.clear_token();
                 }
             });
-            ui.conn
-                .set(Conn::Offline("connection lost; reconnecting".into()));
+            ui.conn.set(Conn::Offline(None));
             RT.with(|rt| {
                 if let Some(r) = rt.borrow_mut().as_mut() {
                     r.ws = None;

@@ -51,6 +51,24 @@ pub(crate) enum StoreError {
     Undecryptable(String),
 }
 
+impl crate::i18n::Localize for StoreError {
+    fn text(&self) -> String {
+        match self {
+            Self::NoWindow => crate::tr!("store-no-window"),
+            Self::NoIndexedDb => crate::tr!("store-no-indexeddb"),
+            // The step names the browser call; the detail is the browser's.
+            Self::Browser { step, detail } if detail.is_empty() => {
+                crate::tr!("store-browser-plain", step = *step)
+            }
+            Self::Browser { step, detail } => {
+                crate::tr!("store-browser", step = *step, detail = detail.clone())
+            }
+            Self::Damaged(key) => crate::tr!("store-damaged", record = key.clone()),
+            Self::Undecryptable(key) => crate::tr!("store-undecryptable", record = key.clone()),
+        }
+    }
+}
+
 /// `": detail"`, or nothing when the browser said nothing.
 fn colon(detail: &str) -> String {
     if detail.is_empty() {

@@ -48,6 +48,20 @@ impl ContactView {
     }
 }
 
+/// What a line of the conversation list shows of the last message (worded
+/// by the screen, in the language shown).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Preview {
+    /// A text, shortened.
+    Text(String),
+    /// A file, by name.
+    File(String),
+    /// Nothing yet since pairing.
+    Hello,
+    /// A conversation event.
+    Notice(Notice),
+}
+
 /// One line of the conversation list (presence is not part of it: it has
 /// its own signal, so the line is not rebuilt when a contact comes online).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,8 +72,8 @@ pub(crate) struct RowView {
     pub name: String,
     /// Unread incoming messages.
     pub unread: u32,
-    /// The last message, shortened.
-    pub preview: String,
+    /// The last message.
+    pub preview: Preview,
     /// When the last message came (or of pairing).
     pub at: UnixMs,
 }
@@ -68,10 +82,10 @@ impl RowView {
     fn of(e: &Engine, c: &Contact) -> Self {
         let last = e.messages(&c.device()).last();
         let preview = match last.map(|m| &m.body) {
-            Some(Body::Text(t)) => t.chars().take(80).collect(),
-            Some(Body::File(f)) => format!("📎 {}", f.offer.name),
-            Some(Body::Notice(Notice::Paired)) | None => "Paired — say hello".into(),
-            Some(Body::Notice(n)) => n.describe(&c.name),
+            Some(Body::Text(t)) => Preview::Text(t.chars().take(80).collect()),
+            Some(Body::File(f)) => Preview::File(f.offer.name.clone()),
+            Some(Body::Notice(Notice::Paired)) | None => Preview::Hello,
+            Some(Body::Notice(n)) => Preview::Notice(n.clone()),
         };
         Self {
             id: c.device(),
@@ -210,8 +224,7 @@ pub(crate) fn publish(ui: &Ui) {
         if e.is_online() {
             set_if_changed(ui.conn, Conn::Online);
         } else if ui.conn.get_untracked() == Conn::Online {
-            ui.conn
-                .set(Conn::Offline("connection lost; reconnecting".into()));
+            ui.conn.set(Conn::Offline(None));
         }
     });
 }

@@ -29,6 +29,15 @@ pub(crate) enum WorkerError {
     Job(#[from] JobError),
 }
 
+impl crate::i18n::Localize for WorkerError {
+    fn text(&self) -> String {
+        match self {
+            Self::Stopped => crate::tr!("worker-stopped"),
+            Self::Job(e) => e.text(),
+        }
+    }
+}
+
 /// A running file worker.
 pub(crate) struct FileWorker {
     worker: Worker,

@@ -62,8 +62,10 @@ impl Side {
         self.m.view().call
     }
 
-    fn ended(&self) -> String {
-        self.m.view().outcome.expect("ended").describe()
+    /// How the call ended: why, and a local failure's detail.
+    fn ended(&self) -> (HangupReason, Option<String>) {
+        let o = self.m.view().outcome.expect("ended");
+        (o.reason, o.detail)
     }
 
     /// Remote candidates added to the connection, in order.
@@ -358,7 +360,7 @@ fn a_call_connects_with_candidates_in_order_and_hang_up_ends_both() {
     n.settle();
     for s in &n.sides {
         assert_eq!(s.phase(), CallPhase::Ended);
-        assert_eq!(s.ended(), "Call ended");
+        assert_eq!(s.ended(), (HangupReason::Ended, None));
         assert_eq!(s.media, None, "media released");
         assert_eq!(s.deadline, None);
     }
@@ -377,7 +379,7 @@ fn an_unanswered_call_rings_for_the_ring_timeout_on_both_sides() {
     assert_eq!(n.sides[A].phase(), CallPhase::Outgoing);
     assert_eq!(n.sides[B].phase(), CallPhase::Incoming);
     n.advance(Millis::from_millis(1));
-    assert_eq!(n.sides[A].ended(), "No answer");
+    assert_eq!(n.sides[A].ended(), (HangupReason::Unanswered, None));
     assert_eq!(hangups(&n.sides[A]), [HangupReason::Unanswered]);
     assert_eq!(n.sides[A].stopped, [[7; 16]]);
     assert_eq!(n.sides[B].phase(), CallPhase::Ended);
@@ -389,7 +391,7 @@ fn an_unanswered_call_rings_for_the_ring_timeout_on_both_sides() {
     n.start(A, B, 8, false);
     n.settle();
     n.advance(RING_MS);
-    assert_eq!(n.sides[A].ended(), "No answer");
+    assert_eq!(n.sides[A].ended(), (HangupReason::Unanswered, None));
     assert_eq!(n.sides[B].phase(), CallPhase::Idle);
 }
 
@@ -406,7 +408,7 @@ fn a_second_call_while_in_a_call_is_answered_busy() {
         let before = n.sides[B].m.view();
         n.start(C, B, 9, true);
         n.settle();
-        assert_eq!(n.sides[C].ended(), "Busy in another call");
+        assert_eq!(n.sides[C].ended(), (HangupReason::Busy, None));
         assert_eq!(n.sides[C].media, None);
         assert_eq!(n.sides[B].m.view(), before, "the running call is untouched");
         assert_eq!(hangups(&n.sides[B]), [HangupReason::Busy]);
@@ -521,10 +523,7 @@ fn only_the_caller_restarts_ice_and_only_up_to_the_limit() {
     n.advance(RESTART_MS);
     assert_eq!(n.sides[A].restart_offers(), 1 + MAX_ICE_RESTARTS as usize);
     for s in &n.sides {
-        assert_eq!(
-            s.ended(),
-            "Call failed: the connection could not be kept up"
-        );
+        assert_eq!(s.ended(), (HangupReason::Failed, None));
         assert_eq!(s.media, None);
     }
     assert_eq!(hangups(&n.sides[A]), [HangupReason::Failed]);
@@ -553,7 +552,7 @@ fn hanging_up_during_set_up_ends_both_sides_with_the_reason() {
     n.settle();
     n.act(A, CallMachine::hang_up);
     n.settle();
-    assert_eq!(n.sides[B].ended(), "Call ended");
+    assert_eq!(n.sides[B].ended(), (HangupReason::Ended, None));
     assert!(!n.sides[B].ringing);
     assert_eq!(n.sides[B].deadline, None);
 
@@ -563,8 +562,8 @@ fn hanging_up_during_set_up_ends_both_sides_with_the_reason() {
     n.settle();
     n.act(B, CallMachine::decline);
     n.settle();
-    assert_eq!(n.sides[A].ended(), "Call declined");
-    assert_eq!(n.sides[B].ended(), "Call declined");
+    assert_eq!(n.sides[A].ended(), (HangupReason::Declined, None));
+    assert_eq!(n.sides[B].ended(), (HangupReason::Declined, None));
     assert_eq!(n.sides[A].media, None);
 
     // The caller hangs up while the callee's media is still being set up:
@@ -575,7 +574,7 @@ fn hanging_up_during_set_up_ends_both_sides_with_the_reason() {
     n.act(B, CallMachine::accept);
     n.act(A, CallMachine::hang_up);
     while n.deliver_one() {}
-    assert_eq!(n.sides[B].ended(), "Call ended");
+    assert_eq!(n.sides[B].ended(), (HangupReason::Ended, None));
     assert_eq!(n.sides[B].stopped, [[7; 16]]);
     n.settle();
     assert_eq!(n.sides[B].media, None);
@@ -590,7 +589,10 @@ fn hanging_up_during_set_up_ends_both_sides_with_the_reason() {
     n.start(A, B, 7, true);
     n.act(A, |m, now| m.failure(now, [7; 16], "camera refused".into()));
     n.settle();
-    assert_eq!(n.sides[A].ended(), "Call failed: camera refused");
+    assert_eq!(
+        n.sides[A].ended(),
+        (HangupReason::Failed, Some("camera refused".into()))
+    );
     assert_eq!(
         n.sides[B].phase(),
         CallPhase::Idle,
@@ -681,7 +683,7 @@ fn stale_and_foreign_signals_are_ignored() {
     n.inject(a, B, [7; 16], now, cand);
     n.inject(a, B, [7; 16], now, hangup);
     assert_eq!(n.sides[B].log.len(), before);
-    assert_eq!(n.sides[B].ended(), "Call ended");
+    assert_eq!(n.sides[B].ended(), (HangupReason::Ended, None));
 
     // Browser events of the ended call, once another call runs.
     n.start(B, A, 9, false);

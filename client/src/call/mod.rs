@@ -26,6 +26,7 @@ use parley_shared::time::UnixMs;
 use wasm_bindgen::JsValue;
 
 use crate::api;
+use crate::i18n::Localize as _;
 use crate::js::{invoke, set};
 use crate::runtime::{self, sleep};
 use rtc::RtcError;
@@ -243,7 +244,7 @@ fn on_pc<T: 'static>(
     spawn_local(async move {
         match op(pc).await {
             Ok(v) => run(|m, now| done(m, now, v)),
-            Err(e) => run(|m, now| m.failure(now, id, e.to_string())),
+            Err(e) => run(|m, now| m.failure(now, id, e.text())),
         }
     });
 }
@@ -266,7 +267,7 @@ fn perform(a: CallAction) {
             let id = signal.call_id;
             if let Some(Err(e)) = runtime::write(|e| e.send_call_signal(&mut os_rng(), &to, signal))
             {
-                run(|m, now| m.failure(now, id, e.to_string()));
+                run(|m, now| m.failure(now, id, e.text()));
             }
         }
         CallAction::StartMedia { call, video } => spawn_local(async move {
@@ -276,7 +277,7 @@ fn perform(a: CallAction) {
                         run(|m, now| m.media_ready(now, call));
                     }
                 }
-                Err(e) => run(|m, now| m.failure(now, call, e.to_string())),
+                Err(e) => run(|m, now| m.failure(now, call, e.text())),
             }
         }),
         CallAction::StopMedia { call } => release(call),

@@ -39,6 +39,19 @@ pub(crate) enum RtcError {
     Browser(String),
 }
 
+impl crate::i18n::Localize for RtcError {
+    fn text(&self) -> String {
+        match self {
+            Self::Session(e) => e.text(),
+            Self::Turn(f) => f.text(),
+            Self::NoMediaDevices => crate::tr!("rtc-no-media-devices"),
+            Self::MediaRefused => crate::tr!("rtc-media-refused"),
+            Self::NoWebRtc => crate::tr!("rtc-no-webrtc"),
+            Self::Browser(why) => crate::tr!("rtc-browser", detail = why.clone()),
+        }
+    }
+}
+
 fn browser(e: JsValue) -> RtcError {
     RtcError::Browser(js_err(e))
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::content::MAX_TEXT;
-use parley_shared::engine::model::{Body, Message, Status, describe_secs};
+use parley_shared::engine::model::{Body, Message, Status};
 use parley_shared::protocol::attachments::MAX_TTL;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::Millis;
@@ -14,21 +14,16 @@ use parley_shared::time::UnixMs;
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::scanner::QrScanner;
-use super::{BackButton, ConnBadge, Nav, Put, Screen, clock};
-use crate::api;
+use super::{BackButton, ConnBadge, Nav, Put, Screen};
 use crate::files::Progress;
+use crate::i18n::{self, Case, Localize as _};
 use crate::qr;
 use crate::runtime::{self, Ui};
 use crate::view::ContactView;
+use crate::{api, tr};
 
-const TIMERS: [(u32, &str); 6] = [
-    (0, "Off"),
-    (30, "30 seconds"),
-    (300, "5 minutes"),
-    (3600, "1 hour"),
-    (86_400, "1 day"),
-    (604_800, "1 week"),
-];
+/// Disappearing-message timers offered, seconds (0: off).
+const TIMERS: [u32; 6] = [0, 30, 300, 3600, 86_400, 604_800];
 
 fn file_state(m: &Message) -> &'static str {
     match &m.body {
@@ -38,19 +33,24 @@ fn file_state(m: &Message) -> &'static str {
 }
 
 /// Lifetimes a sender can give a file; the longest is the relay's limit.
-const FILE_TTLS: [(Millis, &str); 5] = [
-    (Millis::from_secs(30), "30 seconds"),
-    (Millis::from_secs(300), "5 minutes"),
-    (Millis::from_secs(3600), "1 hour"),
-    (DEFAULT_FILE_TTL, "1 day"),
-    (MAX_TTL, "7 days"),
+const FILE_TTLS: [Millis; 5] = [
+    Millis::from_secs(30),
+    Millis::from_secs(300),
+    Millis::from_secs(3600),
+    DEFAULT_FILE_TTL,
+    MAX_TTL,
 ];
 /// The lifetime preselected for a file.
 const DEFAULT_FILE_TTL: Millis = Millis::from_secs(86_400);
-const _: () = assert!(
-    MAX_TTL.as_millis() == 7 * 86_400_000,
-    "update the label of the longest file lifetime"
-);
+
+/// A timer's or lifetime's menu entry.
+fn timer_label(secs: u64) -> String {
+    match u32::try_from(secs) {
+        Ok(0) => tr!("timer-off"),
+        Ok(s) => i18n::period(s, Case::Nominative),
+        Err(_) => i18n::duration(secs),
+    }
+}
 
 /// Why a draft cannot be sent as it is. The limit is the engine's and counts
 /// UTF-8 bytes, not characters: accented letters, emoji and most non-Latin
@@ -58,16 +58,13 @@ const _: () = assert!(
 fn too_long(text: &str) -> Option<String> {
     let n = text.len();
     (n > MAX_TEXT).then(|| {
-        format!(
-            "This message is too long to send: {n} bytes, the limit is {MAX_TEXT} (emoji, accented letters and many scripts take several bytes each). Shorten it by {}.",
-            bytes(n - MAX_TEXT)
+        tr!(
+            "chat-too-long",
+            size = n,
+            max = MAX_TEXT,
+            over = n - MAX_TEXT
         )
     })
-}
-
-/// `1 byte`, `2 bytes`.
-fn bytes(n: usize) -> String {
-    format!("{n} byte{}", if n == 1 { "" } else { "s" })
 }
 
 /// Bytes left in the draft, shown once it nears the limit.
@@ -78,8 +75,8 @@ fn Remaining(draft: RwSignal<String>) -> impl IntoView {
         <Show when=move || { used.get() * 10 > MAX_TEXT * 9 }>
             <p class="limit" role="status" data-over=move || (used.get() > MAX_TEXT).to_string()>
                 {move || match MAX_TEXT.checked_sub(used.get()) {
-                    Some(left) => format!("{} left", bytes(left)),
-                    None => format!("{} over the limit", bytes(used.get() - MAX_TEXT)),
+                    Some(left) => tr!("chat-bytes-left", count = left),
+                    None => tr!("chat-bytes-over", count = used.get() - MAX_TEXT),
                 }}
             </p>
         </Show>
@@ -92,12 +89,12 @@ fn page_visible() -> bool {
         .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
 }
 
-fn status_label(s: Status) -> &'static str {
+fn status_label(s: Status) -> String {
     match s {
-        Status::Queued => "Waiting to send",
-        Status::Sent => "Sent",
-        Status::Delivered => "Delivered",
-        Status::Read => "Read",
+        Status::Queued => tr!("status-queued"),
+        Status::Sent => tr!("status-sent"),
+        Status::Delivered => tr!("status-delivered"),
+        Status::Read => tr!("status-read"),
     }
 }
 
@@ -122,7 +119,7 @@ fn Bubble(
     let countdown = move || {
         expires.map(|t| {
             let left = t.since(now.get()).as_secs();
-            format!("disappears in {}", describe_secs(left.max(1) as u32))
+            tr!("chat-disappears-in", time = i18n::duration(left.max(1)))
         })
     };
     match m.body.clone() {
@@ -131,7 +128,8 @@ fn Bubble(
                 .into_any()
         }
         Body::Notice(n) => {
-            view! { <li class="notice" role="note">{n.describe(&peer_name)}</li> }.into_any()
+            view! { <li class="notice" role="note">{move || i18n::notice(&n, &peer_name)}</li> }
+                .into_any()
         }
         Body::Text(t) => {
             let dir = if m.outgoing { "msg out" } else { "msg in" };
@@ -139,10 +137,12 @@ fn Bubble(
                 <li class=dir data-status=m.status.name()>
                     <p class="text">{t}</p>
                     <p class="info">
-                        <span class="time">{clock(m.at)}</span>
+                        <time class="time" datetime=i18n::iso(m.at) title=move || i18n::date_time(m.at)>
+                            {move || i18n::clock(m.at)}
+                        </time>
                         {expires.map(|_| view! { <span class="timer">{countdown}</span> })}
                         {m.outgoing.then(|| view! {
-                            <span class="status" title=status_label(m.status) aria-label=status_label(m.status)
+                            <span class="status" title=move || status_label(m.status) aria-label=move || status_label(m.status)
                                 data-read=(m.status == Status::Read).to_string()>
                                 {status_icon(m.status)}
                             </span>
@@ -172,22 +172,22 @@ fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoVi
         match runtime::write(|e| e.verify_scanned(&peer, &text)) {
             Some(Ok(())) => {
                 scan_error.put(None);
-                scan_result.put(Some("The codes match: marked as verified.".into()));
+                scan_result.put(Some(tr!("safety-match")));
             }
             Some(Err(e)) => {
                 scan_result.put(None);
-                scan_error.put(Some(e.to_string()));
+                scan_error.put(Some(e.text()));
             }
-            None => scan_error.put(Some("Parley is still starting; try again.".into())),
+            None => scan_error.put(Some(tr!("still-starting"))),
         }
     });
     view! {
-        <section class="safety card" aria-label="Safety number">
-            <h2>"Safety number"</h2>
-            <p class="hint">"Compare these digits with your contact's screen, in person or on a call, or scan the code on their screen. If they match, nobody is in the middle."</p>
+        <section class="safety card" aria-label=move || tr!("safety-title")>
+            <h2>{move || tr!("safety-title")}</h2>
+            <p class="hint">{move || tr!("safety-hint")}</p>
             <p class="digits">{digits}</p>
             <div class="qr small" inner_html=code></div>
-            <QrScanner start_label="Scan their code" prompt="Point the camera at the code under their safety number."
+            <QrScanner start_label=Signal::derive(|| tr!("safety-scan")) prompt=Signal::derive(|| tr!("safety-scan-prompt"))
                 on_code=on_code error=scan_error/>
             <Show when=move || scan_result.get().is_some()>
                 <p class="ok" role="status">{move || scan_result.get()}</p>
@@ -201,7 +201,7 @@ fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoVi
                         let on = event_target_checked(&ev);
                         runtime::write(|e| e.set_verified(&peer, on));
                     }/>
-                "I compared the numbers: mark as verified"
+                {move || tr!("safety-mark-verified")}
             </label>
         </section>
     }
@@ -292,7 +292,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 draft.put(String::new());
                 error.put(None);
             }
-            Some(Err(e)) => error.put(Some(e.to_string())),
+            Some(Err(e)) => error.put(Some(e.text())),
             None => {}
         }
     };
@@ -312,7 +312,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         if let Some(Err(e)) =
             runtime::write(|e| e.set_timer(&mut os_rng(), &peer, secs, api::now()))
         {
-            error.put(Some(e.to_string()));
+            error.put(Some(e.text()));
         }
     };
     let delete = move |_| {
@@ -344,7 +344,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             upload.put(None);
             uploading.put(false);
             if let Err(e) = r {
-                error.put(Some(e.to_string()));
+                error.put(Some(e.text()));
             }
         });
     };
@@ -376,30 +376,30 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     <h1 class="peer-name">{move || name.get()}</h1>
                     <Presence online=conv.online/>
                     <Show when=move || verified.get()>
-                        <span class="verified" title="Safety number verified">"✔ verified"</span>
+                        <span class="verified" title=move || tr!("chat-verified-title")>"✔ " {move || tr!("chat-verified")}</span>
                     </Show>
                     <Show when=move || conv.typing.get()>
-                        <span class="typing" role="status">"typing…"</span>
+                        <span class="typing" role="status">{move || tr!("chat-typing")}</span>
                     </Show>
                 </div>
                 <ConnBadge/>
             </header>
             <div class="tools">
                 <button type="button" class="secondary" disabled=move || !can_call()
-                    on:click=move |_| crate::call::start(peer, false)>"Audio call"</button>
+                    on:click=move |_| crate::call::start(peer, false)>{move || tr!("chat-audio-call")}</button>
                 <button type="button" class="secondary" disabled=move || !can_call()
-                    on:click=move |_| crate::call::start(peer, true)>"Video call"</button>
+                    on:click=move |_| crate::call::start(peer, true)>{move || tr!("chat-video-call")}</button>
                 <button type="button" class="secondary" aria-expanded=move || show_safety.get().to_string()
-                    on:click=move |_| show_safety.update(|s| *s = !*s)>"Safety number"</button>
+                    on:click=move |_| show_safety.update(|s| *s = !*s)>{move || tr!("safety-title")}</button>
                 <label class="timer-pick">
-                    "Disappearing messages "
-                    <select aria-label="Disappearing messages" on:change=set_timer
+                    {move || tr!("chat-timer")} " "
+                    <select aria-label=move || tr!("chat-timer") on:change=set_timer
                         prop:value=move || timer.get().unwrap_or(0).to_string()>
-                        {TIMERS.iter().map(|(s, l)| view! { <option value=s.to_string()>{*l}</option> }).collect_view()}
+                        {TIMERS.map(|s| view! { <option value=s.to_string()>{move || timer_label(s.into())}</option> })}
                     </select>
                 </label>
                 <button type="button" class="danger" on:click=delete>
-                    {move || if confirm_delete.get() { "Really delete? Click again" } else { "Delete conversation" }}
+                    {move || if confirm_delete.get() { tr!("chat-delete-confirm") } else { tr!("chat-delete") }}
                 </button>
             </div>
             <Show when=move || show_safety.get()>
@@ -408,18 +408,18 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <Show when=move || blocked.get()>
                 <div class="warning card" role="alert">
                     <p>
-                        <strong>{move || format!("{}'s safety number has changed.", name.get())}</strong>
-                        " They reset their keys, or someone may be trying to intercept your messages. Compare the new safety number with them before you send anything."
+                        <strong>{move || tr!("chat-changed", peer = name.get())}</strong>
+                        " " {move || tr!("chat-changed-hint")}
                     </p>
                     <div class="row">
-                        <button type="button" class="secondary" on:click=move |_| show_safety.put(true)>"Show safety number"</button>
+                        <button type="button" class="secondary" on:click=move |_| show_safety.put(true)>{move || tr!("chat-show-safety")}</button>
                         <button type="button" class="primary" on:click=move |_| {
                             runtime::write(|e| e.acknowledge_identity(&peer));
-                        }>"I compared it: allow sending"</button>
+                        }>{move || tr!("chat-allow-sending")}</button>
                     </div>
                 </div>
             </Show>
-            <ol class="messages" node_ref=list aria-label="Messages" aria-live="polite">
+            <ol class="messages" node_ref=list aria-label=move || tr!("chat-messages") aria-live="polite">
                 <For each=move || messages.get() key=|m| (m.seq, m.status, file_state(m)) let:m>
                     <Bubble m=m peer=peer peer_name=name.get_untracked() now=now previews=previews/>
                 </For>
@@ -429,31 +429,31 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             </Show>
             <div class="attach-opts">
                 <label>
-                    "Files are deleted after "
-                    <select aria-label="File lifetime" on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().map(Millis::from_millis).unwrap_or(DEFAULT_FILE_TTL))
+                    {move || tr!("chat-file-lifetime-before")} " "
+                    <select aria-label=move || tr!("chat-file-lifetime") on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().map(Millis::from_millis).unwrap_or(DEFAULT_FILE_TTL))
                         prop:value=move || file_ttl.get().as_millis().to_string()>
-                        {FILE_TTLS.iter().map(|(t, l)| view! { <option value=t.as_millis().to_string()>{*l}</option> }).collect_view()}
+                        {FILE_TTLS.map(|t| view! { <option value=t.as_millis().to_string()>{move || timer_label(t.as_secs())}</option> })}
                     </select>
                 </label>
                 <label class="check">
                     <input type="checkbox" prop:checked=move || delete_after.get()
                         on:change=move |ev| delete_after.put(event_target_checked(&ev))/>
-                    "or as soon as it is downloaded"
+                    {move || tr!("chat-delete-after-download")}
                 </label>
             </div>
             <ProgressBar p=upload/>
             <Remaining draft=draft/>
             <form class="composer" on:submit=on_submit>
-                <label class="attach secondary" title="Attach a file">
+                <label class="attach secondary" title=move || tr!("chat-attach")>
                     "📎"
-                    <span class="sr-only">"Attach a file"</span>
-                    <input type="file" class="sr-only" aria-label="Attach a file" on:change=on_file
+                    <span class="sr-only">{move || tr!("chat-attach")}</span>
+                    <input type="file" class="sr-only" aria-label=move || tr!("chat-attach") on:change=on_file
                         disabled=move || blocked.get() || uploading.get()/>
                 </label>
-                <textarea aria-label="Message" placeholder="Write a message" rows="1"
+                <textarea aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
                     prop:value=move || draft.get() on:input=on_input
                     on:keydown=on_key disabled=move || blocked.get()></textarea>
-                <button type="submit" class="primary" disabled=move || blocked.get()>"Send"</button>
+                <button type="submit" class="primary" disabled=move || blocked.get()>{move || tr!("chat-send")}</button>
             </form>
         </main>
     }

@@ -4,29 +4,37 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::engine::files::{FileMessage, FileState};
-use parley_shared::engine::model::{Message, describe_secs};
+use parley_shared::engine::model::Message;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
 use super::Put;
 use crate::files::{self, Progress};
+use crate::i18n::{self, Localize as _};
+use crate::tr;
 
 /// Object URLs of images downloaded in this visit, by message id (they
 /// outlive the bubble, which re-renders when the file's state changes).
 pub(super) type Previews = RwSignal<std::collections::HashMap<[u8; 16], String>>;
 
-/// `3.2 MB`.
+/// `3.2 MB` / `3,2 МБ`.
 pub(super) fn human_size(n: u64) -> String {
     let n = n as f64;
     if n < 1e3 {
-        format!("{n} B")
+        tr!("size-bytes", n = n)
     } else if n < 1e6 {
-        format!("{:.1} kB", n / 1e3)
+        tr!("size-kb", n = decimal(n / 1e3, 1))
     } else if n < 1e9 {
-        format!("{:.1} MB", n / 1e6)
+        tr!("size-mb", n = decimal(n / 1e6, 1))
     } else {
-        format!("{:.2} GB", n / 1e9)
+        tr!("size-gb", n = decimal(n / 1e9, 2))
     }
+}
+
+/// A number with `digits` decimals and the language's decimal separator.
+fn decimal(x: f64, digits: usize) -> String {
+    let s = format!("{x:.digits$}");
+    s.replace('.', &tr!("decimal-separator"))
 }
 
 /// Progress bar with speed.
@@ -36,8 +44,13 @@ pub(super) fn ProgressBar(p: RwSignal<Option<Progress>>) -> impl IntoView {
         p.get().map(|p| {
             view! {
                 <div class="transfer" role="status">
-                    <progress max=p.total value=p.done aria-label=p.phase></progress>
-                    <span>{format!("{} {:.0} % · {}", p.phase, p.done / p.total.max(1.0) * 100.0, p.speed())}</span>
+                    <progress max=p.total value=p.done aria-label=p.phase.label()></progress>
+                    <span>{tr!(
+                        "progress",
+                        phase = p.phase.label(),
+                        percent = format!("{:.0}", p.done / p.total.max(1.0) * 100.0),
+                        speed = decimal(p.speed(), 1)
+                    )}</span>
                 </div>
             }
         })
@@ -64,25 +77,22 @@ pub(super) fn FileBubble(
     let gone = move || f.state == FileState::Deleted || f.state == FileState::Declined || expired();
     let timer = move || {
         if gone() {
-            "Deleted from storage".to_owned()
+            tr!("file-deleted")
         } else {
             let left = expires.since(now.get()).as_secs();
-            format!(
-                "Deleted from storage in {}",
-                describe_secs(left.max(1) as u32)
-            )
+            tr!("file-deleted-in", time = i18n::duration(left.max(1)))
         }
     };
     let state_text = {
         let who = peer_name.clone();
         move || match (m.outgoing, f.state) {
-            (true, FileState::Offered) => format!("Waiting for {who} to accept"),
-            (true, FileState::Downloaded) => format!("{who} downloaded it"),
-            (true, FileState::Declined) => format!("{who} declined it"),
-            (_, FileState::Deleted) => "Downloaded and deleted from storage".into(),
+            (true, FileState::Offered) => tr!("file-waiting", peer = who.clone()),
+            (true, FileState::Downloaded) => tr!("file-peer-downloaded", peer = who.clone()),
+            (true, FileState::Declined) => tr!("file-peer-declined", peer = who.clone()),
+            (_, FileState::Deleted) => tr!("file-gone"),
             (false, FileState::Offered) => String::new(),
-            (false, FileState::Downloaded) => "Downloaded".into(),
-            (false, FileState::Declined) => "Declined".into(),
+            (false, FileState::Downloaded) => tr!("file-downloaded"),
+            (false, FileState::Declined) => tr!("file-declined"),
         }
     };
     let id = m.id;
@@ -99,7 +109,7 @@ pub(super) fn FileBubble(
                         let _ = previews.try_update(|p| p.insert(id, url));
                     }
                 }
-                Err(e) => error.put(Some(e.to_string())),
+                Err(e) => error.put(Some(e.text())),
             }
             busy.put(false);
         });
@@ -109,7 +119,7 @@ pub(super) fn FileBubble(
         let offer = o3.clone();
         spawn_local(async move {
             if let Err(e) = files::decline(peer, id, offer).await {
-                error.put(Some(e.to_string()));
+                error.put(Some(e.text()));
             }
         });
     };
@@ -122,18 +132,18 @@ pub(super) fn FileBubble(
     view! {
         <li class=dir data-status=m.status.name() data-file-state=f.state.name()>
             <p class="file-name">"📎 " {offer.name.clone()}</p>
-            <p class="file-meta">{format!("{} · {}", human_size(offer.size), if offer.mime.is_empty() { "file" } else { offer.mime.as_str() })}</p>
-            {offer.metadata_removed.then(|| view! { <p class="file-meta">"Location and camera data removed"</p> })}
+            <p class="file-meta">{move || format!("{} · {}", human_size(offer.size), if offer.mime.is_empty() { tr!("file-type-unknown") } else { offer.mime.clone() })}</p>
+            {offer.metadata_removed.then(|| view! { <p class="file-meta">{move || tr!("file-metadata-removed")}</p> })}
             <p class="file-timer" role="timer">{timer}</p>
             <p class="file-state">{state_text}</p>
             <Show when=move || can_accept && !gone() && preview().is_none()>
                 <div class="row">
-                    <button type="button" class="primary" disabled=move || busy.get() on:click=accept.clone()>"Accept and download"</button>
-                    <button type="button" class="secondary" disabled=move || busy.get() on:click=decline.clone()>"Decline"</button>
+                    <button type="button" class="primary" disabled=move || busy.get() on:click=accept.clone()>{move || tr!("file-accept")}</button>
+                    <button type="button" class="secondary" disabled=move || busy.get() on:click=decline.clone()>{move || tr!("file-decline")}</button>
                 </div>
             </Show>
             <ProgressBar p=progress/>
-            {move || preview().map(|u| view! { <img class="preview" src=u alt="Image preview"/> })}
+            {move || preview().map(|u| view! { <img class="preview" src=u alt=tr!("file-preview")/> })}
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>

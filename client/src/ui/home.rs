@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 
-use super::{ConnBadge, Nav, Put, Screen, clock, short_id};
+use super::{ConnBadge, Nav, Put, Screen, short_id};
 use crate::runtime::{self, Ui};
-use crate::view::RowView;
+use crate::view::{Preview, RowView};
+use crate::{api, i18n, tr};
 
 /// A contact's presence dot and word; the only part of a line that follows
 /// presence.
@@ -12,8 +13,18 @@ use crate::view::RowView;
 pub(super) fn Presence(online: RwSignal<bool>) -> impl IntoView {
     view! {
         <span class="presence" data-online=move || online.get().to_string()>
-            {move || if online.get() { "online" } else { "offline" }}
+            {move || if online.get() { tr!("presence-online") } else { tr!("presence-offline") }}
         </span>
+    }
+}
+
+/// The last message as the line shows it.
+fn preview(p: &Preview, peer: &str) -> String {
+    match p {
+        Preview::Text(t) => t.clone(),
+        Preview::File(name) => format!("📎 {name}"),
+        Preview::Hello => tr!("preview-hello"),
+        Preview::Notice(n) => i18n::notice(n, peer),
     }
 }
 
@@ -23,7 +34,8 @@ fn Line(r: RowView) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let nav = expect_context::<Nav>();
     let online = ui.views.conversation(r.id).online;
-    let (id, unread) = (r.id, r.unread);
+    let (id, unread, at) = (r.id, r.unread, r.at);
+    let peer = r.name.clone();
     view! {
         <li>
             <button type="button" class="conversation" data-peer=short_id(&id)
@@ -32,12 +44,14 @@ fn Line(r: RowView) -> impl IntoView {
                 <span class="who">
                     <span class="name">{r.name}</span>
                     <Presence online=online/>
-                    <span class="preview">{r.preview}</span>
+                    <span class="preview">{move || preview(&r.preview, &peer)}</span>
                 </span>
                 <span class="meta">
-                    <span class="time">{clock(r.at)}</span>
+                    <time class="time" datetime=i18n::iso(at) title=move || i18n::date_time(at)>
+                        {move || i18n::day_or_time(at, api::now())}
+                    </time>
                     <Show when=move || { unread > 0 }>
-                        <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>
+                        <span class="unread" aria-label=move || tr!("unread", count = unread)>{unread}</span>
                     </Show>
                 </span>
             </button>
@@ -57,19 +71,19 @@ pub(super) fn Home() -> impl IntoView {
             <header class="bar">
                 <h1>"Parley"</h1>
                 <ConnBadge/>
-                <button type="button" class="icon" aria-label="Settings" on:click=move |_| nav.put(Screen::Settings)>
+                <button type="button" class="icon" aria-label=move || tr!("settings-title") on:click=move |_| nav.put(Screen::Settings)>
                     "⚙"
                 </button>
             </header>
-            <p class="me">"Signed in as " <strong class="my-name">{me}</strong></p>
+            <p class="me">{move || tr!("signed-in-as")} " " <strong class="my-name">{me}</strong></p>
             <div class="actions">
-                <button type="button" class="primary" on:click=move |_| nav.put(Screen::Invite)>"Invite someone"</button>
-                <button type="button" class="secondary" on:click=move |_| nav.put(Screen::Join(None))>"Join an invite"</button>
+                <button type="button" class="primary" on:click=move |_| nav.put(Screen::Invite)>{move || tr!("invite-title")}</button>
+                <button type="button" class="secondary" on:click=move |_| nav.put(Screen::Join(None))>{move || tr!("join-title")}</button>
             </div>
             <Show when=move || list.with(Vec::is_empty)>
-                <p class="empty">"No conversations yet. Invite someone, or join their invite by scanning their QR code or typing their PIN."</p>
+                <p class="empty">{move || tr!("home-empty")}</p>
             </Show>
-            <ul class="conversations" aria-label="Conversations">
+            <ul class="conversations" aria-label=move || tr!("home-conversations")>
                 <For each=move || list.get() key=|r| r.clone() let:r>
                     <Line r=r/>
                 </For>

@@ -6,8 +6,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{BackButton, Nav, Put, Screen};
-use crate::api;
+use crate::i18n::Localize as _;
 use crate::pair::{self, PairError, Shown};
+use crate::{api, tr};
 use crate::{qr, runtime};
 use parley_shared::engine::pairing::{InviteError, InviteEvent};
 
@@ -48,7 +49,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
                 Ok(made) => made,
                 Err(e) => {
                     too_many.put(matches!(e, PairError::Invite(InviteError::TooMany)));
-                    error.put(Some(e.to_string()));
+                    error.put(Some(e.text()));
                     return;
                 }
             };
@@ -58,7 +59,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
                 InviteEvent::Pin(p) => pin.put(Some(p)),
                 InviteEvent::PinFailed(e) => {
                     want_pin.put(false);
-                    pin_error.put(Some(e.to_string()));
+                    pin_error.put(Some(e.text()));
                 }
                 InviteEvent::FailedAttempt { attempts_left: n } => attempts_left.put(Some(n)),
                 InviteEvent::Shown { .. } => {}
@@ -70,7 +71,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
                 Ok(_) => {}
                 Err(e) if !cancelled() => {
                     shown.put(None);
-                    error.put(Some(e.to_string()));
+                    error.put(Some(e.text()));
                 }
                 Err(_) => {}
             }
@@ -87,9 +88,12 @@ pub(super) fn InviteScreen() -> impl IntoView {
         shown.get().map(|s| {
             let secs = s.expires_at.since(now.get()).as_secs();
             if secs == 0 {
-                "Expired".to_owned()
+                tr!("invite-expired-label")
             } else {
-                format!("Expires in {}:{:02}", secs / 60, secs % 60)
+                tr!(
+                    "invite-expires-in",
+                    time = format!("{}:{:02}", secs / 60, secs % 60)
+                )
             }
         })
     };
@@ -110,66 +114,62 @@ pub(super) fn InviteScreen() -> impl IntoView {
         spawn_local(async move {
             match pair::close_all_invites().await {
                 Ok(()) => generation.update(|g| *g += 1),
-                Err(e) => error.put(Some(e.to_string())),
+                Err(e) => error.put(Some(e.text())),
             }
         });
     };
     let attempts_note = move || {
-        attempts_left.get().map(|n| {
-            let tries = if n == 1 { "try" } else { "tries" };
-            format!(
-                "Someone entered a wrong code or sent a damaged reply. The invite still works; \
-                 {n} more failed {tries} will end it."
-            )
-        })
+        attempts_left
+            .get()
+            .map(|n| tr!("invite-attempts-left", count = n))
     };
 
     view! {
         <main class="invite" data-screen="invite">
             <header class="bar">
                 <BackButton/>
-                <h1>"Invite someone"</h1>
+                <h1>{move || tr!("invite-title")}</h1>
             </header>
             <Show when=move || error.get().is_some()>
                 <div class="card">
                     <p class="error" role="alert">{move || error.get()}</p>
                     <Show when=move || too_many.get()
                         fallback=move || view! {
-                            <button type="button" class="primary" on:click=move |_| generation.update(|g| *g += 1)>"Make a new invite"</button>
+                            <button type="button" class="primary" on:click=move |_| generation.update(|g| *g += 1)>{move || tr!("invite-new")}</button>
                         }>
-                        <button type="button" class="primary" on:click=close_others>"Close them and make a new invite"</button>
+                        <button type="button" class="primary" on:click=close_others>{move || tr!("invite-close-others")}</button>
                     </Show>
                 </div>
             </Show>
             <Show when=move || shown.get().is_none() && error.get().is_none()>
-                <p class="hint" role="status">"Preparing a one-time invite…"</p>
+                <p class="hint" role="status">{move || tr!("invite-preparing")}</p>
             </Show>
             {move || shown.get().map(|s| view! {
                 <section class="card invite-card">
-                    <p class="hint">"Let your contact scan this code with Parley, or send them the link. It works once."</p>
-                    <div class="qr" role="img" aria-label="Invite QR code" inner_html=qr::svg(&s.link).unwrap_or_default()></div>
+                    <p class="hint">{move || tr!("invite-hint")}</p>
+                    <div class="qr" role="img" aria-label=move || tr!("invite-qr") inner_html=qr::svg(&s.link).unwrap_or_default()></div>
                     <p class="expiry" role="timer">{remaining}</p>
-                    <label for="invite-link">"Or send this link over a channel you trust"</label>
+                    <label for="invite-link">{move || tr!("invite-link")}</label>
                     <div class="row">
                         <input id="invite-link" readonly prop:value=s.link.clone()/>
                         <button type="button" class="secondary" on:click=copy>
                             {move || match copied.get() {
-                                Some(true) => "Copied",
-                                Some(false) => "Copy refused: select the link and copy it",
-                                None => "Copy",
+                                Some(true) => tr!("invite-copied"),
+                                Some(false) => tr!("invite-copy-refused"),
+                                None => tr!("invite-copy"),
                             }}
                         </button>
                     </div>
                     {move || match pin.get() {
                         Some(p) => view! {
-                            <p class="pin-label">"PIN (for typing it in on the other device)"</p>
-                            <p class="pin" aria-label="Pairing PIN">{p}</p>
+                            <p class="pin-label">{move || tr!("invite-pin-label")}</p>
+                            <p class="pin" aria-label=move || tr!("invite-pin")>{p}</p>
                         }.into_any(),
                         None if want_pin.get() => view! {
-                            <p class="hint" role="status">"Getting a PIN…"</p>
+                            <p class="hint" role="status">{move || tr!("invite-getting-pin")}</p>
                         }.into_any(),
                         None => view! {
-                            <button type="button" class="secondary" on:click=ask_pin>"Show a PIN instead"</button>
+                            <button type="button" class="secondary" on:click=ask_pin>{move || tr!("invite-show-pin")}</button>
                         }.into_any(),
                     }}
                     <Show when=move || pin_error.get().is_some()>
@@ -178,7 +178,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
                     <Show when=move || attempts_left.get().is_some()>
                         <p class="warning attempts" role="alert">{attempts_note}</p>
                     </Show>
-                    <p class="hint waiting" role="status">"Waiting for your contact…"</p>
+                    <p class="hint waiting" role="status">{move || tr!("invite-waiting")}</p>
                 </section>
             })}
         </main>

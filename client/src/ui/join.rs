@@ -8,7 +8,9 @@ use parley_shared::protocol::DeviceId;
 
 use super::scanner::QrScanner;
 use super::{BackButton, Nav, Put, Screen};
+use crate::i18n::Localize as _;
 use crate::pair::{self, PairError};
+use crate::tr;
 
 /// A PIN as shown: slot digits, a separator, password digits.
 const PIN_LEN: usize = PIN_SLOT_DIGITS + 1 + PIN_PASSWORD_DIGITS;
@@ -29,7 +31,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     let run = move |fut: std::pin::Pin<Box<dyn Future<Output = Result<DeviceId, PairError>>>>| {
         busy.put(true);
         error.put(None);
-        status.put(Some("Pairing… keep both screens open.".into()));
+        status.put(Some(tr!("join-pairing")));
         spawn_local(async move {
             let r = fut.await;
             busy.put(false);
@@ -39,7 +41,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
                     nav.put(Screen::Chat(peer))
                 }
                 Ok(_) => {}
-                Err(e) => error.put(Some(e.to_string())),
+                Err(e) => error.put(Some(e.text())),
             }
         });
     };
@@ -70,7 +72,7 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
         <main class="join" data-screen="join">
             <header class="bar">
                 <BackButton/>
-                <h1>"Join an invite"</h1>
+                <h1>{move || tr!("join-title")}</h1>
             </header>
             <Show when=move || status.get().is_some()>
                 <p class="hint" role="status">{move || status.get()}</p>
@@ -79,23 +81,23 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
             <section class="card">
-                <h2>"Scan the QR code"</h2>
-                <QrScanner start_label="Scan with camera" prompt="Point the camera at the invite's QR code."
+                <h2>{move || tr!("join-scan")}</h2>
+                <QrScanner start_label=Signal::derive(|| tr!("join-scan-start")) prompt=Signal::derive(|| tr!("join-scan-prompt"))
                     on_code=on_code error=error disabled=busy/>
             </section>
             <form class="card" on:submit=join_pin>
-                <h2>"Type the PIN"</h2>
-                <label for="pin">"PIN shown on the other screen"</label>
+                <h2>{move || tr!("join-pin")}</h2>
+                <label for="pin">{move || tr!("join-pin-label")}</label>
                 <input id="pin" inputmode="numeric" autocomplete="off" placeholder="1234-567890" maxlength=PIN_LEN.to_string()
                     prop:value=move || pin.get() on:input=move |ev| pin.put(event_target_value(&ev))/>
-                <button type="submit" class="primary" disabled=move || busy.get()>"Join with PIN"</button>
+                <button type="submit" class="primary" disabled=move || busy.get()>{move || tr!("join-pin-button")}</button>
             </form>
             <form class="card" on:submit=join_link>
-                <h2>"Paste the invite link"</h2>
-                <label for="link">"Invite link"</label>
+                <h2>{move || tr!("join-link")}</h2>
+                <label for="link">{move || tr!("join-link-label")}</label>
                 <input id="link" autocomplete="off" placeholder="https://…/#pair=…"
                     prop:value=move || link_text.get() on:input=move |ev| link_text.put(event_target_value(&ev))/>
-                <button type="submit" class="primary" disabled=move || busy.get()>"Join with link"</button>
+                <button type="submit" class="primary" disabled=move || busy.get()>{move || tr!("join-link-button")}</button>
             </form>
         </main>
     }

@@ -13,14 +13,15 @@ mod settings;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use parley_shared::engine::Engine;
+use parley_shared::engine::{AccountError, Engine};
+use parley_shared::protocol::api::Failure;
 use parley_shared::protocol::ws::DeviceId;
-use parley_shared::time::UnixMs;
 
+use crate::i18n::Localize as _;
 use crate::relay::RelayStatus;
-use crate::runtime::{self, Conn, Ui};
+use crate::runtime::{self, Conn, SessionError, Ui};
 use crate::store::Store;
-use crate::{pwa, relay};
+use crate::{pwa, relay, tr};
 
 /// Where the app is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,18 +119,15 @@ fn futures_channel() -> (js_sys::Function, wasm_bindgen_futures::JsFuture) {
 
 async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
     if !single_instance().await {
-        return ui.fatal.set(Some(
-            "Parley is already open in another tab or window. Use that one, or close it and reload this one."
-                .into(),
-        ));
+        return ui.fatal.set(Some(tr!("fatal-other-tab")));
     }
     let store = match Store::open().await {
         Ok(s) => s,
-        Err(e) => return ui.fatal.put(Some(e.to_string())),
+        Err(e) => return ui.fatal.put(Some(e.text())),
     };
     let records = match store.load_all().await {
         Ok(r) => r,
-        Err(e) => return ui.fatal.put(Some(e.to_string())),
+        Err(e) => return ui.fatal.put(Some(e.text())),
     };
     match Engine::load(records) {
         Ok(Some(engine)) if engine.registered() => {
@@ -142,7 +140,7 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
         Ok(_) => nav.put(Screen::Onboarding),
         Err(e) => ui
             .fatal
-            .put(Some(format!("Stored data could not be read: {e}"))),
+            .put(Some(tr!("fatal-unreadable", reason = e.text()))),
     }
 }
 
@@ -173,8 +171,8 @@ pub(crate) fn App() -> impl IntoView {
         </Show>
         <Show when=move || update_ready.get()>
             <div class="update" role="status">
-                <span>"A new version of Parley is ready."</span>
-                <button type="button" on:click=move |_| pwa::activate_update()>"Reload to update"</button>
+                <span>{move || tr!("update-ready")}</span>
+                <button type="button" on:click=move |_| pwa::activate_update()>{move || tr!("update-reload")}</button>
             </div>
         </Show>
         <call::CallScreen/>
@@ -198,9 +196,7 @@ pub(crate) fn Brand() -> impl IntoView {
             <img src="/icons/icon-192.png" alt="" width="72" height="72"/>
             <h1>"Parley"</h1>
         </header>
-        <p class="tagline">
-            "Private messages, files and calls, end-to-end encrypted, through a relay you run."
-        </p>
+        <p class="tagline">{move || tr!("tagline")}</p>
         <RelayBadge/>
     }
 }
@@ -211,7 +207,7 @@ fn Start() -> impl IntoView {
     view! {
         <main class="start" data-screen="start">
             <Brand/>
-            <footer class="version">"Parley " {env!("CARGO_PKG_VERSION")}</footer>
+            <footer class="version">{move || tr!("version", version = env!("CARGO_PKG_VERSION"))}</footer>
         </main>
     }
 }
@@ -221,7 +217,7 @@ fn Start() -> impl IntoView {
 pub(crate) fn BackButton() -> impl IntoView {
     let nav = expect_context::<Nav>();
     view! {
-        <button type="button" class="icon" aria-label="Back to conversations" on:click=move |_| nav.put(Screen::Home)>"←"</button>
+        <button type="button" class="icon" aria-label=move || tr!("back") on:click=move |_| nav.put(Screen::Home)>"←"</button>
     }
 }
 
@@ -254,18 +250,16 @@ pub(crate) fn ConnBadge() -> impl IntoView {
         <span class="conn" role="status" aria-live="polite" data-state=move || ui.conn.get().state()>
             <span class="dot" aria-hidden="true"></span>
             {move || match ui.conn.get() {
-                Conn::Online => "Connected".to_owned(),
-                Conn::Connecting => "Connecting…".to_owned(),
-                Conn::Offline(why) => format!("Offline: {why}"),
+                Conn::Online => tr!("conn-online"),
+                Conn::Connecting => tr!("conn-connecting"),
+                Conn::Offline(None) => tr!("conn-offline", reason = tr!("conn-lost")),
+                Conn::Offline(Some(SessionError::Account(AccountError::Relay(Failure::Unreachable)))) => {
+                    tr!("conn-offline", reason = tr!("conn-unreachable"))
+                }
+                Conn::Offline(Some(e)) => tr!("conn-offline", reason = e.text()),
             }}
         </span>
     }
-}
-
-/// `hh:mm` in local time.
-pub(crate) fn clock(t: UnixMs) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.as_millis() as f64));
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
 /// Hex of the first bytes, for element ids and test hooks.

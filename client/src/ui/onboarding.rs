@@ -11,9 +11,10 @@ use parley_shared::protocol::api::{Failure, GetInfo, Json, RequestEmailCode};
 use parley_shared::protocol::auth::{EmailCodeRequest, GateProof, RegistrationMode};
 
 use super::{Brand, Nav, Put, Screen};
-use crate::api;
+use crate::i18n::Localize;
 use crate::runtime::{self, Ui};
 use crate::store::{Store, StoreError};
+use crate::{api, tr};
 
 /// Why the identity could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +25,15 @@ enum OnboardError {
     /// Browser storage failed.
     #[error(transparent)]
     Storage(#[from] StoreError),
+}
+
+impl Localize for OnboardError {
+    fn text(&self) -> String {
+        match self {
+            Self::Account(e) => e.text(),
+            Self::Storage(e) => e.text(),
+        }
+    }
 }
 
 /// Creates the identity and runs the engine's registration flow; only a
@@ -61,7 +71,7 @@ pub(super) fn Onboarding() -> impl IntoView {
     spawn_local(async move {
         match api::send(&GetInfo, None, &()).await {
             Ok(Json(i)) => mode.put(Some(i.registration)),
-            Err(f) => error.put(Some(f.to_string())),
+            Err(f) => error.put(Some(f.text())),
         }
     });
 
@@ -76,7 +86,7 @@ pub(super) fn Onboarding() -> impl IntoView {
             busy.put(false);
             match r {
                 Ok(_) => code_sent.put(true),
-                Err(f) => error.put(Some(f.to_string())),
+                Err(f) => error.put(Some(f.text())),
             }
         });
     };
@@ -86,7 +96,7 @@ pub(super) fn Onboarding() -> impl IntoView {
         error.put(None);
         let n = clean_name(&name.get_untracked());
         if n.is_empty() {
-            error.put(Some("Choose a name your contacts will see.".into()));
+            error.put(Some(tr!("onboarding-name-missing")));
             return;
         }
         let gate = match mode.get_untracked() {
@@ -99,9 +109,7 @@ pub(super) fn Onboarding() -> impl IntoView {
                 code: code.get_untracked().trim().to_owned(),
             },
             None => {
-                error.put(Some(
-                    "The relay cannot be reached yet; try again in a moment.".into(),
-                ));
+                error.put(Some(tr!("onboarding-relay-not-yet")));
                 return;
             }
         };
@@ -114,7 +122,7 @@ pub(super) fn Onboarding() -> impl IntoView {
                     Some(link) => Screen::Join(Some(link)),
                     None => Screen::Home,
                 }),
-                Err(e) => error.put(Some(e.to_string())),
+                Err(e) => error.put(Some(e.text())),
             }
         });
     };
@@ -124,29 +132,29 @@ pub(super) fn Onboarding() -> impl IntoView {
         <main class="start" data-screen="onboarding">
             <Brand/>
             <form class="card" on:submit=submit>
-                <h2>"Create your identity"</h2>
-                <p class="hint">"Your keys are made and kept in this browser. The relay never sees them."</p>
-                <label for="name">"Your name"</label>
+                <h2>{move || tr!("onboarding-title")}</h2>
+                <p class="hint">{move || tr!("onboarding-hint")}</p>
+                <label for="name">{move || tr!("onboarding-name")}</label>
                 <input id="name" name="name" autocomplete="nickname" maxlength="64" required
                     prop:value=move || name.get() on:input=move |ev| name.put(event_target_value(&ev))/>
                 <Show when=move || is(RegistrationMode::Invite)>
-                    <label for="invite-code">"Invite code from the relay's operator"</label>
+                    <label for="invite-code">{move || tr!("onboarding-invite-code")}</label>
                     <input id="invite-code" autocomplete="off"
                         prop:value=move || invite.get() on:input=move |ev| invite.put(event_target_value(&ev))/>
                 </Show>
                 <Show when=move || is(RegistrationMode::EmailOtp)>
-                    <label for="email">"Email address (this relay asks for one)"</label>
+                    <label for="email">{move || tr!("onboarding-email")}</label>
                     <div class="row">
                         <input id="email" type="email" autocomplete="email"
                             prop:value=move || email.get() on:input=move |ev| email.put(event_target_value(&ev))/>
                         <button type="button" class="secondary" on:click=send_code disabled=move || busy.get()>
-                            "Email me a code"
+                            {move || tr!("onboarding-send-code")}
                         </button>
                     </div>
                     <Show when=move || code_sent.get()>
-                        <p class="hint" role="status">"A 6-digit code is on its way. It is valid for 10 minutes."</p>
+                        <p class="hint" role="status">{move || tr!("onboarding-code-sent")}</p>
                     </Show>
-                    <label for="email-code">"Code from the email"</label>
+                    <label for="email-code">{move || tr!("onboarding-email-code")}</label>
                     <input id="email-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6"
                         prop:value=move || code.get() on:input=move |ev| code.put(event_target_value(&ev))/>
                 </Show>
@@ -154,7 +162,7 @@ pub(super) fn Onboarding() -> impl IntoView {
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button type="submit" class="primary" disabled=move || busy.get()>
-                    {move || if busy.get() { "Creating…" } else { "Create my identity" }}
+                    {move || if busy.get() { tr!("onboarding-creating") } else { tr!("onboarding-create") }}
                 </button>
             </form>
         </main>

@@ -6,7 +6,8 @@ use leptos::task::spawn_local;
 use web_sys::MediaStream;
 
 use super::Put;
-use crate::{qr, runtime};
+use crate::i18n::Localize as _;
+use crate::{qr, runtime, tr};
 
 /// How often a frame is decoded while the camera is open, ms.
 const FRAME_MS: u32 = 200;
@@ -16,9 +17,9 @@ const FRAME_MS: u32 = 200;
 #[component]
 pub(super) fn QrScanner(
     /// The button that opens the camera.
-    start_label: &'static str,
+    start_label: Signal<String>,
     /// Shown while the camera is open.
-    prompt: &'static str,
+    prompt: Signal<String>,
     /// Receives the decoded text.
     on_code: Callback<String>,
     /// Where camera problems are shown.
@@ -43,7 +44,7 @@ pub(super) fn QrScanner(
                 Ok(s) => s,
                 Err(e) => {
                     scanning.put(false);
-                    error.put(Some(e.to_string()));
+                    error.put(Some(e.text()));
                     return;
                 }
             };
@@ -66,14 +67,14 @@ pub(super) fn QrScanner(
         });
     };
     view! {
-        <video node_ref=video class="camera" class:hidden=move || !scanning.get() playsinline=true aria-label="Camera preview"></video>
+        <video node_ref=video class="camera" class:hidden=move || !scanning.get() playsinline=true aria-label=move || tr!("scanner-preview")></video>
         <canvas node_ref=canvas class="hidden"></canvas>
         <Show when=move || !scanning.get()
             fallback=move || view! {
-                <p class="hint" role="status">{prompt}</p>
-                <button type="button" class="secondary" on:click=move |_| scanning.put(false)>"Stop camera"</button>
+                <p class="hint" role="status">{move || prompt.get()}</p>
+                <button type="button" class="secondary" on:click=move |_| scanning.put(false)>{move || tr!("scanner-stop")}</button>
             }>
-            <button type="button" class="primary" on:click=scan disabled=move || disabled.get()>{start_label}</button>
+            <button type="button" class="primary" on:click=scan disabled=move || disabled.get()>{move || start_label.get()}</button>
         </Show>
     }
 }

@@ -7,9 +7,10 @@ use super::{BackButton, ConnBadge, Put};
 use parley_shared::engine::AccountOutcome;
 use parley_shared::protocol::api::{EraseDevice, Failure};
 
-use crate::api;
+use crate::i18n::{self, Lang, Localize};
 use crate::runtime::{self, SessionError};
 use crate::store::{Store, StoreError};
+use crate::{api, tr};
 
 /// Why the account could not be deleted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +31,37 @@ async fn delete_account() -> Result<(), DeleteError> {
     api::send(&EraseDevice, Some(&token), &()).await?;
     runtime::stop();
     Ok(Store::open().await?.wipe().await?)
+}
+
+impl Localize for DeleteError {
+    fn text(&self) -> String {
+        match self {
+            Self::Session(e) => e.text(),
+            Self::Relay(f) => f.text(),
+            Self::Storage(e) => e.text(),
+        }
+    }
+}
+
+/// The language menu: the browser's choice until one is made here.
+#[component]
+fn Language() -> impl IntoView {
+    let on_change = move |ev: leptos::ev::Event| {
+        if let Some(l) = Lang::from_tag(&event_target_value(&ev)) {
+            i18n::switch(l);
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>{move || tr!("settings-language")}</h2>
+            <label class="language">
+                <select name="language" aria-label=move || tr!("settings-language")
+                    prop:value=move || i18n::lang().tag() on:change=on_change>
+                    {Lang::ALL.map(|l| view! { <option value=l.tag()>{l.own_name()}</option> })}
+                </select>
+            </label>
+        </section>
+    }
 }
 
 /// Settings.
@@ -65,7 +97,7 @@ pub(super) fn Settings() -> impl IntoView {
                         let _ = w.location().reload();
                     }
                 }
-                Err(e) => error.put(Some(e.to_string())),
+                Err(e) => error.put(Some(e.text())),
             }
         });
     };
@@ -83,58 +115,59 @@ pub(super) fn Settings() -> impl IntoView {
         <main class="settings" data-screen="settings">
             <header class="bar">
                 <BackButton/>
-                <h1>"Settings"</h1>
+                <h1>{move || tr!("settings-title")}</h1>
                 <ConnBadge/>
             </header>
             <section class="card">
-                <h2>"This device"</h2>
-                <p>"Name: " <strong>{name}</strong></p>
-                <p>"Device key: " <code class="fingerprint">{fingerprint}</code></p>
-                <p class="hint">"Your private keys are stored in this browser only, encrypted with a key the browser will not export."</p>
+                <h2>{move || tr!("settings-device")}</h2>
+                <p>{move || tr!("settings-name")} " " <strong>{name}</strong></p>
+                <p>{move || tr!("settings-device-key")} " " <code class="fingerprint">{fingerprint}</code></p>
+                <p class="hint">{move || tr!("settings-keys-hint")}</p>
             </section>
+            <Language/>
             <section class="card">
-                <h2>"Privacy"</h2>
+                <h2>{move || tr!("settings-privacy")}</h2>
                 <label class="check">
                     <input type="checkbox" prop:checked=typing_on
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             runtime::write(|e| e.set_typing_indicators(on));
                         }/>
-                    "Typing indicators"
+                    {move || tr!("settings-typing")}
                 </label>
-                <p class="hint">"Contacts see when you are typing, and you see when they are. Off means neither."</p>
+                <p class="hint">{move || tr!("settings-typing-hint")}</p>
                 <label class="check">
                     <input type="checkbox" prop:checked=presence_on
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             runtime::write(|e| e.set_presence(on));
                         }/>
-                    "Show when I am online"
+                    {move || tr!("settings-presence")}
                 </label>
-                <p class="hint">"Your contacts (and only they) see when Parley is open on this device, and you see when theirs is. Off means neither; typing indicators need it on both sides."</p>
+                <p class="hint">{move || tr!("settings-presence-hint")}</p>
             </section>
             <section class="card">
-                <h2>"Reset identity keys"</h2>
-                <p class="hint">"If this device's keys may have been exposed, replace them. Conversations stay; each contact sees that your safety number changed and must confirm it."</p>
+                <h2>{move || tr!("settings-reset")}</h2>
+                <p class="hint">{move || tr!("settings-reset-hint")}</p>
                 {move || reset_state.get().map(|r| match r {
-                    Ok(AccountOutcome::KeysReplaced) => view! { <p class="hint" role="status">"New keys are in use. Your contacts will be asked to check your new safety number."</p> }.into_any(),
+                    Ok(AccountOutcome::KeysReplaced) => view! { <p class="hint" role="status">{move || tr!("settings-reset-done")}</p> }.into_any(),
                     // A reset that got no answer turned out never to have
                     // reached the relay: it was undone, the old keys stay.
-                    Ok(AccountOutcome::SignedIn) => view! { <p class="hint" role="status">"The earlier reset never reached the relay and was undone; your keys are unchanged. Reset again to replace them."</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(AccountOutcome::SignedIn) => view! { <p class="hint" role="status">{move || tr!("settings-reset-undone")}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{move || e.text()}</p> }.into_any(),
                 })}
                 <button type="button" class="secondary" on:click=reset>
-                    {move || if confirm_reset.get() { "Really replace my keys? Click again" } else { "Reset my identity keys" }}
+                    {move || if confirm_reset.get() { tr!("settings-reset-confirm") } else { tr!("settings-reset-button") }}
                 </button>
             </section>
             <section class="card">
-                <h2>"Delete account"</h2>
-                <p class="hint">"Erases this identity, its contacts and history from this browser, and everything the relay holds for it. This cannot be undone."</p>
+                <h2>{move || tr!("settings-delete")}</h2>
+                <p class="hint">{move || tr!("settings-delete-hint")}</p>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button type="button" class="danger" on:click=delete>
-                    {move || if confirm.get() { "Really delete everything? Click again" } else { "Delete my account" }}
+                    {move || if confirm.get() { tr!("settings-delete-confirm") } else { tr!("settings-delete-button") }}
                 </button>
             </section>
         </main>

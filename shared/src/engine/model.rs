@@ -52,8 +52,8 @@ pub enum Body {
     File(super::files::FileMessage),
 }
 
-/// Conversation events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Conversation events (the client words them in the language shown).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Notice {
     /// Paired (by link/QR or PIN).
     Paired,
@@ -87,7 +87,7 @@ pub enum Notice {
 }
 
 /// What was wrong with a contact's device list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ListProblem {
     /// Not signed by the contact's account key, or (first list) not agreed
     /// to by the device paired with.
@@ -96,73 +96,6 @@ pub enum ListProblem {
     Rollback,
     /// A different list under a counter already seen.
     Equivocation,
-}
-
-impl Notice {
-    /// Text for people.
-    pub fn describe(&self, peer: &str) -> String {
-        match self {
-            Self::Paired => format!("You paired with {peer}. Messages are end-to-end encrypted."),
-            Self::Timer { secs, by_me } => {
-                let who = if *by_me { "You" } else { peer };
-                match secs {
-                    None => format!("{who} turned off disappearing messages."),
-                    Some(s) => format!(
-                        "{who} set messages to disappear after {}.",
-                        describe_secs(*s)
-                    ),
-                }
-            }
-            Self::Undecryptable(why) => {
-                format!("A message from {peer} could not be decrypted ({why}).")
-            }
-            Self::SendFailed(why) => format!("A message could not be sent: {why}"),
-            Self::ForgedKeys => format!(
-                "The relay offered keys for {peer} that {peer} did not sign. Messages to {peer} wait; if this persists, someone may be trying to intercept them."
-            ),
-            Self::IdentityChanged => format!(
-                "{peer}'s safety number changed: they reset their keys. Compare the new number before sending."
-            ),
-            Self::DevicesChanged { added, removed } => match (added, removed) {
-                (0, 0) => format!("{peer}'s devices are unchanged."),
-                (a, 0) => format!(
-                    "{peer} added {}. The safety number is unchanged.",
-                    devices(*a)
-                ),
-                (0, r) => format!("{peer} removed {}.", devices(*r)),
-                (a, r) => format!("{peer} added {} and removed {}.", devices(*a), devices(*r)),
-            },
-            Self::DeviceListRefused(p) => {
-                let why = match p {
-                    ListProblem::Forged => "that their account did not sign",
-                    ListProblem::Rollback => "older than one already seen",
-                    ListProblem::Equivocation => "that contradicts one already seen",
-                };
-                format!(
-                    "The relay served a list of {peer}'s devices {why}. Messages to {peer} were not sent; someone may be trying to intercept them."
-                )
-            }
-        }
-    }
-}
-
-fn devices(n: u32) -> String {
-    if n == 1 {
-        "a device".to_owned()
-    } else {
-        format!("{n} devices")
-    }
-}
-
-/// `30 seconds`, `5 minutes`, `1 hour`, `7 days`.
-pub fn describe_secs(s: u32) -> String {
-    let (n, unit) = match s {
-        s if s % 86_400 == 0 => (s / 86_400, "day"),
-        s if s % 3_600 == 0 => (s / 3_600, "hour"),
-        s if s % 60 == 0 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// One history entry.

@@ -83,19 +83,6 @@ pub enum HangupReason {
     Failed,
 }
 
-impl HangupReason {
-    /// Text for people.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Ended => "Call ended",
-            Self::Declined => "Call declined",
-            Self::Busy => "Busy in another call",
-            Self::Unanswered => "No answer",
-            Self::Failed => "Call failed: the connection could not be kept up",
-        }
-    }
-}
-
 impl CallSignal {
     /// Size limits and freshness; a signal that fails is dropped.
     pub fn is_acceptable(&self, now: UnixMs) -> bool {

@@ -69,18 +69,9 @@ impl CallPhase {
 pub struct Outcome {
     /// Why.
     pub reason: HangupReason,
-    /// A local failure's message (camera refused, WebRTC error, offline).
+    /// A local failure's message (camera refused, WebRTC error, offline),
+    /// as the adapter that saw it worded it for people.
     pub detail: Option<String>,
-}
-
-impl Outcome {
-    /// Text for people.
-    pub fn describe(&self) -> String {
-        match &self.detail {
-            Some(d) => format!("Call failed: {d}"),
-            None => self.reason.describe().to_owned(),
-        }
-    }
 }
 
 /// An ICE candidate, as gathered or received.

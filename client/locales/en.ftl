@@ -1,0 +1,370 @@
+# Parley's English text. Every message here is in ru.ftl too (the client's
+# unit tests check both files against each other and against the code).
+
+language-name = English
+decimal-separator = .
+
+## The app's frame
+
+tagline = Private messages, files and calls, end-to-end encrypted, through a relay you run.
+version = Parley { $version }
+back = Back to conversations
+update-ready = A new version of Parley is ready.
+update-reload = Reload to update
+fatal-other-tab = Parley is already open in another tab or window. Use that one, or close it and reload this one.
+fatal-unreadable = Stored data could not be read: { $reason }
+still-starting = Parley is still starting; try again.
+conn-online = Connected
+conn-connecting = Connecting…
+conn-offline = Offline: { $reason }
+conn-lost = connection lost; reconnecting
+conn-unreachable = relay unreachable
+relay-checking = Checking the relay…
+relay-ready = Relay online
+relay-degraded = Relay is up but not ready: { $reason }
+relay-degraded-unknown = unknown
+relay-unreachable = Relay unreachable; retrying
+
+## Lengths of time
+
+# $case: nominative (a menu entry) or accusative ("after 1 week"); English has one form.
+period-seconds = { $n ->
+    [one] { $n } second
+   *[other] { $n } seconds
+}
+period-minutes = { $n ->
+    [one] { $n } minute
+   *[other] { $n } minutes
+}
+period-hours = { $n ->
+    [one] { $n } hour
+   *[other] { $n } hours
+}
+period-days = { $n ->
+    [one] { $n } day
+   *[other] { $n } days
+}
+period-weeks = { $n ->
+    [one] { $n } week
+   *[other] { $n } weeks
+}
+duration-days = { $n } d
+duration-hours = { $n } h
+duration-minutes = { $n } min
+duration-seconds = { $n } s
+timer-off = Off
+
+## Onboarding
+
+onboarding-title = Create your identity
+onboarding-hint = Your keys are made and kept in this browser. The relay never sees them.
+onboarding-name = Your name
+onboarding-invite-code = Invite code from the relay's operator
+onboarding-email = Email address (this relay asks for one)
+onboarding-send-code = Email me a code
+onboarding-code-sent = A 6-digit code is on its way. It is valid for 10 minutes.
+onboarding-email-code = Code from the email
+onboarding-creating = Creating…
+onboarding-create = Create my identity
+onboarding-name-missing = Choose a name your contacts will see.
+onboarding-relay-not-yet = The relay cannot be reached yet; try again in a moment.
+
+## Conversation list
+
+settings-title = Settings
+signed-in-as = Signed in as
+invite-title = Invite someone
+join-title = Join an invite
+home-empty = No conversations yet. Invite someone, or join their invite by scanning their QR code or typing their PIN.
+home-conversations = Conversations
+presence-online = online
+presence-offline = offline
+preview-hello = Paired — say hello
+unread = { $count ->
+    [one] { $count } unread message
+   *[other] { $count } unread messages
+}
+
+## Settings
+
+settings-device = This device
+settings-name = Name:
+settings-device-key = Device key:
+settings-keys-hint = Your private keys are stored in this browser only, encrypted with a key the browser will not export.
+settings-language = Language
+settings-privacy = Privacy
+settings-typing = Typing indicators
+settings-typing-hint = Contacts see when you are typing, and you see when they are. Off means neither.
+settings-presence = Show when I am online
+settings-presence-hint = Your contacts (and only they) see when Parley is open on this device, and you see when theirs is. Off means neither; typing indicators need it on both sides.
+settings-reset = Reset identity keys
+settings-reset-hint = If this device's keys may have been exposed, replace them. Conversations stay; each contact sees that your safety number changed and must confirm it.
+settings-reset-done = New keys are in use. Your contacts will be asked to check your new safety number.
+settings-reset-undone = The earlier reset never reached the relay and was undone; your keys are unchanged. Reset again to replace them.
+settings-reset-confirm = Really replace my keys? Click again
+settings-reset-button = Reset my identity keys
+settings-delete = Delete account
+settings-delete-hint = Erases this identity, its contacts and history from this browser, and everything the relay holds for it. This cannot be undone.
+settings-delete-confirm = Really delete everything? Click again
+settings-delete-button = Delete my account
+
+## Invite and join
+
+invite-expired-label = Expired
+invite-expires-in = Expires in { $time }
+invite-attempts-left = Someone entered a wrong code or sent a damaged reply. The invite still works; { $count ->
+    [one] { $count } more failed try
+   *[other] { $count } more failed tries
+} will end it.
+invite-new = Make a new invite
+invite-close-others = Close them and make a new invite
+invite-preparing = Preparing a one-time invite…
+invite-hint = Let your contact scan this code with Parley, or send them the link. It works once.
+invite-qr = Invite QR code
+invite-link = Or send this link over a channel you trust
+invite-copied = Copied
+invite-copy-refused = Copy refused: select the link and copy it
+invite-copy = Copy
+invite-pin-label = PIN (for typing it in on the other device)
+invite-pin = Pairing PIN
+invite-getting-pin = Getting a PIN…
+invite-show-pin = Show a PIN instead
+invite-waiting = Waiting for your contact…
+join-pairing = Pairing… keep both screens open.
+join-scan = Scan the QR code
+join-scan-start = Scan with camera
+join-scan-prompt = Point the camera at the invite's QR code.
+join-pin = Type the PIN
+join-pin-label = PIN shown on the other screen
+join-pin-button = Join with PIN
+join-link = Paste the invite link
+join-link-label = Invite link
+join-link-button = Join with link
+scanner-preview = Camera preview
+scanner-stop = Stop camera
+
+## A conversation
+
+chat-verified-title = Safety number verified
+chat-verified = verified
+chat-typing = typing…
+chat-audio-call = Audio call
+chat-video-call = Video call
+chat-timer = Disappearing messages
+chat-delete-confirm = Really delete? Click again
+chat-delete = Delete conversation
+chat-changed = { $peer }'s safety number has changed.
+chat-changed-hint = They reset their keys, or someone may be trying to intercept your messages. Compare the new safety number with them before you send anything.
+chat-show-safety = Show safety number
+chat-allow-sending = I compared it: allow sending
+chat-messages = Messages
+chat-file-lifetime-before = Files are deleted after
+chat-file-lifetime = File lifetime
+chat-delete-after-download = or as soon as it is downloaded
+chat-attach = Attach a file
+chat-message = Message
+chat-placeholder = Write a message
+chat-send = Send
+chat-disappears-in = disappears in { $time }
+chat-bytes-left = { $count ->
+    [one] { $count } byte left
+   *[other] { $count } bytes left
+}
+chat-bytes-over = { $count ->
+    [one] { $count } byte over the limit
+   *[other] { $count } bytes over the limit
+}
+chat-too-long = This message is too long to send: { $size } bytes, the limit is { $max } (emoji, accented letters and many scripts take several bytes each). Shorten it by { $over ->
+    [one] { $over } byte
+   *[other] { $over } bytes
+}.
+status-queued = Waiting to send
+status-sent = Sent
+status-delivered = Delivered
+status-read = Read
+safety-title = Safety number
+safety-hint = Compare these digits with your contact's screen, in person or on a call, or scan the code on their screen. If they match, nobody is in the middle.
+safety-scan = Scan their code
+safety-scan-prompt = Point the camera at the code under their safety number.
+safety-mark-verified = I compared the numbers: mark as verified
+safety-match = The codes match: marked as verified.
+
+## Conversation events
+
+notice-paired = You paired with { $peer }. Messages are end-to-end encrypted.
+notice-timer-off-me = You turned off disappearing messages.
+notice-timer-off-peer = { $peer } turned off disappearing messages.
+notice-timer-me = You set messages to disappear after { $period }.
+notice-timer-peer = { $peer } set messages to disappear after { $period }.
+notice-undecryptable = A message from { $peer } could not be decrypted ({ $why }).
+notice-send-failed = A message could not be sent: { $why }
+notice-forged-keys = The relay offered keys for { $peer } that { $peer } did not sign. Messages to { $peer } wait; if this persists, someone may be trying to intercept them.
+notice-identity-changed = { $peer }'s safety number changed: they reset their keys. Compare the new number before sending.
+notice-devices-added = { $peer } added { $count ->
+    [one] a device
+   *[other] { $count } devices
+}. The safety number is unchanged.
+notice-devices-removed = { $peer } removed { $count ->
+    [one] a device
+   *[other] { $count } devices
+}.
+notice-devices-changed = { $peer } added { $added } and removed { $removed } devices. The safety number is unchanged.
+notice-device-list-forged = The relay served a list of { $peer }'s devices that their account did not sign. Messages to { $peer } were not sent; someone may be trying to intercept them.
+notice-device-list-rollback = The relay served a list of { $peer }'s devices older than one already seen. Messages to { $peer } were not sent; someone may be trying to intercept them.
+notice-device-list-equivocation = The relay served a list of { $peer }'s devices that contradicts one already seen. Messages to { $peer } were not sent; someone may be trying to intercept them.
+
+## Files
+
+size-bytes = { $n } B
+size-kb = { $n } kB
+size-mb = { $n } MB
+size-gb = { $n } GB
+progress = { $phase } { $percent } % · { $speed } MB/s
+phase-encrypting = Encrypting
+phase-uploading = Uploading
+phase-downloading = Downloading
+file-deleted = Deleted from storage
+file-deleted-in = Deleted from storage in { $time }
+file-waiting = Waiting for { $peer } to accept
+file-peer-downloaded = { $peer } downloaded it
+file-peer-declined = { $peer } declined it
+file-gone = Downloaded and deleted from storage
+file-downloaded = Downloaded
+file-declined = Declined
+file-type-unknown = file
+file-metadata-removed = Location and camera data removed
+file-accept = Accept and download
+file-decline = Decline
+file-preview = Image preview
+
+## Calls
+
+call-calling = Calling…
+call-incoming-video = Incoming video call
+call-incoming-audio = Incoming audio call
+call-connecting = Connecting…
+call-reconnecting = Reconnecting…
+call-dialog = Call
+call-accept = Accept
+call-decline = Decline
+call-unmute = Unmute
+call-mute = Mute
+call-camera-on = Turn camera on
+call-camera-off = Turn camera off
+call-quality = Quality
+call-quality-label = Call quality
+call-quality-low = Low (125 kbit/s)
+call-quality-normal = Normal (300 kbit/s)
+call-quality-high = High (2 Mbit/s)
+call-hang-up = Hang up
+call-close = Close
+call-ended = Call ended
+call-declined = Call declined
+call-busy = Busy in another call
+call-unanswered = No answer
+call-failed = Call failed: the connection could not be kept up
+call-failed-detail = Call failed: { $detail }
+
+## Errors
+
+failure-unreachable = The relay cannot be reached. Check your connection; Parley retries by itself.
+# $detail is the relay's own explanation (in English).
+failure-refused = { $reason } The relay says: { $detail }
+failure-unexpected = The relay sent an unexpected answer ({ $status }).
+code-bad-request = The relay could not read the request.
+code-unauthorized = The relay does not recognise this device.
+code-forbidden = The relay refused.
+code-not-found = The relay does not have it.
+code-conflict = That conflicts with what the relay has.
+code-too-large = That is larger than the relay allows.
+code-length-mismatch = The data arrived incomplete.
+code-rate-limited = Too many requests; wait a moment.
+code-unavailable = The relay is busy or partly down; try again later.
+code-internal = The relay failed.
+code-method-not-allowed = The relay does not allow that.
+code-quota-exceeded = This device's allowance on the relay is used up.
+code-other = The relay refused.
+engine-unknown-contact = There is no such contact.
+engine-bad-text = A message must be 1 to { $max } bytes.
+engine-bad-timer = The timer must be between 1 second and 4 weeks.
+engine-corrupt = Stored data is damaged.
+engine-session = The message could not be encrypted.
+engine-bad-bundle = The contact's keys from the relay are invalid.
+engine-identity-changed = The safety number changed: compare it and confirm before sending.
+engine-offline = Not connected to the relay.
+engine-no-session = The contact has not finished pairing yet.
+engine-not-settled = Wait until every message is sent and Parley is connected, then try again.
+engine-reset-pending = A key reset is already under way; it is being finished.
+engine-no-account = This device has no account yet; connect to the relay first.
+engine-account = The account's key or device list is invalid.
+engine-not-listed = The account's device list does not include this device.
+account-bad-challenge = The relay sent an invalid challenge.
+account-reset-unanswered = { $failure } Try again: the reset is finished or undone first.
+account-busy = Another account request is under way; try again in a moment.
+session-storage = Parley could not save its state. Reload Parley to continue.
+session-no-account = There is no account in this browser.
+store-no-window = Parley must run in a browser window.
+store-no-indexeddb = IndexedDB is not available (private mode?).
+store-browser = Browser storage failed ({ $step }): { $detail }
+store-browser-plain = Browser storage failed ({ $step }).
+store-damaged = Stored record { $record } is damaged.
+store-undecryptable = Stored record { $record } does not decrypt.
+camera-unsupported = This browser cannot use a camera here (it needs HTTPS).
+camera-refused = Camera access was refused or no camera was found.
+camera-failed = The camera could not be opened.
+rtc-no-media-devices = This browser cannot use a microphone here (it needs HTTPS).
+rtc-media-refused = Microphone or camera access was refused or is not available.
+rtc-no-webrtc = This browser cannot make calls (no WebRTC).
+rtc-browser = The browser's call connection failed: { $detail }
+pairing-invalid-invite = This is not a valid Parley invite.
+pairing-wrong-code = Wrong pairing code.
+pairing-authentication = The pairing message could not be authenticated.
+pairing-bad-signature = The other device's identity could not be verified.
+pairing-identity-mismatch = The other device's identity does not match the invite.
+pairing-malformed = The pairing message is damaged.
+pairing-too-large = The profile is too large.
+flow-expired = This invite has expired; ask for a new one.
+flow-other-relay = This invite is for another relay ({ $relay }).
+flow-own-invite = This is your own invite.
+flow-no-pin-slot = This invite has no PIN.
+flow-pin-exists = This invite already has a PIN.
+flow-attempts-used = This invite had too many failed attempts; make a new one.
+invite-too-many = You already have { $max } open invites: in other tabs or windows, or on pages closed in the last 10 minutes.
+invite-cancelled = Invite cancelled.
+invite-expired = This invite expired before anyone joined. Make a new one.
+invite-gone = This invite is gone (expired or closed). Make a new one.
+invite-pin-setup = Could not prepare the PIN ({ $failure }). Make a new invite.
+invite-void = Pairing failed ({ $reason }). This invite had too many wrong attempts and is void. Make a new one.
+pin-rate-limited = Too many PIN invites from your network just now. Use the QR code or link, or ask for a PIN again in a few minutes.
+join-bad-code = A pairing code looks like 1234-567890.
+join-no-such-code = No invite has this code. It may have expired, been used, or been mistyped.
+join-too-many-codes = Too many codes tried from this device or network. Wait a minute, then try again.
+join-not-ready = The invite is not ready yet; try again in a moment.
+join-invite-gone = This invite has expired, was cancelled or was already used. Ask for a new one.
+join-busy = Someone else is joining with this invite right now. Try again in a few seconds.
+join-no-answer = The other device did not answer. Try again.
+join-wrong-pin = Wrong code. Check it and try again; the invite still works.
+join-link-rejected = The inviting device could not verify this link. Ask for a new invite.
+join-closed = Wrong code, or the invite was cancelled or had too many wrong attempts. Ask for a new invite.
+safety-unsupported = This is not a Parley safety-number code. Scan the code under their safety number.
+safety-mismatch = The codes do not match. Do not trust this conversation until you find out why.
+blob-unreachable = Storage is unreachable.
+blob-refused = The storage link expired or was refused.
+blob-failed = Storage answered with an error ({ $status }).
+transfer-too-large = { $name } is too large for this relay. { $failure }
+transfer-gone = The file is no longer available: it was deleted or expired.
+transfer-blob = { $reason } The file was not transferred.
+job-malformed = The file worker got a malformed request.
+job-unreadable = The file could not be read (was it moved or changed?).
+job-changed = The file changed while it was being encrypted; it was not sent.
+job-no-room = The browser could not hold the file (out of memory or storage).
+job-unsendable = The file worker could not hand the result back; the file was not processed.
+job-unreachable = Storage is unreachable; try again later.
+job-link-expired = The download link expired; try again.
+job-gone = The file is no longer in storage.
+job-storage = Storage answered { $status }; try again later.
+job-interrupted = The download was interrupted; try again.
+job-tampered = The file was altered in storage (it does not match what was sent); it was not saved.
+worker-stopped = The file worker stopped unexpectedly; the file was not processed.
+worker-empty = The file worker returned nothing; the file was not processed.
+upload-no-xhr = This browser cannot upload files (no XMLHttpRequest).
