@@ -17,7 +17,7 @@ use parley_shared::crypto::os_rng;
 use parley_shared::crypto::pairing::Paired;
 use parley_shared::crypto::safety::SafetyNumber;
 use parley_shared::engine::content::Profile;
-use parley_shared::engine::model::{Body, Notice};
+use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::protocol::ws::{DeviceId, close};
 use parley_shared::testing::Transport as _;
 
@@ -121,7 +121,8 @@ async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<Stri
     assert!(texts(&phone, &b_id).contains(&"to both of you".to_owned()));
     assert_eq!(bob.engine.outbox_len(), 0);
 
-    // The phone writes to Bob: it lands in Alice's conversation at Bob's.
+    // The phone writes to Bob: it lands in Alice's conversation at Bob's,
+    // and shows as sent on the laptop.
     let now = phone.io.now();
     phone
         .engine
@@ -130,6 +131,30 @@ async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<Stri
     phone.drain().await;
     settle(&mut [&mut phone, &mut bob, &mut laptop]).await;
     assert!(texts(&bob, &a_id).contains(&"from the phone".to_owned()));
+    let on_laptop = laptop
+        .engine
+        .messages(&b_id)
+        .iter()
+        .find(|m| m.body == Body::Text("from the phone".into()))
+        .cloned()
+        .expect("the laptop shows what the phone sent");
+    assert!(on_laptop.outgoing);
+    assert!(on_laptop.status >= Status::Sent);
+
+    // Read on one device clears unread on the other.
+    let now = bob.io.now();
+    bob.engine
+        .send_text(&mut os_rng(), &a_id, "read me anywhere", now)
+        .unwrap();
+    bob.drain().await;
+    settle(&mut [&mut bob, &mut laptop, &mut phone]).await;
+    // (Both also hold "to both of you" unread.)
+    assert_eq!(laptop.engine.contact(&b_id).unwrap().unread, 2);
+    assert_eq!(phone.engine.contact(&b_id).unwrap().unread, 2);
+    phone.engine.mark_read(&mut os_rng(), &b_id).unwrap();
+    phone.drain().await;
+    settle(&mut [&mut phone, &mut laptop, &mut bob]).await;
+    assert_eq!(laptop.engine.contact(&b_id).unwrap().unread, 0);
 
     // Alice removes the phone: the relay erases it and closes its socket.
     laptop.engine.remove_device(phone_id).unwrap();

@@ -86,6 +86,9 @@ pub enum Content {
     /// The sender is typing (`true`) or stopped without sending (ephemeral,
     /// only while both are online; see `engine::typing`).
     Typing(bool),
+    /// What another device of the same account did (accepted only from
+    /// the account's own devices; see `engine::sync`).
+    Sync(super::sync::SyncEvent),
 }
 
 /// What a device tells its contacts about itself.

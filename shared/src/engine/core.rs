@@ -13,6 +13,7 @@ pub use super::error::EngineError;
 use super::model::{AccountRecord, Body, Contact, Message, Notice, OutboxEntry, Status, key};
 use super::prekeys::KeysRecord;
 use super::rotation::PendingRotation;
+use super::sync::SyncEvent;
 use crate::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use crate::crypto::pairing::Paired;
 use crate::crypto::safety::SafetyNumber;
@@ -61,9 +62,13 @@ pub struct Engine {
     /// Envelopes from unknown devices held while lists are fetched.
     pub(super) parked: Vec<super::lists::Parked>,
     /// When lists were last fetched for an unknown sender.
-    pub(super) lists_fetched_at: UnixMs,
+    pub(super) lists_fetched_at: Option<UnixMs>,
+    /// List fetches for parked envelopes not answered yet.
+    pub(super) lists_pending: usize,
     /// Waiting to be linked into an existing account (makes none of its own).
     pub(super) linking: bool,
+    /// Sessions with this account's other devices (see `sync`).
+    pub(super) own_devices: BTreeMap<DeviceId, super::peers::PeerDevice>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -212,11 +217,12 @@ impl Engine {
         for d in owed {
             self.fetch_bundle(d);
         }
-        // A contact's other devices we have something for.
+        // A contact's other devices, or ours, we have something for.
         let owed: Vec<DeviceId> = self
             .peers
             .values()
             .flat_map(|p| p.others.iter())
+            .chain(self.own_devices.iter())
             .filter(|(_, d)| d.session.is_none() && !d.waiting.is_empty())
             .map(|(id, _)| *id)
             .collect();
@@ -324,10 +330,15 @@ impl Engine {
                 peer,
                 Content::Receipt {
                     kind: ReceiptKind::Read,
-                    ids,
+                    ids: ids.clone(),
                 },
                 None,
             )?;
+            let read = SyncEvent::Read {
+                conversation: *peer,
+                ids,
+            };
+            self.sync_own(rng, read)?;
             self.effects.push_back(Effect::Changed);
         }
         self.commit();
@@ -353,6 +364,11 @@ impl Engine {
         self.push_notice(peer, Notice::Timer { secs, by_me: true }, now);
         self.save_contact(peer);
         self.send_content(rng, peer, Content::Timer { secs }, None)?;
+        let timer = SyncEvent::Timer {
+            conversation: *peer,
+            secs,
+        };
+        self.sync_own(rng, timer)?;
         self.effects.push_back(Effect::Changed);
         Ok(())
     }

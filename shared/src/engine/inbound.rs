@@ -130,10 +130,17 @@ impl Engine {
             Some(false) => {}
         }
         let conv = self.conversation_of(&from).unwrap_or(from);
+        let own = self.own_devices.contains_key(&from);
         // A successor's first message was handled by `try_successor`.
         let result = known.map(|_| self.decrypt(rng, &from, payload));
         match result {
             None => {}
+            // Our own devices only tell us what they did.
+            Some(Ok(plaintext)) if own => {
+                if let Ok(Content::Sync(event)) = Content::from_padded(&plaintext) {
+                    self.apply_sync(event, now);
+                }
+            }
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
                 Ok(content) => self.apply(rng, &conv, content, now),
                 // Authentic but not understood: a newer client's ephemeral
@@ -141,6 +148,7 @@ impl Engine {
                 Err(_) if ephemeral => {}
                 Err(e) => self.push_notice(&conv, Notice::Undecryptable(e.to_string()), now),
             },
+            Some(Err(_)) if own => {}
             Some(Err(e)) => self.push_notice(&conv, Notice::Undecryptable(e.to_string()), now),
         }
         if let Some(c) = self.slot(&from) {
@@ -331,6 +339,8 @@ impl Engine {
             }
             Content::FileState { id, state } => self.update_file(from, &id, state, true),
             Content::Typing(typing) => self.typing_received(from, typing, now),
+            // Only the account's own devices may say what "we" did.
+            Content::Sync(_) => {}
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

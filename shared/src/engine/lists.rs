@@ -43,6 +43,22 @@ impl Engine {
         let Some(entry) = self.outbox.values().find(|o| &o.id == id).cloned() else {
             return;
         };
+        if self.own_devices.contains_key(&entry.to) {
+            // Another of our devices changed our list.
+            let adopted = list
+                .ok_or(ListProblem::Rollback)
+                .and_then(|l| self.adopt_own_list(l));
+            if adopted.is_err() {
+                self.outbox.remove(&entry.seq);
+                self.pending.push(StoreOp::Delete(key::outbox(entry.seq)));
+            }
+            self.commit();
+            for o in self.outbox.values_mut() {
+                o.in_flight = false;
+            }
+            self.flush_outbox();
+            return;
+        }
         let Some(conv) = self.conversation_of(&entry.to) else {
             self.drop_outbox_to(&entry.to);
             self.commit();
@@ -149,32 +165,65 @@ impl Engine {
         }
     }
 
-    /// An envelope from a device no contact lists: perhaps a contact's new
-    /// device. Held unacknowledged while the contacts' lists are fetched;
-    /// false when it cannot be (the caller then drops it).
+    /// An envelope from a device no contact lists: perhaps a contact's (or
+    /// our own) new device. False when it should be acknowledged and
+    /// dropped now (nobody could list it). Otherwise it is held while the
+    /// lists are fetched (at most every [`REFRESH_EVERY`]); once they are in,
+    /// it is handled if a list names its sender and acknowledged and
+    /// dropped if not, so a stranger's envelopes never pile up on the relay.
+    /// Between refreshes it is left unacknowledged on the relay for the
+    /// next connection.
     pub(super) fn park(&mut self, parked: Parked, now: UnixMs) -> bool {
-        if self.peers.is_empty() || self.parked.len() >= MAX_PARKED {
+        if self.peers.is_empty() && self.own.is_none() {
             return false;
         }
-        if !self
-            .parked
-            .iter()
-            .any(|p| p.id == parked.id && p.from == parked.from)
-        {
-            self.parked.push(parked);
+        let last = self.lists_fetched_at;
+        let due = last.is_none_or(|t| now >= t.saturating_add(REFRESH_EVERY));
+        // Replies an adapter lost must not stop refreshes for good.
+        if last.is_some_and(|t| now >= t.saturating_add(Millis::from_secs(120))) {
+            self.lists_pending = 0;
         }
-        if now >= self.lists_fetched_at.saturating_add(REFRESH_EVERY) {
-            self.lists_fetched_at = now;
+        if due && self.lists_pending == 0 {
+            self.lists_fetched_at = Some(now);
             let accounts: Vec<_> = self
                 .peers
                 .iter()
                 .map(|(c, p)| (*c, p.account.id()))
                 .collect();
             for (conv, account) in accounts {
+                self.lists_pending += 1;
                 self.http(Purpose::List(conv), GetDeviceList { account }.request(&()));
             }
+            // Or one of our own devices, new since our list.
+            if let Some(account) = self.account_public().map(|a| a.id()) {
+                self.lists_pending += 1;
+                self.http(Purpose::OwnList, GetDeviceList { account }.request(&()));
+            }
+        }
+        let held = self
+            .parked
+            .iter()
+            .any(|p| p.id == parked.id && p.from == parked.from);
+        if self.lists_pending > 0 && !held && self.parked.len() < MAX_PARKED {
+            self.parked.push(parked);
         }
         true
+    }
+
+    /// Our own list fetched because of a parked envelope.
+    pub(super) fn own_list_fetched<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        reply: &Reply,
+        now: UnixMs,
+    ) {
+        if let Ok(bytes) = super::http::decode::<GetDeviceList>(reply)
+            && let Ok(l) = SignedDeviceList::from_bytes(&bytes.0)
+        {
+            let _ = self.adopt_own_list(l);
+            self.commit();
+        }
+        self.list_arrived(rng, now);
     }
 
     /// A contact's list fetched because of a parked envelope.
@@ -186,6 +235,7 @@ impl Engine {
         now: UnixMs,
     ) {
         let Ok(bytes) = super::http::decode::<GetDeviceList>(reply) else {
+            self.list_arrived(rng, now);
             return;
         };
         let adopted = SignedDeviceList::from_bytes(&bytes.0)
@@ -196,13 +246,29 @@ impl Engine {
             Err(problem) => self.list_refused(conv, problem, now),
         }
         self.commit();
-        // Whatever is now known is handled; the rest waits for the relay.
-        let parked = std::mem::take(&mut self.parked);
-        for p in parked {
-            if self.conversation_of(&p.from).is_some() {
+        self.list_arrived(rng, now);
+    }
+
+    /// One of the lists fetched for parked envelopes is in (or failed).
+    /// Once all are, parked envelopes whose sender a list now names are
+    /// handled, and the others acknowledged and dropped.
+    fn list_arrived<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: UnixMs) {
+        self.lists_pending = self.lists_pending.saturating_sub(1);
+        if self.lists_pending > 0 {
+            return;
+        }
+        for p in std::mem::take(&mut self.parked) {
+            let known =
+                self.conversation_of(&p.from).is_some() || self.own_devices.contains_key(&p.from);
+            if known {
                 self.on_deliver(rng, p.from, p.id, false, &p.payload, now);
             } else {
-                self.parked.push(p);
+                self.effects.push_back(super::core::Effect::Send(
+                    crate::protocol::ws::ClientFrame::Ack {
+                        from: p.from,
+                        id: p.id,
+                    },
+                ));
             }
         }
         self.flush_outbox();

@@ -61,8 +61,10 @@ impl Engine {
             peers: BTreeMap::new(),
             owners: BTreeMap::new(),
             parked: Vec::new(),
-            lists_fetched_at: UnixMs::EPOCH,
+            lists_fetched_at: None,
+            lists_pending: 0,
             linking: false,
+            own_devices: BTreeMap::new(),
         };
         e.save_account();
         e.save_account_keys();
@@ -99,6 +101,7 @@ impl Engine {
         let mut account_keys = KeysRecord::default();
         let mut own = None;
         let mut linking = false;
+        let mut own_devices = BTreeMap::new();
         let mut peers = BTreeMap::new();
         let mut next_seq = 1;
         for (k, v) in records {
@@ -143,6 +146,8 @@ impl Engine {
                 });
             } else if k == key::LINKING {
                 linking = true;
+            } else if k == key::OWN_DEVICES {
+                own_devices = super::sync::decode_own_devices(v)?;
             } else if k == key::OWN_ACCOUNT {
                 own = Some(OwnAccount::decode(v)?);
             } else if let Some(h) = k.strip_prefix(key::PEER) {
@@ -171,7 +176,9 @@ impl Engine {
             .iter()
             .flat_map(|(conv, p)| p.others.keys().map(|d| (*d, *conv)))
             .collect();
-        archives.retain(|d, _| contacts.contains_key(d) || owners.contains_key(d));
+        archives.retain(|d, _| {
+            contacts.contains_key(d) || owners.contains_key(d) || own_devices.contains_key(d)
+        });
         Ok(Some(Self {
             identity,
             account,
@@ -195,8 +202,10 @@ impl Engine {
             peers,
             owners,
             parked: Vec::new(),
-            lists_fetched_at: UnixMs::EPOCH,
+            lists_fetched_at: None,
+            lists_pending: 0,
             linking,
+            own_devices,
         }))
     }
 }

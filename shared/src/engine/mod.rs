@@ -32,6 +32,7 @@ pub mod prekeys;
 mod presence;
 mod rotation;
 mod sessions;
+pub mod sync;
 pub mod transfer;
 pub mod typing;
 mod verify;

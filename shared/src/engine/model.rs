@@ -239,6 +239,8 @@ pub(crate) mod key {
     pub(crate) const KEYS: &str = "keys";
     pub(crate) const ARCHIVE: &str = "archive/";
     pub(crate) const OWN_ACCOUNT: &str = "own-account";
+    /// Sessions with the account's other devices.
+    pub(crate) const OWN_DEVICES: &str = "own-devices";
     /// Present while a new device waits to be linked into an account.
     pub(crate) const LINKING: &str = "linking";
     pub(crate) const PEER: &str = "peer/";

@@ -8,6 +8,7 @@ use super::core::Engine;
 use super::effects::{Effect, put};
 use super::error::EngineError;
 use super::model::{Body, Message, OutboxEntry, Status, key};
+use super::sync::SyncEvent;
 use crate::protocol::ws::{ClientFrame, DeviceId};
 use crate::time::{Millis, UnixMs};
 
@@ -88,6 +89,14 @@ impl Engine {
             },
             Some(id),
         )?;
+        let sent = SyncEvent::Sent {
+            conversation: *peer,
+            id,
+            text: text.to_owned(),
+            sent_at: now,
+            expire_secs,
+        };
+        self.sync_own(rng, sent)?;
         Ok(id)
     }
 

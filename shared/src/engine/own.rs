@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::core::{Engine, StoreOp, put};
 use super::error::EngineError;
 use super::http::{Purpose, Reply};
+use super::model::ListProblem;
 use super::model::{RECORD_VERSION, key};
 use crate::crypto::account::{
-    AccountKeyPair, AccountPublic, DeviceEntry, DeviceList, SignedDeviceList,
+    AccountKeyPair, AccountPublic, DeviceEntry, DeviceList, SignedDeviceList, accept_newer,
 };
 use crate::crypto::codec::{self, bytes};
 use crate::protocol::api::{Bytes, Endpoint as _, PutDeviceList};
@@ -143,10 +144,11 @@ impl Engine {
         let made = DeviceList::new(own.key.public(), own.list.counter() + 1, devices)
             .and_then(|list| Ok((own.key.sign(&list)?, list)));
         if let Ok((signed, list)) = made {
-            own.list = list;
+            own.list = list.clone();
             own.signed = signed;
             own.published = false;
             self.save_own();
+            self.follow_own_list(&list);
         }
     }
 
@@ -191,10 +193,11 @@ impl Engine {
         let own = self.own.as_mut().ok_or(EngineError::NoAccount)?;
         let list = DeviceList::new(own.key.public(), own.list.counter() + 1, devices)?;
         let signed = own.key.sign(&list)?;
-        own.list = list;
+        own.list = list.clone();
         own.signed = signed.clone();
         own.published = false;
         self.save_own();
+        self.follow_own_list(&list);
         self.commit();
         self.publish_own();
         Ok(signed)
@@ -208,6 +211,7 @@ impl Engine {
         if checked.device(self.device_id()).is_none() {
             return Err(EngineError::NotListed);
         }
+        self.follow_own_list(&checked);
         self.own = Some(OwnAccount {
             key,
             list: checked,
@@ -219,6 +223,21 @@ impl Engine {
         self.save_own();
         self.commit();
         self.publish_own();
+        Ok(())
+    }
+
+    /// A newer list of our own account, from the relay (another of our
+    /// devices changed it): adopted if the account key signed it and it is
+    /// newer than ours.
+    pub(super) fn adopt_own_list(&mut self, signed: SignedDeviceList) -> Result<(), ListProblem> {
+        let own = self.own.as_mut().ok_or(ListProblem::Forged)?;
+        let list = signed.verify(&own.key.public())?;
+        accept_newer(Some(&own.list), &list)?;
+        own.list = list.clone();
+        own.signed = signed;
+        own.published = true;
+        self.save_own();
+        self.follow_own_list(&list);
         Ok(())
     }
 

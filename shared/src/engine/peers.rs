@@ -127,6 +127,9 @@ impl Engine {
     /// The counter of the list a device's account was adopted at, for
     /// `Send.list` (`None`: no account known for it).
     pub(super) fn list_counter_of(&self, device: &DeviceId) -> Option<u64> {
+        if self.own_devices.contains_key(device) {
+            return self.own.as_ref().map(|o| o.list.counter());
+        }
         let conv = self.conversation_of(device)?;
         self.peers.get(&conv).map(|p| p.list.counter())
     }
@@ -143,6 +146,8 @@ impl Engine {
             self.save_contact(device);
         } else if let Some(conv) = self.owners.get(device).copied() {
             self.save_peer(&conv);
+        } else if self.own_devices.contains_key(device) {
+            self.save_own_devices();
         }
     }
 
@@ -195,7 +200,7 @@ impl Engine {
         for e in list.devices() {
             let d = e.device_id();
             if d != *conv && !others.contains_key(&d) {
-                others.insert(d, new_peer_device(e));
+                others.insert(d, PeerDevice::new(e));
                 self.owners.insert(d, *conv);
             }
         }
@@ -260,11 +265,14 @@ impl Engine {
     }
 }
 
-fn new_peer_device(e: &DeviceEntry) -> PeerDevice {
-    PeerDevice {
-        identity: e.identity().clone(),
-        session: None,
-        waiting: Vec::new(),
-        seen: VecDeque::new(),
+impl PeerDevice {
+    /// A listed device we have no session with yet.
+    pub(crate) fn new(e: &DeviceEntry) -> Self {
+        Self {
+            identity: e.identity().clone(),
+            session: None,
+            waiting: Vec::new(),
+            seen: VecDeque::new(),
+        }
     }
 }

@@ -46,8 +46,10 @@ impl Engine {
                 seen: &mut c.seen,
             });
         }
-        let conv = *self.owners.get(device)?;
-        let d = self.peers.get_mut(&conv)?.others.get_mut(device)?;
+        let d = match self.owners.get(device).copied() {
+            Some(conv) => self.peers.get_mut(&conv)?.others.get_mut(device)?,
+            None => self.own_devices.get_mut(device)?,
+        };
         Some(Slot {
             identity: &d.identity,
             session: &mut d.session,
