@@ -368,3 +368,20 @@ job-tampered = The file was altered in storage (it does not match what was sent)
 worker-stopped = The file worker stopped unexpectedly; the file was not processed.
 worker-empty = The file worker returned nothing; the file was not processed.
 upload-no-xhr = This browser cannot upload files (no XMLHttpRequest).
+
+## Storage (Settings)
+storage-title = Storage in this browser
+storage-persistent = This browser keeps Parley's data: it will not delete it to free space.
+storage-best-effort = This browser may delete Parley's data, your account and every conversation with it, when it runs short of space.
+storage-back-up = Keep a backup of your account so you can restore it if that happens.
+storage-ask = Ask the browser to keep the data
+
+## Devices (Settings)
+devices-title = Your devices
+devices-hint = Contacts encrypt every message for each of these devices. Remove a device you no longer use: the relay erases it and contacts stop encrypting to it.
+devices-this = This device
+devices-other = Device { $id }
+devices-joined = joined { $date }
+devices-remove = Remove
+devices-remove-confirm = Remove it for good?
+device-removed = This device was removed from your account by another of your devices, and the relay erased it. It can no longer receive messages.

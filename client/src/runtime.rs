@@ -358,6 +358,12 @@ fn connect() {
             feed(|e| e.handle_frame(&mut os_rng(), frame, api::now()));
         });
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+            if ev.code() == close::REMOVED {
+                // Another device of the account removed this one; the
+                // relay erased it, so there is nothing to reconnect to.
+                stop();
+                return ui.fatal.set(Some(crate::tr!("device-removed")));
+            }
             feed(|e| {
                 e.on_close();
                 if close::token_is_dead(ev.code()) {

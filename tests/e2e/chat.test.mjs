@@ -105,6 +105,17 @@ describe('chat between two browsers', () => {
     await backHome(alice.page);
     await alice.page.getByRole('button', { name: 'Settings' }).click();
     await alice.page.getByLabel('Typing indicators').check();
+    // The account lists this device alone, and Settings says what the
+    // browser answered about keeping the data (asked at onboarding).
+    const devices = alice.page.locator('.device-list li');
+    assert.equal(await devices.count(), 1);
+    assert.equal(await devices.first().getAttribute('data-this'), 'true');
+    const persisted = await alice.page.evaluate(() => navigator.storage.persisted());
+    const storage = alice.page.locator(`section[data-storage="${persisted ? 'persistent' : 'best-effort'}"]`);
+    await storage.waitFor(T);
+    if (!persisted) {
+      await storage.getByText('Keep a backup of your account').waitFor(T);
+    }
     await backHome(alice.page);
     await openConversation(alice.page, 'Bob');
   });

@@ -3,6 +3,7 @@
 
 mod call;
 mod chat;
+mod devices;
 mod file;
 mod home;
 mod invite;
@@ -10,6 +11,7 @@ mod join;
 mod onboarding;
 mod scanner;
 mod settings;
+mod storage;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -50,6 +50,8 @@ async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), OnboardEr
     let store = Store::open().await?;
     store.apply(writes).await?;
     runtime::start(engine, store, ui);
+    // Ask the browser to keep the account (Settings shows its answer).
+    let _ = super::storage::persist().await;
     Ok(())
 }
 

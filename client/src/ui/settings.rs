@@ -124,6 +124,8 @@ pub(super) fn Settings() -> impl IntoView {
                 <p>{move || tr!("settings-device-key")} " " <code class="fingerprint">{fingerprint}</code></p>
                 <p class="hint">{move || tr!("settings-keys-hint")}</p>
             </section>
+            <super::devices::DevicesCard/>
+            <super::storage::StorageCard/>
             <Language/>
             <section class="card">
                 <h2>{move || tr!("settings-privacy")}</h2>

@@ -92,6 +92,17 @@ impl Engine {
         })
     }
 
+    /// This account's devices with the time each joined, as last signed.
+    pub fn own_device_entries(&self) -> Vec<(DeviceId, UnixMs)> {
+        self.own.as_ref().map_or_else(Vec::new, |o| {
+            o.list
+                .devices()
+                .iter()
+                .map(|d| (d.device_id(), d.created_at()))
+                .collect()
+        })
+    }
+
     /// Whether the relay holds this account's current list.
     pub fn own_list_published(&self) -> bool {
         self.own.as_ref().is_some_and(|o| o.published)
