@@ -230,6 +230,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             .configure(http::configure(state.clone()))
     })
     .shutdown_timeout(config.shutdown_timeout.as_secs())
+    // Small frames go out at once: with Nagle's algorithm a delivery waited
+    // for the client's delayed ACK of the previous one (tens of ms).
+    .tcp_nodelay(true)
     .bind(config.bind)
     .map_err(|e| {
         ConfigError::new(
