@@ -64,6 +64,8 @@ pub struct Engine {
     pub(super) lists_fetched_at: UnixMs,
     /// Waiting to be linked into an existing account (makes none of its own).
     pub(super) linking: bool,
+    /// The restore flow (see `restore`).
+    pub(super) restore: super::restore::RestoreState,
 }
 
 impl core::fmt::Debug for Engine {

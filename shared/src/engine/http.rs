@@ -47,6 +47,8 @@ pub(super) enum Purpose {
     PublishList,
     /// A contact's device list (by conversation), for an unknown sender.
     List(DeviceId),
+    /// A step of restoring a backup.
+    Restore(super::restore::RestoreStep),
 }
 
 /// Requests in flight (the adapter may answer them in any order).
@@ -113,6 +115,7 @@ impl Engine {
             Purpose::Auth(step) => self.auth_reply(step, &reply),
             Purpose::PublishList => self.list_published(&reply),
             Purpose::List(conv) => self.list_fetched(rng, &conv, &reply, now),
+            Purpose::Restore(step) => self.restore_reply(step, &reply, now),
         }
         Ok(())
     }

@@ -63,6 +63,7 @@ impl Engine {
             parked: Vec::new(),
             lists_fetched_at: UnixMs::EPOCH,
             linking: false,
+            restore: Default::default(),
         };
         e.save_account();
         e.save_account_keys();
@@ -197,6 +198,7 @@ impl Engine {
             parked: Vec::new(),
             lists_fetched_at: UnixMs::EPOCH,
             linking,
+            restore: Default::default(),
         }))
     }
 }
