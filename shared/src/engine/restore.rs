@@ -1,4 +1,4 @@
-//! Restoring a backup (ADR 0021): a fresh device, registered and connected
+//! Restoring a backup (ADR 0021): a fresh device, registered with the relay
 //! and waiting to be linked ([`Engine::create_for_link`]), becomes a new
 //! device of the backed-up account, and takes its contacts, history and
 //! settings.
@@ -34,9 +34,9 @@ use crate::time::UnixMs;
 /// Why a restore did not finish (nothing of the backup was taken in).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestoreError {
-    /// Only a new device, registered, connected and not yet in an account,
-    /// can be restored into.
-    #[error("a backup is restored on a new device, once it is connected")]
+    /// Only a new device, registered and not yet in an account, can be
+    /// restored into.
+    #[error("a backup is restored on a new device, once it is registered")]
     NotReady,
     /// A restore is already running.
     #[error("a restore is already under way")]
@@ -102,7 +102,7 @@ impl Engine {
             return Err(RestoreError::Busy);
         }
         let fresh = self.linking && self.own.is_none() && self.contacts.is_empty();
-        if !fresh || !self.account.registered || !self.online {
+        if !fresh || !self.account.registered {
             return Err(RestoreError::NotReady);
         }
         let key =
@@ -291,11 +291,14 @@ impl Engine {
         self.next_expiry = UnixMs::EPOCH;
         self.commit();
         // This device starts a session with each contact (its first
-        // message carries the profile, as after pairing).
-        for dev in restored {
-            self.fetch_bundle(dev);
+        // message carries the profile, as after pairing); offline, the
+        // next `Ready` fetches the bundles.
+        if self.online {
+            for dev in restored {
+                self.fetch_bundle(dev);
+            }
+            self.send_presence();
         }
-        self.send_presence();
     }
 
     fn restored_contact(&self, c: &super::backup::BackupContact) -> Contact {
