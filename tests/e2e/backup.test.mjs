@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  PHONE, backHome, incoming, inChatWith, joinWithLink, newUser, openConversation, send,
-  showInvite,
+  PHONE, backHome, incoming, inChatWith, joinWithLink, newUser, openConversation, screenshot,
+  send, showInvite,
 } from './app.mjs';
 import { launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
 
@@ -114,6 +114,7 @@ describe('backup and restore', () => {
     await fresh.page.getByLabel('Backup password').fill('correct horse batteries');
     await fresh.page.getByRole('button', { name: 'Restore', exact: true }).click();
     await fresh.page.getByRole('alert').filter({ hasText: 'Wrong password or recovery key.' }).waitFor(T);
+    await screenshot(fresh.page, 'restore-wrong-password');
     assert.equal(await fresh.page.getAttribute('main', 'data-screen'), 'onboarding');
     assert.equal(await records(fresh.page), 0, 'nothing was created');
 
@@ -143,6 +144,7 @@ describe('backup and restore', () => {
     await page.getByRole('button', { name: 'Show my recovery key' }).click();
     const key = (await page.textContent('.recovery-key')).trim();
     assert.match(key, /^([0-9A-Z]{4}-){13}[0-9A-Z]$/);
+    await screenshot(page, 'backup-recovery-key');
     const button = page.getByRole('button', { name: 'Download the backup' });
     assert.equal(await button.isDisabled(), true, 'not before "I wrote it down"');
     await page.getByLabel('I wrote it down').check();
