@@ -287,17 +287,20 @@ pub(crate) async fn reset_keys() -> Result<AccountOutcome, SessionError> {
     Ok(outcome)
 }
 
-/// Runs an engine that has no runtime yet (onboarding) until it has no
-/// effects left: performs its requests and returns the writes it asked for,
-/// in order, for the store the runtime will use.
+/// Runs an engine that has no runtime yet (onboarding, restore) until it
+/// has no effects left: performs its requests (with the token, once
+/// registered) and returns the writes it asked for, in order, for the store
+/// the runtime will use.
 pub(crate) async fn run_detached(engine: &mut Engine) -> Vec<StoreOp> {
     let mut writes = Vec::new();
     while let Some(effect) = engine.next_effect() {
         match effect {
             Effect::Store(ops) => writes.extend(ops),
             Effect::Http { id, request } => {
-                let reply = api::perform(&request, None).await;
-                // Registration's outcome is read from `account_result`.
+                let token = engine.token(api::now()).map(str::to_owned);
+                let reply = api::perform(&request, token.as_deref()).await;
+                // The flows' outcomes are read from `account_result` and
+                // `restore_result`.
                 let _ = engine.http_reply(&mut os_rng(), id, reply, api::now());
             }
             Effect::Send(_) | Effect::Changed | Effect::Call(..) => {}

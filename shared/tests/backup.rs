@@ -4,11 +4,16 @@
 mod common;
 
 use common::{Device, TestRng};
+use parley_shared::crypto::account::{AccountKeyPair, DeviceEntry, DeviceList};
 use parley_shared::crypto::backup::{
-    self, BackupContact, BackupContents, BackupError, KdfParams, MAX_M_KIB, MAX_P, MAX_T,
-    RecoveryKey,
+    self, BackupError, KdfParams, MAX_M_KIB, MAX_P, MAX_T, RecoveryKey,
 };
-use parley_shared::crypto::keys::IdentityKeyPair;
+use parley_shared::crypto::codec::DecodeError;
+use parley_shared::engine::backup::{BackupContact, BackupContents, BackupPeer, BackupSecret};
+use parley_shared::engine::model::{Body, Message, Status};
+use parley_shared::engine::typing::Prefs;
+use parley_shared::time::UnixMs;
+use zeroize::Zeroizing;
 
 /// Small parameters: correctness, not cost, is under test (benchmarks cover cost).
 const FAST: KdfParams = KdfParams {
@@ -17,33 +22,110 @@ const FAST: KdfParams = KdfParams {
     p: 1,
 };
 
-fn contents(rng: &mut TestRng) -> (BackupContents, IdentityKeyPair) {
+fn password(pw: &str) -> BackupSecret {
+    BackupSecret::Password(Zeroizing::new(pw.to_owned()))
+}
+
+/// An account with one device, and a contact whose account is known, with
+/// one message.
+fn contents(rng: &mut TestRng) -> (BackupContents, AccountKeyPair) {
     let me = Device::new(rng, 0);
     let peer = Device::new(rng, 1);
+    let at = UnixMs::from_millis(1_800_000_000_000);
+    let key = AccountKeyPair::generate(rng);
+    let list = DeviceList::new(
+        key.public(),
+        3,
+        vec![DeviceEntry::link(&me.identity, &key.public(), at)],
+    )
+    .unwrap();
+    let peer_key = AccountKeyPair::generate(rng);
+    let peer_list = DeviceList::new(
+        peer_key.public(),
+        1,
+        vec![DeviceEntry::link(&peer.identity, &peer_key.public(), at)],
+    )
+    .unwrap();
     let c = BackupContents {
-        identity: me.identity.to_bytes().to_vec(),
+        account_key: key.to_bytes().to_vec(),
+        list: key.sign(&list).unwrap(),
+        name: "Alice".into(),
         contacts: vec![BackupContact {
             identity: peer.identity.public(),
             name: "Bob".into(),
+            timer_secs: None,
             verified: true,
+            paired_at: at,
+            last_activity: at,
+            account: Some(BackupPeer {
+                account: peer_key.public(),
+                list: peer_key.sign(&peer_list).unwrap(),
+            }),
+            history: vec![Message {
+                id: [7; 16],
+                seq: 4,
+                outgoing: false,
+                body: Body::Text("hello".into()),
+                at,
+                status: Status::Read,
+                expires_at: None,
+            }],
         }],
+        prefs: Prefs {
+            typing_indicators: false,
+            presence: true,
+        },
     };
-    (c, me.identity)
+    (c, key)
 }
 
 #[test]
-fn password_backup_restores_identity_and_contacts() {
+fn password_backup_restores_account_contacts_history_and_settings() {
     let rng = &mut TestRng::new("backup");
-    let (c, identity) = contents(rng);
-    let sealed =
-        backup::seal_with_password(rng, "correct horse battery staple", FAST, &c.to_bytes())
-            .unwrap();
-    let opened = backup::open_with_password(&sealed, "correct horse battery staple").unwrap();
-    let restored = BackupContents::from_bytes(&opened).unwrap();
+    let (c, key) = contents(rng);
+    let pw = password("correct horse battery staple");
+    let sealed = c.seal(rng, &pw, FAST).unwrap();
+    let restored = BackupContents::open(&sealed, &pw).unwrap();
     assert!(restored == c);
-    let id = IdentityKeyPair::from_bytes(&restored.identity).unwrap();
-    assert_eq!(id.public(), identity.public());
-    assert_eq!(restored.contacts[0].name, "Bob");
+    let account = AccountKeyPair::from_bytes(&restored.account_key).unwrap();
+    assert_eq!(account.public(), key.public());
+    assert_eq!(restored.list.verify(&key.public()).unwrap().counter(), 3);
+    let bob = &restored.contacts[0];
+    assert_eq!(bob.name, "Bob");
+    assert_eq!(bob.history[0].body, Body::Text("hello".into()));
+    assert!(bob.account.is_some());
+    assert!(!restored.prefs.typing_indicators);
+    // The contents never show the key in logs.
+    assert!(!format!("{restored:?}").contains("account_key"));
+    assert_eq!(
+        BackupContents::open(&sealed, &password("correct horse battery stapl")).unwrap_err(),
+        BackupError::WrongKey
+    );
+}
+
+#[test]
+fn contents_of_another_version_or_damaged_are_refused() {
+    let rng = &mut TestRng::new("backup-contents");
+    let (c, _) = contents(rng);
+    let mut bytes = c.to_bytes().to_vec();
+    bytes[0] = 2; // the identity-and-contacts layout
+    assert_eq!(
+        BackupContents::from_bytes(&bytes).unwrap_err(),
+        BackupError::Malformed(DecodeError::Version(2))
+    );
+    let plain = c.to_bytes();
+    let cut = &plain[..plain.len() - 3];
+    assert!(matches!(
+        BackupContents::from_bytes(cut),
+        Err(BackupError::Malformed(_))
+    ));
+    // Sealed well, but not a contents layout: "damaged", not "wrong key".
+    let pw = password("pw");
+    let sealed = backup::seal_with_password(rng, "pw", FAST, b"garbage").unwrap();
+    assert!(matches!(
+        BackupContents::open(&sealed, &pw),
+        Err(BackupError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -79,7 +161,8 @@ fn wrong_password_and_tampering_give_a_clear_error() {
 #[test]
 fn hostile_parameters_are_refused_before_any_work() {
     let rng = &mut TestRng::new("backup-params");
-    let sealed = backup::seal_with_password(rng, "pw", FAST, b"x").unwrap();
+    let (c, _) = contents(rng);
+    let sealed = c.seal(rng, &password("pw"), FAST).unwrap();
     let mut huge = sealed.clone();
     huge[9..13].copy_from_slice(&u32::MAX.to_be_bytes()); // 4 TiB of memory
     assert_eq!(
@@ -96,10 +179,32 @@ fn hostile_parameters_are_refused_before_any_work() {
             "offset {at}"
         );
     }
-    // Truncated ciphertext: a clear error, not a panic.
-    for cut in [1, 16, sealed.len() - 30] {
-        assert!(backup::open_with_password(&sealed[..sealed.len() - cut], "pw").is_err());
+    // Truncated ciphertext: a clear error, not a panic; the whole file opens.
+    for cut in [1, 16, 200, sealed.len() - 60, sealed.len() - 30] {
+        let short = &sealed[..sealed.len() - cut];
+        assert!(
+            matches!(
+                BackupContents::open(short, &password("pw")),
+                Err(BackupError::WrongKey | BackupError::NotABackup)
+            ),
+            "cut {cut}"
+        );
     }
+    assert!(BackupContents::open(&sealed, &password("pw")).unwrap() == c);
+    // The same for a recovery-key file.
+    let key = RecoveryKey::generate(rng);
+    let by_key = BackupSecret::RecoveryKey(key.clone());
+    let sealed = c.seal(rng, &by_key, FAST).unwrap();
+    for cut in [1, 16, 200, sealed.len() - 20] {
+        assert!(
+            matches!(
+                BackupContents::open(&sealed[..sealed.len() - cut], &by_key),
+                Err(BackupError::WrongKey | BackupError::NotABackup)
+            ),
+            "cut {cut}"
+        );
+    }
+    assert!(BackupContents::open(&sealed, &by_key).unwrap() == c);
     assert!(
         backup::seal_with_password(
             rng,

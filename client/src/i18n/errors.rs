@@ -3,12 +3,13 @@
 //! comes from outside (a relay's explanation, a browser's message, a
 //! file name) is passed through as an argument.
 
+use parley_shared::crypto::backup::BackupError;
 use parley_shared::crypto::pairing::PairingError;
 use parley_shared::crypto::safety::SafetyNumberError;
 use parley_shared::engine::flow::BlobError;
 use parley_shared::engine::pairing::{FlowError, InviteError, JoinError, PinError};
 use parley_shared::engine::transfer::TransferError;
-use parley_shared::engine::{AccountError, EngineError, ScanError};
+use parley_shared::engine::{AccountError, EngineError, RestoreError, ScanError};
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::api::Failure;
 use parley_worker::JobError;
@@ -230,6 +231,35 @@ impl Localize for JobError {
             Self::Storage(status) => tr!("job-storage", status = *status),
             Self::Interrupted => tr!("job-interrupted"),
             Self::Tampered => tr!("job-tampered"),
+        }
+    }
+}
+
+impl Localize for BackupError {
+    fn text(&self) -> String {
+        match self {
+            Self::WrongKey => tr!("backup-wrong-key"),
+            Self::NotABackup => tr!("backup-not-a-backup"),
+            Self::BadParameters => tr!("backup-bad-parameters"),
+            Self::RecoveryKeyTypo => tr!("backup-key-typo"),
+            Self::Malformed(_) => tr!("backup-damaged"),
+        }
+    }
+}
+
+impl Localize for RestoreError {
+    fn text(&self) -> String {
+        match self {
+            Self::NotReady => tr!("restore-not-ready"),
+            Self::Busy => tr!("restore-busy"),
+            Self::Damaged(_) => tr!("backup-damaged"),
+            Self::Relay(f) => f.text(),
+            Self::ForeignList => tr!("restore-foreign-list"),
+            Self::Rollback { backup, relay } => {
+                tr!("restore-rollback", backup = *backup, relay = *relay)
+            }
+            Self::Equivocation(_) => tr!("restore-equivocation"),
+            Self::Account(_) => tr!("restore-account"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Screens. Navigation is a signal (no router): the URL never carries state,
 //! and an invite link's fragment is read once at start and then removed.
 
+mod backup;
 mod call;
 mod chat;
 mod devices;
@@ -9,6 +10,7 @@ mod home;
 mod invite;
 mod join;
 mod onboarding;
+mod restore;
 mod scanner;
 mod settings;
 mod storage;

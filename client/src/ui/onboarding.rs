@@ -1,5 +1,6 @@
 //! First run: create the identity in this browser, name it, and register it
-//! with the relay (passing its gate: open, invite code or emailed code).
+//! with the relay (passing its gate: open, invite code or emailed code); or
+//! restore one from a backup file (`restore`), which passes the same gate.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -69,6 +70,10 @@ pub(super) fn Onboarding() -> impl IntoView {
     let code_sent = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let restoring = RwSignal::new(false);
+    let restore_key = RwSignal::new(false);
+    let backup_secret = RwSignal::new(String::new());
+    let backup_file = NodeRef::<leptos::html::Input>::new();
 
     spawn_local(async move {
         match api::send(&GetInfo, None, &()).await {
@@ -97,7 +102,8 @@ pub(super) fn Onboarding() -> impl IntoView {
         ev.prevent_default();
         error.put(None);
         let n = clean_name(&name.get_untracked());
-        if n.is_empty() {
+        let restore = restoring.get_untracked();
+        if n.is_empty() && !restore {
             error.put(Some(tr!("onboarding-name-missing")));
             return;
         }
@@ -115,6 +121,36 @@ pub(super) fn Onboarding() -> impl IntoView {
                 return;
             }
         };
+        if restore {
+            let file = backup_file
+                .get_untracked()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0));
+            let Some(file) = file else {
+                error.put(Some(tr!("onboarding-restore-no-file")));
+                return;
+            };
+            let secret = match super::restore::secret(
+                &backup_secret.get_untracked(),
+                restore_key.get_untracked(),
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    error.put(Some(e.text()));
+                    return;
+                }
+            };
+            busy.put(true);
+            spawn_local(async move {
+                let r = super::restore::restore(file, secret, gate, ui).await;
+                busy.put(false);
+                match r {
+                    Ok(()) => nav.put(Screen::Home),
+                    Err(e) => error.put(Some(e.text())),
+                }
+            });
+            return;
+        }
         busy.put(true);
         spawn_local(async move {
             let r = register(n, gate, ui).await;
@@ -134,11 +170,37 @@ pub(super) fn Onboarding() -> impl IntoView {
         <main class="start" data-screen="onboarding">
             <Brand/>
             <form class="card" on:submit=submit>
-                <h2>{move || tr!("onboarding-title")}</h2>
-                <p class="hint">{move || tr!("onboarding-hint")}</p>
-                <label for="name">{move || tr!("onboarding-name")}</label>
-                <input id="name" name="name" autocomplete="nickname" maxlength="64" required
-                    prop:value=move || name.get() on:input=move |ev| name.put(event_target_value(&ev))/>
+                <Show when=move || !restoring.get()>
+                    <h2>{move || tr!("onboarding-title")}</h2>
+                    <p class="hint">{move || tr!("onboarding-hint")}</p>
+                    <label for="name">{move || tr!("onboarding-name")}</label>
+                    <input id="name" name="name" autocomplete="nickname" maxlength="64" required
+                        prop:value=move || name.get() on:input=move |ev| name.put(event_target_value(&ev))/>
+                </Show>
+                <Show when=move || restoring.get()>
+                    <h2>{move || tr!("onboarding-restore-title")}</h2>
+                    <p class="hint">{move || tr!("onboarding-restore-hint")}</p>
+                    <label for="backup-file">{move || tr!("onboarding-restore-file")}</label>
+                    <input id="backup-file" type="file" accept=".parley,application/octet-stream" node_ref=backup_file/>
+                    <div class="row" role="radiogroup">
+                        <label class="check">
+                            <input type="radio" name="restore-kind" prop:checked=move || !restore_key.get()
+                                on:change=move |_| restore_key.put(false)/>
+                            {move || tr!("onboarding-restore-with-password")}
+                        </label>
+                        <label class="check">
+                            <input type="radio" name="restore-kind" prop:checked=move || restore_key.get()
+                                on:change=move |_| restore_key.put(true)/>
+                            {move || tr!("onboarding-restore-with-key")}
+                        </label>
+                    </div>
+                    <label for="backup-secret">
+                        {move || if restore_key.get() { tr!("onboarding-restore-secret-key") } else { tr!("onboarding-restore-secret-password") }}
+                    </label>
+                    <input id="backup-secret" autocomplete="off"
+                        type=move || if restore_key.get() { "text" } else { "password" }
+                        prop:value=move || backup_secret.get() on:input=move |ev| backup_secret.put(event_target_value(&ev))/>
+                </Show>
                 <Show when=move || is(RegistrationMode::Invite)>
                     <label for="invite-code">{move || tr!("onboarding-invite-code")}</label>
                     <input id="invite-code" autocomplete="off"
@@ -164,7 +226,16 @@ pub(super) fn Onboarding() -> impl IntoView {
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button type="submit" class="primary" disabled=move || busy.get()>
-                    {move || if busy.get() { tr!("onboarding-creating") } else { tr!("onboarding-create") }}
+                    {move || match (restoring.get(), busy.get()) {
+                        (false, true) => tr!("onboarding-creating"),
+                        (false, false) => tr!("onboarding-create"),
+                        (true, true) => tr!("onboarding-restore-working"),
+                        (true, false) => tr!("onboarding-restore-button"),
+                    }}
+                </button>
+                <button type="button" class="link" disabled=move || busy.get()
+                    on:click=move |_| { error.put(None); restoring.update(|r| *r = !*r); }>
+                    {move || if restoring.get() { tr!("onboarding-restore-back") } else { tr!("onboarding-restore") }}
                 </button>
             </form>
         </main>

@@ -1,4 +1,5 @@
-//! This device: name, fingerprint, and deleting the account.
+//! This device: name, fingerprint, language, privacy, backup, key reset
+//! and deleting the account.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -127,6 +128,7 @@ pub(super) fn Settings() -> impl IntoView {
             <super::devices::DevicesCard/>
             <super::storage::StorageCard/>
             <Language/>
+            <super::backup::Backup/>
             <section class="card">
                 <h2>{move || tr!("settings-privacy")}</h2>
                 <label class="check">

@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use parley_shared::crypto::backup::{self, BackupContents, RecoveryKey};
+use parley_shared::crypto::backup::{self, RecoveryKey};
+use parley_shared::engine::backup::BackupContents;
 
 fuzz_target!(|data: &[u8]| {
     let key = RecoveryKey::parse("0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0");

@@ -1,7 +1,6 @@
-//! Encrypted backups: identity and contacts (never ratchet state: a restored
-//! session would reuse message keys and nonces; a restored device starts new
-//! sessions) sealed with XChaCha20-Poly1305 under Argon2id(password) or a
-//! random recovery key.
+//! Encrypted backup files: contents (`engine::backup::BackupContents`: the
+//! account key, contacts, history and settings, never ratchet state) sealed
+//! with XChaCha20-Poly1305 under Argon2id(password) or a random recovery key.
 //!
 //! Layout (every header byte is authenticated as associated data):
 //! `"PRLYBKP" || version(1) || kind(1) || [m_kib(4) t(4) p(4) salt(16)] || nonce(24) || ciphertext`
@@ -9,19 +8,15 @@
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand_core::CryptoRng;
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::codec::{self, DecodeError, bytes};
-use super::keys::IdentityPublic;
+use super::codec::DecodeError;
 use super::primitives::{Secret, sha256, xopen, xseal};
 
 const MAGIC: &[u8; 7] = b"PRLYBKP";
 const VERSION: u8 = 1;
 const KIND_PASSWORD: u8 = 1;
 const KIND_RECOVERY: u8 = 2;
-/// 2: no ratchet state (restoring it would reuse message keys and nonces).
-const VERSION_CONTENTS: u8 = 2;
 /// Decoding refuses parameters beyond these, so a crafted backup cannot make
 /// a phone's browser allocate more than it can or spin for minutes: twice
 /// the default memory, twice its passes.
@@ -271,51 +266,4 @@ pub fn open_with_recovery_key(
     xopen(key.0.expose(), &parts.nonce, parts.header, parts.ciphertext)
         .map(Zeroizing::new)
         .map_err(|_| BackupError::WrongKey)
-}
-
-/// One contact in a backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackupContact {
-    /// Verified identity.
-    pub identity: IdentityPublic,
-    /// Name the user gave the contact.
-    pub name: String,
-    /// Whether the safety number was verified.
-    pub verified: bool,
-}
-
-/// What a backup holds.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackupContents {
-    /// `IdentityKeyPair::to_bytes()`.
-    #[serde(with = "bytes")]
-    pub identity: Vec<u8>,
-    /// Contacts.
-    pub contacts: Vec<BackupContact>,
-}
-
-impl Drop for BackupContents {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.identity);
-    }
-}
-
-impl core::fmt::Debug for BackupContents {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("BackupContents")
-            .field("contacts", &self.contacts.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl BackupContents {
-    /// Versioned bytes (secret).
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(codec::encode(VERSION_CONTENTS, self))
-    }
-
-    /// Restores from [`Self::to_bytes`].
-    pub fn from_bytes(b: &[u8]) -> Result<Self, BackupError> {
-        Ok(codec::decode(VERSION_CONTENTS, b)?)
-    }
 }

@@ -69,6 +69,8 @@ pub struct Engine {
     pub(super) linking: bool,
     /// Sessions with this account's other devices (see `sync`).
     pub(super) own_devices: BTreeMap<DeviceId, super::peers::PeerDevice>,
+    /// The restore flow (see `restore`).
+    pub(super) restore: super::restore::RestoreState,
 }
 
 impl core::fmt::Debug for Engine {

@@ -49,6 +49,8 @@ pub(super) enum Purpose {
     List(DeviceId),
     /// Our own account's list, for an unknown sender.
     OwnList,
+    /// A step of restoring a backup.
+    Restore(super::restore::RestoreStep),
 }
 
 /// Requests in flight (the adapter may answer them in any order).
@@ -116,6 +118,7 @@ impl Engine {
             Purpose::PublishList => self.list_published(&reply),
             Purpose::List(conv) => self.list_fetched(rng, &conv, &reply, now),
             Purpose::OwnList => self.own_list_fetched(rng, &reply, now),
+            Purpose::Restore(step) => self.restore_reply(step, &reply, now),
         }
         Ok(())
     }

@@ -65,6 +65,7 @@ impl Engine {
             lists_pending: 0,
             linking: false,
             own_devices: BTreeMap::new(),
+            restore: Default::default(),
         };
         e.save_account();
         e.save_account_keys();
@@ -206,6 +207,7 @@ impl Engine {
             lists_pending: 0,
             linking,
             own_devices,
+            restore: Default::default(),
         }))
     }
 }

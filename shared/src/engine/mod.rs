@@ -12,6 +12,7 @@
 
 mod account;
 pub mod backoff;
+pub mod backup;
 pub mod call;
 pub mod content;
 mod core;
@@ -30,6 +31,7 @@ pub mod pairing;
 mod peers;
 pub mod prekeys;
 mod presence;
+mod restore;
 mod rotation;
 mod sessions;
 pub mod sync;
@@ -40,4 +42,5 @@ mod verify;
 pub use self::account::{AccountError, AccountOutcome};
 pub use self::core::{Effect, Engine, EngineError, MemoryStore, StoreOp};
 pub use self::http::{Reply, RequestId, decode};
+pub use self::restore::RestoreError;
 pub use self::verify::ScanError;
