@@ -10,9 +10,7 @@ mod common;
 
 use common::api::{Api, Device, Ws};
 use common::backends::relay_tests;
-use common::relay::{Relay, RelayBuilder};
-use parley_relay::config::DatabaseTarget;
-use parley_relay::db::Store;
+use common::relay::RelayBuilder;
 use parley_shared::crypto::account::{AccountKeyPair, DeviceEntry, DeviceList, SignedDeviceList};
 use parley_shared::crypto::os_rng;
 use parley_shared::protocol::api::{Endpoint as _, GetDeviceList, PutDeviceList};
@@ -20,14 +18,6 @@ use parley_shared::protocol::ws::{ClientFrame, ServerFrame, close};
 use parley_shared::time::UnixMs;
 
 const T0: UnixMs = UnixMs::from_millis(1_780_000_000_000);
-
-fn store_of(relay: &Relay, pg: &Option<String>) -> Store {
-    let target = match pg {
-        Some(url) => DatabaseTarget::parse(url).unwrap(),
-        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
-    };
-    Store::connect(&target, 2).unwrap()
-}
 
 /// `devices` listed by `account` at `counter`, each having agreed.
 fn list(account: &AccountKeyPair, counter: u64, devices: &[&Device]) -> SignedDeviceList {
@@ -180,7 +170,7 @@ async fn a_removed_device_is_erased_and_its_socket_closed(
     pg: Option<String>,
 ) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let [laptop, phone, bob] = api.devices::<3>().await;
     let alice = AccountKeyPair::generate(&mut os_rng());
@@ -224,7 +214,7 @@ async fn a_removed_device_is_erased_and_its_socket_closed(
 
 async fn stale_sends_are_refused_with_the_current_list(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let [laptop, phone, bob, carol] = api.devices::<4>().await;
     let laptop_id = laptop.identity.device_id();
@@ -293,7 +283,7 @@ async fn stale_sends_are_refused_with_the_current_list(builder: RelayBuilder, pg
 
 async fn erasing_the_last_device_forgets_the_account(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let [laptop, phone, bob] = api.devices::<3>().await;
     let alice = AccountKeyPair::generate(&mut os_rng());

@@ -8,13 +8,12 @@
 mod common;
 
 use common::backends::relay_tests;
-use common::device::{Client, alice_and_bob};
+use common::device::{Client, alice_and_bob, settle};
 use common::relay::RelayBuilder;
 use parley_shared::crypto::backup::{BackupError, KdfParams, RecoveryKey};
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::RestoreError;
 use parley_shared::engine::backup::{BackupContents, BackupSecret};
-use parley_shared::engine::model::Body;
 use parley_shared::protocol::api::{Endpoint as _, EraseDevice};
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::testing::Transport as _;
@@ -25,25 +24,6 @@ const FAST: KdfParams = KdfParams {
     t: 1,
     p: 1,
 };
-
-fn texts(c: &Client, peer: &DeviceId) -> Vec<String> {
-    c.engine
-        .messages(peer)
-        .iter()
-        .filter_map(|m| match &m.body {
-            Body::Text(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-async fn settle(devices: &mut [&mut Client]) {
-    for _ in 0..4 {
-        for d in devices.iter_mut() {
-            d.pump(150).await;
-        }
-    }
-}
 
 async fn say(from: &mut Client, to: &DeviceId, text: &str) {
     let now = from.io.now();
@@ -60,7 +40,7 @@ async fn chatted(base: &str, secret: &BackupSecret) -> (Client, Client, Vec<u8>)
     settle(&mut [&mut laptop, &mut bob]).await;
     say(&mut bob, &a_id, "noted").await;
     settle(&mut [&mut bob, &mut laptop]).await;
-    assert_eq!(texts(&laptop, &b_id), ["before the backup", "noted"]);
+    assert_eq!(laptop.texts(&b_id), ["before the backup", "noted"]);
     let contents = laptop.engine.backup_contents().unwrap();
     let file = contents.seal(&mut os_rng(), secret, FAST).unwrap();
     (laptop, bob, file)
@@ -98,7 +78,7 @@ async fn goes_on(
         .collect();
     assert_eq!(shown, [b_id]);
     assert_eq!(restored.engine.contact(&b_id).unwrap().name, "Bob");
-    assert_eq!(texts(restored, &b_id), ["before the backup", "noted"]);
+    assert_eq!(restored.texts(&b_id), ["before the backup", "noted"]);
     assert_eq!(restored.engine.name(), "Alice");
 
     // The restored device's session start reaches Bob (an unknown device
@@ -109,9 +89,9 @@ async fn goes_on(
     all.extend(others.iter_mut().map(|c| &mut **c));
     settle(&mut all).await;
     assert!(
-        texts(restored, &b_id).contains(&"welcome back".to_owned()),
+        restored.texts(&b_id).contains(&"welcome back".to_owned()),
         "{:?}",
-        texts(restored, &b_id)
+        restored.texts(&b_id)
     );
     assert_eq!(bob.engine.outbox_len(), 0);
 
@@ -119,7 +99,8 @@ async fn goes_on(
     say(restored, &b_id, "from the restored device").await;
     settle(&mut [&mut *restored, &mut *bob]).await;
     assert!(
-        texts(bob, &a_id).contains(&"from the restored device".to_owned()),
+        bob.texts(&a_id)
+            .contains(&"from the restored device".to_owned()),
         "{:?} / {} / {:?}",
         bob.engine.messages(&a_id),
         restored.engine.outbox_len(),
@@ -182,7 +163,11 @@ async fn password_backup_restores_a_new_device(builder: RelayBuilder, _pg: Optio
 
     goes_on(&mut new, &mut bob, a_id, &mut [&mut laptop]).await;
     // Bob's message went to both of Alice's devices.
-    assert!(texts(&laptop, &bob.engine.device_id()).contains(&"welcome back".to_owned()));
+    assert!(
+        laptop
+            .texts(&bob.engine.device_id())
+            .contains(&"welcome back".to_owned())
+    );
     assert_eq!(bob.engine.device_count(&a_id), 2);
 }
 

@@ -9,10 +9,8 @@
 mod common;
 
 use common::backends::relay_tests;
-use common::device::{Client, alice_and_bob};
-use common::relay::{Relay, RelayBuilder};
-use parley_relay::config::DatabaseTarget;
-use parley_relay::db::Store;
+use common::device::{Client, alice_and_bob, settle};
+use common::relay::RelayBuilder;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::pairing::Paired;
 use parley_shared::crypto::safety::SafetyNumber;
@@ -20,25 +18,6 @@ use parley_shared::engine::content::Profile;
 use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::protocol::ws::{DeviceId, close};
 use parley_shared::testing::Transport as _;
-
-fn store_of(relay: &Relay, pg: &Option<String>) -> Store {
-    let target = match pg {
-        Some(url) => DatabaseTarget::parse(url).unwrap(),
-        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
-    };
-    Store::connect(&target, 2).unwrap()
-}
-
-fn texts(c: &Client, peer: &DeviceId) -> Vec<String> {
-    c.engine
-        .messages(peer)
-        .iter()
-        .filter_map(|m| match &m.body {
-            Body::Text(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 fn notices(c: &Client, peer: &DeviceId) -> Vec<Notice> {
     c.engine
@@ -51,18 +30,9 @@ fn notices(c: &Client, peer: &DeviceId) -> Vec<Notice> {
         .collect()
 }
 
-/// Lets frames and replies settle between the three devices.
-async fn settle(devices: &mut [&mut Client]) {
-    for _ in 0..3 {
-        for d in devices.iter_mut() {
-            d.pump(150).await;
-        }
-    }
-}
-
 async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
     let (a_id, b_id) = (laptop.engine.device_id(), bob.engine.device_id());
     settle(&mut [&mut laptop, &mut bob]).await;
@@ -117,8 +87,8 @@ async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<Stri
         notices(&bob, &a_id)
     );
     assert_eq!(bob.engine.safety_number(&a_id), Some(by_accounts.clone()));
-    assert!(texts(&laptop, &b_id).contains(&"to both of you".to_owned()));
-    assert!(texts(&phone, &b_id).contains(&"to both of you".to_owned()));
+    assert!(laptop.texts(&b_id).contains(&"to both of you".to_owned()));
+    assert!(phone.texts(&b_id).contains(&"to both of you".to_owned()));
     assert_eq!(bob.engine.outbox_len(), 0);
 
     // The phone writes to Bob: it lands in Alice's conversation at Bob's,
@@ -130,7 +100,7 @@ async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<Stri
         .unwrap();
     phone.drain().await;
     settle(&mut [&mut phone, &mut bob, &mut laptop]).await;
-    assert!(texts(&bob, &a_id).contains(&"from the phone".to_owned()));
+    assert!(bob.texts(&a_id).contains(&"from the phone".to_owned()));
     let on_laptop = laptop
         .engine
         .messages(&b_id)
@@ -176,7 +146,7 @@ async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<Stri
         added: 0,
         removed: 1
     }));
-    assert!(texts(&laptop, &b_id).contains(&"only the laptop".to_owned()));
+    assert!(laptop.texts(&b_id).contains(&"only the laptop".to_owned()));
     assert_eq!(bob.engine.outbox_len(), 0);
     assert_eq!(
         store.envelope_rows_for(phone_id.as_bytes()).unwrap(),

@@ -9,20 +9,10 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::api::{Api, Device, Ws};
-use common::relay::{Relay, RelayBuilder};
-use parley_relay::config::DatabaseTarget;
-use parley_relay::db::Store;
+use common::relay::RelayBuilder;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{ClientFrame, DeviceId, MAX_PAYLOAD, ServerFrame, close};
 use tokio_tungstenite::tungstenite::Message;
-
-fn store_of(relay: &Relay, pg: &Option<String>) -> Store {
-    let target = match pg {
-        Some(url) => DatabaseTarget::parse(url).unwrap(),
-        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
-    };
-    Store::connect(&target, 2).unwrap()
-}
 
 fn send(id: u8, to: &Device, payload: &[u8]) -> ClientFrame {
     ClientFrame::Send {
@@ -36,7 +26,7 @@ fn send(id: u8, to: &Device, payload: &[u8]) -> ClientFrame {
 
 async fn live_delivery_ack_and_idempotent_resend(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let (alice, bob) = (api.register(0).await, api.register(0).await);
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
@@ -140,7 +130,7 @@ async fn offline_recipient_gets_everything_in_per_sender_order(
     pg: Option<String>,
 ) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let [alice, carol, bob] = api.devices().await;
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
@@ -385,7 +375,7 @@ async fn undelivered_envelopes_expire(builder: RelayBuilder, pg: Option<String>)
         .env("PARLEY_SWEEP_INTERVAL_SECS", "1")
         .start()
         .await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let (alice, bob) = (api.register(0).await, api.register(0).await);
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;

@@ -10,21 +10,11 @@ mod common;
 use std::time::Duration;
 
 use common::api::{Api, Device, Ws};
-use common::relay::{Relay, RelayBuilder};
-use parley_relay::config::DatabaseTarget;
-use parley_relay::db::Store;
+use common::relay::RelayBuilder;
 use parley_shared::crypto::primitives::sha256;
 use parley_shared::protocol::auth::{Session, encode_b64};
 use parley_shared::protocol::ws::{ClientFrame, EnvelopeId, ServerFrame, close};
 use tokio_tungstenite::tungstenite::Message;
-
-fn store_of(relay: &Relay, pg: &Option<String>) -> Store {
-    let target = match pg {
-        Some(url) => DatabaseTarget::parse(url).unwrap(),
-        None => DatabaseTarget::Sqlite(relay.data_dir.join("parley.db")),
-    };
-    Store::connect(&target, 2).unwrap()
-}
 
 fn send(id: u8, to: &Device) -> ClientFrame {
     ClientFrame::Send {
@@ -77,7 +67,7 @@ async fn rest_status(api: &Api, token: &str) -> u16 {
 /// keeps sending, receiving and deleting the queue.
 async fn revoked_token_socket_cannot_send_or_ack(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let (alice, bob) = (api.register(0).await, api.register(0).await);
     let (alice_id, bob_id) = (alice.identity.device_id(), bob.identity.device_id());
@@ -141,7 +131,7 @@ async fn revoked_token_socket_cannot_send_or_ack(builder: RelayBuilder, pg: Opti
 /// envelopes reach contacts from a device the relay no longer has.
 async fn erased_device_socket_is_closed(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let (alice, bob) = (api.register(0).await, api.register(0).await);
     let (alice_id, bob_id) = (alice.identity.device_id(), bob.identity.device_id());
@@ -192,7 +182,7 @@ async fn erased_device_socket_is_closed(builder: RelayBuilder, pg: Option<String
 /// long as the socket stays open.
 async fn expired_token_socket_is_closed(builder: RelayBuilder, pg: Option<String>) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let (alice, bob) = (api.register(0).await, api.register(0).await);
     // A token that expires in 2 s, stored as login stores it:
@@ -243,7 +233,7 @@ async fn log_out_everywhere_closes_every_socket_and_token(
     pg: Option<String>,
 ) {
     let relay = builder.start().await;
-    let store = store_of(&relay, &pg);
+    let store = relay.store(&pg);
     let api = Api::new(&relay);
     let (alice, bob) = (api.register(0).await, api.register(0).await);
     let second = login(&api, &alice).await;

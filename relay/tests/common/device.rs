@@ -218,6 +218,19 @@ impl Client {
         }
     }
 
+    /// The texts of the conversation with `peer`, oldest first.
+    #[allow(dead_code)] // not every test file uses it
+    pub(crate) fn texts(&self, peer: &DeviceId) -> Vec<String> {
+        self.engine
+            .messages(peer)
+            .iter()
+            .filter_map(|m| match &m.body {
+                parley_shared::engine::model::Body::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Restarts the "app" from what it stored.
     pub(crate) fn reload(&mut self) {
         self.dev.engine = Engine::load(self.dev.store.0.clone()).unwrap().unwrap();
@@ -297,4 +310,14 @@ pub(crate) async fn pair(a: &mut Client, b: &mut Client) {
     let (joined, invited) = until_joined(a, &mut invite, &mut events, b, &mut join).await;
     assert_eq!(invited, Some(Ok(b.engine.device_id())));
     assert_eq!(joined, Ok(a.engine.device_id()));
+}
+
+/// Lets frames and replies settle between several devices.
+#[allow(dead_code)] // not every test file uses it
+pub(crate) async fn settle(devices: &mut [&mut Client]) {
+    for _ in 0..4 {
+        for d in devices.iter_mut() {
+            d.pump(150).await;
+        }
+    }
 }

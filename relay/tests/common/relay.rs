@@ -142,6 +142,18 @@ impl Relay {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// A connection to the relay's database (`pg`: its PostgreSQL URL;
+    /// `None`: the SQLite file in its data directory).
+    #[allow(dead_code)] // not every test file uses it
+    pub(crate) fn store(&self, pg: &Option<String>) -> parley_relay::db::Store {
+        use parley_relay::config::DatabaseTarget;
+        let target = match pg {
+            Some(url) => DatabaseTarget::parse(url).unwrap(),
+            None => DatabaseTarget::Sqlite(self.data_dir.join("parley.db")),
+        };
+        parley_relay::db::Store::connect(&target, 2).unwrap()
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -124,27 +124,19 @@ impl Engine {
         self.save_account();
         self.replace_own_device(old);
         let name = self.account.name.clone();
-        let devices: Vec<DeviceId> = self.contacts.keys().copied().collect();
+        // Every device of every contact gets the successor statement first
+        // (a contact's other devices pinned the old identity through its
+        // account), and our sessions with them start anew.
+        let devices: Vec<DeviceId> = self
+            .contacts
+            .keys()
+            .chain(self.owners.keys())
+            .copied()
+            .collect();
         for d in &devices {
             if let Some(c) = self.contacts.get_mut(d) {
-                c.session = None;
                 c.initiator = true;
-                c.waiting
-                    .insert(0, Content::Profile(Profile { name: name.clone() }));
-                c.waiting.insert(
-                    0,
-                    Content::Successor {
-                        old,
-                        signature: r.record.signature,
-                    },
-                );
             }
-            self.save_contact(d);
-        }
-        // The contacts' other devices get the successor too (they pinned
-        // the old identity through the contact's account).
-        let others: Vec<DeviceId> = self.owners.keys().copied().collect();
-        for d in &others {
             if let Some(c) = self.slot(d) {
                 *c.session = None;
                 c.waiting
