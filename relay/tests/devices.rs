@@ -156,6 +156,62 @@ async fn fan_out_follows_the_account_list(builder: RelayBuilder, pg: Option<Stri
     assert_eq!(bob.engine.safety_number(&a_id), Some(by_accounts));
 }
 
+/// Two of Alice's devices change her list without seeing each other's
+/// change: the second is refused (409), rebuilds its change on the relay's
+/// newer list and publishes it; nothing either device did is lost.
+async fn a_change_made_on_an_out_of_date_device_is_rebased(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let store = relay.store(&pg);
+    let (ahead, mut laptop, _bob) = alice_and_bob(&relay.base).await;
+    laptop.pump(300).await;
+    let account = laptop.engine.account_public().unwrap();
+    let key = laptop.engine.account_key_bytes().unwrap();
+    let mut linked = Vec::new();
+    for name in ["phone", "tablet", "desktop"] {
+        let mut d = Client::new_for_link(&relay.base, name, ahead.clone()).await;
+        d.connect().await;
+        linked.push(d);
+    }
+    let now = laptop.io.now();
+    let phone_entry = linked[0].engine.consent(&account, now);
+    let list = laptop.engine.add_device(phone_entry).unwrap();
+    laptop.drain().await;
+    linked[0].engine.join_account(&key, list).unwrap();
+    linked[0].drain().await;
+    // The phone adds the tablet; the laptop has not heard of it and adds
+    // the desktop on top of its own, older list.
+    let tablet_entry = linked[1].engine.consent(&account, now);
+    linked[0].engine.add_device(tablet_entry).unwrap();
+    linked[0].drain().await;
+    let desktop_entry = linked[2].engine.consent(&account, now);
+    laptop.engine.add_device(desktop_entry).unwrap();
+    laptop.drain().await;
+    assert!(laptop.engine.own_list_published());
+    let ids: Vec<_> = linked.iter().map(|d| d.engine.device_id()).collect();
+    let stored = store.device_list(account.id().as_bytes()).unwrap().unwrap();
+    let served = parley_shared::crypto::account::SignedDeviceList::from_bytes(&stored.list)
+        .unwrap()
+        .verify(&account)
+        .unwrap();
+    assert_eq!(
+        served.counter(),
+        4,
+        "list 3 (the tablet) and then the rebase"
+    );
+    let mut want = vec![laptop.engine.device_id(), ids[0], ids[1], ids[2]];
+    let mut got: Vec<_> = served.devices().iter().map(|d| d.device_id()).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    let mut own = laptop.engine.own_devices();
+    own.sort();
+    assert_eq!(own, want);
+}
+
 relay_tests! {
     fan_out_follows_the_account_list,
+    a_change_made_on_an_out_of_date_device_is_rebased,
 }

@@ -67,6 +67,10 @@ pub struct Engine {
     pub(super) lists_pending: usize,
     /// Waiting to be linked into an existing account (makes none of its own).
     pub(super) linking: bool,
+    /// Changes to our own list not yet on the relay (see `own_changes`).
+    pub(super) own_changes: Vec<super::own_changes::OwnChange>,
+    /// Rebases of our list tried since the last success.
+    pub(super) rebases: u8,
     /// Sessions with this account's other devices (see `sync`).
     pub(super) own_devices: BTreeMap<DeviceId, super::peers::PeerDevice>,
     /// The restore flow (see `restore`).

@@ -49,6 +49,8 @@ pub(super) enum Purpose {
     List(DeviceId),
     /// Our own account's list, for an unknown sender.
     OwnList,
+    /// Our own account's list, to apply our changes on after a conflict.
+    OwnRebase,
     /// A step of restoring a backup.
     Restore(super::restore::RestoreStep),
 }
@@ -115,7 +117,8 @@ impl Engine {
                 }
             }
             Purpose::Auth(step) => self.auth_reply(step, &reply),
-            Purpose::PublishList => self.list_published(&reply),
+            Purpose::PublishList => self.own_list_answered(&reply),
+            Purpose::OwnRebase => self.own_rebase(&reply),
             Purpose::List(conv) => self.list_fetched(rng, &conv, &reply, now),
             Purpose::OwnList => self.own_list_fetched(rng, &reply, now),
             Purpose::Restore(step) => self.restore_reply(step, &reply, now),

@@ -65,6 +65,8 @@ impl Engine {
             lists_pending: 0,
             linking: false,
             own_devices: BTreeMap::new(),
+            own_changes: Vec::new(),
+            rebases: 0,
             restore: Default::default(),
         };
         e.save_account();
@@ -103,6 +105,7 @@ impl Engine {
         let mut own = None;
         let mut linking = false;
         let mut own_devices = BTreeMap::new();
+        let mut own_changes = Vec::new();
         let mut peers = BTreeMap::new();
         let mut next_seq = 1;
         for (k, v) in records {
@@ -147,6 +150,8 @@ impl Engine {
                 });
             } else if k == key::LINKING {
                 linking = true;
+            } else if k == key::OWN_CHANGES {
+                own_changes = super::own_changes::decode(v)?;
             } else if k == key::OWN_DEVICES {
                 own_devices = super::sync::decode_own_devices(v)?;
             } else if k == key::OWN_ACCOUNT {
@@ -207,6 +212,8 @@ impl Engine {
             lists_pending: 0,
             linking,
             own_devices,
+            own_changes,
+            rebases: 0,
             restore: Default::default(),
         }))
     }

@@ -27,6 +27,7 @@ mod load;
 pub mod model;
 mod outbox;
 mod own;
+mod own_changes;
 pub mod pairing;
 mod peers;
 pub mod prekeys;

@@ -239,6 +239,8 @@ pub(crate) mod key {
     pub(crate) const KEYS: &str = "keys";
     pub(crate) const ARCHIVE: &str = "archive/";
     pub(crate) const OWN_ACCOUNT: &str = "own-account";
+    /// Changes to our own list the relay has not taken yet.
+    pub(crate) const OWN_CHANGES: &str = "own-changes";
     /// Sessions with the account's other devices.
     pub(crate) const OWN_DEVICES: &str = "own-devices";
     /// Present while a new device waits to be linked into an account.

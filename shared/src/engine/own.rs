@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::core::{Engine, StoreOp, put};
 use super::error::EngineError;
-use super::http::{Purpose, Reply};
+use super::http::Purpose;
 use super::model::ListProblem;
 use super::model::{RECORD_VERSION, key};
+use super::own_changes::OwnChange;
 use crate::crypto::account::{
     AccountKeyPair, AccountPublic, DeviceEntry, DeviceList, SignedDeviceList, accept_newer,
 };
@@ -148,10 +149,8 @@ impl Engine {
             .filter(|d| d.device_id() != old)
             .cloned()
             .collect();
-        devices.insert(
-            0,
-            DeviceEntry::link(&self.identity, &own.key.public(), joined),
-        );
+        let entry = DeviceEntry::link(&self.identity, &own.key.public(), joined);
+        devices.insert(0, entry.clone());
         let made = DeviceList::new(own.key.public(), own.list.counter() + 1, devices)
             .and_then(|list| Ok((own.key.sign(&list)?, list)));
         if let Ok((signed, list)) = made {
@@ -160,6 +159,8 @@ impl Engine {
             own.published = false;
             self.save_own();
             self.follow_own_list(&list);
+            self.intend(OwnChange::Remove(old));
+            self.intend(OwnChange::Add(entry));
         }
     }
 
@@ -177,7 +178,8 @@ impl Engine {
         if devices.iter().any(|d| d.device_id() == entry.device_id()) {
             return Ok(own.signed.clone());
         }
-        devices.push(entry);
+        devices.push(entry.clone());
+        self.intend(OwnChange::Add(entry));
         self.sign_own(devices)
     }
 
@@ -196,6 +198,7 @@ impl Engine {
             .filter(|d| d.device_id() != device)
             .cloned()
             .collect();
+        self.intend(OwnChange::Remove(device));
         self.sign_own(devices)
     }
 
@@ -270,18 +273,6 @@ impl Engine {
         }
         .request(&Bytes(own.signed.to_bytes()));
         self.http(Purpose::PublishList, req);
-    }
-
-    /// The relay's answer to publishing our list. A failure is retried on
-    /// the next `Ready`.
-    pub(super) fn list_published(&mut self, reply: &Reply) {
-        if super::http::decode::<PutDeviceList>(reply).is_ok()
-            && let Some(own) = self.own.as_mut()
-        {
-            own.published = true;
-            self.save_own();
-            self.commit();
-        }
     }
 
     pub(super) fn save_own(&mut self) {
