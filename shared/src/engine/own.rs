@@ -261,7 +261,7 @@ impl Engine {
         self.own.as_ref().map(|o| o.key.to_bytes())
     }
 
-    fn publish_own(&mut self) {
+    pub(super) fn publish_own(&mut self) {
         let Some(own) = self.own.as_ref().filter(|o| !o.published) else {
             return;
         };

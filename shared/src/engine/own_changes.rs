@@ -127,16 +127,12 @@ impl Engine {
         // is, which the relay answers as a resend.)
         if let Some(own) = self.own.as_mut() {
             own.list = list.clone();
-            own.signed = signed.clone();
+            own.signed = signed;
             own.published = false;
         }
         self.save_own();
         self.follow_own_list(&list);
         self.commit();
-        let req = PutDeviceList {
-            account: list.account().id(),
-        }
-        .request(&crate::protocol::api::Bytes(signed.to_bytes()));
-        self.http(Purpose::PublishList, req);
+        self.publish_own();
     }
 }
