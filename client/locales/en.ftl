@@ -427,3 +427,9 @@ restore-foreign-list = The relay's device list for this account does not match t
 restore-rollback = The relay serves an older device list ({ $relay }) than the backup's ({ $backup }): nothing was restored.
 restore-equivocation = The relay serves another device list than the backup's under the same version: nothing was restored.
 restore-account = The account cannot take another device (it lists the most allowed).
+
+## Calls (Settings)
+calls-title = Calls
+calls-turn = This relay passes calls through its TURN server when a direct connection is not possible.
+calls-no-turn = This relay has no TURN server: calls connect directly or not at all, so calls between different networks (mobile data, many offices) may fail.
+calls-turn-unknown = Whether this relay can pass calls through a TURN server is not known yet (the relay did not answer).

@@ -4,7 +4,6 @@
 use js_sys::{Array, Function, Object, Reflect};
 use leptos::task::spawn_local;
 use parley_shared::engine::call::{CallId, IceCandidate, Quality, SdpKind};
-use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::api::{Failure, GetTurn, Json};
 use parley_shared::protocol::turn::TurnCredentials;
 use wasm_bindgen::JsValue;
@@ -59,9 +58,8 @@ fn browser(e: JsValue) -> RtcError {
 async fn turn() -> Result<Option<TurnCredentials>, RtcError> {
     let token = runtime::ensure_token().await?;
     match api::send(&GetTurn, Some(&token), &()).await {
-        Ok(Json(c)) => Ok(Some(c)),
-        // No TURN on this relay: direct connections only.
-        Err(f) if f.is(ErrorCode::NotFound) => Ok(None),
+        // No URLs: this relay has no TURN server; direct connections only.
+        Ok(Json(c)) => Ok((!c.urls.is_empty()).then_some(c)),
         Err(f) => Err(f.into()),
     }
 }

@@ -3,6 +3,7 @@
 
 mod backup;
 mod call;
+mod calls_card;
 mod chat;
 mod devices;
 mod file;

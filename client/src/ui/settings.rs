@@ -127,6 +127,7 @@ pub(super) fn Settings() -> impl IntoView {
             </section>
             <super::devices::DevicesCard/>
             <super::storage::StorageCard/>
+            <super::calls_card::CallsCard/>
             <Language/>
             <super::backup::Backup/>
             <section class="card">

@@ -14,19 +14,25 @@ use crate::error::HttpError;
 
 /// `GET /api/v1/turn`: time-limited TURN credentials for the caller.
 #[utoipa::path(get, path = "/api/v1/turn", tag = "calls", security(("bearer" = [])),
-    responses((status = 200, body = TurnCredentials), (status = 401, body = ApiError),
-        (status = 404, description = "No TURN server configured", body = ApiError)))]
+    responses((status = 200, description = "Credentials; no URLs when this relay has no TURN server", body = TurnCredentials), (status = 401, body = ApiError)))]
 pub(super) async fn turn(
     state: web::Data<AppState>,
     _who: Authed,
 ) -> Result<HttpResponse, HttpError> {
     use base64ct::{Base64, Encoding as _};
     use hmac::{KeyInit as _, Mac as _};
+    // No TURN server: an empty server list, not an error (a browser logs
+    // every 404 as a console error on each call).
     let Some(turn) = &state.config.turn else {
-        return Err(HttpError::new(
-            ErrorCode::NotFound,
-            "this relay has no TURN server configured",
-        ));
+        return Ok(HttpResponse::Ok()
+            .insert_header(("cache-control", "no-store"))
+            .json(TurnCredentials {
+                urls: Vec::new(),
+                username: String::new(),
+                credential: String::new(),
+                ttl_ms: Millis::from_millis(0),
+                relay_only: false,
+            }));
     };
     let expiry = u64::try_from(now_ms() / 1000).unwrap_or(0) + turn.ttl.as_secs();
     // An opaque id per credential, not the device id: coturn's logs and

@@ -10,7 +10,8 @@ use crate::time::Millis;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TurnCredentials {
-    /// `turn:`/`turns:`/`stun:` URLs.
+    /// `turn:`/`turns:`/`stun:` URLs; empty when the relay has no TURN
+    /// server (calls then connect directly or not at all).
     pub urls: Vec<String>,
     /// `<unix expiry>:<device id, base64url>`.
     pub username: String,

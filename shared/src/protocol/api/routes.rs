@@ -36,7 +36,7 @@ fixed!(
     GetInfo, Get, "/info", auth = false, () => Json<RelayInfo>
 );
 fixed!(
-    /// `GET /turn`: short-lived TURN credentials (404 when none is configured).
+    /// `GET /turn`: short-lived TURN credentials (no URLs when none is configured).
     GetTurn, Get, "/turn", auth = true, () => Json<TurnCredentials>
 );
 fixed!(
