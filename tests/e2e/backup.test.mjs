@@ -10,7 +10,7 @@ import {
   PHONE, backHome, incoming, inChatWith, joinWithLink, newUser, openConversation, screenshot,
   send, showInvite,
 } from './app.mjs';
-import { launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
+import { freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 
@@ -72,7 +72,8 @@ describe('backup and restore', () => {
   const problems = [];
 
   before(async () => {
-    relay = await startRelay();
+    // The setting: a real relay on PostgreSQL.
+    relay = await startRelay({ env: { DATABASE_URL: freshPgDatabase() } });
     browser = await launchBrowser();
     alice = await newUser(browser, relay.base, 'Alice');
     bob = await newUser(browser, relay.base, 'Bob');

@@ -37,6 +37,26 @@ impl Api {
         self.base.clone()
     }
 
+    /// A request with an optional bearer token and body of `content_type`.
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> reqwest::Response {
+        let mut b = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some((content_type, body)) = body {
+            b = b.header("content-type", content_type).body(body);
+        }
+        b.send().await.unwrap()
+    }
+
     pub(crate) async fn send(
         &self,
         method: &str,
@@ -44,16 +64,8 @@ impl Api {
         token: Option<&str>,
         body: Option<String>,
     ) -> (u16, Value) {
-        let mut b = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        if let Some(body) = body {
-            b = b.header("content-type", "application/json").body(body);
-        }
-        let r = b.send().await.unwrap();
+        let body = body.map(|b| ("application/json", b.into_bytes()));
+        let r = self.request(method, path, token, body).await;
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -68,18 +80,8 @@ impl Api {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> (u16, Vec<u8>) {
-        let mut b = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        if let Some(body) = body {
-            b = b
-                .header("content-type", "application/octet-stream")
-                .body(body);
-        }
-        let r = b.send().await.unwrap();
+        let body = body.map(|b| ("application/octet-stream", b));
+        let r = self.request(method, path, token, body).await;
         let status = r.status().as_u16();
         (status, r.bytes().await.unwrap().to_vec())
     }
