@@ -81,6 +81,15 @@ export async function joinWithPin(page, pin) {
 }
 
 /** Waits until the page shows the conversation with `peerName`. */
+/** `inviter` shows an invite link, `joiner` joins with it; both end up in
+ * their conversation (users as `newUser` returns them). */
+export async function pairByLink(inviter, joiner) {
+  const { link } = await showInvite(inviter.page);
+  await joinWithLink(joiner.page, link);
+  await inChatWith(joiner.page, inviter.name);
+  await inChatWith(inviter.page, joiner.name);
+}
+
 export async function inChatWith(page, peerName) {
   await page.waitForSelector('main[data-screen="chat"]', T);
   await page.waitForFunction(

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  PHONE, backHome, incoming, inChatWith, joinWithLink, newUser, openConversation, screenshot,
-  send, showInvite,
+  PHONE, backHome, incoming, newUser, openConversation, pairByLink, screenshot, send,
 } from './app.mjs';
 import { freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
 
@@ -78,10 +77,7 @@ describe('backup and restore', () => {
     alice = await newUser(browser, relay.base, 'Alice');
     bob = await newUser(browser, relay.base, 'Bob');
     problems.push(watchPage(alice.page), watchPage(bob.page));
-    const { link } = await showInvite(alice.page);
-    await joinWithLink(bob.page, link);
-    await inChatWith(bob.page, 'Alice');
-    await inChatWith(alice.page, 'Bob');
+    await pairByLink(alice, bob);
     await send(alice.page, 'Before the backup');
     await incoming(bob.page, 'Before the backup');
     await send(bob.page, 'Noted');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { PHONE, inChatWith, joinWithLink, onboard, showInvite } from './app.mjs';
+import { PHONE, onboard, pairByLink } from './app.mjs';
 import { launchBrowser, startRelay, watchPage } from './harness.mjs';
 
 const T = { timeout: 30_000 };
@@ -35,10 +35,7 @@ async function person(browser, base, name, setup) {
 }
 
 async function pair(a, b) {
-  const { link } = await showInvite(a.page);
-  await joinWithLink(b.page, link);
-  await inChatWith(b.page, a.name);
-  await inChatWith(a.page, b.name);
+  await pairByLink(a, b);
   // Calls need a session: the joiner's first message brings it to the inviter.
   await a.page.waitForSelector('button:has-text("Video call"):not([disabled])', T);
 }

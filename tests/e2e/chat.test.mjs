@@ -7,7 +7,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   backHome, countIncoming, identitySecrets, incoming, inChatWith, joinWithLink, joinWithPin,
-  newUser, onboard, openConversation, openJoin, outgoingStatus, screenshot, send, setPresence, showInvite,
+  newUser, onboard, openConversation, openJoin, outgoingStatus, pairByLink, screenshot, send, setPresence,
+  showInvite,
 } from './app.mjs';
 import { qrVideo } from './y4m.mjs';
 import { dumpPg, freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
@@ -34,10 +35,7 @@ describe('chat between two browsers', () => {
     bob = await newUser(browser, relay.base, 'Bob');
     problems.push(watchPage(alice.page), watchPage(bob.page));
 
-    const { link } = await showInvite(alice.page);
-    await joinWithLink(bob.page, link);
-    await inChatWith(bob.page, 'Alice');
-    await inChatWith(alice.page, 'Bob');
+    await pairByLink(alice, bob);
     // Both sides can compare the same safety number.
     const safety = async (page) => {
       await page.getByRole('button', { name: 'Safety number' }).click();

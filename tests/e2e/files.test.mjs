@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { inChatWith, joinWithLink, newUser, screenshot, showInvite } from './app.mjs';
+import { newUser, pairByLink, screenshot } from './app.mjs';
 import { launchBrowser, startRelay } from './harness.mjs';
 
 const T = { timeout: 30_000 };
@@ -56,10 +56,7 @@ describe('encrypted files', () => {
     browser = await launchBrowser();
     alice = await newUser(browser, relay.base, 'Alice');
     bob = await newUser(browser, relay.base, 'Bob');
-    const { link } = await showInvite(alice.page);
-    await joinWithLink(bob.page, link);
-    await inChatWith(bob.page, 'Alice');
-    await inChatWith(alice.page, 'Bob');
+    await pairByLink(alice, bob);
     await alice.page.waitForSelector('button:has-text("Video call"):not([disabled])', T);
     watchWorkers(alice.page);
     watchWorkers(bob.page);

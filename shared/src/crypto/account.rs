@@ -33,7 +33,8 @@ const CTX_DEVICE_LINK: &[u8] = b"Parley device link v1";
 
 /// The most devices one account may list.
 pub const MAX_DEVICES: usize = 16;
-/// The largest signed list accepted (a full list takes about 3.3 KiB).
+/// The largest signed list accepted (a full list of 16 devices is 3,307
+/// bytes).
 pub const MAX_SIGNED_LIST: usize = 8 * 1024;
 
 const VERSION_ACCOUNT_SECRET: u8 = 1;

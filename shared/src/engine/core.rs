@@ -247,8 +247,28 @@ impl Engine {
     pub fn add_contact(&mut self, paired: Paired, initiator: bool, now: UnixMs) {
         let dev = paired.peer.device_id();
         let name = Profile::from_bytes(&paired.profile).name;
-        let contact = Contact {
-            identity: paired.peer,
+        let contact = self.new_contact(paired.peer, name, initiator, now);
+        self.contacts.insert(dev, contact);
+        self.push_notice(&dev, Notice::Paired, now);
+        self.save_contact(&dev);
+        self.commit();
+        if initiator && self.online {
+            self.fetch_bundle(dev);
+        }
+        self.send_presence();
+        self.effects.push_back(Effect::Changed);
+    }
+
+    /// A contact with no session yet: our profile waits for the first one.
+    pub(super) fn new_contact(
+        &self,
+        identity: crate::crypto::keys::IdentityPublic,
+        name: String,
+        initiator: bool,
+        now: UnixMs,
+    ) -> Contact {
+        Contact {
+            identity,
             name,
             unread: 0,
             timer_secs: None,
@@ -265,16 +285,7 @@ impl Engine {
             online: false,
             typing_until: UnixMs::EPOCH,
             typing_sent_at: UnixMs::EPOCH,
-        };
-        self.contacts.insert(dev, contact);
-        self.push_notice(&dev, Notice::Paired, now);
-        self.save_contact(&dev);
-        self.commit();
-        if initiator && self.online {
-            self.fetch_bundle(dev);
         }
-        self.send_presence();
-        self.effects.push_back(Effect::Changed);
     }
 
     /// A contact's bundle arrived (asked for by an [`Effect::Http`]; a failed

@@ -52,11 +52,7 @@ impl Engine {
                 self.outbox.remove(&entry.seq);
                 self.pending.push(StoreOp::Delete(key::outbox(entry.seq)));
             }
-            self.commit();
-            for o in self.outbox.values_mut() {
-                o.in_flight = false;
-            }
-            self.flush_outbox();
+            self.resend(entry.seq);
             return;
         }
         let Some(conv) = self.conversation_of(&entry.to) else {
@@ -78,8 +74,16 @@ impl Engine {
                 self.list_refused(&conv, problem, now);
             }
         }
+        self.resend(entry.seq);
+    }
+
+    /// Sends the refused envelope again under the counter now adopted (if
+    /// it is still due). The others in flight are not touched: those to the
+    /// same account get their own `Stale` answer (they named the same
+    /// counter), the rest their own acceptance.
+    fn resend(&mut self, seq: u64) {
         self.commit();
-        for o in self.outbox.values_mut() {
+        if let Some(o) = self.outbox.get_mut(&seq) {
             o.in_flight = false;
         }
         self.flush_outbox();

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::backup::BackupContents;
-use super::content::{Content, Profile, clean_name};
+use super::content::clean_name;
 use super::core::{Effect, Engine, StoreOp, put};
 use super::http::{Purpose, Reply, decode};
 use super::model::{Contact, key};
@@ -305,24 +305,12 @@ impl Engine {
     }
 
     fn restored_contact(&self, c: &super::backup::BackupContact) -> Contact {
+        // This new device starts the sessions (it fetches their bundles).
         Contact {
-            identity: c.identity.clone(),
-            name: c.name.clone(),
-            unread: 0,
             timer_secs: c.timer_secs,
             paired_at: c.paired_at,
-            last_activity: c.last_activity,
             verified: c.verified,
-            identity_changed: false,
-            session: None,
-            initiator: true,
-            waiting: vec![Content::Profile(Profile {
-                name: self.account.name.clone(),
-            })],
-            seen: VecDeque::new(),
-            online: false,
-            typing_until: UnixMs::EPOCH,
-            typing_sent_at: UnixMs::EPOCH,
+            ..self.new_contact(c.identity.clone(), c.name.clone(), true, c.last_activity)
         }
     }
 }
