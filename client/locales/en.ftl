@@ -433,3 +433,25 @@ calls-title = Calls
 calls-turn = This relay passes calls through its TURN server when a direct connection is not possible.
 calls-no-turn = This relay has no TURN server: calls connect directly or not at all, so calls between different networks (mobile data, many offices) may fail.
 calls-turn-unknown = Whether this relay can pass calls through a TURN server is not known yet (the relay did not answer).
+
+# Linking a device (ADR 0022)
+pairing-wrong-purpose = This code is for the other kind of pairing: linking your own device, or adding a contact. Use the matching screen.
+link-no-account = This device is not ready to link another one yet. Wait until it is connected, then try again.
+link-not-new = Only a new device can be linked into an account.
+link-consent = The new device’s answer could not be verified. Start again on the new device.
+link-not-listed = That device is not in your account.
+link-wrong-account = The history that arrived belongs to another account. Nothing was taken in.
+link-damaged = The history that arrived is damaged. Link this device again.
+link-gone = The history is no longer on the relay. Link this device again.
+link-no-archive = Your other device sent nothing. Link this device again.
+link-show-title = Link this device
+link-show-hint = On a device where you already use Parley, open Settings → Your devices → Link a new device, then scan this code or type its PIN. Your contacts and history come over from it.
+link-receiving = Linked. Receiving your contacts and history…
+link-scan-title = Link a new device
+link-scan-hint = On the new device, choose “Link to my other device” and scan or type the code it shows. It gets your contacts and history; your safety numbers stay the same.
+link-sending = Linked. Sending your contacts and history…
+onboarding-link = Link to my other device
+onboarding-link-title = Link to your other device
+onboarding-link-hint = This browser becomes another device of your account: you will scan its code from a device where you already use Parley.
+onboarding-link-button = Show the code
+devices-link = Link a new device

@@ -73,3 +73,39 @@ pub(crate) async fn send<E: Endpoint>(
 pub(crate) fn now() -> UnixMs {
     UnixMs::from_millis(js_sys::Date::now() as u64)
 }
+
+/// A blob transfer through a pre-signed storage URL (small bodies: the
+/// history archive of a device link; files go through the worker with
+/// progress). Returns the body of a `GET`.
+pub(crate) async fn blob(
+    req: &parley_shared::engine::flow::BlobRequest,
+    body: Option<&[u8]>,
+) -> Result<Vec<u8>, parley_shared::engine::flow::BlobError> {
+    use parley_shared::engine::flow::BlobError;
+    let window = web_sys::window().ok_or(BlobError::Unreachable)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(req.method.as_str());
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let headers = web_sys::Headers::new().map_err(|_| BlobError::Unreachable)?;
+    for (k, v) in &req.headers {
+        // The browser sets these itself.
+        if !k.eq_ignore_ascii_case("content-length") && !k.eq_ignore_ascii_case("host") {
+            let _ = headers.set(k, v);
+        }
+    }
+    init.set_headers(&headers);
+    if let Some(b) = body {
+        init.set_body(&Uint8Array::from(b));
+    }
+    let resp = JsFuture::from(window.fetch_with_str_and_init(&req.url, &init))
+        .await
+        .map_err(|_| BlobError::Unreachable)?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| BlobError::Unreachable)?;
+    if let Some(e) = BlobError::from_status(resp.status()) {
+        return Err(e);
+    }
+    let buf = JsFuture::from(resp.array_buffer().map_err(|_| BlobError::Unreachable)?)
+        .await
+        .map_err(|_| BlobError::Unreachable)?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}

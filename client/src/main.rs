@@ -10,6 +10,7 @@ mod api;
 mod call;
 mod files;
 mod i18n;
+mod link;
 mod pair;
 mod pwa;
 mod qr;

@@ -6,7 +6,9 @@
 
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::flow::Step;
-use parley_shared::engine::pairing::{InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow};
+use parley_shared::engine::pairing::{
+    InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow, Purpose,
+};
 use parley_shared::protocol::api::{CloseAllSlots, Failure};
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
@@ -32,6 +34,9 @@ pub(crate) enum PairError {
     /// The relay refused, or could not be reached.
     #[error(transparent)]
     Relay(#[from] Failure),
+    /// Linked, but the history did not go.
+    #[error(transparent)]
+    Handover(Box<crate::link::HandoverUiError>),
 }
 
 impl crate::i18n::Localize for PairError {
@@ -41,6 +46,7 @@ impl crate::i18n::Localize for PairError {
             Self::Join(e) => e.text(),
             Self::Session(e) => e.text(),
             Self::Relay(f) => f.text(),
+            Self::Handover(e) => e.text(),
         }
     }
 }
@@ -56,8 +62,11 @@ pub(crate) struct Shown {
 
 /// Inviter: opens a slot (without a PIN number) and returns what to show,
 /// and the flow to wait on.
-pub(crate) async fn create_invite() -> Result<(Shown, InviteFlow), PairError> {
-    let mut flow = InviteFlow::new(&api::origin());
+pub(crate) async fn create_invite(purpose: Purpose) -> Result<(Shown, InviteFlow), PairError> {
+    let mut flow = match purpose {
+        Purpose::Contact => InviteFlow::new(&api::origin()),
+        Purpose::Link => InviteFlow::for_link(&api::origin()),
+    };
     let mut shown = None;
     let done = drive_invite(&mut flow, true, &|| false, &|| false, &mut |ev| {
         if let InviteEvent::Shown { link, expires_at } = ev {
@@ -139,17 +148,28 @@ pub(crate) async fn await_joiner(
         .unwrap_or(Err(InviteError::Gone.into()))
 }
 
-/// Joiner: by scanned or pasted link.
-pub(crate) async fn join_link(link: &str) -> Result<DeviceId, PairError> {
-    let flow =
-        runtime::read(|e| JoinFlow::link(&mut os_rng(), e, link, &api::origin(), api::now()))
-            .ok_or(SessionError::NoAccount)??;
+/// Joiner: by scanned or pasted link (for a device link, the new device
+/// is in the list being published when this returns).
+pub(crate) async fn join_link(link: &str, purpose: Purpose) -> Result<DeviceId, PairError> {
+    let flow = runtime::read(|e| {
+        let (rng, origin, now) = (&mut os_rng(), api::origin(), api::now());
+        match purpose {
+            Purpose::Contact => JoinFlow::link(rng, e, link, &origin, now),
+            Purpose::Link => JoinFlow::link_device(rng, e, link, &origin, now),
+        }
+    })
+    .ok_or(SessionError::NoAccount)??;
     drive_join(flow).await
 }
 
 /// Joiner: by PIN.
-pub(crate) async fn join_pin_code(code: &str) -> Result<DeviceId, PairError> {
-    drive_join(JoinFlow::pin(code)?).await
+pub(crate) async fn join_pin_code(code: &str, purpose: Purpose) -> Result<DeviceId, PairError> {
+    let flow = match purpose {
+        Purpose::Contact => JoinFlow::pin(code)?,
+        Purpose::Link => runtime::read(|e| JoinFlow::link_device_pin(e, code))
+            .ok_or(SessionError::NoAccount)??,
+    };
+    drive_join(flow).await
 }
 
 async fn drive_join(mut flow: JoinFlow) -> Result<DeviceId, PairError> {

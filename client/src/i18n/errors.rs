@@ -7,6 +7,7 @@ use parley_shared::crypto::backup::BackupError;
 use parley_shared::crypto::pairing::PairingError;
 use parley_shared::crypto::safety::SafetyNumberError;
 use parley_shared::engine::flow::BlobError;
+use parley_shared::engine::link::LinkError;
 use parley_shared::engine::pairing::{FlowError, InviteError, JoinError, PinError};
 use parley_shared::engine::transfer::TransferError;
 use parley_shared::engine::{AccountError, EngineError, RestoreError, ScanError};
@@ -105,6 +106,7 @@ impl Localize for PairingError {
             Self::IdentityMismatch => tr!("pairing-identity-mismatch"),
             Self::Malformed(_) => tr!("pairing-malformed"),
             Self::TooLarge => tr!("pairing-too-large"),
+            Self::WrongPurpose => tr!("pairing-wrong-purpose"),
         }
     }
 }
@@ -164,7 +166,27 @@ impl Localize for JoinError {
             Self::LinkRejected => tr!("join-link-rejected"),
             Self::Closed => tr!("join-closed"),
             Self::Flow(e) => e.text(),
+            Self::Link(e) => e.text(),
             Self::Relay(f) => f.text(),
+        }
+    }
+}
+
+impl Localize for LinkError {
+    fn text(&self) -> String {
+        match self {
+            Self::NoAccount => tr!("link-no-account"),
+            Self::NotNew => tr!("link-not-new"),
+            Self::Pairing(e) => e.text(),
+            Self::Consent(_) => tr!("link-consent"),
+            Self::NotListed => tr!("link-not-listed"),
+            Self::WrongAccount => tr!("link-wrong-account"),
+            Self::Damaged(_) => tr!("link-damaged"),
+            Self::Gone => tr!("link-gone"),
+            Self::Blob(e) => e.text(),
+            Self::Relay(f) => f.text(),
+            Self::Restore(e) => e.text(),
+            Self::Engine(e) => e.text(),
         }
     }
 }

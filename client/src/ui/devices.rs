@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
-use super::Put;
+use super::{Nav, Put, Screen};
 use crate::i18n::{self, Localize};
 use crate::{runtime, tr};
 
@@ -22,6 +22,7 @@ fn short(d: &DeviceId) -> String {
 /// The Settings card.
 #[component]
 pub(super) fn DevicesCard() -> impl IntoView {
+    let nav = expect_context::<Nav>();
     let me = runtime::read(|e| e.device_id());
     let devices = RwSignal::new(listed());
     let confirm = RwSignal::new(None::<DeviceId>);
@@ -61,6 +62,9 @@ pub(super) fn DevicesCard() -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
+            <button type="button" class="secondary" data-action="link-new" on:click=move |_| nav.put(Screen::LinkScan)>
+                {move || tr!("devices-link")}
+            </button>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>

@@ -1,6 +1,7 @@
 //! Showing an invite: QR code (the link) and the link itself, with the time
 //! left, and a PIN on request (only PIN invites use the relay's PIN
-//! numbers). Ends on the new conversation.
+//! numbers). Ends on the new conversation; for a device link
+//! ([`Purpose::Link`], on the new device), on the history taken in.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -10,11 +11,12 @@ use crate::i18n::Localize as _;
 use crate::pair::{self, PairError, Shown};
 use crate::{api, tr};
 use crate::{qr, runtime};
-use parley_shared::engine::pairing::{InviteError, InviteEvent};
+use parley_shared::engine::pairing::{InviteError, InviteEvent, Purpose};
 
 /// The invite screen.
 #[component]
-pub(super) fn InviteScreen() -> impl IntoView {
+pub(super) fn InviteScreen(purpose: Purpose) -> impl IntoView {
+    let link = purpose == Purpose::Link;
     let nav = expect_context::<Nav>();
     let shown = RwSignal::new(None::<Shown>);
     let pin = RwSignal::new(None::<String>);
@@ -29,6 +31,7 @@ pub(super) fn InviteScreen() -> impl IntoView {
     let now = RwSignal::new(api::now());
     // None: not tried yet; Some(false): the browser refused.
     let copied = RwSignal::new(None::<bool>);
+    let receiving = RwSignal::new(false);
     on_cleanup(move || left.put(true));
 
     // One run per generation; a newer generation or leaving ends the older one.
@@ -41,11 +44,22 @@ pub(super) fn InviteScreen() -> impl IntoView {
         error.put(None);
         too_many.put(false);
         spawn_local(async move {
+            // Paired before a reload: the history is on its way.
+            if link && runtime::read(|e| e.link_pinned()).unwrap_or(false) {
+                receiving.put(true);
+                let r = crate::link::receive_history().await;
+                receiving.put(false);
+                match r {
+                    Ok(()) => nav.put(Screen::Home),
+                    Err(e) => error.put(Some(e.text())),
+                }
+                return;
+            }
             let cancelled = move || {
                 left.try_get_untracked().unwrap_or(true)
                     || generation.try_get_untracked().unwrap_or(u32::MAX) != mine
             };
-            let (s, flow) = match pair::create_invite().await {
+            let (s, flow) = match pair::create_invite(purpose).await {
                 Ok(made) => made,
                 Err(e) => {
                     too_many.put(matches!(e, PairError::Invite(InviteError::TooMany)));
@@ -65,6 +79,16 @@ pub(super) fn InviteScreen() -> impl IntoView {
                 InviteEvent::Shown { .. } => {}
             };
             match pair::await_joiner(flow, cancelled, wants_pin, on_event).await {
+                Ok(_) if link => {
+                    shown.put(None);
+                    receiving.put(true);
+                    let r = crate::link::receive_history().await;
+                    receiving.put(false);
+                    match r {
+                        Ok(()) => nav.put(Screen::Home),
+                        Err(e) => error.put(Some(e.text())),
+                    }
+                }
                 Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
                     nav.put(Screen::Chat(peer))
                 }
@@ -127,9 +151,14 @@ pub(super) fn InviteScreen() -> impl IntoView {
     view! {
         <main class="invite" data-screen="invite">
             <header class="bar">
-                <BackButton/>
-                <h1>{move || tr!("invite-title")}</h1>
+                <Show when=move || !link>
+                    <BackButton/>
+                </Show>
+                <h1>{move || if link { tr!("link-show-title") } else { tr!("invite-title") }}</h1>
             </header>
+            <Show when=move || receiving.get()>
+                <p class="hint" role="status" data-link="receiving">{move || tr!("link-receiving")}</p>
+            </Show>
             <Show when=move || error.get().is_some()>
                 <div class="card">
                     <p class="error" role="alert">{move || error.get()}</p>
@@ -141,12 +170,12 @@ pub(super) fn InviteScreen() -> impl IntoView {
                     </Show>
                 </div>
             </Show>
-            <Show when=move || shown.get().is_none() && error.get().is_none()>
+            <Show when=move || shown.get().is_none() && error.get().is_none() && !receiving.get()>
                 <p class="hint" role="status">{move || tr!("invite-preparing")}</p>
             </Show>
             {move || shown.get().map(|s| view! {
                 <section class="card invite-card">
-                    <p class="hint">{move || tr!("invite-hint")}</p>
+                    <p class="hint">{move || if link { tr!("link-show-hint") } else { tr!("invite-hint") }}</p>
                     <div class="qr" role="img" aria-label=move || tr!("invite-qr") inner_html=qr::svg(&s.link).unwrap_or_default()></div>
                     <p class="expiry" role="timer">{remaining}</p>
                     <label for="invite-link">{move || tr!("invite-link")}</label>

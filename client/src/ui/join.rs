@@ -1,9 +1,11 @@
 //! Joining an invite: scan its QR code with the camera, paste its link, or
-//! type its PIN. Ends on the new conversation.
+//! type its PIN. Ends on the new conversation; for a device link
+//! ([`Purpose::Link`], on an existing device), once the history is sent.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::crypto::pairing::{PIN_PASSWORD_DIGITS, PIN_SLOT_DIGITS};
+use parley_shared::engine::pairing::Purpose;
 use parley_shared::protocol::DeviceId;
 
 use super::scanner::QrScanner;
@@ -17,7 +19,8 @@ const PIN_LEN: usize = PIN_SLOT_DIGITS + 1 + PIN_PASSWORD_DIGITS;
 
 /// The join screen; `link` is an invite the app was opened with.
 #[component]
-pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
+pub(super) fn JoinScreen(link: Option<String>, purpose: Purpose) -> impl IntoView {
+    let linking = purpose == Purpose::Link;
     let nav = expect_context::<Nav>();
     let pending = expect_context::<RwSignal<Option<String>>>();
     let link_text = RwSignal::new(String::new());
@@ -33,10 +36,18 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
         error.put(None);
         status.put(Some(tr!("join-pairing")));
         spawn_local(async move {
-            let r = fut.await;
+            let mut r = fut.await;
+            if let (true, Ok(device)) = (linking, &r) {
+                status.put(Some(tr!("link-sending")));
+                r = crate::link::send_history(*device)
+                    .await
+                    .map(|()| *device)
+                    .map_err(|e| PairError::Handover(Box::new(e)));
+            }
             busy.put(false);
             status.put(None);
             match r {
+                Ok(_) if linking => nav.put(Screen::Settings),
                 Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
                     nav.put(Screen::Chat(peer))
                 }
@@ -50,30 +61,37 @@ pub(super) fn JoinScreen(link: Option<String>) -> impl IntoView {
     if let Some(l) = link {
         pending.put(None);
         link_text.put(l.clone());
-        run(Box::pin(async move { pair::join_link(&l).await }));
+        run(Box::pin(async move { pair::join_link(&l, purpose).await }));
     }
 
     let join_link = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let l = link_text.get_untracked();
-        run(Box::pin(async move { pair::join_link(&l).await }));
+        run(Box::pin(async move { pair::join_link(&l, purpose).await }));
     };
     let join_pin = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let p = pin.get_untracked();
-        run(Box::pin(async move { pair::join_pin_code(&p).await }));
+        run(Box::pin(
+            async move { pair::join_pin_code(&p, purpose).await },
+        ));
     };
     let on_code = Callback::new(move |text: String| {
         link_text.put(text.clone());
-        run(Box::pin(async move { pair::join_link(&text).await }));
+        run(Box::pin(
+            async move { pair::join_link(&text, purpose).await },
+        ));
     });
 
     view! {
         <main class="join" data-screen="join">
             <header class="bar">
                 <BackButton/>
-                <h1>{move || tr!("join-title")}</h1>
+                <h1>{move || if linking { tr!("link-scan-title") } else { tr!("join-title") }}</h1>
             </header>
+            <Show when=move || linking>
+                <p class="hint">{move || tr!("link-scan-hint")}</p>
+            </Show>
             <Show when=move || status.get().is_some()>
                 <p class="hint" role="status">{move || status.get()}</p>
             </Show>

@@ -18,6 +18,7 @@ mod storage;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use parley_shared::engine::pairing::Purpose;
 use parley_shared::engine::{AccountError, Engine};
 use parley_shared::protocol::api::Failure;
 use parley_shared::protocol::ws::DeviceId;
@@ -45,6 +46,10 @@ pub(crate) enum Screen {
     Join(Option<String>),
     /// Account and device.
     Settings,
+    /// A new device showing its code to be linked into an account.
+    LinkShow,
+    /// An existing device linking a new one (scan, paste or type its code).
+    LinkScan,
 }
 
 /// Sets a signal unless its component is gone: async work (polling, timers)
@@ -136,8 +141,11 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
     };
     match Engine::load(records) {
         Ok(Some(engine)) if engine.registered() => {
+            // A new device closed before its link finished shows its code again.
+            let unlinked = engine.can_be_linked();
             runtime::start(engine, store, ui);
             nav.put(match pending.get_untracked() {
+                _ if unlinked => Screen::LinkShow,
                 Some(link) => Screen::Join(Some(link)),
                 None => Screen::Home,
             });
@@ -186,8 +194,10 @@ pub(crate) fn App() -> impl IntoView {
             Screen::Onboarding => view! { <onboarding::Onboarding/> }.into_any(),
             Screen::Home => view! { <home::Home/> }.into_any(),
             Screen::Chat(peer) => view! { <chat::Chat peer=peer/> }.into_any(),
-            Screen::Invite => view! { <invite::InviteScreen/> }.into_any(),
-            Screen::Join(link) => view! { <join::JoinScreen link=link/> }.into_any(),
+            Screen::Invite => view! { <invite::InviteScreen purpose=Purpose::Contact/> }.into_any(),
+            Screen::Join(link) => view! { <join::JoinScreen link=link purpose=Purpose::Contact/> }.into_any(),
+            Screen::LinkShow => view! { <invite::InviteScreen purpose=Purpose::Link/> }.into_any(),
+            Screen::LinkScan => view! { <join::JoinScreen link=None purpose=Purpose::Link/> }.into_any(),
             Screen::Settings => view! { <settings::Settings/> }.into_any(),
         }}
     }

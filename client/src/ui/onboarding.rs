@@ -38,9 +38,15 @@ impl Localize for OnboardError {
 }
 
 /// Creates the identity and runs the engine's registration flow; only a
-/// registered identity is stored, and then the runtime starts.
-async fn register(name: String, gate: GateProof, ui: Ui) -> Result<(), OnboardError> {
-    let mut engine = Engine::create(&mut os_rng(), &name, api::now());
+/// registered identity is stored, and then the runtime starts. A device to
+/// be linked (`link`) makes no account of its own: it gets one with the
+/// history from the device that links it.
+async fn register(name: String, gate: GateProof, ui: Ui, link: bool) -> Result<(), OnboardError> {
+    let mut engine = if link {
+        Engine::create_for_link(&mut os_rng(), &name, api::now())
+    } else {
+        Engine::create(&mut os_rng(), &name, api::now())
+    };
     engine.register(&api::origin(), gate)?;
     let writes = runtime::run_detached(&mut engine).await;
     match engine.account_result() {
@@ -71,6 +77,7 @@ pub(super) fn Onboarding() -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let restoring = RwSignal::new(false);
+    let linking = RwSignal::new(false);
     let restore_key = RwSignal::new(false);
     let backup_secret = RwSignal::new(String::new());
     let backup_file = NodeRef::<leptos::html::Input>::new();
@@ -103,7 +110,8 @@ pub(super) fn Onboarding() -> impl IntoView {
         error.put(None);
         let n = clean_name(&name.get_untracked());
         let restore = restoring.get_untracked();
-        if n.is_empty() && !restore {
+        let link = linking.get_untracked();
+        if n.is_empty() && !restore && !link {
             error.put(Some(tr!("onboarding-name-missing")));
             return;
         }
@@ -153,9 +161,10 @@ pub(super) fn Onboarding() -> impl IntoView {
         }
         busy.put(true);
         spawn_local(async move {
-            let r = register(n, gate, ui).await;
+            let r = register(n, gate, ui, link).await;
             busy.put(false);
             match r {
+                Ok(()) if link => nav.put(Screen::LinkShow),
                 Ok(()) => nav.put(match pending.get_untracked() {
                     Some(link) => Screen::Join(Some(link)),
                     None => Screen::Home,
@@ -170,7 +179,11 @@ pub(super) fn Onboarding() -> impl IntoView {
         <main class="start" data-screen="onboarding">
             <Brand/>
             <form class="card" on:submit=submit>
-                <Show when=move || !restoring.get()>
+                <Show when=move || linking.get()>
+                    <h2>{move || tr!("onboarding-link-title")}</h2>
+                    <p class="hint">{move || tr!("onboarding-link-hint")}</p>
+                </Show>
+                <Show when=move || !restoring.get() && !linking.get()>
                     <h2>{move || tr!("onboarding-title")}</h2>
                     <p class="hint">{move || tr!("onboarding-hint")}</p>
                     <label for="name">{move || tr!("onboarding-name")}</label>
@@ -226,17 +239,26 @@ pub(super) fn Onboarding() -> impl IntoView {
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button type="submit" class="primary" disabled=move || busy.get()>
-                    {move || match (restoring.get(), busy.get()) {
-                        (false, true) => tr!("onboarding-creating"),
-                        (false, false) => tr!("onboarding-create"),
-                        (true, true) => tr!("onboarding-restore-working"),
-                        (true, false) => tr!("onboarding-restore-button"),
+                    {move || match (restoring.get(), linking.get(), busy.get()) {
+                        (_, true, _) => tr!("onboarding-link-button"),
+                        (false, _, true) => tr!("onboarding-creating"),
+                        (false, _, false) => tr!("onboarding-create"),
+                        (true, _, true) => tr!("onboarding-restore-working"),
+                        (true, _, false) => tr!("onboarding-restore-button"),
                     }}
                 </button>
-                <button type="button" class="link" disabled=move || busy.get()
-                    on:click=move |_| { error.put(None); restoring.update(|r| *r = !*r); }>
-                    {move || if restoring.get() { tr!("onboarding-restore-back") } else { tr!("onboarding-restore") }}
-                </button>
+                <Show when=move || !linking.get()>
+                    <button type="button" class="link" disabled=move || busy.get()
+                        on:click=move |_| { error.put(None); restoring.update(|r| *r = !*r); }>
+                        {move || if restoring.get() { tr!("onboarding-restore-back") } else { tr!("onboarding-restore") }}
+                    </button>
+                </Show>
+                <Show when=move || !restoring.get()>
+                    <button type="button" class="link" data-action="link-device" disabled=move || busy.get()
+                        on:click=move |_| { error.put(None); linking.update(|l| *l = !*l); }>
+                        {move || if linking.get() { tr!("onboarding-restore-back") } else { tr!("onboarding-link") }}
+                    </button>
+                </Show>
             </form>
         </main>
     }

@@ -327,7 +327,8 @@ impl DeviceEntry {
         self.created_at
     }
 
-    fn check_link(&self, account: &AccountPublic) -> Result<(), AccountError> {
+    /// Checks the device's consent to join `account`.
+    pub fn check_link(&self, account: &AccountPublic) -> Result<(), AccountError> {
         self.identity
             .verify(
                 CTX_DEVICE_LINK,

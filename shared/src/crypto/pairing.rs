@@ -56,6 +56,12 @@ pub enum PairingError {
     /// Profile too large.
     #[error("profile too large")]
     TooLarge,
+    /// The code is for the other kind of pairing: linking one's own device
+    /// instead of adding a contact, or the reverse.
+    #[error(
+        "this code is for the other kind of pairing (linking your own device, or adding a contact)"
+    )]
+    WrongPurpose,
 }
 
 impl From<KeyError> for PairingError {
@@ -249,16 +255,29 @@ impl Invite {
         reply: &[u8],
         profile: &[u8],
     ) -> Result<(Paired, Vec<u8>), PairingError> {
+        self.accept_reply_with(rng, ours, reply, |_| Ok(profile.to_vec()))
+    }
+
+    /// Like [`Self::accept_reply`], with our profile made from the
+    /// authenticated peer (device linking answers the offer it read).
+    pub fn accept_reply_with<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        ours: &IdentityKeyPair,
+        reply: &[u8],
+        profile: impl FnOnce(&Paired) -> Result<Vec<u8>, PairingError>,
+    ) -> Result<(Paired, Vec<u8>), PairingError> {
         let (k_invitee, k_inviter) = self.keys();
         let opened = unseal(&k_invitee, &self.ad(), reply)?;
         let peek: Hello = codec::decode(VERSION, &opened)?;
         let transcript = self.transcript(&peek.identity);
         let paired = check_hello(&opened, CTX_QR, &transcript)?;
+        let ours_profile = profile(&paired)?;
         let confirmation = seal(
             rng,
             &k_inviter,
             &self.ad(),
-            &hello(ours, CTX_QR, &transcript, profile)?,
+            &hello(ours, CTX_QR, &transcript, &ours_profile)?,
         );
         Ok((paired, confirmation))
     }
@@ -448,6 +467,18 @@ impl PinInviter {
         reply: &[u8],
         profile: &[u8],
     ) -> Result<(Paired, Vec<u8>), PairingError> {
+        self.finish_with(rng, ours, reply, |_| Ok(profile.to_vec()))
+    }
+
+    /// Like [`Self::finish`], with our profile made from the authenticated
+    /// peer.
+    pub fn finish_with<R: CryptoRng + ?Sized>(
+        self,
+        rng: &mut R,
+        ours: &IdentityKeyPair,
+        reply: &[u8],
+        profile: impl FnOnce(&Paired) -> Result<Vec<u8>, PairingError>,
+    ) -> Result<(Paired, Vec<u8>), PairingError> {
         let reply: PinReply = codec::decode(VERSION, reply)?;
         let k = zeroize::Zeroizing::new(
             self.spake
@@ -464,13 +495,14 @@ impl PinInviter {
         }
         let opened = unseal(&keys.seal_b, CTX_PIN, &reply.sealed)?;
         let paired = check_hello(&opened, CTX_PIN, &keys.transcript)?;
+        let ours_profile = profile(&paired)?;
         let fin = PinFinal {
             confirm: hmac(keys.confirm_a.expose(), &[b"A", &keys.transcript]),
             sealed: seal(
                 rng,
                 &keys.seal_a,
                 CTX_PIN,
-                &hello(ours, CTX_PIN, &keys.transcript, profile)?,
+                &hello(ours, CTX_PIN, &keys.transcript, &ours_profile)?,
             ),
         };
         Ok((paired, codec::encode(VERSION, &fin)))

@@ -89,6 +89,10 @@ pub enum Content {
     /// What another device of the same account did (accepted only from
     /// the account's own devices; see `engine::sync`).
     Sync(super::sync::SyncEvent),
+    /// Where the history archive for a newly linked device is (accepted
+    /// only by that device, only from the device that linked it; see
+    /// `engine::link`).
+    Handover(super::link::HandoverOffer),
 }
 
 /// What a device tells its contacts about itself.

@@ -67,6 +67,8 @@ pub struct Engine {
     pub(super) lists_pending: usize,
     /// Waiting to be linked into an existing account (makes none of its own).
     pub(super) linking: bool,
+    /// A new device paired with the device linking it (`engine::link`).
+    pub(super) link_pin: Option<super::link::LinkPin>,
     /// Changes to our own list not yet on the relay (see `own_changes`).
     pub(super) own_changes: Vec<super::own_changes::OwnChange>,
     /// Rebases of our list tried since the last success.

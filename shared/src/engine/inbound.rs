@@ -136,11 +136,11 @@ impl Engine {
         match result {
             None => {}
             // Our own devices only tell us what they did.
-            Some(Ok(plaintext)) if own => {
-                if let Ok(Content::Sync(event)) = Content::from_padded(&plaintext) {
-                    self.apply_sync(event, now);
-                }
-            }
+            Some(Ok(plaintext)) if own => match Content::from_padded(&plaintext) {
+                Ok(Content::Sync(event)) => self.apply_sync(event, now),
+                Ok(Content::Handover(offer)) => self.handover_arrived(&from, offer),
+                _ => {}
+            },
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
                 Ok(content) => self.apply(rng, &conv, content, now),
                 // Authentic but not understood: a newer client's ephemeral
@@ -340,7 +340,7 @@ impl Engine {
             Content::FileState { id, state } => self.update_file(from, &id, state, true),
             Content::Typing(typing) => self.typing_received(from, typing, now),
             // Only the account's own devices may say what "we" did.
-            Content::Sync(_) => {}
+            Content::Sync(_) | Content::Handover(_) => {}
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

@@ -64,6 +64,7 @@ impl Engine {
             lists_fetched_at: None,
             lists_pending: 0,
             linking: false,
+            link_pin: None,
             own_devices: BTreeMap::new(),
             own_changes: Vec::new(),
             rebases: 0,
@@ -104,6 +105,7 @@ impl Engine {
         let mut account_keys = KeysRecord::default();
         let mut own = None;
         let mut linking = false;
+        let mut link_pin = None;
         let mut own_devices = BTreeMap::new();
         let mut own_changes = Vec::new();
         let mut peers = BTreeMap::new();
@@ -150,6 +152,7 @@ impl Engine {
                 });
             } else if k == key::LINKING {
                 linking = true;
+                link_pin = super::link::LinkPin::decode(v)?;
             } else if k == key::OWN_CHANGES {
                 own_changes = super::own_changes::decode(v)?;
             } else if k == key::OWN_DEVICES {
@@ -211,6 +214,7 @@ impl Engine {
             lists_fetched_at: None,
             lists_pending: 0,
             linking,
+            link_pin: link_pin.filter(|_| linking),
             own_devices,
             own_changes,
             rebases: 0,

@@ -22,6 +22,7 @@ pub mod files;
 pub mod flow;
 mod http;
 mod inbound;
+pub mod link;
 mod lists;
 mod load;
 pub mod model;

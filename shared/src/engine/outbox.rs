@@ -24,10 +24,14 @@ impl Engine {
             return;
         }
         self.commit();
+        // Our own devices are addressed under our list's counter, which the
+        // relay refuses until it holds that list: they wait for it.
+        let own_waits = self.own.as_ref().is_some_and(|o| !o.published);
         let due: Vec<u64> = self
             .outbox
             .values()
             .filter(|o| !o.in_flight)
+            .filter(|o| !own_waits || !self.own_devices.contains_key(&o.to))
             .map(|o| o.seq)
             .collect();
         for seq in due {

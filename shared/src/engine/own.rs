@@ -233,6 +233,7 @@ impl Engine {
             published: false,
         });
         self.linking = false;
+        self.link_pin = None;
         self.pending.push(StoreOp::Delete(key::LINKING.to_owned()));
         self.save_own();
         self.commit();

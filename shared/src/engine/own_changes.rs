@@ -74,6 +74,7 @@ impl Engine {
                 self.save_own();
                 self.save_own_changes();
                 self.commit();
+                self.flush_outbox();
             }
             // Another of our devices published first: build on its list.
             Err(f) if f.is(ErrorCode::Conflict) && self.rebases < MAX_REBASES => {

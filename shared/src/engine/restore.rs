@@ -151,7 +151,9 @@ impl Engine {
         let ended = match step {
             RestoreStep::Fetch => match self.restore_fetched(job, reply, now) {
                 // The next list is being published.
-                Ok(()) => return,
+                Ok(false) => return,
+                // The relay's list already names this device.
+                Ok(true) => Ok(()),
                 Err(e) => Err(e),
             },
             RestoreStep::Publish => match decode::<PutDeviceList>(reply) {
@@ -168,18 +170,22 @@ impl Engine {
         self.effects.push_back(Effect::Changed);
     }
 
-    /// The account's current list: signs and publishes the next one.
+    /// The account's current list: signs and publishes the next one, or
+    /// takes the backup in at once if the list names this device already
+    /// (a device linked by another one; returns `true` then).
     fn restore_fetched(
         &mut self,
         mut job: Job,
         reply: &Reply,
         now: UnixMs,
-    ) -> Result<(), RestoreError> {
+    ) -> Result<bool, RestoreError> {
         let public = job.key.public();
         let (mut devices, counter) = match decode::<GetDeviceList>(reply) {
             Ok(Bytes(b)) => {
-                let current = SignedDeviceList::from_bytes(&b)
-                    .and_then(|s| s.verify(&public))
+                let signed =
+                    SignedDeviceList::from_bytes(&b).map_err(|_| RestoreError::ForeignList)?;
+                let current = signed
+                    .verify(&public)
                     .map_err(|_| RestoreError::ForeignList)?;
                 accept_newer(Some(&job.backup_list), &current).map_err(|e| match e {
                     AccountError::Rollback { seen, got } => RestoreError::Rollback {
@@ -189,6 +195,15 @@ impl Engine {
                     AccountError::Equivocation(c) => RestoreError::Equivocation(c),
                     _ => RestoreError::ForeignList,
                 })?;
+                let ours = self.identity.public();
+                if current
+                    .device(self.device_id())
+                    .is_some_and(|e| e.identity() == &ours)
+                {
+                    job.next = Some((current, signed));
+                    self.take_in(job);
+                    return Ok(true);
+                }
                 (current.devices().to_vec(), current.counter())
             }
             // Every device of the account was erased: this one starts over.
@@ -210,7 +225,7 @@ impl Engine {
         job.next = Some((list, signed));
         self.restore.job = Some(job);
         self.http(Purpose::Restore(RestoreStep::Publish), req);
-        Ok(())
+        Ok(false)
     }
 
     /// The relay lists this device: the account, contacts, their accounts,
@@ -235,6 +250,7 @@ impl Engine {
             published: true,
         });
         self.linking = false;
+        self.link_pin = None;
         self.pending.push(StoreOp::Delete(key::LINKING.to_owned()));
         self.save_own();
         self.account.name = clean_name(&contents.name);

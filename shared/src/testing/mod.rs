@@ -22,6 +22,8 @@ use crate::engine::call::CallSignal;
 use crate::engine::content::MessageId;
 use crate::engine::files::FileState;
 use crate::engine::flow::{BlobError, BlobRequest, Step};
+use crate::engine::link::LinkError;
+use crate::engine::link::handover::{HandoverReceive, HandoverSend};
 use crate::engine::pairing::{
     InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow, PairingFlow,
 };
@@ -267,6 +269,47 @@ impl<T: Transport> Device<T> {
                 Step::Wait(_) | Step::Event(()) => {
                     return (Err(TransferError::Relay(api::Failure::Unreachable)), None);
                 }
+            }
+        }
+    }
+}
+
+impl<T: Transport> Device<T> {
+    /// Sends the history archive to a device just linked, to the end.
+    pub async fn handover_send(&mut self, flow: &mut HandoverSend) -> Result<(), LinkError> {
+        loop {
+            match flow.step(self.io.now()) {
+                Step::Http(req) => {
+                    let reply = self.request(&req).await;
+                    flow.on_reply(reply);
+                }
+                Step::Blob(req) => {
+                    let r = self.io.blob(&req, flow.body().to_vec()).await.map(|_| ());
+                    flow.on_uploaded(&mut os_rng(), &mut self.engine, r);
+                    let _ = self.settle().await;
+                }
+                Step::Done(r) => return r,
+                Step::Wait(_) | Step::Event(()) => return Err(api::Failure::Unreachable.into()),
+            }
+        }
+    }
+
+    /// Fetches and takes in the history archive on a linked device, to the
+    /// end of the flow (the restore it starts runs in the settles).
+    pub async fn handover_receive(&mut self, flow: &mut HandoverReceive) -> Result<(), LinkError> {
+        loop {
+            match flow.step(self.io.now()) {
+                Step::Http(req) => {
+                    let reply = self.request(&req).await;
+                    flow.on_reply(reply);
+                }
+                Step::Blob(req) => {
+                    let r = self.io.blob(&req, Vec::new()).await;
+                    flow.on_downloaded(&mut self.engine, r);
+                    let _ = self.settle().await;
+                }
+                Step::Done(r) => return r,
+                Step::Wait(_) | Step::Event(()) => return Err(api::Failure::Unreachable.into()),
             }
         }
     }

@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 
 use rand_core::CryptoRng;
 
-use super::{FlowError, Inviter, ReplyOutcome};
+use super::{FlowError, Inviter, Purpose, ReplyOutcome};
+use crate::crypto::pairing::PairingError;
 use crate::engine::Engine;
 use crate::engine::flow::Step;
 use crate::engine::http::{Reply, decode};
@@ -136,6 +137,7 @@ pub struct InviteFlow {
     poll_at: UnixMs,
     want_pin: bool,
     cancelled: bool,
+    purpose: Purpose,
     done: Option<Result<DeviceId, InviteError>>,
 }
 
@@ -151,6 +153,17 @@ impl core::fmt::Debug for InviteFlow {
 impl InviteFlow {
     /// A new invite on the relay at `relay_url` (the link names it).
     pub fn new(relay_url: &str) -> Self {
+        Self::with_purpose(relay_url, Purpose::Contact)
+    }
+
+    /// A new device's code for an existing device of the account to scan
+    /// or type: it ends with the linking device pinned
+    /// (`engine::link`), not with a contact.
+    pub fn for_link(relay_url: &str) -> Self {
+        Self::with_purpose(relay_url, Purpose::Link)
+    }
+
+    fn with_purpose(relay_url: &str, purpose: Purpose) -> Self {
         let open = OpenSlot.request(&Json(CreateRendezvous {
             pin: false,
             ttl_ms: None,
@@ -165,6 +178,7 @@ impl InviteFlow {
             poll_at: UnixMs::EPOCH,
             want_pin: false,
             cancelled: false,
+            purpose,
             done: None,
         }
     }
@@ -382,11 +396,25 @@ impl InviteFlow {
         let Some(inviter) = self.inviter.as_mut() else {
             return;
         };
-        let outcome = inviter.on_reply(rng, engine.identity(), &b, &engine.profile());
+        let purpose = self.purpose;
+        let e: &Engine = engine;
+        let outcome = inviter.on_reply_with(rng, e.identity(), &b, |peer| match purpose {
+            Purpose::Contact if crate::engine::link::is_link_profile(&peer.profile) => {
+                Err(PairingError::WrongPurpose)
+            }
+            Purpose::Contact => Ok(e.profile()),
+            Purpose::Link => e.link_consent(peer, now),
+        });
         match outcome {
             ReplyOutcome::Paired(paired, a2) => {
                 let peer = paired.peer.device_id();
-                engine.add_contact(paired, false, now);
+                match purpose {
+                    Purpose::Contact => engine.add_contact(paired, false, now),
+                    // The answer was made from this same offer, so it parses.
+                    Purpose::Link => {
+                        let _ = engine.pin_linker(&paired);
+                    }
+                }
                 let req = self.put(Message::A2, a2);
                 self.queue.push_back(Out::Http(req, Pending::PutA2(peer)));
             }

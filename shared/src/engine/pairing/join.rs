@@ -7,11 +7,13 @@ use std::collections::VecDeque;
 use rand_core::CryptoRng;
 
 use super::invite::POLL_MS;
-use super::{FlowError, Joiner, LinkInvite, join_pin};
+use super::{FlowError, Joiner, LinkInvite, Purpose, join_pin};
 use crate::crypto::pairing::PinCode;
+use crate::crypto::pairing::{Paired, PairingError};
 use crate::engine::Engine;
 use crate::engine::flow::Step;
 use crate::engine::http::{Reply, decode};
+use crate::engine::link::LinkError;
 use crate::protocol::ErrorCode;
 use crate::protocol::api::{
     self, Bytes, Endpoint, FindPinSlot, GetMessage, Json, MaybeBytes, PutMessage,
@@ -62,6 +64,9 @@ pub enum JoinError {
     /// The pairing exchange failed.
     #[error(transparent)]
     Flow(#[from] FlowError),
+    /// Paired, but the device could not be linked.
+    #[error(transparent)]
+    Link(#[from] LinkError),
     /// The relay refused, or could not be reached.
     #[error(transparent)]
     Relay(#[from] api::Failure),
@@ -86,12 +91,14 @@ pub struct JoinFlow {
     in_flight: Option<Pending>,
     poll_at: UnixMs,
     deadline: UnixMs,
+    purpose: Purpose,
     done: Option<Result<DeviceId, JoinError>>,
 }
 
 impl JoinFlow {
     fn empty() -> Self {
         Self {
+            purpose: Purpose::Contact,
             slot: String::new(),
             code: None,
             joiner: None,
@@ -112,10 +119,43 @@ impl JoinFlow {
         our_relay: &str,
         now: UnixMs,
     ) -> Result<Self, JoinError> {
+        Self::by_link(rng, engine, link, our_relay, now, Purpose::Contact)
+    }
+
+    /// Links the new device showing this code (scanned or pasted) into
+    /// our account; ends with it in the list being published.
+    pub fn link_device<R: CryptoRng>(
+        rng: &mut R,
+        engine: &Engine,
+        link: &str,
+        our_relay: &str,
+        now: UnixMs,
+    ) -> Result<Self, JoinError> {
+        Self::by_link(rng, engine, link, our_relay, now, Purpose::Link)
+    }
+
+    /// Links the new device showing this PIN into our account.
+    pub fn link_device_pin(engine: &Engine, code: &str) -> Result<Self, JoinError> {
+        engine.link_offer()?;
+        let mut flow = Self::pin(code)?;
+        flow.purpose = Purpose::Link;
+        Ok(flow)
+    }
+
+    fn by_link<R: CryptoRng>(
+        rng: &mut R,
+        engine: &Engine,
+        link: &str,
+        our_relay: &str,
+        now: UnixMs,
+        purpose: Purpose,
+    ) -> Result<Self, JoinError> {
         let parsed = LinkInvite::parse(link, our_relay, engine.identity(), now)?;
         let mut flow = Self::empty();
+        flow.purpose = purpose;
         flow.slot = parsed.slot_id();
-        let (joiner, b) = parsed.reply(rng, engine.identity(), &engine.profile())?;
+        let profile = flow.our_profile(engine)?;
+        let (joiner, b) = parsed.reply(rng, engine.identity(), &profile)?;
         flow.joiner = Some(joiner);
         let put = flow.put_b(b);
         flow.next.push_back(put);
@@ -130,6 +170,32 @@ impl JoinFlow {
         flow.code = Some(code);
         flow.next.push_back((find, Pending::FindSlot));
         Ok(flow)
+    }
+
+    fn our_profile(&self, engine: &Engine) -> Result<Vec<u8>, JoinError> {
+        Ok(match self.purpose {
+            Purpose::Contact => engine.profile(),
+            Purpose::Link => engine.link_offer()?,
+        })
+    }
+
+    /// The pairing is done: a contact is added, or the new device linked.
+    fn paired(
+        &self,
+        engine: &mut Engine,
+        paired: Paired,
+        now: UnixMs,
+    ) -> Result<DeviceId, JoinError> {
+        let is_link = crate::engine::link::is_link_profile(&paired.profile);
+        match self.purpose {
+            Purpose::Contact if is_link => Err(FlowError::from(PairingError::WrongPurpose).into()),
+            Purpose::Contact => {
+                let peer = paired.peer.device_id();
+                engine.add_contact(paired, true, now);
+                Ok(peer)
+            }
+            Purpose::Link => Ok(engine.accept_consent(&paired)?),
+        }
     }
 
     fn put_b(&self, b: Vec<u8>) -> (api::Request, Pending) {
@@ -200,17 +266,11 @@ impl JoinFlow {
             Pending::PollA2 => match decode::<GetMessage>(&reply) {
                 Ok(MaybeBytes(Some(a2))) => {
                     match self.joiner.take().map(|j| j.finish(engine.identity(), &a2)) {
-                        Some(Ok(paired)) => {
-                            let peer = paired.peer.device_id();
-                            engine.add_contact(paired, true, now);
+                        Some(Ok(paired)) => self.paired(engine, paired, now).map(|peer| {
                             self.done = Some(Ok(peer));
-                            Ok(())
-                        }
+                        }),
                         Some(Err(e)) => Err(e.into()),
-                        None => Err(FlowError::Pairing(
-                            crate::crypto::pairing::PairingError::InvalidInvite,
-                        )
-                        .into()),
+                        None => Err(FlowError::Pairing(PairingError::InvalidInvite).into()),
                     }
                 }
                 Ok(MaybeBytes(None)) | Err(api::Failure::Unreachable) if now < self.deadline => {
@@ -261,7 +321,8 @@ impl JoinFlow {
             Err(f) => return Err(Self::claim_failed(f)),
         };
         let code = self.code.as_ref().ok_or(JoinError::BadCode)?;
-        let (joiner, b) = join_pin(rng, code, engine.identity(), &a1, &engine.profile())?;
+        let profile = self.our_profile(engine)?;
+        let (joiner, b) = join_pin(rng, code, engine.identity(), &a1, &profile)?;
         self.joiner = Some(joiner);
         let put = self.put_b(b);
         self.next.push_back(put);

@@ -82,6 +82,16 @@ impl PairingFlow for JoinFlow {
     }
 }
 
+/// What a pairing is for: both sides must agree, or it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Adding a contact.
+    Contact,
+    /// Linking a new device of one's account (`engine::link`): the new
+    /// device invites, an existing one joins.
+    Link,
+}
+
 const TAG_QR: u8 = b'Q';
 const TAG_PIN: u8 = b'P';
 
@@ -229,6 +239,19 @@ impl Inviter {
         b: &[u8],
         profile: &[u8],
     ) -> ReplyOutcome {
+        self.on_reply_with(rng, ours, b, |_| Ok(profile.to_vec()))
+    }
+
+    /// Like [`Self::on_reply`], with our profile made from the
+    /// authenticated peer (a device link answers the offer it read; a
+    /// contact invite refuses a link's).
+    pub fn on_reply_with<R: CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        ours: &IdentityKeyPair,
+        b: &[u8],
+        profile: impl FnOnce(&Paired) -> Result<Vec<u8>, PairingError>,
+    ) -> ReplyOutcome {
         if self.attempts_left() == 0 {
             return ReplyOutcome::Void(FlowError::AttemptsUsed);
         }
@@ -261,17 +284,17 @@ impl Inviter {
         rng: &mut R,
         ours: &IdentityKeyPair,
         b: &[u8],
-        profile: &[u8],
+        profile: impl FnOnce(&Paired) -> Result<Vec<u8>, PairingError>,
     ) -> Result<(Paired, Vec<u8>), FlowError> {
         let (tag, body) = b.split_first().ok_or(PairingError::InvalidInvite)?;
         let (paired, a2) = match *tag {
-            TAG_QR => self.invite.accept_reply(rng, ours, body, profile)?,
+            TAG_QR => self.invite.accept_reply_with(rng, ours, body, profile)?,
             TAG_PIN => self
                 .pin
                 .as_mut()
                 .and_then(|p| p.spake.take())
                 .ok_or(FlowError::NoPinSlot)?
-                .finish(rng, ours, body, profile)?,
+                .finish_with(rng, ours, body, profile)?,
             _ => return Err(PairingError::InvalidInvite.into()),
         };
         if paired.peer.device_id() == ours.device_id() {

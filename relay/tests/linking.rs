@@ -1,0 +1,247 @@
+//! Linking a new browser into one's account (ADR 0022) through the shared
+//! engine's flows against the real relay (SQLite and PostgreSQL): the new
+//! device shows a code, the existing one scans it (link) or types it
+//! (PIN); the pairing carries the consent, the list is published, the
+//! history archive goes through the attachment store and is deleted once
+//! fetched; then both devices get Bob's messages and stay in step. A
+//! contact invite and a link code are never confused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::backends::relay_tests;
+use common::device::{Client, alice_and_bob, settle, until_joined};
+use common::relay::RelayBuilder;
+use parley_shared::crypto::os_rng;
+use parley_shared::crypto::safety::SafetyNumber;
+use parley_shared::engine::link::LinkError;
+use parley_shared::engine::link::handover::{HandoverReceive, HandoverSend};
+use parley_shared::engine::model::{Body, Notice, Status};
+use parley_shared::engine::pairing::{InviteEvent, InviteFlow, JoinError, JoinFlow};
+use parley_shared::protocol::ws::DeviceId;
+use parley_shared::testing::{Progress, Transport as _};
+
+async fn say(from: &mut Client, to: &DeviceId, text: &str) {
+    let now = from.io.now();
+    from.engine.send_text(&mut os_rng(), to, text, now).unwrap();
+    from.drain().await;
+}
+
+/// The new device's code: its link, and its PIN if asked for.
+async fn show_code(new: &mut Client, pin: bool) -> (InviteFlow, Vec<InviteEvent>, String) {
+    let mut invite = InviteFlow::for_link(&new.io.base);
+    if pin {
+        invite.ask_pin();
+    }
+    let mut events = Vec::new();
+    let Progress::Waiting(_) = new.invite(&mut invite, &mut events).await else {
+        panic!("the code waits for the other device");
+    };
+    let code = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            InviteEvent::Pin(p) if pin => Some(p.clone()),
+            InviteEvent::Shown { link, .. } if !pin => Some(link.clone()),
+            _ => None,
+        })
+        .expect("the code is shown");
+    (invite, events, code)
+}
+
+/// Links `new` from `old` by link or PIN, then hands the history over.
+async fn link(old: &mut Client, new: &mut Client, pin: bool) {
+    let (mut invite, mut events, code) = show_code(new, pin).await;
+    let mut join = if pin {
+        JoinFlow::link_device_pin(&old.engine, &code).unwrap()
+    } else {
+        let now = old.io.now();
+        JoinFlow::link_device(&mut os_rng(), &old.engine, &code, &old.io.base, now).unwrap()
+    };
+    let (joined, invited) = until_joined(new, &mut invite, &mut events, old, &mut join).await;
+    let new_id = new.engine.device_id();
+    assert_eq!(joined, Ok(new_id));
+    assert_eq!(invited, Some(Ok(old.engine.device_id())));
+    assert!(new.engine.link_pinned());
+    old.drain().await;
+    assert!(old.engine.own_devices().contains(&new_id));
+    assert!(old.engine.own_list_published());
+
+    let mut send = HandoverSend::new(&mut os_rng(), &old.engine, new_id).unwrap();
+    old.handover_send(&mut send).await.unwrap();
+    old.pump(200).await;
+    new.pump(300).await;
+    let offer = new
+        .engine
+        .handover_offer()
+        .expect("the archive is announced");
+    let mut receive = HandoverReceive::new(offer.clone());
+    new.handover_receive(&mut receive).await.unwrap();
+    new.drain().await;
+    assert_eq!(new.engine.restore_result(), Some(&Ok(())));
+    assert_eq!(new.engine.account_public(), old.engine.account_public());
+    // Fetched once, then deleted.
+    let mut again = HandoverReceive::new(offer);
+    assert_eq!(new.handover_receive(&mut again).await, Err(LinkError::Gone));
+}
+
+fn unread(c: &Client, peer: &DeviceId) -> u32 {
+    c.engine
+        .contacts()
+        .iter()
+        .find(|x| x.identity.device_id() == *peer)
+        .map_or(0, |x| x.unread)
+}
+
+async fn a_new_browser_is_linked_by_code_and_by_pin(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder.start().await;
+    let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
+    let (a_id, b_id) = (laptop.engine.device_id(), bob.engine.device_id());
+    say(&mut laptop, &b_id, "before linking").await;
+    settle(&mut [&mut laptop, &mut bob]).await;
+    say(&mut bob, &a_id, "noted").await;
+    settle(&mut [&mut bob, &mut laptop]).await;
+    let safety = bob.engine.safety_number(&a_id).unwrap();
+    assert_eq!(
+        safety,
+        SafetyNumber::for_accounts(
+            &bob.engine.account_public().unwrap(),
+            &laptop.engine.account_public().unwrap()
+        )
+    );
+
+    // The phone, by the code it shows (what its QR code holds).
+    let mut phone = Client::new_for_link(&relay.base, "phone", ahead.clone()).await;
+    phone.connect().await;
+    link(&mut laptop, &mut phone, false).await;
+    let phone_id = phone.engine.device_id();
+    assert_eq!(phone.texts(&a_id), Vec::<String>::new());
+    assert_eq!(phone.texts(&b_id), ["before linking", "noted"]);
+    assert_eq!(phone.engine.name(), "Alice");
+    settle(&mut [&mut phone, &mut laptop]).await;
+
+    // Bob's next message reaches both; his safety number for Alice stays
+    // and he is told she added a device.
+    say(&mut bob, &a_id, "to both of you").await;
+    settle(&mut [&mut bob, &mut laptop, &mut phone]).await;
+    assert_eq!(laptop.texts(&b_id).last().unwrap(), "to both of you");
+    assert_eq!(phone.texts(&b_id).last().unwrap(), "to both of you");
+    assert_eq!(bob.engine.safety_number(&a_id), Some(safety.clone()));
+    assert_eq!(bob.engine.device_count(&a_id), 2);
+    let told = bob.engine.messages(&a_id).iter().any(
+        |m| matches!(&m.body, Body::Notice(Notice::DevicesChanged { added, .. }) if *added == 1),
+    );
+    assert!(told, "{:?}", bob.engine.messages(&a_id));
+
+    // Sent from the phone: Bob has it, the laptop shows it as sent.
+    say(&mut phone, &b_id, "written on the phone").await;
+    settle(&mut [&mut phone, &mut bob, &mut laptop]).await;
+    assert_eq!(bob.texts(&a_id).last().unwrap(), "written on the phone");
+    let on_laptop = laptop.engine.messages(&b_id).last().cloned().unwrap();
+    assert!(on_laptop.outgoing && on_laptop.status >= Status::Sent);
+    assert_eq!(
+        on_laptop.body,
+        Body::Text("written on the phone".to_owned())
+    );
+
+    // Read on the laptop clears unread on the phone.
+    assert!(unread(&phone, &b_id) > 0);
+    laptop.engine.mark_read(&mut os_rng(), &b_id).unwrap();
+    laptop.drain().await;
+    settle(&mut [&mut laptop, &mut phone]).await;
+    assert_eq!(unread(&phone, &b_id), 0);
+
+    // A tablet, by PIN, linked from the phone: the history it gets holds
+    // what the phone saw since.
+    let mut tablet = Client::new_for_link(&relay.base, "tablet", ahead.clone()).await;
+    tablet.connect().await;
+    link(&mut phone, &mut tablet, true).await;
+    assert_eq!(
+        tablet.texts(&b_id),
+        [
+            "before linking",
+            "noted",
+            "to both of you",
+            "written on the phone"
+        ]
+    );
+    let mut all = vec![a_id, phone_id, tablet.engine.device_id()];
+    all.sort();
+    let mut listed = tablet.engine.own_devices();
+    listed.sort();
+    assert_eq!(listed, all);
+    settle(&mut [&mut tablet, &mut phone, &mut laptop]).await;
+    say(&mut bob, &a_id, "three now").await;
+    settle(&mut [&mut bob, &mut laptop, &mut phone, &mut tablet]).await;
+    for d in [&laptop, &phone, &tablet] {
+        assert_eq!(d.texts(&b_id).last().unwrap(), "three now");
+    }
+    assert_eq!(bob.engine.safety_number(&a_id), Some(safety));
+}
+
+async fn a_link_code_and_a_contact_invite_are_never_confused(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
+    let contacts = bob.engine.contacts().len();
+
+    // Bob scans Alice's new phone's code as if it were a contact invite:
+    // the phone refuses his reply, and neither side gains anybody.
+    let mut phone = Client::new_for_link(&relay.base, "phone", ahead.clone()).await;
+    phone.connect().await;
+    let (mut invite, mut events, code) = show_code(&mut phone, false).await;
+    let now = bob.io.now();
+    let mut join = JoinFlow::link(&mut os_rng(), &bob.engine, &code, &bob.io.base, now).unwrap();
+    let (joined, _) = until_joined(&mut phone, &mut invite, &mut events, &mut bob, &mut join).await;
+    assert_eq!(joined, Err(JoinError::LinkRejected));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, InviteEvent::FailedAttempt { .. }))
+    );
+    assert_eq!(bob.engine.contacts().len(), contacts);
+    assert!(!phone.engine.link_pinned() && phone.engine.contacts().is_empty());
+    assert!(!bob.engine.own_devices().contains(&phone.engine.device_id()));
+
+    // Alice's laptop "links" Carol's contact invite: Carol refuses, the
+    // laptop's list is unchanged and Carol is no contact of anybody.
+    let mut carol = Client::new(&relay.base, "Carol", ahead.clone()).await;
+    carol.connect().await;
+    let mut invite = InviteFlow::new(&carol.io.base);
+    let mut events = Vec::new();
+    let _ = carol.invite(&mut invite, &mut events).await;
+    let Some(InviteEvent::Shown { link, .. }) = events.first().cloned() else {
+        panic!("Carol's invite shows its link");
+    };
+    let now = laptop.io.now();
+    let mut join =
+        JoinFlow::link_device(&mut os_rng(), &laptop.engine, &link, &laptop.io.base, now).unwrap();
+    let (joined, _) =
+        until_joined(&mut carol, &mut invite, &mut events, &mut laptop, &mut join).await;
+    assert_eq!(joined, Err(JoinError::LinkRejected));
+    assert!(carol.engine.contacts().is_empty());
+    assert_eq!(laptop.engine.own_devices(), vec![laptop.engine.device_id()]);
+
+    // The phone still links by its code afterwards (one failed attempt
+    // does not void it).
+    let now = laptop.io.now();
+    let (mut invite, mut events, code) = show_code(&mut phone, false).await;
+    let mut join =
+        JoinFlow::link_device(&mut os_rng(), &laptop.engine, &code, &laptop.io.base, now).unwrap();
+    let (joined, _) =
+        until_joined(&mut phone, &mut invite, &mut events, &mut laptop, &mut join).await;
+    assert_eq!(joined, Ok(phone.engine.device_id()));
+    // A device that is not new cannot be linked: Bob's code for linking is
+    // refused by his own engine before anything is sent.
+    assert_eq!(
+        JoinFlow::link_device_pin(&phone.engine, "1234-567890").err(),
+        Some(JoinError::Link(LinkError::NoAccount))
+    );
+}
+
+relay_tests! {
+    a_new_browser_is_linked_by_code_and_by_pin,
+    a_link_code_and_a_contact_invite_are_never_confused,
+}
