@@ -455,3 +455,4 @@ onboarding-link-title = Link to your other device
 onboarding-link-hint = This browser becomes another device of your account: you will scan its code from a device where you already use Parley.
 onboarding-link-button = Show the code
 devices-link = Link a new device
+call-handled-elsewhere = Answered or declined on another of your devices.

@@ -14,12 +14,15 @@ use common::device::{Client, alice_and_bob, settle, until_joined};
 use common::relay::RelayBuilder;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::safety::SafetyNumber;
+use parley_shared::engine::call::{CallKind, CallSignal, HangupReason};
 use parley_shared::engine::link::LinkError;
 use parley_shared::engine::link::handover::{HandoverReceive, HandoverSend};
 use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::engine::pairing::{InviteEvent, InviteFlow, JoinError, JoinFlow};
+use parley_shared::engine::transfer::{NewUpload, UploadFlow};
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::testing::{Progress, Transport as _};
+use parley_shared::time::Millis;
 
 async fn say(from: &mut Client, to: &DeviceId, text: &str) {
     let now = from.io.now();
@@ -241,7 +244,141 @@ async fn a_link_code_and_a_contact_invite_are_never_confused(
     );
 }
 
+async fn contacts_files_and_deletions_reach_every_device(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
+    let b_id = bob.engine.device_id();
+    let mut phone = Client::new_for_link(&relay.base, "phone", ahead.clone()).await;
+    phone.connect().await;
+    link(&mut laptop, &mut phone, false).await;
+    settle(&mut [&mut laptop, &mut phone, &mut bob]).await;
+
+    // Carol pairs with the laptop: the phone adds her too, and she and
+    // the phone write to each other without pairing.
+    let mut carol = Client::new(&relay.base, "Carol", ahead.clone()).await;
+    carol.connect().await;
+    common::device::pair(&mut laptop, &mut carol).await;
+    let c_id = carol.engine.device_id();
+    settle(&mut [&mut laptop, &mut carol, &mut phone]).await;
+    assert!(
+        phone.engine.contact(&c_id).is_some(),
+        "the phone knows Carol"
+    );
+    assert_eq!(phone.engine.contact(&c_id).unwrap().name, "Carol");
+    say(&mut carol, &laptop.engine.device_id(), "hi Alice").await;
+    settle(&mut [&mut carol, &mut laptop, &mut phone]).await;
+    assert_eq!(laptop.texts(&c_id), ["hi Alice"]);
+    assert_eq!(phone.texts(&c_id), ["hi Alice"]);
+    say(&mut phone, &c_id, "from Alice's phone").await;
+    settle(&mut [&mut phone, &mut carol, &mut laptop]).await;
+    assert_eq!(
+        carol.texts(&laptop.engine.device_id()).last().unwrap(),
+        "from Alice's phone"
+    );
+    assert_eq!(laptop.texts(&c_id).last().unwrap(), "from Alice's phone");
+
+    // A file sent from the laptop shows as sent on the phone.
+    let plaintext = b"the minutes".repeat(20);
+    let key = [9; 32];
+    let mut up = UploadFlow::new(NewUpload {
+        peer: b_id,
+        name: "minutes.txt".into(),
+        mime: "text/plain".into(),
+        size: plaintext.len() as u64,
+        key,
+        ttl: Millis::from_secs(3_600),
+        delete_after_download: false,
+        metadata_removed: false,
+    });
+    let id = laptop.upload(&mut up, &key, &plaintext).await.unwrap();
+    settle(&mut [&mut laptop, &mut phone, &mut bob]).await;
+    let on_phone = phone
+        .engine
+        .messages(&b_id)
+        .iter()
+        .find(|m| m.id == id)
+        .cloned();
+    match on_phone.map(|m| (m.outgoing, m.body)) {
+        Some((true, Body::File(f))) => assert_eq!(f.offer.name, "minutes.txt"),
+        other => panic!("the phone shows the file as sent: {other:?}"),
+    }
+
+    // Deleting Carol's conversation on the phone deletes it on the laptop.
+    phone
+        .engine
+        .delete_conversation(&mut os_rng(), &c_id)
+        .unwrap();
+    phone.drain().await;
+    settle(&mut [&mut phone, &mut laptop]).await;
+    assert!(laptop.engine.contact(&c_id).is_none());
+    assert!(laptop.engine.messages(&c_id).is_empty());
+    assert!(laptop.engine.contact(&b_id).is_some(), "only Carol's");
+}
+
+async fn a_call_answered_on_one_device_stops_ringing_on_the_others(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
+    let a_id = laptop.engine.device_id();
+    let b_id = bob.engine.device_id();
+    let mut phone = Client::new_for_link(&relay.base, "phone", ahead.clone()).await;
+    phone.connect().await;
+    link(&mut laptop, &mut phone, false).await;
+    say(&mut bob, &a_id, "calling you").await;
+    settle(&mut [&mut bob, &mut laptop, &mut phone]).await;
+    // The phone's own sync reaches the laptop: both directions have sessions.
+    say(&mut phone, &b_id, "ok").await;
+    settle(&mut [&mut phone, &mut laptop, &mut bob]).await;
+
+    let now = bob.io.now();
+    let signal = |kind| CallSignal {
+        call_id: [7; 16],
+        sent_at: now,
+        kind,
+    };
+    let offer = signal(CallKind::Offer {
+        sdp: "v=0".into(),
+        video: false,
+        restart: false,
+    });
+    bob.engine
+        .send_call_signal(&mut os_rng(), &a_id, offer.clone())
+        .unwrap();
+    bob.drain().await;
+    settle(&mut [&mut laptop, &mut phone]).await;
+    // Both of Alice's devices ring.
+    assert_eq!(laptop.io.calls, [(b_id, offer.clone())]);
+    assert_eq!(phone.io.calls, [(b_id, offer)]);
+
+    let answer = signal(CallKind::Answer { sdp: "v=0".into() });
+    laptop
+        .engine
+        .send_call_signal(&mut os_rng(), &b_id, answer.clone())
+        .unwrap();
+    laptop.drain().await;
+    settle(&mut [&mut bob, &mut phone]).await;
+    assert_eq!(bob.io.calls, [(a_id, answer)], "one answer, no hang-up");
+    let (from, stop) = phone.io.calls.last().cloned().unwrap();
+    assert_eq!(from, b_id);
+    assert_eq!(stop.call_id, [7; 16]);
+    assert_eq!(
+        stop.kind,
+        CallKind::Hangup {
+            reason: HangupReason::HandledElsewhere
+        }
+    );
+    // The phone, told so, sends Bob nothing.
+    assert_eq!(bob.io.calls.len(), 1);
+}
+
 relay_tests! {
+    a_call_answered_on_one_device_stops_ringing_on_the_others,
+    contacts_files_and_deletions_reach_every_device,
     a_new_browser_is_linked_by_code_and_by_pin,
     a_link_code_and_a_contact_invite_are_never_confused,
 }

@@ -191,7 +191,7 @@ fn deleting_a_conversation_erases_its_records_and_strangers_are_ignored() {
     b.drain(None);
     deliver(&mut b, &mut a, ms(2_000));
     assert!(a.store.0.keys().any(|k| k.starts_with("msg/")));
-    a.engine.delete_conversation(&bid).unwrap();
+    a.engine.delete_conversation(&mut os_rng(), &bid).unwrap();
     a.drain(None);
     assert!(a.engine.contact(&bid).is_none());
     assert!(

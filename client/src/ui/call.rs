@@ -122,5 +122,6 @@ fn outcome(o: &Outcome) -> String {
         (None, HangupReason::Busy) => tr!("call-busy"),
         (None, HangupReason::Unanswered) => tr!("call-unanswered"),
         (None, HangupReason::Failed) => tr!("call-failed"),
+        (None, HangupReason::HandledElsewhere) => tr!("call-handled-elsewhere"),
     }
 }

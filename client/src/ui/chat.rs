@@ -320,7 +320,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             confirm_delete.put(true);
             return;
         }
-        runtime::write(|e| e.delete_conversation(&peer));
+        runtime::write(|e| e.delete_conversation(&mut os_rng(), &peer));
         nav.put(Screen::Home);
     };
 

@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use parley_shared::crypto::os_rng;
+use parley_shared::engine::call::CallSignal;
 use parley_shared::engine::flow::{BlobError, BlobRequest};
 use parley_shared::engine::pairing::{InviteError, InviteEvent, InviteFlow, JoinError, JoinFlow};
 use parley_shared::engine::{Engine, Reply};
@@ -40,6 +41,8 @@ pub(crate) struct RelayIo {
     pub fault: Option<Fault>,
     /// The next blob transfer fails like this.
     pub blob_fault: Option<BlobError>,
+    /// Call signals that arrived, with their conversation.
+    pub calls: Vec<(DeviceId, CallSignal)>,
 }
 
 impl RelayIo {
@@ -52,6 +55,7 @@ impl RelayIo {
             trace: Vec::new(),
             fault: None,
             blob_fault: None,
+            calls: Vec::new(),
         }
     }
 }
@@ -109,6 +113,10 @@ impl Transport for RelayIo {
         if let Some(ws) = self.ws.as_mut() {
             ws.send(&frame).await;
         }
+    }
+
+    fn call(&mut self, from: DeviceId, signal: CallSignal) {
+        self.calls.push((from, signal));
     }
 
     async fn blob(&mut self, req: &BlobRequest, body: Vec<u8>) -> Result<Vec<u8>, BlobError> {

@@ -405,8 +405,21 @@ impl Engine {
         Ok(())
     }
 
-    /// Deletes the conversation and the contact (pairing again starts anew).
-    pub fn delete_conversation(&mut self, peer: &DeviceId) -> Result<(), EngineError> {
+    /// Deletes the conversation and the contact (pairing again starts
+    /// anew), here and on this account's other devices.
+    pub fn delete_conversation<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        peer: &DeviceId,
+    ) -> Result<(), EngineError> {
+        self.forget_conversation(peer)?;
+        let deleted = SyncEvent::Deleted {
+            conversation: *peer,
+        };
+        self.sync_own(rng, deleted)
+    }
+
+    pub(super) fn forget_conversation(&mut self, peer: &DeviceId) -> Result<(), EngineError> {
         self.contacts
             .remove(peer)
             .ok_or(EngineError::UnknownContact)?;

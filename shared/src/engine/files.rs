@@ -133,12 +133,20 @@ impl Engine {
             expires_at: expire_secs.map(|s| now + Millis::from_secs(u64::from(s))),
         };
         self.insert_message(peer, msg, now);
+        let sent = super::sync::SyncEvent::FileSent {
+            conversation: *peer,
+            id,
+            offer: offer.clone(),
+            sent_at: now,
+            expire_secs,
+        };
         let content = Content::File {
             id,
             offer,
             expire_secs,
         };
         self.send_content(rng, peer, content, Some(id))?;
+        self.sync_own(rng, sent)?;
         Ok(id)
     }
 

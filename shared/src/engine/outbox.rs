@@ -3,6 +3,7 @@
 
 use rand_core::CryptoRng;
 
+use super::call::{CallKind, HangupReason};
 use super::content::{self, Content, MessageId};
 use super::core::Engine;
 use super::effects::{Effect, put};
@@ -115,7 +116,17 @@ impl Engine {
         if !self.online {
             return Err(EngineError::Offline);
         }
-        self.send_ephemeral(rng, peer, Content::Call(signal))
+        let handled = match &signal.kind {
+            CallKind::Answer { .. } => true,
+            CallKind::Hangup { reason } => *reason == HangupReason::Declined,
+            _ => false,
+        };
+        let call_id = signal.call_id;
+        self.send_ephemeral(rng, peer, Content::Call(signal))?;
+        if handled {
+            self.sync_call_handled(rng, *peer, call_id);
+        }
+        Ok(())
     }
 
     /// Encrypts `content` for every device of `peer` with a session now,

@@ -12,13 +12,16 @@ use std::collections::BTreeMap;
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
+use super::call::{CallId, CallKind, CallSignal, HangupReason};
 use super::content::{Content, MessageId};
 use super::core::{Effect, Engine, MAX_TIMER_SECS, put};
 use super::error::EngineError;
+use super::files::{FileMessage, FileOffer, FileState};
 use super::model::{Body, Message, Notice, RECORD_VERSION, Status, key};
 use super::peers::PeerDevice;
 use crate::crypto::account::{DeviceEntry, DeviceList};
 use crate::crypto::codec;
+use crate::crypto::keys::IdentityPublic;
 use crate::protocol::ws::DeviceId;
 use crate::time::{Millis, UnixMs};
 
@@ -51,6 +54,44 @@ pub enum SyncEvent {
         conversation: DeviceId,
         /// The new timer.
         secs: Option<u32>,
+    },
+    /// A contact was paired there: this device adds it too and starts its
+    /// own session with it (the contact encrypts for every device of the
+    /// account once it knows the list).
+    Paired {
+        /// The contact's paired device.
+        identity: IdentityPublic,
+        /// The name it gave.
+        name: String,
+        /// When.
+        paired_at: UnixMs,
+    },
+    /// A file was offered to a contact from there (shown as sent; only the
+    /// contact's devices can fetch it).
+    FileSent {
+        /// The conversation.
+        conversation: DeviceId,
+        /// The message id.
+        id: MessageId,
+        /// The offer as sent.
+        offer: FileOffer,
+        /// When.
+        sent_at: UnixMs,
+        /// Disappearing-message timer in force.
+        expire_secs: Option<u32>,
+    },
+    /// The conversation (and the contact) was deleted there.
+    Deleted {
+        /// The conversation.
+        conversation: DeviceId,
+    },
+    /// A call was answered or declined there: it stops ringing here
+    /// (ephemeral, like call signals).
+    CallHandled {
+        /// The conversation.
+        conversation: DeviceId,
+        /// The call.
+        call_id: CallId,
     },
 }
 
@@ -115,6 +156,58 @@ impl Engine {
         Ok(())
     }
 
+    /// Tells the account's other devices, now and only if they are online,
+    /// that a call was answered or declined here (they stop ringing).
+    pub(super) fn sync_call_handled<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        conversation: DeviceId,
+        call_id: CallId,
+    ) {
+        let padded = Content::Sync(SyncEvent::CallHandled {
+            conversation,
+            call_id,
+        })
+        .to_padded();
+        let devices: Vec<DeviceId> = self.own_devices.keys().copied().collect();
+        for d in devices {
+            let Some(session) = self
+                .own_devices
+                .get_mut(&d)
+                .and_then(|s| s.session.as_mut())
+            else {
+                continue;
+            };
+            let Ok(payload) = session.encrypt(&padded) else {
+                continue;
+            };
+            self.save_device(&d);
+            self.commit();
+            self.effects
+                .push_back(Effect::Send(crate::protocol::ws::ClientFrame::Send {
+                    id: super::outbox::random16(rng),
+                    to: d,
+                    ephemeral: true,
+                    payload,
+                    list: None,
+                }));
+        }
+    }
+
+    /// A contact was just paired here: the account's other devices add it.
+    pub(crate) fn announce_contact<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, peer: &DeviceId) {
+        let Some(c) = self.contacts.get(peer) else {
+            return;
+        };
+        let event = SyncEvent::Paired {
+            identity: c.identity.clone(),
+            name: c.name.clone(),
+            paired_at: c.paired_at,
+        };
+        // A contact added here stays even if the others cannot be told now.
+        let _ = self.sync_own(rng, event);
+    }
+
     /// A `Sync` from one of the account's other devices.
     pub(super) fn apply_sync(&mut self, event: SyncEvent, now: UnixMs) {
         match event {
@@ -170,6 +263,69 @@ impl Engine {
                     self.save_contact(&conversation);
                 }
                 self.effects.push_back(Effect::Changed);
+            }
+            SyncEvent::Paired {
+                identity,
+                name,
+                paired_at,
+            } => {
+                let dev = identity.device_id();
+                if dev == self.device_id() || self.contacts.contains_key(&dev) {
+                    return;
+                }
+                let name = super::content::clean_name(&name);
+                let contact = self.new_contact(identity, name, true, paired_at);
+                self.contacts.insert(dev, contact);
+                self.push_notice(&dev, Notice::Paired, now);
+                self.save_contact(&dev);
+                self.commit();
+                if self.online {
+                    self.fetch_bundle(dev);
+                }
+                self.send_presence();
+                self.effects.push_back(Effect::Changed);
+            }
+            SyncEvent::FileSent {
+                conversation,
+                id,
+                offer,
+                sent_at,
+                expire_secs,
+            } => {
+                let known = self.messages(&conversation).iter().any(|m| m.id == id);
+                if known || !self.contacts.contains_key(&conversation) {
+                    return;
+                }
+                let expire_secs = expire_secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);
+                let m = Message {
+                    id,
+                    seq: self.take_seq(),
+                    outgoing: true,
+                    body: Body::File(FileMessage {
+                        offer,
+                        state: FileState::Offered,
+                    }),
+                    at: sent_at,
+                    status: Status::Sent,
+                    expires_at: expire_secs.map(|s| sent_at + Millis::from_secs(u64::from(s))),
+                };
+                self.insert_message(&conversation, m, now);
+            }
+            SyncEvent::Deleted { conversation } => {
+                let _ = self.forget_conversation(&conversation);
+            }
+            SyncEvent::CallHandled {
+                conversation,
+                call_id,
+            } => {
+                let ended = CallSignal {
+                    call_id,
+                    sent_at: now,
+                    kind: CallKind::Hangup {
+                        reason: HangupReason::HandledElsewhere,
+                    },
+                };
+                self.effects.push_back(Effect::Call(conversation, ended));
             }
             SyncEvent::Timer { conversation, secs } => {
                 let secs = secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);

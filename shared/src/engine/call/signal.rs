@@ -81,6 +81,9 @@ pub enum HangupReason {
     Unanswered,
     /// The connection could not be kept up.
     Failed,
+    /// Another device of the same account answered or declined it (told
+    /// only among one's own devices, see `engine::sync`).
+    HandledElsewhere,
 }
 
 impl CallSignal {

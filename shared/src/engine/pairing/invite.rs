@@ -409,7 +409,10 @@ impl InviteFlow {
             ReplyOutcome::Paired(paired, a2) => {
                 let peer = paired.peer.device_id();
                 match purpose {
-                    Purpose::Contact => engine.add_contact(paired, false, now),
+                    Purpose::Contact => {
+                        engine.add_contact(paired, false, now);
+                        engine.announce_contact(rng, &peer);
+                    }
                     // The answer was made from this same offer, so it parses.
                     Purpose::Link => {
                         let _ = engine.pin_linker(&paired);

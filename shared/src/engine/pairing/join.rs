@@ -180,8 +180,9 @@ impl JoinFlow {
     }
 
     /// The pairing is done: a contact is added, or the new device linked.
-    fn paired(
+    fn paired<R: CryptoRng>(
         &self,
+        rng: &mut R,
         engine: &mut Engine,
         paired: Paired,
         now: UnixMs,
@@ -192,6 +193,7 @@ impl JoinFlow {
             Purpose::Contact => {
                 let peer = paired.peer.device_id();
                 engine.add_contact(paired, true, now);
+                engine.announce_contact(rng, &peer);
                 Ok(peer)
             }
             Purpose::Link => Ok(engine.accept_consent(&paired)?),
@@ -266,7 +268,7 @@ impl JoinFlow {
             Pending::PollA2 => match decode::<GetMessage>(&reply) {
                 Ok(MaybeBytes(Some(a2))) => {
                     match self.joiner.take().map(|j| j.finish(engine.identity(), &a2)) {
-                        Some(Ok(paired)) => self.paired(engine, paired, now).map(|peer| {
+                        Some(Ok(paired)) => self.paired(rng, engine, paired, now).map(|peer| {
                             self.done = Some(Ok(peer));
                         }),
                         Some(Err(e)) => Err(e.into()),
