@@ -13,6 +13,17 @@ use crate::{api, tr};
 use crate::{qr, runtime};
 use parley_shared::engine::pairing::{InviteError, InviteEvent, Purpose};
 
+/// The linked device waits for its history, then opens the app.
+async fn receive(nav: Nav, receiving: RwSignal<bool>, error: RwSignal<Option<String>>) {
+    receiving.put(true);
+    let r = crate::link::receive_history().await;
+    receiving.put(false);
+    match r {
+        Ok(()) => nav.put(Screen::Home),
+        Err(e) => error.put(Some(e.text())),
+    }
+}
+
 /// The invite screen.
 #[component]
 pub(super) fn InviteScreen(purpose: Purpose) -> impl IntoView {
@@ -46,14 +57,7 @@ pub(super) fn InviteScreen(purpose: Purpose) -> impl IntoView {
         spawn_local(async move {
             // Paired before a reload: the history is on its way.
             if link && runtime::read(|e| e.link_pinned()).unwrap_or(false) {
-                receiving.put(true);
-                let r = crate::link::receive_history().await;
-                receiving.put(false);
-                match r {
-                    Ok(()) => nav.put(Screen::Home),
-                    Err(e) => error.put(Some(e.text())),
-                }
-                return;
+                return receive(nav, receiving, error).await;
             }
             let cancelled = move || {
                 left.try_get_untracked().unwrap_or(true)
@@ -81,13 +85,7 @@ pub(super) fn InviteScreen(purpose: Purpose) -> impl IntoView {
             match pair::await_joiner(flow, cancelled, wants_pin, on_event).await {
                 Ok(_) if link => {
                     shown.put(None);
-                    receiving.put(true);
-                    let r = crate::link::receive_history().await;
-                    receiving.put(false);
-                    match r {
-                        Ok(()) => nav.put(Screen::Home),
-                        Err(e) => error.put(Some(e.text())),
-                    }
+                    receive(nav, receiving, error).await;
                 }
                 Ok(peer) if !left.try_get_untracked().unwrap_or(true) => {
                     nav.put(Screen::Chat(peer))

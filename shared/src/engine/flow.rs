@@ -85,3 +85,46 @@ impl BlobError {
         }
     }
 }
+
+/// The steps a transfer flow has queued for its adapter, and how it ended:
+/// what every transfer flow (files, the link's history archive) shares.
+#[derive(Debug)]
+pub(crate) struct Queue<R> {
+    next: std::collections::VecDeque<Step<(), R>>,
+    done: Option<R>,
+}
+
+impl<R: Clone> Queue<R> {
+    /// A queue whose first step is `first`.
+    pub(crate) fn new(first: api::Request) -> Self {
+        Self {
+            next: std::collections::VecDeque::from([Step::Http(first)]),
+            done: None,
+        }
+    }
+
+    /// The next step: the end once there is one, else what is queued, else
+    /// waiting for the adapter's answer.
+    pub(crate) fn step(&mut self, now: UnixMs) -> Step<(), R> {
+        if let Some(d) = &self.done {
+            return Step::Done(d.clone());
+        }
+        self.next.pop_front().unwrap_or(Step::Wait(now))
+    }
+
+    /// Queues an API request.
+    pub(crate) fn http(&mut self, req: api::Request) {
+        self.next.push_back(Step::Http(req));
+    }
+
+    /// Queues a transfer through a pre-signed URL.
+    pub(crate) fn blob(&mut self, signed: SignedUrl) {
+        self.next
+            .push_back(Step::Blob(BlobRequest::from_signed(signed)));
+    }
+
+    /// The flow ended.
+    pub(crate) fn finish(&mut self, r: R) {
+        self.done = Some(r);
+    }
+}

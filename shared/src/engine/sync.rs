@@ -104,7 +104,43 @@ pub(super) fn decode_own_devices(b: &[u8]) -> Result<BTreeMap<DeviceId, PeerDevi
         .collect())
 }
 
+/// A message another device of the account sent.
+struct Sent {
+    conversation: DeviceId,
+    id: MessageId,
+    sent_at: UnixMs,
+    expire_secs: Option<u32>,
+}
+
 impl Engine {
+    /// Shows a message sent from another device of the account (once).
+    fn sent_elsewhere(&mut self, sent: Sent, body: Body, now: UnixMs) {
+        let Sent {
+            conversation,
+            id,
+            sent_at,
+            expire_secs,
+        } = sent;
+        let known = self
+            .messages(&conversation)
+            .iter()
+            .any(|m| m.outgoing && m.id == id);
+        if known || !self.contacts.contains_key(&conversation) {
+            return;
+        }
+        let expire_secs = expire_secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);
+        let m = Message {
+            id,
+            seq: self.take_seq(),
+            outgoing: true,
+            body,
+            at: sent_at,
+            status: Status::Sent,
+            expires_at: expire_secs.map(|s| sent_at + Millis::from_secs(u64::from(s))),
+        };
+        self.insert_message(&conversation, m, now);
+    }
+
     pub(super) fn save_own_devices(&mut self) {
         let list: Vec<&PeerDevice> = self.own_devices.values().collect();
         self.pending.push(put(key::OWN_DEVICES.to_owned(), &list));
@@ -218,24 +254,13 @@ impl Engine {
                 sent_at,
                 expire_secs,
             } => {
-                let known = self
-                    .messages(&conversation)
-                    .iter()
-                    .any(|m| m.outgoing && m.id == id);
-                if known || !self.contacts.contains_key(&conversation) {
-                    return;
-                }
-                let expire_secs = expire_secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);
-                let m = Message {
+                let sent = Sent {
+                    conversation,
                     id,
-                    seq: self.take_seq(),
-                    outgoing: true,
-                    body: Body::Text(text),
-                    at: sent_at,
-                    status: Status::Sent,
-                    expires_at: expire_secs.map(|s| sent_at + Millis::from_secs(u64::from(s))),
+                    sent_at,
+                    expire_secs,
                 };
-                self.insert_message(&conversation, m, now);
+                self.sent_elsewhere(sent, Body::Text(text), now);
             }
             SyncEvent::Read { conversation, ids } => {
                 let Some(h) = self.history.get_mut(&conversation) else {
@@ -292,24 +317,17 @@ impl Engine {
                 sent_at,
                 expire_secs,
             } => {
-                let known = self.messages(&conversation).iter().any(|m| m.id == id);
-                if known || !self.contacts.contains_key(&conversation) {
-                    return;
-                }
-                let expire_secs = expire_secs.filter(|s| *s > 0 && *s <= MAX_TIMER_SECS);
-                let m = Message {
+                let sent = Sent {
+                    conversation,
                     id,
-                    seq: self.take_seq(),
-                    outgoing: true,
-                    body: Body::File(FileMessage {
-                        offer,
-                        state: FileState::Offered,
-                    }),
-                    at: sent_at,
-                    status: Status::Sent,
-                    expires_at: expire_secs.map(|s| sent_at + Millis::from_secs(u64::from(s))),
+                    sent_at,
+                    expire_secs,
                 };
-                self.insert_message(&conversation, m, now);
+                let file = FileMessage {
+                    offer,
+                    state: FileState::Offered,
+                };
+                self.sent_elsewhere(sent, Body::File(file), now);
             }
             SyncEvent::Deleted { conversation } => {
                 let _ = self.forget_conversation(&conversation);

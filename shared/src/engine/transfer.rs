@@ -11,14 +11,12 @@
 //! reports it with [`UploadFlow::on_uploaded`] or
 //! [`DownloadFlow::on_downloaded`].
 
-use std::collections::VecDeque;
-
 use rand_core::CryptoRng;
 
 use super::content::MessageId;
 use super::core::{Engine, EngineError};
 use super::files::{FileOffer, FileState};
-use super::flow::{BlobError, BlobRequest, Step};
+use super::flow::{BlobError, Queue, Step};
 use super::http::{Reply, decode};
 use crate::crypto::stream::ciphertext_len;
 use crate::protocol::ErrorCode;
@@ -96,9 +94,8 @@ type UpStep = Step<(), Result<MessageId, TransferError>>;
 pub struct UploadFlow {
     file: NewUpload,
     object: Option<(String, UnixMs)>,
-    next: VecDeque<UpStep>,
+    queue: Queue<Result<MessageId, TransferError>>,
     waiting: Option<Up>,
-    done: Option<Result<MessageId, TransferError>>,
 }
 
 impl UploadFlow {
@@ -112,18 +109,14 @@ impl UploadFlow {
         Self {
             file,
             object: None,
-            next: VecDeque::from([Step::Http(req)]),
+            queue: Queue::new(req),
             waiting: Some(Up::Reserve),
-            done: None,
         }
     }
 
     /// The next step.
     pub fn step(&mut self, now: UnixMs) -> UpStep {
-        if let Some(d) = &self.done {
-            return Step::Done(d.clone());
-        }
-        self.next.pop_front().unwrap_or(Step::Wait(now))
+        self.queue.step(now)
     }
 
     /// The reply to the last [`Step::Http`].
@@ -133,19 +126,18 @@ impl UploadFlow {
                 Ok(Json(up)) => {
                     self.object = Some((up.id, up.expires_at_ms));
                     self.waiting = Some(Up::Put);
-                    self.next
-                        .push_back(Step::Blob(BlobRequest::from_signed(up.upload)));
+                    self.queue.blob(up.upload);
                 }
                 Err(f) if f.is(ErrorCode::TooLarge) => {
-                    self.done = Some(Err(TransferError::TooLarge {
+                    self.queue.finish(Err(TransferError::TooLarge {
                         name: self.file.name.clone(),
                         failure: f,
                     }));
                 }
-                Err(f) => self.done = Some(Err(f.into())),
+                Err(f) => self.queue.finish(Err(f.into())),
             },
             // Whether the reservation went or not, the send failed.
-            Some(Up::Delete(e)) => self.done = Some(Err(e)),
+            Some(Up::Delete(e)) => self.queue.finish(Err(e)),
             Some(Up::Put) | None => {}
         }
     }
@@ -179,7 +171,7 @@ impl UploadFlow {
                     delete_after_download: f.delete_after_download,
                     metadata_removed: f.metadata_removed,
                 };
-                self.done = Some(
+                self.queue.finish(
                     engine
                         .send_attachment(rng, &f.peer, offer, now)
                         .map_err(Into::into),
@@ -188,7 +180,7 @@ impl UploadFlow {
             Err(e) => {
                 self.waiting = Some(Up::Delete(TransferError::Blob(e)));
                 let del = DeleteUpload { id: object };
-                self.next.push_back(Step::Http(del.request(&())));
+                self.queue.http(del.request(&()));
             }
         }
     }
@@ -210,9 +202,8 @@ pub struct DownloadFlow {
     peer: DeviceId,
     id: MessageId,
     offer: FileOffer,
-    next: VecDeque<DownStep>,
+    queue: Queue<Result<FileState, TransferError>>,
     waiting: Option<Down>,
-    done: Option<Result<FileState, TransferError>>,
 }
 
 impl DownloadFlow {
@@ -221,9 +212,8 @@ impl DownloadFlow {
             peer,
             id,
             offer,
-            next: VecDeque::from([Step::Http(first)]),
+            queue: Queue::new(first),
             waiting: Some(w),
-            done: None,
         }
     }
 
@@ -252,10 +242,7 @@ impl DownloadFlow {
 
     /// The next step.
     pub fn step(&mut self, now: UnixMs) -> DownStep {
-        if let Some(d) = &self.done {
-            return Step::Done(d.clone());
-        }
-        self.next.pop_front().unwrap_or(Step::Wait(now))
+        self.queue.step(now)
     }
 
     /// The reply to the last [`Step::Http`]; the last one records the
@@ -270,15 +257,14 @@ impl DownloadFlow {
             Some(Down::Start) => match decode::<StartDownload>(&reply) {
                 Ok(Json(down)) => {
                     self.waiting = Some(Down::Get);
-                    self.next
-                        .push_back(Step::Blob(BlobRequest::from_signed(down.download)));
+                    self.queue.blob(down.download);
                 }
-                Err(f) if f.is(ErrorCode::NotFound) => self.done = Some(Err(TransferError::Gone)),
-                Err(f) => self.done = Some(Err(f.into())),
+                Err(f) if f.is(ErrorCode::NotFound) => self.queue.finish(Err(TransferError::Gone)),
+                Err(f) => self.queue.finish(Err(f.into())),
             },
             Some(Down::Finish(state)) => match decode::<DeleteUpload>(&reply) {
                 Ok(_) => self.record(rng, engine, state),
-                Err(f) => self.done = Some(Err(f.into())),
+                Err(f) => self.queue.finish(Err(f.into())),
             },
             Some(Down::Get) | None => {}
         }
@@ -296,7 +282,7 @@ impl DownloadFlow {
             return;
         }
         if let Err(e) = result {
-            self.done = Some(Err(TransferError::Blob(e)));
+            self.queue.finish(Err(TransferError::Blob(e)));
             return;
         }
         if self.offer.delete_after_download {
@@ -304,7 +290,7 @@ impl DownloadFlow {
                 id: self.offer.object.clone(),
             };
             self.waiting = Some(Down::Finish(FileState::Deleted));
-            self.next.push_back(Step::Http(del.request(&())));
+            self.queue.http(del.request(&()));
         } else {
             self.record(rng, engine, FileState::Downloaded);
         }
@@ -316,7 +302,7 @@ impl DownloadFlow {
         engine: &mut Engine,
         state: FileState,
     ) {
-        self.done = Some(
+        self.queue.finish(
             engine
                 .set_file_state(rng, &self.peer, &self.id, state)
                 .map(|()| state)

@@ -274,29 +274,58 @@ impl<T: Transport> Device<T> {
     }
 }
 
+/// What the two sides of a link's archive transfer look like to the pump.
+trait ArchiveFlow {
+    fn step(&mut self, now: UnixMs) -> Step<(), Result<(), LinkError>>;
+    fn on_reply(&mut self, reply: Reply);
+    /// The body of the blob `PUT` (`None`: the blob is fetched).
+    fn put_body(&self) -> Option<Vec<u8>>;
+    fn on_blob(&mut self, engine: &mut Engine, r: Result<Vec<u8>, BlobError>);
+}
+
+impl ArchiveFlow for HandoverSend {
+    fn step(&mut self, now: UnixMs) -> Step<(), Result<(), LinkError>> {
+        HandoverSend::step(self, now)
+    }
+    fn on_reply(&mut self, reply: Reply) {
+        HandoverSend::on_reply(self, reply);
+    }
+    fn put_body(&self) -> Option<Vec<u8>> {
+        Some(self.body().to_vec())
+    }
+    fn on_blob(&mut self, engine: &mut Engine, r: Result<Vec<u8>, BlobError>) {
+        self.on_uploaded(&mut os_rng(), engine, r.map(|_| ()));
+    }
+}
+
+impl ArchiveFlow for HandoverReceive {
+    fn step(&mut self, now: UnixMs) -> Step<(), Result<(), LinkError>> {
+        HandoverReceive::step(self, now)
+    }
+    fn on_reply(&mut self, reply: Reply) {
+        HandoverReceive::on_reply(self, reply);
+    }
+    fn put_body(&self) -> Option<Vec<u8>> {
+        None
+    }
+    fn on_blob(&mut self, engine: &mut Engine, r: Result<Vec<u8>, BlobError>) {
+        self.on_downloaded(engine, r);
+    }
+}
+
 impl<T: Transport> Device<T> {
     /// Sends the history archive to a device just linked, to the end.
     pub async fn handover_send(&mut self, flow: &mut HandoverSend) -> Result<(), LinkError> {
-        loop {
-            match flow.step(self.io.now()) {
-                Step::Http(req) => {
-                    let reply = self.request(&req).await;
-                    flow.on_reply(reply);
-                }
-                Step::Blob(req) => {
-                    let r = self.io.blob(&req, flow.body().to_vec()).await.map(|_| ());
-                    flow.on_uploaded(&mut os_rng(), &mut self.engine, r);
-                    let _ = self.settle().await;
-                }
-                Step::Done(r) => return r,
-                Step::Wait(_) | Step::Event(()) => return Err(api::Failure::Unreachable.into()),
-            }
-        }
+        self.archive(flow).await
     }
 
     /// Fetches and takes in the history archive on a linked device, to the
     /// end of the flow (the restore it starts runs in the settles).
     pub async fn handover_receive(&mut self, flow: &mut HandoverReceive) -> Result<(), LinkError> {
+        self.archive(flow).await
+    }
+
+    async fn archive(&mut self, flow: &mut impl ArchiveFlow) -> Result<(), LinkError> {
         loop {
             match flow.step(self.io.now()) {
                 Step::Http(req) => {
@@ -304,8 +333,11 @@ impl<T: Transport> Device<T> {
                     flow.on_reply(reply);
                 }
                 Step::Blob(req) => {
-                    let r = self.io.blob(&req, Vec::new()).await;
-                    flow.on_downloaded(&mut self.engine, r);
+                    let r = self
+                        .io
+                        .blob(&req, flow.put_body().unwrap_or_default())
+                        .await;
+                    flow.on_blob(&mut self.engine, r);
                     let _ = self.settle().await;
                 }
                 Step::Done(r) => return r,

@@ -6,8 +6,6 @@
 //! object. The archive is small (texts, no files), so it is encrypted and
 //! decrypted here in memory rather than in the adapter's file worker.
 
-use std::collections::VecDeque;
-
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
@@ -15,7 +13,7 @@ use super::{HandoverOffer, LinkError};
 use crate::crypto::stream::{Decryptor, Encryptor, FileKey};
 use crate::engine::Engine;
 use crate::engine::backup::BackupContents;
-use crate::engine::flow::{BlobError, BlobRequest, Step};
+use crate::engine::flow::{BlobError, Queue, Step};
 use crate::engine::http::{Reply, decode};
 use crate::protocol::ErrorCode;
 use crate::protocol::api::{CreateUpload, DeleteUpload, Endpoint, Json, StartDownload};
@@ -43,16 +41,15 @@ pub struct HandoverSend {
     digest: [u8; 32],
     size: u64,
     object: Option<(String, UnixMs)>,
-    next: VecDeque<FlowStep>,
+    queue: Queue<Result<(), LinkError>>,
     waiting: Option<Up>,
-    done: Option<Result<(), LinkError>>,
 }
 
 impl core::fmt::Debug for HandoverSend {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("HandoverSend")
             .field("size", &self.size)
-            .field("done", &self.done)
+            .field("queue", &self.queue)
             .finish_non_exhaustive()
     }
 }
@@ -90,9 +87,8 @@ impl HandoverSend {
             digest,
             size: archive.len() as u64,
             object: None,
-            next: VecDeque::from([Step::Http(req)]),
+            queue: Queue::new(req),
             waiting: Some(Up::Reserve),
-            done: None,
         })
     }
 
@@ -103,10 +99,7 @@ impl HandoverSend {
 
     /// The next step.
     pub fn step(&mut self, now: UnixMs) -> FlowStep {
-        if let Some(d) = &self.done {
-            return Step::Done(d.clone());
-        }
-        self.next.pop_front().unwrap_or(Step::Wait(now))
+        self.queue.step(now)
     }
 
     /// The reply to the last [`Step::Http`].
@@ -116,12 +109,11 @@ impl HandoverSend {
                 Ok(Json(up)) => {
                     self.object = Some((up.id, up.expires_at_ms));
                     self.waiting = Some(Up::Put);
-                    self.next
-                        .push_back(Step::Blob(BlobRequest::from_signed(up.upload)));
+                    self.queue.blob(up.upload);
                 }
-                Err(f) => self.done = Some(Err(f.into())),
+                Err(f) => self.queue.finish(Err(f.into())),
             },
-            Some(Up::Delete(e)) => self.done = Some(Err(e)),
+            Some(Up::Delete(e)) => self.queue.finish(Err(e)),
             Some(Up::Put) | None => {}
         }
     }
@@ -149,12 +141,13 @@ impl HandoverSend {
                     size: self.size,
                     expires_at,
                 };
-                self.done = Some(engine.send_handover(rng, &self.device, offer));
+                self.queue
+                    .finish(engine.send_handover(rng, &self.device, offer));
             }
             Err(e) => {
                 self.waiting = Some(Up::Delete(e.into()));
                 let del = DeleteUpload { id: object };
-                self.next.push_back(Step::Http(del.request(&())));
+                self.queue.http(del.request(&()));
             }
         }
     }
@@ -171,9 +164,8 @@ enum Down {
 #[derive(Debug)]
 pub struct HandoverReceive {
     offer: HandoverOffer,
-    next: VecDeque<FlowStep>,
+    queue: Queue<Result<(), LinkError>>,
     waiting: Option<Down>,
-    done: Option<Result<(), LinkError>>,
 }
 
 impl HandoverReceive {
@@ -186,18 +178,14 @@ impl HandoverReceive {
         .request(&());
         Self {
             offer,
-            next: VecDeque::from([Step::Http(req)]),
+            queue: Queue::new(req),
             waiting: Some(Down::Start),
-            done: None,
         }
     }
 
     /// The next step.
     pub fn step(&mut self, now: UnixMs) -> FlowStep {
-        if let Some(d) = &self.done {
-            return Step::Done(d.clone());
-        }
-        self.next.pop_front().unwrap_or(Step::Wait(now))
+        self.queue.step(now)
     }
 
     /// The reply to the last [`Step::Http`].
@@ -206,15 +194,14 @@ impl HandoverReceive {
             Some(Down::Start) => match decode::<StartDownload>(&reply) {
                 Ok(Json(down)) => {
                     self.waiting = Some(Down::Get);
-                    self.next
-                        .push_back(Step::Blob(BlobRequest::from_signed(down.download)));
+                    self.queue.blob(down.download);
                 }
-                Err(f) if f.is(ErrorCode::NotFound) => self.done = Some(Err(LinkError::Gone)),
-                Err(f) => self.done = Some(Err(f.into())),
+                Err(f) if f.is(ErrorCode::NotFound) => self.queue.finish(Err(LinkError::Gone)),
+                Err(f) => self.queue.finish(Err(f.into())),
             },
             // The archive is taken in; a failed delete only leaves the
             // object to expire.
-            Some(Down::Delete) => self.done = Some(Ok(())),
+            Some(Down::Delete) => self.queue.finish(Ok(())),
             Some(Down::Get) | None => {}
         }
     }
@@ -231,14 +218,14 @@ impl HandoverReceive {
             .and_then(|body| self.open(&body))
             .and_then(|contents| engine.take_handover(contents));
         if let Err(e) = taken {
-            self.done = Some(Err(e));
+            self.queue.finish(Err(e));
             return;
         }
         self.waiting = Some(Down::Delete);
         let del = DeleteUpload {
             id: self.offer.object.clone(),
         };
-        self.next.push_back(Step::Http(del.request(&())));
+        self.queue.http(del.request(&()));
     }
 
     fn open(&self, body: &[u8]) -> Result<BackupContents, LinkError> {
