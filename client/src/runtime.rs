@@ -362,10 +362,15 @@ fn connect() {
         });
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
             if ev.code() == close::REMOVED {
-                // Another device of the account removed this one; the
-                // relay erased it, so there is nothing to reconnect to.
+                // Removed from the account: the relay erased this device, so
+                // there is nothing to reconnect to. Expected when this device
+                // left the account itself (Settings → delete).
+                let leaving = read(|e| e.is_leaving()).unwrap_or(false);
                 stop();
-                return ui.fatal.set(Some(crate::tr!("device-removed")));
+                if !leaving {
+                    ui.fatal.set(Some(crate::tr!("device-removed")));
+                }
+                return;
             }
             feed(|e| {
                 e.on_close();

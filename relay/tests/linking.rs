@@ -12,6 +12,7 @@ mod common;
 use common::backends::relay_tests;
 use common::device::{Client, alice_and_bob, settle, until_joined};
 use common::relay::RelayBuilder;
+use parley_relay::db::Membership;
 use parley_shared::crypto::os_rng;
 use parley_shared::crypto::safety::SafetyNumber;
 use parley_shared::engine::call::{CallKind, CallSignal, HangupReason};
@@ -20,7 +21,7 @@ use parley_shared::engine::link::handover::{HandoverReceive, HandoverSend};
 use parley_shared::engine::model::{Body, Notice, Status};
 use parley_shared::engine::pairing::{InviteEvent, InviteFlow, JoinError, JoinFlow};
 use parley_shared::engine::transfer::{NewUpload, UploadFlow};
-use parley_shared::protocol::ws::DeviceId;
+use parley_shared::protocol::ws::{DeviceId, close};
 use parley_shared::testing::{Progress, Transport as _};
 use parley_shared::time::Millis;
 
@@ -376,7 +377,59 @@ async fn a_call_answered_on_one_device_stops_ringing_on_the_others(
     assert_eq!(bob.io.calls.len(), 1);
 }
 
+async fn a_device_deleted_in_settings_leaves_its_account_first(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let store = relay.store(&pg);
+    let (ahead, mut laptop, mut bob) = alice_and_bob(&relay.base).await;
+    let a_id = laptop.engine.device_id();
+    let mut phone = Client::new_for_link(&relay.base, "phone", ahead.clone()).await;
+    phone.connect().await;
+    link(&mut laptop, &mut phone, false).await;
+    let phone_id = phone.engine.device_id();
+    settle(&mut [&mut laptop, &mut phone, &mut bob]).await;
+
+    // The phone is deleted: it publishes the list without itself, and the
+    // relay erases it with that list (its connection closes as removed).
+    assert_eq!(phone.engine.leave_account(), Ok(true));
+    assert!(phone.engine.is_leaving());
+    phone.drain().await;
+    assert!(phone.engine.own_list_published());
+    assert_eq!(
+        phone.io.ws.as_mut().unwrap().closed().await,
+        Some(close::REMOVED)
+    );
+    assert_eq!(
+        store.membership(&phone_id.to_bytes()).unwrap(),
+        Membership::Unknown
+    );
+
+    // The laptop goes on: Bob's next message is for it alone, and it can
+    // still change its list (no erased device left in it to refuse).
+    say(&mut bob, &a_id, "still there?").await;
+    settle(&mut [&mut bob, &mut laptop]).await;
+    assert_eq!(
+        laptop.texts(&bob.engine.device_id()).last().unwrap(),
+        "still there?"
+    );
+    assert_eq!(bob.engine.device_count(&a_id), 1);
+    let mut tablet = Client::new_for_link(&relay.base, "tablet", ahead.clone()).await;
+    tablet.connect().await;
+    link(&mut laptop, &mut tablet, true).await;
+    let mut listed = laptop.engine.own_devices();
+    listed.sort();
+    let mut expected = vec![a_id, tablet.engine.device_id()];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // The only device of an account has nobody to leave the list to.
+    assert_eq!(bob.engine.leave_account(), Ok(false));
+}
+
 relay_tests! {
+    a_device_deleted_in_settings_leaves_its_account_first,
     a_call_answered_on_one_device_stops_ringing_on_the_others,
     contacts_files_and_deletions_reach_every_device,
     a_new_browser_is_linked_by_code_and_by_pin,

@@ -27,9 +27,32 @@ enum DeleteError {
     Storage(#[from] StoreError),
 }
 
+/// How long leaving the account may take before deleting gives up, ms.
+const LEAVE_MS: u32 = 15_000;
+
+/// Deletes this device: a device of an account with others first leaves it
+/// (the list it publishes makes the relay erase it, and the others can go
+/// on changing the list); the only device erases itself.
 async fn delete_account() -> Result<(), DeleteError> {
     let token = runtime::ensure_token().await?;
-    api::send(&EraseDevice, Some(&token), &()).await?;
+    // No account yet (a device never linked): it only erases itself.
+    let left = runtime::write(|e| e.leave_account())
+        .ok_or(SessionError::NoAccount)?
+        .unwrap_or(false);
+    if left {
+        let mut waited = 0;
+        // Done once the relay took the list (the runtime stops when the
+        // relay then closes this device's connection).
+        while runtime::read(|e| e.own_list_published()) == Some(false) {
+            if waited >= LEAVE_MS {
+                return Err(Failure::Unreachable.into());
+            }
+            runtime::sleep(200).await;
+            waited += 200;
+        }
+    } else {
+        api::send(&EraseDevice, Some(&token), &()).await?;
+    }
     runtime::stop();
     Ok(Store::open().await?.wipe().await?)
 }

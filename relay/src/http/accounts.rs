@@ -12,7 +12,7 @@ use super::AppState;
 use super::bearer::Authed;
 use super::fields::bad;
 use crate::clock::now_ms;
-use crate::db::{ListPut, NewList};
+use crate::db::{ListPut, Membership, NewList};
 use crate::error::HttpError;
 use crate::mailbox::Ended;
 
@@ -56,10 +56,10 @@ pub async fn put(
             "the list belongs to another account than the path names",
         ));
     }
-    if list.device(who.device).is_none() {
+    if list.device(who.device).is_none() && !leaving(&state, &who, &account).await? {
         return Err(HttpError::new(
             ErrorCode::Forbidden,
-            "only a device in the new list may publish it",
+            "only a device in the new list, or one leaving the account, may publish it",
         ));
     }
     let counter = i64::try_from(list.counter()).map_err(|_| bad("list counter too large"))?;
@@ -127,4 +127,18 @@ pub async fn get(
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(stored.list))
+}
+
+/// Whether the caller is in the account's current list: a device may
+/// publish a list without itself to leave the account (it is erased with
+/// the list, like any device the list drops).
+async fn leaving(
+    state: &web::Data<AppState>,
+    who: &Authed,
+    account: &AccountId,
+) -> Result<bool, HttpError> {
+    let store = state.store.clone();
+    let me = who.device.to_bytes();
+    let now = web::block(move || store.membership(&me)).await??;
+    Ok(matches!(now, Membership::Listed { account: a, .. } if a == *account.as_bytes()))
 }

@@ -69,6 +69,9 @@ pub struct Engine {
     pub(super) linking: bool,
     /// A new device paired with the device linking it (`engine::link`).
     pub(super) link_pin: Option<super::link::LinkPin>,
+    /// This device asked to leave its account (not stored: it is about to
+    /// be deleted).
+    pub(super) leaving: bool,
     /// Changes to our own list not yet on the relay (see `own_changes`).
     pub(super) own_changes: Vec<super::own_changes::OwnChange>,
     /// Rebases of our list tried since the last success.

@@ -202,6 +202,36 @@ impl Engine {
         self.sign_own(devices)
     }
 
+    /// Before this device is deleted: the next list names the account's
+    /// other devices only, and the relay erases this device when it stores
+    /// that list (so contacts stop encrypting to it, and the others can
+    /// still change the list). `Ok(false)`: this is the account's only
+    /// device, there is nothing to publish (erasing it forgets the list).
+    pub fn leave_account(&mut self) -> Result<bool, EngineError> {
+        let me = self.device_id();
+        let own = self.own.as_ref().ok_or(EngineError::NoAccount)?;
+        let others: Vec<DeviceEntry> = own
+            .list
+            .devices()
+            .iter()
+            .filter(|d| d.device_id() != me)
+            .cloned()
+            .collect();
+        if others.is_empty() {
+            return Ok(false);
+        }
+        self.leaving = true;
+        self.intend(OwnChange::Remove(me));
+        self.sign_own(others)?;
+        Ok(true)
+    }
+
+    /// Whether this device is leaving its account ([`Self::leave_account`]):
+    /// the relay closing its connection as removed is then expected.
+    pub fn is_leaving(&self) -> bool {
+        self.leaving
+    }
+
     /// Signs `devices` as the next list, stores it and publishes it.
     fn sign_own(&mut self, devices: Vec<DeviceEntry>) -> Result<SignedDeviceList, EngineError> {
         let own = self.own.as_mut().ok_or(EngineError::NoAccount)?;
