@@ -456,3 +456,4 @@ onboarding-link-hint = This browser becomes another device of your account: you 
 onboarding-link-button = Show the code
 devices-link = Link a new device
 call-handled-elsewhere = Answered or declined on another of your devices.
+preview-file = File: { $name }

@@ -477,3 +477,4 @@ onboarding-link-hint = Этот браузер станет ещё одним у
 onboarding-link-button = Показать код
 devices-link = Привязать новое устройство
 call-handled-elsewhere = Звонок принят или отклонён на другом вашем устройстве.
+preview-file = Файл: { $name }

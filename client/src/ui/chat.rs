@@ -11,6 +11,7 @@ use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::Millis;
 use parley_shared::time::UnixMs;
 
+use super::icons::{Icon, IconView};
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::scanner::QrScanner;
@@ -445,7 +446,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <Remaining draft=draft/>
             <form class="composer" on:submit=on_submit>
                 <label class="attach secondary" title=move || tr!("chat-attach")>
-                    "📎"
+                    <IconView icon=Icon::Paperclip/>
                     <span class="sr-only">{move || tr!("chat-attach")}</span>
                     <input type="file" class="sr-only" aria-label=move || tr!("chat-attach") on:change=on_file
                         disabled=move || blocked.get() || uploading.get()/>

@@ -8,6 +8,7 @@ use parley_shared::engine::model::Message;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
+use super::icons::{Icon, IconView};
 use super::Put;
 use crate::files::{self, Progress};
 use crate::i18n::{self, Localize as _};
@@ -131,7 +132,7 @@ pub(super) fn FileBubble(
     let can_accept = !m.outgoing && f.state == FileState::Offered;
     view! {
         <li class=dir data-status=m.status.name() data-file-state=f.state.name()>
-            <p class="file-name">"📎 " {offer.name.clone()}</p>
+            <p class="file-name"><IconView icon=Icon::File/>" " {offer.name.clone()}</p>
             <p class="file-meta">{move || format!("{} · {}", human_size(offer.size), if offer.mime.is_empty() { tr!("file-type-unknown") } else { offer.mime.clone() })}</p>
             {offer.metadata_removed.then(|| view! { <p class="file-meta">{move || tr!("file-metadata-removed")}</p> })}
             <p class="file-timer" role="timer">{timer}</p>

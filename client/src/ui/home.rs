@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::icons::{Icon, IconView};
 use super::{ConnBadge, Nav, Put, Screen, short_id};
 use crate::runtime::{self, Ui};
 use crate::view::{Preview, RowView};
@@ -22,7 +23,7 @@ pub(super) fn Presence(online: RwSignal<bool>) -> impl IntoView {
 fn preview(p: &Preview, peer: &str) -> String {
     match p {
         Preview::Text(t) => t.clone(),
-        Preview::File(name) => format!("📎 {name}"),
+        Preview::File(name) => tr!("preview-file", name = name.clone()),
         Preview::Hello => tr!("preview-hello"),
         Preview::Notice(n) => i18n::notice(n, peer),
     }
@@ -72,7 +73,7 @@ pub(super) fn Home() -> impl IntoView {
                 <h1>"Parley"</h1>
                 <ConnBadge/>
                 <button type="button" class="icon" aria-label=move || tr!("settings-title") on:click=move |_| nav.put(Screen::Settings)>
-                    "⚙"
+                    <IconView icon=Icon::Gear/>
                 </button>
             </header>
             <p class="me">{move || tr!("signed-in-as")} " " <strong class="my-name">{me}</strong></p>

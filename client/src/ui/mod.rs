@@ -8,6 +8,7 @@ mod chat;
 mod devices;
 mod file;
 mod home;
+mod icons;
 mod invite;
 mod join;
 mod onboarding;
