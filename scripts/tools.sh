@@ -71,7 +71,7 @@ system_tools() {
 }
 
 node_tools() {
-  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
+  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/e2e/node_modules/axe-core" ]; then
     log "installing playwright-core (uses Debian's chromium; never downloads a browser)"
     (cd "$ROOT/tests/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
   fi

@@ -129,7 +129,7 @@ fn Bubble(
                 .into_any()
         }
         Body::Notice(n) => {
-            view! { <li class="notice" role="note">{move || i18n::notice(&n, &peer_name)}</li> }
+            view! { <li class="notice">{move || i18n::notice(&n, &peer_name)}</li> }
                 .into_any()
         }
         Body::Text(t) => {

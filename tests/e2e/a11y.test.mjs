@@ -1,0 +1,152 @@
+// Accessibility (issue 18): axe-core on every screen of the journey, at
+// phone and desktop width and in the dark theme, with no serious or
+// critical violation; and the
+// journey itself with the keyboard alone: onboard, invite with a PIN, join
+// by PIN, chat, open Settings and come back.
+//
+// axe is injected as a script, which the app's CSP rightly forbids: these
+// contexts bypass CSP (the CSP itself is checked by the other tests).
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, describe, test } from 'node:test';
+import { PHONE, incoming } from './app.mjs';
+import { launchBrowser, startRelay, watchPage } from './harness.mjs';
+
+const T = { timeout: 30_000 };
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const DESKTOP = { viewport: { width: 1280, height: 800 } };
+
+/** Serious and critical violations on the page as it is now. */
+async function violations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    await page.addScriptTag({ path: AXE });
+  }
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+async function checkScreen(page, name) {
+  const screen = await page.getAttribute('main', 'data-screen');
+  assert.equal(screen, name);
+  assert.deepEqual(await violations(page), [], `axe on ${name}`);
+}
+
+/** Presses Tab until the focused element's accessible name or label
+ * matches `name`; fails after 40 presses. */
+async function tabTo(page, name) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      // Only controls count (the body's text holds every label).
+      if (!el || !['BUTTON', 'INPUT', 'TEXTAREA', 'SELECT', 'A'].includes(el.tagName)) return '';
+      const label = el.labels?.[0]?.textContent ?? '';
+      return [el.getAttribute('aria-label'), label, el.textContent, el.getAttribute('placeholder')]
+        .filter(Boolean).join(' | ');
+    });
+    if (name instanceof RegExp ? name.test(focused) : focused.includes(name)) return;
+  }
+  assert.fail(`Tab never reached "${name}"`);
+}
+
+async function keyboardOnboard(page, name) {
+  await page.waitForSelector('main[data-screen="onboarding"]', T);
+  await page.waitForSelector('.relay-status[data-state="ready"]', T);
+  await tabTo(page, 'Your name');
+  await page.keyboard.type(name);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('main[data-screen="home"]', T);
+}
+
+describe('accessibility', () => {
+  let relay, browser;
+  const problems = [];
+
+  before(async () => {
+    relay = await startRelay();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  const DARK_PHONE = { ...PHONE, colorScheme: 'dark' };
+  for (const [label, size] of [['phone', PHONE], ['desktop', DESKTOP], ['phone, dark theme', DARK_PHONE]]) {
+    test(`every screen passes axe (${label}), reached with the keyboard alone`, async () => {
+      const a = await browser.newContext({ ...size, bypassCSP: true });
+      const b = await browser.newContext({ ...size, bypassCSP: true });
+      const alice = await a.newPage();
+      const bob = await b.newPage();
+      problems.push(watchPage(alice), watchPage(bob));
+      await alice.goto(relay.base + '/');
+      await bob.goto(relay.base + '/');
+      await alice.waitForSelector('main[data-screen="onboarding"]', T);
+      await checkScreen(alice, 'onboarding');
+      await keyboardOnboard(alice, 'Alice');
+      await keyboardOnboard(bob, 'Bob');
+      await checkScreen(alice, 'home');
+
+      // Alice invites with a PIN, Bob joins by typing it.
+      await tabTo(alice, 'Invite someone');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('#invite-link', T);
+      await tabTo(alice, 'Show a PIN instead');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('.pin', T);
+      const pin = (await alice.textContent('.pin')).trim();
+      await checkScreen(alice, 'invite');
+      await tabTo(bob, 'Join an invite');
+      await bob.keyboard.press('Enter');
+      await bob.waitForSelector('main[data-screen="join"]', T);
+      await checkScreen(bob, 'join');
+      await tabTo(bob, 'PIN shown on the other screen');
+      await bob.keyboard.type(pin);
+      await bob.keyboard.press('Enter');
+      await bob.waitForSelector('main[data-screen="chat"]', T);
+      await alice.waitForSelector('main[data-screen="chat"]', T);
+
+      // Chat: type and send with Enter.
+      await tabTo(bob, 'Message');
+      await bob.keyboard.type('Typed without a mouse');
+      await bob.keyboard.press('Enter');
+      await incoming(alice, 'Typed without a mouse');
+      await checkScreen(alice, 'chat');
+      await checkScreen(bob, 'chat');
+
+      // Back home and into Settings.
+      await tabTo(alice, 'Back to conversations');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="home"]', T);
+      await tabTo(alice, 'Settings');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="settings"]', T);
+      await checkScreen(alice, 'settings');
+
+      // A new device's link screen.
+      const c = await browser.newContext({ ...size, bypassCSP: true });
+      const phone = await c.newPage();
+      problems.push(watchPage(phone));
+      await phone.goto(relay.base + '/');
+      await phone.waitForSelector('.relay-status[data-state="ready"]', T);
+      await tabTo(phone, 'Link to my other device');
+      await phone.keyboard.press('Enter');
+      await tabTo(phone, 'Show the code');
+      await phone.keyboard.press('Enter');
+      await phone.waitForSelector('#invite-link', T);
+      await checkScreen(phone, 'invite');
+      await Promise.all([a.close(), b.close(), c.close()]);
+    });
+  }
+
+  test('no console errors along the way', () => {
+    const unexpected = problems.flat().filter((p) => !/WebSocket connection/.test(p));
+    assert.deepEqual(unexpected, []);
+  });
+});
