@@ -105,6 +105,8 @@ describe('accessibility', () => {
       await tabTo(bob, 'Join an invite');
       await bob.keyboard.press('Enter');
       await bob.waitForSelector('main[data-screen="join"]', T);
+      // The new screen has the focus, on its heading.
+      await bob.waitForFunction(() => document.activeElement?.matches('main h1'), null, T);
       await checkScreen(bob, 'join');
       await tabTo(bob, 'PIN shown on the other screen');
       await bob.keyboard.type(pin);

@@ -178,6 +178,14 @@ pub(crate) fn App() -> impl IntoView {
 
     let update_ready = RwSignal::new(false);
     pwa::register_service_worker(update_ready);
+    // A new screen takes the focus to its heading, so keyboard and screen
+    // reader users start there, not on a control of the screen they left.
+    Effect::new(move |seen: Option<()>| {
+        nav.track();
+        if seen.is_some() {
+            focus_heading();
+        }
+    });
 
     view! {
         <Show when=move || ui.fatal.get().is_some()>
@@ -202,6 +210,25 @@ pub(crate) fn App() -> impl IntoView {
             Screen::Settings => view! { <settings::Settings/> }.into_any(),
         }}
     }
+}
+
+/// Focuses the current screen's `h1` once it is on the page.
+fn focus_heading() {
+    use wasm_bindgen::JsCast as _;
+    let Some(w) = web_sys::window() else {
+        return;
+    };
+    let later = wasm_bindgen::closure::Closure::once_into_js(|| {
+        let heading = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("main h1").ok().flatten())
+            .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(h) = heading {
+            let _ = h.set_attribute("tabindex", "-1");
+            let _ = h.focus();
+        }
+    });
+    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(later.unchecked_ref(), 0);
 }
 
 /// Logo, name and promise, with the relay's state (start and onboarding).
