@@ -457,3 +457,4 @@ onboarding-link-button = Show the code
 devices-link = Link a new device
 call-handled-elsewhere = Answered or declined on another of your devices.
 preview-file = File: { $name }
+home-pick = Choose a conversation, or invite someone.

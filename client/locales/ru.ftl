@@ -478,3 +478,4 @@ onboarding-link-button = Показать код
 devices-link = Привязать новое устройство
 call-handled-elsewhere = Звонок принят или отклонён на другом вашем устройстве.
 preview-file = Файл: { $name }
+home-pick = Выберите разговор или пригласите кого-нибудь.

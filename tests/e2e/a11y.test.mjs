@@ -121,6 +121,16 @@ describe('accessibility', () => {
       await incoming(alice, 'Typed without a mouse');
       await checkScreen(alice, 'chat');
       await checkScreen(bob, 'chat');
+      // Wide: the list beside the open conversation, which it marks; a
+      // phone shows one pane.
+      if (size === DESKTOP) {
+        const side = await alice.locator('aside.sidebar').boundingBox();
+        const main = await alice.locator('main[data-screen="chat"]').boundingBox();
+        assert.ok(side && main && side.x + side.width <= main.x + 1, 'two panes side by side');
+        await alice.locator('aside.sidebar .conversation[aria-current="page"]', { hasText: 'Bob' }).waitFor(T);
+      } else {
+        assert.equal(await alice.locator('aside.sidebar').count(), 0, 'one pane');
+      }
 
       // Back home and into Settings.
       await tabTo(alice, 'Back to conversations');

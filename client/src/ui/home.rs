@@ -40,6 +40,7 @@ fn Line(r: RowView) -> impl IntoView {
     view! {
         <li>
             <button type="button" class="conversation" data-peer=short_id(&id)
+                aria-current=move || (nav.get() == Screen::Chat(id)).then_some("page")
                 on:click=move |_| nav.put(Screen::Chat(id))>
                 <span class="avatar" aria-hidden="true">{r.name.chars().next().unwrap_or('?').to_string()}</span>
                 <span class="who">
@@ -60,35 +61,44 @@ fn Line(r: RowView) -> impl IntoView {
     }
 }
 
-/// Home: contacts, most recent first, and the ways to add one.
+/// The list with its header and the ways to add a contact: the whole Home
+/// screen on a phone, the side pane beside a conversation on a wide screen.
 #[component]
-pub(super) fn Home() -> impl IntoView {
+pub(super) fn ConversationList() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let nav = expect_context::<Nav>();
     let list = ui.views.list;
     let me = runtime::read(|e| e.name().to_owned()).unwrap_or_default();
     view! {
+        <header class="bar">
+            <h1>"Parley"</h1>
+            <ConnBadge/>
+            <button type="button" class="icon" aria-label=move || tr!("settings-title") on:click=move |_| nav.put(Screen::Settings)>
+                <IconView icon=Icon::Gear/>
+            </button>
+        </header>
+        <p class="me">{move || tr!("signed-in-as")} " " <strong class="my-name">{me}</strong></p>
+        <div class="actions">
+            <button type="button" class="primary" on:click=move |_| nav.put(Screen::Invite)>{move || tr!("invite-title")}</button>
+            <button type="button" class="secondary" on:click=move |_| nav.put(Screen::Join(None))>{move || tr!("join-title")}</button>
+        </div>
+        <Show when=move || list.with(Vec::is_empty)>
+            <p class="empty">{move || tr!("home-empty")}</p>
+        </Show>
+        <ul class="conversations" aria-label=move || tr!("home-conversations")>
+            <For each=move || list.get() key=|r| r.clone() let:r>
+                <Line r=r/>
+            </For>
+        </ul>
+    }
+}
+
+/// Home: contacts, most recent first, and the ways to add one.
+#[component]
+pub(super) fn Home() -> impl IntoView {
+    view! {
         <main class="home" data-screen="home">
-            <header class="bar">
-                <h1>"Parley"</h1>
-                <ConnBadge/>
-                <button type="button" class="icon" aria-label=move || tr!("settings-title") on:click=move |_| nav.put(Screen::Settings)>
-                    <IconView icon=Icon::Gear/>
-                </button>
-            </header>
-            <p class="me">{move || tr!("signed-in-as")} " " <strong class="my-name">{me}</strong></p>
-            <div class="actions">
-                <button type="button" class="primary" on:click=move |_| nav.put(Screen::Invite)>{move || tr!("invite-title")}</button>
-                <button type="button" class="secondary" on:click=move |_| nav.put(Screen::Join(None))>{move || tr!("join-title")}</button>
-            </div>
-            <Show when=move || list.with(Vec::is_empty)>
-                <p class="empty">{move || tr!("home-empty")}</p>
-            </Show>
-            <ul class="conversations" aria-label=move || tr!("home-conversations")>
-                <For each=move || list.get() key=|r| r.clone() let:r>
-                    <Line r=r/>
-                </For>
-            </ul>
+            <ConversationList/>
         </main>
     }
 }

@@ -178,6 +178,7 @@ pub(crate) fn App() -> impl IntoView {
 
     let update_ready = RwSignal::new(false);
     pwa::register_service_worker(update_ready);
+    let wide = wide_screen();
     // A new screen takes the focus to its heading, so keyboard and screen
     // reader users start there, not on a control of the screen they left.
     Effect::new(move |seen: Option<()>| {
@@ -198,18 +199,61 @@ pub(crate) fn App() -> impl IntoView {
             </div>
         </Show>
         <call::CallScreen/>
-        {move || match nav.get() {
-            Screen::Loading => view! { <Start/> }.into_any(),
-            Screen::Onboarding => view! { <onboarding::Onboarding/> }.into_any(),
-            Screen::Home => view! { <home::Home/> }.into_any(),
-            Screen::Chat(peer) => view! { <chat::Chat peer=peer/> }.into_any(),
-            Screen::Invite => view! { <invite::InviteScreen purpose=Purpose::Contact/> }.into_any(),
-            Screen::Join(link) => view! { <join::JoinScreen link=link purpose=Purpose::Contact/> }.into_any(),
-            Screen::LinkShow => view! { <invite::InviteScreen purpose=Purpose::Link/> }.into_any(),
-            Screen::LinkScan => view! { <join::JoinScreen link=None purpose=Purpose::Link/> }.into_any(),
-            Screen::Settings => view! { <settings::Settings/> }.into_any(),
+        {move || match (nav.get(), wide.get()) {
+            (Screen::Loading, _) => view! { <Start/> }.into_any(),
+            (Screen::Onboarding, _) => view! { <onboarding::Onboarding/> }.into_any(),
+            // Wide screens: the list beside the conversation (or beside a
+            // hint to pick one).
+            (Screen::Home, true) => view! {
+                <div class="panes">
+                    <Sidebar/>
+                    <main class="pick" data-screen="home"><p class="empty">{move || tr!("home-pick")}</p></main>
+                </div>
+            }.into_any(),
+            (Screen::Chat(peer), true) => view! {
+                <div class="panes">
+                    <Sidebar/>
+                    <chat::Chat peer=peer/>
+                </div>
+            }.into_any(),
+            (Screen::Home, false) => view! { <home::Home/> }.into_any(),
+            (Screen::Chat(peer), false) => view! { <chat::Chat peer=peer/> }.into_any(),
+            (Screen::Invite, _) => view! { <invite::InviteScreen purpose=Purpose::Contact/> }.into_any(),
+            (Screen::Join(link), _) => view! { <join::JoinScreen link=link purpose=Purpose::Contact/> }.into_any(),
+            (Screen::LinkShow, _) => view! { <invite::InviteScreen purpose=Purpose::Link/> }.into_any(),
+            (Screen::LinkScan, _) => view! { <join::JoinScreen link=None purpose=Purpose::Link/> }.into_any(),
+            (Screen::Settings, _) => view! { <settings::Settings/> }.into_any(),
         }}
     }
+}
+
+/// The conversation list as the side pane of a wide screen.
+#[component]
+fn Sidebar() -> impl IntoView {
+    view! {
+        <aside class="sidebar" aria-label=move || tr!("home-conversations")>
+            <home::ConversationList/>
+        </aside>
+    }
+}
+
+/// Width from which the list stays beside the conversation.
+const WIDE: &str = "(min-width: 900px)";
+
+/// Whether the window is wide (follows resizing and rotation).
+fn wide_screen() -> RwSignal<bool> {
+    use wasm_bindgen::JsCast as _;
+    let query = web_sys::window().and_then(|w| w.match_media(WIDE).ok().flatten());
+    let wide = RwSignal::new(query.as_ref().is_some_and(web_sys::MediaQueryList::matches));
+    if let Some(q) = query {
+        let on_change = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MediaQueryListEvent)>::new(
+            move |ev: web_sys::MediaQueryListEvent| wide.put(ev.matches()),
+        );
+        let _ = q.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        // The app lives as long as the page.
+        on_change.forget();
+    }
+    wide
 }
 
 /// Focuses the current screen's `h1` once it is on the page.
