@@ -458,3 +458,4 @@ devices-link = Link a new device
 call-handled-elsewhere = Answered or declined on another of your devices.
 preview-file = File: { $name }
 home-pick = Choose a conversation, or invite someone.
+chat-details = Conversation details

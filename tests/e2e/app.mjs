@@ -157,3 +157,10 @@ export async function identitySecrets(page) {
     };
   });
 }
+
+/** Opens the conversation's details (safety number, timer, delete). */
+export async function details(page) {
+  // By what it controls, so the helper works in every language.
+  const button = page.locator('button[aria-controls="conversation-details"]');
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+}

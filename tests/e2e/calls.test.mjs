@@ -37,7 +37,7 @@ async function person(browser, base, name, setup) {
 async function pair(a, b) {
   await pairByLink(a, b);
   // Calls need a session: the joiner's first message brings it to the inviter.
-  await a.page.waitForSelector('button:has-text("Video call"):not([disabled])', T);
+  await a.page.waitForSelector('button[aria-label="Video call"]:not([disabled])', T);
 }
 
 async function rtc(page) {

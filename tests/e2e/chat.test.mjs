@@ -9,6 +9,7 @@ import {
   backHome, countIncoming, identitySecrets, incoming, inChatWith, joinWithLink, joinWithPin,
   newUser, onboard, openConversation, openJoin, outgoingStatus, pairByLink, screenshot, send, setPresence,
   showInvite,
+  details,
 } from './app.mjs';
 import { qrVideo } from './y4m.mjs';
 import { dumpPg, freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
@@ -38,8 +39,10 @@ describe('chat between two browsers', () => {
     await pairByLink(alice, bob);
     // Both sides can compare the same safety number.
     const safety = async (page) => {
+      await details(page);
       await page.getByRole('button', { name: 'Safety number' }).click();
       const digits = (await page.textContent('.digits')).trim();
+      await details(page);
       await page.getByRole('button', { name: 'Safety number' }).click();
       return digits;
     };
@@ -339,6 +342,7 @@ describe('chat between two browsers', () => {
     await outgoingStatus(carol.page, 'Paired by PIN', 'read');
 
     // Disappearing messages: the timer reaches both sides and counts down.
+    await details(alice.page);
     await alice.page.getByLabel('Disappearing messages').selectOption('30');
     await carol.page.locator('.notice', { hasText: 'Alice set messages to disappear after 30 seconds' }).waitFor(T);
     await send(alice.page, 'This one vanishes');
@@ -346,6 +350,7 @@ describe('chat between two browsers', () => {
     await timer.waitFor(T);
     assert.match(await timer.textContent(), /^disappears in \d+ s$/);
     // Deleting the conversation removes it from the list.
+    await details(carol.page);
     await carol.page.getByRole('button', { name: 'Delete conversation' }).click();
     await carol.page.getByRole('button', { name: /Really delete/ }).click();
     await carol.page.waitForSelector('main[data-screen="home"]', T);
@@ -381,13 +386,16 @@ describe('chat between two browsers', () => {
 
       // Verifying by scanning the safety-number code on Alice's screen. The
       // camera still films the invite: not a safety-number code, nothing changes.
+      await details(page);
       await page.getByRole('button', { name: 'Safety number' }).click();
       await page.getByRole('button', { name: 'Scan their code' }).click();
       await page.waitForSelector('.safety .error:has-text("not a Parley safety-number code")', T);
       assert.equal(await page.locator('.safety input[type=checkbox]').isChecked(), false);
       // Now it films Alice's safety-number code (the fake camera reopens the file).
+      await details(alice.page);
       await alice.page.getByRole('button', { name: 'Safety number' }).click();
       const code = await alice.page.locator('.safety .qr').screenshot();
+      await details(alice.page);
       await alice.page.getByRole('button', { name: 'Safety number' }).click();
       writeFileSync(video, await qrVideo(browser, code));
       await page.getByRole('button', { name: 'Scan their code' }).click();

@@ -57,7 +57,7 @@ describe('encrypted files', () => {
     alice = await newUser(browser, relay.base, 'Alice');
     bob = await newUser(browser, relay.base, 'Bob');
     await pairByLink(alice, bob);
-    await alice.page.waitForSelector('button:has-text("Video call"):not([disabled])', T);
+    await alice.page.waitForSelector('button[aria-label="Video call"]:not([disabled])', T);
     watchWorkers(alice.page);
     watchWorkers(bob.page);
   });

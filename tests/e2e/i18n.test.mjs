@@ -4,7 +4,9 @@
 // survives a reload.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PHONE, inChatWith, joinWithLink, onboard, send } from './app.mjs';
+import {
+  PHONE, details, inChatWith, joinWithLink, onboard, send,
+} from './app.mjs';
 import { launchBrowser, startRelay, watchPage } from './harness.mjs';
 
 const T = { timeout: 20_000 };
@@ -111,6 +113,7 @@ describe('Russian and English', () => {
 
     // A timer notice with a length of time, on each side in its language,
     // and a countdown in words.
+    await details(alice);
     await alice.getByLabel('Исчезающие сообщения').selectOption('30');
     await alice.locator('.notice', { hasText: 'Вы включили исчезновение сообщений через 30 секунд.' }).waitFor(T);
     await bob.page.locator('.notice', { hasText: 'Алиса set messages to disappear after 30 seconds.' }).waitFor(T);

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import {
   PHONE, backHome, incoming, newUser, openConversation, pairByLink, screenshot, send,
+  details,
 } from './app.mjs';
 import { freshPgDatabase, launchBrowser, startRelay, watchPage } from './harness.mjs';
 
@@ -65,8 +66,10 @@ async function devices(page) {
 }
 
 async function safetyNumber(page) {
+  await details(page);
   await page.getByRole('button', { name: 'Safety number' }).click();
   const digits = (await page.textContent('.digits')).trim();
+  await details(page);
   await page.getByRole('button', { name: 'Safety number' }).click();
   return digits;
 }

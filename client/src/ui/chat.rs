@@ -216,6 +216,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let show_safety = RwSignal::new(false);
+    let show_details = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
     let now = RwSignal::new(api::now());
     let alive = RwSignal::new(true);
@@ -384,12 +385,19 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     </Show>
                 </div>
                 <ConnBadge/>
+                <button type="button" class="icon" disabled=move || !can_call() aria-label=move || tr!("chat-audio-call")
+                    title=move || tr!("chat-audio-call") on:click=move |_| crate::call::start(peer, false)><IconView icon=Icon::Phone/></button>
+                <button type="button" class="icon" disabled=move || !can_call() aria-label=move || tr!("chat-video-call")
+                    title=move || tr!("chat-video-call") on:click=move |_| crate::call::start(peer, true)><IconView icon=Icon::Video/></button>
+                <button type="button" class="icon" aria-controls="conversation-details" aria-label=move || tr!("chat-details")
+                    aria-expanded=move || show_details.get().to_string() on:click=move |_| show_details.update(|s| *s = !*s)>
+                    <IconView icon=Icon::More/>
+                </button>
             </header>
-            <div class="tools">
-                <button type="button" class="secondary" disabled=move || !can_call()
-                    on:click=move |_| crate::call::start(peer, false)>{move || tr!("chat-audio-call")}</button>
-                <button type="button" class="secondary" disabled=move || !can_call()
-                    on:click=move |_| crate::call::start(peer, true)>{move || tr!("chat-video-call")}</button>
+            // The conversation's settings and its one dangerous action stay
+            // out of the way until asked for.
+            <section id="conversation-details" class="tools card" hidden=move || !show_details.get()>
+                <h2 class="sr-only">{move || tr!("chat-details")}</h2>
                 <button type="button" class="secondary" aria-expanded=move || show_safety.get().to_string()
                     on:click=move |_| show_safety.update(|s| *s = !*s)>{move || tr!("safety-title")}</button>
                 <label class="timer-pick">
@@ -402,7 +410,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 <button type="button" class="danger" on:click=delete>
                     {move || if confirm_delete.get() { tr!("chat-delete-confirm") } else { tr!("chat-delete") }}
                 </button>
-            </div>
+            </section>
             <Show when=move || show_safety.get()>
                 <Safety peer=peer contact=contact/>
             </Show>
