@@ -170,8 +170,17 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     .await
     .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))??;
     let blobs = open_blobs(&config).await?;
+    let hub = match &config.scale_out.redis {
+        None => Arc::new(crate::hub::Hub::default()),
+        Some(url) => {
+            let (remote, notes) = crate::bus::redis::remote();
+            let hub = Arc::new(crate::hub::Hub::new(remote));
+            crate::bus::redis::spawn(url, hub.clone(), notes)?;
+            hub
+        }
+    };
     let mailbox = Arc::new(crate::mailbox::Mailbox {
-        hub: crate::mailbox::Hub::default(),
+        hub,
         committer: crate::mailbox::Committer::spawn(
             store.clone(),
             crate::db::QueueLimits {
