@@ -112,6 +112,15 @@ impl HubState {
             .unwrap_or(0)
     }
 
+    /// Tells each of the device's connections to re-read its mailbox; how many.
+    fn reread(&self, device: &DeviceId) -> usize {
+        let list = self.conns.get(device).map(Vec::as_slice).unwrap_or(&[]);
+        for c in list {
+            c.tx.reread();
+        }
+        list.len()
+    }
+
     /// Another node says `of` became (in)visible to `watcher`, whose
     /// connections here may be watching it.
     fn remote_presence(&self, watcher: &DeviceId, of: &DeviceId, online: bool) {
@@ -421,19 +430,32 @@ impl Hub {
     /// overflows and re-reads its mailbox, so a durable envelope is never
     /// lost, only fetched from the database instead.
     ///
-    /// Other nodes are told too: a durable envelope as a wake-up (they
-    /// re-read the mailbox, the payload stays in the database), an
-    /// ephemeral one whole (it is stored nowhere).
+    /// With other nodes, they are told too: an ephemeral frame whole (it is
+    /// stored nowhere), a durable one as a wake-up (they re-read the mailbox;
+    /// the payload stays in the database). This node's own connections
+    /// re-read as well instead of taking the frame: an earlier envelope of
+    /// the same sender may have been committed on another node whose wake-up
+    /// is late or lost (the sender reconnected here), and only the database
+    /// has both in commit order.
     pub fn deliver(&self, device: &DeviceId, frame: &ServerFrame) -> usize {
-        let live = Live::encode(frame);
+        let durable = matches!(
+            frame,
+            ServerFrame::Deliver {
+                ephemeral: false,
+                ..
+            }
+        );
         let st = self.lock();
-        if st.remote.is_shared() {
-            let signal = match live.key {
-                Some(_) => Signal::Wake,
-                None => Signal::Frame(live.bytes.clone()),
-            };
-            st.remote.publish(*device, signal);
+        if !st.remote.is_shared() {
+            return st.offer(device, &Live::encode(frame));
         }
+        if durable {
+            st.remote.publish(*device, Signal::Wake);
+            return st.reread(device);
+        }
+        let live = Live::encode(frame);
+        st.remote
+            .publish(*device, Signal::Frame(live.bytes.clone()));
         st.offer(device, &live)
     }
 
@@ -469,11 +491,7 @@ impl Hub {
 
     /// Tells each of the device's connections here to re-read its mailbox.
     pub fn reread(&self, device: &DeviceId) {
-        if let Some(list) = self.lock().conns.get(device) {
-            for c in list {
-                c.tx.reread();
-            }
-        }
+        self.lock().reread(device);
     }
 
     /// Every connection re-reads its mailbox, and asks again for the
