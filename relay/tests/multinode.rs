@@ -38,9 +38,9 @@ async fn two_nodes_via(
             .env("PARLEY_REDIS_URL", redis)
             .env("PARLEY_MAILBOX_POLL_SECS", poll)
     };
-    // One after the other: the first migrates the database.
-    let one = node(redis_one).start().await;
-    let two = node(redis_two).start().await;
+    // At once, as replicas start: one migrates, the other waits for it.
+    let (first, second) = (node(redis_one), node(redis_two));
+    let (one, two) = tokio::join!(first.start(), second.start());
     Some((one, two, Some(pg)))
 }
 
