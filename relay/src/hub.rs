@@ -581,7 +581,7 @@ mod tests {
     /// watchers named, and ends.
     #[tokio::test]
     async fn with_other_nodes_the_hub_publishes_what_they_act_on() {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::unbounded_channel();
         let hub = Hub::new(Remote::Redis(tx));
         let (alice, bob) = (DeviceId::new([1; 32]), DeviceId::new([2; 32]));
         let mut a = hub.register(alice, [10; 32], 5).unwrap();

@@ -378,3 +378,46 @@ async fn a_killed_node_loses_nothing_accepted() {
     assert_eq!(got, (1..=N).collect::<Vec<_>>(), "each once, in order");
     assert!(b.silent_for(500).await, "no duplicate afterwards");
 }
+
+/// PIN slot probing is counted across nodes: a device spreading its lookups
+/// over both nodes is refused after the one budget, not after one per node.
+#[tokio::test]
+async fn pin_lookups_are_limited_across_nodes() {
+    use parley_shared::protocol::rendezvous::PIN_LOOKUPS_PER_MINUTE;
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let Some((one, two, _)) = two_nodes(&redis, NO_POLL).await else {
+        return;
+    };
+    let [mallory] = Api::new(&one).devices().await;
+    // A network of its own, so no other run's counter is shared.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        .to_be_bytes();
+    let http = common::api::client_from([127, nanos[1], nanos[2], nanos[3] | 1]);
+    let lookup = |base: &str, n: u32| {
+        http.get(format!("{base}/api/v1/rendezvous/pin/{n}"))
+            .header("authorization", format!("Bearer {}", mallory.token))
+            .send()
+    };
+    // The count is per minute: do not start right before one ends.
+    let into_minute = common::now_ms().rem_euclid(60_000);
+    if into_minute > 55_000 {
+        tokio::time::sleep(Duration::from_millis(
+            u64::try_from(60_500 - into_minute).unwrap(),
+        ))
+        .await;
+    }
+    for n in 0..PIN_LOOKUPS_PER_MINUTE {
+        let node = if n % 2 == 0 { &one } else { &two };
+        let st = lookup(&node.base, n).await.unwrap().status();
+        assert_eq!(st, 404, "lookup {n}: no such slot, but counted");
+    }
+    for node in [&one, &two] {
+        let st = lookup(&node.base, 9_999).await.unwrap().status();
+        assert_eq!(st, 429, "the budget is spent on both nodes");
+    }
+}

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use crate::mailbox::Ended;
 
 pub mod redis;
+pub mod shared_limit;
 pub mod wire;
 
 /// What one node tells the nodes holding a device's connections. The device

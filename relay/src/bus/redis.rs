@@ -18,6 +18,7 @@ use parley_shared::protocol::ws::DeviceId;
 use redis::aio::{MultiplexedConnection, PubSubSink};
 use tokio::sync::mpsc;
 
+use super::shared_limit::SharedLimits;
 use super::wire::{self, channel, device_of};
 use super::{Note, Remote};
 use crate::config::{ConfigError, RedisUrl};
@@ -60,13 +61,14 @@ pub fn spawn(
     url: &RedisUrl,
     hub: Arc<Hub>,
     notes: mpsc::UnboundedReceiver<Note>,
+    limits: Arc<SharedLimits>,
 ) -> Result<(), ConfigError> {
     let client = redis::Client::open(url.as_str())
         .map_err(|e| ConfigError::new("PARLEY_REDIS_URL", e.to_string()))?;
     let mut id = [0u8; 8];
     getrandom::fill(&mut id).map_err(|e| ConfigError::new("PARLEY_REDIS_URL", e.to_string()))?;
     let node = u64::from_be_bytes(id);
-    actix_web::rt::spawn(run(client, hub, notes, node));
+    actix_web::rt::spawn(run(client, hub, notes, node, limits));
     Ok(())
 }
 
@@ -75,6 +77,7 @@ async fn run(
     hub: Arc<Hub>,
     mut notes: mpsc::UnboundedReceiver<Note>,
     node: u64,
+    limits: Arc<SharedLimits>,
 ) {
     let mut backoff = BACKOFF_MIN;
     loop {
@@ -82,8 +85,11 @@ async fn run(
             hub: &hub,
             node,
             subscribed: HashSet::new(),
+            limits: &limits,
         };
-        match link.session(&client, &mut notes, &mut backoff).await {
+        let ended = link.session(&client, &mut notes, &mut backoff).await;
+        limits.set(None);
+        match ended {
             Ok(()) => return,
             Err(e) => {
                 metrics::gauge!("parley_bus_connected").set(0.0);
@@ -110,6 +116,8 @@ struct Link<'a> {
     hub: &'a Hub,
     node: u64,
     subscribed: HashSet<DeviceId>,
+    /// Given the publishing connection while it is up.
+    limits: &'a SharedLimits,
 }
 
 async fn timed<T>(f: impl Future<Output = redis::RedisResult<T>>) -> Result<T, BusError> {
@@ -132,6 +140,7 @@ impl Link<'_> {
             self.sync(&mut sink, device).await?;
         }
         *backoff = BACKOFF_MIN;
+        self.limits.set(Some(publisher.clone()));
         metrics::gauge!("parley_bus_connected").set(1.0);
         tracing::info!("connected to Redis for wake-ups between relay nodes");
         // Whatever was published while this node was not listening.
