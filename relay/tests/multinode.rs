@@ -421,3 +421,28 @@ async fn pin_lookups_are_limited_across_nodes() {
         assert_eq!(st, 429, "the budget is spent on both nodes");
     }
 }
+
+/// A quiet link is pinged (every 10 s), and the answer of a subscribed
+/// connection is taken as one: nodes with connected devices stay connected.
+#[tokio::test]
+async fn a_quiet_link_to_redis_stays_up() {
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let Some((one, two, _)) = two_nodes(&redis, NO_POLL).await else {
+        return;
+    };
+    let [alice, bob] = Api::new(&one).devices().await;
+    let (mut a, _) = Ws::connect(&one.base, &alice.token).await;
+    let (mut b, _) = Ws::connect(&two.base, &bob.token).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    for node in [&one, &two] {
+        let logs = node.logs();
+        assert!(!logs.contains("lost Redis"), "{logs}");
+        assert_eq!(logs.matches("connected to Redis").count(), 1, "{logs}");
+    }
+    a.send(&send(1, bob.identity.device_id(), false, b"still live"))
+        .await;
+    accepted(&mut a, 1).await;
+    assert_eq!(delivered(&mut b, Duration::from_secs(3)).await.0, [1; 16]);
+}

@@ -158,7 +158,8 @@ impl Link<'_> {
                     self.apply(&msg);
                 }
                 _ = ping.tick() => {
-                    timed(sink.ping::<String>()).await?;
+                    // Subscribed, Redis answers an array, not "PONG": any answer will do.
+                    timed(sink.ping::<redis::Value>()).await?;
                 }
             }
         }
