@@ -18,25 +18,35 @@ use parley_shared::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame
 
 /// Long enough that whatever arrives sooner came through Redis, not the poll.
 const NO_POLL: &str = "120";
+/// 32 bytes, base64.
+const SIGNING_KEY: &str = "cGFybGV5LW11bHRpbm9kZS10ZXN0LXNpZ25pbmcta2V5IQ==";
 
 /// Two nodes on one fresh PostgreSQL database, both pointed at `redis`,
 /// polling every `poll` seconds; `None` without the test services.
 async fn two_nodes(redis: &str, poll: &str) -> Option<(Relay, Relay, Option<String>)> {
-    two_nodes_via(redis, redis, poll).await
+    two_nodes_with(redis, redis, poll, &[]).await
 }
 
-/// [`two_nodes`], each node reaching Redis through its own URL.
-async fn two_nodes_via(
+/// [`two_nodes`], each node reaching Redis through its own URL, with
+/// `extra` settings.
+async fn two_nodes_with(
     redis_one: &str,
     redis_two: &str,
     poll: &str,
+    extra: &[(&str, &str)],
 ) -> Option<(Relay, Relay, Option<String>)> {
     let pg = common::fresh_pg_database()?;
     let node = |redis: &str| {
-        RelayBuilder::new()
+        let mut b = RelayBuilder::new()
             .env("DATABASE_URL", pg.clone())
             .env("PARLEY_REDIS_URL", redis)
             .env("PARLEY_MAILBOX_POLL_SECS", poll)
+            // Shared by the nodes of a deployment (README).
+            .env("PARLEY_URL_SIGNING_KEY", SIGNING_KEY);
+        for (k, v) in extra {
+            b = b.env(k, *v);
+        }
+        b
     };
     // At once, as replicas start: one migrates, the other waits for it.
     let (first, second) = (node(redis_one), node(redis_two));
@@ -302,7 +312,7 @@ async fn a_sender_moving_nodes_keeps_its_order() {
     };
     let mut to_one = OutageProxy::start(redis_addr(&redis));
     let Some((one, two, _)) =
-        two_nodes_via(&format!("redis://{}", to_one.addr), &redis, NO_POLL).await
+        two_nodes_with(&format!("redis://{}", to_one.addr), &redis, NO_POLL, &[]).await
     else {
         return;
     };
@@ -391,26 +401,13 @@ async fn pin_lookups_are_limited_across_nodes() {
         return;
     };
     let [mallory] = Api::new(&one).devices().await;
-    // A network of its own, so no other run's counter is shared.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-        .to_be_bytes();
-    let http = common::api::client_from([127, nanos[1], nanos[2], nanos[3] | 1]);
+    let http = own_network();
     let lookup = |base: &str, n: u32| {
         http.get(format!("{base}/api/v1/rendezvous/pin/{n}"))
             .header("authorization", format!("Bearer {}", mallory.token))
             .send()
     };
-    // The count is per minute: do not start right before one ends.
-    let into_minute = common::now_ms().rem_euclid(60_000);
-    if into_minute > 55_000 {
-        tokio::time::sleep(Duration::from_millis(
-            u64::try_from(60_500 - into_minute).unwrap(),
-        ))
-        .await;
-    }
+    not_at_the_end_of(60_000).await;
     for n in 0..PIN_LOOKUPS_PER_MINUTE {
         let node = if n % 2 == 0 { &one } else { &two };
         let st = lookup(&node.base, n).await.unwrap().status();
@@ -445,4 +442,57 @@ async fn a_quiet_link_to_redis_stays_up() {
         .await;
     accepted(&mut a, 1).await;
     assert_eq!(delivered(&mut b, Duration::from_secs(3)).await.0, [1; 16]);
+}
+
+/// A client on a loopback address of its own (any 127.x works), so no other
+/// test's or run's counters are shared with it.
+fn own_network() -> reqwest::Client {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        .to_be_bytes();
+    common::api::client_from([127, n[1], n[2], n[3] | 1])
+}
+
+/// Counters run in windows aligned to the clock: do not start a test of one
+/// in the last seconds of a window.
+async fn not_at_the_end_of(window_ms: i64) {
+    let into = common::now_ms().rem_euclid(window_ms);
+    if into > window_ms - 5_000 {
+        let wait = u64::try_from(window_ms - into + 500).unwrap();
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+}
+
+/// One client asking for registration codes through both nodes is refused
+/// after the one hourly budget, not after one per node.
+#[tokio::test]
+async fn email_codes_per_client_are_limited_across_nodes() {
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let email_otp = [
+        ("PARLEY_REGISTRATION", "email-otp"),
+        ("PARLEY_SMTP_URL", "log"),
+    ];
+    let Some((one, two, _)) = two_nodes_with(&redis, &redis, NO_POLL, &email_otp).await else {
+        return;
+    };
+    let http = own_network();
+    not_at_the_end_of(3_600_000).await;
+    let mut statuses = Vec::new();
+    for i in 0..12u32 {
+        let node = if i % 2 == 0 { &one } else { &two };
+        let r = http
+            .post(node.url("/api/v1/registration/email"))
+            .header("content-type", "application/json")
+            .body(format!("{{\"email\":\"victim{i}@example.org\"}}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[202; 10], "{statuses:?}");
+    assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
 }

@@ -2,13 +2,15 @@
 //!
 //! The in-memory limiters (`crate::limits`) count per node: behind a proxy
 //! spreading requests over N nodes, a client would get N times the budget.
-//! Where that matters (probing PIN slots), the count is kept in Redis as a
-//! fixed one-minute window per key: one `INCR` and an expiry per request.
+//! Where that matters (probing PIN slots, mailing registration codes), the
+//! count is kept in Redis as a fixed window per key: one `INCR` and an
+//! expiry per request.
 //! Without Redis, or while it is unreachable, the caller falls back to its
 //! per-node limiter, so a lost Redis weakens the limit to per node, never
 //! lifts it.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
@@ -16,8 +18,6 @@ use crate::clock::now_ms;
 
 /// Prefix of the counters' keys.
 const PREFIX: &[u8] = b"parley:limit:";
-/// A window's counter outlives its minute by this much, then Redis drops it.
-const KEEP_SECS: i64 = 120;
 
 /// The bus's Redis connection while it is up, for counters.
 #[derive(Default)]
@@ -49,25 +49,36 @@ impl SharedLimits {
             .clone()
     }
 
-    /// Takes one of `per_minute` for `key` in the current minute, counted
-    /// across every node: `Some(allowed)`, or `None` when Redis is not
-    /// there to ask (the caller uses its per-node limiter instead).
-    pub async fn take(&self, scope: &str, key: &[u8], per_minute: u32) -> Option<bool> {
+    /// Takes one of `limit` for `key` in the current `window` (aligned to
+    /// the clock, so every node counts in the same one), counted across
+    /// every node: `Some(allowed)`, or `None` when Redis is not there to ask
+    /// (the caller uses its per-node limiter instead).
+    pub async fn take(
+        &self,
+        scope: &str,
+        key: &[u8],
+        limit: u32,
+        window: Duration,
+    ) -> Option<bool> {
         let mut conn = self.connection()?;
-        let minute = now_ms().div_euclid(60_000);
+        let span = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+        let index = now_ms().div_euclid(span);
+        // Dropped by Redis once its window is over (and one more, for clocks
+        // that disagree a little).
+        let keep = span.div_euclid(1000).saturating_mul(2).max(1);
         let mut name = Vec::with_capacity(PREFIX.len() + scope.len() + key.len() + 24);
         name.extend_from_slice(PREFIX);
         name.extend_from_slice(scope.as_bytes());
         name.push(b':');
         name.extend_from_slice(key);
-        name.extend_from_slice(format!(":{minute}").as_bytes());
+        name.extend_from_slice(format!(":{span}:{index}").as_bytes());
         let (count,): (i64,) = redis::pipe()
             .atomic()
             .cmd("INCR")
             .arg(&name)
             .cmd("EXPIRE")
             .arg(&name)
-            .arg(KEEP_SECS)
+            .arg(keep)
             .ignore()
             .query_async(&mut conn)
             .await
@@ -75,6 +86,6 @@ impl SharedLimits {
                 |e| tracing::debug!(err = %e, "shared limit unavailable; per-node limit used"),
             )
             .ok()?;
-        Some(count <= i64::from(per_minute))
+        Some(count <= i64::from(limit))
     }
 }

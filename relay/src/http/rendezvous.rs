@@ -194,11 +194,18 @@ pub async fn by_pin(
 /// network. With several relay nodes they are counted in Redis, so probing
 /// through every node gets no more tries than through one; without Redis
 /// (or while it is unreachable) each node counts its own.
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn pin_lookup_allowed(req: &HttpRequest, state: &AppState, who: &Authed) -> bool {
     let network = limit_key_of(req, state);
     let shared = &state.shared_limits;
     let device = match shared
-        .take("pin:device", who.device.as_bytes(), PIN_LOOKUPS_PER_MINUTE)
+        .take(
+            "pin:device",
+            who.device.as_bytes(),
+            PIN_LOOKUPS_PER_MINUTE,
+            MINUTE,
+        )
         .await
     {
         Some(allowed) => allowed,
@@ -209,7 +216,12 @@ async fn pin_lookup_allowed(req: &HttpRequest, state: &AppState, who: &Authed) -
     }
     let net = network.to_string();
     match shared
-        .take("pin:network", net.as_bytes(), PIN_LOOKUPS_PER_MINUTE)
+        .take(
+            "pin:network",
+            net.as_bytes(),
+            PIN_LOOKUPS_PER_MINUTE,
+            MINUTE,
+        )
         .await
     {
         Some(allowed) => allowed,
