@@ -496,3 +496,49 @@ async fn email_codes_per_client_are_limited_across_nodes() {
     assert_eq!(&statuses[..10], &[202; 10], "{statuses:?}");
     assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
 }
+
+/// The account publishes, through node 1, a device list without the phone,
+/// whose socket is on node 2: the relay erases it and node 2 closes the
+/// socket with 4007.
+#[tokio::test]
+async fn a_device_removed_from_its_account_is_closed_on_the_other_node() {
+    use parley_shared::crypto::account::{AccountKeyPair, DeviceEntry, DeviceList};
+    use parley_shared::protocol::api::{Endpoint as _, PutDeviceList};
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let Some((one, two, _)) = two_nodes(&redis, NO_POLL).await else {
+        return;
+    };
+    let api = Api::new(&one);
+    let [laptop, phone] = api.devices().await;
+    let account = AccountKeyPair::generate(&mut parley_shared::crypto::os_rng());
+    let t0 = parley_shared::time::UnixMs::from_millis(1_780_000_000_000);
+    let publish = |counter: u64, devices: &[&Device]| {
+        let entries = devices
+            .iter()
+            .map(|d| DeviceEntry::link(&d.identity, &account.public(), t0))
+            .collect();
+        let list = account
+            .sign(&DeviceList::new(account.public(), counter, entries).unwrap())
+            .unwrap();
+        let path = PutDeviceList {
+            account: account.public().id(),
+        }
+        .path();
+        let api = &api;
+        let token = laptop.token.clone();
+        async move {
+            api.send_bytes("PUT", &path, Some(&token), Some(list.to_bytes()))
+                .await
+                .0
+        }
+    };
+    assert_eq!(publish(1, &[&laptop, &phone]).await, 204);
+    let (mut p, _) = Ws::connect(&two.base, &phone.token).await;
+    assert_eq!(publish(2, &[&laptop]).await, 204);
+    let start = Instant::now();
+    let (frames, code) = p.frames_until_close().await;
+    assert_eq!(code, Some(close::REMOVED), "{frames:?}");
+    assert!(start.elapsed() < Duration::from_secs(3), "through Redis");
+}
