@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Throwaway services for tests, all on loopback with random ports:
-#   services.sh start DIR   PostgreSQL, SeaweedFS (S3), coturn and SMTP under DIR;
+#   services.sh start DIR   PostgreSQL, SeaweedFS (S3), coturn, SMTP and Redis under DIR;
 #                           writes DIR/services.env with their addresses
 #   services.sh stop DIR    stops whatever DIR/ says is running
 source "$(dirname "$0")/lib.sh"
@@ -94,6 +94,30 @@ start_smtp() {
   log "SMTP (aiosmtpd) on 127.0.0.1:$port"
 }
 
+start_redis() {
+  local port
+  if ! command -v redis-server >/dev/null; then
+    log "installing redis-server (apt)"; apt_install redis-server
+  fi
+  # The package may start a system daemon on 6379; ours uses its own port.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
+    as_root systemctl stop redis-server || true
+  fi
+  port="$(free_port)"
+  mkdir -p "$DIR/redis"
+  # Wake-ups only: nothing to persist.
+  setsid redis-server --bind 127.0.0.1 --port "$port" --dir "$DIR/redis" \
+    --save "" --appendonly no --daemonize no --logfile "$DIR/redis/redis.log" \
+    >/dev/null 2>&1 </dev/null &
+  echo $! >"$DIR/redis/redis.pid"
+  wait_port 127.0.0.1 "$port" 30 || { tail -n 30 "$DIR/redis/redis.log" >&2; die "Redis did not start"; }
+  {
+    echo "PARLEY_TEST_REDIS_URL=redis://127.0.0.1:$port"
+    echo "PARLEY_TEST_REDIS_PID=$(cat "$DIR/redis/redis.pid")"
+  } >>"$DIR/services.env"
+  log "Redis on 127.0.0.1:$port"
+}
+
 kill_tree() {
   local pidfile=$1
   [ -f "$pidfile" ] || return 0
@@ -107,7 +131,8 @@ kill_tree() {
 case "$cmd" in
   start)
     mkdir -p "$DIR"; chmod 755 "$DIR"; : >"$DIR/services.env"
-    start_postgres; start_seaweedfs; start_coturn; start_smtp ;;
+    start_postgres; start_seaweedfs; start_coturn; start_smtp
+    start_redis ;;
   stop)
     if [ -f "$DIR/pg/data/postmaster.pid" ]; then
       as_pg "$(pg_bin)/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -115,6 +140,7 @@ case "$cmd" in
     kill_tree "$DIR/s3/weed.pid"
     kill_tree "$DIR/turn/launcher.pid"
     kill_tree "$DIR/smtp/smtp.pid"
+    kill_tree "$DIR/redis/redis.pid"
     if [ -f "$DIR/turn/turn.pid" ]; then kill "$(cat "$DIR/turn/turn.pid")" 2>/dev/null || true; fi
     ;;
   *) die "usage: services.sh start|stop DIR" ;;

@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "starting throwaway PostgreSQL, SeaweedFS, coturn and SMTP (aiosmtpd)"
+log "starting throwaway PostgreSQL, SeaweedFS, coturn, SMTP (aiosmtpd) and Redis"
 "$ROOT/scripts/services.sh" start "$RUN"
 set -a; source "$RUN/services.env"; set +a
 # Tests that need a service fail instead of skipping when it is missing.

@@ -155,6 +155,14 @@ impl Sender {
         true
     }
 
+    /// Asks the connection to re-read its mailbox: an envelope was committed
+    /// on another relay node, or wake-ups from other nodes may have been
+    /// missed. Marked as an overflow, so it takes the same ordered path.
+    pub fn reread(&self) {
+        self.backlog.overflowed.store(true, Ordering::Release);
+        self.backlog.wake.notify_one();
+    }
+
     /// Whether the connection's task is gone.
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()

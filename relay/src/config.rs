@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use blobs::{BlobBackend, S3Config};
+pub use scale_out::{RedisUrl, ScaleOut};
 
 /// A configuration problem, always tied to the variable that caused it.
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +261,9 @@ pub struct Config {
     /// SHA-256 of the bearer token `/metrics` asks for (`PARLEY_METRICS_TOKEN`);
     /// `None`: metrics only for loopback clients. Only the hash is kept.
     pub metrics_token_hash: Option<[u8; 32]>,
+    /// Several relay nodes: Redis and the mailbox poll (`PARLEY_REDIS_URL`,
+    /// `PARLEY_MAILBOX_POLL_SECS`).
+    pub scale_out: ScaleOut,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -490,6 +494,7 @@ impl Config {
             )?,
             max_attachment_bytes_per_device: blobs::attachment_bytes_quota(env, max_blob_bytes)?,
             trusted_proxies: trusted_proxies(env)?,
+            scale_out: scale_out::from_env(env)?,
             metrics_token_hash: match env.get("PARLEY_METRICS_TOKEN") {
                 None => None,
                 Some(t) if t.trim().len() >= 16 => {
@@ -523,5 +528,6 @@ fn default_public_url(bind: SocketAddr) -> Result<Url, ConfigError> {
 }
 
 mod blobs;
+mod scale_out;
 #[cfg(test)]
 mod tests;

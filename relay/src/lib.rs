@@ -4,11 +4,13 @@
 
 pub mod backlog;
 pub mod blob;
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod hub;
 pub mod invite_code;
 pub mod limits;
 pub mod mail;

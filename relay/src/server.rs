@@ -170,8 +170,18 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     .await
     .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))??;
     let blobs = open_blobs(&config).await?;
+    let shared_limits = Arc::new(crate::bus::shared_limit::SharedLimits::default());
+    let hub = match &config.scale_out.redis {
+        None => Arc::new(crate::hub::Hub::default()),
+        Some(url) => {
+            let (remote, notes) = crate::bus::redis::remote();
+            let hub = Arc::new(crate::hub::Hub::new(remote));
+            crate::bus::redis::spawn(url, hub.clone(), notes, shared_limits.clone())?;
+            hub
+        }
+    };
     let mailbox = Arc::new(crate::mailbox::Mailbox {
-        hub: crate::mailbox::Hub::default(),
+        hub,
         committer: crate::mailbox::Committer::spawn(
             store.clone(),
             crate::db::QueueLimits {
@@ -189,6 +199,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
         mailer,
         email_key: Arc::new(email_key),
         limits: Arc::new(http::Limits::from_config(&config)),
+        shared_limits,
         ready_cache: Arc::default(),
         store,
         blobs,

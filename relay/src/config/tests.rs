@@ -192,3 +192,26 @@ fn s3_prefix_is_normalised_and_restricted() {
         assert_eq!(s3(bad).unwrap_err().var, "S3_PREFIX", "{bad}");
     }
 }
+
+#[test]
+fn redis_is_optional_and_turns_the_mailbox_poll_on() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.scale_out, ScaleOut::default(), "one process, no poll");
+    let c = cfg(&[("PARLEY_REDIS_URL", "redis://:hunter2@10.0.0.5:6379/0")]).unwrap();
+    assert_eq!(c.scale_out.mailbox_poll, Some(Duration::from_secs(5)));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("hunter2") && shown.contains("10.0.0.5"),
+        "{shown}"
+    );
+    let c = cfg(&[
+        ("PARLEY_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("PARLEY_MAILBOX_POLL_SECS", "0"),
+    ])
+    .unwrap();
+    assert_eq!(c.scale_out.mailbox_poll, None, "0 turns it off");
+    for bad in ["rediss://h:6380", "127.0.0.1:6379"] {
+        let err = cfg(&[("PARLEY_REDIS_URL", bad)]).unwrap_err();
+        assert_eq!(err.var, "PARLEY_REDIS_URL", "{bad}");
+    }
+}

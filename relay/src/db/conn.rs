@@ -79,13 +79,32 @@ impl ManageConnection for Manager {
 
 /// Applies every pending migration of the connection's backend and returns the
 /// names of those applied.
+/// Key of the PostgreSQL advisory lock held while migrating ("PARLEYMG").
+const MIGRATION_LOCK: i64 = 0x5041_524c_4559_4d47;
+
 pub(super) fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
-    let applied = match conn {
-        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    let names = |m: Vec<diesel::migration::MigrationVersion<'_>>| {
+        m.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    match conn {
+        DbConnection::Pg(c) => {
+            // Several relay nodes may start at once: one migrates, the others
+            // wait on this lock and then find nothing left to apply.
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| e.to_string())?;
+            let applied = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(names)
+                .map_err(|e| e.to_string());
+            // Also released when the connection closes.
+            let _ = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            applied
+        }
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(names)
+            .map_err(|e| e.to_string()),
     }
-    .map_err(|e| e.to_string())?;
-    Ok(applied.iter().map(ToString::to_string).collect())
 }
 
 /// Names of the migrations embedded for each backend, so a test can prove the

@@ -159,12 +159,23 @@ pub async fn request_email_code(
     }
     let email = normalize_email(&body.email).ok_or_else(|| bad("not an email address"))?;
     // Per address as well as per mailbox: one client must not turn the
-    // relay into a mailer for hundreds of strangers' inboxes.
-    if !state
-        .limits
-        .email_codes_per_ip
-        .check(&super::limit_key_of(&req, &state))
+    // relay into a mailer for hundreds of strangers' inboxes. With several
+    // relay nodes counted in Redis, else (or while it is down) per node.
+    let client = super::limit_key_of(&req, &state);
+    let allowed = match state
+        .shared_limits
+        .take(
+            "email:address",
+            client.to_string().as_bytes(),
+            super::EMAIL_CODES_PER_IP_PER_HOUR,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
     {
+        Some(allowed) => allowed,
+        None => state.limits.email_codes_per_ip.check(&client),
+    };
+    if !allowed {
         return Err(HttpError::new(
             ErrorCode::RateLimited,
             "too many codes requested from this address; try again later",

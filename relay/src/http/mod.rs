@@ -52,6 +52,8 @@ pub struct AppState {
     pub mailbox: Arc<crate::mailbox::Mailbox>,
     /// Request limits.
     pub limits: Arc<Limits>,
+    /// Limits counted across relay nodes (in Redis, when configured).
+    pub shared_limits: Arc<crate::bus::shared_limit::SharedLimits>,
     /// The last `/readyz` answer (probes are cached briefly).
     pub ready_cache: Arc<health::ReadyCache>,
     /// Sends registration codes.

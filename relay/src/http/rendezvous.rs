@@ -7,8 +7,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::protocol::auth::{decode_b64, encode_b64};
 use parley_shared::protocol::rendezvous::{
-    CreateRendezvous, DEFAULT_TTL, MAX_ATTEMPTS, MAX_MESSAGE, MAX_OPEN_SLOTS, Message, PIN_SLOTS,
-    Rejected, Rendezvous,
+    CreateRendezvous, DEFAULT_TTL, MAX_ATTEMPTS, MAX_MESSAGE, MAX_OPEN_SLOTS, Message,
+    PIN_LOOKUPS_PER_MINUTE, PIN_SLOTS, Rejected, Rendezvous,
 };
 use parley_shared::protocol::{ApiError, ErrorCode};
 use parley_shared::time::Millis;
@@ -169,12 +169,7 @@ pub async fn by_pin(
     path: web::Path<u16>,
 ) -> Result<HttpResponse, HttpError> {
     // Counted before anything is looked at: a miss is as much a probe as a hit.
-    let limits = &state.limits;
-    if !limits.pin_lookups_per_device.check(&who.device)
-        || !limits
-            .pin_lookups_per_network
-            .check(&limit_key_of(&req, &state))
-    {
+    if !pin_lookup_allowed(&req, &state, &who).await {
         return Err(rate_limited(
             "pin_lookup",
             "too many pairing codes tried; wait a minute and try again",
@@ -193,6 +188,45 @@ pub async fn by_pin(
         pin_slot: Some(slot),
         expires_at_ms: unix_ms(expires_at),
     }))
+}
+
+/// Whether this PIN lookup is within the limits, per device and per client
+/// network. With several relay nodes they are counted in Redis, so probing
+/// through every node gets no more tries than through one; without Redis
+/// (or while it is unreachable) each node counts its own.
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn pin_lookup_allowed(req: &HttpRequest, state: &AppState, who: &Authed) -> bool {
+    let network = limit_key_of(req, state);
+    let shared = &state.shared_limits;
+    let device = match shared
+        .take(
+            "pin:device",
+            who.device.as_bytes(),
+            PIN_LOOKUPS_PER_MINUTE,
+            MINUTE,
+        )
+        .await
+    {
+        Some(allowed) => allowed,
+        None => state.limits.pin_lookups_per_device.check(&who.device),
+    };
+    if !device {
+        return false;
+    }
+    let net = network.to_string();
+    match shared
+        .take(
+            "pin:network",
+            net.as_bytes(),
+            PIN_LOOKUPS_PER_MINUTE,
+            MINUTE,
+        )
+        .await
+    {
+        Some(allowed) => allowed,
+        None => state.limits.pin_lookups_per_network.check(&network),
+    }
 }
 
 /// `POST /api/v1/rendezvous/{id}/reject`: the owner drops the reply waiting

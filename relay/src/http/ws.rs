@@ -17,7 +17,7 @@ use parley_shared::protocol::ws::{
     ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_PAYLOAD, MAX_WATCH, ServerFrame, close,
 };
 
-use self::delivery::{Io, deliver_queued};
+use self::delivery::{Io, deliver_queued, next_poll};
 use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Recent};
@@ -42,6 +42,8 @@ type Close = (u16, &'static str);
 struct Conn {
     device: DeviceId,
     id: u64,
+    /// SHA-256 of the token that opened it (re-checked by the mailbox poll).
+    token_hash: [u8; 32],
     /// Token expiry, Unix ms.
     expires_at: i64,
     end: Arc<EndSignal>,
@@ -194,6 +196,7 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
         Conn {
             device,
             id: reg.id,
+            token_hash: auth.token_hash,
             expires_at: auth.expires_at,
             end: reg.end,
             backlog: reg.backlog,
@@ -238,6 +241,11 @@ async fn serve(
     let expiry = tokio::time::sleep_until(conn.expiry_check());
     tokio::pin!(expiry);
     let mut order = Order::default();
+    let mut poll = state.config.scale_out.mailbox_poll.map(|every| {
+        let mut i = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
     loop {
         tokio::select! {
             // The end and the expiry win over frames ready in the same wake-up.
@@ -295,6 +303,14 @@ async fn serve(
                     return Some(why);
                 }
                 if let Err(why) = io.catch_up(state, conn).await {
+                    return why;
+                }
+            }
+            () = next_poll(&mut poll) => {
+                if let Some(why) = conn.gone() {
+                    return Some(why);
+                }
+                if let Err(why) = io.poll(state, conn).await {
                     return why;
                 }
             }

@@ -1,6 +1,7 @@
 //! What a connection sends without being asked: its stored envelopes on
-//! connect, and its live backlog, caught up from the mailbox when it
-//! overflowed (see `crate::backlog`).
+//! connect, its live backlog, caught up from the mailbox when it
+//! overflowed (see `crate::backlog`) or another relay node woke it, and the
+//! periodic mailbox poll that bounds the delay when a wake-up was lost.
 
 use actix_web::web;
 use actix_ws::Session;
@@ -9,10 +10,12 @@ use parley_shared::protocol::ws::{DeviceId, ServerFrame};
 
 use tokio::sync::mpsc;
 
-use super::{Close, Conn, error, send};
+use super::{Close, Conn, close_for, error, send};
 use crate::backlog::{Live, Recent};
+use crate::clock::now_ms;
 use crate::clock::unix_ms;
 use crate::http::AppState;
+use crate::mailbox::Ended;
 
 /// Stored envelopes loaded per query.
 const PAGE: i64 = 256;
@@ -130,5 +133,39 @@ impl Io<'_> {
             send_stored(state, self.session, conn, self.recent).await?;
         }
         Ok(())
+    }
+
+    /// The periodic poll: the token must still be live (a revoke on another
+    /// node may not have reached this one), then the mailbox is re-read as
+    /// after an overflow. A database error skips the round: the next one
+    /// tries again, and nothing is closed for it.
+    pub(super) async fn poll(
+        &mut self,
+        state: &AppState,
+        conn: &Conn,
+    ) -> Result<(), Option<Close>> {
+        let store = state.store.clone();
+        let hash = conn.token_hash;
+        match web::block(move || store.live_token(&hash, now_ms())).await {
+            Ok(Ok(None)) => return Err(Some(close_for(Ended::Revoked))),
+            Ok(Ok(Some(_))) => {}
+            _ => return Ok(()),
+        }
+        metrics::counter!("parley_ws_mailbox_polls_total").increment(1);
+        // What the backlog holds is older than what the mailbox has since.
+        while let Ok(live) = self.outbox.try_recv() {
+            self.forward(conn, live).await?;
+        }
+        send_stored(state, self.session, conn, self.recent).await
+    }
+}
+
+/// The next tick of the mailbox poll; never, when there is none.
+pub(super) async fn next_poll(poll: &mut Option<tokio::time::Interval>) {
+    match poll {
+        Some(every) => {
+            every.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
