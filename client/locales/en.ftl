@@ -459,3 +459,4 @@ call-handled-elsewhere = Answered or declined on another of your devices.
 preview-file = File: { $name }
 home-pick = Choose a conversation, or invite someone.
 chat-details = Conversation details
+safety-pending = The safety number appears once your two devices have exchanged their keys, in a moment.

@@ -41,6 +41,8 @@ describe('chat between two browsers', () => {
     const safety = async (page) => {
       await details(page);
       await page.getByRole('button', { name: 'Safety number' }).click();
+      // Shown once both account keys are known (a moment after pairing).
+      await page.locator('.digits', { hasText: /\d/ }).waitFor({ timeout: 30_000 });
       const digits = (await page.textContent('.digits')).trim();
       await details(page);
       await page.getByRole('button', { name: 'Safety number' }).click();

@@ -68,6 +68,8 @@ async function devices(page) {
 async function safetyNumber(page) {
   await details(page);
   await page.getByRole('button', { name: 'Safety number' }).click();
+  // Shown once both account keys are known (a moment after pairing).
+  await page.locator('.digits', { hasText: /\d/ }).waitFor({ timeout: 30_000 });
   const digits = (await page.textContent('.digits')).trim();
   await details(page);
   await page.getByRole('button', { name: 'Safety number' }).click();

@@ -80,6 +80,7 @@ impl Localize for EngineError {
             Self::NoAccount => tr!("engine-no-account"),
             Self::Account(_) => tr!("engine-account"),
             Self::NotListed => tr!("engine-not-listed"),
+            Self::SafetyPending => tr!("safety-pending"),
         }
     }
 }

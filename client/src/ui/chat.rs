@@ -11,9 +11,9 @@ use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::Millis;
 use parley_shared::time::UnixMs;
 
-use super::icons::{Icon, IconView};
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
+use super::icons::{Icon, IconView};
 use super::scanner::QrScanner;
 use super::{BackButton, ConnBadge, Nav, Put, Screen};
 use crate::files::Progress;
@@ -129,8 +129,7 @@ fn Bubble(
                 .into_any()
         }
         Body::Notice(n) => {
-            view! { <li class="notice">{move || i18n::notice(&n, &peer_name)}</li> }
-                .into_any()
+            view! { <li class="notice">{move || i18n::notice(&n, &peer_name)}</li> }.into_any()
         }
         Body::Text(t) => {
             let dir = if m.outgoing { "msg out" } else { "msg in" };
@@ -160,12 +159,29 @@ fn Bubble(
 /// contact's screen (a match marks them verified).
 #[component]
 fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoView {
-    let sn = runtime::read(|e| e.safety_number(&peer)).flatten();
-    let digits = sn.as_ref().map(|s| s.grouped()).unwrap_or_default();
-    let code = sn
-        .as_ref()
-        .and_then(|s| qr::svg(&parley_shared::protocol::auth::encode_b64(&s.scannable())))
-        .unwrap_or_default();
+    let read = move || runtime::read(|e| e.safety_number(&peer)).flatten();
+    let sn = RwSignal::new(read());
+    // Right after pairing the account keys are still on their way: the
+    // number shows once it is final, never a provisional one.
+    if sn.get_untracked().is_none() {
+        spawn_local(async move {
+            while sn.try_get_untracked().is_some_and(|s| s.is_none()) {
+                runtime::sleep(300).await;
+                if let Some(found) = read() {
+                    sn.put(Some(found));
+                }
+            }
+        });
+    }
+    let digits = move || sn.with(|s| s.as_ref().map(|s| s.grouped()).unwrap_or_default());
+    let code = move || {
+        sn.with(|s| {
+            s.as_ref()
+                .and_then(|s| qr::svg(&parley_shared::protocol::auth::encode_b64(&s.scannable())))
+                .unwrap_or_default()
+        })
+    };
+    let pending = move || sn.with(Option::is_none);
     let verified = move || contact.with(|c| c.as_ref().is_some_and(|c| c.verified));
     let scan_error = RwSignal::new(None::<String>);
     let scan_result = RwSignal::new(None::<String>);
@@ -186,6 +202,9 @@ fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoVi
         <section class="safety card" aria-label=move || tr!("safety-title")>
             <h2>{move || tr!("safety-title")}</h2>
             <p class="hint">{move || tr!("safety-hint")}</p>
+            <Show when=pending>
+                <p class="hint" role="status">{move || tr!("safety-pending")}</p>
+            </Show>
             <p class="digits">{digits}</p>
             <div class="qr small" inner_html=code></div>
             <QrScanner start_label=Signal::derive(|| tr!("safety-scan")) prompt=Signal::derive(|| tr!("safety-scan-prompt"))

@@ -8,8 +8,8 @@ use parley_shared::engine::model::Message;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
-use super::icons::{Icon, IconView};
 use super::Put;
+use super::icons::{Icon, IconView};
 use crate::files::{self, Progress};
 use crate::i18n::{self, Localize as _};
 use crate::tr;

@@ -246,9 +246,10 @@ fn wide_screen() -> RwSignal<bool> {
     let query = web_sys::window().and_then(|w| w.match_media(WIDE).ok().flatten());
     let wide = RwSignal::new(query.as_ref().is_some_and(web_sys::MediaQueryList::matches));
     if let Some(q) = query {
-        let on_change = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MediaQueryListEvent)>::new(
-            move |ev: web_sys::MediaQueryListEvent| wide.put(ev.matches()),
-        );
+        let on_change =
+            wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MediaQueryListEvent)>::new(
+                move |ev: web_sys::MediaQueryListEvent| wide.put(ev.matches()),
+            );
         let _ = q.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
         // The app lives as long as the page.
         on_change.forget();

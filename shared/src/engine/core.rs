@@ -162,15 +162,14 @@ impl Engine {
         self.online
     }
 
-    /// The safety number with `peer`: over both account keys once both
-    /// are known (so it does not change when either adds a device), else
-    /// over the two devices.
+    /// The safety number with `peer`, over the two account keys. `None`
+    /// until both are known (from the first exchange after pairing): a
+    /// number people compare must never change afterwards.
     pub fn safety_number(&self, peer: &DeviceId) -> Option<SafetyNumber> {
-        let c = self.contacts.get(peer)?;
-        match (self.account_public(), self.peers.get(peer)) {
-            (Some(ours), Some(theirs)) => Some(SafetyNumber::for_accounts(&ours, &theirs.account)),
-            _ => Some(SafetyNumber::new(&self.identity.public(), &c.identity)),
-        }
+        self.contacts.get(peer)?;
+        let ours = self.account_public()?;
+        let theirs = self.peers.get(peer)?;
+        Some(SafetyNumber::for_accounts(&ours, &theirs.account))
     }
 
     /// How many devices the contact's account lists (1 until it is known).

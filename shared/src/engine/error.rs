@@ -50,6 +50,9 @@ pub enum EngineError {
     /// The account's list does not name this device.
     #[error("the account's device list does not include this device")]
     NotListed,
+    /// The contact's account key is not known yet (just after pairing).
+    #[error("the safety number is not ready yet: the two devices are still exchanging keys")]
+    SafetyPending,
 }
 
 impl From<DecodeError> for EngineError {

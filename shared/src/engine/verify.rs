@@ -21,9 +21,8 @@ impl Engine {
     /// Checks the text of a QR code scanned from `peer`'s safety-number panel
     /// and, if it confirms the number, marks `peer` verified.
     pub fn verify_scanned(&mut self, peer: &DeviceId, scanned: &str) -> Result<(), ScanError> {
-        let sn = self
-            .safety_number(peer)
-            .ok_or(EngineError::UnknownContact)?;
+        self.contact(peer).ok_or(EngineError::UnknownContact)?;
+        let sn = self.safety_number(peer).ok_or(EngineError::SafetyPending)?;
         let payload = decode_b64(scanned.trim()).ok_or(SafetyNumberError::Unsupported)?;
         sn.verify_scanned(&payload)?;
         self.set_verified(peer, true)?;
