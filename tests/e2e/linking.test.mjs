@@ -1,19 +1,24 @@
 // Linking browsers into one account (ADR 0022) in real browsers against a
 // real relay on PostgreSQL. Three contexts: Alice's laptop, Alice's phone
-// and Bob. Alice links her phone by the code it shows (what its QR code
-// holds) and a tablet by PIN; the phone shows the earlier history; Bob's
+// and Bob. Alice links her phone by scanning its QR code with the laptop's
+// camera and a tablet by PIN; the phone shows the earlier history; Bob's
 // messages reach every device; a message sent on the phone shows as sent
 // on the laptop; reading on one clears unread on the other; Bob's safety
 // number stays and he sees "Alice added a device". Removing the phone tells
 // it so, and Bob's next message is stored only for Alice's other devices.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   PHONE, backHome, incoming, newUser, openConversation, pairByLink, screenshot, send,
   details,
 } from './app.mjs';
-import { freshPgDatabase, launchBrowser, startRelay, watchPage } from './harness.mjs';
+import {
+  freshPgDatabase, launchBrowser, startRelay, tempDir, watchPage,
+} from './harness.mjs';
+import { qrVideo } from './y4m.mjs';
 
 const T = { timeout: 30_000 };
 
@@ -43,12 +48,15 @@ async function newDeviceCode(browser, base, { pin = false } = {}) {
 }
 
 /** On an existing device: Settings → Link a new device, with the code. */
-async function linkFrom(page, code, { pin = false } = {}) {
+async function linkFrom(page, code, { pin = false, camera = false } = {}) {
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByRole('button', { name: 'Link a new device' }).click();
   await page.waitForSelector('main[data-screen="join"]', T);
   assert.equal(await page.locator('h1').textContent(), 'Link a new device');
-  if (pin) {
+  if (camera) {
+    // The camera films the new device's QR code (see `before`).
+    await page.getByRole('button', { name: 'Scan with camera' }).click();
+  } else if (pin) {
     await page.getByLabel('PIN shown on the other screen').fill(code);
     await page.getByRole('button', { name: 'Join with PIN' }).click();
   } else {
@@ -81,13 +89,16 @@ function unreadBadge(page, name) {
 }
 
 describe('linking a browser into an account', () => {
-  let relay, browser, db, alice, bob, phone, tablet, safety;
+  let relay, browser, db, camera, alice, bob, phone, tablet, safety;
   const problems = [];
 
   before(async () => {
     db = freshPgDatabase();
     relay = await startRelay({ env: { DATABASE_URL: db } });
-    browser = await launchBrowser();
+    // Chromium's fake camera plays this file once a page starts the camera:
+    // the QR test writes the new device's code into it first.
+    camera = path.join(tempDir('cam-'), 'qr.y4m');
+    browser = await launchBrowser([`--use-file-for-fake-video-capture=${camera}`]);
     alice = await newUser(browser, relay.base, 'Alice');
     bob = await newUser(browser, relay.base, 'Bob');
     problems.push(watchPage(alice.page), watchPage(bob.page));
@@ -105,11 +116,14 @@ describe('linking a browser into an account', () => {
     await relay?.stop();
   });
 
-  test('by QR code: history, fan-out, sent and read in step, safety number kept', async () => {
+  test('by QR code (camera): history, fan-out, sent and read in step, safety number kept', async () => {
     phone = await newDeviceCode(browser, relay.base);
     problems.push(watchPage(phone.page));
     await screenshot(phone.page, 'link-show-code');
-    await linkFrom(alice.page, phone.code);
+    // The laptop scans the phone's QR code with its camera.
+    writeFileSync(camera, await qrVideo(browser, await phone.page.locator('.qr').screenshot()));
+    await alice.context.grantPermissions(['camera'], { origin: relay.base });
+    await linkFrom(alice.page, phone.code, { camera: true });
     assert.equal((await devices(alice.page)).length, 2);
     await backHome(alice.page);
     await phone.page.waitForSelector('main[data-screen="home"]', T);
