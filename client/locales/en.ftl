@@ -460,3 +460,5 @@ preview-file = File: { $name }
 home-pick = Choose a conversation, or invite someone.
 chat-details = Conversation details
 safety-pending = The safety number appears once your two devices have exchanged their keys, in a moment.
+day-today = Today
+day-yesterday = Yesterday

@@ -105,6 +105,10 @@ describe('Russian and English', () => {
     await checkTime(alice, aliceSees, 'ru-RU', RU_MONTHS);
     assert.match((await aliceSees.textContent()).trim(), /^\d{2}:\d{2}$/, '24-hour clock');
 
+    // Messages are grouped by day, the heading in each language.
+    await alice.locator('.messages li.day', { hasText: 'Сегодня' }).waitFor(T);
+    await bob.page.locator('.messages li.day', { hasText: 'Today' }).waitFor(T);
+
     // And in English on Bob's side.
     const bobSees = bob.page.locator('.msg.out', { hasText: 'five' }).locator('time');
     const enTitle = await checkTime(bob.page, bobSees, 'en-US', EN_MONTHS);

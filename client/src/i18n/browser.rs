@@ -116,6 +116,29 @@ pub(crate) fn day_or_time(t: UnixMs, now: UnixMs) -> String {
     }
 }
 
+/// The local calendar day of `t` (year, month, day), to group messages.
+pub(crate) fn local_day(t: UnixMs) -> (u32, u32, u32) {
+    let d = date(t);
+    (d.get_full_year(), d.get_month(), d.get_date())
+}
+
+/// A day's heading in a conversation: "Today", "Yesterday", or the date
+/// in full.
+pub(crate) fn day_heading(t: UnixMs, now: UnixMs) -> String {
+    let day = local_day(t);
+    if day == local_day(now) {
+        crate::tr!("day-today")
+    } else if day
+        == local_day(UnixMs::from_millis(
+            now.as_millis().saturating_sub(86_400_000),
+        ))
+    {
+        crate::tr!("day-yesterday")
+    } else {
+        format(t, &[("dateStyle", "long".into())])
+    }
+}
+
 /// ISO 8601 in UTC, for `<time datetime>`.
 pub(crate) fn iso(t: UnixMs) -> String {
     date(t).to_iso_string().into()

@@ -14,7 +14,9 @@ use fluent_bundle::{FluentArgs, FluentBundle, FluentResource};
 use leptos::prelude::*;
 use unic_langid::LanguageIdentifier;
 
-pub(crate) use browser::{clock, date_time, day_or_time, init, iso, switch};
+pub(crate) use browser::{
+    clock, date_time, day_heading, day_or_time, init, iso, local_day, switch,
+};
 pub(crate) use errors::Localize;
 pub(crate) use words::{Case, duration, notice, period};
 

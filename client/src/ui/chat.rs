@@ -26,6 +26,45 @@ use crate::{api, tr};
 /// Disappearing-message timers offered, seconds (0: off).
 const TIMERS: [u32; 6] = [0, 30, 300, 3600, 86_400, 604_800];
 
+/// A line of the conversation: a day's heading, or a message.
+#[derive(Clone)]
+enum Line {
+    Day(String, (u32, u32, u32)),
+    Message(Box<Message>),
+}
+
+/// What identifies a line for re-rendering: a message re-renders when its
+/// status or its file's state changes.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum LineKey {
+    Day((u32, u32, u32)),
+    Message(u64, Status, &'static str),
+}
+
+impl Line {
+    fn key(&self) -> LineKey {
+        match self {
+            Self::Day(_, day) => LineKey::Day(*day),
+            Self::Message(m) => LineKey::Message(m.seq, m.status, file_state(m)),
+        }
+    }
+}
+
+/// The messages with a heading before each new day.
+fn by_day(messages: &[Message], now: UnixMs) -> Vec<Line> {
+    let mut lines = Vec::with_capacity(messages.len() + 4);
+    let mut last = None;
+    for m in messages {
+        let day = i18n::local_day(m.at);
+        if last != Some(day) {
+            lines.push(Line::Day(i18n::day_heading(m.at, now), day));
+            last = Some(day);
+        }
+        lines.push(Line::Message(Box::new(m.clone())));
+    }
+    lines
+}
+
 fn file_state(m: &Message) -> &'static str {
     match &m.body {
         Body::File(f) => f.state.name(),
@@ -448,8 +487,13 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </div>
             </Show>
             <ol class="messages" node_ref=list aria-label=move || tr!("chat-messages") aria-live="polite">
-                <For each=move || messages.get() key=|m| (m.seq, m.status, file_state(m)) let:m>
-                    <Bubble m=m peer=peer peer_name=name.get_untracked() now=now previews=previews/>
+                <For each=move || by_day(&messages.get(), api::now()) key=Line::key let:line>
+                    {match line {
+                        Line::Day(heading, _) => view! { <li class="day">{heading}</li> }.into_any(),
+                        Line::Message(m) => view! {
+                            <Bubble m=*m peer=peer peer_name=name.get_untracked() now=now previews=previews/>
+                        }.into_any(),
+                    }}
                 </For>
             </ol>
             <Show when=move || error.get().is_some()>
