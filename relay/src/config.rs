@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use blobs::{BlobBackend, S3Config};
+pub use push::PushConfig;
 
 /// A configuration problem, always tied to the variable that caused it.
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +261,8 @@ pub struct Config {
     /// SHA-256 of the bearer token `/metrics` asks for (`PARLEY_METRICS_TOKEN`);
     /// `None`: metrics only for loopback clients. Only the hash is kept.
     pub metrics_token_hash: Option<[u8; 32]>,
+    /// Web Push (`PARLEY_VAPID_*`, `PARLEY_PUSH_*`).
+    pub push: PushConfig,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -395,7 +398,9 @@ impl Config {
             }
         };
         let max_blob_bytes = parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?;
+        let push = push::push_from_env(env, &public_url)?;
         Ok(Self {
+            push,
             bind,
             public_url,
             data_dir,
@@ -523,5 +528,6 @@ fn default_public_url(bind: SocketAddr) -> Result<Url, ConfigError> {
 }
 
 mod blobs;
+mod push;
 #[cfg(test)]
 mod tests;

@@ -293,6 +293,14 @@ impl Hub {
         st.announce_changes(device, &before);
     }
 
+    /// Whether the device has an open connection to this relay.
+    pub fn is_connected(&self, device: &DeviceId) -> bool {
+        self.lock()
+            .conns
+            .get(device)
+            .is_some_and(|list| list.iter().any(|c| !c.tx.is_closed()))
+    }
+
     /// Queues a frame on every connection of the device (encoded once,
     /// shared); returns how many took it. A connection whose backlog is full
     /// overflows and re-reads its mailbox, so a durable envelope is never
