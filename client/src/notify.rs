@@ -299,11 +299,17 @@ fn show(m: Mode, r: &RowView) {
 /// the title.
 fn badge(total: u32) {
     let nav = get(&window(), "navigator");
-    let _ = if total > 0 {
-        invoke(&nav, "setAppBadge", &[total.into()])
-    } else {
-        invoke(&nav, "clearAppBadge", &[])
-    };
+    if !get(&nav, "setAppBadge").is_undefined() {
+        // Awaited so a refusal (not installed, no badge support) is not an
+        // unhandled rejection.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = if total > 0 {
+                invoke_async(&nav, "setAppBadge", &[total.into()]).await
+            } else {
+                invoke_async(&nav, "clearAppBadge", &[]).await
+            };
+        });
+    }
     if let Some(d) = web_sys::window().and_then(|w| w.document()) {
         d.set_title(&if total > 0 {
             format!("({total}) Parley")
