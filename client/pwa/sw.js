@@ -85,12 +85,18 @@ self.addEventListener("notificationclick", (event) => {
   const peer = event.notification.data && event.notification.data.peer;
   event.waitUntil((async () => {
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    let client = windows.find((w) => w.focused) || windows[0];
+    const client = windows.find((w) => w.focused) || windows[0];
     if (client) {
-      client = await client.focus();
-    } else {
-      client = await self.clients.openWindow("/");
+      const focused = await client.focus();
+      if (focused && peer) focused.postMessage({ type: "open-chat", peer });
+      return;
     }
-    if (client && peer) client.postMessage({ type: "open-chat", peer });
+    // A new window's app is not listening yet: it takes the conversation
+    // from the cache when it starts.
+    if (peer) {
+      const cache = await caches.open(NOTIFY_CACHE);
+      await cache.put("/notify-open", new Response(peer));
+    }
+    await self.clients.openWindow("/");
   })());
 });

@@ -56,8 +56,13 @@ const KEY: &str = "parley-notifications";
 const SW_CACHE: &str = "parley-notify";
 /// The entry in [`SW_CACHE`].
 const SW_CONFIG: &str = "/notify-config";
-/// One tag for every notification: a new one replaces the last.
+/// One tag for every message notification: a new one replaces the last.
 const TAG: &str = "parley-new-message";
+/// The tag of a ringing call's notification (closed when it stops ringing).
+const CALL_TAG: &str = "parley-call";
+/// Where the service worker leaves the conversation a click asked for when
+/// it had to open a new window (no page to tell yet).
+const SW_OPEN: &str = "/notify-open";
 
 /// Why notifications could not be turned on or off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -269,6 +274,62 @@ pub(crate) fn rows_changed(rows: &[RowView]) {
     }
 }
 
+/// A call rings while the page is hidden: notify (the caller's name only
+/// with previews on).
+pub(crate) fn incoming_call(peer: DeviceId, name: String, video: bool) {
+    let m = mode();
+    if m == Mode::Off || page_visible() || permission().as_deref() != Some("granted") {
+        return;
+    }
+    let title = if video {
+        tr!("call-incoming-video")
+    } else {
+        tr!("call-incoming-audio")
+    };
+    let body = if m == Mode::Previews {
+        name
+    } else {
+        String::new()
+    };
+    notification(title, body, CALL_TAG, peer);
+}
+
+/// The call stopped ringing: its notification goes.
+pub(crate) fn call_ended() {
+    wasm_bindgen_futures::spawn_local(async {
+        let Ok(reg) = registration().await else {
+            return;
+        };
+        let filter = obj(&[("tag", CALL_TAG.into())]);
+        if let Ok(list) = invoke_async(&reg, "getNotifications", &[filter]).await {
+            for n in js_sys::Array::from(&list).iter() {
+                let _ = invoke(&n, "close", &[]);
+            }
+        }
+    });
+}
+
+/// The conversation a notification click opened a new window for, taken
+/// (once) from where the service worker left it.
+pub(crate) async fn take_pending_open() -> Option<DeviceId> {
+    let caches = get(&window(), "caches");
+    if caches.is_undefined() {
+        return None;
+    }
+    let cache = invoke_async(&caches, "open", &[SW_CACHE.into()])
+        .await
+        .ok()?;
+    let found = invoke_async(&cache, "match", &[SW_OPEN.into()])
+        .await
+        .ok()?;
+    if found.is_undefined() {
+        return None;
+    }
+    let _ = invoke_async(&cache, "delete", &[SW_OPEN.into()]).await;
+    let text = invoke_async(&found, "text", &[]).await.ok()?.as_string()?;
+    text.parse().ok()
+}
+
 fn show(m: Mode, r: &RowView) {
     let (title, body) = match m {
         Mode::Previews => (
@@ -281,12 +342,17 @@ fn show(m: Mode, r: &RowView) {
         ),
         _ => (tr!("notify-new-message"), String::new()),
     };
+    notification(title, body, TAG, r.id);
+}
+
+/// Shows a notification through the service worker (it handles the click).
+fn notification(title: String, body: String, tag: &'static str, peer: DeviceId) {
     let options = obj(&[
         ("body", body.into()),
-        ("tag", TAG.into()),
+        ("tag", tag.into()),
         ("renotify", true.into()),
         ("icon", "/icons/icon-192.png".into()),
-        ("data", obj(&[("peer", r.id.to_string().into())])),
+        ("data", obj(&[("peer", peer.to_string().into())])),
     ]);
     wasm_bindgen_futures::spawn_local(async move {
         if let Ok(reg) = registration().await {

@@ -146,6 +146,13 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
             let unlinked = engine.can_be_linked();
             runtime::start(engine, store, ui);
             spawn_local(crate::notify::refresh());
+            // Opened by a click on a notification of this conversation.
+            if !unlinked
+                && pending.get_untracked().is_none()
+                && let Some(peer) = crate::notify::take_pending_open().await
+            {
+                return nav.put(Screen::Chat(peer));
+            }
             nav.put(match pending.get_untracked() {
                 _ if unlinked => Screen::LinkShow,
                 Some(link) => Screen::Join(Some(link)),
