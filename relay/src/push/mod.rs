@@ -58,6 +58,8 @@ impl Pusher {
             // A push service answers; it does not send us elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()
+            // Only a TLS set-up failure gets here; no variable causes it, so
+            // it is reported with the push settings.
             .map_err(|e| ConfigError::new("PARLEY_VAPID_SUBJECT", e.to_string()))?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let worker = Worker {

@@ -2,8 +2,6 @@
 //! and kept in the data dir, so subscriptions made against it stay valid
 //! across restarts.
 
-use std::path::Path;
-
 use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike as _, ES256KeyPair};
 
 use crate::config::{Config, ConfigError};
@@ -29,7 +27,7 @@ pub(super) fn key_pair(config: &Config) -> Result<ES256KeyPair, ConfigError> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let pair = ES256KeyPair::generate();
-            write_new(&path, &pair.to_bytes())
+            crate::server::write_private(&path, &pair.to_bytes())
                 .map_err(|e| bad(format!("cannot create {}: {e}", path.display())))?;
             Ok(pair)
         }
@@ -43,8 +41,4 @@ pub(super) fn public_key_b64(pair: &ES256KeyPair) -> String {
     parley_shared::crypto::codec::b64url::encode(
         &pair.public_key().public_key().to_bytes_uncompressed(),
     )
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    crate::server::write_private(path, bytes)
 }
