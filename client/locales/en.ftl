@@ -462,3 +462,15 @@ chat-details = Conversation details
 safety-pending = The safety number appears once your two devices have exchanged their keys, in a moment.
 day-today = Today
 day-yesterday = Yesterday
+
+## Notifications (Settings, and what the service worker shows)
+notify-title = Notifications
+notify-off = Off
+notify-on = On: “New message” only
+notify-previews = On, with the sender’s name and a preview
+notify-hint = When Parley is closed, the relay asks your browser’s push service to wake it, with nothing in the request but “something arrived”. Names and previews are decrypted on this device and shown only while a Parley page is open in the background.
+notify-new-message = New message
+notify-file = File: { $name }
+notify-unsupported = This browser cannot show notifications for Parley (an installed app or a recent browser can).
+notify-denied = The browser refused notifications. Allow them for this site in the browser’s settings, then try again.
+notify-subscribe-failed = The browser’s push service did not accept a subscription. Try again later.

@@ -11,6 +11,7 @@ mod call;
 mod files;
 mod i18n;
 mod link;
+mod notify;
 mod pair;
 mod pwa;
 mod qr;

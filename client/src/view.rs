@@ -219,6 +219,7 @@ pub(crate) fn publish(ui: &Ui) {
             .into_iter()
             .map(|c| RowView::of(e, c))
             .collect();
+        crate::notify::rows_changed(&rows);
         set_if_changed(views.list, rows);
         set_if_changed(views.prefs, e.prefs().clone());
         if e.is_online() {

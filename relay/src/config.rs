@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use blobs::{BlobBackend, S3Config};
+pub use push::PushConfig;
 pub use scale_out::{RedisUrl, ScaleOut};
 
 /// A configuration problem, always tied to the variable that caused it.
@@ -264,6 +265,8 @@ pub struct Config {
     /// Several relay nodes: Redis and the mailbox poll (`PARLEY_REDIS_URL`,
     /// `PARLEY_MAILBOX_POLL_SECS`).
     pub scale_out: ScaleOut,
+    /// Web Push (`PARLEY_VAPID_*`, `PARLEY_PUSH_*`).
+    pub push: PushConfig,
 }
 
 /// Source of variables; the process environment in production, a map in tests.
@@ -399,7 +402,9 @@ impl Config {
             }
         };
         let max_blob_bytes = parse_num(env, "PARLEY_MAX_BLOB_BYTES", 100 * 1024 * 1024, 1)?;
+        let push = push::push_from_env(env, &public_url)?;
         Ok(Self {
+            push,
             bind,
             public_url,
             data_dir,
@@ -528,6 +533,7 @@ fn default_public_url(bind: SocketAddr) -> Result<Url, ConfigError> {
 }
 
 mod blobs;
+mod push;
 mod scale_out;
 #[cfg(test)]
 mod tests;

@@ -425,6 +425,16 @@ impl Hub {
         st.publish_changes(device, &reach);
     }
 
+    /// Whether the device has an open connection to this node (with
+    /// several nodes, one on another node does not count: a push wakes a
+    /// device that may be online elsewhere, see ADR 0023).
+    pub fn is_connected(&self, device: &DeviceId) -> bool {
+        self.lock()
+            .conns
+            .get(device)
+            .is_some_and(|list| list.iter().any(|c| !c.tx.is_closed()))
+    }
+
     /// Queues a frame on every connection of the device (encoded once,
     /// shared); returns how many took it. A connection whose backlog is full
     /// overflows and re-reads its mailbox, so a durable envelope is never

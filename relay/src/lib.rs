@@ -15,6 +15,7 @@ pub mod invite_code;
 pub mod limits;
 pub mod mail;
 pub mod mailbox;
+pub mod push;
 pub mod server;
 pub mod sweeper;
 pub mod telemetry;

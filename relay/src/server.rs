@@ -58,7 +58,7 @@ fn signing_key(config: &Config) -> Result<Vec<u8>, ConfigError> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut f = std::fs::OpenOptions::new()
@@ -71,7 +71,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
@@ -195,7 +195,9 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     // relay's secret, so a database dump alone does not reveal them.
     let email_key =
         parley_shared::crypto::primitives::hmac(&signing_key(&config)?, &[b"Parley email hash v1"]);
+    let push = crate::push::Pusher::start(store.clone(), &config)?;
     Ok(AppState {
+        push,
         mailer,
         email_key: Arc::new(email_key),
         limits: Arc::new(http::Limits::from_config(&config)),

@@ -58,6 +58,10 @@ async fn every_typed_endpoint_is_routed_as_declared() {
     let slot = || "AAAAAAAAAAAAAAAAAAAAAA".to_string();
     check(&relay, &doc, api::GetInfo, ()).await;
     check(&relay, &doc, api::GetTurn, ()).await;
+    check(&relay, &doc, api::GetPushKey, ()).await;
+    let sub = serde_json::json!({"endpoint": "https://push.example/x", "p256dh": "x", "auth": "x"});
+    check(&relay, &doc, api::PutPushSubscription, json(sub)).await;
+    check(&relay, &doc, api::DeletePushSubscriptions, ()).await;
     check(&relay, &doc, api::GetChallenge, ()).await;
     let dev = DeviceId::new([1; 32]).to_string();
     let login = serde_json::json!({"device_id": dev, "challenge": "x", "signature": "x"});

@@ -95,6 +95,16 @@ fn run(f: impl FnOnce(&mut CallMachine, UnixMs) -> Vec<CallAction>) {
     }
 }
 
+/// A ringing call notifies while the page is hidden.
+fn notify_ring() {
+    let view = MACHINE.with(|m| m.borrow().view());
+    let Some(peer) = view.peer else { return };
+    let name = runtime::read(|e| e.contact(&peer).map(|c| c.name.clone()))
+        .flatten()
+        .unwrap_or_default();
+    crate::notify::incoming_call(peer, name, view.video);
+}
+
 fn current() -> Option<CallId> {
     MACHINE.with(|m| m.borrow().current())
 }
@@ -307,10 +317,9 @@ fn perform(a: CallAction) {
             }
         }
         CallAction::SetDeadline { at } => arm(at),
+        CallAction::Ring => notify_ring(),
+        CallAction::StopRinging => crate::notify::call_ended(),
         // The call screen shows these from the view; stale timers are harmless.
-        CallAction::ClearDeadline
-        | CallAction::Ring
-        | CallAction::StopRinging
-        | CallAction::Ended(_) => {}
+        CallAction::ClearDeadline | CallAction::Ended(_) => {}
     }
 }

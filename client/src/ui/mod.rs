@@ -11,6 +11,7 @@ mod home;
 mod icons;
 mod invite;
 mod join;
+mod notify_card;
 mod onboarding;
 mod restore;
 mod scanner;
@@ -145,6 +146,14 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
             // A new device closed before its link finished shows its code again.
             let unlinked = engine.can_be_linked();
             runtime::start(engine, store, ui);
+            spawn_local(crate::notify::refresh());
+            // Opened by a click on a notification of this conversation.
+            if !unlinked
+                && pending.get_untracked().is_none()
+                && let Some(peer) = crate::notify::take_pending_open().await
+            {
+                return nav.put(Screen::Chat(peer));
+            }
             nav.put(match pending.get_untracked() {
                 _ if unlinked => Screen::LinkShow,
                 Some(link) => Screen::Join(Some(link)),
@@ -175,6 +184,7 @@ pub(crate) fn App() -> impl IntoView {
     provide_context(nav);
     provide_context(pending);
     spawn_local(boot(ui, nav, pending));
+    crate::notify::listen(move |peer| nav.put(Screen::Chat(peer)));
 
     let update_ready = RwSignal::new(false);
     pwa::register_service_worker(update_ready);

@@ -151,6 +151,7 @@ pub(super) fn Settings() -> impl IntoView {
             <super::devices::DevicesCard/>
             <super::storage::StorageCard/>
             <super::calls_card::CallsCard/>
+            <super::notify_card::NotificationsCard/>
             <Language/>
             <super::backup::Backup/>
             <section class="card">

@@ -215,3 +215,35 @@ fn redis_is_optional_and_turns_the_mailbox_poll_on() {
         assert_eq!(err.var, "PARLEY_REDIS_URL", "{bad}");
     }
 }
+
+#[test]
+fn push_settings_default_and_are_checked() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.push.subject, c.public_url.as_str());
+    assert_eq!(c.push.min_interval, Duration::from_secs(30));
+    assert_eq!(c.push.ttl, Duration::from_secs(86_400));
+    assert!(c.push.vapid_private_key.is_none());
+    assert!(!c.push.allow_loopback_http);
+    // base64url of 32 bytes of 9.
+    let key = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk";
+    assert_eq!(
+        parley_shared::crypto::codec::b64url::decode(key),
+        Some(vec![9u8; 32])
+    );
+    let set = cfg(&[
+        ("PARLEY_VAPID_PRIVATE_KEY", key),
+        ("PARLEY_VAPID_SUBJECT", "mailto:ops@relay.example"),
+    ])
+    .unwrap();
+    assert_eq!(set.push.vapid_private_key, Some([9u8; 32]));
+    assert!(!format!("{set:?}").contains(key));
+    for (var, value) in [
+        ("PARLEY_VAPID_PRIVATE_KEY", "c2hvcnQ"),
+        ("PARLEY_VAPID_SUBJECT", "ops@relay.example"),
+        ("PARLEY_PUSH_TTL_SECS", "99999999"),
+        ("PARLEY_PUSH_INTERVAL_SECS", "0"),
+        ("PARLEY_PUSH_ALLOW_LOOPBACK_HTTP", "maybe"),
+    ] {
+        assert_eq!(cfg(&[(var, value)]).unwrap_err().var, var, "{value}");
+    }
+}

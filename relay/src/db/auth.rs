@@ -274,16 +274,26 @@ impl Store {
     /// Revokes one token.
     pub fn revoke_token(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
         let (_write, mut c) = self.writer()?;
-        Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(&mut c)? == 1)
+        c.transaction(|c| {
+            // Its push subscriptions go with it: a logged-out browser must
+            // not be woken for this device any more.
+            use super::schema::push_subscriptions as subs;
+            diesel::delete(subs::table.filter(subs::token_hash.eq(token_hash))).execute(c)?;
+            Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(c)? == 1)
+        })
     }
 
     /// Revokes every token of a device; returns how many there were.
     pub fn revoke_device_tokens(&self, device: &[u8]) -> Result<usize, StoreError> {
         let (_write, mut c) = self.writer()?;
-        Ok(
-            diesel::delete(auth_tokens::table.filter(auth_tokens::device_id.eq(device)))
-                .execute(&mut c)?,
-        )
+        c.transaction(|c| {
+            use super::schema::push_subscriptions as subs;
+            diesel::delete(subs::table.filter(subs::device_id.eq(device))).execute(c)?;
+            Ok(
+                diesel::delete(auth_tokens::table.filter(auth_tokens::device_id.eq(device)))
+                    .execute(c)?,
+            )
+        })
     }
 
     /// Replaces the device's signed and ML-KEM prekeys and adds one-time prekeys.

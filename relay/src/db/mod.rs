@@ -9,6 +9,7 @@ mod blob_rows;
 mod conn;
 mod email_otp;
 mod mailbox;
+mod push;
 mod rendezvous;
 pub mod schema;
 
@@ -24,6 +25,7 @@ pub use blob_rows::{Admission, BlobQuota, BlobRecord};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
 pub use mailbox::{Enqueued, NewEnvelope, QueueLimits, StoredEnvelope};
+pub use push::PushSubscriptionRow;
 pub use rendezvous::{
     Created as RendezvousCreated, Get as RendezvousGet, NewSlot, PinAssigned, Put as RendezvousPut,
     Rejection as RendezvousRejection,
@@ -224,6 +226,10 @@ pub(crate) fn erase_rows(
     diesel::delete(schema::device_keys::table.find(id)).execute(c)?;
     diesel::delete(schema::auth_tokens::table.filter(schema::auth_tokens::device_id.eq(id)))
         .execute(c)?;
+    diesel::delete(
+        schema::push_subscriptions::table.filter(schema::push_subscriptions::device_id.eq(id)),
+    )
+    .execute(c)?;
     // Envelopes to the device, and those it sent that still wait.
     use schema::{envelope_tombstones as tomb, envelopes as env};
     diesel::delete(env::table.filter(env::recipient.eq(id).or(env::sender.eq(id)))).execute(c)?;

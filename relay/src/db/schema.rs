@@ -128,3 +128,14 @@ diesel::table! {
         sends_in_window -> Integer,
     }
 }
+
+diesel::table! {
+    push_subscriptions (endpoint) {
+        endpoint -> Text,
+        device_id -> Binary,
+        token_hash -> Binary,
+        p256dh -> Binary,
+        auth -> Binary,
+        created_at -> BigInt,
+    }
+}

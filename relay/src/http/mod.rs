@@ -15,6 +15,7 @@ pub mod health;
 pub mod openapi;
 mod order;
 pub mod prekeys;
+mod push;
 pub mod rendezvous;
 mod static_files;
 mod turn;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Key for hashing email addresses and codes (derived from the relay secret).
     pub email_key: Arc<[u8; 32]>,
+    /// Web Push wake-ups and the VAPID public key.
+    pub push: Arc<crate::push::Pusher>,
 }
 
 /// One-time prekeys one device may take from one other device per hour.
@@ -260,6 +263,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(web::resource(api::WebSocket::ROUTE).route(web::get().to(ws::connect)))
                     .service(web::resource(api::GetInfo::ROUTE).route(web::get().to(gates::info)))
                     .service(web::resource(api::GetTurn::ROUTE).route(web::get().to(turn::turn)))
+                    .service(web::resource(api::GetPushKey::ROUTE).route(web::get().to(push::key)))
+                    .service(
+                        web::resource(api::PutPushSubscription::ROUTE)
+                            .route(web::put().to(push::put))
+                            .route(web::delete().to(push::delete)),
+                    )
                     .service(
                         web::resource(api::CreateUpload::ROUTE)
                             .route(web::post().to(attachments::create)),

@@ -10,6 +10,7 @@ use parley_shared::protocol::auth::{
     BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, GateProof, KeyUpload, LoginRequest,
     PreKeyStatus, RegisterRequest, RegistrationMode, RelayInfo, Session,
 };
+use parley_shared::protocol::push::{PushKey, PushSubscription};
 use parley_shared::protocol::rendezvous::{CreateRendezvous, Rejected, Rendezvous};
 use parley_shared::protocol::turn::TurnCredentials;
 use parley_shared::protocol::{ApiError, CheckState, ErrorCode, Readiness, ReadinessChecks};
@@ -31,6 +32,9 @@ use utoipa::{Modify, OpenApi};
         super::health::metrics,
         super::gates::info,
         super::turn::turn,
+        super::push::key,
+        super::push::put,
+        super::push::delete,
         super::attachments::create,
         super::attachments::download,
         super::attachments::delete,
@@ -61,7 +65,7 @@ use utoipa::{Modify, OpenApi};
         ApiError, ErrorCode, Readiness, ReadinessChecks, CheckState, Challenge, GateProof, KeyUpload,
         RegisterRequest, LoginRequest, Session, EmailCodeRequest, EmailCodeSent, BundleResponse, PreKeyStatus, SignedPreKeyPublic,
         PqPreKeyPublic, OneTimePreKeyPublic, CreateRendezvous, Rendezvous, Rejected, RelayInfo, RegistrationMode, TurnCredentials,
-        CreateAttachment, AttachmentUpload, AttachmentDownload, SignedUrl,
+        CreateAttachment, AttachmentUpload, AttachmentDownload, SignedUrl, PushKey, PushSubscription,
     )),
     modifiers(&BearerAuth, &ErrorResponses)
 )]
@@ -89,7 +93,7 @@ impl Modify for BearerAuth {
 struct ErrorResponses;
 
 /// API operations that touch neither the database nor the blob store.
-const STORAGE_FREE: &[&str] = &["/api/v1/info"];
+const STORAGE_FREE: &[&str] = &["/api/v1/info", "/api/v1/push/key"];
 
 impl Modify for ErrorResponses {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {

@@ -516,6 +516,9 @@ async fn send_envelope(
                 payload: envelope.payload,
             };
             state.mailbox.hub.deliver(&to, &frame);
+            if crate::push::needs_wake(&state.mailbox.hub, &to) {
+                state.push.wake(to);
+            }
             ServerFrame::Accepted { id }
         }
         Ok((Enqueued::Duplicate, _)) => ServerFrame::Accepted { id },

@@ -6,6 +6,7 @@ pub(crate) mod api;
 pub(crate) mod backends;
 pub(crate) mod device;
 pub(crate) mod outage;
+pub(crate) mod push_service;
 pub(crate) mod relay;
 
 use std::sync::atomic::{AtomicU32, Ordering};

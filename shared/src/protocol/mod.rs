@@ -10,6 +10,7 @@ pub mod auth;
 mod device_id;
 mod error;
 mod health;
+pub mod push;
 pub mod rendezvous;
 pub mod turn;
 pub mod ws;

@@ -9,6 +9,7 @@ use crate::protocol::auth::{
     BundleResponse, Challenge, EmailCodeRequest, EmailCodeSent, KeyUpload, LoginRequest,
     PreKeyStatus, RegisterRequest, RelayInfo, Session,
 };
+use crate::protocol::push::{PushKey, PushSubscription};
 use crate::protocol::rendezvous::{self, CreateRendezvous, Rejected, Rendezvous};
 use crate::protocol::turn::TurnCredentials;
 use crate::protocol::ws::DeviceId;
@@ -84,6 +85,21 @@ fixed!(
 fixed!(
     /// `GET /prekeys/status`: what the relay holds for this device.
     GetPreKeyStatus, Get, "/prekeys/status", auth = true, () => Json<PreKeyStatus>
+);
+fixed!(
+    /// `GET /push/key`: the relay's VAPID public key (ADR 0023).
+    GetPushKey, Get, "/push/key", auth = false, () => Json<PushKey>
+);
+fixed!(
+    /// `PUT /push/subscriptions`: registers this browser's Web Push
+    /// subscription under the device token (the same endpoint again
+    /// replaces it).
+    PutPushSubscription, Put, "/push/subscriptions", auth = true,
+    Json<PushSubscription> => NoContent
+);
+fixed!(
+    /// `DELETE /push/subscriptions`: removes every push subscription of this device.
+    DeletePushSubscriptions, Delete, "/push/subscriptions", auth = true, () => NoContent
 );
 fixed!(
     /// `POST /rendezvous`: opens a pairing slot.
