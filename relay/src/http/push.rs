@@ -105,7 +105,7 @@ mod tests {
             "https://localhost/x",
             "https://push.localhost/x",
             "https://intranet/x",
-            "https://user:pw@push.example/x",
+            "https://user:pw@push.example/x", // pragma: allowlist secret (refused credentials)
             "http://push.example/x",
             "ftp://push.example/x",
             "http://127.0.0.1:9000/x",

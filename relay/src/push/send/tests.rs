@@ -17,16 +17,19 @@ fn b(s: &str) -> Vec<u8> {
 /// crate fails here.
 #[test]
 fn rfc8291_appendix_a_vector() {
+    // RFC 8291 Appendix A's public key.
+    const UA_PUBLIC: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"; // pragma: allowlist secret
     let ciphertext = b(
+        // pragma: allowlist nextline secret (RFC 8291 Appendix A)
         "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
     );
     let ua_private =
+        // pragma: allowlist nextline secret (RFC 8291 Appendix A)
         p256::SecretKey::from_slice(&b("q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94")).unwrap();
     assert_eq!(
         ua_private.public_key().to_encoded_point(false).as_bytes(),
-        b(
-            "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"
-        )
+        b(UA_PUBLIC)
     );
     let auth = Auth::clone_from_slice(&b("BTBZMqHH6r4Tts7J_aSIgg"));
     let plain = web_push_native::decrypt(ciphertext.clone(), &ua_private, &auth).unwrap();
