@@ -114,6 +114,28 @@ describe('encrypted files', () => {
     assert.deepEqual(blobs(), [], 'object deleted from storage');
   });
 
+  test('a file pasted into the message box is sent', async () => {
+    await alice.page.getByLabel('Message', { exact: true }).focus();
+    await alice.page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['pasted from the clipboard'], 'pasted.txt', { type: 'text/plain' }));
+      const box = document.querySelector('textarea');
+      box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    const theirs = bubble(bob.page, 'pasted.txt');
+    await theirs.waitFor(T);
+    assert.equal(await alice.page.getByLabel('Message', { exact: true }).inputValue(), '', 'nothing pasted as text');
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', T),
+      theirs.getByRole('button', { name: 'Accept and download' }).click(),
+    ]);
+    assert.equal(readFileSync(await download.path(), 'utf8'), 'pasted from the clipboard');
+    // Fetched, so deleted: the next tests count the objects in storage.
+    const deadline = Date.now() + 10_000;
+    while (blobs().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(blobs(), []);
+  });
+
   test('the deletion timer counts down on both sides and the object is gone when it ends', async () => {
     await alice.page.getByLabel('File lifetime').selectOption('30000');
     await alice.page.getByLabel('or as soon as it is downloaded').uncheck();

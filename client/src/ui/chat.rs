@@ -415,6 +415,20 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         }
         input.set_value("");
     };
+    // A file pasted into the message box is sent like a dropped one (text
+    // pastes as usual).
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let file = ev
+            .clipboard_data()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0));
+        if let Some(f) = file {
+            ev.prevent_default();
+            if !blocked.get_untracked() && !uploading.get_untracked() {
+                send_file(f);
+            }
+        }
+    };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         if blocked.get_untracked() || uploading.get_untracked() {
@@ -524,7 +538,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </label>
                 <textarea aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
                     prop:value=move || draft.get() on:input=on_input
-                    on:keydown=on_key disabled=move || blocked.get()></textarea>
+                    on:keydown=on_key on:paste=on_paste disabled=move || blocked.get()></textarea>
                 <button type="submit" class="primary" disabled=move || blocked.get()>{move || tr!("chat-send")}</button>
             </form>
         </main>
