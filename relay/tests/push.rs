@@ -45,6 +45,17 @@ async fn send(a: &mut Ws, id: u8, to: &Device) {
     assert_eq!(a.recv().await, ServerFrame::Accepted { id: [id; 16] });
 }
 
+/// Alice and Bob registered; Bob's browser subscribed at `push` as `name`.
+async fn bob_subscribed(relay: &Relay, push: &PushService, name: &str) -> (Api, Device, Device) {
+    let api = Api::new(relay);
+    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    assert_eq!(
+        subscribe(&api, &bob, &push.subscribe(name).json()).await,
+        204
+    );
+    (api, alice, bob)
+}
+
 async fn subscribe(api: &Api, device: &Device, body: &str) -> u16 {
     api.send(
         "PUT",
@@ -62,12 +73,7 @@ async fn wakes_only_offline_devices_with_a_content_free_push(
 ) {
     let relay = relay(builder).await;
     let push = PushService::start();
-    let api = Api::new(&relay);
-    let (alice, bob) = (api.register(0).await, api.register(0).await);
-    assert_eq!(
-        subscribe(&api, &bob, &push.subscribe("bob").json()).await,
-        204
-    );
+    let (api, alice, bob) = bob_subscribed(&relay, &push, "bob").await;
     let (st, key) = api.send("GET", "/api/v1/push/key", None, None).await;
     assert_eq!(st, 200);
     let key = b64url::decode(key["public_key"].as_str().unwrap()).unwrap();
@@ -108,12 +114,7 @@ async fn wakes_only_offline_devices_with_a_content_free_push(
 async fn wake_ups_collapse(builder: RelayBuilder, _pg: Option<String>) {
     let relay = relay(builder).await;
     let push = PushService::start();
-    let api = Api::new(&relay);
-    let (alice, bob) = (api.register(0).await, api.register(0).await);
-    assert_eq!(
-        subscribe(&api, &bob, &push.subscribe("bob").json()).await,
-        204
-    );
+    let (_, alice, bob) = bob_subscribed(&relay, &push, "bob").await;
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
     // A burst of envelopes: one push per interval, not one per envelope.
     for id in 1..=5 {
@@ -134,13 +135,8 @@ async fn gone_subscription_is_deleted(builder: RelayBuilder, pg: Option<String>)
     let relay = relay(builder).await;
     let store = relay.store(&pg);
     let push = PushService::start();
-    let api = Api::new(&relay);
-    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    let (api, alice, bob) = bob_subscribed(&relay, &push, "old").await;
     let bob_id = bob.identity.device_id();
-    assert_eq!(
-        subscribe(&api, &bob, &push.subscribe("old").json()).await,
-        204
-    );
     assert_eq!(
         subscribe(&api, &bob, &push.subscribe("new").json()).await,
         204
@@ -164,12 +160,7 @@ async fn gone_subscription_is_deleted(builder: RelayBuilder, pg: Option<String>)
 async fn too_many_requests_backs_off(builder: RelayBuilder, _pg: Option<String>) {
     let relay = relay(builder).await;
     let push = PushService::start();
-    let api = Api::new(&relay);
-    let (alice, bob) = (api.register(0).await, api.register(0).await);
-    assert_eq!(
-        subscribe(&api, &bob, &push.subscribe("bob").json()).await,
-        204
-    );
+    let (_, alice, bob) = bob_subscribed(&relay, &push, "bob").await;
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
     let backoff = 2 * INTERVAL_SECS + 1;
     push.answer("bob", 429, Some(backoff));
