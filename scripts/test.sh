@@ -62,7 +62,7 @@ log "shared/ on wasm32 in headless Chromium (wasm-bindgen-test)"
 
 log "fuzz smoke: every decoder for ${PARLEY_FUZZ_SECONDS:-5}s (cargo fuzz, no sanitizer, stable toolchain)"
 fuzz_target_dir="${CARGO_TARGET_DIR:-$ROOT/target}/fuzz"
-for t in bundle envelope pairing stream backup content images account; do
+for t in bundle envelope pairing stream backup content images account room; do
   # RUSTC_BOOTSTRAP: cargo-fuzz passes one unstable flag even without a sanitizer (ADR 0005).
   if (cd shared/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -s none --target-dir "$fuzz_target_dir" "$t" -- \
       -max_total_time="${PARLEY_FUZZ_SECONDS:-5}" -rss_limit_mb=2048) >"$RUN/fuzz-$t.log" 2>&1; then

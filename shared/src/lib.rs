@@ -6,6 +6,7 @@
 
 pub mod crypto;
 pub mod engine;
+pub mod group;
 pub mod media;
 pub mod protocol;
 #[cfg(feature = "testing")]

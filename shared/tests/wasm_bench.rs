@@ -181,3 +181,43 @@ async fn attachment_256_mib_stream_vs_webcrypto_aes_gcm() {
     );
     console_log!("BENCH webcrypto_aes_gcm_js_heap_mib {:.1}", heap_aes);
 }
+
+#[wasm_bindgen_test]
+fn browser_room_benchmark() {
+    use parley_shared::testing::room::RoomScenario;
+
+    let rng = &mut os_rng();
+    let t = now();
+    let mut room = RoomScenario::new(rng, 200).unwrap();
+    console_log!("BENCH room200_setup_199_sessions_ms {:.0}", now() - t);
+    let text = vec![0x61u8; 100];
+    let n = 10;
+    let mut first = None;
+    let t = now();
+    for _ in 0..n {
+        room.rotate();
+        first = Some(room.send(&text).unwrap());
+    }
+    console_log!(
+        "BENCH room200_first_message_ms {:.2}",
+        (now() - t) / f64::from(n)
+    );
+    let n = 90;
+    let mut steady = None;
+    let t = now();
+    for _ in 0..n {
+        steady = Some(room.send(&text).unwrap());
+    }
+    console_log!(
+        "BENCH room200_steady_message_us {:.1}",
+        (now() - t) * 1000.0 / f64::from(n)
+    );
+    let (first, steady) = (first.unwrap(), steady.unwrap());
+    assert_eq!(steady.shares, 0);
+    console_log!(
+        "BENCH room200_first_wire_bytes {} ({} shares), steady {}",
+        first.total(),
+        first.shares,
+        steady.total()
+    );
+}

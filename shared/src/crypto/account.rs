@@ -179,6 +179,17 @@ impl AccountPublic {
         Ok(codec::decode(VERSION_ACCOUNT_PUBLIC, b)?)
     }
 
+    /// Checks the account key's signature over `ctx || body` (statements
+    /// other than device lists, such as room changes, use their own `ctx`).
+    pub fn verify_statement(
+        &self,
+        ctx: &[u8],
+        body: &[u8],
+        sig: &[u8; 64],
+    ) -> Result<(), AccountError> {
+        self.verify(ctx, body, sig)
+    }
+
     fn verify(&self, ctx: &[u8], body: &[u8], sig: &[u8; 64]) -> Result<(), AccountError> {
         let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| AccountError::InvalidKey)?;
         vk.verify_strict(&[ctx, body].concat(), &Signature::from_bytes(sig))
@@ -266,6 +277,13 @@ impl AccountKeyPair {
     #[cfg(feature = "testing")]
     pub fn sign_raw_body(&self, body: &[u8]) -> SignedDeviceList {
         self.sign_bytes(body.to_vec())
+    }
+
+    /// Signs `ctx || body` for a statement other than a device list; `ctx`
+    /// must be that statement's own context string, never the list's.
+    pub fn sign_statement(&self, ctx: &[u8], body: &[u8]) -> [u8; 64] {
+        debug_assert!(ctx != CTX_DEVICE_LIST && ctx != CTX_DEVICE_LINK);
+        self.signing.sign(&[ctx, body].concat()).to_bytes()
     }
 
     fn sign_body(&self, list: &ListWire) -> SignedDeviceList {

@@ -34,8 +34,13 @@ pub fn encode<T: Serialize>(version: u8, value: &T) -> Vec<u8> {
     postcard::to_extend(value, vec![version]).expect("postcard encoding of a Parley type")
 }
 
-/// Decodes bytes produced by [`encode`] with the same `version`.
-pub fn decode<T: DeserializeOwned>(version: u8, bytes: &[u8]) -> Result<T, DecodeError> {
+/// Decodes bytes produced by [`encode`] with the same `version`. Input that
+/// decodes but is not the value's one encoding (postcard also accepts
+/// over-long varints, found by fuzzing) is refused.
+pub fn decode<T: DeserializeOwned + Serialize>(
+    version: u8,
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
     let (&v, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
     if v != version {
         return Err(DecodeError::Version(v));
@@ -45,6 +50,13 @@ pub fn decode<T: DeserializeOwned>(version: u8, bytes: &[u8]) -> Result<T, Decod
         _ => DecodeError::Malformed,
     })?;
     if !tail.is_empty() {
+        return Err(DecodeError::Malformed);
+    }
+    // The copy may hold secrets: sized so it never reallocates, and wiped.
+    let mut buf = Vec::with_capacity(bytes.len());
+    buf.push(version);
+    let again = zeroize::Zeroizing::new(postcard::to_extend(&value, buf).unwrap_or_default());
+    if again.as_slice() != bytes {
         return Err(DecodeError::Malformed);
     }
     Ok(value)
@@ -140,6 +152,22 @@ mod tests {
         for cut in 1..enc.len() {
             assert!(decode::<T>(3, &enc[..cut]).is_err(), "truncated at {cut}");
         }
+    }
+
+    #[test]
+    fn over_long_varints_are_refused() {
+        // `a: 5` as the over-long varint 0x85 0x00 decodes in postcard;
+        // the same value must have one encoding only.
+        let t = T {
+            a: 5,
+            b: [0; 40],
+            c: vec![],
+        };
+        let enc = encode(1, &t);
+        assert_eq!(enc[1], 5);
+        let long = [&[1u8, 0x85, 0x00][..], &enc[2..]].concat();
+        assert_eq!(decode::<T>(1, &long), Err(DecodeError::Malformed));
+        assert_eq!(decode::<T>(1, &enc).unwrap(), t);
     }
 }
 

@@ -38,7 +38,7 @@ impl Default for Prefs {
 }
 
 /// The record as written before presence became a preference.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct PrefsV1 {
     typing_indicators: bool,
 }

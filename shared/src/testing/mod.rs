@@ -8,6 +8,7 @@
 
 pub mod fake;
 mod rng;
+pub mod room;
 pub mod vectors;
 
 pub use rng::SeededRng;

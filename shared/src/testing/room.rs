@@ -1,0 +1,158 @@
+//! The 200-member room benchmark's scenario (issue 15), shared by the
+//! native criterion bench and the browser bench so both measure the same
+//! work: one sender, real pairwise Double Ratchet sessions with every other
+//! member device, real Megolm sender keys.
+
+use std::collections::BTreeMap;
+
+use rand_core::CryptoRng;
+
+use crate::crypto::account::{AccountId, AccountKeyPair};
+use crate::crypto::codec;
+use crate::crypto::keys::IdentityKeyPair;
+use crate::crypto::session::{MemoryPreKeys, Session};
+use crate::group::{Invitee, Lifetime, Room, RoomId, RoomLog};
+use crate::protocol::ws::{ClientFrame, DeviceId};
+use crate::time::UnixMs;
+
+/// Bytes one room message put on the sender's wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WireCost {
+    /// Pairwise envelopes carrying the sender key (first message only).
+    pub shares: usize,
+    /// Their frames' bytes in all.
+    pub share_bytes: usize,
+    /// The room message's payload (sent once).
+    pub message_bytes: usize,
+    /// Devices the message is for.
+    pub recipients: usize,
+}
+
+impl WireCost {
+    /// Everything the sender uploads for this message: the shares plus one
+    /// multi-recipient frame (payload once, then 32 bytes of device id and
+    /// up to 10 of list counter per recipient).
+    pub fn total(&self) -> usize {
+        self.share_bytes + self.message_bytes + self.recipients * (32 + 10)
+    }
+}
+
+/// One sender in a room with `n - 1` others, one device each.
+pub struct RoomScenario {
+    room: Room,
+    sessions: BTreeMap<DeviceId, Session>,
+    devices: BTreeMap<AccountId, Vec<DeviceId>>,
+}
+
+impl core::fmt::Debug for RoomScenario {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RoomScenario")
+            .field("devices", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the scenario could not be built or run (a bug in the code measured).
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// A room operation failed.
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
+    /// A pairwise session failed.
+    #[error(transparent)]
+    Session(#[from] crate::crypto::session::SessionError),
+    /// Prekeys could not be made.
+    #[error("prekey bundle")]
+    Bundle,
+}
+
+impl RoomScenario {
+    /// A room of `members` accounts created by the sender, with an
+    /// established pairwise session (handshake and one reply) to each other
+    /// member's device.
+    pub fn new<R: CryptoRng + ?Sized>(rng: &mut R, members: usize) -> Result<Self, ScenarioError> {
+        let now = UnixMs::from_millis(1_800_000_000_000);
+        let alice = AccountKeyPair::generate(rng);
+        let alice_device = IdentityKeyPair::generate(rng);
+        let mut sessions = BTreeMap::new();
+        let mut devices = BTreeMap::new();
+        let mut invitees = Vec::new();
+        devices.insert(alice.public().id(), vec![alice_device.device_id()]);
+        for i in 1..members {
+            let account = AccountKeyPair::generate(rng);
+            let device = IdentityKeyPair::generate(rng);
+            let keys = MemoryPreKeys::generate(rng, &device, 0);
+            let bundle = keys.bundle(&device).map_err(|_| ScenarioError::Bundle)?;
+            let mut a = Session::initiate(rng, &alice_device, &bundle)?;
+            let mut b = Session::accept(rng, &device, &keys, &a.encrypt(b"hi")?)?.session;
+            a.decrypt(rng, &b.encrypt(b"ack")?)?;
+            sessions.insert(device.device_id(), a);
+            devices.insert(account.public().id(), vec![device.device_id()]);
+            invitees.push(Invitee {
+                account: account.public(),
+                name: format!("member {i}"),
+            });
+        }
+        let (log, _) = RoomLog::create(
+            &alice,
+            RoomId([1; 16]),
+            "Bench".into(),
+            "alice".into(),
+            invitees,
+            Lifetime::default(),
+            now,
+        )?;
+        let room = Room::new(log, alice.public().id(), alice_device.device_id());
+        Ok(Self {
+            room,
+            sessions,
+            devices,
+        })
+    }
+
+    /// Starts a new sender key (the next message shares it again).
+    pub fn rotate(&mut self) {
+        self.room.rotate_sender_key();
+    }
+
+    /// Whether the next message would start a new sender key anyway (the
+    /// rotation after [`crate::group::sender_key::ROTATE_AFTER_MESSAGES`]).
+    pub fn key_worn(&self) -> bool {
+        self.room
+            .sender_key_index()
+            .is_none_or(|i| i + 1 >= crate::group::sender_key::ROTATE_AFTER_MESSAGES)
+    }
+
+    /// Encrypts one message for the room, and the sender key for every
+    /// device that lacks it; returns the bytes on the wire.
+    pub fn send(&mut self, text: &[u8]) -> Result<WireCost, ScenarioError> {
+        let now = UnixMs::from_millis(1_800_000_000_000);
+        let p = self.room.encrypt(now, &self.devices, text)?;
+        let share = codec::encode(1, &p.share);
+        // Engine content is padded to 128-byte buckets.
+        let padded = share.len().div_ceil(128) * 128;
+        let mut cost = WireCost {
+            shares: p.share_to.len(),
+            message_bytes: p.message.to_bytes().len(),
+            recipients: p.recipients.len(),
+            ..WireCost::default()
+        };
+        let mut plain = share;
+        plain.resize(padded, 0);
+        for d in &p.share_to {
+            if let Some(s) = self.sessions.get_mut(d) {
+                let payload = s.encrypt(&plain)?;
+                cost.share_bytes += ClientFrame::Send {
+                    id: [0; 16],
+                    to: *d,
+                    ephemeral: false,
+                    payload,
+                    list: Some(1),
+                }
+                .to_bytes()
+                .len();
+            }
+        }
+        Ok(cost)
+    }
+}
