@@ -1,5 +1,5 @@
 # The two commands of the README. Logic lives in scripts/.
-.PHONY: run test bench tools relay web clean
+.PHONY: run test bench demo tools relay web clean
 
 run: ## install what is missing, build the PWA, serve it on http://127.0.0.1:8080
 	@scripts/run.sh
@@ -9,6 +9,9 @@ test: ## start throwaway services, run every check, stop them
 
 bench: ## crypto benchmarks, native and in headless Chromium (see docs/benchmarks.md)
 	@scripts/bench.sh
+
+demo: ## record docs/demo.gif and docs/screenshots (two browsers: PIN pairing, chat, a file)
+	@scripts/demo.sh
 
 tools: ## only install the build tools
 	@scripts/tools.sh web

@@ -90,8 +90,13 @@ rust_components() {
   done
 }
 
+demo_tools() {
+  command -v ffmpeg >/dev/null || { log "installing ffmpeg (apt)"; apt_install ffmpeg; }
+}
+
 case "${1:-web}" in
   web) web_tools ;;
   test) rust_components; web_tools; fuzz_tools; system_tools; python_tools; node_tools ;;
-  *) die "usage: tools.sh web|test" ;;
+  demo) web_tools; system_tools; node_tools; demo_tools ;;
+  *) die "usage: tools.sh web|test|demo" ;;
 esac

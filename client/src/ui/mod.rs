@@ -347,7 +347,7 @@ pub(crate) fn ConnBadge() -> impl IntoView {
     view! {
         <span class="conn" role="status" aria-live="polite" data-state=move || ui.conn.get().state()>
             <span class="dot" aria-hidden="true"></span>
-            {move || match ui.conn.get() {
+            <span class="conn-label">{move || match ui.conn.get() {
                 Conn::Online => tr!("conn-online"),
                 Conn::Connecting => tr!("conn-connecting"),
                 Conn::Offline(None) => tr!("conn-offline", reason = tr!("conn-lost")),
@@ -355,7 +355,7 @@ pub(crate) fn ConnBadge() -> impl IntoView {
                     tr!("conn-offline", reason = tr!("conn-unreachable"))
                 }
                 Conn::Offline(Some(e)) => tr!("conn-offline", reason = e.text()),
-            }}
+            }}</span>
         </span>
     }
 }
