@@ -41,6 +41,22 @@ pub fn decode<T: DeserializeOwned + Serialize>(
     version: u8,
     bytes: &[u8],
 ) -> Result<T, DecodeError> {
+    let value: T = decode_frame(version, bytes)?;
+    // The copy may hold secrets: sized so it never reallocates, and wiped.
+    let mut buf = Vec::with_capacity(bytes.len());
+    buf.push(version);
+    let again = zeroize::Zeroizing::new(postcard::to_extend(&value, buf).unwrap_or_default());
+    if again.as_slice() != bytes {
+        return Err(DecodeError::Malformed);
+    }
+    Ok(value)
+}
+
+/// Decodes a transient wire frame (a WebSocket frame, never stored, hashed
+/// or signed) without the one-encoding check of [`decode`], which would copy
+/// every payload once more on the relay's hot path. Everything else about
+/// the input is checked as in [`decode`].
+pub fn decode_frame<T: DeserializeOwned>(version: u8, bytes: &[u8]) -> Result<T, DecodeError> {
     let (&v, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
     if v != version {
         return Err(DecodeError::Version(v));
@@ -50,13 +66,6 @@ pub fn decode<T: DeserializeOwned + Serialize>(
         _ => DecodeError::Malformed,
     })?;
     if !tail.is_empty() {
-        return Err(DecodeError::Malformed);
-    }
-    // The copy may hold secrets: sized so it never reallocates, and wiped.
-    let mut buf = Vec::with_capacity(bytes.len());
-    buf.push(version);
-    let again = zeroize::Zeroizing::new(postcard::to_extend(&value, buf).unwrap_or_default());
-    if again.as_slice() != bytes {
         return Err(DecodeError::Malformed);
     }
     Ok(value)

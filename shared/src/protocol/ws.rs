@@ -140,7 +140,7 @@ impl ClientFrame {
         if b.len() > MAX_FRAME {
             return Err(DecodeError::Malformed);
         }
-        codec::decode(WS_VERSION, b)
+        codec::decode_frame(WS_VERSION, b)
     }
 }
 
@@ -152,7 +152,7 @@ impl ServerFrame {
 
     /// Parses wire bytes.
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
-        codec::decode(WS_VERSION, b)
+        codec::decode_frame(WS_VERSION, b)
     }
 }
 
