@@ -34,6 +34,12 @@ fn benches(c: &mut Criterion) {
         steady.recipients,
         steady.total()
     );
+    let pairwise = room.send_pairwise(&text).unwrap();
+    println!(
+        "WIRE baseline (pairwise to 199 devices): {} envelopes, {} B",
+        pairwise.shares,
+        pairwise.total()
+    );
     let mut g = c.benchmark_group("room of 200");
     g.sample_size(20);
     g.bench_function("first message (new sender key + 199 shares)", |b| {
@@ -59,6 +65,9 @@ fn benches(c: &mut Criterion) {
             }
             spent
         })
+    });
+    g.bench_function("baseline: the message over 199 pairwise sessions", |b| {
+        b.iter(|| room.send_pairwise(&text).unwrap())
     });
     g.finish();
 }

@@ -96,7 +96,11 @@ fn deliver_share(people: &[Person], rooms: &mut [Room], sender: usize, p: &Prepa
     for (i, person) in people.iter().enumerate() {
         if p.share_to.contains(&person.device) {
             rooms[i]
-                .accept_share(&p.share, people[sender].device, people[sender].id())
+                .accept_share(
+                    p.share.as_ref().expect("share"),
+                    people[sender].device,
+                    people[sender].id(),
+                )
                 .expect("share accepted");
         }
     }
@@ -294,7 +298,11 @@ fn removal_rotates_the_sender_key_and_the_removed_member_reads_nothing_after() {
     // Even handed the message and the new key's share, Carol's engine
     // refuses: it is no longer a member.
     assert_eq!(
-        rooms[2].accept_share(&after.share, people[0].device, people[0].id()),
+        rooms[2].accept_share(
+            after.share.as_ref().expect("share"),
+            people[0].device,
+            people[0].id()
+        ),
         Err(GroupError::NotMember)
     );
     assert!(rooms[2].decrypt(people[0].device, &after.message).is_err());
@@ -363,7 +371,11 @@ fn replayed_forged_and_misattributed_messages_are_refused_and_change_nothing() {
     assert_eq!(plain.as_slice(), b"twice");
     // A share repeated by the sender does not reset replay protection.
     rooms[1]
-        .accept_share(&p.share, people[0].device, people[0].id())
+        .accept_share(
+            p.share.as_ref().expect("share"),
+            people[0].device,
+            people[0].id(),
+        )
         .expect("repeat share");
     assert_eq!(
         rooms[1].decrypt(people[0].device, &p.message).map(|_| ()),

@@ -45,7 +45,7 @@ fn fixture() -> &'static Mutex<Fixture> {
             (bob.public().id(), vec![bob_dev]),
         ]);
         let p = sender.encrypt(UnixMs::from_millis(1), &devices, b"x").expect("encrypt");
-        room.accept_share(&p.share, alice_dev, alice.public().id())
+        room.accept_share(p.share.as_ref().expect("share"), alice_dev, alice.public().id())
             .expect("share");
         Mutex::new(Fixture {
             room,

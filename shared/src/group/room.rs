@@ -36,8 +36,9 @@ pub const KEYS_PER_DEVICE: usize = 4;
 pub struct Prepared {
     /// Devices that must get `share` before the message.
     pub share_to: Vec<DeviceId>,
-    /// The sender key share (at the index of this message).
-    pub share: SenderKeyShare,
+    /// The sender key share (at the index of this message), when
+    /// `share_to` names anyone (making one costs a signature).
+    pub share: Option<SenderKeyShare>,
     /// Every member device except this one.
     pub recipients: Vec<DeviceId>,
     /// The message.
@@ -143,14 +144,14 @@ impl Room {
             Some(k) => k.worn_out(now) || !k.holders().is_subset(&recipients),
         };
         if stale {
-            self.outbound = Some(OutboundKey::new(now));
+            self.outbound = Some(OutboundKey::new(now)?);
         }
         let room = self.id();
         let key = self.outbound.as_mut().ok_or(GroupError::UnknownSenderKey)?;
         let share_to: Vec<DeviceId> = recipients.difference(key.holders()).copied().collect();
-        let share = key.share(room);
+        let share = (!share_to.is_empty()).then(|| key.share(room));
         key.shared_with(share_to.iter().copied());
-        let message = key.encrypt(room, plaintext)?;
+        let message = key.encrypt(room, plaintext);
         Ok(Prepared {
             share_to,
             share,

@@ -75,6 +75,7 @@ impl Drop for SenderKeyShare {
 /// This device's sender key for one room.
 pub struct OutboundKey {
     session: GroupSession,
+    id: SessionId,
     created_at: UnixMs,
     holders: BTreeSet<DeviceId>,
 }
@@ -90,17 +91,19 @@ impl core::fmt::Debug for OutboundKey {
 
 impl OutboundKey {
     /// A fresh key (vodozemac draws its randomness from the OS).
-    pub fn new(now: UnixMs) -> Self {
-        Self {
-            session: GroupSession::new(SessionConfig::version_1()),
+    pub fn new(now: UnixMs) -> Result<Self, GroupError> {
+        let session = GroupSession::new(SessionConfig::version_1());
+        Ok(Self {
+            id: SessionId::parse(&session.session_id())?,
+            session,
             created_at: now,
             holders: BTreeSet::new(),
-        }
+        })
     }
 
     /// Its name.
-    pub fn id(&self) -> Result<SessionId, GroupError> {
-        SessionId::parse(&self.session.session_id())
+    pub fn id(&self) -> SessionId {
+        self.id
     }
 
     /// Messages encrypted so far.
@@ -132,14 +135,13 @@ impl OutboundKey {
     }
 
     /// Encrypts and signs one room message.
-    pub fn encrypt(&mut self, room: RoomId, plaintext: &[u8]) -> Result<GroupMessage, GroupError> {
-        let session = self.id()?;
+    pub fn encrypt(&mut self, room: RoomId, plaintext: &[u8]) -> GroupMessage {
         let m = self.session.encrypt(plaintext);
-        Ok(GroupMessage {
+        GroupMessage {
             room,
-            session,
+            session: self.id,
             megolm: m.to_bytes(),
-        })
+        }
     }
 
     /// Stored form (secret: the store encrypts it at rest).
@@ -156,8 +158,10 @@ impl OutboundKey {
     pub fn from_stored(s: &StoredOutbound) -> Result<Self, GroupError> {
         let p: GroupSessionPickle =
             serde_json::from_str(&s.pickle).map_err(|_| GroupError::Malformed)?;
+        let session = GroupSession::from_pickle(p);
         Ok(Self {
-            session: GroupSession::from_pickle(p),
+            id: SessionId::parse(&session.session_id())?,
+            session,
             created_at: s.created_at,
             holders: s.holders.iter().copied().collect(),
         })

@@ -123,12 +123,38 @@ impl RoomScenario {
             .is_none_or(|i| i + 1 >= crate::group::sender_key::ROTATE_AFTER_MESSAGES)
     }
 
+    /// The baseline: the message encrypted over each pairwise session, as
+    /// Parley sends to a contact's devices (one envelope per device).
+    pub fn send_pairwise(&mut self, text: &[u8]) -> Result<WireCost, ScenarioError> {
+        let mut plain = text.to_vec();
+        plain.resize(text.len().div_ceil(128) * 128, 0);
+        let mut cost = WireCost::default();
+        for (d, s) in &mut self.sessions {
+            let payload = s.encrypt(&plain)?;
+            cost.shares += 1;
+            cost.share_bytes += ClientFrame::Send {
+                id: [0; 16],
+                to: *d,
+                ephemeral: false,
+                payload,
+                list: Some(1),
+            }
+            .to_bytes()
+            .len();
+        }
+        Ok(cost)
+    }
+
     /// Encrypts one message for the room, and the sender key for every
     /// device that lacks it; returns the bytes on the wire.
     pub fn send(&mut self, text: &[u8]) -> Result<WireCost, ScenarioError> {
         let now = UnixMs::from_millis(1_800_000_000_000);
         let p = self.room.encrypt(now, &self.devices, text)?;
-        let share = codec::encode(1, &p.share);
+        let share = p
+            .share
+            .as_ref()
+            .map(|s| codec::encode(1, s))
+            .unwrap_or_default();
         // Engine content is padded to 128-byte buckets.
         let padded = share.len().div_ceil(128) * 128;
         let mut cost = WireCost {
