@@ -146,7 +146,7 @@ async fn create(
     ttl: u32,
 ) -> (u16, serde_json::Value) {
     let recipient = encode_b64(to.identity.device_id().as_bytes());
-    let body = json!({"size": size, "recipient": recipient, "ttl_ms": u64::from(ttl) * 1000});
+    let body = json!({"size": size, "recipients": [recipient], "ttl_ms": u64::from(ttl) * 1000});
     api.send(
         "POST",
         "/api/v1/attachments",
@@ -246,7 +246,7 @@ async fn attachments_upload_download_delete_and_expire(store: Store, db: Db) {
     // A client from before milliseconds names the old field: refused,
     // never read as a lifetime in the wrong unit.
     let recipient = encode_b64(bob.identity.device_id().as_bytes());
-    let old = json!({"size": 10, "recipient": recipient, "ttl_secs": 60});
+    let old = json!({"size": 10, "recipients": [recipient], "ttl_secs": 60});
     let path = "/api/v1/attachments";
     let st = api
         .send("POST", path, Some(&alice.token), Some(old.to_string()))
