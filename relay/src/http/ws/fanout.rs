@@ -2,7 +2,7 @@
 //! checks and answers mirror `Send`, for the whole recipient set at once:
 //! stored for every recipient or for none.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use actix_web::web;
 use actix_ws::Session;
@@ -57,49 +57,47 @@ enum Lists {
 }
 
 /// Signal's mismatched-devices rule over every recipient: one entry per
-/// stale account, naming the first of its devices in the request.
+/// stale account, naming the first of its devices in the request, in
+/// request order.
 async fn check_lists(state: &AppState, to: &[Recipient]) -> Result<Lists, HttpError> {
     let store = state.store.clone();
     let devices: Vec<[u8; 32]> = to.iter().map(|r| r.device.to_bytes()).collect();
     let members = web::block(move || store.memberships(&devices)).await??;
-    let mut stale = Vec::new();
-    // Stale accounts, by the first requested device of each.
-    let mut accounts: HashMap<[u8; 32], DeviceId> = HashMap::new();
-    let mut order = Vec::new();
+    // Each stale entry's device, and its account (`None`: in no account).
+    let mut stale: Vec<(DeviceId, Option<[u8; 32]>)> = Vec::new();
+    let mut seen = HashSet::new();
     for (r, m) in to.iter().zip(members) {
         match (m, r.list) {
             (Membership::Unknown, _) => return Ok(Lists::Unknown(r.device)),
             (Membership::Unlisted, None) => {}
-            (Membership::Unlisted, Some(_)) => stale.push(StaleRecipient {
-                device: r.device,
-                list: None,
-            }),
+            (Membership::Unlisted, Some(_)) => stale.push((r.device, None)),
             (Membership::Listed { counter, account }, named) => {
                 let current = named.is_some_and(|n| i64::try_from(n).is_ok_and(|n| n == counter));
-                if !current && !accounts.contains_key(&account) {
-                    accounts.insert(account, r.device);
-                    order.push(account);
+                if !current && seen.insert(account) {
+                    stale.push((r.device, Some(account)));
                 }
             }
         }
     }
-    if stale.is_empty() && order.is_empty() {
+    if stale.is_empty() {
         return Ok(Lists::Current);
     }
-    for account in order {
-        let store = state.store.clone();
-        let stored = web::block(move || store.device_list(&account)).await??;
-        let device = accounts.get(&account).copied();
-        if let Some(device) = device {
-            stale.push(StaleRecipient {
-                device,
-                // The list as stored now (a newer one than at the check is
+    let mut out = Vec::with_capacity(stale.len());
+    for (device, account) in stale {
+        let list = match account {
+            None => None,
+            Some(account) => {
+                let store = state.store.clone();
+                // The list as stored now (one newer than at the check is
                 // just as good: the sender adopts it).
-                list: stored.and_then(|s| SignedDeviceList::from_bytes(&s.list).ok()),
-            });
-        }
+                web::block(move || store.device_list(&account))
+                    .await??
+                    .and_then(|s| SignedDeviceList::from_bytes(&s.list).ok())
+            }
+        };
+        out.push(StaleRecipient { device, list });
     }
-    Ok(Lists::Stale(stale))
+    Ok(Lists::Stale(out))
 }
 
 /// Handles one `SendMany`; `Err` ends the connection.
