@@ -12,6 +12,16 @@ use crate::db::{Enqueued, Fanned, NewEnvelope, NewFanout, Outcome, QueueLimits, 
 
 /// Most writes (a `Send` or a whole `SendMany`) committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Most queue rows one transaction gathers (a `SendMany` adds one per
+/// recipient), so a burst of large fan-outs does not make one huge commit.
+const MAX_BATCH_ROWS: usize = 8 * 1024;
+
+fn rows(job: &Job) -> usize {
+    match &job.0 {
+        Write::One(_) => 1,
+        Write::Many(f) => f.recipients.len(),
+    }
+}
 
 /// Why an envelope could not be committed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,10 +80,14 @@ impl Committer {
 
 async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
+        let mut gathered = rows(&first);
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+        while jobs.len() < MAX_BATCH && gathered < MAX_BATCH_ROWS {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(j) => {
+                    gathered += rows(&j);
+                    jobs.push(j);
+                }
                 Err(_) => break,
             }
         }

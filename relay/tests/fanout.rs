@@ -377,18 +377,6 @@ async fn refusals_store_nothing_for_anyone(builder: RelayBuilder, pg: Option<Str
     bad_request(a.recv().await, 4);
     a.send(&many([5; 16], Vec::new(), b"x")).await;
     bad_request(a.recv().await, 5);
-    let crowd = |n: usize| -> Vec<Recipient> {
-        (0..n)
-            .map(|i| {
-                let mut d = [0u8; 32];
-                d[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                Recipient {
-                    device: DeviceId::new(d),
-                    list: Some(u64::MAX),
-                }
-            })
-            .collect()
-    };
     a.send(&many([6; 16], crowd(MAX_RECIPIENTS + 1), b"x"))
         .await;
     bad_request(a.recv().await, 6);
@@ -505,6 +493,55 @@ async fn erase_and_expiry_take_the_shared_payload(builder: RelayBuilder, pg: Opt
     assert!(d.silent_for(200).await);
 }
 
+/// Unregistered devices: each send is refused, but only after it was
+/// counted against the budget.
+fn crowd(n: usize) -> Vec<Recipient> {
+    (0..n)
+        .map(|i| {
+            let mut d = [0u8; 32];
+            d[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            Recipient {
+                device: DeviceId::new(d),
+                list: Some(u64::MAX),
+            }
+        })
+        .collect()
+}
+
+async fn recipient_entries_have_their_own_budget(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder
+        .env("PARLEY_RATE_LIMIT_RECIPIENTS_PER_SEC", "1024")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let [alice, bob] = api.devices::<2>().await;
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    // Plain sends do not touch it.
+    for i in 1..=50u8 {
+        a.send(&one([i; 16], &bob, b"x")).await;
+        assert_eq!(a.recv().await, ServerFrame::Accepted { id: [i; 16] });
+    }
+    a.send(&many([100; 16], crowd(MAX_RECIPIENTS), b"x")).await;
+    assert!(matches!(
+        a.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::NotFound,
+            ..
+        }
+    ));
+    // The burst is spent (it refills at about one entry a millisecond):
+    // the next large fan-out waits.
+    a.send(&many([101; 16], crowd(1000), b"x")).await;
+    assert!(matches!(
+        a.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            id: Some([101, ..]),
+            ..
+        }
+    ));
+}
+
 relay_tests! {
     one_payload_row_for_fifty_recipients,
     per_sender_order_holds_across_send_and_send_many,
@@ -512,4 +549,5 @@ relay_tests! {
     refusals_store_nothing_for_anyone,
     a_full_queue_refuses_the_whole_send,
     erase_and_expiry_take_the_shared_payload,
+    recipient_entries_have_their_own_budget,
 }

@@ -118,19 +118,27 @@ pub(super) fn enqueue_many(
             .returning(payloads::id)
             .get_result(lite)?,
     };
-    // One row per recipient, in the order given: they share the commit, so
-    // each recipient's queue order against other senders is the same.
-    for d in &f.recipients {
-        diesel::insert_into(envelopes::table)
-            .values((
-                envelopes::sender.eq(f.sender.as_slice()),
-                envelopes::recipient.eq(d.as_slice()),
-                envelopes::envelope_id.eq(f.id.as_slice()),
-                envelopes::payload_id.eq(Some(payload_id)),
-                envelopes::created_at.eq(f.now),
-                envelopes::expires_at.eq(f.expires_at),
-            ))
-            .execute(c)?;
+    // One row per recipient, in one multi-row INSERT per chunk (the
+    // multi-backend connection has none: each backend's own).
+    for chunk in f.recipients.chunks(IDS_PER_QUERY) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|d| {
+                (
+                    envelopes::sender.eq(f.sender.as_slice()),
+                    envelopes::recipient.eq(d.as_slice()),
+                    envelopes::envelope_id.eq(f.id.as_slice()),
+                    envelopes::payload_id.eq(Some(payload_id)),
+                    envelopes::created_at.eq(f.now),
+                    envelopes::expires_at.eq(f.expires_at),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(envelopes::table).values(rows);
+        match c {
+            DbConnection::Pg(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(lite) => insert.execute(lite)?,
+        };
     }
     Ok(Fanned::Stored)
 }
