@@ -13,6 +13,9 @@ pub use blobs::{BlobBackend, S3Config};
 pub use push::PushConfig;
 pub use scale_out::{RedisUrl, ScaleOut};
 
+/// [`parley_shared::protocol::ws::MAX_RECIPIENTS`] as a rate (it is 1,024).
+const MAX_RECIPIENTS_U32: u32 = parley_shared::protocol::ws::MAX_RECIPIENTS as u32;
+
 /// A configuration problem, always tied to the variable that caused it.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -250,6 +253,10 @@ pub struct Config {
     pub rate_limit_ip_per_min: u32,
     /// Envelopes per second per device (`PARLEY_RATE_LIMIT_DEVICE_PER_SEC`).
     pub rate_limit_device_per_sec: u32,
+    /// Recipient entries of multi-recipient sends per second per device
+    /// (`PARLEY_RATE_LIMIT_RECIPIENTS_PER_SEC`); at least `MAX_RECIPIENTS`,
+    /// so the largest legal send fits the burst.
+    pub rate_limit_recipients_per_sec: u32,
     /// TURN for calls; `None` when not configured.
     pub turn: Option<TurnConfig>,
     /// Live attachments one device may have (`PARLEY_MAX_ATTACHMENTS_PER_DEVICE`).
@@ -490,6 +497,12 @@ impl Config {
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
             rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,
+            rate_limit_recipients_per_sec: parse_num(
+                env,
+                "PARLEY_RATE_LIMIT_RECIPIENTS_PER_SEC",
+                4_096,
+                MAX_RECIPIENTS_U32,
+            )?,
             turn: turn_from_env(env)?,
             max_attachments_per_device: parse_num(
                 env,

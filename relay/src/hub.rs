@@ -469,6 +469,25 @@ impl Hub {
         st.offer(device, &live)
     }
 
+    /// Queues one durable frame (a multi-recipient envelope: the same
+    /// `Deliver` for every recipient) on every connection of each device,
+    /// encoded once; with other nodes, as [`Hub::deliver`] does for a
+    /// durable frame, every device is woken instead.
+    pub fn deliver_many(&self, devices: &[DeviceId], frame: &ServerFrame) {
+        let st = self.lock();
+        if st.remote.is_shared() {
+            for d in devices {
+                st.remote.publish(*d, Signal::Wake);
+                st.reread(d);
+            }
+            return;
+        }
+        let live = Live::encode(frame);
+        for d in devices {
+            st.offer(d, &live);
+        }
+    }
+
     /// Applies a signal another node published on `device`'s channel; it
     /// reaches this node's connections only (nothing is published back,
     /// except the answer to a presence query).

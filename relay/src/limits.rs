@@ -62,6 +62,15 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.inner.check_key(key).is_ok()
     }
 
+    /// Takes `n` tokens for `key` at once (all or none); false means "over
+    /// the limit" (also when `n` is more than the burst).
+    pub fn check_n(&self, key: &K, n: u32) -> bool {
+        let Some(n) = NonZeroU32::new(n) else {
+            return true;
+        };
+        matches!(self.inner.check_key_n(key, n), Ok(Ok(())))
+    }
+
     /// Takes one token for `key`, or says how long until the next one: the
     /// caller's `Retry-After`, so a client backs off exactly as long as the
     /// bucket needs.
@@ -120,6 +129,15 @@ mod tests {
             wait > Duration::from_secs(1199) && wait <= Duration::from_secs(1200),
             "{wait:?}"
         );
+    }
+
+    #[test]
+    fn takes_several_tokens_all_or_none() {
+        let l = RateLimiter::per_hour(10, 10);
+        assert!(l.check_n(&1, 6));
+        assert!(!l.check_n(&1, 5), "only four left: none taken");
+        assert!(l.check_n(&1, 4));
+        assert!(!l.check_n(&2, 11), "more than the burst never passes");
     }
 
     #[test]

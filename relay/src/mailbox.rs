@@ -8,18 +8,28 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use crate::hub::{EndSignal, Ended, Hub, Registration, TooManyConnections};
 
-use crate::db::{Enqueued, NewEnvelope, QueueLimits, Store};
+use crate::db::{Enqueued, Fanned, NewEnvelope, NewFanout, Outcome, QueueLimits, Store, Write};
 
-/// Most envelopes committed in one transaction.
+/// Most writes (a `Send` or a whole `SendMany`) committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Most queue rows one transaction gathers (a `SendMany` adds one per
+/// recipient), so a burst of large fan-outs does not make one huge commit.
+const MAX_BATCH_ROWS: usize = 8 * 1024;
+
+fn rows(job: &Job) -> usize {
+    match &job.0 {
+        Write::One(_) => 1,
+        Write::Many(f) => f.recipients.len(),
+    }
+}
 
 /// Why an envelope could not be committed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("mailbox unavailable: {0}")]
 pub struct CommitError(pub String);
 
-type Reply = oneshot::Sender<Result<(Enqueued, NewEnvelope), CommitError>>;
-type Job = (NewEnvelope, Reply);
+type Reply = oneshot::Sender<Result<(Outcome, Write), CommitError>>;
+type Job = (Write, Reply);
 
 /// Funnels envelopes from every connection into batched transactions: while
 /// one batch commits, the next one gathers, so throughput grows with load
@@ -43,9 +53,25 @@ impl Committer {
         &self,
         envelope: NewEnvelope,
     ) -> Result<(Enqueued, NewEnvelope), CommitError> {
+        match self.write(Write::One(envelope)).await? {
+            (Outcome::One(outcome), Write::One(envelope)) => Ok((outcome, envelope)),
+            _ => Err(CommitError("writer answered another kind of write".into())),
+        }
+    }
+
+    /// Commits one multi-recipient envelope (all recipients or none), like
+    /// [`Committer::commit`].
+    pub async fn commit_many(&self, fanout: NewFanout) -> Result<(Fanned, NewFanout), CommitError> {
+        match self.write(Write::Many(fanout)).await? {
+            (Outcome::Many(outcome), Write::Many(fanout)) => Ok((outcome, fanout)),
+            _ => Err(CommitError("writer answered another kind of write".into())),
+        }
+    }
+
+    async fn write(&self, write: Write) -> Result<(Outcome, Write), CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send((envelope, reply))
+            .send((write, reply))
             .await
             .map_err(|_| CommitError("writer stopped".into()))?;
         rx.await.map_err(|_| CommitError("writer stopped".into()))?
@@ -54,15 +80,19 @@ impl Committer {
 
 async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
+        let mut gathered = rows(&first);
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+        while jobs.len() < MAX_BATCH && gathered < MAX_BATCH_ROWS {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(j) => {
+                    gathered += rows(&j);
+                    jobs.push(j);
+                }
                 Err(_) => break,
             }
         }
         // The envelopes move into the transaction and come back out of it.
-        let (batch, replies): (Vec<NewEnvelope>, Vec<Reply>) = jobs.into_iter().unzip();
+        let (batch, replies): (Vec<Write>, Vec<Reply>) = jobs.into_iter().unzip();
         metrics::histogram!("parley_commit_batch_size").record(batch.len() as f64);
         let s = store.clone();
         let result = actix_web::web::block(move || {
@@ -72,8 +102,8 @@ async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
         .await;
         match result {
             Ok((Ok(outcomes), batch)) => {
-                for ((reply, outcome), envelope) in replies.into_iter().zip(outcomes).zip(batch) {
-                    let _ = reply.send(Ok((outcome, envelope)));
+                for ((reply, outcome), write) in replies.into_iter().zip(outcomes).zip(batch) {
+                    let _ = reply.send(Ok((outcome, write)));
                 }
             }
             Ok((Err(e), _)) => fail_all(replies, &e.to_string()),

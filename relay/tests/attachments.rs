@@ -1,7 +1,8 @@
 //! `/api/v1/attachments` on both blob backends (the local store and a real
 //! SeaweedFS): sized uploads through pre-signed URLs, downloads for the
-//! recipient only, early deletion from the store, expiry through the sweeper;
-//! and the attacks on it (URLs outliving their attachment, orphans, quotas).
+//! recipients only (each ending its own access), early deletion from the
+//! store, expiry through the sweeper; and the attacks on it (URLs outliving
+//! their attachment, orphans, quotas).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -146,7 +147,7 @@ async fn create(
     ttl: u32,
 ) -> (u16, serde_json::Value) {
     let recipient = encode_b64(to.identity.device_id().as_bytes());
-    let body = json!({"size": size, "recipient": recipient, "ttl_ms": u64::from(ttl) * 1000});
+    let body = json!({"size": size, "recipients": [recipient], "ttl_ms": u64::from(ttl) * 1000});
     api.send(
         "POST",
         "/api/v1/attachments",
@@ -246,7 +247,7 @@ async fn attachments_upload_download_delete_and_expire(store: Store, db: Db) {
     // A client from before milliseconds names the old field: refused,
     // never read as a lifetime in the wrong unit.
     let recipient = encode_b64(bob.identity.device_id().as_bytes());
-    let old = json!({"size": 10, "recipient": recipient, "ttl_secs": 60});
+    let old = json!({"size": 10, "recipients": [recipient], "ttl_secs": 60});
     let path = "/api/v1/attachments";
     let st = api
         .send("POST", path, Some(&alice.token), Some(old.to_string()))
@@ -530,6 +531,103 @@ async fn byte_quota(b: &Backend) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Several recipients (a group room, ADR 0026).
+
+/// `POST /api/v1/attachments` for `to` (raw JSON, so bad lists can be sent).
+async fn create_for(
+    api: &Api,
+    from: &Device,
+    to: &[&Device],
+    size: u64,
+) -> (u16, serde_json::Value) {
+    let recipients: Vec<String> = to
+        .iter()
+        .map(|d| encode_b64(d.identity.device_id().as_bytes()))
+        .collect();
+    let body = json!({"size": size, "recipients": recipients, "ttl_ms": 600_000});
+    api.send(
+        "POST",
+        "/api/v1/attachments",
+        Some(&from.token),
+        Some(body.to_string()),
+    )
+    .await
+}
+
+async fn attachment_for_several_recipients(store: Store, db: Db) {
+    let extra = [("PARLEY_MAX_ATTACHMENTS_PER_DEVICE", "2")];
+    let Some(b) = backend(store, db, &extra).await else {
+        return;
+    };
+    let (api, name) = (Api::new(&b.relay), &b.name);
+    let [alice, r1, r2, r3, eve] = api.devices::<5>().await;
+
+    // The list: 1 to 1024 distinct devices, not the sender.
+    for bad in [vec![], vec![&r1, &r1], vec![&r1, &alice]] {
+        let (st, v) = create_for(&api, &alice, &bad, 10).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (400, Some("bad_request")),
+            "{name}: {v}"
+        );
+    }
+
+    let (st, v) = create_for(&api, &alice, &[&r1, &r2, &r3], 100).await;
+    assert_eq!(st, 201, "{name}: {v}");
+    let up: AttachmentUpload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&up.upload, Some(vec![5; 100])).await.0, 200);
+    let (st, v) = create_for(&api, &alice, &[&r1, &r2], 100).await;
+    assert_eq!(st, 201, "{name}: {v}");
+    let other: AttachmentUpload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&other.upload, Some(vec![6; 100])).await.0, 200);
+    // Each object counts once in the quota, whatever its recipients.
+    let r = create_for(&api, &alice, &[&r1], 10).await;
+    assert!(quota_exceeded(&r), "{name}: {r:?}");
+
+    // Every recipient may download; anyone else gets the plain 404.
+    for who in [&r1, &r2, &r3] {
+        let (st, v) = download_url(&api, who, &up.id).await;
+        assert_eq!(st, 200, "{name}: {v}");
+        let down: AttachmentDownload = serde_json::from_value(v).unwrap();
+        assert_eq!(send(&down.download, None).await, (200, vec![5; 100]));
+    }
+    for who in [&eve, &alice] {
+        let (st, v) = download_url(&api, who, &up.id).await;
+        assert_eq!((st, v["code"].as_str()), (404, Some("not_found")), "{name}");
+    }
+    assert_eq!(delete(&api, &eve, &up.id).await, 404, "{name}: a stranger");
+
+    // Each recipient ends only its own access; the last one deletes it.
+    assert_eq!(delete(&api, &r1, &up.id).await, 204);
+    assert_eq!(download_url(&api, &r1, &up.id).await.0, 404, "{name}");
+    assert_eq!(delete(&api, &r1, &up.id).await, 404, "{name}: once");
+    assert_eq!(delete(&api, &r2, &up.id).await, 204);
+    assert!(b.stored(&up.id).await, "{name}: still there for r3");
+    let (st, v) = download_url(&api, &r3, &up.id).await;
+    assert_eq!(st, 200, "{name}: {v}");
+    let last: AttachmentDownload = serde_json::from_value(v).unwrap();
+    assert_eq!(send(&last.download, None).await.0, 200);
+    assert_eq!(delete(&api, &r3, &up.id).await, 204);
+    assert!(
+        !b.stored(&up.id).await,
+        "{name}: gone with the last recipient"
+    );
+    assert_eq!(send(&last.download, None).await.0, 404, "{name}");
+    assert_eq!(
+        delete(&api, &alice, &up.id).await,
+        404,
+        "{name}: already gone"
+    );
+
+    // The owner's delete ends it for every recipient at once.
+    assert_eq!(delete(&api, &alice, &other.id).await, 204);
+    assert!(!b.stored(&other.id).await, "{name}: owner deleted it");
+    for who in [&r1, &r2] {
+        assert_eq!(download_url(&api, who, &other.id).await.0, 404, "{name}");
+    }
+}
+
 /// One named test per behaviour per store and database: a failure reads
 /// `s3_postgres::byte_quota_per_device`.
 macro_rules! matrix {
@@ -557,4 +655,5 @@ matrix! {
     upload_after_expiry_sweep_is_refused_or_swept,
     orphan_objects_are_swept,
     byte_quota_per_device,
+    attachment_for_several_recipients,
 }

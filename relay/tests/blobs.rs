@@ -40,7 +40,6 @@ impl Rows {
             size: len as i64,
             created_at: now,
             expires_at: now + 3_600_000,
-            recipient: None,
         };
         store.insert_blob(&rec, BlobQuota::UNLIMITED).unwrap();
     }
@@ -306,7 +305,6 @@ async fn sweeper_deletes_expired_objects_from_the_bucket() {
                     size: 100,
                     created_at: now,
                     expires_at,
-                    recipient: None,
                 },
                 BlobQuota::UNLIMITED,
             )

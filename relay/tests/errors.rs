@@ -206,7 +206,7 @@ async fn rate_limited_answers_carry_retry_after() {
     let api = Api::new(&quota);
     let (owner, peer) = (api.register(0).await, api.register(0).await);
     let body = format!(
-        r#"{{"recipient":"{}","size":1024,"ttl_ms":60000}}"#,
+        r#"{{"recipients":["{}"],"size":1024,"ttl_ms":60000}}"#,
         encode_b64(peer.identity.device_id().as_bytes())
     );
     let create = || {

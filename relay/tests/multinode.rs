@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use common::api::{Api, Device, Ws};
 use common::outage::OutageProxy;
 use common::relay::{Relay, RelayBuilder};
-use parley_shared::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame, close};
+use parley_shared::protocol::ws::{
+    ClientFrame, DeviceId, EnvelopeId, Recipient, ServerFrame, close,
+};
 
 /// Long enough that whatever arrives sooner came through Redis, not the poll.
 const NO_POLL: &str = "120";
@@ -191,6 +193,44 @@ async fn devices_on_two_nodes_talk_live() {
 
     drop(b);
     until(&mut a, &seen(b_id, false), live).await;
+}
+
+/// A `SendMany` (ADR 0026) committed on node 1 reaches its recipients live
+/// on both nodes, through Redis, not the poll.
+#[tokio::test]
+async fn a_send_many_reaches_recipients_on_both_nodes_live() {
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let Some((one, two, _pg)) = two_nodes(&redis, NO_POLL).await else {
+        return;
+    };
+    let [alice, bob, carol] = Api::new(&one).devices().await;
+    let (mut a, _) = Ws::connect(&one.base, &alice.token).await;
+    let (mut b, _) = Ws::connect(&two.base, &bob.token).await;
+    let (mut c, _) = Ws::connect(&one.base, &carol.token).await;
+    let to = [&bob, &carol]
+        .iter()
+        .map(|d| Recipient {
+            device: d.identity.device_id(),
+            list: None,
+        })
+        .collect();
+    a.send(&ClientFrame::SendMany {
+        id: [60; 16],
+        to,
+        payload: b"to the room".to_vec(),
+    })
+    .await;
+    accepted(&mut a, 60).await;
+    let live = Duration::from_secs(3);
+    for ws in [&mut b, &mut c] {
+        assert_eq!(
+            delivered(ws, live).await,
+            ([60; 16], b"to the room".to_vec(), false)
+        );
+        assert!(ws.silent_for(300).await, "once");
+    }
 }
 
 /// A token revoked through node 1 closes its socket on node 2; so does

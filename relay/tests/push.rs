@@ -14,7 +14,7 @@ use common::push_service::PushService;
 use common::relay::{Relay, RelayBuilder};
 use parley_shared::crypto::codec::b64url;
 use parley_shared::protocol::push::{MAX_SUBSCRIPTIONS_PER_DEVICE, TOPIC, WAKE_PAYLOAD};
-use parley_shared::protocol::ws::{ClientFrame, ServerFrame};
+use parley_shared::protocol::ws::{ClientFrame, Recipient, ServerFrame};
 
 /// Seconds between two wake-ups of one device in these tests.
 const INTERVAL_SECS: u64 = 2;
@@ -109,6 +109,45 @@ async fn wakes_only_offline_devices_with_a_content_free_push(
     tokio::time::sleep(Duration::from_secs(INTERVAL_SECS)).await;
     send(&mut a, 3, &carol).await;
     assert_eq!(push.wait_for(2, 1500).await.len(), 1);
+}
+
+/// A `SendMany` (ADR 0026) wakes each recipient with no connection, once.
+async fn a_send_many_wakes_each_offline_recipient(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = relay(builder).await;
+    let push = PushService::start();
+    let (api, alice, bob) = bob_subscribed(&relay, &push, "bob").await;
+    let [carol, dave] = api.devices::<2>().await;
+    assert_eq!(
+        subscribe(&api, &carol, &push.subscribe("carol").json()).await,
+        204
+    );
+    assert_eq!(
+        subscribe(&api, &dave, &push.subscribe("dave").json()).await,
+        204
+    );
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    // Dave is online: he gets it live, not a push.
+    let (mut d, _) = Ws::connect(&relay.base, &dave.token).await;
+    let to = [&bob, &carol, &dave]
+        .iter()
+        .map(|x| Recipient {
+            device: x.identity.device_id(),
+            list: None,
+        })
+        .collect();
+    a.send(&ClientFrame::SendMany {
+        id: [9; 16],
+        to,
+        payload: b"secret text of the room".to_vec(),
+    })
+    .await;
+    assert_eq!(a.recv().await, ServerFrame::Accepted { id: [9; 16] });
+    assert!(matches!(d.recv().await, ServerFrame::Deliver { .. }));
+    let got = push.wait_for(3, 3000).await;
+    let mut woken: Vec<&str> = got.iter().map(|p| p.id.as_str()).collect();
+    woken.sort_unstable();
+    assert_eq!(woken, ["bob", "carol"]);
+    assert!(got.iter().all(|p| p.plaintext == WAKE_PAYLOAD));
 }
 
 async fn wake_ups_collapse(builder: RelayBuilder, _pg: Option<String>) {
@@ -286,4 +325,5 @@ relay_tests! {
     too_many_requests_backs_off,
     subscriptions_are_checked_limited_and_removed,
     vapid_key_is_kept,
+    a_send_many_wakes_each_offline_recipient,
 }

@@ -71,7 +71,7 @@ async fn every_typed_endpoint_is_routed_as_declared() {
     check(&relay, &doc, api::Logout, ()).await;
     check(&relay, &doc, api::LogoutEverywhere, ()).await;
     check(&relay, &doc, api::EraseDevice, ()).await;
-    let upload = serde_json::json!({"size": 1, "recipient": dev, "ttl_ms": 1000});
+    let upload = serde_json::json!({"size": 1, "recipients": [dev], "ttl_ms": 1000});
     check(&relay, &doc, api::CreateUpload, json(upload)).await;
     check(&relay, &doc, api::DeleteUpload { id: "o".into() }, ()).await;
     check(&relay, &doc, api::StartDownload { id: "o".into() }, ()).await;

@@ -432,14 +432,16 @@ async fn openapi_document_covers_every_rest_endpoint() {
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["DeviceId"]["type"], "string");
     assert!(schemas["DeviceId"]["description"].is_string());
-    for (schema, field) in [
-        ("LoginRequest", "device_id"),
-        ("Session", "device_id"),
-        ("CreateAttachment", "recipient"),
-    ] {
+    for (schema, field) in [("LoginRequest", "device_id"), ("Session", "device_id")] {
         assert_eq!(
             schemas[schema]["properties"][field]["$ref"], "#/components/schemas/DeviceId",
             "{schema}.{field}"
         );
     }
+    let recipients = &schemas["CreateAttachment"]["properties"]["recipients"];
+    assert_eq!(recipients["type"], "array");
+    assert_eq!(
+        recipients["items"]["$ref"], "#/components/schemas/DeviceId",
+        "CreateAttachment.recipients"
+    );
 }

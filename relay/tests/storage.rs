@@ -34,7 +34,6 @@ fn blob(id: &str, owner: &[u8], expires_at: i64) -> BlobRecord {
         size: 65_536,
         created_at: 1_000,
         expires_at,
-        recipient: None,
     }
 }
 

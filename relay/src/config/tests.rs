@@ -247,3 +247,13 @@ fn push_settings_default_and_are_checked() {
         assert_eq!(cfg(&[(var, value)]).unwrap_err().var, var, "{value}");
     }
 }
+
+#[test]
+fn the_recipient_budget_fits_the_largest_send() {
+    assert_eq!(cfg(&[]).unwrap().rate_limit_recipients_per_sec, 4_096);
+    let c = cfg(&[("PARLEY_RATE_LIMIT_RECIPIENTS_PER_SEC", "1024")]).unwrap();
+    assert_eq!(c.rate_limit_recipients_per_sec, 1_024);
+    // A smaller budget would refuse every legal 1,024-recipient send.
+    let err = cfg(&[("PARLEY_RATE_LIMIT_RECIPIENTS_PER_SEC", "1023")]).unwrap_err();
+    assert_eq!(err.var, "PARLEY_RATE_LIMIT_RECIPIENTS_PER_SEC");
+}

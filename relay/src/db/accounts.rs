@@ -3,6 +3,8 @@
 //! it gets here; this layer keeps "only newer lists", "a device in one
 //! account" and "a dropped device is erased" atomic.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use super::schema::{accounts, devices};
@@ -101,6 +103,45 @@ impl Store {
                 counter,
             }),
         )
+    }
+
+    /// [`Store::membership`] of each of `devices`, in order, in two queries
+    /// per chunk (a multi-recipient send names up to 1,024 devices).
+    pub fn memberships(&self, devices: &[[u8; 32]]) -> Result<Vec<Membership>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut out = Vec::with_capacity(devices.len());
+        for chunk in devices.chunks(500) {
+            let ids: Vec<&[u8]> = chunk.iter().map(<[u8; 32]>::as_slice).collect();
+            let rows: HashMap<Vec<u8>, Option<Vec<u8>>> = devices::table
+                .filter(devices::id.eq_any(ids))
+                .select((devices::id, devices::account_id))
+                .load::<(Vec<u8>, Option<Vec<u8>>)>(&mut conn)?
+                .into_iter()
+                .collect();
+            let mut accounts_named: Vec<&Vec<u8>> = rows.values().flatten().collect();
+            accounts_named.sort_unstable();
+            accounts_named.dedup();
+            let counters: HashMap<Vec<u8>, i64> = accounts::table
+                .filter(accounts::id.eq_any(accounts_named))
+                .select((accounts::id, accounts::counter))
+                .load::<(Vec<u8>, i64)>(&mut conn)?
+                .into_iter()
+                .collect();
+            for d in chunk {
+                out.push(match rows.get(d.as_slice()) {
+                    None => Membership::Unknown,
+                    Some(None) => Membership::Unlisted,
+                    Some(Some(a)) => match (counters.get(a), <[u8; 32]>::try_from(a.as_slice())) {
+                        (Some(counter), Ok(account)) => Membership::Listed {
+                            account,
+                            counter: *counter,
+                        },
+                        _ => Membership::Unlisted,
+                    },
+                });
+            }
+        }
+        Ok(out)
     }
 }
 

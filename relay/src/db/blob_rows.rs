@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::schema::blobs;
+use super::schema::{attachment_recipients as recipients, blobs};
 use super::{DbConnection, Store, StoreError};
 
 /// Ids per `IN (…)` query, well below every backend's bind-parameter limit.
@@ -30,8 +30,17 @@ pub struct BlobRecord {
     pub created_at: i64,
     /// When the sweeper deletes it, Unix ms.
     pub expires_at: i64,
-    /// For attachments: the only device that may download it.
-    pub recipient: Option<Vec<u8>>,
+}
+
+/// Outcome of [`Store::leave_attachment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leave {
+    /// The device is not (or no longer) a recipient.
+    NotRecipient,
+    /// Its access is gone; others still have theirs.
+    Left,
+    /// It was the last recipient: the caller deletes object and record.
+    Last,
 }
 
 /// What one device may have waiting at once (unexpired rows, including
@@ -70,6 +79,17 @@ impl Store {
     /// uploads cannot overshoot either limit: SQLite holds the write lock
     /// throughout, PostgreSQL locks the owner's row.
     pub fn insert_blob(&self, rec: &BlobRecord, quota: BlobQuota) -> Result<Admission, StoreError> {
+        self.insert_attachment(rec, &[], quota)
+    }
+
+    /// [`Store::insert_blob`] for an attachment: `devices` may download it
+    /// (recorded in the same transaction). Fails if one is not registered.
+    pub fn insert_attachment(
+        &self,
+        rec: &BlobRecord,
+        devices: &[[u8; 32]],
+        quota: BlobQuota,
+    ) -> Result<Admission, StoreError> {
         if rec.size <= 0 {
             return Err(StoreError::Invalid("blob size must be positive"));
         }
@@ -100,6 +120,14 @@ impl Store {
                 return Ok(Admission::TooManyBytes);
             }
             diesel::insert_into(blobs::table).values(rec).execute(c)?;
+            for d in devices {
+                diesel::insert_into(recipients::table)
+                    .values((
+                        recipients::blob_id.eq(&rec.id),
+                        recipients::device.eq(d.as_slice()),
+                    ))
+                    .execute(c)?;
+            }
             Ok(Admission::Admitted)
         })
     }
@@ -125,6 +153,51 @@ impl Store {
             .select(BlobRecord::as_select())
             .first(&mut conn)
             .optional()?)
+    }
+
+    /// Whether `device` may download the attachment `id`.
+    pub fn is_attachment_recipient(&self, id: &str, device: &[u8]) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let n: i64 = recipients::table
+            .find((id, device))
+            .count()
+            .get_result(&mut conn)?;
+        Ok(n > 0)
+    }
+
+    /// How many devices may still download the attachment `id`.
+    pub fn attachment_recipient_count(&self, id: &str) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(recipients::table
+            .filter(recipients::blob_id.eq(id))
+            .count()
+            .get_result(&mut conn)?)
+    }
+
+    /// A recipient gives up its access (downloaded or declined). Says
+    /// whether it was the last one, so the caller deletes the object: on
+    /// PostgreSQL the blob row is locked first, so of two recipients leaving
+    /// at once exactly one sees itself last.
+    pub fn leave_attachment(&self, id: &str, device: &[u8]) -> Result<Leave, StoreError> {
+        let (_write, mut conn) = self.writer()?;
+        conn.transaction(|c| {
+            if let DbConnection::Pg(pg) = &mut **c {
+                blobs::table
+                    .find(id)
+                    .select(blobs::id)
+                    .for_update()
+                    .load::<String>(pg)?;
+            }
+            let gone = diesel::delete(recipients::table.find((id, device))).execute(c)?;
+            if gone == 0 {
+                return Ok(Leave::NotRecipient);
+            }
+            let left: i64 = recipients::table
+                .filter(recipients::blob_id.eq(id))
+                .count()
+                .get_result(c)?;
+            Ok(if left == 0 { Leave::Last } else { Leave::Left })
+        })
     }
 
     /// Ends a live row early (declined, downloaded, cancelled); false when

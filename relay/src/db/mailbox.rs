@@ -4,8 +4,27 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
-use super::schema::{devices, envelope_tombstones, envelopes};
+use super::fanout::{self, Fanned, NewFanout};
+use super::schema::{devices, envelope_tombstones, envelopes, payloads};
 use super::{DbConnection, Store, StoreError};
+
+/// One write of a group-commit batch.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// A `Send`: one recipient, payload inline.
+    One(NewEnvelope),
+    /// A `SendMany`: one shared payload, a row per recipient.
+    Many(NewFanout),
+}
+
+/// What happened to one write of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// For a [`Write::One`].
+    One(Enqueued),
+    /// For a [`Write::Many`].
+    Many(Fanned),
+}
 
 /// An envelope to store.
 #[derive(Debug, Clone)]
@@ -51,8 +70,7 @@ pub struct QueueLimits {
 }
 
 /// An envelope waiting for its recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = envelopes)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEnvelope {
     /// Delivery order.
     pub seq: i64,
@@ -66,92 +84,128 @@ pub struct StoredEnvelope {
     pub created_at: i64,
 }
 
-/// The batch's senders that are still registered devices. On PostgreSQL
-/// their rows stay key-share-locked until the batch commits, and erasing a device
-/// locks its row first, so an envelope is never stored after (and left behind
-/// by) the erase of its sender; SQLite's single writer orders them anyway.
-fn live_senders(c: &mut DbConnection, batch: &[NewEnvelope]) -> QueryResult<HashSet<[u8; 32]>> {
-    let mut senders: Vec<&[u8]> = batch.iter().map(|e| e.sender.as_slice()).collect();
+/// The batch's senders and fan-out recipients that are still registered
+/// devices. On PostgreSQL their rows stay key-share-locked until the batch
+/// commits, and erasing a device locks its row first, so an envelope is never
+/// stored after (and left behind by) the erase of its sender, and a fan-out
+/// recipient checked here is not erased before its row is inserted; SQLite's
+/// single writer orders them anyway.
+fn live_devices(c: &mut DbConnection, batch: &[Write]) -> QueryResult<HashSet<[u8; 32]>> {
+    let mut ids: Vec<&[u8]> = Vec::new();
+    for w in batch {
+        match w {
+            Write::One(e) => ids.push(e.sender.as_slice()),
+            Write::Many(f) => {
+                ids.push(f.sender.as_slice());
+                ids.extend(f.recipients.iter().map(<[u8; 32]>::as_slice));
+            }
+        }
+    }
     // One lock order for every batch.
-    senders.sort_unstable();
-    senders.dedup();
-    let query = devices::table
-        .filter(devices::id.eq_any(senders))
-        .order(devices::id.asc())
-        .select(devices::id);
-    let live: Vec<Vec<u8>> = match c {
-        DbConnection::Pg(pg) => query.for_key_share().load(pg)?,
-        DbConnection::Sqlite(lite) => query.load(lite)?,
-    };
-    Ok(live.into_iter().filter_map(|d| d.try_into().ok()).collect())
+    ids.sort_unstable();
+    ids.dedup();
+    let mut live = HashSet::new();
+    // Chunks in ascending order keep the lock order.
+    for chunk in ids.chunks(500) {
+        let query = devices::table
+            .filter(devices::id.eq_any(chunk))
+            .order(devices::id.asc())
+            .select(devices::id);
+        let found: Vec<Vec<u8>> = match c {
+            DbConnection::Pg(pg) => query.for_key_share().load(pg)?,
+            DbConnection::Sqlite(lite) => query.load(lite)?,
+        };
+        live.extend(
+            found
+                .into_iter()
+                .filter_map(|d| <[u8; 32]>::try_from(d).ok()),
+        );
+    }
+    Ok(live)
+}
+
+/// Whether `(sender, id)` is stored (for any recipient) or was acknowledged:
+/// `Send` and `SendMany` share this dedupe key.
+pub(super) fn is_duplicate(c: &mut DbConnection, sender: &[u8], id: &[u8]) -> QueryResult<bool> {
+    let stored: i64 = envelopes::table
+        .filter(envelopes::sender.eq(sender))
+        .filter(envelopes::envelope_id.eq(id))
+        .count()
+        .get_result(c)?;
+    if stored > 0 {
+        return Ok(true);
+    }
+    let acked: i64 = envelope_tombstones::table
+        .find((sender, id))
+        .count()
+        .get_result(c)?;
+    Ok(acked > 0)
+}
+
+fn enqueue_one(
+    c: &mut DbConnection,
+    e: &NewEnvelope,
+    senders: &HashSet<[u8; 32]>,
+    limits: QueueLimits,
+) -> QueryResult<Enqueued> {
+    if !senders.contains(&e.sender) {
+        return Ok(Enqueued::UnknownSender);
+    }
+    let (sender, id) = (e.sender.as_slice(), e.id.as_slice());
+    if is_duplicate(c, sender, id)? {
+        return Ok(Enqueued::Duplicate);
+    }
+    let known: i64 = devices::table
+        .find(e.recipient.as_slice())
+        .count()
+        .get_result(c)?;
+    if known == 0 {
+        return Ok(Enqueued::UnknownRecipient);
+    }
+    let depth: i64 = envelopes::table
+        .filter(envelopes::recipient.eq(e.recipient.as_slice()))
+        .count()
+        .get_result(c)?;
+    if depth >= limits.per_recipient {
+        return Ok(Enqueued::QueueFull);
+    }
+    let mine: i64 = envelopes::table
+        .filter(envelopes::recipient.eq(e.recipient.as_slice()))
+        .filter(envelopes::sender.eq(sender))
+        .count()
+        .get_result(c)?;
+    if mine >= limits.per_sender {
+        return Ok(Enqueued::SenderQuotaFull);
+    }
+    diesel::insert_into(envelopes::table)
+        .values((
+            envelopes::sender.eq(sender),
+            envelopes::recipient.eq(e.recipient.as_slice()),
+            envelopes::envelope_id.eq(id),
+            envelopes::payload.eq(Some(&e.payload)),
+            envelopes::created_at.eq(e.now),
+            envelopes::expires_at.eq(e.expires_at),
+        ))
+        .execute(c)?;
+    Ok(Enqueued::Stored)
 }
 
 impl Store {
     /// Stores a batch in one transaction (one commit, one fsync for all).
     pub fn enqueue_batch(
         &self,
-        batch: &[NewEnvelope],
+        batch: &[Write],
         limits: QueueLimits,
-    ) -> Result<Vec<Enqueued>, StoreError> {
+    ) -> Result<Vec<Outcome>, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
-            let senders = live_senders(c, batch)?;
+            let live = live_devices(c, batch)?;
             let mut out = Vec::with_capacity(batch.len());
-            for e in batch {
-                if !senders.contains(&e.sender) {
-                    out.push(Enqueued::UnknownSender);
-                    continue;
-                }
-                let (sender, id) = (e.sender.as_slice(), e.id.as_slice());
-                let stored: i64 = envelopes::table
-                    .filter(envelopes::sender.eq(sender))
-                    .filter(envelopes::envelope_id.eq(id))
-                    .count()
-                    .get_result(c)?;
-                let acked: i64 = envelope_tombstones::table
-                    .find((sender, id))
-                    .count()
-                    .get_result(c)?;
-                if stored + acked > 0 {
-                    out.push(Enqueued::Duplicate);
-                    continue;
-                }
-                let known: i64 = devices::table
-                    .find(e.recipient.as_slice())
-                    .count()
-                    .get_result(c)?;
-                if known == 0 {
-                    out.push(Enqueued::UnknownRecipient);
-                    continue;
-                }
-                let depth: i64 = envelopes::table
-                    .filter(envelopes::recipient.eq(e.recipient.as_slice()))
-                    .count()
-                    .get_result(c)?;
-                if depth >= limits.per_recipient {
-                    out.push(Enqueued::QueueFull);
-                    continue;
-                }
-                let mine: i64 = envelopes::table
-                    .filter(envelopes::recipient.eq(e.recipient.as_slice()))
-                    .filter(envelopes::sender.eq(sender))
-                    .count()
-                    .get_result(c)?;
-                if mine >= limits.per_sender {
-                    out.push(Enqueued::SenderQuotaFull);
-                    continue;
-                }
-                diesel::insert_into(envelopes::table)
-                    .values((
-                        envelopes::sender.eq(sender),
-                        envelopes::recipient.eq(e.recipient.as_slice()),
-                        envelopes::envelope_id.eq(id),
-                        envelopes::payload.eq(&e.payload),
-                        envelopes::created_at.eq(e.now),
-                        envelopes::expires_at.eq(e.expires_at),
-                    ))
-                    .execute(c)?;
-                out.push(Enqueued::Stored);
+            for w in batch {
+                out.push(match w {
+                    Write::One(e) => Outcome::One(enqueue_one(c, e, &live, limits)?),
+                    Write::Many(f) => Outcome::Many(fanout::enqueue_many(c, f, &live, limits)?),
+                });
             }
             Ok(out)
         })
@@ -165,14 +219,36 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<StoredEnvelope>, StoreError> {
         let mut c = self.conn()?;
-        Ok(envelopes::table
+        type Row = (i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, i64);
+        let rows: Vec<Row> = envelopes::table
+            .left_join(payloads::table.on(envelopes::payload_id.eq(payloads::id.nullable())))
             .filter(envelopes::recipient.eq(recipient))
             .filter(envelopes::seq.gt(after_seq))
             .filter(envelopes::expires_at.gt(crate::clock::now_ms()))
             .order(envelopes::seq.asc())
             .limit(limit)
-            .select(StoredEnvelope::as_select())
-            .load(&mut c)?)
+            .select((
+                envelopes::seq,
+                envelopes::sender,
+                envelopes::envelope_id,
+                envelopes::payload,
+                payloads::payload.nullable(),
+                envelopes::created_at,
+            ))
+            .load(&mut c)?;
+        // A row has its payload inline or shared (a CHECK constraint).
+        Ok(rows
+            .into_iter()
+            .filter_map(|(seq, sender, envelope_id, inline, shared, created_at)| {
+                Some(StoredEnvelope {
+                    seq,
+                    sender,
+                    envelope_id,
+                    payload: inline.or(shared)?,
+                    created_at,
+                })
+            })
+            .collect())
     }
 
     /// How many envelopes wait for `recipient`.
@@ -197,13 +273,21 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
-            let n = diesel::delete(
-                envelopes::table
-                    .filter(envelopes::recipient.eq(recipient))
-                    .filter(envelopes::sender.eq(sender))
-                    .filter(envelopes::envelope_id.eq(id)),
-            )
-            .execute(c)?;
+            let row: Option<(i64, Option<i64>)> = envelopes::table
+                .filter(envelopes::recipient.eq(recipient))
+                .filter(envelopes::sender.eq(sender))
+                .filter(envelopes::envelope_id.eq(id))
+                .select((envelopes::seq, envelopes::payload_id))
+                .first(c)
+                .optional()?;
+            let Some((seq, shared)) = row else {
+                return Ok(false);
+            };
+            let n = diesel::delete(envelopes::table.find(seq)).execute(c)?;
+            // The last recipient's ack takes the shared payload with it.
+            if let Some(p) = shared {
+                fanout::drop_unreferenced(c, &[p])?;
+            }
             if n == 1 {
                 diesel::delete(envelope_tombstones::table.find((sender, id))).execute(c)?;
                 diesel::insert_into(envelope_tombstones::table)
@@ -218,16 +302,42 @@ impl Store {
         })
     }
 
-    /// Deletes expired envelopes and tombstones.
+    /// Deletes expired envelopes, the shared payloads they were the last
+    /// to name (in the same transaction), and expired tombstones.
     pub fn sweep_envelopes(&self, now: i64) -> Result<usize, StoreError> {
-        let (_write, mut c) = self.writer()?;
-        let a = diesel::delete(envelopes::table.filter(envelopes::expires_at.le(now)))
-            .execute(&mut c)?;
-        let b = diesel::delete(
-            envelope_tombstones::table.filter(envelope_tombstones::expires_at.le(now)),
-        )
-        .execute(&mut c)?;
-        Ok(a + b)
+        let (_write, mut conn) = self.writer()?;
+        Ok(conn.transaction(|c| {
+            let a = diesel::delete(envelopes::table.filter(envelopes::expires_at.le(now)))
+                .execute(c)?;
+            // A payload expires with its rows (they share the expiry).
+            let expired: Vec<i64> = payloads::table
+                .filter(payloads::expires_at.le(now))
+                .select(payloads::id)
+                .load(c)?;
+            let p = fanout::drop_unreferenced(c, &expired)?;
+            let b = diesel::delete(
+                envelope_tombstones::table.filter(envelope_tombstones::expires_at.le(now)),
+            )
+            .execute(c)?;
+            QueryResult::Ok(a + p + b)
+        })?)
+    }
+
+    /// Shared payload rows in the mailbox (for storage checks).
+    pub fn shared_payload_rows(&self) -> Result<i64, StoreError> {
+        let mut c = self.conn()?;
+        Ok(payloads::table.count().get_result(&mut c)?)
+    }
+
+    /// Rows stored under one sender's envelope id, one per recipient (for
+    /// storage checks).
+    pub fn envelope_rows_with_id(&self, sender: &[u8], id: &[u8]) -> Result<i64, StoreError> {
+        let mut c = self.conn()?;
+        Ok(envelopes::table
+            .filter(envelopes::sender.eq(sender))
+            .filter(envelopes::envelope_id.eq(id))
+            .count()
+            .get_result(&mut c)?)
     }
 
     /// Rows for a device across the mailbox (for erase checks).

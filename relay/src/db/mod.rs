@@ -8,6 +8,7 @@ mod auth;
 mod blob_rows;
 mod conn;
 mod email_otp;
+mod fanout;
 mod mailbox;
 mod push;
 mod rendezvous;
@@ -21,10 +22,11 @@ use diesel::r2d2::{ManageConnection as _, Pool, PooledConnection};
 use crate::config::DatabaseTarget;
 pub use accounts::{ListPut, Membership, NewList, StoredList};
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
-pub use blob_rows::{Admission, BlobQuota, BlobRecord};
+pub use blob_rows::{Admission, BlobQuota, BlobRecord, Leave};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
-pub use mailbox::{Enqueued, NewEnvelope, QueueLimits, StoredEnvelope};
+pub use fanout::{Fanned, NewFanout};
+pub use mailbox::{Enqueued, NewEnvelope, Outcome, QueueLimits, StoredEnvelope, Write};
 pub use push::PushSubscriptionRow;
 pub use rendezvous::{
     Created as RendezvousCreated, Get as RendezvousGet, NewSlot, PinAssigned, Put as RendezvousPut,
@@ -212,13 +214,29 @@ pub(crate) fn erase_rows(
             .bind::<diesel::sql_types::Binary, _>(id)
             .execute(pg)?;
     }
-    // Its uploads and the attachments waiting for it: nobody can
-    // fetch those any more.
-    let mine = blobs::owner.eq(id).or(blobs::recipient.eq(id));
+    // Its uploads, and the attachments it was the last device allowed to
+    // fetch: nobody can fetch those any more.
+    use schema::attachment_recipients as rcpt;
+    let waiting: Vec<String> = rcpt::table
+        .filter(rcpt::device.eq(id))
+        .select(rcpt::blob_id)
+        .load(c)?;
+    diesel::delete(rcpt::table.filter(rcpt::device.eq(id))).execute(c)?;
+    let still_wanted: Vec<String> = rcpt::table
+        .filter(rcpt::blob_id.eq_any(&waiting))
+        .select(rcpt::blob_id)
+        .distinct()
+        .load(c)?;
+    let unwanted: Vec<&String> = waiting
+        .iter()
+        .filter(|b| !still_wanted.contains(b))
+        .collect();
+    let mine = blobs::owner.eq(id).or(blobs::id.eq_any(unwanted));
     let keys: Vec<String> = blobs::table.filter(mine).select(blobs::id).load(c)?;
     // Explicit delete rather than relying on ON DELETE CASCADE alone:
     // SQLite only cascades with foreign_keys=ON on that connection.
-    diesel::delete(blobs::table.filter(mine)).execute(c)?;
+    diesel::delete(rcpt::table.filter(rcpt::blob_id.eq_any(&keys))).execute(c)?;
+    diesel::delete(blobs::table.filter(blobs::id.eq_any(&keys))).execute(c)?;
     diesel::delete(
         schema::one_time_prekeys::table.filter(schema::one_time_prekeys::device_id.eq(id)),
     )
@@ -232,7 +250,16 @@ pub(crate) fn erase_rows(
     .execute(c)?;
     // Envelopes to the device, and those it sent that still wait.
     use schema::{envelope_tombstones as tomb, envelopes as env};
-    diesel::delete(env::table.filter(env::recipient.eq(id).or(env::sender.eq(id)))).execute(c)?;
+    let rows = env::recipient.eq(id).or(env::sender.eq(id));
+    let shared: Vec<Option<i64>> = env::table
+        .filter(rows)
+        .filter(env::payload_id.is_not_null())
+        .select(env::payload_id)
+        .load(c)?;
+    diesel::delete(env::table.filter(rows)).execute(c)?;
+    // Shared payloads whose last recipient row went with the device.
+    let shared: Vec<i64> = shared.into_iter().flatten().collect();
+    fanout::drop_unreferenced(c, &shared)?;
     diesel::delete(tomb::table.filter(tomb::sender.eq(id))).execute(c)?;
     diesel::delete(schema::rendezvous::table.filter(schema::rendezvous::owner.eq(id)))
         .execute(c)?;

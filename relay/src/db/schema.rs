@@ -27,10 +27,18 @@ diesel::table! {
         size -> BigInt,
         created_at -> BigInt,
         expires_at -> BigInt,
-        recipient -> Nullable<Binary>,
         deleted_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    attachment_recipients (blob_id, device) {
+        blob_id -> Text,
+        device -> Binary,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(blobs, attachment_recipients);
 
 diesel::joinable!(blobs -> devices (owner));
 diesel::allow_tables_to_appear_in_same_query!(devices, blobs);
@@ -86,11 +94,22 @@ diesel::table! {
         sender -> Binary,
         recipient -> Binary,
         envelope_id -> Binary,
-        payload -> Binary,
+        payload -> Nullable<Binary>,
         created_at -> BigInt,
+        expires_at -> BigInt,
+        payload_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    payloads (id) {
+        id -> BigInt,
+        payload -> Binary,
         expires_at -> BigInt,
     }
 }
+
+diesel::allow_tables_to_appear_in_same_query!(envelopes, payloads);
 
 diesel::table! {
     envelope_tombstones (sender, envelope_id) {

@@ -1,8 +1,11 @@
 //! `/api/v1/attachments*`: pre-signed upload and download URLs for encrypted
 //! files. Uploads are signed for the exact declared size; downloads are
-//! signed only for the intended recipient; no URL outlives its row; the
-//! owner or the recipient can delete early (declined, downloaded,
-//! cancelled); the sweeper deletes the rest at their expiry, objects first.
+//! signed only for the listed recipients; no URL outlives its row; the
+//! owner can delete early (cancelled), each recipient can end its own access
+//! (declined, downloaded) and the last one to do so deletes the object; the
+//! sweeper deletes the rest at their expiry, objects first.
+
+use std::collections::HashSet;
 
 use std::time::Duration;
 
@@ -10,14 +13,15 @@ use actix_web::{HttpResponse, web};
 use parley_shared::protocol::attachments::{
     AttachmentDownload, AttachmentUpload, CreateAttachment, MAX_TTL, SignedUrl,
 };
-use parley_shared::protocol::{ApiError, ErrorCode};
+use parley_shared::protocol::ws::MAX_RECIPIENTS;
+use parley_shared::protocol::{ApiError, DeviceId, ErrorCode};
 use parley_shared::time::{Millis, UnixMs};
 
 use super::AppState;
 use super::bearer::Authed;
 use crate::blob::{BlobKey, BlobStore as _, CLOCK_MARGIN, SignedRequest};
 use crate::clock::{millis_i64, now_ms, unix_ms};
-use crate::db::{Admission, BlobQuota, BlobRecord};
+use crate::db::{Admission, BlobQuota, BlobRecord, Leave, Membership};
 use crate::error::HttpError;
 
 fn signed(r: SignedRequest) -> SignedUrl {
@@ -76,16 +80,21 @@ pub async fn create(
             "ttl_ms must be between 1 second and 7 days",
         ));
     }
-    let recipient = req.recipient;
+    check_recipients(&who.device, &req.recipients)?;
+    let devices: Vec<[u8; 32]> = req.recipients.iter().map(|d| d.to_bytes()).collect();
     let now = now_ms();
     let store = state.store.clone();
-    let known = web::block(move || store.device(recipient.as_bytes()))
-        .await??
-        .is_some();
-    if !known {
+    let asked = devices.clone();
+    let known = web::block(move || store.memberships(&asked)).await??;
+    if let Some((d, _)) = req
+        .recipients
+        .iter()
+        .zip(known)
+        .find(|(_, m)| *m == Membership::Unknown)
+    {
         return Err(HttpError::new(
             ErrorCode::NotFound,
-            "the recipient is not registered here",
+            format!("the recipient {d} is not registered here"),
         ));
     }
     let key = BlobKey::random()?;
@@ -96,7 +105,6 @@ pub async fn create(
         size: i64::try_from(req.size).unwrap_or(i64::MAX),
         created_at: now,
         expires_at,
-        recipient: Some(recipient.as_bytes().to_vec()),
     };
     let quota = BlobQuota {
         max_count: state.config.max_attachments_per_device,
@@ -105,7 +113,7 @@ pub async fn create(
     let store = state.store.clone();
     // When recipients download is unknown; a minute is a polling hint.
     let hint = Duration::from_secs(60);
-    match web::block(move || store.insert_blob(&rec, quota)).await?? {
+    match web::block(move || store.insert_attachment(&rec, &devices, quota)).await?? {
         Admission::Admitted => {}
         Admission::TooMany => {
             return Err(HttpError::retry_after(
@@ -134,6 +142,29 @@ pub async fn create(
     }))
 }
 
+/// 1 to [`MAX_RECIPIENTS`] distinct devices, not the caller.
+fn check_recipients(caller: &DeviceId, recipients: &[DeviceId]) -> Result<(), HttpError> {
+    let bad = |why: &str| Err(HttpError::new(ErrorCode::BadRequest, why));
+    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return bad("recipients names 1 to 1024 devices");
+    }
+    if recipients.contains(caller) {
+        return bad("recipients cannot name the caller");
+    }
+    let distinct: HashSet<&DeviceId> = recipients.iter().collect();
+    if distinct.len() != recipients.len() {
+        return bad("recipients names a device twice");
+    }
+    Ok(())
+}
+
+/// Whether `device` is one of the attachment's recipients.
+async fn is_recipient(state: &AppState, id: &str, device: &DeviceId) -> Result<bool, HttpError> {
+    let store = state.store.clone();
+    let (id, device) = (id.to_owned(), *device);
+    Ok(web::block(move || store.is_attachment_recipient(&id, device.as_bytes())).await??)
+}
+
 /// The live attachment named in the path, or 404 (also once it is deleted
 /// or expired, even before the sweeper removed it).
 async fn load(state: &AppState, id: &str, now: i64) -> Result<(BlobKey, BlobRecord), HttpError> {
@@ -146,7 +177,7 @@ async fn load(state: &AppState, id: &str, now: i64) -> Result<(BlobKey, BlobReco
     Ok((key, rec))
 }
 
-/// `POST /api/v1/attachments/{id}/download`: a download URL, for the recipient only.
+/// `POST /api/v1/attachments/{id}/download`: a download URL, for its recipients only.
 #[utoipa::path(post, path = "/api/v1/attachments/{id}/download", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = AttachmentDownload), (status = 404, description = "Missing, expired or not for the caller", body = ApiError)))]
@@ -157,7 +188,7 @@ pub async fn download(
 ) -> Result<HttpResponse, HttpError> {
     let now = now_ms();
     let (key, rec) = load(&state, &path, now).await?;
-    if rec.recipient.as_deref() != Some(who.device.as_bytes().as_slice()) {
+    if !is_recipient(&state, &rec.id, &who.device).await? {
         return Err(not_found());
     }
     let ttl = url_ttl(state.config.blob_url_ttl, rec.expires_at, now).ok_or_else(not_found)?;
@@ -169,14 +200,15 @@ pub async fn download(
     }))
 }
 
-/// `DELETE /api/v1/attachments/{id}`: the owner or the recipient deletes it
-/// now (object first, then the record). On a store that cannot revoke upload
+/// `DELETE /api/v1/attachments/{id}`: the owner deletes it now (object
+/// first, then the record); a recipient ends only its own access, and the
+/// last recipient to do so deletes it as the owner would. On a store that cannot revoke upload
 /// URLs (S3) the record stays, deleted but counted in the owner's quota,
 /// until the upload URL is dead; the sweeper then deletes whatever was
 /// uploaded through it meanwhile.
 #[utoipa::path(delete, path = "/api/v1/attachments/{id}", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204, description = "Deleted from the store"), (status = 404, body = ApiError)))]
+    responses((status = 204, description = "Deleted from the store (owner, or last recipient), or the caller's access ended"), (status = 404, body = ApiError)))]
 pub async fn delete(
     state: web::Data<AppState>,
     who: Authed,
@@ -184,9 +216,14 @@ pub async fn delete(
 ) -> Result<HttpResponse, HttpError> {
     let now = now_ms();
     let (key, rec) = load(&state, &path, now).await?;
-    let caller = Some(who.device.as_bytes().as_slice());
-    if Some(rec.owner.as_slice()) != caller && rec.recipient.as_deref() != caller {
-        return Err(not_found());
+    if rec.owner.as_slice() != who.device.as_bytes().as_slice() {
+        let store = state.store.clone();
+        let (id, device) = (rec.id.clone(), who.device);
+        match web::block(move || store.leave_attachment(&id, device.as_bytes())).await?? {
+            Leave::NotRecipient => return Err(not_found()),
+            Leave::Left => return Ok(HttpResponse::NoContent().finish()),
+            Leave::Last => {}
+        }
     }
     state.blobs.delete(&key).await?;
     let hold_until = (!state.blobs.revokes_uploads()).then(|| {

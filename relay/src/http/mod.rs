@@ -109,6 +109,8 @@ pub struct Limits {
     pub one_time_per_requester: crate::limits::RateLimiter<DeviceId>,
     /// Registration codes mailed per client address (IPv4, or IPv6 /64).
     pub email_codes_per_ip: crate::limits::RateLimiter<std::net::IpAddr>,
+    /// Recipient entries of `SendMany` frames per device (each a queue row).
+    pub recipients_per_device: crate::limits::RateLimiter<DeviceId>,
     /// `Ack` frames per device (each is a database write).
     pub acks_per_device: crate::limits::RateLimiter<DeviceId>,
     /// `Presence` frames per device (each fans out to watchers).
@@ -156,6 +158,10 @@ impl Limits {
                 EMAIL_CODES_PER_IP_PER_HOUR,
             ),
             // Acks follow deliveries: room for a full queue being drained.
+            recipients_per_device: crate::limits::RateLimiter::per_second(
+                c.rate_limit_recipients_per_sec,
+                c.rate_limit_recipients_per_sec,
+            ),
             acks_per_device: crate::limits::RateLimiter::per_second(
                 c.rate_limit_device_per_sec.saturating_mul(5),
                 c.rate_limit_device_per_sec.saturating_mul(10),
@@ -192,6 +198,7 @@ impl Limits {
         self.one_time_per_pair.forget_idle();
         self.one_time_per_requester.forget_idle();
         self.email_codes_per_ip.forget_idle();
+        self.recipients_per_device.forget_idle();
         self.acks_per_device.forget_idle();
         self.presence_per_device.forget_idle();
         self.pin_lookups_per_network.forget_idle();

@@ -28,6 +28,7 @@ use crate::mailbox::{EndSignal, Ended};
 
 mod accounts;
 mod delivery;
+mod fanout;
 
 /// Time a client has to send its `Auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -401,6 +402,10 @@ async fn handle(
                 list,
             };
             send_envelope(state, session, conn, order, envelope).await
+        }
+        ClientFrame::SendMany { id, to, payload } => {
+            let many = fanout::Many { id, to, payload };
+            fanout::send_many(state, session, conn, order, many).await
         }
     }
 }

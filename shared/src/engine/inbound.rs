@@ -36,6 +36,9 @@ impl Engine {
                 }
             }
             ServerFrame::Stale { id, list } => self.on_stale(rng, &id, list, now),
+            // Only answers a `SendMany`, which this engine does not send yet
+            // (group rooms, issue 15).
+            ServerFrame::StaleMany { .. } => {}
             ServerFrame::Presence { device, online } => {
                 let conv = self.conversation_of(&device).unwrap_or(device);
                 if let Some(c) = self.contacts.get_mut(&conv) {

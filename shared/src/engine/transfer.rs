@@ -103,7 +103,7 @@ impl UploadFlow {
     pub fn new(file: NewUpload) -> Self {
         let req = CreateUpload.request(&Json(CreateAttachment {
             size: ciphertext_len(file.size),
-            recipient: file.peer,
+            recipients: vec![file.peer],
             ttl_ms: file.ttl,
         }));
         Self {

@@ -27,8 +27,10 @@ pub fn valid_object_id(id: &str) -> bool {
 pub struct CreateAttachment {
     /// Exact size of the (padded) ciphertext, bytes.
     pub size: u64,
-    /// The device that may download it (base64url in JSON).
-    pub recipient: DeviceId,
+    /// The devices that may download it (base64url in JSON): 1 to
+    /// [`MAX_RECIPIENTS`](crate::protocol::ws::MAX_RECIPIENTS), distinct,
+    /// not the caller.
+    pub recipients: Vec<DeviceId>,
     /// How long until the relay deletes it (1 s to [`MAX_TTL`]).
     pub ttl_ms: Millis,
 }
@@ -59,7 +61,7 @@ pub struct AttachmentUpload {
     pub expires_at_ms: UnixMs,
 }
 
-/// `POST /api/v1/attachments/{id}/download` response (recipient only).
+/// `POST /api/v1/attachments/{id}/download` response (recipients only).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentDownload {

@@ -17,8 +17,14 @@ use crate::time::UnixMs;
 pub const WS_VERSION: u8 = 1;
 /// Largest envelope payload (a 256 KiB ratchet plaintext plus headers).
 pub const MAX_PAYLOAD: usize = 272 * 1024;
-/// Largest frame the relay reads.
-pub const MAX_FRAME: usize = MAX_PAYLOAD + 1024;
+/// Most devices one [`ClientFrame::SendMany`] names.
+pub const MAX_RECIPIENTS: usize = 1024;
+/// Upper bound of one [`Recipient`] on the wire: a 32-byte device, the
+/// option tag and a varint `u64` of up to 10 bytes.
+const RECIPIENT_WIRE: usize = 32 + 1 + 10;
+/// Largest frame the relay reads: a full payload plus, for a `SendMany`,
+/// [`MAX_RECIPIENTS`] recipients, plus headers.
+pub const MAX_FRAME: usize = MAX_PAYLOAD + MAX_RECIPIENTS * RECIPIENT_WIRE + 1024;
 
 /// Sender-chosen envelope id.
 pub type EnvelopeId = [u8; 16];
@@ -66,6 +72,42 @@ pub enum ClientFrame {
         /// Devices to follow.
         watch: Vec<DeviceId>,
     },
+    /// One durable envelope for several devices (a group room message,
+    /// encrypted once): the relay stores the payload once and queues it for
+    /// each recipient, all or nothing. Each recipient gets an ordinary
+    /// `Deliver` and acks it as usual. Answered `Accepted` once durable,
+    /// [`ServerFrame::StaleMany`], or one `Error` for the whole send.
+    SendMany {
+        /// Sender-chosen id, in the same dedupe space as `Send`: a resend
+        /// after a lost `Accepted` is not stored twice.
+        id: EnvelopeId,
+        /// 1 to [`MAX_RECIPIENTS`] distinct devices, not the sender itself.
+        to: Vec<Recipient>,
+        /// Opaque ciphertext (at most [`MAX_PAYLOAD`]), stored once.
+        #[serde(with = "bytes")]
+        payload: Vec<u8>,
+    },
+}
+
+/// One recipient of a [`ClientFrame::SendMany`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// The device.
+    pub device: DeviceId,
+    /// The counter of the device's account list the sender encrypted for,
+    /// as `Send.list`.
+    pub list: Option<u64>,
+}
+
+/// One stale account in a [`ServerFrame::StaleMany`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleRecipient {
+    /// One of the requested devices of that account (or the device in no
+    /// account).
+    pub device: DeviceId,
+    /// The account's current signed list (verify it against the pinned
+    /// account key); `None` when the device belongs to no account.
+    pub list: Option<SignedDeviceList>,
 }
 
 /// Most devices one connection may watch.
@@ -126,6 +168,16 @@ pub enum ServerFrame {
         /// account key pinned for the contact); `None` when the recipient
         /// device belongs to no account.
         list: Option<SignedDeviceList>,
+    },
+    /// A `SendMany` named, for one or more recipient accounts, another list
+    /// than the current one: nothing was stored for anyone. One entry per
+    /// stale account; the sender adopts the lists, encrypts for the
+    /// devices they name and sends again.
+    StaleMany {
+        /// The refused envelope.
+        id: EnvelopeId,
+        /// Every stale account, by one of its requested devices.
+        stale: Vec<StaleRecipient>,
     },
 }
 
@@ -206,6 +258,61 @@ mod tests {
         assert_eq!(ServerFrame::from_bytes(&s.to_bytes()).unwrap(), s);
         assert!(ClientFrame::from_bytes(&[1, 200, 200]).is_err());
         assert!(ClientFrame::from_bytes(&vec![1; MAX_FRAME + 1]).is_err());
+    }
+
+    #[test]
+    fn fan_out_frames_round_trip_and_a_full_send_many_fits_a_frame() {
+        let to: Vec<Recipient> = (0..MAX_RECIPIENTS)
+            .map(|i| Recipient {
+                device: DeviceId::new([u8::try_from(i % 251).unwrap(); 32]),
+                list: Some(u64::MAX),
+            })
+            .collect();
+        let f = ClientFrame::SendMany {
+            id: [4; 16],
+            to,
+            payload: vec![7; MAX_PAYLOAD],
+        };
+        let wire = f.to_bytes();
+        assert!(wire.len() <= MAX_FRAME, "{} > {MAX_FRAME}", wire.len());
+        assert_eq!(ClientFrame::from_bytes(&wire).unwrap(), f);
+        let s = ServerFrame::StaleMany {
+            id: [5; 16],
+            stale: vec![StaleRecipient {
+                device: DeviceId::new([6; 32]),
+                list: None,
+            }],
+        };
+        assert_eq!(ServerFrame::from_bytes(&s.to_bytes()).unwrap(), s);
+    }
+
+    #[test]
+    fn new_variants_keep_the_old_discriminants() {
+        // Appended at the end: `Send` is still variant 1, `Stale` still 5.
+        let send = ClientFrame::Send {
+            id: [0; 16],
+            to: DeviceId::new([0; 32]),
+            ephemeral: false,
+            payload: Vec::new(),
+            list: None,
+        };
+        assert_eq!(send.to_bytes()[1], 1);
+        let many = ClientFrame::SendMany {
+            id: [0; 16],
+            to: Vec::new(),
+            payload: Vec::new(),
+        };
+        assert_eq!(many.to_bytes()[1], 4);
+        let stale = ServerFrame::Stale {
+            id: [0; 16],
+            list: None,
+        };
+        assert_eq!(stale.to_bytes()[1], 5);
+        let stale_many = ServerFrame::StaleMany {
+            id: [0; 16],
+            stale: Vec::new(),
+        };
+        assert_eq!(stale_many.to_bytes()[1], 6);
     }
 
     #[test]

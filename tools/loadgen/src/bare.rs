@@ -64,6 +64,17 @@ async fn serve(tcp: tokio::net::TcpStream, routes: Routes) {
                         }
                         let _ = sink.send(Message::Binary(ServerFrame::Accepted { id }.to_bytes().into())).await;
                     }
+                    ClientFrame::SendMany { id, to, payload } => {
+                        let Some(from) = me else { break };
+                        let deliver = ServerFrame::Deliver { from, id, sent_at: UnixMs::EPOCH, ephemeral: false, payload }.to_bytes();
+                        {
+                            let routes = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            for r in to.iter().filter_map(|r| routes.get(&r.device)) {
+                                let _ = r.send(deliver.clone());
+                            }
+                        }
+                        let _ = sink.send(Message::Binary(ServerFrame::Accepted { id }.to_bytes().into())).await;
+                    }
                     ClientFrame::Ack { .. } | ClientFrame::Presence { .. } => {}
                 }
             }

@@ -236,7 +236,7 @@ async fn drive(
                 return Err(LoadError(format!("{code:?}: {message}")));
             }
             // Load devices are in no account.
-            ServerFrame::Stale { .. } => {
+            ServerFrame::Stale { .. } | ServerFrame::StaleMany { .. } => {
                 return Err(LoadError("the relay asked for a device list".into()));
             }
             ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}

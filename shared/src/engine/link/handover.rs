@@ -77,7 +77,7 @@ impl HandoverSend {
         body.extend(tail);
         let req = CreateUpload.request(&Json(CreateAttachment {
             size: body.len() as u64,
-            recipient: device,
+            recipients: vec![device],
             ttl_ms: HANDOVER_TTL,
         }));
         Ok(Self {
