@@ -7,6 +7,8 @@ cd "$ROOT"
 "$ROOT/scripts/tools.sh" web
 log "native: cargo bench -p parley-shared --bench crypto"
 cargo bench --locked -p parley-shared --bench crypto 2>&1 | grep -E "^[a-z].*|time:|thrpt:"
+log "native: cargo bench -p parley-shared --bench group (a 200-member room)"
+cargo bench --locked -p parley-shared --bench group 2>&1 | grep -E "^[a-z].*|time:|WIRE"
 log "browser: release wasm in headless Chromium"
 (cd shared && CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

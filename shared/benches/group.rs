@@ -21,18 +21,17 @@ fn benches(c: &mut Criterion) {
     let first = room.send(&text).unwrap();
     let steady = room.send(&text).unwrap();
     println!(
-        "WIRE first: {} shares, {} B of shares + {} B message + {} recipients = {} B",
+        "WIRE first: {} shares in {} B of frames + a SendMany frame of {} B ({} B message, {} recipients) = {} B",
         first.shares,
         first.share_bytes,
+        first.frame_bytes,
         first.message_bytes,
         first.recipients,
         first.total()
     );
     println!(
-        "WIRE steady: {} B message + {} recipients = {} B",
-        steady.message_bytes,
-        steady.recipients,
-        steady.total()
+        "WIRE steady: a SendMany frame of {} B ({} B message, {} recipients)",
+        steady.frame_bytes, steady.message_bytes, steady.recipients
     );
     let pairwise = room.send_pairwise(&text).unwrap();
     println!(

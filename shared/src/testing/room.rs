@@ -12,7 +12,7 @@ use crate::crypto::codec;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::session::{MemoryPreKeys, Session};
 use crate::group::{Invitee, Lifetime, Room, RoomId, RoomLog};
-use crate::protocol::ws::{ClientFrame, DeviceId};
+use crate::protocol::ws::{ClientFrame, DeviceId, Recipient};
 use crate::time::UnixMs;
 
 /// Bytes one room message put on the sender's wire.
@@ -26,14 +26,15 @@ pub struct WireCost {
     pub message_bytes: usize,
     /// Devices the message is for.
     pub recipients: usize,
+    /// The `SendMany` frame carrying it (payload once, every recipient).
+    pub frame_bytes: usize,
 }
 
 impl WireCost {
-    /// Everything the sender uploads for this message: the shares plus one
-    /// multi-recipient frame (payload once, then 32 bytes of device id and
-    /// up to 10 of list counter per recipient).
+    /// Everything the sender uploads for this message: the shares' frames
+    /// plus the one multi-recipient frame.
     pub fn total(&self) -> usize {
-        self.share_bytes + self.message_bytes + self.recipients * (32 + 10)
+        self.share_bytes + self.frame_bytes
     }
 }
 
@@ -157,12 +158,28 @@ impl RoomScenario {
             .unwrap_or_default();
         // Engine content is padded to 128-byte buckets.
         let padded = share.len().div_ceil(128) * 128;
+        let payload = p.message.to_bytes();
         let mut cost = WireCost {
             shares: p.share_to.len(),
-            message_bytes: p.message.to_bytes().len(),
+            message_bytes: payload.len(),
             recipients: p.recipients.len(),
-            ..WireCost::default()
+            frame_bytes: 0,
+            share_bytes: 0,
         };
+        cost.frame_bytes = ClientFrame::SendMany {
+            id: [0; 16],
+            to: p
+                .recipients
+                .iter()
+                .map(|d| Recipient {
+                    device: *d,
+                    list: Some(1),
+                })
+                .collect(),
+            payload,
+        }
+        .to_bytes()
+        .len();
         let mut plain = share;
         plain.resize(padded, 0);
         for d in &p.share_to {
