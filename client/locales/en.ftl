@@ -193,6 +193,11 @@ chat-message = Message
 chat-placeholder = Write a message
 chat-send = Send
 chat-disappears-in = disappears in { $time }
+chat-unread = Unread messages
+chat-new-below = { $count ->
+    [one] { $count } new message
+   *[other] { $count } new messages
+}
 chat-bytes-left = { $count ->
     [one] { $count } byte left
    *[other] { $count } bytes left

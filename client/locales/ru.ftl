@@ -209,6 +209,12 @@ chat-message = Сообщение
 chat-placeholder = Напишите сообщение
 chat-send = Отправить
 chat-disappears-in = исчезнет через { $time }
+chat-unread = Непрочитанные сообщения
+chat-new-below = { $count ->
+    [one] { $count } новое сообщение
+    [few] { $count } новых сообщения
+   *[many] { $count } новых сообщений
+}
 chat-bytes-left = { $count ->
     [one] остался { $count } байт
     [few] осталось { $count } байта

@@ -15,6 +15,7 @@ use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::icons::{Icon, IconView};
 use super::scanner::QrScanner;
+use super::scroll;
 use super::{BackButton, ConnBadge, Nav, Put, Screen};
 use crate::files::Progress;
 use crate::i18n::{self, Case, Localize as _};
@@ -26,10 +27,12 @@ use crate::{api, tr};
 /// Disappearing-message timers offered, seconds (0: off).
 const TIMERS: [u32; 6] = [0, 30, 300, 3600, 86_400, 604_800];
 
-/// A line of the conversation: a day's heading, or a message.
+/// A line of the conversation: a day's heading, the start of what was
+/// unread when it was opened, or a message.
 #[derive(Clone)]
 enum Line {
     Day(String, (u32, u32, u32)),
+    Unread,
     Message(Box<Message>),
 }
 
@@ -38,6 +41,7 @@ enum Line {
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum LineKey {
     Day((u32, u32, u32)),
+    Unread,
     Message(u64, Status, &'static str),
 }
 
@@ -45,20 +49,25 @@ impl Line {
     fn key(&self) -> LineKey {
         match self {
             Self::Day(_, day) => LineKey::Day(*day),
+            Self::Unread => LineKey::Unread,
             Self::Message(m) => LineKey::Message(m.seq, m.status, file_state(m)),
         }
     }
 }
 
-/// The messages with a heading before each new day.
-fn by_day(messages: &[Message], now: UnixMs) -> Vec<Line> {
-    let mut lines = Vec::with_capacity(messages.len() + 4);
+/// The messages with a heading before each new day, and the unread
+/// divider before the message `first_unread`.
+fn by_day(messages: &[Message], now: UnixMs, first_unread: Option<u64>) -> Vec<Line> {
+    let mut lines = Vec::with_capacity(messages.len() + 5);
     let mut last = None;
     for m in messages {
         let day = i18n::local_day(m.at);
         if last != Some(day) {
             lines.push(Line::Day(i18n::day_heading(m.at, now), day));
             last = Some(day);
+        }
+        if Some(m.seq) == first_unread {
+            lines.push(Line::Unread);
         }
         lines.push(Line::Message(Box::new(m.clone())));
     }
@@ -315,18 +324,33 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             })
     };
 
-    // Read receipts: whatever is on screen while the page is visible is read.
-    Effect::new(move |_| {
-        if unread.get() > 0 && page_visible() {
-            runtime::write(|e| e.mark_read(&mut os_rng(), &peer));
+    // Opened with unread messages: a divider above the first, in view.
+    // Otherwise the newest message is in view, and new ones follow only
+    // while the reader is at the end (one scrolled up keeps their place).
+    let at_bottom = RwSignal::new(false);
+    scroll::track(at_bottom);
+    let first_unread = messages.with_untracked(|m| scroll::first_unread(m));
+    Effect::new(move |last: Option<u64>| {
+        let newest = messages.with(|m| m.last().map(|m| (m.seq, m.outgoing)));
+        let seq = newest.map_or(0, |(seq, _)| seq);
+        match last {
+            None if first_unread.is_some() && scroll::to_element(".unread-divider") => {}
+            None => scroll::to_bottom(),
+            Some(before) => {
+                let sent_now = newest.is_some_and(|(seq, out)| out && seq > before);
+                if at_bottom.get_untracked() || sent_now {
+                    scroll::to_bottom();
+                }
+            }
         }
+        at_bottom.put(scroll::at_bottom());
+        seq
     });
-    // Keep the newest message in view.
-    let list = NodeRef::<leptos::html::Ol>::new();
+    // Read receipts: what is on screen while the page is visible is read,
+    // once the reader is at the end.
     Effect::new(move |_| {
-        messages.track();
-        if let Some(el) = list.get() {
-            el.set_scroll_top(el.scroll_height());
+        if unread.get() > 0 && at_bottom.get() && page_visible() {
+            runtime::write(|e| e.mark_read(&mut os_rng(), &peer));
         }
     });
     // The contact reset its keys: follow it. Deleted: back to the list.
@@ -500,10 +524,11 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     </div>
                 </div>
             </Show>
-            <ol class="messages" node_ref=list aria-label=move || tr!("chat-messages") aria-live="polite">
-                <For each=move || by_day(&messages.get(), api::now()) key=Line::key let:line>
+            <ol class="messages" aria-label=move || tr!("chat-messages") aria-live="polite">
+                <For each=move || by_day(&messages.get(), api::now(), first_unread) key=Line::key let:line>
                     {match line {
                         Line::Day(heading, _) => view! { <li class="day">{heading}</li> }.into_any(),
+                        Line::Unread => view! { <li class="unread-divider">{move || tr!("chat-unread")}</li> }.into_any(),
                         Line::Message(m) => view! {
                             <Bubble m=*m peer=peer peer_name=name.get_untracked() now=now previews=previews/>
                         }.into_any(),
@@ -527,6 +552,15 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     {move || tr!("chat-delete-after-download")}
                 </label>
             </div>
+            <Show when=move || { !at_bottom.get() && unread.get() > 0 }>
+                <button type="button" class="new-below" on:click=move |_| {
+                    scroll::to_bottom();
+                    at_bottom.put(true);
+                }>
+                    <IconView icon=Icon::ArrowDown/>
+                    {move || tr!("chat-new-below", count = unread.get())}
+                </button>
+            </Show>
             <ProgressBar p=upload/>
             <Remaining draft=draft/>
             <form class="composer" on:submit=on_submit>

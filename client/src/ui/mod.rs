@@ -17,6 +17,7 @@ mod notify_card;
 mod onboarding;
 mod restore;
 mod scanner;
+mod scroll;
 mod settings;
 mod storage;
 
