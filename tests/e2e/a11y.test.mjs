@@ -121,6 +121,12 @@ describe('accessibility', () => {
       await incoming(alice, 'Typed without a mouse');
       await checkScreen(alice, 'chat');
       await checkScreen(bob, 'chat');
+      // The attach sheet, open over the conversation; Escape closes it.
+      await bob.locator('input[type="file"]').setInputFiles({ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
+      await bob.getByRole('dialog', { name: 'Send a file' }).waitFor(T);
+      await checkScreen(bob, 'chat');
+      await bob.keyboard.press('Escape');
+      await bob.getByRole('dialog', { name: 'Send a file' }).waitFor({ state: 'hidden', ...T });
       // Wide: the list beside the open conversation, which it marks; a
       // phone shows one pane.
       if (size === DESKTOP) {

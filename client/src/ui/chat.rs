@@ -6,11 +6,10 @@ use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::content::MAX_TEXT;
 use parley_shared::engine::model::{Body, Message, Status};
-use parley_shared::protocol::attachments::MAX_TTL;
 use parley_shared::protocol::ws::DeviceId;
-use parley_shared::time::Millis;
 use parley_shared::time::UnixMs;
 
+use super::attach::{AttachSheet, DEFAULT_FILE_TTL, Pending};
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::icons::{Icon, IconView};
@@ -81,19 +80,8 @@ fn file_state(m: &Message) -> &'static str {
     }
 }
 
-/// Lifetimes a sender can give a file; the longest is the relay's limit.
-const FILE_TTLS: [Millis; 5] = [
-    Millis::from_secs(30),
-    Millis::from_secs(300),
-    Millis::from_secs(3600),
-    DEFAULT_FILE_TTL,
-    MAX_TTL,
-];
-/// The lifetime preselected for a file.
-const DEFAULT_FILE_TTL: Millis = Millis::from_secs(86_400);
-
 /// A timer's or lifetime's menu entry.
-fn timer_label(secs: u64) -> String {
+pub(super) fn timer_label(secs: u64) -> String {
     match u32::try_from(secs) {
         Ok(0) => tr!("timer-off"),
         Ok(s) => i18n::period(s, Case::Nominative),
@@ -412,6 +400,9 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let previews: Previews = RwSignal::new(Default::default());
     let uploading = RwSignal::new(false);
     let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
+    // A chosen, dropped or pasted file waits in the attach sheet.
+    let pending: Pending = RwSignal::new_local(None);
+    let composer = NodeRef::<leptos::html::Textarea>::new();
     let delete_after = RwSignal::new(true);
     let send_file = move |file: web_sys::File| {
         uploading.put(true);
@@ -435,7 +426,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let on_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         if let Some(f) = input.files().and_then(|l| l.get(0)) {
-            send_file(f);
+            pending.set(Some(f));
         }
         input.set_value("");
     };
@@ -449,7 +440,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         if let Some(f) = file {
             ev.prevent_default();
             if !blocked.get_untracked() && !uploading.get_untracked() {
-                send_file(f);
+                pending.set(Some(f));
             }
         }
     };
@@ -463,7 +454,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             .and_then(|d| d.files())
             .and_then(|l| l.get(0))
         {
-            send_file(f);
+            pending.set(Some(f));
         }
     };
     view! {
@@ -538,20 +529,6 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
-            <div class="attach-opts">
-                <label>
-                    {move || tr!("chat-file-lifetime-before")} " "
-                    <select aria-label=move || tr!("chat-file-lifetime") on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().map(Millis::from_millis).unwrap_or(DEFAULT_FILE_TTL))
-                        prop:value=move || file_ttl.get().as_millis().to_string()>
-                        {FILE_TTLS.map(|t| view! { <option value=t.as_millis().to_string()>{move || timer_label(t.as_secs())}</option> })}
-                    </select>
-                </label>
-                <label class="check">
-                    <input type="checkbox" prop:checked=move || delete_after.get()
-                        on:change=move |ev| delete_after.put(event_target_checked(&ev))/>
-                    {move || tr!("chat-delete-after-download")}
-                </label>
-            </div>
             <Show when=move || { !at_bottom.get() && unread.get() > 0 }>
                 <button type="button" class="new-below" on:click=move |_| {
                     scroll::to_bottom();
@@ -570,11 +547,13 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     <input type="file" class="sr-only" aria-label=move || tr!("chat-attach") on:change=on_file
                         disabled=move || blocked.get() || uploading.get()/>
                 </label>
-                <textarea aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
+                <textarea node_ref=composer aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
                     prop:value=move || draft.get() on:input=on_input
                     on:keydown=on_key on:paste=on_paste disabled=move || blocked.get()></textarea>
                 <button type="submit" class="primary" disabled=move || blocked.get()>{move || tr!("chat-send")}</button>
             </form>
+            <AttachSheet pending=pending ttl=file_ttl delete_after=delete_after on_send=Callback::new(send_file)
+                composer=composer/>
         </main>
     }
 }

@@ -3,6 +3,7 @@
 //! (`#/c/<id>`, from the service worker) are read once at start and then
 //! removed.
 
+mod attach;
 mod backup;
 mod call;
 mod calls_card;
