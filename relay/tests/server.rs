@@ -441,6 +441,22 @@ async fn serves_precompressed_copies_to_browsers_that_accept_them() {
     let (_, h, body) = get_encoded(&relay.url("/"), None).await;
     assert!(!h.contains_key("content-encoding"));
     assert_eq!(body, html.as_bytes());
+
+    // A file changed after its copies were made: the copies are stale.
+    let newer = std::time::SystemTime::now() + Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(dist.join("index.html"))
+        .unwrap()
+        .set_modified(newer)
+        .unwrap();
+    let (_, h, body) = get_encoded(&relay.url("/"), Some("gzip")).await;
+    // (gzipped on the fly by the Compress middleware instead)
+    assert!(h.contains_key("vary"));
+    assert_ne!(body, b"gzip index");
+    let (_, h, body) = get_encoded(&relay.url("/"), Some("br")).await;
+    assert!(!h.contains_key("content-encoding"));
+    assert_eq!(body, html.as_bytes());
 }
 
 #[tokio::test]

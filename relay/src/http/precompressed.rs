@@ -4,7 +4,8 @@
 //! `Content-Encoding`, the type of `name` and `Vary: Accept-Encoding`
 //! (brotli at its highest quality is a fifth smaller than the gzip the
 //! `Compress` middleware makes on the fly, and costs nothing per request).
-//! Anything else falls through to the plain files.
+//! Anything else falls through to the plain files, as does a file changed
+//! after its copies were made (a copy older than its file is stale).
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,10 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
 fn encoding_token(e: ContentEncoding) -> Encoding {
     match e {
         ContentEncoding::Brotli => Encoding::brotli(),
@@ -67,10 +72,11 @@ fn choose(dir: &Path, ctx: &GuardContext<'_>) -> Option<Variant> {
     }
     let original = file_for(dir, ctx.head().uri.path())?;
     let accept = ctx.header::<AcceptEncoding>()?;
+    let changed = modified(&original)?;
     let copies: Vec<(ContentEncoding, PathBuf)> = ENCODINGS
         .iter()
         .map(|(e, suffix)| (*e, with_suffix(&original, suffix)))
-        .filter(|(_, p)| p.is_file())
+        .filter(|(_, p)| p.is_file() && modified(p).is_some_and(|t| t >= changed))
         .collect();
     let mut offered: Vec<Encoding> = copies.iter().map(|(e, _)| encoding_token(*e)).collect();
     offered.push(Encoding::identity());
