@@ -105,7 +105,9 @@ for rel in files + ["sw.js"]:
     with open(src + ".gz", "wb") as out:
         # mtime 0: the same input gives the same bytes.
         out.write(gzip.compress(data, compresslevel=9, mtime=0))
-    subprocess.run([brotli, "-q", "11", "-f", "-o", src + ".br", src], check=True)
+    # -n: the copy gets its own (later) time, not its source's rounded to
+    # the second, which the relay would take for a stale copy.
+    subprocess.run([brotli, "-q", "11", "-n", "-f", "-o", src + ".br", src], check=True)
     for ext in (".gz", ".br"):
         if os.path.getsize(src + ext) >= len(data):
             os.remove(src + ext)
