@@ -138,6 +138,17 @@ describe('accessibility', () => {
         assert.equal(await alice.locator('aside.sidebar').count(), 0, 'one pane');
       }
 
+      // Back home; a message arrives; the conversation opens with the
+      // unread divider above it.
+      await tabTo(alice, 'Back to conversations');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="home"]', T);
+      await bob.keyboard.type('While you were away');
+      await bob.keyboard.press('Enter');
+      await alice.locator('.conversation', { hasText: 'While you were away' }).click();
+      await alice.locator('.unread-divider').waitFor(T);
+      await checkScreen(alice, 'chat');
+
       // Back home and into Settings.
       await tabTo(alice, 'Back to conversations');
       await alice.keyboard.press('Enter');
