@@ -34,6 +34,11 @@ web_tools() {
     mkdir -p "$PARLEY_TOOLS"
     npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION"
   fi
+  # The build writes a brotli copy of each asset next to it (postbuild.py).
+  if ! command -v brotli >/dev/null; then
+    log "installing brotli (apt)"
+    apt_install brotli
+  fi
 }
 
 python_tools() {

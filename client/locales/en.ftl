@@ -185,6 +185,9 @@ chat-changed-hint = They reset their keys, or someone may be trying to intercept
 chat-show-safety = Show safety number
 chat-allow-sending = I compared it: allow sending
 chat-messages = Messages
+attach-title = Send a file
+attach-cancel = Cancel
+attach-send = Send file
 chat-file-lifetime-before = Files are deleted after
 chat-file-lifetime = File lifetime
 chat-delete-after-download = or as soon as it is downloaded
@@ -193,6 +196,11 @@ chat-message = Message
 chat-placeholder = Write a message
 chat-send = Send
 chat-disappears-in = disappears in { $time }
+chat-unread = Unread messages
+chat-new-below = { $count ->
+    [one] { $count } new message
+   *[other] { $count } new messages
+}
 chat-bytes-left = { $count ->
     [one] { $count } byte left
    *[other] { $count } bytes left

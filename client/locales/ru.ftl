@@ -201,6 +201,9 @@ chat-changed-hint = Контакт сбросил ключи, или кто-то
 chat-show-safety = Показать код безопасности
 chat-allow-sending = Я сверил(а): разрешить отправку
 chat-messages = Сообщения
+attach-title = Отправить файл
+attach-cancel = Отмена
+attach-send = Отправить файл
 chat-file-lifetime-before = Файлы удаляются через
 chat-file-lifetime = Срок хранения файла
 chat-delete-after-download = или сразу после скачивания
@@ -209,6 +212,12 @@ chat-message = Сообщение
 chat-placeholder = Сообщение
 chat-send = Отправить
 chat-disappears-in = исчезнет через { $time }
+chat-unread = Непрочитанные сообщения
+chat-new-below = { $count ->
+    [one] { $count } новое сообщение
+    [few] { $count } новых сообщения
+   *[many] { $count } новых сообщений
+}
 chat-bytes-left = { $count ->
     [one] остался { $count } байт
     [few] осталось { $count } байта

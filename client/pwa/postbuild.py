@@ -7,13 +7,19 @@
    trunk's build-time nonce attributes (useless with a static page) are dropped.
 2. sw.js gets a build id (hash of every shipped file) and the list of files
    to precache, so each build has its own cache and updates cleanly.
+3. Each compressible file gets a brotli (`.br`, Debian's `brotli`, quality
+   11) and a gzip (`.gz`, level 9) copy next to it when smaller; the relay
+   serves the one a browser accepts (relay/src/http/precompressed.rs).
 Fails the build if an expected piece is missing, so a regression cannot ship.
 """
 import base64
 import hashlib
 import json
 import os
+import gzip
 import re
+import shutil
+import subprocess
 import sys
 
 staging = os.environ.get("TRUNK_STAGING_DIR")
@@ -82,3 +88,28 @@ sw = sw.replace("/*__PARLEY_SHELL__*/", ", ".join(json.dumps(p) for p in shell))
 with open(sw_path, "w", encoding="utf-8") as f:
     f.write(sw)
 print(f"postbuild: {moved} inline script(s) externalized, shell {build_id} ({len(shell)} files)")
+
+# Precompressed copies (not in the shell list: the browser asks for the
+# plain name and gets whichever encoding it accepts).
+COMPRESSIBLE = (".html", ".js", ".wasm", ".css", ".webmanifest", ".svg", ".json")
+brotli = shutil.which("brotli")
+if not brotli:
+    sys.exit("postbuild.py: brotli not found (run `make tools`, or: apt-get install brotli)")
+compressed = 0
+for rel in files + ["sw.js"]:
+    if not rel.endswith(COMPRESSIBLE):
+        continue
+    src = os.path.join(staging, rel)
+    with open(src, "rb") as fh:
+        data = fh.read()
+    with open(src + ".gz", "wb") as out:
+        # mtime 0: the same input gives the same bytes.
+        out.write(gzip.compress(data, compresslevel=9, mtime=0))
+    # -n: the copy gets its own (later) time, not its source's rounded to
+    # the second, which the relay would take for a stale copy.
+    subprocess.run([brotli, "-q", "11", "-n", "-f", "-o", src + ".br", src], check=True)
+    for ext in (".gz", ".br"):
+        if os.path.getsize(src + ext) >= len(data):
+            os.remove(src + ext)
+    compressed += 1
+print(f"postbuild: {compressed} file(s) precompressed (.br, .gz)")

@@ -78,25 +78,37 @@ self.addEventListener("push", (event) => {
   })());
 });
 
-// A click focuses the app (or opens it) and, when the notification names a
-// conversation, asks the page to open it.
+// A click opens the conversation the notification names (the app's own
+// notifications carry its local id in `data.peer`; a relay push knows none,
+// so its click opens the conversation list). With a Parley window open, the
+// window is told which conversation and focused; with none, a new one opens
+// at `/#/c/<id>`, which the app reads once at start.
+async function openFromNotification(data) {
+  const peer = data && typeof data.peer === "string" ? data.peer : null;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const client = windows.find((w) => w.focused) || windows.find((w) => w.visibilityState === "visible") || windows[0];
+  if (client) {
+    // Told first: focusing may be refused, and the conversation should
+    // still be the one shown when the person comes back to the window.
+    if (peer) client.postMessage({ type: "open-chat", peer });
+    try {
+      await client.focus();
+    } catch (_) {
+      // Focus needs the click's user activation; without it the window
+      // stays where it is, already showing the conversation.
+    }
+    return;
+  }
+  await self.clients.openWindow(peer ? `/#/c/${encodeURIComponent(peer)}` : "/");
+}
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const peer = event.notification.data && event.notification.data.peer;
-  event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    const client = windows.find((w) => w.focused) || windows[0];
-    if (client) {
-      const focused = await client.focus();
-      if (focused && peer) focused.postMessage({ type: "open-chat", peer });
-      return;
-    }
-    // A new window's app is not listening yet: it takes the conversation
-    // from the cache when it starts.
-    if (peer) {
-      const cache = await caches.open(NOTIFY_CACHE);
-      await cache.put("/notify-open", new Response(peer));
-    }
-    await self.clients.openWindow("/");
-  })());
+  const done = openFromNotification(event.notification.data).catch(() => {});
+  try {
+    event.waitUntil(done);
+  } catch (_) {
+    // An event the page dispatched itself (not trusted) cannot extend its
+    // lifetime; the work above runs anyway.
+  }
 });

@@ -60,10 +60,6 @@ const SW_CONFIG: &str = "/notify-config";
 const TAG: &str = "parley-new-message";
 /// The tag of a ringing call's notification (closed when it stops ringing).
 const CALL_TAG: &str = "parley-call";
-/// Where the service worker leaves the conversation a click asked for when
-/// it had to open a new window (no page to tell yet).
-const SW_OPEN: &str = "/notify-open";
-
 /// Why notifications could not be turned on or off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NotifyError {
@@ -307,27 +303,6 @@ pub(crate) fn call_ended() {
             }
         }
     });
-}
-
-/// The conversation a notification click opened a new window for, taken
-/// (once) from where the service worker left it.
-pub(crate) async fn take_pending_open() -> Option<DeviceId> {
-    let caches = get(&window(), "caches");
-    if caches.is_undefined() {
-        return None;
-    }
-    let cache = invoke_async(&caches, "open", &[SW_CACHE.into()])
-        .await
-        .ok()?;
-    let found = invoke_async(&cache, "match", &[SW_OPEN.into()])
-        .await
-        .ok()?;
-    if found.is_undefined() {
-        return None;
-    }
-    let _ = invoke_async(&cache, "delete", &[SW_OPEN.into()]).await;
-    let text = invoke_async(&found, "text", &[]).await.ok()?.as_string()?;
-    text.parse().ok()
 }
 
 fn show(m: Mode, r: &RowView) {

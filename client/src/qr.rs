@@ -1,11 +1,15 @@
-//! QR codes: drawn as SVG with the `qrcode` crate, read from camera frames
-//! with `rqrr` (all in WASM; the camera only hands over pixels).
+//! QR codes: drawn as SVG with the `qrcode` crate; camera frames are read
+//! by the worker (`parley_worker::qr`, `rqrr`), all in WASM: the camera
+//! only hands over pixels.
 
+use parley_worker::job::Request;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream};
+
+use crate::worker::FileWorker;
 
 /// An SVG document for `data` (dark modules on white, with a quiet zone).
 pub(crate) fn svg(data: &str) -> Option<String> {
@@ -18,23 +22,6 @@ pub(crate) fn svg(data: &str) -> Option<String> {
             .quiet_zone(true)
             .build(),
     )
-}
-
-/// Decodes the first QR code in an RGBA frame.
-pub(crate) fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
-    if rgba.len() < width * height * 4 {
-        return None;
-    }
-    let luma = |x: usize, y: usize| {
-        let i = (y * width + x) * 4;
-        // ITU-R BT.601 weights, integer form.
-        ((u32::from(rgba[i]) * 299 + u32::from(rgba[i + 1]) * 587 + u32::from(rgba[i + 2]) * 114)
-            / 1000) as u8
-    };
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
-    img.detect_grids()
-        .into_iter()
-        .find_map(|g| g.decode().ok().map(|(_, content)| content))
 }
 
 /// Why the camera could not be used for scanning.
@@ -99,8 +86,13 @@ pub(crate) fn stop_camera(stream: &MediaStream) {
     }
 }
 
-/// Grabs the current frame of `video` through `canvas` and decodes it.
-pub(crate) fn scan_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
+/// Grabs the current frame of `video` through `canvas`, and asks the
+/// worker to read a code in it.
+pub(crate) async fn scan_frame(
+    worker: &FileWorker,
+    video: &HtmlVideoElement,
+    canvas: &HtmlCanvasElement,
+) -> Option<String> {
     let (w, h) = (video.video_width(), video.video_height());
     if w == 0 || h == 0 {
         return None;
@@ -110,8 +102,15 @@ pub(crate) fn scan_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     ctx.draw_image_with_html_video_element(video, 0.0, 0.0)
         .ok()?;
-    let data = ctx
+    let frame = ctx
         .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
         .ok()?;
-    decode_rgba(w as usize, h as usize, &data.data())
+    // The pixels go to the worker as they are, never through this wasm's memory.
+    let rgba = crate::js::get(&frame, "data").dyn_into().ok()?;
+    let req = Request::Scan {
+        width: w,
+        height: h,
+        rgba,
+    };
+    worker.run(req, |_, _| {}).await.ok()?.text
 }

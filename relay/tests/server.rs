@@ -351,6 +351,114 @@ async fn serves_the_pwa_with_strict_headers() {
     assert_eq!(get(&relay.url("/missing-0123456789abcdef.js")).await.0, 404);
 }
 
+/// GET with an `Accept-Encoding`: status, headers and the body's bytes as
+/// sent (this client decodes nothing).
+async fn get_encoded(
+    url: &str,
+    accept: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(a) = accept {
+        req = req.header("accept-encoding", a);
+    }
+    let r = req.send().await.unwrap();
+    let (st, h) = (r.status().as_u16(), r.headers().clone());
+    (st, h, r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn serves_precompressed_copies_to_browsers_that_accept_them() {
+    use std::io::Read as _;
+    let b = RelayBuilder::new();
+    let dist = b.tmp_path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let wasm: Vec<u8> = (0..50_000u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    let name = "parley-client-0123456789abcdef_bg.wasm";
+    std::fs::write(dist.join(name), &wasm).unwrap();
+    let mut br = Vec::new();
+    brotli::CompressorReader::new(wasm.as_slice(), 4096, 11, 22)
+        .read_to_end(&mut br)
+        .unwrap();
+    std::fs::write(dist.join(format!("{name}.br")), &br).unwrap();
+    // A gzip copy, marked so the test sees which file was sent.
+    std::fs::write(dist.join(format!("{name}.gz")), b"gzip copy").unwrap();
+    let html = "<!doctype html><title>Parley</title>";
+    std::fs::write(dist.join("index.html"), html).unwrap();
+    std::fs::write(dist.join("index.html.gz"), b"gzip index").unwrap();
+    let relay = b
+        .env("PARLEY_STATIC_DIR", dist.display().to_string())
+        .start()
+        .await;
+    let url = relay.url(&format!("/{name}"));
+
+    // Brotli accepted: the .br file as is, which decompresses to the file.
+    let (st, h, body) = get_encoded(&url, Some("gzip, deflate, br, zstd")).await;
+    assert_eq!(st, 200);
+    assert_eq!(h["content-encoding"], "br");
+    assert_eq!(h["content-type"], "application/wasm");
+    assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+    assert!(
+        h["vary"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("accept-encoding")
+    );
+    assert!(h.contains_key("content-security-policy"));
+    assert_eq!(body, br);
+    let mut plain = Vec::new();
+    brotli::Decompressor::new(body.as_slice(), 4096)
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert_eq!(plain, wasm);
+
+    // Only gzip: the .gz copy.
+    let (_, h, body) = get_encoded(&url, Some("gzip")).await;
+    assert_eq!(h["content-encoding"], "gzip");
+    assert_eq!(body, b"gzip copy");
+    // Brotli refused: not brotli.
+    let (_, h, _) = get_encoded(&url, Some("br;q=0, gzip")).await;
+    assert_eq!(h["content-encoding"], "gzip");
+
+    // No Accept-Encoding: the file itself, unencoded.
+    let (st, h, body) = get_encoded(&url, None).await;
+    assert_eq!(st, 200);
+    assert!(!h.contains_key("content-encoding"));
+    assert_eq!(body, wasm);
+    // Identity only: the same.
+    let (_, h, body) = get_encoded(&url, Some("identity")).await;
+    assert!(!h.contains_key("content-encoding"));
+    assert_eq!(body, wasm);
+
+    // The app shell at `/`: its copy, as HTML that revalidates.
+    let (_, h, body) = get_encoded(&relay.url("/"), Some("gzip")).await;
+    assert_eq!(h["content-encoding"], "gzip");
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(h["cache-control"], "no-cache");
+    assert_eq!(body, b"gzip index");
+    let (_, h, body) = get_encoded(&relay.url("/"), None).await;
+    assert!(!h.contains_key("content-encoding"));
+    assert_eq!(body, html.as_bytes());
+
+    // A file changed after its copies were made: the copies are stale.
+    let newer = std::time::SystemTime::now() + Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(dist.join("index.html"))
+        .unwrap()
+        .set_modified(newer)
+        .unwrap();
+    let (_, h, body) = get_encoded(&relay.url("/"), Some("gzip")).await;
+    // (gzipped on the fly by the Compress middleware instead)
+    assert!(h.contains_key("vary"));
+    assert_ne!(body, b"gzip index");
+    let (_, h, body) = get_encoded(&relay.url("/"), Some("br")).await;
+    assert!(!h.contains_key("content-encoding"));
+    assert_eq!(body, html.as_bytes());
+}
+
 #[tokio::test]
 async fn openapi_document_covers_every_rest_endpoint() {
     let relay = RelayBuilder::new().start().await;

@@ -121,6 +121,12 @@ describe('accessibility', () => {
       await incoming(alice, 'Typed without a mouse');
       await checkScreen(alice, 'chat');
       await checkScreen(bob, 'chat');
+      // The attach sheet, open over the conversation; Escape closes it.
+      await bob.locator('input[type="file"]').setInputFiles({ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
+      await bob.getByRole('dialog', { name: 'Send a file' }).waitFor(T);
+      await checkScreen(bob, 'chat');
+      await bob.keyboard.press('Escape');
+      await bob.getByRole('dialog', { name: 'Send a file' }).waitFor({ state: 'hidden', ...T });
       // Wide: the list beside the open conversation, which it marks; a
       // phone shows one pane.
       if (size === DESKTOP) {
@@ -131,6 +137,17 @@ describe('accessibility', () => {
       } else {
         assert.equal(await alice.locator('aside.sidebar').count(), 0, 'one pane');
       }
+
+      // Back home; a message arrives; the conversation opens with the
+      // unread divider above it.
+      await tabTo(alice, 'Back to conversations');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="home"]', T);
+      await bob.keyboard.type('While you were away');
+      await bob.keyboard.press('Enter');
+      await alice.locator('.conversation', { hasText: 'While you were away' }).click();
+      await alice.locator('.unread-divider').waitFor(T);
+      await checkScreen(alice, 'chat');
 
       // Back home and into Settings.
       await tabTo(alice, 'Back to conversations');

@@ -1,5 +1,6 @@
 // Encrypted files between two browsers on a real relay (local blob store):
-// a 20 MiB file arrives byte-identical and leaves storage once downloaded, a
+// a file waits in an attach sheet (lifetime, preview; Escape or Cancel
+// send nothing); a 20 MiB file arrives byte-identical and leaves storage once downloaded, a
 // deletion timer counts down on both sides and the sweeper removes the
 // object, GPS EXIF is stripped before encryption, and tampered ciphertext,
 // over-size files and vanished objects give clear errors.
@@ -80,8 +81,17 @@ describe('encrypted files', () => {
     return page.workers().length === 0;
   };
 
-  const attach = (page, name, mimeType, buffer) =>
-    page.locator('input[type="file"]').setInputFiles({ name, mimeType, buffer });
+  /** The sheet a file waits in before it is sent. */
+  const sheet = (page) => page.getByRole('dialog', { name: 'Send a file' });
+  /** Chooses a file, then sends it from the attach sheet; `choose` may set
+   * its lifetime and "delete after download" first. */
+  const attach = async (page, name, mimeType, buffer, choose) => {
+    await page.locator('input[type="file"]').setInputFiles({ name, mimeType, buffer });
+    await sheet(page).waitFor(T);
+    if (choose) await choose(sheet(page));
+    await sheet(page).getByRole('button', { name: 'Send file' }).click();
+    await sheet(page).waitFor({ state: 'hidden', ...T });
+  };
   const bubble = (page, name) => page.locator('.msg.file', { hasText: name });
 
   test('a 20 MiB file arrives byte-identical and is deleted from storage once downloaded', async () => {
@@ -122,6 +132,8 @@ describe('encrypted files', () => {
       const box = document.querySelector('textarea');
       box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
     });
+    await sheet(alice.page).getByText('pasted.txt').waitFor(T);
+    await sheet(alice.page).getByRole('button', { name: 'Send file' }).click();
     const theirs = bubble(bob.page, 'pasted.txt');
     await theirs.waitFor(T);
     assert.equal(await alice.page.getByLabel('Message', { exact: true }).inputValue(), '', 'nothing pasted as text');
@@ -136,10 +148,36 @@ describe('encrypted files', () => {
     assert.deepEqual(blobs(), []);
   });
 
+  test('the attach sheet: keyboard focus, name and size, Escape and Cancel send nothing', async () => {
+    const page = alice.page;
+    const before = await bubble(page, 'draft.txt').count();
+    await page.locator('input[type="file"]').setInputFiles({ name: 'draft.txt', mimeType: 'text/plain', buffer: Buffer.alloc(2048, 120) });
+    await sheet(page).waitFor(T);
+    assert.equal(await sheet(page).locator('.name').textContent(), 'draft.txt');
+    assert.equal(await sheet(page).locator('.size').textContent(), '2.0 kB');
+    assert.equal(await sheet(page).locator('img').count(), 0, 'no preview for text');
+    assert.ok(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), 'focus in the sheet');
+    // Nothing of the choice stays above the composer.
+    assert.equal(await page.evaluate(() => document.querySelectorAll('main select').length
+      - document.querySelectorAll('dialog select').length), 1, 'only the disappearing-message timer');
+    await page.keyboard.press('Escape');
+    await sheet(page).waitFor({ state: 'hidden', ...T });
+    assert.ok(await page.evaluate(() => document.activeElement === document.querySelector('.composer textarea')), 'focus back on the composer');
+
+    await page.locator('input[type="file"]').setInputFiles({ name: 'draft.txt', mimeType: 'text/plain', buffer: Buffer.alloc(10, 120) });
+    await sheet(page).getByRole('button', { name: 'Cancel' }).click();
+    await sheet(page).waitFor({ state: 'hidden', ...T });
+    assert.ok(await page.evaluate(() => document.activeElement === document.querySelector('.composer textarea')));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await bubble(page, 'draft.txt').count(), before, 'nothing sent');
+    assert.deepEqual(blobs(), [], 'nothing uploaded');
+  });
+
   test('the deletion timer counts down on both sides and the object is gone when it ends', async () => {
-    await alice.page.getByLabel('File lifetime').selectOption('30000');
-    await alice.page.getByLabel('or as soon as it is downloaded').uncheck();
-    await attach(alice.page, 'note.txt', 'text/plain', Buffer.from('short-lived secret note'));
+    await attach(alice.page, 'note.txt', 'text/plain', Buffer.from('short-lived secret note'), async (s) => {
+      await s.getByLabel('File lifetime').selectOption('30000');
+      await s.getByLabel('or as soon as it is downloaded').uncheck();
+    });
     for (const page of [alice.page, bob.page]) {
       const t = bubble(page, 'note.txt').locator('.file-timer');
       await t.waitFor(T);
@@ -153,14 +191,19 @@ describe('encrypted files', () => {
     while (blobs().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(blobs(), [], 'the sweeper deleted the expired object');
     assert.equal(await bubble(bob.page, 'note.txt').getByRole('button', { name: 'Accept and download' }).count(), 0);
-    await alice.page.getByLabel('File lifetime').selectOption('86400000');
-    await alice.page.getByLabel('or as soon as it is downloaded').check();
   });
 
   test('a JPEG with GPS EXIF arrives without it, and shows a preview', async () => {
     const jpeg = await jpegWithGps(browser);
     assert.ok(jpeg.includes(Buffer.from('GPSLatitude')));
-    await attach(alice.page, 'holiday.jpg', 'image/jpeg', jpeg);
+    await attach(alice.page, 'holiday.jpg', 'image/jpeg', jpeg, async (s) => {
+      // The sheet shows the picture, and keeps the last file's choices.
+      await s.locator('img.attach-preview').waitFor(T);
+      assert.equal(await s.locator('img.attach-preview').evaluate((i) => i.naturalWidth), 64);
+      assert.equal(await s.getByLabel('File lifetime').inputValue(), '30000');
+      await s.getByLabel('File lifetime').selectOption('86400000');
+      await s.getByLabel('or as soon as it is downloaded').check();
+    });
     const mine = bubble(alice.page, 'holiday.jpg');
     await mine.locator('.file-meta', { hasText: 'Location and camera data removed' }).waitFor(T);
     const theirs = bubble(bob.page, 'holiday.jpg');

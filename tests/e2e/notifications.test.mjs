@@ -3,7 +3,8 @@
 // "New message" notification when no Parley page is visible, and none when
 // one is; Settings → Notifications registers the subscription with the
 // relay; with the page hidden, an incoming message notifies with the
-// sender's name and a preview, and the app badge and title show the count.
+// sender's name and a preview, and the app badge and title show the count;
+// clicking it opens the conversation.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backHome, newUser, pairByLink, PHONE, send } from './app.mjs';
@@ -83,7 +84,7 @@ describe('notifications', () => {
     await context.close();
   });
 
-  test('with the page hidden, a new message notifies with name and preview and sets the badge', async () => {
+  test('with the page hidden, a new message notifies with name and preview and sets the badge; clicking it opens the conversation', async () => {
     const alice = await newUser(browser, relay.base, 'Alice');
     const bob = await newUser(browser, relay.base, 'Bob');
     await pairByLink(alice, bob);
@@ -127,16 +128,30 @@ describe('notifications', () => {
     await bob.page.waitForFunction(() => document.title === '(1) Parley', null, T);
     assert.equal(await bob.page.evaluate(() => window.__badges.at(-1)), 1);
 
-    // A click with no Parley window open leaves the conversation for the
-    // window the worker opens (notificationclick in sw.js): that app starts
-    // in Alice's conversation.
-    await bob.page.evaluate(async (peer) => {
-      const cache = await caches.open('parley-notify');
-      await cache.put('/notify-open', new Response(peer));
-    }, shownToBob.peer);
-    await bob.page.reload();
+    // Clicking it opens the conversation: Bob's page is on another screen
+    // (Settings) and hidden; the click reaches the service worker, which
+    // tells the page. Headless Chromium cannot click a system notification,
+    // so the worker is given the same event a click would give it.
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    await bob.page.waitForSelector('main[data-screen="settings"]', T);
+    const worker = bob.context.serviceWorkers().find((w) => w.url().endsWith('/sw.js'))
+      ?? await bob.context.waitForEvent('serviceworker', T);
+    await worker.evaluate(async () => {
+      const [notification] = await self.registration.getNotifications();
+      self.dispatchEvent(new NotificationEvent('notificationclick', { notification }));
+    });
     await bob.page.waitForSelector('main[data-screen="chat"]', T);
     await bob.page.waitForFunction(() => document.querySelector('.peer-name')?.textContent === 'Alice', null, T);
+    assert.deepEqual(await shown(bob.page), [], 'the clicked notification is closed');
+    await backHome(bob.page);
+
+    // With no Parley window open the worker opens one at /#/c/<id>: that
+    // app starts in Alice's conversation, and the address bar is cleaned.
+    await bob.page.goto('about:blank');
+    await bob.page.goto(`${relay.base}/#/c/${encodeURIComponent(shownToBob.peer)}`);
+    await bob.page.waitForSelector('main[data-screen="chat"]', T);
+    await bob.page.waitForFunction(() => document.querySelector('.peer-name')?.textContent === 'Alice', null, T);
+    assert.equal(new URL(bob.page.url()).hash, '');
     await backHome(bob.page);
 
     // Turning notifications off unsubscribes at the relay too.

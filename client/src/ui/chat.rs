@@ -6,15 +6,15 @@ use leptos::task::spawn_local;
 use parley_shared::crypto::os_rng;
 use parley_shared::engine::content::MAX_TEXT;
 use parley_shared::engine::model::{Body, Message, Status};
-use parley_shared::protocol::attachments::MAX_TTL;
 use parley_shared::protocol::ws::DeviceId;
-use parley_shared::time::Millis;
 use parley_shared::time::UnixMs;
 
+use super::attach::{AttachSheet, DEFAULT_FILE_TTL, Pending};
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::icons::{Icon, IconView};
 use super::scanner::QrScanner;
+use super::scroll;
 use super::{BackButton, ConnBadge, Nav, Put, Screen};
 use crate::files::Progress;
 use crate::i18n::{self, Case, Localize as _};
@@ -26,10 +26,12 @@ use crate::{api, tr};
 /// Disappearing-message timers offered, seconds (0: off).
 const TIMERS: [u32; 6] = [0, 30, 300, 3600, 86_400, 604_800];
 
-/// A line of the conversation: a day's heading, or a message.
+/// A line of the conversation: a day's heading, the start of what was
+/// unread when it was opened, or a message.
 #[derive(Clone)]
 enum Line {
     Day(String, (u32, u32, u32)),
+    Unread,
     Message(Box<Message>),
 }
 
@@ -38,6 +40,7 @@ enum Line {
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum LineKey {
     Day((u32, u32, u32)),
+    Unread,
     Message(u64, Status, &'static str),
 }
 
@@ -45,20 +48,25 @@ impl Line {
     fn key(&self) -> LineKey {
         match self {
             Self::Day(_, day) => LineKey::Day(*day),
+            Self::Unread => LineKey::Unread,
             Self::Message(m) => LineKey::Message(m.seq, m.status, file_state(m)),
         }
     }
 }
 
-/// The messages with a heading before each new day.
-fn by_day(messages: &[Message], now: UnixMs) -> Vec<Line> {
-    let mut lines = Vec::with_capacity(messages.len() + 4);
+/// The messages with a heading before each new day, and the unread
+/// divider before the message `first_unread`.
+fn by_day(messages: &[Message], now: UnixMs, first_unread: Option<u64>) -> Vec<Line> {
+    let mut lines = Vec::with_capacity(messages.len() + 5);
     let mut last = None;
     for m in messages {
         let day = i18n::local_day(m.at);
         if last != Some(day) {
             lines.push(Line::Day(i18n::day_heading(m.at, now), day));
             last = Some(day);
+        }
+        if Some(m.seq) == first_unread {
+            lines.push(Line::Unread);
         }
         lines.push(Line::Message(Box::new(m.clone())));
     }
@@ -72,19 +80,8 @@ fn file_state(m: &Message) -> &'static str {
     }
 }
 
-/// Lifetimes a sender can give a file; the longest is the relay's limit.
-const FILE_TTLS: [Millis; 5] = [
-    Millis::from_secs(30),
-    Millis::from_secs(300),
-    Millis::from_secs(3600),
-    DEFAULT_FILE_TTL,
-    MAX_TTL,
-];
-/// The lifetime preselected for a file.
-const DEFAULT_FILE_TTL: Millis = Millis::from_secs(86_400);
-
 /// A timer's or lifetime's menu entry.
-fn timer_label(secs: u64) -> String {
+pub(super) fn timer_label(secs: u64) -> String {
     match u32::try_from(secs) {
         Ok(0) => tr!("timer-off"),
         Ok(s) => i18n::period(s, Case::Nominative),
@@ -315,18 +312,33 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             })
     };
 
-    // Read receipts: whatever is on screen while the page is visible is read.
-    Effect::new(move |_| {
-        if unread.get() > 0 && page_visible() {
-            runtime::write(|e| e.mark_read(&mut os_rng(), &peer));
+    // Opened with unread messages: a divider above the first, in view.
+    // Otherwise the newest message is in view, and new ones follow only
+    // while the reader is at the end (one scrolled up keeps their place).
+    let at_bottom = RwSignal::new(false);
+    scroll::track(at_bottom);
+    let first_unread = messages.with_untracked(|m| scroll::first_unread(m));
+    Effect::new(move |last: Option<u64>| {
+        let newest = messages.with(|m| m.last().map(|m| (m.seq, m.outgoing)));
+        let seq = newest.map_or(0, |(seq, _)| seq);
+        match last {
+            None if first_unread.is_some() && scroll::to_element(".unread-divider") => {}
+            None => scroll::to_bottom(),
+            Some(before) => {
+                let sent_now = newest.is_some_and(|(seq, out)| out && seq > before);
+                if at_bottom.get_untracked() || sent_now {
+                    scroll::to_bottom();
+                }
+            }
         }
+        at_bottom.put(scroll::at_bottom());
+        seq
     });
-    // Keep the newest message in view.
-    let list = NodeRef::<leptos::html::Ol>::new();
+    // Read receipts: what is on screen while the page is visible is read,
+    // once the reader is at the end.
     Effect::new(move |_| {
-        messages.track();
-        if let Some(el) = list.get() {
-            el.set_scroll_top(el.scroll_height());
+        if unread.get() > 0 && at_bottom.get() && page_visible() {
+            runtime::write(|e| e.mark_read(&mut os_rng(), &peer));
         }
     });
     // The contact reset its keys: follow it. Deleted: back to the list.
@@ -388,6 +400,9 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let previews: Previews = RwSignal::new(Default::default());
     let uploading = RwSignal::new(false);
     let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
+    // A chosen, dropped or pasted file waits in the attach sheet.
+    let pending: Pending = RwSignal::new_local(None);
+    let composer = NodeRef::<leptos::html::Textarea>::new();
     let delete_after = RwSignal::new(true);
     let send_file = move |file: web_sys::File| {
         uploading.put(true);
@@ -411,7 +426,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let on_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         if let Some(f) = input.files().and_then(|l| l.get(0)) {
-            send_file(f);
+            pending.set(Some(f));
         }
         input.set_value("");
     };
@@ -425,7 +440,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         if let Some(f) = file {
             ev.prevent_default();
             if !blocked.get_untracked() && !uploading.get_untracked() {
-                send_file(f);
+                pending.set(Some(f));
             }
         }
     };
@@ -439,7 +454,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             .and_then(|d| d.files())
             .and_then(|l| l.get(0))
         {
-            send_file(f);
+            pending.set(Some(f));
         }
     };
     view! {
@@ -500,10 +515,11 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     </div>
                 </div>
             </Show>
-            <ol class="messages" node_ref=list aria-label=move || tr!("chat-messages") aria-live="polite">
-                <For each=move || by_day(&messages.get(), api::now()) key=Line::key let:line>
+            <ol class="messages" aria-label=move || tr!("chat-messages") aria-live="polite">
+                <For each=move || by_day(&messages.get(), api::now(), first_unread) key=Line::key let:line>
                     {match line {
                         Line::Day(heading, _) => view! { <li class="day">{heading}</li> }.into_any(),
+                        Line::Unread => view! { <li class="unread-divider">{move || tr!("chat-unread")}</li> }.into_any(),
                         Line::Message(m) => view! {
                             <Bubble m=*m peer=peer peer_name=name.get_untracked() now=now previews=previews/>
                         }.into_any(),
@@ -513,20 +529,15 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
-            <div class="attach-opts">
-                <label>
-                    {move || tr!("chat-file-lifetime-before")} " "
-                    <select aria-label=move || tr!("chat-file-lifetime") on:change=move |ev| file_ttl.put(event_target_value(&ev).parse().map(Millis::from_millis).unwrap_or(DEFAULT_FILE_TTL))
-                        prop:value=move || file_ttl.get().as_millis().to_string()>
-                        {FILE_TTLS.map(|t| view! { <option value=t.as_millis().to_string()>{move || timer_label(t.as_secs())}</option> })}
-                    </select>
-                </label>
-                <label class="check">
-                    <input type="checkbox" prop:checked=move || delete_after.get()
-                        on:change=move |ev| delete_after.put(event_target_checked(&ev))/>
-                    {move || tr!("chat-delete-after-download")}
-                </label>
-            </div>
+            <Show when=move || { !at_bottom.get() && unread.get() > 0 }>
+                <button type="button" class="new-below" on:click=move |_| {
+                    scroll::to_bottom();
+                    at_bottom.put(true);
+                }>
+                    <IconView icon=Icon::ArrowDown/>
+                    {move || tr!("chat-new-below", count = unread.get())}
+                </button>
+            </Show>
             <ProgressBar p=upload/>
             <Remaining draft=draft/>
             <form class="composer" on:submit=on_submit>
@@ -536,11 +547,13 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     <input type="file" class="sr-only" aria-label=move || tr!("chat-attach") on:change=on_file
                         disabled=move || blocked.get() || uploading.get()/>
                 </label>
-                <textarea aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
+                <textarea node_ref=composer aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
                     prop:value=move || draft.get() on:input=on_input
                     on:keydown=on_key on:paste=on_paste disabled=move || blocked.get()></textarea>
                 <button type="submit" class="primary" disabled=move || blocked.get()>{move || tr!("chat-send")}</button>
             </form>
+            <AttachSheet pending=pending ttl=file_ttl delete_after=delete_after on_send=Callback::new(send_file)
+                composer=composer/>
         </main>
     }
 }

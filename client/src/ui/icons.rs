@@ -19,6 +19,8 @@ pub(crate) enum Icon {
     Phone,
     /// A video call.
     Video,
+    /// Down to the newest messages.
+    ArrowDown,
 }
 
 impl Icon {
@@ -40,6 +42,7 @@ impl Icon {
             Self::Video => {
                 r#"<path d="M23 7l-7 5 7 5V7z"/><rect x="1" y="5" width="15" height="14" rx="2" ry="2"/>"#
             }
+            Self::ArrowDown => r#"<path d="M12 5v14"/><path d="M19 12l-7 7-7-7"/>"#,
             Self::File => {
                 r#"<path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z"/><path d="M14 2v6h6"/>"#
             }

@@ -1,6 +1,9 @@
-//! Screens. Navigation is a signal (no router): the URL never carries state,
-//! and an invite link's fragment is read once at start and then removed.
+//! Screens. Navigation is a signal (no router): the URL never carries state.
+//! An invite link's fragment (`#pair=…`) and a notification's conversation
+//! (`#/c/<id>`, from the service worker) are read once at start and then
+//! removed.
 
+mod attach;
 mod backup;
 mod call;
 mod calls_card;
@@ -15,6 +18,7 @@ mod notify_card;
 mod onboarding;
 mod restore;
 mod scanner;
+mod scroll;
 mod settings;
 mod storage;
 
@@ -85,6 +89,23 @@ fn take_invite_from_url() -> Option<String> {
     Some(href)
 }
 
+/// The conversation a notification click opened this window at
+/// (`/#/c/<id>`, see `openFromNotification` in `sw.js`), taken out of the
+/// address bar so a reload starts at the list as usual.
+fn take_chat_from_url() -> Option<DeviceId> {
+    let w = web_sys::window()?;
+    let hash = w.location().hash().ok()?;
+    let id = hash.strip_prefix("#/c/")?;
+    if let Ok(h) = w.history() {
+        // At worst the id stays in this tab's history; it is a local id.
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+    js_sys::decode_uri_component(id)
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|s| s.parse().ok())
+}
+
 /// Holds the `parley-engine` Web Lock for the page's lifetime; false when
 /// another tab has it. Two engines on one IndexedDB would both advance the
 /// same ratchets from the same stored state and lose messages.
@@ -129,7 +150,7 @@ fn futures_channel() -> (js_sys::Function, wasm_bindgen_futures::JsFuture) {
     (resolve, wasm_bindgen_futures::JsFuture::from(p))
 }
 
-async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
+async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>, open: Option<DeviceId>) {
     if !single_instance().await {
         return ui.fatal.set(Some(tr!("fatal-other-tab")));
     }
@@ -147,10 +168,11 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>) {
             let unlinked = engine.can_be_linked();
             runtime::start(engine, store, ui);
             spawn_local(crate::notify::refresh());
-            // Opened by a click on a notification of this conversation.
+            // Opened by a click on a notification of a conversation it has.
             if !unlinked
                 && pending.get_untracked().is_none()
-                && let Some(peer) = crate::notify::take_pending_open().await
+                && let Some(peer) = open
+                && runtime::read(|e| e.contact(&peer).is_some()) == Some(true)
             {
                 return nav.put(Screen::Chat(peer));
             }
@@ -183,8 +205,13 @@ pub(crate) fn App() -> impl IntoView {
     provide_context(ui);
     provide_context(nav);
     provide_context(pending);
-    spawn_local(boot(ui, nav, pending));
-    crate::notify::listen(move |peer| nav.put(Screen::Chat(peer)));
+    let open = take_chat_from_url();
+    spawn_local(boot(ui, nav, pending, open));
+    crate::notify::listen(move |peer| {
+        if runtime::read(|e| e.contact(&peer).is_some()) == Some(true) {
+            nav.put(Screen::Chat(peer));
+        }
+    });
 
     let update_ready = RwSignal::new(false);
     pwa::register_service_worker(update_ready);

@@ -7,6 +7,7 @@ use web_sys::MediaStream;
 
 use super::Put;
 use crate::i18n::Localize as _;
+use crate::worker::FileWorker;
 use crate::{qr, runtime, tr};
 
 /// How often a frame is decoded while the camera is open, ms.
@@ -48,16 +49,26 @@ pub(super) fn QrScanner(
                     return;
                 }
             };
+            // Frames are decoded in the worker, which lives while the camera is on.
+            let worker = match FileWorker::start().await {
+                Ok(w) => Some(w),
+                Err(_) => {
+                    error.put(Some(qr::CameraError::Failed.text()));
+                    None
+                }
+            };
             let mut found = None;
-            while scanning.try_get_untracked().unwrap_or(false)
+            while let Some(w) = &worker
+                && scanning.try_get_untracked().unwrap_or(false)
                 && !left.try_get_untracked().unwrap_or(true)
             {
-                if let Some(text) = qr::scan_frame(&v, &c) {
+                if let Some(text) = qr::scan_frame(w, &v, &c).await {
                     found = Some(text);
                     break;
                 }
                 runtime::sleep(FRAME_MS).await;
             }
+            drop(worker);
             qr::stop_camera(&stream);
             v.set_src_object(None);
             scanning.put(false);

@@ -1,9 +1,9 @@
 //! The messages between the page and the file worker. The page asks to
-//! strip, encrypt or decrypt; the worker answers ready, progress, done or
-//! failed. Both sides build and read them here, so the two cannot disagree
+//! strip, encrypt or decrypt, or to read a QR code from a camera frame; the
+//! worker answers ready, progress, done or failed. Both sides build and read them here, so the two cannot disagree
 //! on a field.
 
-use js_sys::{Object, Uint8Array};
+use js_sys::{Object, Uint8Array, Uint8ClampedArray};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Blob;
 use zeroize::Zeroizing;
@@ -45,6 +45,15 @@ pub enum Request {
         /// MIME type of the result.
         mime: String,
     },
+    /// Read a QR code from a camera frame.
+    Scan {
+        /// Frame width, pixels.
+        width: u32,
+        /// Frame height, pixels.
+        height: u32,
+        /// RGBA pixels (`ImageData.data`).
+        rgba: Uint8ClampedArray,
+    },
 }
 
 impl core::fmt::Debug for Request {
@@ -61,6 +70,8 @@ pub struct Output {
     pub blob: Option<Blob>,
     /// SHA-256 of the ciphertext (encryption).
     pub digest: Option<[u8; 32]>,
+    /// The QR code's text (a scan that found one).
+    pub text: Option<String>,
 }
 
 /// What the worker says.
@@ -120,6 +131,7 @@ impl Request {
             Self::Strip { .. } => "strip",
             Self::Encrypt { .. } => "encrypt",
             Self::Decrypt { .. } => "decrypt",
+            Self::Scan { .. } => "scan",
         }
     }
 
@@ -155,6 +167,16 @@ impl Request {
                     ("mime", mime.into()),
                 ])
             }
+            Self::Scan {
+                width,
+                height,
+                rgba,
+            } => obj(&[
+                op,
+                ("width", (*width).into()),
+                ("height", (*height).into()),
+                ("rgba", rgba.into()),
+            ]),
         }
     }
 
@@ -190,6 +212,22 @@ impl Request {
                     mime: string(v, "mime")?,
                 })
             }
+            "scan" => {
+                let side = |k| {
+                    get(v, k)
+                        .as_f64()
+                        .filter(|n| (0.0..=f64::from(u16::MAX)).contains(n))
+                        .map(|n| n as u32)
+                        .ok_or(JobError::Malformed)
+                };
+                Ok(Self::Scan {
+                    width: side("width")?,
+                    height: side("height")?,
+                    rgba: get(v, "rgba")
+                        .dyn_into::<Uint8ClampedArray>()
+                        .map_err(|_| JobError::Malformed)?,
+                })
+            }
             _ => Err(JobError::Malformed),
         }
     }
@@ -220,6 +258,10 @@ impl Reply {
                     out.blob.as_ref().map_or(JsValue::NULL, |b| b.into()),
                 ),
                 ("digest", out.digest.map_or(JsValue::NULL, |d| bytes(&d))),
+                (
+                    "text",
+                    out.text.as_deref().map_or(JsValue::NULL, JsValue::from),
+                ),
             ]),
             Self::Failed(e) => obj(&[
                 ("kind", "failed".into()),
@@ -243,6 +285,7 @@ impl Reply {
             "done" => Ok(Self::Done(Output {
                 blob: get(v, "blob").dyn_into::<Blob>().ok(),
                 digest: array32(&get(v, "digest")),
+                text: get(v, "text").as_string(),
             })),
             "failed" => {
                 let status = get(v, "status")

@@ -1,4 +1,5 @@
-//! Parley's file worker and the page's way of talking to it.
+//! Parley's file worker and the page's way of talking to it. It also reads
+//! QR codes from camera frames (see [`qr`]).
 //!
 //! Encrypting a file of a few hundred MiB takes seconds of CPU; on the page's
 //! thread that freezes the UI. The worker (this crate's binary, a separate
@@ -11,6 +12,7 @@
 mod error;
 pub mod job;
 pub mod js;
+pub mod qr;
 mod sink;
 pub mod work;
 

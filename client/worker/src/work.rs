@@ -70,6 +70,14 @@ async fn run(req: Request) -> Result<Output, JobError> {
             digest,
             mime,
         } => decrypt(&url, &headers, &key, size, digest, &mime).await,
+        Request::Scan {
+            width,
+            height,
+            rgba,
+        } => Ok(Output {
+            text: crate::qr::decode_rgba(width as usize, height as usize, &rgba.to_vec()),
+            ..Output::default()
+        }),
     }
 }
 
@@ -87,7 +95,10 @@ fn strip(file: &Blob, mime: &str) -> Result<Output, JobError> {
         Some(clean) => Some(blob_of(&Array::of1(&Uint8Array::from(&clean[..])), mime)?),
         None => None,
     };
-    Ok(Output { blob, digest: None })
+    Ok(Output {
+        blob,
+        ..Output::default()
+    })
 }
 
 fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
@@ -113,6 +124,7 @@ fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
     Ok(Output {
         blob: Some(sink.finish()?),
         digest: Some(digest),
+        text: None,
     })
 }
 
@@ -167,6 +179,6 @@ async fn decrypt(
     post(&Reply::Progress { done: got, total });
     Ok(Output {
         blob: Some(sink.finish()?),
-        digest: None,
+        ..Output::default()
     })
 }

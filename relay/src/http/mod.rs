@@ -14,6 +14,7 @@ mod headers;
 pub mod health;
 pub mod openapi;
 mod order;
+mod precompressed;
 pub mod prekeys;
 mod push;
 pub mod rendezvous;

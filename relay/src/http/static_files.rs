@@ -18,6 +18,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
         return;
     }
     let index = dir.join("index.html");
+    super::precompressed::configure(cfg, dir);
     cfg.service(
         Files::new("/", dir)
             .index_file("index.html")
