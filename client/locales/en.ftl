@@ -48,10 +48,10 @@ period-weeks = { $n ->
     [one] { $n } week
    *[other] { $n } weeks
 }
-duration-days = { $n } d
-duration-hours = { $n } h
-duration-minutes = { $n } min
-duration-seconds = { $n } s
+duration-days = { $n } d
+duration-hours = { $n } h
+duration-minutes = { $n } min
+duration-seconds = { $n } s
 timer-off = Off
 
 ## Onboarding

@@ -62,10 +62,10 @@ period-weeks = { $n ->
     [few] { $n } недели
    *[many] { $n } недель
 }
-duration-days = { $n } дн.
-duration-hours = { $n } ч
-duration-minutes = { $n } мин
-duration-seconds = { $n } с
+duration-days = { $n } дн.
+duration-hours = { $n } ч
+duration-minutes = { $n } мин
+duration-seconds = { $n } с
 timer-off = Выключено
 
 ## Первый запуск

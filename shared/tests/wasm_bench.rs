@@ -212,6 +212,15 @@ fn browser_room_benchmark() {
         "BENCH room200_steady_message_us {:.1}",
         (now() - t) * 1000.0 / f64::from(n)
     );
+    let n = 10;
+    let t = now();
+    for _ in 0..n {
+        room.send_pairwise(&text).unwrap();
+    }
+    console_log!(
+        "BENCH room200_baseline_pairwise_ms {:.2}",
+        (now() - t) / f64::from(n)
+    );
     let (first, steady) = (first.unwrap(), steady.unwrap());
     assert_eq!(steady.shares, 0);
     console_log!(

@@ -350,7 +350,7 @@ describe('chat between two browsers', () => {
     await send(alice.page, 'This one vanishes');
     const timer = carol.page.locator('.msg.in', { hasText: 'This one vanishes' }).locator('.timer');
     await timer.waitFor(T);
-    assert.match(await timer.textContent(), /^disappears in \d+ s$/);
+    assert.match(await timer.textContent(), /^disappears in \d+\u00a0s$/);
     // Deleting the conversation removes it from the list.
     await details(carol.page);
     await carol.page.getByRole('button', { name: 'Delete conversation' }).click();

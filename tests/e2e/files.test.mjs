@@ -181,7 +181,7 @@ describe('encrypted files', () => {
     for (const page of [alice.page, bob.page]) {
       const t = bubble(page, 'note.txt').locator('.file-timer');
       await t.waitFor(T);
-      assert.match(await t.textContent(), /^Deleted from storage in \d+ s$/);
+      assert.match(await t.textContent(), /^Deleted from storage in \d+\u00a0s$/);
     }
     assert.equal(blobs().length, 1);
     for (const page of [alice.page, bob.page]) {

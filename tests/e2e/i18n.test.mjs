@@ -124,7 +124,7 @@ describe('Russian and English', () => {
     await send(bob.page, 'gone soon');
     const countdown = alice.locator('.msg.in', { hasText: 'gone soon' }).locator('.timer');
     await countdown.waitFor(T);
-    assert.match(await countdown.textContent(), /^исчезнет через \d+ с$/);
+    assert.match(await countdown.textContent(), /^исчезнет через \d+\u00a0с$/);
     await alice.getByLabel('Исчезающие сообщения').selectOption('0');
     await bob.page.locator('.notice', { hasText: 'Алиса turned off disappearing messages.' }).waitFor(T);
   });

@@ -210,15 +210,16 @@ fn periods_take_the_case_they_stand_in() {
 
 #[test]
 fn durations_show_their_two_largest_units() {
+    // A number never parts from its unit at a line end.
     set_lang(Lang::En);
-    assert_eq!(duration(86_399), "23 h 59 min");
-    assert_eq!(duration(6 * 86_400 + 23 * 3600 + 5), "6 d 23 h");
-    assert_eq!(duration(3600 + 7), "1 h");
-    assert_eq!(duration(45), "45 s");
-    assert_eq!(duration(0), "0 s");
+    assert_eq!(duration(86_399), "23\u{a0}h 59\u{a0}min");
+    assert_eq!(duration(6 * 86_400 + 23 * 3600 + 5), "6\u{a0}d 23\u{a0}h");
+    assert_eq!(duration(3600 + 7), "1\u{a0}h");
+    assert_eq!(duration(45), "45\u{a0}s");
+    assert_eq!(duration(0), "0\u{a0}s");
     set_lang(Lang::Ru);
-    assert_eq!(duration(86_399), "23 ч 59 мин");
-    assert_eq!(duration(90), "1 мин 30 с");
+    assert_eq!(duration(86_399), "23\u{a0}ч 59\u{a0}мин");
+    assert_eq!(duration(90), "1\u{a0}мин 30\u{a0}с");
 }
 
 #[test]
