@@ -131,17 +131,8 @@ impl RoomScenario {
         plain.resize(text.len().div_ceil(128) * 128, 0);
         let mut cost = WireCost::default();
         for (d, s) in &mut self.sessions {
-            let payload = s.encrypt(&plain)?;
             cost.shares += 1;
-            cost.share_bytes += ClientFrame::Send {
-                id: [0; 16],
-                to: *d,
-                ephemeral: false,
-                payload,
-                list: Some(1),
-            }
-            .to_bytes()
-            .len();
+            cost.share_bytes += send_frame_len(*d, s.encrypt(&plain)?);
         }
         Ok(cost)
     }
@@ -184,18 +175,22 @@ impl RoomScenario {
         plain.resize(padded, 0);
         for d in &p.share_to {
             if let Some(s) = self.sessions.get_mut(d) {
-                let payload = s.encrypt(&plain)?;
-                cost.share_bytes += ClientFrame::Send {
-                    id: [0; 16],
-                    to: *d,
-                    ephemeral: false,
-                    payload,
-                    list: Some(1),
-                }
-                .to_bytes()
-                .len();
+                cost.share_bytes += send_frame_len(*d, s.encrypt(&plain)?);
             }
         }
         Ok(cost)
     }
+}
+
+/// The bytes of the `Send` frame carrying `payload` to `to`.
+fn send_frame_len(to: DeviceId, payload: Vec<u8>) -> usize {
+    ClientFrame::Send {
+        id: [0; 16],
+        to,
+        ephemeral: false,
+        payload,
+        list: Some(1),
+    }
+    .to_bytes()
+    .len()
 }
