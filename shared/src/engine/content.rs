@@ -93,6 +93,8 @@ pub enum Content {
     /// only by that device, only from the device that linked it; see
     /// `engine::link`).
     Handover(super::link::HandoverOffer),
+    /// Group room membership changes or a sender key (see `engine::rooms`).
+    Room(super::rooms::content::RoomPairwise),
 }
 
 /// What a device tells its contacts about itself.

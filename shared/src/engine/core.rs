@@ -80,6 +80,8 @@ pub struct Engine {
     pub(super) own_devices: BTreeMap<DeviceId, super::peers::PeerDevice>,
     /// The restore flow (see `restore`).
     pub(super) restore: super::restore::RestoreState,
+    /// Group rooms this device is in (see `rooms`).
+    pub(super) rooms: BTreeMap<crate::group::RoomId, super::rooms::RoomEntry>,
 }
 
 impl core::fmt::Debug for Engine {

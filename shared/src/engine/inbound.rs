@@ -6,6 +6,7 @@ use super::content::{Content, ReceiptKind, clean_name};
 use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
 use super::lists::Parked;
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
+use super::rooms::content::RoomPairwise;
 use crate::crypto::session::{Session, Start};
 use crate::protocol::ErrorCode;
 use crate::protocol::auth::{CTX_SUCCESSOR, successor_statement};
@@ -142,6 +143,9 @@ impl Engine {
             Some(Ok(plaintext)) if own => match Content::from_padded(&plaintext) {
                 Ok(Content::Sync(event)) => self.apply_sync(event, now),
                 Ok(Content::Handover(offer)) => self.handover_arrived(&from, offer),
+                Ok(Content::Room(RoomPairwise::Changes { room, changes })) => {
+                    let _ = self.room_changes(room, &changes, now);
+                }
                 _ => {}
             },
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
@@ -344,6 +348,13 @@ impl Engine {
             Content::Typing(typing) => self.typing_received(from, typing, now),
             // Only the account's own devices may say what "we" did.
             Content::Sync(_) | Content::Handover(_) => {}
+            // A change that does not verify changes nothing (ADR 0025).
+            Content::Room(RoomPairwise::Changes { room, changes }) => {
+                let _ = self.room_changes(room, &changes, now);
+            }
+            // Needs the sending device, not only its conversation: taken in
+            // with room messages (branch `rooms`, next step).
+            Content::Room(RoomPairwise::Key(_)) => {}
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

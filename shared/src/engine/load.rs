@@ -70,6 +70,7 @@ impl Engine {
             own_changes: Vec::new(),
             rebases: 0,
             restore: Default::default(),
+            rooms: BTreeMap::new(),
         };
         e.save_account();
         e.save_account_keys();
@@ -110,6 +111,7 @@ impl Engine {
         let mut own_devices = BTreeMap::new();
         let mut own_changes = Vec::new();
         let mut peers = BTreeMap::new();
+        let mut rooms = BTreeMap::new();
         let mut next_seq = 1;
         for (k, v) in records {
             let v = v.as_ref();
@@ -160,6 +162,13 @@ impl Engine {
                 own_devices = super::sync::decode_own_devices(v)?;
             } else if k == key::OWN_ACCOUNT {
                 own = Some(OwnAccount::decode(v)?);
+            } else if let Some(h) = k.strip_prefix(key::ROOM) {
+                if let Some(id) = key::unhex::<16>(h) {
+                    rooms.insert(
+                        crate::group::RoomId(id),
+                        super::rooms::RoomEntry::decode(v)?,
+                    );
+                }
             } else if let Some(h) = k.strip_prefix(key::PEER) {
                 let conv = key::unhex::<32>(h)
                     .map(DeviceId::new)
@@ -221,6 +230,7 @@ impl Engine {
             own_changes,
             rebases: 0,
             restore: Default::default(),
+            rooms,
         }))
     }
 }

@@ -34,6 +34,7 @@ mod peers;
 pub mod prekeys;
 mod presence;
 mod restore;
+pub mod rooms;
 mod rotation;
 mod sessions;
 pub mod sync;

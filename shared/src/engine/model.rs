@@ -246,6 +246,8 @@ pub(crate) mod key {
     /// Present while a new device waits to be linked into an account.
     pub(crate) const LINKING: &str = "linking";
     pub(crate) const PEER: &str = "peer/";
+    /// A group room (its log and sender keys).
+    pub(crate) const ROOM: &str = "room/";
 
     pub(crate) fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
@@ -277,6 +279,10 @@ pub(crate) mod key {
 
     pub(crate) fn archive(d: &DeviceId) -> String {
         format!("{ARCHIVE}{}", hex(d.as_bytes()))
+    }
+
+    pub(crate) fn room(id: &crate::group::RoomId) -> String {
+        format!("{ROOM}{}", hex(&id.0))
     }
 
     pub(crate) fn outbox(seq: u64) -> String {
