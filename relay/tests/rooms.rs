@@ -31,7 +31,13 @@ async fn a_room_created_by_alice_is_joined_by_her_contacts(
     let now = alice.io.now();
     let room = alice
         .engine
-        .create_room(&mut os_rng(), "Weekend", &[b_id, c_id], Lifetime::default(), now)
+        .create_room(
+            &mut os_rng(),
+            "Weekend",
+            &[b_id, c_id],
+            Lifetime::default(),
+            now,
+        )
         .unwrap();
     alice.drain().await;
     settle(&mut [&mut alice, &mut bob, &mut carol]).await;
@@ -46,8 +52,39 @@ async fn a_room_created_by_alice_is_joined_by_her_contacts(
     let theirs = state(&alice).expect("Alice's room");
     assert_eq!(theirs.name, "Weekend");
     assert_eq!(theirs.members.len(), 3);
-    assert_eq!(state(&bob).as_ref(), Some(&theirs), "Bob joined with the same state");
-    assert_eq!(state(&carol).as_ref(), Some(&theirs), "Carol joined with the same state");
+    assert_eq!(
+        state(&bob).as_ref(),
+        Some(&theirs),
+        "Bob joined with the same state"
+    );
+    assert_eq!(
+        state(&carol).as_ref(),
+        Some(&theirs),
+        "Carol joined with the same state"
+    );
+
+    // A message encrypted once reaches both (the sender key went first,
+    // over the pairwise sessions, in the same ordered queue).
+    let now = alice.io.now();
+    alice
+        .engine
+        .send_room_text(&mut os_rng(), &room, "hello room", now)
+        .unwrap();
+    alice.drain().await;
+    settle(&mut [&mut alice, &mut bob, &mut carol]).await;
+    let alice_account = alice.engine.account_public().unwrap().id();
+    for c in [&bob, &carol] {
+        let got: Vec<_> = c
+            .engine
+            .room_messages(&room)
+            .iter()
+            .map(|m| (m.from, m.text.clone()))
+            .collect();
+        assert_eq!(got, vec![(Some(alice_account), "hello room".to_owned())]);
+    }
+    let mine = alice.engine.room_messages(&room);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].status, parley_shared::engine::model::Status::Sent);
 }
 
 relay_tests! {

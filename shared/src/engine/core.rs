@@ -82,6 +82,8 @@ pub struct Engine {
     pub(super) restore: super::restore::RestoreState,
     /// Group rooms this device is in (see `rooms`).
     pub(super) rooms: BTreeMap<crate::group::RoomId, super::rooms::RoomEntry>,
+    /// Room messages waiting for the relay (see `rooms::messages`).
+    pub(super) room_out: BTreeMap<u64, super::rooms::messages::RoomOut>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -204,6 +206,9 @@ impl Engine {
     pub fn on_close(&mut self) {
         self.online = false;
         for o in self.outbox.values_mut() {
+            o.in_flight = false;
+        }
+        for o in self.room_out.values_mut() {
             o.in_flight = false;
         }
         for c in self.contacts.values_mut() {

@@ -53,6 +53,9 @@ pub enum EngineError {
     /// The contact's account key is not known yet (just after pairing).
     #[error("the safety number is not ready yet: the two devices are still exchanging keys")]
     SafetyPending,
+    /// No such room on this device.
+    #[error("no such room")]
+    UnknownRoom,
     /// A room change, share or message was refused.
     #[error(transparent)]
     Room(crate::group::GroupError),

@@ -55,6 +55,7 @@ impl Engine {
 
     fn on_accepted(&mut self, id: &EnvelopeId) {
         let Some(seq) = self.outbox.values().find(|o| &o.id == id).map(|o| o.seq) else {
+            self.room_accepted(id);
             return;
         };
         let Some(entry) = self.outbox.remove(&seq) else {
@@ -104,6 +105,10 @@ impl Engine {
         payload: &[u8],
         now: UnixMs,
     ) {
+        if !ephemeral && crate::group::GroupMessage::is_group(payload) {
+            self.on_room_message(from, id, payload, now);
+            return;
+        }
         let ack = Effect::Send(ClientFrame::Ack { from, id });
         let known = self.slot(&from).map(|s| s.seen.contains(&id));
         match known {
@@ -146,9 +151,19 @@ impl Engine {
                 Ok(Content::Room(RoomPairwise::Changes { room, changes })) => {
                     let _ = self.room_changes(room, &changes, now);
                 }
+                Ok(Content::Room(RoomPairwise::Key(share))) => {
+                    if let Some(me) = self.account_public() {
+                        self.room_key(&from, me.id(), &share);
+                    }
+                }
                 _ => {}
             },
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
+                Ok(Content::Room(RoomPairwise::Key(share))) => {
+                    if let Some(account) = self.peers.get(&conv).map(|p| p.account.id()) {
+                        self.room_key(&from, account, &share);
+                    }
+                }
                 Ok(content) => self.apply(rng, &conv, content, now),
                 // Authentic but not understood: a newer client's ephemeral
                 // extra (like typing) is not worth a warning in the chat.

@@ -71,6 +71,7 @@ impl Engine {
             rebases: 0,
             restore: Default::default(),
             rooms: BTreeMap::new(),
+            room_out: BTreeMap::new(),
         };
         e.save_account();
         e.save_account_keys();
@@ -112,6 +113,9 @@ impl Engine {
         let mut own_changes = Vec::new();
         let mut peers = BTreeMap::new();
         let mut rooms = BTreeMap::new();
+        let mut room_out = BTreeMap::new();
+        let mut room_history: Vec<(crate::group::RoomId, super::rooms::messages::RoomMessage)> =
+            Vec::new();
         let mut next_seq = 1;
         for (k, v) in records {
             let v = v.as_ref();
@@ -162,6 +166,19 @@ impl Engine {
                 own_devices = super::sync::decode_own_devices(v)?;
             } else if k == key::OWN_ACCOUNT {
                 own = Some(OwnAccount::decode(v)?);
+            } else if k.starts_with("rout/") {
+                let o: super::rooms::messages::RoomOut = codec::decode(RECORD_VERSION, v)?;
+                next_seq = next_seq.max(o.seq + 1);
+                room_out.insert(o.seq, o);
+            } else if let Some(rest) = k.strip_prefix("rmsg/") {
+                let id = rest
+                    .split('/')
+                    .next()
+                    .and_then(key::unhex::<16>)
+                    .ok_or_else(|| EngineError::Corrupt(format!("room message key {k}")))?;
+                let m: super::rooms::messages::RoomMessage = codec::decode(RECORD_VERSION, v)?;
+                next_seq = next_seq.max(m.seq + 1);
+                room_history.push((crate::group::RoomId(id), m));
             } else if let Some(h) = k.strip_prefix(key::ROOM) {
                 if let Some(id) = key::unhex::<16>(h) {
                     rooms.insert(
@@ -230,7 +247,18 @@ impl Engine {
             own_changes,
             rebases: 0,
             restore: Default::default(),
-            rooms,
+            rooms: {
+                for (id, m) in room_history {
+                    if let Some(r) = rooms.get_mut(&id) {
+                        r.history.push(m);
+                    }
+                }
+                for r in rooms.values_mut() {
+                    r.history.sort_by_key(|m| m.seq);
+                }
+                rooms
+            },
+            room_out,
         }))
     }
 }

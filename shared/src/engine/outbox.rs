@@ -35,6 +35,7 @@ impl Engine {
             .filter(|o| !own_waits || !self.own_devices.contains_key(&o.to))
             .map(|o| o.seq)
             .collect();
+        let mut frames = self.room_frames_due();
         for seq in due {
             // The counter is the one adopted now: a `Stale` answer updates
             // it, and the same bytes go again under the same id.
@@ -44,14 +45,23 @@ impl Engine {
                 .and_then(|o| self.list_counter_of(&o.to));
             if let Some(o) = self.outbox.get_mut(&seq) {
                 o.in_flight = true;
-                self.effects.push_back(Effect::Send(ClientFrame::Send {
-                    id: o.id,
-                    to: o.to,
-                    ephemeral: false,
-                    payload: o.payload.clone(),
-                    list,
-                }));
+                frames.push((
+                    seq,
+                    ClientFrame::Send {
+                        id: o.id,
+                        to: o.to,
+                        ephemeral: false,
+                        payload: o.payload.clone(),
+                        list,
+                    },
+                ));
             }
+        }
+        // One order for pairwise and room envelopes: a sender key goes
+        // before the room message that needs it.
+        frames.sort_by_key(|(seq, _)| *seq);
+        for (_, f) in frames {
+            self.effects.push_back(Effect::Send(f));
         }
     }
 

@@ -7,6 +7,7 @@
 //! follow.
 
 pub mod content;
+pub mod messages;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,8 @@ pub struct RoomEntry {
     pub unread: u32,
     /// Last message or change (list order).
     pub last_activity: UnixMs,
+    /// Messages, oldest first (stored one record each).
+    pub history: Vec<messages::RoomMessage>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -47,6 +50,7 @@ impl RoomEntry {
             room: Room::from_stored(&r.room).map_err(|e| EngineError::Corrupt(e.to_string()))?,
             unread: r.unread,
             last_activity: r.last_activity,
+            history: Vec::new(),
         })
     }
 }
@@ -104,6 +108,7 @@ impl Engine {
                 room: Room::new(log, me, self.device_id()),
                 unread: 0,
                 last_activity: now,
+                history: Vec::new(),
             },
         );
         self.save_room(&id)?;
@@ -155,6 +160,7 @@ impl Engine {
                     room: Room::new(log, me, self.device_id()),
                     unread: 0,
                     last_activity: now,
+                    history: Vec::new(),
                 },
             );
         }
