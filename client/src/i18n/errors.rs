@@ -81,6 +81,8 @@ impl Localize for EngineError {
             Self::Account(_) => tr!("engine-account"),
             Self::NotListed => tr!("engine-not-listed"),
             Self::SafetyPending => tr!("safety-pending"),
+            Self::UnknownRoom => tr!("engine-unknown-room"),
+            Self::Room(_) => tr!("engine-room"),
         }
     }
 }
