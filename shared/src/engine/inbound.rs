@@ -368,7 +368,7 @@ impl Engine {
                 let _ = self.room_changes(room, &changes, now);
             }
             // Needs the sending device, not only its conversation: taken in
-            // with room messages (branch `rooms`, next step).
+            // by `on_deliver` before it gets here.
             Content::Room(RoomPairwise::Key(_)) => {}
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {

@@ -2,9 +2,8 @@
 //! is in, creating one, and taking in membership changes from other
 //! members. The room logic itself (log, sender keys) is `crate::group`.
 //!
-//! Work in progress on branch `rooms`: sessions with members who are not
-//! contacts, room messages through `SendMany`, history and the screens
-//! follow.
+//! Not yet here (issue 15): sessions with members who are not contacts,
+//! `StaleMany` answers, receipts, files, lifetimes and the screens.
 
 pub mod content;
 pub mod messages;
