@@ -466,6 +466,9 @@ impl Engine {
         if self.online && now >= self.next_prekey_check {
             self.check_prekeys(now);
         }
+        if self.online && !self.parked.is_empty() {
+            self.fetch_lists_if_due(now);
+        }
         if now < self.next_expiry {
             return (self.next_expiry != UnixMs::NEVER).then_some(self.next_expiry);
         }

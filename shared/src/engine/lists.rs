@@ -181,6 +181,21 @@ impl Engine {
         if self.peers.is_empty() && self.own.is_none() {
             return false;
         }
+        self.fetch_lists_if_due(now);
+        let held = self
+            .parked
+            .iter()
+            .any(|p| p.id == parked.id && p.from == parked.from);
+        // Held until the lists come in, now or at the next refresh (`tick`
+        // asks for it), never left on the relay until a reconnect.
+        if !held && self.parked.len() < MAX_PARKED {
+            self.parked.push(parked);
+        }
+        true
+    }
+
+    /// Fetches the lists for parked envelopes when a refresh is due.
+    pub(super) fn fetch_lists_if_due(&mut self, now: UnixMs) {
         let last = self.lists_fetched_at;
         let due = last.is_none_or(|t| now >= t.saturating_add(REFRESH_EVERY));
         // Replies an adapter lost must not stop refreshes for good.
@@ -204,14 +219,6 @@ impl Engine {
                 self.http(Purpose::OwnList, GetDeviceList { account }.request(&()));
             }
         }
-        let held = self
-            .parked
-            .iter()
-            .any(|p| p.id == parked.id && p.from == parked.from);
-        if self.lists_pending > 0 && !held && self.parked.len() < MAX_PARKED {
-            self.parked.push(parked);
-        }
-        true
     }
 
     /// Our own list fetched because of a parked envelope.
