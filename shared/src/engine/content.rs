@@ -143,26 +143,37 @@ pub fn shown_as_is(c: char) -> bool {
         )
 }
 
+/// `len (u32 BE) || body || zeros` to a 128-byte bucket: every plaintext
+/// that goes into a session or a room message (pairwise or room content).
+pub(crate) fn pad(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + BUCKET);
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    let padded = out.len().div_ceil(BUCKET) * BUCKET;
+    out.resize(padded, 0);
+    out
+}
+
+/// The body inside [`pad`]'s output; non-zero padding is rejected.
+pub(crate) fn unpad(b: &[u8]) -> Result<&[u8], DecodeError> {
+    let (len, rest) = b.split_first_chunk::<4>().ok_or(DecodeError::Malformed)?;
+    let len = u32::from_be_bytes(*len) as usize;
+    let (body, pad) = rest.split_at_checked(len).ok_or(DecodeError::Malformed)?;
+    if pad.iter().any(|&z| z != 0) {
+        return Err(DecodeError::Malformed);
+    }
+    Ok(body)
+}
+
 impl Content {
     /// Padded plaintext: `len (u32 BE) || encoding || zeros` to a bucket.
     pub fn to_padded(&self) -> Vec<u8> {
-        let body = codec::encode(VERSION, self);
-        let mut out = Vec::with_capacity(body.len() + BUCKET);
-        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        out.extend_from_slice(&body);
-        let padded = out.len().div_ceil(BUCKET) * BUCKET;
-        out.resize(padded, 0);
-        out
+        pad(&codec::encode(VERSION, self))
     }
 
     /// Parses [`Self::to_padded`]; non-zero padding is rejected.
     pub fn from_padded(b: &[u8]) -> Result<Self, DecodeError> {
-        let (len, rest) = b.split_first_chunk::<4>().ok_or(DecodeError::Malformed)?;
-        let len = u32::from_be_bytes(*len) as usize;
-        if len > rest.len() || rest[len..].iter().any(|&z| z != 0) {
-            return Err(DecodeError::Malformed);
-        }
-        let content: Self = codec::decode(VERSION, &rest[..len])?;
+        let content: Self = codec::decode(VERSION, unpad(b)?)?;
         if let Self::Text { text, .. } = &content
             && text.len() > MAX_TEXT
         {

@@ -11,6 +11,7 @@ use crate::crypto::account::{AccountId, AccountKeyPair};
 use crate::crypto::codec;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::session::{MemoryPreKeys, Session};
+use crate::engine::content::pad;
 use crate::group::{Invitee, Lifetime, Room, RoomId, RoomLog};
 use crate::protocol::ws::{ClientFrame, DeviceId, Recipient};
 use crate::time::UnixMs;
@@ -127,8 +128,7 @@ impl RoomScenario {
     /// The baseline: the message encrypted over each pairwise session, as
     /// Parley sends to a contact's devices (one envelope per device).
     pub fn send_pairwise(&mut self, text: &[u8]) -> Result<WireCost, ScenarioError> {
-        let mut plain = text.to_vec();
-        plain.resize(text.len().div_ceil(128) * 128, 0);
+        let plain = pad(text);
         let mut cost = WireCost::default();
         for (d, s) in &mut self.sessions {
             cost.shares += 1;
@@ -147,8 +147,6 @@ impl RoomScenario {
             .as_ref()
             .map(|s| codec::encode(1, s))
             .unwrap_or_default();
-        // Engine content is padded to 128-byte buckets.
-        let padded = share.len().div_ceil(128) * 128;
         let payload = p.message.to_bytes();
         let mut cost = WireCost {
             shares: p.share_to.len(),
@@ -171,8 +169,8 @@ impl RoomScenario {
         }
         .to_bytes()
         .len();
-        let mut plain = share;
-        plain.resize(padded, 0);
+        // Padded to 128-byte buckets like engine content.
+        let plain = pad(&share);
         for d in &p.share_to {
             if let Some(s) = self.sessions.get_mut(d) {
                 cost.share_bytes += send_frame_len(*d, s.encrypt(&plain)?);

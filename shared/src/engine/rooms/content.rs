@@ -46,28 +46,16 @@ pub enum RoomContent {
 }
 
 const VERSION: u8 = 1;
-const BUCKET: usize = 128;
 
 impl RoomContent {
-    /// `len (u32 BE) || version || postcard || zero padding` to 128 bytes,
-    /// as pairwise content, so lengths leak only in buckets.
+    /// Padded like pairwise content, so lengths leak only in 128-byte
+    /// buckets.
     pub fn to_padded(&self) -> Vec<u8> {
-        let body = codec::encode(VERSION, self);
-        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-        let mut out = len.to_be_bytes().to_vec();
-        out.extend_from_slice(&body);
-        out.resize(out.len().div_ceil(BUCKET) * BUCKET, 0);
-        out
+        super::super::content::pad(&codec::encode(VERSION, self))
     }
 
     /// Reverses [`Self::to_padded`]; non-zero padding is refused.
     pub fn from_padded(b: &[u8]) -> Result<Self, DecodeError> {
-        let (len, rest) = b.split_first_chunk::<4>().ok_or(DecodeError::Malformed)?;
-        let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| DecodeError::Malformed)?;
-        let (body, pad) = rest.split_at_checked(len).ok_or(DecodeError::Malformed)?;
-        if pad.iter().any(|&x| x != 0) {
-            return Err(DecodeError::Malformed);
-        }
-        codec::decode(VERSION, body)
+        codec::decode(VERSION, super::super::content::unpad(b)?)
     }
 }
