@@ -6,8 +6,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  backHome, incoming, inChatWith, joinWithPin, newUser, openJoin, outgoingStatus, PHONE, send,
-  setPresence, showInvite,
+  backHome, incoming, inChatWith, joinWithPin, newUser, openJoin, outgoingStatus, PHONE, screenshot,
+  send, showInvite,
 } from './app.mjs';
 import { launchBrowser, startRelay } from './harness.mjs';
 
@@ -43,22 +43,13 @@ async function frame(caption, secs, left, right) {
 
 try {
   stage = await (await browser.newContext({ viewport: { width: 840, height: 960 } })).newPage();
-  const alice = await newUser(browser, relay.base, 'Alice', null);
-  const ctx = await browser.newContext(PHONE);
-  const bob = { context: ctx, page: await ctx.newPage(), name: 'Bob' };
-  await bob.page.goto(relay.base + '/');
-  await bob.page.waitForSelector('main[data-screen="onboarding"]', T);
-  await bob.page.getByLabel('Your name').fill('Bob');
-  await bob.page.waitForSelector('.relay-status[data-state="ready"]', T);
-  await bob.page.screenshot({ path: path.join(shots, 'onboarding.png') });
-  await frame('Two people open Parley', 2, alice, bob);
-  await bob.page.getByRole('button', { name: 'Create my identity' }).click();
-  await bob.page.waitForSelector('main[data-screen="home"]', T);
-  await bob.page.waitForSelector('.conn[data-state="online"]', T);
-  await setPresence(bob.page, true);
+  const alice = await newUser(browser, relay.base, 'Alice');
+  // The same onboarding as the tests, which takes the screenshot on its way.
+  const bob = await newUser(browser, relay.base, 'Bob', 'onboarding');
+  await frame('Two people open Parley: each identity is made in the browser', 2, alice, bob);
 
   const { pin } = await showInvite(alice.page, { pin: true });
-  await alice.page.screenshot({ path: path.join(shots, 'invite.png') });
+  await screenshot(alice.page, 'invite');
   await openJoin(bob.page);
   await bob.page.getByLabel('PIN shown on the other screen').fill(pin);
   await frame('Alice shows a PIN, Bob types it', 2.5, alice, bob);
@@ -78,7 +69,7 @@ try {
     await outgoingStatus(from.page, text, 'read').catch(() => {});
     await frame('A short chat, with delivery and read states', 1.6, alice, bob);
   }
-  await alice.page.screenshot({ path: path.join(shots, 'chat.png') });
+  await screenshot(alice.page, 'chat');
 
   // A file that deletes itself: the lifetime is chosen when attaching.
   await alice.page.locator('input[type="file"]').setInputFiles({
@@ -104,7 +95,7 @@ try {
   }
 
   await backHome(bob.page);
-  await bob.page.screenshot({ path: path.join(shots, 'conversations.png') });
+  await screenshot(bob.page, 'conversations');
 
   // The same conversation in Russian (the language chosen in Settings).
   for (const p of [alice.page, bob.page]) {
@@ -112,17 +103,17 @@ try {
     await p.reload();
   }
   await bob.page.waitForSelector('main[data-screen="home"]', T);
-  await bob.page.screenshot({ path: path.join(shots, 'conversations-ru.png') });
+  await screenshot(bob.page, 'conversations-ru');
   await alice.page.waitForSelector('main[data-screen="home"]', T);
   await alice.page.locator('.conversation', { hasText: 'Bob' }).click();
   await alice.page.waitForSelector('main[data-screen="chat"]', T);
   await incoming(alice.page, 'Hi Alice');
-  await alice.page.screenshot({ path: path.join(shots, 'chat-ru.png') });
+  await screenshot(alice.page, 'chat-ru');
   const ru = await (await browser.newContext({ ...PHONE, locale: 'ru-RU' })).newPage();
   await ru.goto(relay.base + '/');
   await ru.waitForSelector('main[data-screen="onboarding"]', T);
   await ru.waitForSelector('.relay-status[data-state="ready"]', T);
-  await ru.screenshot({ path: path.join(shots, 'onboarding-ru.png') });
+  await screenshot(ru, 'onboarding-ru');
 
   // ffmpeg's concat list: each frame with its duration (the last one twice,
   // as the format wants).
