@@ -126,7 +126,15 @@ describe('linking a browser into an account', () => {
     await linkFrom(alice.page, phone.code, { camera: true });
     assert.equal((await devices(alice.page)).length, 2);
     await backHome(alice.page);
-    await phone.page.waitForSelector('main[data-screen="home"]', T);
+    await phone.page.waitForSelector('main[data-screen="home"]', T).catch(async (e) => {
+      // Seen only in full CI runs so far: say where the new device stopped.
+      const screen = await phone.page.locator('main').getAttribute('data-screen').catch(() => '?');
+      const text = (await phone.page.locator('main').innerText().catch(() => '')).slice(0, 600);
+      console.error(`new device stuck on screen ${screen}: ${text}`);
+      console.error(`its console: ${JSON.stringify(problems)}`);
+      console.error(`relay log tail:\n${relay.log().slice(-6000)}`);
+      throw e;
+    });
 
     // The earlier history came over.
     await openConversation(phone.page, 'Bob');
