@@ -8,10 +8,10 @@
 
 mod common;
 
-use common::api::{Api, Device, Ws};
+use common::api::{Api, Device, Ws, put_list, signed_list};
 use common::backends::relay_tests;
 use common::relay::RelayBuilder;
-use parley_shared::crypto::account::{AccountKeyPair, DeviceEntry, DeviceList, SignedDeviceList};
+use parley_shared::crypto::account::{AccountKeyPair, DeviceEntry, SignedDeviceList};
 use parley_shared::crypto::os_rng;
 use parley_shared::protocol::api::{Endpoint as _, GetDeviceList, PutDeviceList};
 use parley_shared::protocol::ws::{ClientFrame, ServerFrame, close};
@@ -19,25 +19,12 @@ use parley_shared::time::UnixMs;
 
 const T0: UnixMs = UnixMs::from_millis(1_780_000_000_000);
 
-/// `devices` listed by `account` at `counter`, each having agreed.
 fn list(account: &AccountKeyPair, counter: u64, devices: &[&Device]) -> SignedDeviceList {
-    let entries = devices
-        .iter()
-        .map(|d| DeviceEntry::link(&d.identity, &account.public(), T0))
-        .collect();
-    account
-        .sign(&DeviceList::new(account.public(), counter, entries).unwrap())
-        .unwrap()
+    signed_list(account, counter, devices, T0)
 }
 
 async fn put(api: &Api, by: &Device, account: &AccountKeyPair, l: &SignedDeviceList) -> u16 {
-    let path = PutDeviceList {
-        account: account.public().id(),
-    }
-    .path();
-    api.send_bytes("PUT", &path, Some(&by.token), Some(l.to_bytes()))
-        .await
-        .0
+    put_list(api, by, account, l).await
 }
 
 /// The stored list's bytes, or the status when there is none.

@@ -10,15 +10,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::api::{Api, Device, Ws};
+use common::api::{Api, Device, Ws, put_list, signed_list};
 use common::backends::relay_tests;
 use common::relay::RelayBuilder;
 use common::{number_of, numbered_id};
 use parley_relay::db::Store;
-use parley_shared::crypto::account::{AccountKeyPair, DeviceEntry, DeviceList, SignedDeviceList};
+use parley_shared::crypto::account::{AccountKeyPair, SignedDeviceList};
 use parley_shared::crypto::os_rng;
 use parley_shared::protocol::ErrorCode;
-use parley_shared::protocol::api::{Endpoint as _, PutDeviceList};
 use parley_shared::protocol::ws::{
     ClientFrame, DeviceId, EnvelopeId, MAX_PAYLOAD, MAX_RECIPIENTS, Recipient, ServerFrame,
     StaleRecipient,
@@ -266,27 +265,12 @@ async fn a_resend_after_reconnect_is_stored_once(builder: RelayBuilder, pg: Opti
     assert!(b.silent_for(200).await && c.silent_for(200).await);
 }
 
-/// `devices` listed by `account` at `counter`, each having agreed.
 fn list(account: &AccountKeyPair, counter: u64, devices: &[&Device]) -> SignedDeviceList {
-    let entries = devices
-        .iter()
-        .map(|d| DeviceEntry::link(&d.identity, &account.public(), T0))
-        .collect();
-    account
-        .sign(&DeviceList::new(account.public(), counter, entries).unwrap())
-        .unwrap()
+    signed_list(account, counter, devices, T0)
 }
 
 async fn put(api: &Api, by: &Device, account: &AccountKeyPair, l: &SignedDeviceList) {
-    let path = PutDeviceList {
-        account: account.public().id(),
-    }
-    .path();
-    let st = api
-        .send_bytes("PUT", &path, Some(&by.token), Some(l.to_bytes()))
-        .await
-        .0;
-    assert_eq!(st, 204);
+    assert_eq!(put_list(api, by, account, l).await, 204);
 }
 
 /// Nothing of `(alice, id)` is stored, and nothing waits for `devices`.

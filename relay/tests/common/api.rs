@@ -304,3 +304,39 @@ impl Ws {
             .is_err()
     }
 }
+
+/// `devices` listed by `account` at `counter`, each having agreed at `at`.
+#[allow(dead_code)] // not every test file uses it
+pub(crate) fn signed_list(
+    account: &parley_shared::crypto::account::AccountKeyPair,
+    counter: u64,
+    devices: &[&Device],
+    at: parley_shared::time::UnixMs,
+) -> parley_shared::crypto::account::SignedDeviceList {
+    use parley_shared::crypto::account::{DeviceEntry, DeviceList};
+    let entries = devices
+        .iter()
+        .map(|d| DeviceEntry::link(&d.identity, &account.public(), at))
+        .collect();
+    account
+        .sign(&DeviceList::new(account.public(), counter, entries).expect("a valid list"))
+        .expect("the account's own list")
+}
+
+/// Publishes `list` for `account` as `by`; the status.
+#[allow(dead_code)] // not every test file uses it
+pub(crate) async fn put_list(
+    api: &Api,
+    by: &Device,
+    account: &parley_shared::crypto::account::AccountKeyPair,
+    list: &parley_shared::crypto::account::SignedDeviceList,
+) -> u16 {
+    use parley_shared::protocol::api::Endpoint as _;
+    let path = parley_shared::protocol::api::PutDeviceList {
+        account: account.public().id(),
+    }
+    .path();
+    api.send_bytes("PUT", &path, Some(&by.token), Some(list.to_bytes()))
+        .await
+        .0
+}
