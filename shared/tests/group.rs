@@ -460,3 +460,38 @@ fn a_room_survives_storage_and_keeps_its_replay_memory() {
     let (_, plain) = bob.decrypt(people[0].device, &q.message).expect("m2");
     assert_eq!(plain.as_slice(), b"two");
 }
+
+#[test]
+fn a_device_keeps_the_sender_keys_shared_last() {
+    let mut rng = SeededRng::new("group key order");
+    let people = people(&mut rng, 2);
+    let (mut rooms, _) = room_of(&people);
+    let all = devices(&people);
+    // Eight keys in turn, each shared at index 0 (so the index cannot tell
+    // their age): only the last four stay.
+    let mut sent = Vec::new();
+    for i in 0..8 {
+        rooms[0].rotate_sender_key();
+        let p = rooms[0]
+            .encrypt(T0, &all, format!("key {i}").as_bytes())
+            .expect("encrypt");
+        deliver_share(&people, &mut rooms, 0, &p);
+        sent.push(p.message);
+    }
+    assert_eq!(
+        rooms[1].inbound_keys(),
+        parley_shared::group::room::KEYS_PER_DEVICE
+    );
+    for (i, m) in sent.iter().enumerate() {
+        let got = rooms[1].decrypt(people[0].device, m).map(|_| ());
+        if i < 4 {
+            assert_eq!(
+                got,
+                Err(GroupError::UnknownSenderKey),
+                "key {i} was dropped"
+            );
+        } else {
+            assert_eq!(got, Ok(()), "key {i} was kept");
+        }
+    }
+}

@@ -177,28 +177,29 @@ impl Room {
         if !self.joined() || !self.state().is_member(&account) || from == self.device {
             return Err(GroupError::NotMember);
         }
-        let key = InboundKey::accept(share, from, account)?;
+        // Later shares get higher numbers: the order they arrived in.
+        let order = self
+            .inbound
+            .values()
+            .map(InboundKey::order)
+            .max()
+            .map_or(0, |o| o + 1);
+        let key = InboundKey::accept(share, from, account, order)?;
         if self.inbound.contains_key(&key.id()) {
             return Ok(());
         }
         self.inbound.insert(key.id(), key);
-        // Bound what one device can make us keep: its newest keys only.
-        let mine: Vec<SessionId> = self
+        // Bound what one device can make us keep: the keys it shared last.
+        let mut mine: Vec<(u64, SessionId)> = self
             .inbound
             .values()
             .filter(|k| k.sender() == from)
-            .map(InboundKey::id)
+            .map(|k| (k.order(), k.id()))
             .collect();
         if mine.len() > KEYS_PER_DEVICE {
-            // Insertion order is not kept; drop the keys with the highest
-            // first index last (they are the newest shares).
-            let mut by_age: Vec<(u32, SessionId)> = mine
-                .iter()
-                .filter_map(|id| self.inbound.get(id).map(|k| (k.first_index(), *id)))
-                .collect();
-            by_age.sort();
-            for (_, id) in by_age.into_iter().take(mine.len() - KEYS_PER_DEVICE) {
-                self.inbound.remove(&id);
+            mine.sort();
+            for (_, id) in mine.iter().take(mine.len() - KEYS_PER_DEVICE) {
+                self.inbound.remove(id);
             }
         }
         Ok(())

@@ -177,6 +177,8 @@ pub struct InboundKey {
     account: AccountId,
     first: u32,
     seen: BTreeSet<u32>,
+    /// Arrival order among the room's keys (the oldest go first).
+    order: u64,
 }
 
 impl core::fmt::Debug for InboundKey {
@@ -198,6 +200,7 @@ impl InboundKey {
         share: &SenderKeyShare,
         sender: DeviceId,
         account: AccountId,
+        order: u64,
     ) -> Result<Self, GroupError> {
         let key = SessionKey::from_bytes(&share.key).map_err(|_| GroupError::Malformed)?;
         let session = InboundGroupSession::new(&key, SessionConfig::version_1());
@@ -211,6 +214,7 @@ impl InboundKey {
             account,
             first,
             seen: BTreeSet::new(),
+            order,
         })
     }
 
@@ -227,6 +231,11 @@ impl InboundKey {
     /// That device's account.
     pub fn account(&self) -> AccountId {
         self.account
+    }
+
+    /// When it arrived, relative to the room's other keys.
+    pub fn order(&self) -> u64 {
+        self.order
     }
 
     /// The first index it can read.
@@ -265,6 +274,7 @@ impl InboundKey {
             sender: self.sender,
             account: self.account,
             seen: self.seen.iter().copied().collect(),
+            order: self.order,
         })
     }
 
@@ -283,6 +293,7 @@ impl InboundKey {
             account: s.account,
             first,
             seen: s.seen.iter().copied().collect(),
+            order: s.order,
         })
     }
 }
@@ -303,6 +314,7 @@ pub struct StoredInbound {
     sender: DeviceId,
     account: AccountId,
     seen: Vec<u32>,
+    order: u64,
 }
 
 impl Drop for StoredOutbound {
