@@ -484,3 +484,46 @@ notify-file = File: { $name }
 notify-unsupported = This browser cannot show notifications for Parley (an installed app or a recent browser can).
 notify-denied = The browser refused notifications. Allow them for this site in the browser’s settings, then try again.
 notify-subscribe-failed = The browser’s push service did not accept a subscription. Try again later.
+# Group rooms
+room-new = New room
+room-new-title = New room
+room-no-contacts = Pair with someone first: a room is made of your contacts.
+room-name = Room name
+room-name-placeholder = Weekend trip
+room-pick = Members
+room-pick-hint = Pick the contacts to add. Members see each other’s names, and their devices start encrypted sessions with each other.
+room-lifetime = The room ends
+room-lifetime-never = Never
+room-create = Create room
+room-error-name = Give the room a name.
+room-error-members = Pick at least one contact.
+room-members = { $count ->
+    [one] { $count } member
+   *[other] { $count } members
+}
+room-details = Members
+room-member-list = Members
+room-admin = admin
+room-you = you
+room-safety = Safety number
+room-remove = Remove
+room-remove-confirm = Remove { $name }? Click again
+room-leave = Leave room
+room-leave-confirm = Really leave? Click again
+room-read-only = You are no longer a member of this room: its history stays here, read-only.
+room-ends-in = ends in { $time }
+room-read-by = read by { $read } of { $total }
+room-delivered-to = delivered to { $count } of { $total }
+room-preview-you = You: { $text }
+room-preview-from = { $name }: { $text }
+room-notice-created = { $by } created the room
+room-notice-added = { $by } added { $name }
+room-notice-removed = { $by } removed { $name }
+room-notice-removed-you = { $by } removed you from the room
+room-notice-left = { $name } left
+room-notice-you-left = You left the room
+room-notice-promoted = { $by } made { $name } an admin
+room-notice-renamed = { $by } renamed the room to “{ $name }”
+room-notice-lifetime = { $by } changed when the room ends
+room-notice-ignored = A change by { $by } was ignored: they are not allowed to make it.
+engine-room-refused = Only an admin of the room can do this, or it does not fit the member list.

@@ -506,3 +506,47 @@ notify-file = Файл: { $name }
 notify-unsupported = Этот браузер не может показывать уведомления Parley (установленное приложение или свежий браузер могут).
 notify-denied = Браузер запретил уведомления. Разрешите их для этого сайта в настройках браузера и попробуйте снова.
 notify-subscribe-failed = Push-сервис браузера не принял подписку. Попробуйте позже.
+# Группы
+room-new = Новая группа
+room-new-title = Новая группа
+room-no-contacts = Сначала свяжитесь с кем-нибудь: группа состоит из ваших контактов.
+room-name = Название группы
+room-name-placeholder = Поездка на выходные
+room-pick = Участники
+room-pick-hint = Выберите контакты. Участники видят имена друг друга, а их устройства открывают друг с другом зашифрованные сеансы.
+room-lifetime = Группа закончится
+room-lifetime-never = Никогда
+room-create = Создать группу
+room-error-name = Дайте группе название.
+room-error-members = Выберите хотя бы один контакт.
+room-members = { $count ->
+    [one] { $count } участник
+    [few] { $count } участника
+   *[many] { $count } участников
+}
+room-details = Участники
+room-member-list = Участники
+room-admin = админ
+room-you = вы
+room-safety = Код безопасности
+room-remove = Удалить
+room-remove-confirm = Удалить { $name }? Нажмите ещё раз
+room-leave = Выйти из группы
+room-leave-confirm = Точно выйти? Нажмите ещё раз
+room-read-only = Вы больше не участник этой группы: её история остаётся здесь, только для чтения.
+room-ends-in = закончится через { $time }
+room-read-by = прочитали { $read } из { $total }
+room-delivered-to = доставлено { $count } из { $total }
+room-preview-you = Вы: { $text }
+room-preview-from = { $name }: { $text }
+room-notice-created = { $by } создаёт группу
+room-notice-added = { $by } добавляет { $name }
+room-notice-removed = { $by } удаляет { $name }
+room-notice-removed-you = { $by } удаляет вас из группы
+room-notice-left = { $name } выходит из группы
+room-notice-you-left = Вы вышли из группы
+room-notice-promoted = { $by } делает { $name } админом
+room-notice-renamed = { $by } переименовывает группу в «{ $name }»
+room-notice-lifetime = { $by } меняет срок жизни группы
+room-notice-ignored = Изменение от { $by } пропущено: у него нет на это прав.
+engine-room-refused = Это может сделать только админ группы, или изменение не подходит к списку участников.

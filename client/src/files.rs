@@ -11,7 +11,8 @@ use parley_shared::crypto::os_rng;
 use parley_shared::crypto::stream::FileKey;
 use parley_shared::engine::files::FileOffer;
 use parley_shared::engine::flow::{BlobError, BlobRequest, Step};
-use parley_shared::engine::transfer::{DownloadFlow, NewUpload, TransferError, UploadFlow};
+use parley_shared::engine::transfer::{DownloadFlow, FileTo, NewUpload, TransferError, UploadFlow};
+use parley_shared::group::RoomId;
 use parley_shared::protocol::api;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::Millis;
@@ -111,7 +112,7 @@ impl crate::i18n::Localize for FileError {
 /// Strips image metadata, then runs the engine's upload flow: reserve,
 /// encrypt and put the ciphertext, and only then send the offer.
 pub(crate) async fn send(
-    peer: DeviceId,
+    to: FileTo,
     file: File,
     ttl: Millis,
     delete_after_download: bool,
@@ -139,7 +140,7 @@ pub(crate) async fn send(
     }
     let key = FileKey::generate(&mut os_rng());
     let mut flow = UploadFlow::new(NewUpload {
-        peer,
+        to,
         name,
         mime,
         size: source.size() as u64,
@@ -271,7 +272,23 @@ pub(crate) async fn receive(
     offer: FileOffer,
     p: RwSignal<Option<Progress>>,
 ) -> Result<Blob, FileError> {
-    let mut flow = DownloadFlow::accept(peer, id, offer);
+    run_download(DownloadFlow::accept(peer, id, offer), p).await
+}
+
+/// Accepts a file offered in a room (this device's download only).
+pub(crate) async fn receive_in_room(
+    room: RoomId,
+    id: [u8; 16],
+    offer: FileOffer,
+    p: RwSignal<Option<Progress>>,
+) -> Result<Blob, FileError> {
+    run_download(DownloadFlow::accept_in_room(room, id, offer), p).await
+}
+
+async fn run_download(
+    mut flow: DownloadFlow,
+    p: RwSignal<Option<Progress>>,
+) -> Result<Blob, FileError> {
     let mut blob = None;
     loop {
         match flow.step(crate::api::now()) {

@@ -16,6 +16,7 @@ mod pair;
 mod pwa;
 mod qr;
 mod relay;
+mod room_view;
 mod runtime;
 mod store;
 mod ui;

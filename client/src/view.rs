@@ -125,6 +125,8 @@ pub(crate) struct Views {
     pub list: RwSignal<Vec<RowView>>,
     /// Privacy preferences.
     pub prefs: RwSignal<Prefs>,
+    /// Group rooms.
+    pub rooms: crate::room_view::RoomViews,
 }
 
 impl Views {
@@ -137,6 +139,7 @@ impl Views {
             }),
             list: RwSignal::new(Vec::new()),
             prefs: RwSignal::new(Prefs::default()),
+            rooms: crate::room_view::RoomViews::new(),
         }
     }
 
@@ -222,6 +225,7 @@ pub(crate) fn publish(ui: &Ui) {
         crate::notify::rows_changed(&rows);
         set_if_changed(views.list, rows);
         set_if_changed(views.prefs, e.prefs().clone());
+        views.rooms.show(e);
         if e.is_online() {
             set_if_changed(ui.conn, Conn::Online);
         } else if ui.conn.get_untracked() == Conn::Online {

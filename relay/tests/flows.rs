@@ -273,7 +273,7 @@ fn offers(c: &Client, peer: &DeviceId) -> Vec<([u8; 16], FileOffer, FileState)> 
 fn upload(peer: DeviceId, size: usize, delete_after_download: bool) -> (UploadFlow, [u8; 32]) {
     let key = [7; 32];
     let flow = UploadFlow::new(NewUpload {
-        peer,
+        to: parley_shared::engine::transfer::FileTo::Contact(peer),
         name: "notes.txt".into(),
         mime: "text/plain".into(),
         size: size as u64,

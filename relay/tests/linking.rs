@@ -285,7 +285,7 @@ async fn contacts_files_and_deletions_reach_every_device(
     let plaintext = b"the minutes".repeat(20);
     let key = [9; 32];
     let mut up = UploadFlow::new(NewUpload {
-        peer: b_id,
+        to: parley_shared::engine::transfer::FileTo::Contact(b_id),
         name: "minutes.txt".into(),
         mime: "text/plain".into(),
         size: plaintext.len() as u64,

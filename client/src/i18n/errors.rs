@@ -83,6 +83,7 @@ impl Localize for EngineError {
             Self::SafetyPending => tr!("safety-pending"),
             Self::UnknownRoom => tr!("engine-unknown-room"),
             Self::Room(_) => tr!("engine-room"),
+            Self::RoomRefused(_) => tr!("engine-room-refused"),
         }
     }
 }

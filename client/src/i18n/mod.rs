@@ -6,6 +6,7 @@
 
 mod browser;
 mod errors;
+mod rooms;
 mod words;
 
 use std::borrow::Cow;
@@ -18,6 +19,7 @@ pub(crate) use browser::{
     clock, date_time, day_heading, day_or_time, init, iso, local_day, switch,
 };
 pub(crate) use errors::Localize;
+pub(crate) use rooms::room_notice;
 pub(crate) use words::{Case, duration, notice, period};
 
 /// A language the app is translated into.

@@ -120,7 +120,7 @@ fn Remaining(draft: RwSignal<String>) -> impl IntoView {
     }
 }
 
-fn page_visible() -> bool {
+pub(super) fn page_visible() -> bool {
     web_sys::window()
         .and_then(|w| w.document())
         .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
@@ -409,7 +409,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
         error.put(None);
         spawn_local(async move {
             let r = crate::files::send(
-                peer,
+                parley_shared::engine::transfer::FileTo::Contact(peer),
                 file,
                 file_ttl.get_untracked(),
                 delete_after.get_untracked(),

@@ -4,9 +4,11 @@ use leptos::prelude::*;
 
 use super::icons::{Icon, IconView};
 use super::{ConnBadge, Nav, Put, Screen, short_id};
+use crate::room_view::{RoomPreview, RoomRow};
 use crate::runtime::{self, Ui};
 use crate::view::{Preview, RowView};
 use crate::{api, i18n, tr};
+use parley_shared::group::RoomId;
 
 /// A contact's presence dot and word; the only part of a line that follows
 /// presence.
@@ -61,6 +63,61 @@ fn Line(r: RowView) -> impl IntoView {
     }
 }
 
+/// One room line.
+#[component]
+fn RoomLine(r: RoomRow) -> impl IntoView {
+    let nav = expect_context::<Nav>();
+    let (id, unread, at) = (r.id, r.unread, r.at);
+    let preview = r.preview.clone();
+    let members = r.members;
+    view! {
+        <li>
+            <button type="button" class="conversation room" data-room=room_id(&id)
+                aria-current=move || (nav.get() == Screen::Room(id)).then_some("page")
+                on:click=move |_| nav.put(Screen::Room(id))>
+                <span class="avatar room" aria-hidden="true">"#"</span>
+                <span class="who">
+                    <span class="name">{r.name}</span>
+                    <span class="members-count">{move || tr!("room-members", count = members)}</span>
+                    <span class="preview">{move || room_preview(&preview)}</span>
+                </span>
+                <span class="meta">
+                    <time class="time" datetime=i18n::iso(at) title=move || i18n::date_time(at)>
+                        {move || i18n::day_or_time(at, api::now())}
+                    </time>
+                    <Show when=move || { unread > 0 }>
+                        <span class="unread" aria-label=move || tr!("unread", count = unread)>{unread}</span>
+                    </Show>
+                </span>
+            </button>
+        </li>
+    }
+}
+
+fn room_preview(p: &RoomPreview) -> String {
+    match p {
+        RoomPreview::Text(None, t) => tr!("room-preview-you", text = t.clone()),
+        RoomPreview::Text(Some(who), t) => {
+            tr!("room-preview-from", name = who.clone(), text = t.clone())
+        }
+        RoomPreview::Notice(n) => i18n::room_notice(n),
+        RoomPreview::File(name) => tr!("preview-file", name = name.clone()),
+        RoomPreview::Empty => String::new(),
+    }
+}
+
+/// A room's id as the page names it (tests, links).
+pub(super) fn room_id(id: &RoomId) -> String {
+    id.0.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A line of the list: a contact or a room.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Item {
+    Contact(RowView),
+    Room(RoomRow),
+}
+
 /// The list with its header and the ways to add a contact: the whole Home
 /// screen on a phone, the side pane beside a conversation on a wide screen.
 #[component]
@@ -68,6 +125,18 @@ pub(super) fn ConversationList() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let nav = expect_context::<Nav>();
     let list = ui.views.list;
+    let rooms = ui.views.rooms.rows;
+    // Contacts and rooms in one list, most recent first.
+    let items = Memo::new(move |_| {
+        let mut v: Vec<(parley_shared::time::UnixMs, Item)> = list
+            .get()
+            .into_iter()
+            .map(|r| (r.at, Item::Contact(r)))
+            .chain(rooms.get().into_iter().map(|r| (r.at, Item::Room(r))))
+            .collect();
+        v.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        v.into_iter().map(|(_, i)| i).collect::<Vec<_>>()
+    });
     let me = runtime::read(|e| e.name().to_owned()).unwrap_or_default();
     view! {
         <header class="bar">
@@ -81,13 +150,17 @@ pub(super) fn ConversationList() -> impl IntoView {
         <div class="actions">
             <button type="button" class="primary" on:click=move |_| nav.put(Screen::Invite)>{move || tr!("invite-title")}</button>
             <button type="button" class="secondary" on:click=move |_| nav.put(Screen::Join(None))>{move || tr!("join-title")}</button>
+            <button type="button" class="secondary new-room" on:click=move |_| nav.put(Screen::NewRoom)>{move || tr!("room-new")}</button>
         </div>
-        <Show when=move || list.with(Vec::is_empty)>
+        <Show when=move || items.with(Vec::is_empty)>
             <p class="empty">{move || tr!("home-empty")}</p>
         </Show>
         <ul class="conversations" aria-label=move || tr!("home-conversations")>
-            <For each=move || list.get() key=|r| r.clone() let:r>
-                <Line r=r/>
+            <For each=move || items.get() key=|i| i.clone() let:i>
+                {match i {
+                    Item::Contact(r) => view! { <Line r=r/> }.into_any(),
+                    Item::Room(r) => view! { <RoomLine r=r/> }.into_any(),
+                }}
             </For>
         </ul>
     }

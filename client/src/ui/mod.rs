@@ -14,9 +14,13 @@ mod home;
 mod icons;
 mod invite;
 mod join;
+mod new_room;
 mod notify_card;
 mod onboarding;
 mod restore;
+mod room;
+mod room_file;
+mod room_members;
 mod scanner;
 mod scroll;
 mod settings;
@@ -26,6 +30,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::engine::pairing::Purpose;
 use parley_shared::engine::{AccountError, Engine};
+use parley_shared::group::RoomId;
 use parley_shared::protocol::api::Failure;
 use parley_shared::protocol::ws::DeviceId;
 
@@ -46,6 +51,10 @@ pub(crate) enum Screen {
     Home,
     /// One conversation.
     Chat(DeviceId),
+    /// One group room.
+    Room(RoomId),
+    /// Making a group room.
+    NewRoom,
     /// Showing an invite (QR + PIN).
     Invite,
     /// Joining: scan, paste or type (optionally with a link to use).
@@ -253,6 +262,14 @@ pub(crate) fn App() -> impl IntoView {
                     <chat::Chat peer=peer/>
                 </div>
             }.into_any(),
+            (Screen::Room(id), true) => view! {
+                <div class="panes">
+                    <Sidebar/>
+                    <room::RoomScreen room=id/>
+                </div>
+            }.into_any(),
+            (Screen::Room(id), false) => view! { <room::RoomScreen room=id/> }.into_any(),
+            (Screen::NewRoom, _) => view! { <new_room::NewRoom/> }.into_any(),
             (Screen::Home, false) => view! { <home::Home/> }.into_any(),
             (Screen::Chat(peer), false) => view! { <chat::Chat peer=peer/> }.into_any(),
             (Screen::Invite, _) => view! { <invite::InviteScreen purpose=Purpose::Contact/> }.into_any(),

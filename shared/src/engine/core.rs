@@ -14,6 +14,7 @@ use super::model::{AccountRecord, Body, Contact, Message, Notice, OutboxEntry, S
 use super::prekeys::KeysRecord;
 use super::rotation::PendingRotation;
 use super::sync::SyncEvent;
+use crate::crypto::account::AccountId;
 use crate::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use crate::crypto::pairing::Paired;
 use crate::crypto::safety::SafetyNumber;
@@ -82,8 +83,14 @@ pub struct Engine {
     pub(super) restore: super::restore::RestoreState,
     /// Group rooms this device is in (see `rooms`).
     pub(super) rooms: BTreeMap<crate::group::RoomId, super::rooms::RoomEntry>,
-    /// Room messages waiting for the relay (see `rooms::messages`).
-    pub(super) room_out: BTreeMap<u64, super::rooms::messages::RoomOut>,
+    /// Room messages waiting for the relay (see `rooms::outbound`).
+    pub(super) room_out: BTreeMap<u64, super::rooms::outbound::RoomOut>,
+    /// Room members who are not contacts (see `rooms::members`).
+    pub(super) members: BTreeMap<AccountId, super::rooms::members::MemberAccount>,
+    /// A member's device → its account.
+    pub(super) member_of: BTreeMap<DeviceId, AccountId>,
+    /// Room messages waiting for their sender key (see `rooms::held`).
+    pub(super) room_held: Vec<super::rooms::held::Held>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -216,6 +223,7 @@ impl Engine {
         }
         // Unacknowledged: the relay delivers them again.
         self.parked.clear();
+        self.room_held.clear();
         self.effects.push_back(Effect::Changed);
     }
 
@@ -240,12 +248,16 @@ impl Engine {
             .values()
             .flat_map(|p| p.others.iter())
             .chain(self.own_devices.iter())
+            .chain(self.members.values().flat_map(|m| m.devices.iter()))
             .filter(|(_, d)| d.session.is_none() && !d.waiting.is_empty())
             .map(|(id, _)| *id)
             .collect();
         for d in owed {
             self.fetch_bundle(d);
         }
+        // Room messages written while offline, and members not known yet.
+        self.ask_member_lists(now);
+        self.seal_room_out(rng, now);
         self.flush_outbox();
         self.effects.push_back(Effect::Changed);
     }
@@ -469,8 +481,15 @@ impl Engine {
         if self.online && !self.parked.is_empty() {
             self.fetch_lists_if_due(now);
         }
+        self.expire_held(now);
+        self.ask_member_lists(now);
+        let room_end = self.expire_rooms(now);
+        let sooner = |t: Option<UnixMs>| match (t, room_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if now < self.next_expiry {
-            return (self.next_expiry != UnixMs::NEVER).then_some(self.next_expiry);
+            return sooner((self.next_expiry != UnixMs::NEVER).then_some(self.next_expiry));
         }
         let mut next: Option<UnixMs> = None;
         let mut gone = Vec::new();
@@ -493,7 +512,7 @@ impl Engine {
             self.effects.push_back(Effect::Changed);
         }
         self.next_expiry = next.unwrap_or(UnixMs::NEVER);
-        next
+        sooner(next)
     }
 
     pub(super) fn insert_message(&mut self, peer: &DeviceId, m: Message, now: UnixMs) {

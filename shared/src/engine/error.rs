@@ -59,6 +59,10 @@ pub enum EngineError {
     /// A room change, share or message was refused.
     #[error(transparent)]
     Room(crate::group::GroupError),
+    /// The room's rules do not allow this change (not an admin, not a
+    /// member, or it does not fit the member list).
+    #[error(transparent)]
+    RoomRefused(crate::group::Refusal),
 }
 
 impl From<DecodeError> for EngineError {

@@ -49,6 +49,13 @@ pub(super) enum Purpose {
     List(DeviceId),
     /// Our own account's list, for an unknown sender.
     OwnList,
+    /// A room member's list (`parked`: for an unknown sender).
+    MemberList {
+        /// The member's account.
+        account: crate::crypto::account::AccountId,
+        /// Counted in the lists fetched for parked envelopes.
+        parked: bool,
+    },
     /// Our own account's list, to apply our changes on after a conflict.
     OwnRebase,
     /// A step of restoring a backup.
@@ -121,6 +128,9 @@ impl Engine {
             Purpose::OwnRebase => self.own_rebase(&reply),
             Purpose::List(conv) => self.list_fetched(rng, &conv, &reply, now),
             Purpose::OwnList => self.own_list_fetched(rng, &reply, now),
+            Purpose::MemberList { account, parked } => {
+                self.member_list_fetched(rng, &account, parked, &reply, now);
+            }
             Purpose::Restore(step) => self.restore_reply(step, &reply, now),
         }
         Ok(())

@@ -6,7 +6,6 @@ use super::content::{Content, ReceiptKind, clean_name};
 use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
 use super::lists::Parked;
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
-use super::rooms::content::RoomPairwise;
 use crate::crypto::session::{Session, Start};
 use crate::protocol::ErrorCode;
 use crate::protocol::auth::{CTX_SUCCESSOR, successor_statement};
@@ -37,9 +36,7 @@ impl Engine {
                 }
             }
             ServerFrame::Stale { id, list } => self.on_stale(rng, &id, list, now),
-            // Only answers a `SendMany`, which this engine does not send yet
-            // (group rooms, issue 15).
-            ServerFrame::StaleMany { .. } => {}
+            ServerFrame::StaleMany { id, stale } => self.on_stale_many(rng, &id, stale, now),
             ServerFrame::Presence { device, online } => {
                 let conv = self.conversation_of(&device).unwrap_or(device);
                 if let Some(c) = self.contacts.get_mut(&conv) {
@@ -72,6 +69,7 @@ impl Engine {
 
     fn on_send_error(&mut self, id: &EnvelopeId, code: ErrorCode, why: &str, now: UnixMs) {
         let Some(seq) = self.outbox.values().find(|o| &o.id == id).map(|o| o.seq) else {
+            self.room_send_error(id, code);
             return;
         };
         if matches!(
@@ -106,7 +104,7 @@ impl Engine {
         now: UnixMs,
     ) {
         if !ephemeral && crate::group::GroupMessage::is_group(payload) {
-            self.on_room_message(from, id, payload, now);
+            self.on_room_message(rng, from, id, payload, now);
             return;
         }
         let ack = Effect::Send(ClientFrame::Ack { from, id });
@@ -140,6 +138,7 @@ impl Engine {
         }
         let conv = self.conversation_of(&from).unwrap_or(from);
         let own = self.own_devices.contains_key(&from);
+        let member = self.member_account_of(&from);
         // A successor's first message was handled by `try_successor`.
         let result = known.map(|_| self.decrypt(rng, &from, payload));
         match result {
@@ -148,21 +147,22 @@ impl Engine {
             Some(Ok(plaintext)) if own => match Content::from_padded(&plaintext) {
                 Ok(Content::Sync(event)) => self.apply_sync(event, now),
                 Ok(Content::Handover(offer)) => self.handover_arrived(&from, offer),
-                Ok(Content::Room(RoomPairwise::Changes { room, changes })) => {
-                    let _ = self.room_changes(room, &changes, now);
-                }
-                Ok(Content::Room(RoomPairwise::Key(share))) => {
-                    if let Some(me) = self.account_public() {
-                        self.room_key(&from, me.id(), &share);
-                    }
+                Ok(Content::Room(r)) => {
+                    let me = self.account_public().map(|a| a.id());
+                    self.room_pairwise(rng, &from, me, r, now);
                 }
                 _ => {}
             },
+            // A room member who is not a contact: room content only.
+            Some(Ok(plaintext)) if member.is_some() => {
+                if let Ok(Content::Room(r)) = Content::from_padded(&plaintext) {
+                    self.room_pairwise(rng, &from, member, r, now);
+                }
+            }
             Some(Ok(plaintext)) => match Content::from_padded(&plaintext) {
-                Ok(Content::Room(RoomPairwise::Key(share))) => {
-                    if let Some(account) = self.peers.get(&conv).map(|p| p.account.id()) {
-                        self.room_key(&from, account, &share);
-                    }
+                Ok(Content::Room(r)) => {
+                    let account = self.peers.get(&conv).map(|p| p.account.id());
+                    self.room_pairwise(rng, &from, account, r, now);
                 }
                 Ok(content) => self.apply(rng, &conv, content, now),
                 // Authentic but not understood: a newer client's ephemeral
@@ -170,7 +170,7 @@ impl Engine {
                 Err(_) if ephemeral => {}
                 Err(e) => self.push_notice(&conv, Notice::Undecryptable(e.to_string()), now),
             },
-            Some(Err(_)) if own => {}
+            Some(Err(_)) if own || member.is_some() => {}
             Some(Err(e)) => self.push_notice(&conv, Notice::Undecryptable(e.to_string()), now),
         }
         if let Some(c) = self.slot(&from) {
@@ -363,13 +363,9 @@ impl Engine {
             Content::Typing(typing) => self.typing_received(from, typing, now),
             // Only the account's own devices may say what "we" did.
             Content::Sync(_) | Content::Handover(_) => {}
-            // A change that does not verify changes nothing (ADR 0025).
-            Content::Room(RoomPairwise::Changes { room, changes }) => {
-                let _ = self.room_changes(room, &changes, now);
-            }
             // Needs the sending device, not only its conversation: taken in
             // by `on_deliver` before it gets here.
-            Content::Room(RoomPairwise::Key(_)) => {}
+            Content::Room(_) => {}
             Content::Call(signal) => {
                 if signal.is_acceptable(now) {
                     self.effects.push_back(Effect::Call(*from, signal));

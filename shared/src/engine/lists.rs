@@ -55,6 +55,18 @@ impl Engine {
             self.resend(entry.seq);
             return;
         }
+        if let Some(account) = self.member_account_of(&entry.to) {
+            // A room member's list changed.
+            let adopted = list
+                .ok_or(ListProblem::Rollback)
+                .and_then(|l| self.adopt_member_list(&account, l));
+            if adopted.is_err() {
+                self.outbox.remove(&entry.seq);
+                self.pending.push(StoreOp::Delete(key::outbox(entry.seq)));
+            }
+            self.resend(entry.seq);
+            return;
+        }
         let Some(conv) = self.conversation_of(&entry.to) else {
             self.drop_outbox_to(&entry.to);
             self.commit();
@@ -213,6 +225,18 @@ impl Engine {
                 self.lists_pending += 1;
                 self.http(Purpose::List(conv), GetDeviceList { account }.request(&()));
             }
+            // Or a room member's.
+            let members: Vec<_> = self.members.keys().copied().collect();
+            for account in members {
+                self.lists_pending += 1;
+                self.http(
+                    Purpose::MemberList {
+                        account,
+                        parked: true,
+                    },
+                    GetDeviceList { account }.request(&()),
+                );
+            }
             // Or one of our own devices, new since our list.
             if let Some(account) = self.account_public().map(|a| a.id()) {
                 self.lists_pending += 1;
@@ -263,14 +287,15 @@ impl Engine {
     /// One of the lists fetched for parked envelopes is in (or failed).
     /// Once all are, parked envelopes whose sender a list now names are
     /// handled, and the others acknowledged and dropped.
-    fn list_arrived<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: UnixMs) {
+    pub(super) fn list_arrived<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: UnixMs) {
         self.lists_pending = self.lists_pending.saturating_sub(1);
         if self.lists_pending > 0 {
             return;
         }
         for p in std::mem::take(&mut self.parked) {
-            let known =
-                self.conversation_of(&p.from).is_some() || self.own_devices.contains_key(&p.from);
+            let known = self.conversation_of(&p.from).is_some()
+                || self.own_devices.contains_key(&p.from)
+                || self.member_of.contains_key(&p.from);
             if known {
                 self.on_deliver(rng, p.from, p.id, false, &p.payload, now);
             } else {
@@ -283,5 +308,7 @@ impl Engine {
             }
         }
         self.flush_outbox();
+        // Room messages held behind those envelopes can be read now.
+        self.retry_held(rng, now);
     }
 }

@@ -13,7 +13,9 @@ use super::model::{
 use super::own::OwnAccount;
 use super::peers::PeerAccount;
 use super::prekeys::{KeysRecord, ONE_TIME_BATCH};
+use super::rooms::members::MemberAccount;
 use super::rotation::PendingRotation;
+use crate::crypto::account::AccountId;
 use crate::crypto::codec;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::session::{MemoryPreKeys, Session};
@@ -72,6 +74,9 @@ impl Engine {
             restore: Default::default(),
             rooms: BTreeMap::new(),
             room_out: BTreeMap::new(),
+            members: BTreeMap::new(),
+            member_of: BTreeMap::new(),
+            room_held: Vec::new(),
         };
         e.save_account();
         e.save_account_keys();
@@ -114,6 +119,7 @@ impl Engine {
         let mut peers = BTreeMap::new();
         let mut rooms = BTreeMap::new();
         let mut room_out = BTreeMap::new();
+        let mut members = BTreeMap::new();
         let mut room_history: Vec<(crate::group::RoomId, super::rooms::messages::RoomMessage)> =
             Vec::new();
         let mut next_seq = 1;
@@ -166,8 +172,13 @@ impl Engine {
                 own_devices = super::sync::decode_own_devices(v)?;
             } else if k == key::OWN_ACCOUNT {
                 own = Some(OwnAccount::decode(v)?);
+            } else if let Some(h) = k.strip_prefix(key::MEMBER) {
+                let id = key::unhex::<32>(h)
+                    .map(AccountId::new)
+                    .ok_or_else(|| EngineError::Corrupt(format!("member key {k}")))?;
+                members.insert(id, MemberAccount::decode(v)?);
             } else if k.starts_with("rout/") {
-                let o: super::rooms::messages::RoomOut = codec::decode(RECORD_VERSION, v)?;
+                let o: super::rooms::outbound::RoomOut = codec::decode(RECORD_VERSION, v)?;
                 next_seq = next_seq.max(o.seq + 1);
                 room_out.insert(o.seq, o);
             } else if let Some(rest) = k.strip_prefix("rmsg/") {
@@ -259,6 +270,14 @@ impl Engine {
                 rooms
             },
             room_out,
+            member_of: members
+                .iter()
+                .flat_map(|(a, m): (&AccountId, &MemberAccount)| {
+                    m.devices.keys().map(move |d| (*d, *a))
+                })
+                .collect(),
+            members,
+            room_held: Vec::new(),
         }))
     }
 }

@@ -248,6 +248,8 @@ pub(crate) mod key {
     pub(crate) const PEER: &str = "peer/";
     /// A group room (its log and sender keys).
     pub(crate) const ROOM: &str = "room/";
+    /// A room member who is not a contact (account, list, sessions).
+    pub(crate) const MEMBER: &str = "member/";
 
     pub(crate) fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
@@ -279,6 +281,10 @@ pub(crate) mod key {
 
     pub(crate) fn archive(d: &DeviceId) -> String {
         format!("{ARCHIVE}{}", hex(d.as_bytes()))
+    }
+
+    pub(crate) fn member(a: &crate::crypto::account::AccountId) -> String {
+        format!("{MEMBER}{}", hex(a.as_bytes()))
     }
 
     pub(crate) fn room(id: &crate::group::RoomId) -> String {

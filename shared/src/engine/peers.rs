@@ -130,6 +130,14 @@ impl Engine {
         if self.own_devices.contains_key(device) {
             return self.own.as_ref().map(|o| o.list.counter());
         }
+        if let Some(account) = self.member_of.get(device) {
+            return self
+                .members
+                .get(account)?
+                .list
+                .as_ref()
+                .map(|(l, _)| l.counter());
+        }
         let conv = self.conversation_of(device)?;
         self.peers.get(&conv).map(|p| p.list.counter())
     }
@@ -148,6 +156,8 @@ impl Engine {
             self.save_peer(&conv);
         } else if self.own_devices.contains_key(device) {
             self.save_own_devices();
+        } else if let Some(account) = self.member_of.get(device).copied() {
+            self.save_member(&account);
         }
     }
 

@@ -46,9 +46,10 @@ impl Engine {
                 seen: &mut c.seen,
             });
         }
-        let d = match self.owners.get(device).copied() {
-            Some(conv) => self.peers.get_mut(&conv)?.others.get_mut(device)?,
-            None => self.own_devices.get_mut(device)?,
+        let d = match (self.owners.get(device), self.member_of.get(device)) {
+            (Some(conv), _) => self.peers.get_mut(conv)?.others.get_mut(device)?,
+            (None, Some(account)) => self.members.get_mut(account)?.devices.get_mut(device)?,
+            (None, None) => self.own_devices.get_mut(device)?,
         };
         Some(Slot {
             identity: &d.identity,

@@ -50,12 +50,22 @@ pub enum TransferError {
     Engine(#[from] EngineError),
 }
 
+/// Where a file goes, or came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileTo {
+    /// A contact's conversation.
+    Contact(DeviceId),
+    /// A room, with the member devices that may download it (see
+    /// [`Engine::room_file_devices`]).
+    Room(crate::group::RoomId, Vec<DeviceId>),
+}
+
 /// A file to send, once the adapter knows its final bytes (after metadata
 /// stripping) and has made its key.
 #[derive(Clone)]
 pub struct NewUpload {
-    /// The contact.
-    pub peer: DeviceId,
+    /// The conversation.
+    pub to: FileTo,
     /// File name.
     pub name: String,
     /// MIME type.
@@ -101,9 +111,13 @@ pub struct UploadFlow {
 impl UploadFlow {
     /// Starts by reserving the object.
     pub fn new(file: NewUpload) -> Self {
+        let recipients = match &file.to {
+            FileTo::Contact(peer) => vec![*peer],
+            FileTo::Room(_, devices) => devices.clone(),
+        };
         let req = CreateUpload.request(&Json(CreateAttachment {
             size: ciphertext_len(file.size),
-            recipients: vec![file.peer],
+            recipients,
             ttl_ms: file.ttl,
         }));
         Self {
@@ -171,11 +185,11 @@ impl UploadFlow {
                     delete_after_download: f.delete_after_download,
                     metadata_removed: f.metadata_removed,
                 };
-                self.queue.finish(
-                    engine
-                        .send_attachment(rng, &f.peer, offer, now)
-                        .map_err(Into::into),
-                );
+                let sent = match &f.to {
+                    FileTo::Contact(peer) => engine.send_attachment(rng, peer, offer, now),
+                    FileTo::Room(room, _) => engine.send_room_file(rng, room, offer, now),
+                };
+                self.queue.finish(sent.map_err(Into::into));
             }
             Err(e) => {
                 self.waiting = Some(Up::Delete(TransferError::Blob(e)));
@@ -199,7 +213,7 @@ type DownStep = Step<(), Result<FileState, TransferError>>;
 /// Receiving (or declining) an offered file.
 #[derive(Debug)]
 pub struct DownloadFlow {
-    peer: DeviceId,
+    from: FileTo,
     id: MessageId,
     offer: FileOffer,
     queue: Queue<Result<FileState, TransferError>>,
@@ -207,9 +221,9 @@ pub struct DownloadFlow {
 }
 
 impl DownloadFlow {
-    fn with(peer: DeviceId, id: MessageId, offer: FileOffer, first: api::Request, w: Down) -> Self {
+    fn with(from: FileTo, id: MessageId, offer: FileOffer, first: api::Request, w: Down) -> Self {
         Self {
-            peer,
+            from,
             id,
             offer,
             queue: Queue::new(first),
@@ -223,7 +237,17 @@ impl DownloadFlow {
             id: offer.object.clone(),
         }
         .request(&());
-        Self::with(peer, id, offer, req, Down::Start)
+        Self::with(FileTo::Contact(peer), id, offer, req, Down::Start)
+    }
+
+    /// Accepts the file `id` offered in `room`. The state is this
+    /// device's own: nobody is told (the relay counts the downloads).
+    pub fn accept_in_room(room: crate::group::RoomId, id: MessageId, offer: FileOffer) -> Self {
+        let req = StartDownload {
+            id: offer.object.clone(),
+        }
+        .request(&());
+        Self::with(FileTo::Room(room, Vec::new()), id, offer, req, Down::Start)
     }
 
     /// Declines it: the object is deleted and the sender told.
@@ -232,7 +256,13 @@ impl DownloadFlow {
             id: offer.object.clone(),
         }
         .request(&());
-        Self::with(peer, id, offer, req, Down::Finish(FileState::Declined))
+        Self::with(
+            FileTo::Contact(peer),
+            id,
+            offer,
+            req,
+            Down::Finish(FileState::Declined),
+        )
     }
 
     /// The offer being fetched.
@@ -302,11 +332,20 @@ impl DownloadFlow {
         engine: &mut Engine,
         state: FileState,
     ) {
-        self.queue.finish(
-            engine
-                .set_file_state(rng, &self.peer, &self.id, state)
-                .map(|()| state)
-                .map_err(Into::into),
-        );
+        let recorded = match &self.from {
+            FileTo::Contact(peer) => engine.set_file_state(rng, peer, &self.id, state),
+            // In a room the delete only gives up this device's access (the
+            // relay deletes the object with the last recipient): for this
+            // device the file is downloaded.
+            FileTo::Room(room, _) => {
+                let mine = match state {
+                    FileState::Deleted => FileState::Downloaded,
+                    s => s,
+                };
+                engine.room_file_state(room, &self.id, mine)
+            }
+        };
+        self.queue
+            .finish(recorded.map(|()| state).map_err(Into::into));
     }
 }

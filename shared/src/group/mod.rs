@@ -10,9 +10,9 @@ pub mod message;
 pub mod room;
 pub mod sender_key;
 
-pub use self::change::{Invitee, Lifetime, Op, RoomId, SignedChange};
+pub use self::change::{ChangeHash, Invitee, Lifetime, Op, RoomId, SignedChange};
 pub use self::error::GroupError;
-pub use self::log::{RoomLog, RoomState};
+pub use self::log::{Applied, Member, Outcome, Refusal, RoomLog, RoomState};
 pub use self::message::GroupMessage;
 pub use self::room::{Prepared, Room};
 pub use self::sender_key::{InboundKey, OutboundKey, SenderKeyShare, SessionId};

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::super::content::{MessageId, ReceiptKind};
+use super::super::files::FileOffer;
 use crate::crypto::codec::{self, DecodeError};
 use crate::group::{RoomId, SenderKeyShare, SignedChange};
 use crate::time::UnixMs;
@@ -22,7 +23,21 @@ pub enum RoomPairwise {
     },
     /// The sender's current sender key for a room.
     Key(SenderKeyShare),
+    /// The sender's device stored, or its person saw, these room messages
+    /// (to the author's devices only, so receipts cost one envelope per
+    /// reader, not one per member).
+    Receipt {
+        /// The room.
+        room: RoomId,
+        /// Delivered or read.
+        kind: ReceiptKind,
+        /// Which (at most [`MAX_RECEIPT_IDS`] are read).
+        ids: Vec<MessageId>,
+    },
 }
+
+/// Most message ids one receipt is read for.
+pub const MAX_RECEIPT_IDS: usize = 1024;
 
 /// The plaintext of a room message (padded like pairwise content).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,12 +51,13 @@ pub enum RoomContent {
         /// Sender's clock.
         sent_at: UnixMs,
     },
-    /// The sender stored or showed these messages.
-    Receipt {
-        /// Delivered or read.
-        kind: ReceiptKind,
-        /// Which.
-        ids: Vec<MessageId>,
+    /// A file, uploaded once for every member device (the relay lets each
+    /// of them download it; ADR 0026).
+    File {
+        /// Sender-chosen id.
+        id: MessageId,
+        /// What to fetch and how to open it.
+        offer: FileOffer,
     },
 }
 

@@ -1,61 +1,139 @@
-//! Room messages: encrypted once with this device's sender key (shared
-//! first over the pairwise sessions with the devices that lack it) and sent
-//! to every member device in one `SendMany`; received, decrypted and kept
-//! per room (ADR 0025, ADR 0026).
+//! Room history: what a room shows (texts and notices, with per-member
+//! delivery and read state for ours), sending a text, and taking in a room
+//! message (ADR 0025). The envelope side of sending is `outbound`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
-use super::super::content::{Content, MessageId};
+use super::super::content::MessageId;
 use super::super::core::{Effect, Engine, put};
 use super::super::error::EngineError;
+use super::super::files::{FileOffer, FileState};
 use super::super::model::Status;
 use super::super::outbox::random16;
-use super::content::{RoomContent, RoomPairwise};
+use super::content::RoomContent;
+use super::outbound::RoomOut;
 use crate::crypto::account::AccountId;
-use crate::crypto::codec::bytes;
-use crate::group::{GroupMessage, RoomId, SenderKeyShare};
-use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, Recipient};
+use crate::group::{GroupError, GroupMessage, RoomId};
+use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId};
 use crate::time::UnixMs;
 
 /// Longest room text, bytes.
 pub const MAX_ROOM_TEXT: usize = 64 * 1024;
 
+/// What a room entry shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoomBody {
+    /// A chat message.
+    Text(String),
+    /// Something that happened to the room.
+    Notice(RoomNotice),
+    /// A file and where it is.
+    File(RoomFile),
+}
+
+/// A file in a room's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomFile {
+    /// What to fetch and how to open it.
+    pub offer: FileOffer,
+    /// Offered, downloaded (by this device) or gone.
+    pub state: FileState,
+}
+
+/// A system line in a room ("Bob joined").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RoomNotice {
+    /// `by` created the room.
+    Created {
+        /// Who.
+        by: String,
+    },
+    /// `by` added `name`.
+    Added {
+        /// The new member.
+        name: String,
+        /// The admin.
+        by: String,
+    },
+    /// `by` removed `name`.
+    Removed {
+        /// The member removed.
+        name: String,
+        /// The admin.
+        by: String,
+    },
+    /// `by` removed this account: the room is read-only from here on.
+    RemovedYou {
+        /// The admin.
+        by: String,
+    },
+    /// `name` left.
+    Left {
+        /// Who.
+        name: String,
+    },
+    /// This account left.
+    YouLeft,
+    /// `by` made `name` an admin.
+    Promoted {
+        /// The new admin.
+        name: String,
+        /// The admin.
+        by: String,
+    },
+    /// `by` renamed the room.
+    Renamed {
+        /// The new name.
+        name: String,
+        /// The admin.
+        by: String,
+    },
+    /// `by` changed when the room ends.
+    LifetimeChanged {
+        /// The admin.
+        by: String,
+    },
+    /// A change `by` was not allowed to make: ignored.
+    Ignored {
+        /// Its author.
+        by: String,
+    },
+}
+
 /// One entry of a room's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomMessage {
-    /// Sender-chosen id.
+    /// Sender-chosen id (random for notices).
     pub id: MessageId,
     /// Local order.
     pub seq: u64,
-    /// The sender's account (`None`: this device).
+    /// The sender's account (`None`: this device, or a notice).
     pub from: Option<AccountId>,
-    /// The text.
-    pub text: String,
+    /// Text or notice.
+    pub body: RoomBody,
     /// Sent (outgoing) or received (incoming), Unix ms.
     pub at: UnixMs,
-    /// Outgoing: queued or sent.
+    /// Outgoing: queued or sent; incoming: delivered or read.
     pub status: Status,
+    /// Outgoing: the members whose device stored it.
+    pub delivered: BTreeSet<AccountId>,
+    /// Outgoing: the members who saw it.
+    pub read: BTreeSet<AccountId>,
+    /// Outgoing: how many other members it was sent to ("read by 3 of 5").
+    pub audience: u32,
 }
 
-/// A room message waiting for the relay's `Accepted`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RoomOut {
-    pub(crate) seq: u64,
-    pub(crate) id: EnvelopeId,
-    pub(crate) room: RoomId,
-    pub(crate) recipients: Vec<DeviceId>,
-    #[serde(with = "bytes")]
-    pub(crate) payload: Vec<u8>,
-    pub(crate) message: MessageId,
-    #[serde(skip)]
-    pub(crate) in_flight: bool,
-}
-
-pub(crate) fn out_key(seq: u64) -> String {
-    format!("rout/{seq:016x}")
+impl RoomMessage {
+    /// The text, if this is one.
+    pub fn text(&self) -> Option<&str> {
+        match &self.body {
+            RoomBody::Text(t) => Some(t),
+            RoomBody::Notice(_) | RoomBody::File(_) => None,
+        }
+    }
 }
 
 pub(crate) fn message_key(room: &RoomId, seq: u64) -> String {
@@ -70,10 +148,10 @@ impl Engine {
             .map_or(&[][..], |r| r.history.as_slice())
     }
 
-    /// The current devices of every member account this device can reach
-    /// now: its own, and its contacts'. (Members who are not contacts come
-    /// with their own sessions, next.)
-    fn member_devices(&self, room: &RoomId) -> BTreeMap<AccountId, Vec<DeviceId>> {
+    /// The current devices of every member account this device can reach:
+    /// its own, its contacts', and other members' (from their verified
+    /// lists). Accounts whose list was refused get nothing.
+    pub(crate) fn member_devices(&self, room: &RoomId) -> BTreeMap<AccountId, Vec<DeviceId>> {
         let mut out = BTreeMap::new();
         let Some(entry) = self.rooms.get(room) else {
             return out;
@@ -88,13 +166,32 @@ impl Engine {
                 self.peers.iter().find(|(_, p)| p.account.id() == *account)
             {
                 out.insert(*account, self.targets(conv));
+            } else if let Some(m) = self.members.get(account)
+                && m.refused.is_none()
+            {
+                out.insert(*account, m.devices.keys().copied().collect());
             }
         }
         out
     }
 
-    /// Sends a text to a room: the sender key first to the devices that
-    /// lack it (pairwise), then the message once to all.
+    /// Whether every other member's devices are known, so a message can be
+    /// encrypted for all of them.
+    pub(crate) fn room_settled(&self, room: &RoomId) -> bool {
+        let Some(entry) = self.rooms.get(room) else {
+            return false;
+        };
+        let me = self.account_public().map(|a| a.id());
+        entry.room.state().members.keys().all(|a| {
+            Some(*a) == me
+                || self.peers.values().any(|p| p.account.id() == *a)
+                || self.members.get(a).is_some_and(|m| m.settled())
+        })
+    }
+
+    /// Sends a text to a room. It is stored at once and leaves when every
+    /// member's devices are known: the sender key first to the devices
+    /// that lack it (pairwise), then the message once to all.
     pub fn send_room_text<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -102,150 +199,103 @@ impl Engine {
         text: &str,
         now: UnixMs,
     ) -> Result<MessageId, EngineError> {
+        let text = text.trim_end();
         if text.trim().is_empty() || text.len() > MAX_ROOM_TEXT {
             return Err(EngineError::BadText);
         }
-        let devices = self.member_devices(room);
         let id = random16(rng);
-        let plain = RoomContent::Text {
+        let content = RoomContent::Text {
             id,
             text: text.to_owned(),
             sent_at: now,
-        }
-        .to_padded();
-        let entry = self.rooms.get_mut(room).ok_or(EngineError::UnknownRoom)?;
-        let prepared = entry.room.encrypt(now, &devices, &plain)?;
-        // The key's new state is stored before anything leaves.
-        self.save_room(room)?;
-        if let Some(share) = prepared.share {
-            self.share_key(rng, &prepared.share_to, share)?;
-        }
-        let seq = self.take_seq();
-        let out = RoomOut {
-            seq,
-            id: random16(rng),
-            room: *room,
-            recipients: prepared.recipients,
-            payload: prepared.message.to_bytes(),
-            message: id,
-            in_flight: false,
         };
-        self.pending.push(put(out_key(seq), &out));
+        self.queue_room(
+            rng,
+            room,
+            id,
+            &content,
+            RoomBody::Text(text.to_owned()),
+            now,
+        )?;
+        Ok(id)
+    }
+
+    /// Stores an outgoing room entry and queues its content: it leaves
+    /// when every member's devices are known.
+    pub(crate) fn queue_room<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        room: &RoomId,
+        id: MessageId,
+        content: &RoomContent,
+        body: RoomBody,
+        now: UnixMs,
+    ) -> Result<(), EngineError> {
+        let entry = self.rooms.get(room).ok_or(EngineError::UnknownRoom)?;
+        if !entry.room.joined() {
+            return Err(EngineError::Room(GroupError::NotMember));
+        }
+        let audience =
+            u32::try_from(entry.room.state().members.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        let seq = self.take_seq();
+        let out = RoomOut::new(seq, *room, id, content);
+        self.pending.push(put(super::outbound::out_key(seq), &out));
         self.room_out.insert(seq, out);
         let m = RoomMessage {
             id,
             seq: self.take_seq(),
             from: None,
-            text: text.to_owned(),
+            body,
             at: now,
             status: Status::Queued,
+            delivered: BTreeSet::new(),
+            read: BTreeSet::new(),
+            audience,
         };
+        self.push_room_entry(room, m, now);
+        self.commit();
+        self.seal_room_out(rng, now);
+        self.effects.push_back(Effect::Changed);
+        Ok(())
+    }
+
+    /// Appends to a room's history and stores the entry.
+    pub(crate) fn push_room_entry(&mut self, room: &RoomId, m: RoomMessage, now: UnixMs) {
         self.pending.push(put(message_key(room, m.seq), &m));
         if let Some(e) = self.rooms.get_mut(room) {
             e.history.push(m);
             e.last_activity = now;
         }
-        self.save_room(room)?;
-        self.commit();
-        self.flush_outbox();
-        self.effects.push_back(Effect::Changed);
-        Ok(id)
+        let _ = self.save_room(room);
     }
 
-    fn share_key<R: CryptoRng + ?Sized>(
+    /// A notice in a room's history.
+    pub(crate) fn room_notice(
+        &mut self,
+        room: &RoomId,
+        id: MessageId,
+        notice: RoomNotice,
+        now: UnixMs,
+    ) {
+        let m = RoomMessage {
+            id,
+            seq: self.take_seq(),
+            from: None,
+            body: RoomBody::Notice(notice),
+            at: now,
+            status: Status::Delivered,
+            delivered: BTreeSet::new(),
+            read: BTreeSet::new(),
+            audience: 0,
+        };
+        self.push_room_entry(room, m, now);
+    }
+
+    /// A room message envelope. It is acknowledged once handled; one whose
+    /// sender key has not come yet is held unacknowledged (see `held`).
+    pub(crate) fn on_room_message<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
-        to: &[DeviceId],
-        share: SenderKeyShare,
-    ) -> Result<(), EngineError> {
-        for d in to {
-            self.encrypt_for(
-                rng,
-                d,
-                Content::Room(RoomPairwise::Key(share.clone())),
-                None,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// The `SendMany` frames due now, by sequence (with the pairwise ones,
-    /// see `flush_outbox`).
-    pub(crate) fn room_frames_due(&mut self) -> Vec<(u64, ClientFrame)> {
-        let due: Vec<u64> = self
-            .room_out
-            .values()
-            .filter(|o| !o.in_flight)
-            .map(|o| o.seq)
-            .collect();
-        let mut out = Vec::with_capacity(due.len());
-        for seq in due {
-            let Some(o) = self.room_out.get(&seq) else {
-                continue;
-            };
-            let to = o
-                .recipients
-                .iter()
-                .map(|d| Recipient {
-                    device: *d,
-                    list: self.list_counter_of(d),
-                })
-                .collect();
-            let frame = ClientFrame::SendMany {
-                id: o.id,
-                to,
-                payload: o.payload.clone(),
-            };
-            if let Some(o) = self.room_out.get_mut(&seq) {
-                o.in_flight = true;
-            }
-            out.push((seq, frame));
-        }
-        out
-    }
-
-    /// The relay stored a room message.
-    pub(crate) fn room_accepted(&mut self, id: &EnvelopeId) -> bool {
-        let Some(seq) = self.room_out.values().find(|o| &o.id == id).map(|o| o.seq) else {
-            return false;
-        };
-        let Some(out) = self.room_out.remove(&seq) else {
-            return false;
-        };
-        self.pending
-            .push(super::super::core::StoreOp::Delete(out_key(seq)));
-        if let Some(e) = self.rooms.get_mut(&out.room)
-            && let Some(m) = e
-                .history
-                .iter_mut()
-                .find(|m| m.from.is_none() && m.id == out.message)
-        {
-            m.status = Status::Sent;
-            let (k, v) = (message_key(&out.room, m.seq), m.clone());
-            self.pending.push(put(k, &v));
-            self.effects.push_back(Effect::Changed);
-        }
-        self.commit();
-        true
-    }
-
-    /// A sender key from a member device over its pairwise session.
-    pub(crate) fn room_key(&mut self, from: &DeviceId, account: AccountId, share: &SenderKeyShare) {
-        let room = share.room;
-        let Some(e) = self.rooms.get_mut(&room) else {
-            return;
-        };
-        if e.room.accept_share(share, *from, account).is_ok() {
-            let _ = self.save_room(&room);
-            self.commit();
-        }
-    }
-
-    /// A room message envelope. Whatever happens it is acknowledged once
-    /// handled: a message this device cannot read now never will be (its
-    /// key would have come first, over the same sender's ordered queue).
-    pub(crate) fn on_room_message(
-        &mut self,
         from: DeviceId,
         id: EnvelopeId,
         payload: &[u8],
@@ -257,30 +307,63 @@ impl Engine {
             return;
         };
         let room = msg.room;
-        let Some(e) = self.rooms.get_mut(&room) else {
-            self.effects.push_back(ack);
-            return;
+        // The sender's earlier envelopes (its key) are still being sorted
+        // out, or the room or key has not come yet: wait for them.
+        let behind = self.parked.iter().any(|p| p.from == from);
+        let decrypted = match self.rooms.get_mut(&room) {
+            _ if behind => Err(GroupError::UnknownSenderKey),
+            None => Err(GroupError::UnknownSenderKey),
+            Some(e) => e.room.decrypt(from, &msg),
         };
-        let Ok((account, plain)) = e.room.decrypt(from, &msg) else {
-            self.effects.push_back(ack);
-            return;
-        };
-        if let Ok(RoomContent::Text { id: mid, text, .. }) = RoomContent::from_padded(&plain) {
-            let m = RoomMessage {
-                id: mid,
-                seq: self.take_seq(),
-                from: Some(account),
-                text,
-                at: now,
-                status: Status::Delivered,
-            };
-            self.pending.push(put(message_key(&room, m.seq), &m));
-            if let Some(e) = self.rooms.get_mut(&room) {
-                e.history.push(m);
-                e.unread = e.unread.saturating_add(1);
-                e.last_activity = now;
+        let (account, plain) = match decrypted {
+            Ok(ok) => ok,
+            Err(GroupError::UnknownSenderKey) if self.hold(from, id, payload, now) => return,
+            Err(_) => {
+                self.effects.push_back(ack);
+                return;
             }
-            self.effects.push_back(Effect::Changed);
+        };
+        let taken = match RoomContent::from_padded(&plain) {
+            Ok(RoomContent::Text { id, text, .. }) => Some((id, RoomBody::Text(text))),
+            Ok(RoomContent::File { id, offer }) => Some((
+                id,
+                RoomBody::File(RoomFile {
+                    offer,
+                    state: FileState::Offered,
+                }),
+            )),
+            Err(_) => None,
+        };
+        if let Some((mid, body)) = taken {
+            let dup = self
+                .room_messages(&room)
+                .iter()
+                .any(|m| m.from == Some(account) && m.id == mid);
+            if !dup {
+                let m = RoomMessage {
+                    id: mid,
+                    seq: self.take_seq(),
+                    from: Some(account),
+                    body,
+                    at: now,
+                    status: Status::Delivered,
+                    delivered: BTreeSet::new(),
+                    read: BTreeSet::new(),
+                    audience: 0,
+                };
+                self.push_room_entry(&room, m, now);
+                if let Some(e) = self.rooms.get_mut(&room) {
+                    e.unread = e.unread.saturating_add(1);
+                }
+                self.send_room_receipt(
+                    rng,
+                    &room,
+                    account,
+                    super::super::content::ReceiptKind::Delivered,
+                    vec![mid],
+                );
+                self.effects.push_back(Effect::Changed);
+            }
         }
         // The key's replay memory is stored before the ack.
         let _ = self.save_room(&room);

@@ -2,23 +2,32 @@
 //! is in, creating one, and taking in membership changes from other
 //! members. The room logic itself (log, sender keys) is `crate::group`.
 //!
-//! Not yet here (issue 15): sessions with members who are not contacts,
-//! `StaleMany` answers, receipts, files, lifetimes and the screens.
+//! Not yet here (issue 15): files and typing in rooms.
 
+pub mod admin;
 pub mod content;
+pub mod expiry;
+pub mod files;
+pub mod held;
+pub mod members;
 pub mod messages;
+pub mod outbound;
+pub mod pairwise;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use self::content::RoomPairwise;
 use super::content::Content;
+use super::content::MessageId;
 use super::core::{Engine, put};
 use super::error::EngineError;
 use super::model::{RECORD_VERSION, key};
+use crate::crypto::account::{AccountId, AccountPublic};
 use crate::crypto::codec;
+use crate::crypto::safety::SafetyNumber;
 use crate::group::room::StoredRoom;
-use crate::group::{GroupError, Invitee, Lifetime, Room, RoomId, RoomLog, SignedChange};
+use crate::group::{ChangeHash, GroupError, Invitee, Lifetime, Room, RoomId, RoomLog};
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
@@ -54,13 +63,69 @@ impl RoomEntry {
     }
 }
 
+/// A notice's id: from the change it reports, so every device of ours
+/// shows the same one.
+pub(crate) fn notice_id(hash: &ChangeHash) -> MessageId {
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&hash.0[..16]);
+    id
+}
+
 impl From<GroupError> for EngineError {
     fn from(e: GroupError) -> Self {
         Self::Room(e)
     }
 }
 
+/// A member as a room's member list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// The member's account.
+    pub account: AccountId,
+    /// The name the room was given for them.
+    pub name: String,
+    /// May change the room.
+    pub admin: bool,
+    /// This account.
+    pub me: bool,
+    /// The digits to compare with them, over both account keys (the key
+    /// from the room's signed log); `None` for this account.
+    pub safety: Option<String>,
+}
+
 impl Engine {
+    /// One room.
+    pub fn room(&self, id: &RoomId) -> Option<&RoomEntry> {
+        self.rooms.get(id)
+    }
+
+    /// A room's members: admins first, then by name.
+    pub fn room_members(&self, id: &RoomId) -> Vec<MemberInfo> {
+        let Some(e) = self.rooms.get(id) else {
+            return Vec::new();
+        };
+        let ours = self.account_public();
+        let me = ours.as_ref().map(AccountPublic::id);
+        let mut v: Vec<MemberInfo> = e
+            .room
+            .state()
+            .members
+            .iter()
+            .map(|(a, m)| MemberInfo {
+                account: *a,
+                name: m.name.clone(),
+                admin: m.admin,
+                me: Some(*a) == me,
+                safety: ours
+                    .as_ref()
+                    .filter(|_| Some(*a) != me)
+                    .map(|o| SafetyNumber::for_accounts(o, &m.account).grouped()),
+            })
+            .collect();
+        v.sort_by(|x, y| (!x.admin, &x.name).cmp(&(!y.admin, &y.name)));
+        v
+    }
+
     /// The rooms this device is in, most recent first.
     pub fn rooms(&self) -> Vec<(&RoomId, &RoomEntry)> {
         let mut v: Vec<_> = self.rooms.iter().collect();
@@ -113,60 +178,24 @@ impl Engine {
         self.save_room(&id)?;
         let tell = Content::Room(RoomPairwise::Changes {
             room: id,
-            changes: vec![create],
+            changes: vec![create.clone()],
         });
         for conv in members {
             self.send_content(rng, conv, tell.clone(), None)?;
         }
         self.tell_own_devices(rng, &tell)?;
+        self.room_notice(
+            &id,
+            notice_id(&create.hash()),
+            messages::RoomNotice::Created {
+                by: self.account.name.clone(),
+            },
+            now,
+        );
         self.commit();
+        self.sync_members(now);
         self.effects.push_back(super::core::Effect::Changed);
         Ok(id)
-    }
-
-    /// Membership changes from a contact's device (or one of ours): a room
-    /// we are added to is joined from its `Create`; known rooms take the
-    /// changes in. Changes that do not verify change nothing.
-    pub(crate) fn room_changes(
-        &mut self,
-        room: RoomId,
-        changes: &[SignedChange],
-        now: UnixMs,
-    ) -> Result<(), EngineError> {
-        let me = self.account_public().ok_or(EngineError::NoAccount)?.id();
-        if let Some(entry) = self.rooms.get_mut(&room) {
-            let out = entry.room.apply(changes)?;
-            if !out.new.is_empty() {
-                entry.last_activity = now;
-            }
-        } else {
-            let create = changes
-                .iter()
-                .find(|c| c.verify().is_ok_and(|b| b.seq == 0))
-                .ok_or(EngineError::Room(GroupError::Malformed))?;
-            let mut log = RoomLog::new(create)?;
-            if log.state().id != room {
-                return Err(EngineError::Room(GroupError::WrongRoom));
-            }
-            log.insert(changes)?;
-            if !log.state().is_member(&me) {
-                // Not for us (or we already left): nothing is kept.
-                return Ok(());
-            }
-            self.rooms.insert(
-                room,
-                RoomEntry {
-                    room: Room::new(log, me, self.device_id()),
-                    unread: 0,
-                    last_activity: now,
-                    history: Vec::new(),
-                },
-            );
-        }
-        self.save_room(&room)?;
-        self.commit();
-        self.effects.push_back(super::core::Effect::Changed);
-        Ok(())
     }
 
     fn tell_own_devices<R: CryptoRng + ?Sized>(
@@ -198,13 +227,14 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::content::RoomContent;
-    use crate::engine::content::ReceiptKind;
+    use crate::time::UnixMs;
 
     #[test]
     fn room_content_is_padded_to_buckets_and_round_trips() {
-        let c = RoomContent::Receipt {
-            kind: ReceiptKind::Read,
-            ids: vec![[1; 16]],
+        let c = RoomContent::Text {
+            id: [1; 16],
+            text: "hi".to_owned(),
+            sent_at: UnixMs::EPOCH,
         };
         let p = c.to_padded();
         assert_eq!(p.len() % 128, 0);
