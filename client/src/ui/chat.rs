@@ -273,15 +273,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let show_safety = RwSignal::new(false);
     let show_details = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
-    let now = RwSignal::new(api::now());
-    let alive = RwSignal::new(true);
-    on_cleanup(move || alive.put(false));
-    spawn_local(async move {
-        while alive.try_get_untracked().unwrap_or(false) {
-            runtime::sleep(1000).await;
-            now.put(api::now());
-        }
-    });
+    let now = super::ticking_now();
 
     let conv = ui.views.conversation(peer);
     let contact = conv.contact;

@@ -31,6 +31,21 @@ fn preview(p: &Preview, peer: &str) -> String {
     }
 }
 
+/// When a line's conversation last moved, and its unread count.
+#[component]
+fn LineMeta(at: parley_shared::time::UnixMs, unread: u32) -> impl IntoView {
+    view! {
+        <span class="meta">
+            <time class="time" datetime=i18n::iso(at) title=move || i18n::date_time(at)>
+                {move || i18n::day_or_time(at, api::now())}
+            </time>
+            <Show when=move || { unread > 0 }>
+                <span class="unread" aria-label=move || tr!("unread", count = unread)>{unread}</span>
+            </Show>
+        </span>
+    }
+}
+
 /// One line of the list.
 #[component]
 fn Line(r: RowView) -> impl IntoView {
@@ -50,14 +65,7 @@ fn Line(r: RowView) -> impl IntoView {
                     <Presence online=online/>
                     <span class="preview">{move || preview(&r.preview, &peer)}</span>
                 </span>
-                <span class="meta">
-                    <time class="time" datetime=i18n::iso(at) title=move || i18n::date_time(at)>
-                        {move || i18n::day_or_time(at, api::now())}
-                    </time>
-                    <Show when=move || { unread > 0 }>
-                        <span class="unread" aria-label=move || tr!("unread", count = unread)>{unread}</span>
-                    </Show>
-                </span>
+                <LineMeta at=at unread=unread/>
             </button>
         </li>
     }
@@ -81,14 +89,7 @@ fn RoomLine(r: RoomRow) -> impl IntoView {
                     <span class="members-count">{move || tr!("room-members", count = members)}</span>
                     <span class="preview">{move || room_preview(&preview)}</span>
                 </span>
-                <span class="meta">
-                    <time class="time" datetime=i18n::iso(at) title=move || i18n::date_time(at)>
-                        {move || i18n::day_or_time(at, api::now())}
-                    </time>
-                    <Show when=move || { unread > 0 }>
-                        <span class="unread" aria-label=move || tr!("unread", count = unread)>{unread}</span>
-                    </Show>
-                </span>
+                <LineMeta at=at unread=unread/>
             </button>
         </li>
     }

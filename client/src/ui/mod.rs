@@ -38,7 +38,7 @@ use crate::i18n::Localize as _;
 use crate::relay::RelayStatus;
 use crate::runtime::{self, Conn, SessionError, Ui};
 use crate::store::Store;
-use crate::{pwa, relay, tr};
+use crate::{api, pwa, relay, tr};
 
 /// Where the app is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,4 +411,19 @@ pub(crate) fn short_id(d: &DeviceId) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The time, updated every second while the calling component lives (for
+/// countdowns).
+pub(crate) fn ticking_now() -> RwSignal<parley_shared::time::UnixMs> {
+    let now = RwSignal::new(api::now());
+    let alive = RwSignal::new(true);
+    on_cleanup(move || alive.put(false));
+    spawn_local(async move {
+        while alive.try_get_untracked().unwrap_or(false) {
+            runtime::sleep(1000).await;
+            now.put(api::now());
+        }
+    });
+    now
 }

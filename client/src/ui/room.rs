@@ -105,15 +105,7 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let show_members = RwSignal::new(false);
-    let now = RwSignal::new(api::now());
-    let alive = RwSignal::new(true);
-    on_cleanup(move || alive.put(false));
-    spawn_local(async move {
-        while alive.try_get_untracked().unwrap_or(false) {
-            runtime::sleep(1000).await;
-            now.put(api::now());
-        }
-    });
+    let now = super::ticking_now();
     // Ended (its lifetime is over) or never here: back to the list.
     Effect::new(move |_| {
         if detail.with(Option::is_none) && runtime::started() {
