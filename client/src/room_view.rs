@@ -59,6 +59,10 @@ pub(crate) struct RoomDetail {
     pub unread: u32,
     /// When the room ends by itself.
     pub ends_at: Option<UnixMs>,
+    /// The disappearing-message timer, seconds.
+    pub timer: Option<u32>,
+    /// Members typing now, by name.
+    pub typing: Vec<String>,
 }
 
 impl RoomDetail {
@@ -90,7 +94,7 @@ impl RoomViews {
     }
 
     /// Brings the room signals up to the engine.
-    pub(crate) fn show(&self, e: &Engine) {
+    pub(crate) fn show(&self, e: &Engine, now: UnixMs) {
         let mut rows = Vec::new();
         let mut details = BTreeMap::new();
         for (id, entry) in e.rooms() {
@@ -115,6 +119,7 @@ impl RoomViews {
                     RoomBody::File(f) => RoomPreview::File(f.offer.name.clone()),
                 },
             };
+            let typing: Vec<String> = e.room_typists(id, now).into_iter().map(name_of).collect();
             rows.push(RoomRow {
                 id: *id,
                 name: state.name.clone(),
@@ -133,6 +138,8 @@ impl RoomViews {
                     messages: entry.history.clone(),
                     unread: entry.unread,
                     ends_at: e.room_ends_at(id),
+                    timer: state.timer,
+                    typing,
                 },
             );
         }

@@ -225,7 +225,7 @@ pub(crate) fn publish(ui: &Ui) {
         crate::notify::rows_changed(&rows);
         set_if_changed(views.list, rows);
         set_if_changed(views.prefs, e.prefs().clone());
-        views.rooms.show(e);
+        views.rooms.show(e, now);
         if e.is_online() {
             set_if_changed(ui.conn, Conn::Online);
         } else if ui.conn.get_untracked() == Conn::Online {

@@ -326,6 +326,101 @@ async fn a_room_with_a_lifetime_is_gone_everywhere(builder: RelayBuilder, pg: Op
     }
 }
 
+/// Admin actions: Alice adds Dave (who reads from then on, not before),
+/// makes Bob an admin, who renames the room; a timer makes later messages
+/// disappear on every device; typing reaches members who are not contacts.
+async fn admins_add_promote_rename_and_set_a_timer(builder: RelayBuilder, _pg: Option<String>) {
+    let relay = builder.start().await;
+    let (ahead, mut alice, mut bob, mut carol, room) =
+        three_in_a_room(&relay, Lifetime::default()).await;
+    say(&mut alice, &room, "before Dave").await;
+    settle(&mut [&mut alice, &mut bob, &mut carol]).await;
+    let mut dave = Client::new(&relay.base, "Dave", ahead.clone()).await;
+    dave.connect().await;
+    pair(&mut alice, &mut dave).await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    let d_id = dave.engine.device_id();
+    let now = alice.io.now();
+    // Only admins may add.
+    assert!(
+        bob.engine
+            .room_add(&mut os_rng(), &room, &d_id, now)
+            .is_err()
+    );
+    alice
+        .engine
+        .room_add(&mut os_rng(), &room, &d_id, now)
+        .unwrap();
+    alice.drain().await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    for c in [&alice, &bob, &carol, &dave] {
+        let n = c.engine.room(&room).map(|e| e.room.state().members.len());
+        assert_eq!(n, Some(4), "{} sees four members", c.engine.name());
+    }
+    say(&mut carol, &room, "welcome Dave").await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    assert_eq!(
+        texts(&dave, &room),
+        vec!["welcome Dave"],
+        "nothing from before"
+    );
+
+    // Bob becomes an admin and renames the room.
+    let bob_account = bob.engine.account_public().unwrap().id();
+    let now = alice.io.now();
+    alice
+        .engine
+        .room_promote(&mut os_rng(), &room, bob_account, now)
+        .unwrap();
+    alice.drain().await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    let now = bob.io.now();
+    bob.engine
+        .room_rename(&mut os_rng(), &room, "Trip 2", now)
+        .unwrap();
+    bob.drain().await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    for c in [&alice, &bob, &carol, &dave] {
+        let name = c.engine.room(&room).map(|e| e.room.state().name.clone());
+        assert_eq!(name.as_deref(), Some("Trip 2"));
+    }
+
+    // Typing from Carol reaches Dave (neither is the other's contact).
+    let now = carol.io.now();
+    carol.engine.room_typing(&mut os_rng(), &room, true, now);
+    carol.drain().await;
+    settle(&mut [&mut carol, &mut dave]).await;
+    let carol_account = carol.engine.account_public().unwrap().id();
+    assert_eq!(
+        dave.engine.room_typists(&room, dave.io.now()),
+        vec![carol_account]
+    );
+
+    // A 30 s timer: later messages disappear everywhere.
+    let now = alice.io.now();
+    alice
+        .engine
+        .room_set_timer(&mut os_rng(), &room, Some(30), now)
+        .unwrap();
+    alice.drain().await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    say(&mut dave, &room, "fleeting").await;
+    settle(&mut [&mut alice, &mut bob, &mut carol, &mut dave]).await;
+    for c in [&alice, &bob, &carol, &dave] {
+        assert!(texts(c, &room).contains(&"fleeting".to_owned()));
+    }
+    common::device::advance_to(&ahead, alice.io.now() + Millis::from_secs(31));
+    for c in [&mut alice, &mut bob, &mut carol, &mut dave] {
+        let now = c.io.now();
+        c.engine.tick(now);
+        c.drain().await;
+        assert!(!texts(c, &room).contains(&"fleeting".to_owned()));
+        assert!(texts(c, &room).contains(&"welcome Dave".to_owned()));
+        let stored: Vec<u8> = c.store.0.values().flatten().copied().collect();
+        assert!(!stored.windows(8).any(|w| w == b"fleeting"));
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -335,4 +430,5 @@ relay_tests! {
     members_who_are_not_contacts_read_each_other_with_receipts,
     a_removed_member_reads_nothing_after,
     a_room_with_a_lifetime_is_gone_everywhere,
+    admins_add_promote_rename_and_set_a_timer,
 }

@@ -149,6 +149,30 @@ describe('accessibility', () => {
       await alice.locator('.unread-divider').waitFor(T);
       await checkScreen(alice, 'chat');
 
+      // A room with Bob: New room, then the room and its member list.
+      await tabTo(alice, 'Back to conversations');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="home"]', T);
+      await tabTo(alice, 'New room');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="new-room"]', T);
+      await checkScreen(alice, 'new-room');
+      await tabTo(alice, 'Room name');
+      await alice.keyboard.type('Team');
+      await tabTo(alice, 'Bob');
+      await alice.keyboard.press('Space');
+      await tabTo(alice, 'Create room');
+      await alice.keyboard.press('Enter');
+      await alice.waitForSelector('main[data-screen="room"]', T);
+      await tabTo(alice, 'Message');
+      await alice.keyboard.type('Hello team');
+      await alice.keyboard.press('Enter');
+      await alice.locator('.msg.out', { hasText: 'Hello team' }).waitFor(T);
+      await tabTo(alice, 'Members');
+      await alice.keyboard.press('Enter');
+      await alice.locator('#room-members').waitFor(T);
+      await checkScreen(alice, 'room');
+
       // Back home and into Settings.
       await tabTo(alice, 'Back to conversations');
       await alice.keyboard.press('Enter');
@@ -168,7 +192,15 @@ describe('accessibility', () => {
       await phone.keyboard.press('Enter');
       await tabTo(phone, 'Show the code');
       await phone.keyboard.press('Enter');
-      await phone.waitForSelector('#invite-link', T);
+      await phone.waitForSelector('#invite-link', T).catch(async (e) => {
+        // Seen only in full CI runs so far: say where the new device stopped.
+        const screen = await phone.locator('main').getAttribute('data-screen').catch(() => '?');
+        const text = (await phone.locator('main').innerText().catch(() => '')).slice(0, 600);
+        console.error(`new device stuck on screen ${screen}: ${text}`);
+        console.error(`console: ${JSON.stringify(problems)}`);
+        console.error(`relay log tail:\n${relay.log().slice(-4000)}`);
+        throw e;
+      });
       await checkScreen(phone, 'invite');
       await Promise.all([a.close(), b.close(), c.close()]);
     });

@@ -133,6 +133,19 @@ describe('group rooms', () => {
     await sees(alice.page, 'Hi from Carol');
     await sees(bob.page, 'Hi from Carol');
     assert.equal(await carol.page.locator('.msg.in', { hasText: 'Hi from Bob' }).locator('.from').textContent(), 'Bob');
+    // Typing reaches a member who is not a contact; "@Ca" offers Carol,
+    // and a message naming her stands out on her screen.
+    const box = bob.page.getByLabel('Message', { exact: true });
+    await box.pressSequentially('@Ca');
+    await carol.page.locator('.typing', { hasText: 'Bob typing' }).waitFor(T);
+    await bob.page.getByRole('option', { name: '@Carol' }).click();
+    assert.equal(await box.inputValue(), '@Carol ');
+    await box.press('End');
+    await box.pressSequentially('look at this');
+    await box.press('Enter');
+    await carol.page.locator('.msg.in.mention', { hasText: 'look at this' }).waitFor(T);
+    await alice.page.locator('.msg.in', { hasText: 'look at this' }).waitFor(T);
+    assert.equal(await alice.page.locator('.msg.in.mention').count(), 0, 'only Carol is named');
     // Both others have the room open: Alice's first message is read by 2 of 2.
     const mine = alice.page.locator('.msg.out', { hasText: 'Hello both' });
     await alice.page.locator('.msg.out[data-read-by="2"]', { hasText: 'Hello both' }).waitFor(T);

@@ -16,6 +16,12 @@ pub(crate) fn room_notice(n: &RoomNotice) -> String {
         RoomNotice::Promoted { name, by } => tr!("room-notice-promoted", name = name, by = by),
         RoomNotice::Renamed { name, by } => tr!("room-notice-renamed", name = name, by = by),
         RoomNotice::LifetimeChanged { by } => tr!("room-notice-lifetime", by = by),
+        RoomNotice::Timer { secs: None, by } => tr!("room-notice-timer-off", by = by),
+        RoomNotice::Timer { secs: Some(s), by } => tr!(
+            "room-notice-timer",
+            by = by,
+            time = crate::i18n::period(s, crate::i18n::Case::Accusative)
+        ),
         RoomNotice::Ignored { by } => tr!("room-notice-ignored", by = by),
     }
 }

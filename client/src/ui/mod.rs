@@ -19,6 +19,7 @@ mod notify_card;
 mod onboarding;
 mod restore;
 mod room;
+mod room_admin;
 mod room_file;
 mod room_members;
 mod scanner;

@@ -29,6 +29,24 @@ fn file_state(m: &RoomMessage) -> &'static str {
     }
 }
 
+/// Whether `text` names `name` as `@name` (not inside a longer word).
+fn mentions(text: &str, name: &str) -> bool {
+    let at = format!("@{}", name.to_lowercase());
+    let lower = text.to_lowercase();
+    lower.match_indices(&at).any(|(i, _)| {
+        lower[i + at.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+/// The `@partial` being typed at the end of the draft, if any.
+fn mention_partial(draft: &str) -> Option<&str> {
+    let word = draft.rsplit(char::is_whitespace).next()?;
+    word.strip_prefix('@')
+}
+
 /// Our message's state in words: read, else stored, by how many members.
 fn receipt_label(m: &RoomMessage) -> String {
     let total = m.audience;
@@ -67,13 +85,18 @@ fn Entry(
         }
         RoomBody::Text(t) => {
             let outgoing = m.from.is_none() || me;
+            let my_name = detail.with_untracked(|d| {
+                d.as_ref()
+                    .and_then(|d| d.members.iter().find(|m| m.me).map(|m| m.name.clone()))
+            });
+            let mentioned = !outgoing && my_name.is_some_and(|n| mentions(&t, &n));
             let sender = m.from.filter(|_| !outgoing).map(|a| {
                 detail.with_untracked(|d| d.as_ref().map(|d| d.name_of(&a)).unwrap_or_default())
             });
             let label = receipt_label(&m);
             let at = m.at;
             view! {
-                <li class=if outgoing { "msg out" } else { "msg in" } data-status=m.status.name()
+                <li class=if outgoing { "msg out" } else if mentioned { "msg in mention" } else { "msg in" } data-status=m.status.name()
                     data-read-by=m.read.len().to_string() data-delivered-to=m.delivered.len().to_string()>
                     {sender.map(|s| view! { <p class="from">{s}</p> })}
                     <p class="text">{t}</p>
@@ -149,6 +172,42 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
     };
     let messages =
         move || detail.with(|d| d.as_ref().map(|d| d.messages.clone()).unwrap_or_default());
+    let typing =
+        move || detail.with(|d| d.as_ref().map(|d| d.typing.join(", ")).unwrap_or_default());
+    let on_input = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        let active = !text.trim().is_empty();
+        draft.put(text);
+        runtime::write(|e| e.room_typing(&mut os_rng(), &room, active, api::now()));
+    };
+    // "@Bo" offers the members whose name starts so; a pick completes it.
+    let suggestions = move || {
+        let d = draft.get();
+        let Some(partial) = mention_partial(&d).map(str::to_lowercase) else {
+            return Vec::new();
+        };
+        detail.with(|x| {
+            x.as_ref()
+                .map(|x| {
+                    x.members
+                        .iter()
+                        .filter(|m| !m.me && m.name.to_lowercase().starts_with(&partial))
+                        .map(|m| m.name.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let pick = move |name: String| {
+        draft.update(|d| {
+            if let Some(partial) = mention_partial(d) {
+                let cut = d.len() - partial.len();
+                d.truncate(cut);
+                d.push_str(&name);
+                d.push(' ');
+            }
+        });
+    };
     let upload = RwSignal::new(None::<crate::files::Progress>);
     let uploading = RwSignal::new(false);
     // A file goes once, encrypted, for every member device; it is kept
@@ -191,6 +250,9 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
                     <h1 class="peer-name">{name}</h1>
                     <span class="members-count">{move || tr!("room-members", count = count())}</span>
                     {move || ends().map(|t| view! { <span class="timer room-ends">{t}</span> })}
+                    <Show when=move || !typing().is_empty()>
+                        <span class="typing" role="status">{move || tr!("room-typing", names = typing())}</span>
+                    </Show>
                 </div>
                 <ConnBadge/>
                 <button type="button" class="secondary" aria-controls="room-members"
@@ -215,6 +277,19 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
                 <p class="error" role="alert">{move || error.get()}</p>
             </Show>
             <ProgressBar p=upload/>
+            <Show when=move || !suggestions().is_empty()>
+                <div class="mentions row" role="listbox" aria-label=move || tr!("room-mention")>
+                    <For each=suggestions key=|n| n.clone() let:name>
+                        {
+                            let label = format!("@{name}");
+                            view! {
+                                <button type="button" class="secondary mention-pick" role="option"
+                                    on:click=move |_| pick(name.clone())>{label}</button>
+                            }
+                        }
+                    </For>
+                </div>
+            </Show>
             <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 send();
@@ -226,7 +301,7 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
                         disabled=move || !joined() || uploading.get()/>
                 </label>
                 <textarea aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
-                    prop:value=move || draft.get() on:input=move |ev| draft.put(event_target_value(&ev))
+                    prop:value=move || draft.get() on:input=on_input
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         if ev.key() == "Enter" && !ev.shift_key() {
                             ev.prevent_default();

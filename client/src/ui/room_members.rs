@@ -73,6 +73,13 @@ pub(super) fn Members(
                                         <p class="digits">{digits}</p>
                                     </details>
                                 })}
+                                <Show when=move || admin() && !m.me && !m.admin>
+                                    <button type="button" class="secondary promote" on:click=move |_| {
+                                        if let Some(Err(e)) = runtime::write(|e| e.room_promote(&mut os_rng(), &room, account, api::now())) {
+                                            error.put(Some(e.text()));
+                                        }
+                                    }>{move || tr!("room-promote")}</button>
+                                </Show>
                                 <Show when=move || admin() && !m.me>
                                     <button type="button" class="danger remove" on:click=move |_| remove(account)>
                                         {
@@ -90,6 +97,9 @@ pub(super) fn Members(
                     }
                 </For>
             </ul>
+            <Show when=admin>
+                <super::room_admin::RoomAdmin room=room detail=detail error=error/>
+            </Show>
             <Show when=joined>
                 <button type="button" class="danger leave" on:click=leave>
                     {move || if confirm_leave.get() { tr!("room-leave-confirm") } else { tr!("room-leave") }}

@@ -50,9 +50,34 @@ fn secs(ms: i64) -> u64 {
 /// the configured lifetime, but never past the row's expiry, in whole
 /// seconds; `None` when less than a second is left. Otherwise a URL signed
 /// just before the row expires would keep working after the sweeper ran.
+/// A signature counts from its signing second, which may already be the
+/// one after `now` when the store signs: the lifetime counts from there.
 fn url_ttl(configured: Duration, expires_at: i64, now: i64) -> Option<Duration> {
-    let left = Duration::from_secs(secs(expires_at.saturating_sub(now)));
+    let next_second = now.div_euclid(1000).saturating_add(1).saturating_mul(1000);
+    let left = Duration::from_secs(secs(expires_at.saturating_sub(next_second)));
     Some(configured.min(left)).filter(|ttl| ttl.as_secs() > 0)
+}
+
+#[cfg(test)]
+mod url_ttl_tests {
+    use super::*;
+
+    #[test]
+    fn a_url_signed_in_the_next_second_still_ends_with_its_row() {
+        let day = Duration::from_secs(86_400);
+        // 2 ms before a second boundary, a 2 s row: signing may happen in
+        // the next second, so only 1 s is left from there.
+        let (now, exp) = (600_998, 602_998);
+        let ttl = url_ttl(day, exp, now).unwrap();
+        assert_eq!(ttl, Duration::from_secs(1));
+        assert!(601_000 + i64::try_from(ttl.as_millis()).unwrap() <= exp);
+        // The configured lifetime still caps it; under a second left: none.
+        assert_eq!(
+            url_ttl(Duration::from_secs(5), 1_000_000_000, 0),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(url_ttl(day, 1_500, 0), None);
+    }
 }
 
 /// `POST /api/v1/attachments`: an upload URL for `size` bytes of ciphertext.

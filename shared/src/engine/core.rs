@@ -472,7 +472,7 @@ impl Engine {
     /// a prekey check when one is due. Returns the next expiry.
     pub fn tick(&mut self, now: UnixMs) -> Option<UnixMs> {
         self.flush_outbox();
-        if self.expire_typing(now) {
+        if self.expire_typing(now) | self.expire_room_typing(now) {
             self.effects.push_back(Effect::Changed);
         }
         if self.online && now >= self.next_prekey_check {

@@ -65,12 +65,7 @@ impl Engine {
                 .unwrap_or_default();
             self.rooms.insert(
                 room,
-                RoomEntry {
-                    room: Room::new(log, me, self.device_id()),
-                    unread: 0,
-                    last_activity: now,
-                    history: Vec::new(),
-                },
+                RoomEntry::new(Room::new(log, me, self.device_id()), now),
             );
             self.room_notice(
                 &room,
@@ -134,9 +129,8 @@ impl Engine {
                         name: n.clone(),
                         by,
                     }),
-                    Op::SetLifetime(_) | Op::SetTimer(_) => {
-                        Some(RoomNotice::LifetimeChanged { by })
-                    }
+                    Op::SetLifetime(_) => Some(RoomNotice::LifetimeChanged { by }),
+                    Op::SetTimer(secs) => Some(RoomNotice::Timer { secs: *secs, by }),
                 }
             };
             if let Some(n) = notice {
@@ -232,6 +226,21 @@ impl Engine {
         now: UnixMs,
     ) -> Result<(), EngineError> {
         self.room_op(rng, room, Op::SetLifetime(lifetime), now)
+    }
+
+    /// Sets the room's disappearing-message timer (`None`: off); admins
+    /// only.
+    pub fn room_set_timer<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        room: &RoomId,
+        secs: Option<u32>,
+        now: UnixMs,
+    ) -> Result<(), EngineError> {
+        if secs.is_some_and(|s| s == 0 || s > super::super::core::MAX_TIMER_SECS) {
+            return Err(EngineError::BadTimer);
+        }
+        self.room_op(rng, room, Op::SetTimer(secs), now)
     }
 
     /// Signs `op`, checks it against the room's rules, applies it and sends

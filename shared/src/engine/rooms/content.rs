@@ -34,6 +34,13 @@ pub enum RoomPairwise {
         /// Which (at most [`MAX_RECEIPT_IDS`] are read).
         ids: Vec<MessageId>,
     },
+    /// The sender is typing in the room, or stopped (ephemeral).
+    Typing {
+        /// The room.
+        room: RoomId,
+        /// Typing now.
+        active: bool,
+    },
 }
 
 /// Most message ids one receipt is read for.

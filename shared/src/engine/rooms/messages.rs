@@ -91,6 +91,13 @@ pub enum RoomNotice {
         /// The admin.
         by: String,
     },
+    /// `by` set the disappearing-message timer (`None`: off).
+    Timer {
+        /// Seconds.
+        secs: Option<u32>,
+        /// The admin.
+        by: String,
+    },
     /// `by` changed when the room ends.
     LifetimeChanged {
         /// The admin.
@@ -124,6 +131,8 @@ pub struct RoomMessage {
     pub read: BTreeSet<AccountId>,
     /// Outgoing: how many other members it was sent to ("read by 3 of 5").
     pub audience: u32,
+    /// When it disappears (the room's timer when it was stored).
+    pub expires_at: Option<UnixMs>,
 }
 
 impl RoomMessage {
@@ -241,6 +250,11 @@ impl Engine {
         let out = RoomOut::new(seq, *room, id, content);
         self.pending.push(put(super::outbound::out_key(seq), &out));
         self.room_out.insert(seq, out);
+        if let Some(e) = self.rooms.get_mut(room) {
+            // Sent: the next keystroke says "typing" again at once (the
+            // receivers end the indicator with the message).
+            e.typing_sent_at = UnixMs::EPOCH;
+        }
         let m = RoomMessage {
             id,
             seq: self.take_seq(),
@@ -251,12 +265,19 @@ impl Engine {
             delivered: BTreeSet::new(),
             read: BTreeSet::new(),
             audience,
+            expires_at: self.room_expiry(room, now),
         };
         self.push_room_entry(room, m, now);
         self.commit();
         self.seal_room_out(rng, now);
         self.effects.push_back(Effect::Changed);
         Ok(())
+    }
+
+    /// When an entry stored now disappears, by the room's timer.
+    fn room_expiry(&self, room: &RoomId, now: UnixMs) -> Option<UnixMs> {
+        let secs = self.rooms.get(room)?.room.state().timer?;
+        Some(now + crate::time::Millis::from_secs(u64::from(secs)))
     }
 
     /// Appends to a room's history and stores the entry.
@@ -287,6 +308,7 @@ impl Engine {
             delivered: BTreeSet::new(),
             read: BTreeSet::new(),
             audience: 0,
+            expires_at: None,
         };
         self.push_room_entry(room, m, now);
     }
@@ -350,10 +372,13 @@ impl Engine {
                     delivered: BTreeSet::new(),
                     read: BTreeSet::new(),
                     audience: 0,
+                    expires_at: self.room_expiry(&room, now),
                 };
                 self.push_room_entry(&room, m, now);
                 if let Some(e) = self.rooms.get_mut(&room) {
                     e.unread = e.unread.saturating_add(1);
+                    // A message ends its author's typing indicator.
+                    e.typing.remove(&account);
                 }
                 self.send_room_receipt(
                     rng,

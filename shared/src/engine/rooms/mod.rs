@@ -13,6 +13,7 @@ pub mod members;
 pub mod messages;
 pub mod outbound;
 pub mod pairwise;
+pub mod typing;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,10 @@ pub struct RoomEntry {
     pub last_activity: UnixMs,
     /// Messages, oldest first (stored one record each).
     pub history: Vec<messages::RoomMessage>,
+    /// Members typing, until when (not stored).
+    pub typing: std::collections::BTreeMap<AccountId, UnixMs>,
+    /// When this device last said it is typing here (not stored).
+    pub(crate) typing_sent_at: UnixMs,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +57,17 @@ struct RoomRecord {
 }
 
 impl RoomEntry {
+    pub(crate) fn new(room: Room, now: UnixMs) -> Self {
+        Self {
+            room,
+            unread: 0,
+            last_activity: now,
+            history: Vec::new(),
+            typing: std::collections::BTreeMap::new(),
+            typing_sent_at: UnixMs::EPOCH,
+        }
+    }
+
     pub(crate) fn decode(b: &[u8]) -> Result<Self, EngineError> {
         let r: RoomRecord = codec::decode(RECORD_VERSION, b)?;
         Ok(Self {
@@ -59,6 +75,8 @@ impl RoomEntry {
             unread: r.unread,
             last_activity: r.last_activity,
             history: Vec::new(),
+            typing: std::collections::BTreeMap::new(),
+            typing_sent_at: UnixMs::EPOCH,
         })
     }
 }
@@ -94,6 +112,11 @@ pub struct MemberInfo {
 }
 
 impl Engine {
+    /// A contact's account (`None` until its list was adopted).
+    pub fn contact_account(&self, conv: &DeviceId) -> Option<AccountId> {
+        self.peers.get(conv).map(|p| p.account.id())
+    }
+
     /// One room.
     pub fn room(&self, id: &RoomId) -> Option<&RoomEntry> {
         self.rooms.get(id)
@@ -168,12 +191,7 @@ impl Engine {
         let me = own.key.public().id();
         self.rooms.insert(
             id,
-            RoomEntry {
-                room: Room::new(log, me, self.device_id()),
-                unread: 0,
-                last_activity: now,
-                history: Vec::new(),
-            },
+            RoomEntry::new(Room::new(log, me, self.device_id()), now),
         );
         self.save_room(&id)?;
         let tell = Content::Room(RoomPairwise::Changes {

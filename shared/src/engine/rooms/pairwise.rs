@@ -38,6 +38,9 @@ impl Engine {
             (RoomPairwise::Receipt { room, kind, ids }, Some(a)) => {
                 self.room_receipt(&room, a, kind, &ids);
             }
+            (RoomPairwise::Typing { room, active }, Some(a)) => {
+                self.room_typing_received(&room, a, active, now);
+            }
             (_, None) => {}
         }
     }
