@@ -536,3 +536,4 @@ room-add-pick = Choose a contact
 room-promote = Make admin
 room-notice-timer-off = { $by } turned disappearing messages off
 room-notice-timer = { $by } set messages to disappear after { $time }
+room-notice-devices = { $name }’s devices changed

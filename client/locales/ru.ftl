@@ -559,3 +559,4 @@ room-add-pick = Выберите контакт
 room-promote = Сделать админом
 room-notice-timer-off = { $by } отключает исчезающие сообщения
 room-notice-timer = { $by } включает исчезновение сообщений через { $time }
+room-notice-devices = У { $name } изменился список устройств

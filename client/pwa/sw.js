@@ -85,12 +85,14 @@ self.addEventListener("push", (event) => {
 // at `/#/c/<id>`, which the app reads once at start.
 async function openFromNotification(data) {
   const peer = data && typeof data.peer === "string" ? data.peer : null;
+  const room = data && typeof data.room === "string" && /^[0-9a-f]{32}$/.test(data.room) ? data.room : null;
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const client = windows.find((w) => w.focused) || windows.find((w) => w.visibilityState === "visible") || windows[0];
   if (client) {
     // Told first: focusing may be refused, and the conversation should
     // still be the one shown when the person comes back to the window.
     if (peer) client.postMessage({ type: "open-chat", peer });
+    if (room) client.postMessage({ type: "open-room", room });
     try {
       await client.focus();
     } catch (_) {
@@ -99,7 +101,8 @@ async function openFromNotification(data) {
     }
     return;
   }
-  await self.clients.openWindow(peer ? `/#/c/${encodeURIComponent(peer)}` : "/");
+  const path = peer ? `/#/c/${encodeURIComponent(peer)}` : room ? `/#/r/${room}` : "/";
+  await self.clients.openWindow(path);
 }
 
 self.addEventListener("notificationclick", (event) => {

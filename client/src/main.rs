@@ -12,6 +12,7 @@ mod files;
 mod i18n;
 mod link;
 mod notify;
+mod notify_rooms;
 mod pair;
 mod pwa;
 mod qr;

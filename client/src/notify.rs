@@ -245,6 +245,30 @@ thread_local! {
     /// Unread counts last seen per conversation (`None` before the first
     /// publish, so a start does not notify what was already unread).
     static SEEN: RefCell<Option<BTreeMap<DeviceId, u32>>> = const { RefCell::new(None) };
+    /// Unread messages in conversations and in rooms, for the badge.
+    static TOTALS: RefCell<(u32, u32)> = const { RefCell::new((0, 0)) };
+}
+
+/// The badge shows conversations' and rooms' unread messages together.
+pub(crate) fn set_total(rooms: bool, n: u32) {
+    let sum = TOTALS.with(|t| {
+        let mut t = t.borrow_mut();
+        if rooms {
+            t.1 = n;
+        } else {
+            t.0 = n;
+        }
+        t.0.saturating_add(t.1)
+    });
+    badge(sum);
+}
+
+/// Whether notifications are to be shown now (on, allowed, page hidden),
+/// and with previews.
+pub(crate) fn notifying() -> Option<bool> {
+    let m = mode();
+    (m != Mode::Off && !page_visible() && permission().as_deref() == Some("granted"))
+        .then_some(m == Mode::Previews)
 }
 
 /// After each publish: the badge and title show the unread count, and a
@@ -253,11 +277,11 @@ pub(crate) fn rows_changed(rows: &[RowView]) {
     let now: BTreeMap<DeviceId, u32> = rows.iter().map(|r| (r.id, r.unread)).collect();
     let total: u32 = now.values().sum();
     let Some(before) = SEEN.with(|s| s.borrow_mut().replace(now)) else {
-        badge(total);
+        set_total(false, total);
         return;
     };
     if before.values().sum::<u32>() != total {
-        badge(total);
+        set_total(false, total);
     }
     let m = mode();
     if m == Mode::Off || page_visible() || permission().as_deref() != Some("granted") {
@@ -322,12 +346,19 @@ fn show(m: Mode, r: &RowView) {
 
 /// Shows a notification through the service worker (it handles the click).
 fn notification(title: String, body: String, tag: &'static str, peer: DeviceId) {
+    let data = obj(&[("peer", peer.to_string().into())]);
+    notification_with(title, body, tag, data);
+}
+
+/// Shows a notification whose click opens what `data` names (`peer` or
+/// `room`, see `openFromNotification` in `sw.js`).
+pub(crate) fn notification_with(title: String, body: String, tag: &'static str, data: JsValue) {
     let options = obj(&[
         ("body", body.into()),
         ("tag", tag.into()),
         ("renotify", true.into()),
         ("icon", "/icons/icon-192.png".into()),
-        ("data", obj(&[("peer", peer.to_string().into())])),
+        ("data", data),
     ]);
     wasm_bindgen_futures::spawn_local(async move {
         if let Ok(reg) = registration().await {
@@ -362,7 +393,7 @@ fn badge(total: u32) {
 
 /// Opens the conversation a clicked notification names (the service
 /// worker posts `{type: "open-chat", peer}` to the page it focuses).
-pub(crate) fn listen(open: impl Fn(DeviceId) + 'static) {
+pub(crate) fn listen(open: impl Fn(DeviceId) + 'static, open_room: impl Fn(String) + 'static) {
     use wasm_bindgen::closure::Closure;
     let sw = get(&get(&window(), "navigator"), "serviceWorker");
     if sw.is_undefined() {
@@ -370,6 +401,12 @@ pub(crate) fn listen(open: impl Fn(DeviceId) + 'static) {
     }
     let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let data = get(&ev, "data");
+        if get(&data, "type").as_string().as_deref() == Some("open-room") {
+            if let Some(room) = get(&data, "room").as_string() {
+                open_room(room);
+            }
+            return;
+        }
         if get(&data, "type").as_string().as_deref() != Some("open-chat") {
             return;
         }

@@ -143,6 +143,7 @@ impl RoomViews {
                 },
             );
         }
+        crate::notify_rooms::rows_changed(&rows);
         if self
             .rows
             .try_with_untracked(|r| *r != rows)

@@ -421,6 +421,55 @@ async fn admins_add_promote_rename_and_set_a_timer(builder: RelayBuilder, _pg: O
     }
 }
 
+/// Carol links a tablet: it joins her rooms from her phone (as a late
+/// joiner), Bob (not her contact) is told her devices changed and his next
+/// message reaches the tablet, and the tablet can write.
+async fn a_members_new_device_joins_and_the_others_are_told(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let (ahead, mut alice, mut bob, mut carol, room) =
+        three_in_a_room(&relay, Lifetime::default()).await;
+    say(&mut alice, &room, "before the tablet").await;
+    settle(&mut [&mut alice, &mut bob, &mut carol]).await;
+    let mut tablet = Client::new_for_link(&relay.base, "Carol", ahead.clone()).await;
+    tablet.connect().await;
+    common::link::link(&mut carol, &mut tablet, false).await;
+    for _ in 0..2 {
+        settle(&mut [&mut alice, &mut bob, &mut carol, &mut tablet]).await;
+    }
+    assert!(
+        tablet.engine.room(&room).is_some_and(|e| e.room.joined()),
+        "the tablet is in Carol's room"
+    );
+    say(&mut bob, &room, "hello tablet").await;
+    for _ in 0..2 {
+        settle(&mut [&mut alice, &mut bob, &mut carol, &mut tablet]).await;
+    }
+    assert_eq!(
+        texts(&tablet, &room),
+        vec!["hello tablet"],
+        "nothing from before"
+    );
+    assert!(texts(&carol, &room).contains(&"hello tablet".to_owned()));
+    let told = bob.engine.room_messages(&room).iter().any(|m| {
+        matches!(&m.body, RoomBody::Notice(RoomNotice::DevicesChanged { name }) if name == "Carol")
+    });
+    assert!(told, "Bob is told Carol's devices changed");
+    say(&mut tablet, &room, "from the tablet").await;
+    for _ in 0..2 {
+        settle(&mut [&mut alice, &mut bob, &mut carol, &mut tablet]).await;
+    }
+    for c in [&alice, &bob, &carol] {
+        assert!(
+            texts(c, &room).contains(&"from the tablet".to_owned()),
+            "{} reads the tablet",
+            c.engine.name()
+        );
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -431,4 +480,5 @@ relay_tests! {
     a_removed_member_reads_nothing_after,
     a_room_with_a_lifetime_is_gone_everywhere,
     admins_add_promote_rename_and_set_a_timer,
+    a_members_new_device_joins_and_the_others_are_told,
 }

@@ -4,7 +4,8 @@
 // one is; Settings → Notifications registers the subscription with the
 // relay; with the page hidden, an incoming message notifies with the
 // sender's name and a preview, and the app badge and title show the count;
-// clicking it opens the conversation.
+// clicking it opens the conversation; a room message does the same for its
+// room.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backHome, newUser, pairByLink, PHONE, send } from './app.mjs';
@@ -16,7 +17,9 @@ const T = { timeout: 20_000 };
 function shown(page) {
   return page.evaluate(async () => {
     const reg = await navigator.serviceWorker.ready;
-    return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, peer: n.data?.peer }));
+    return (await reg.getNotifications()).map((n) => ({
+      title: n.title, body: n.body, tag: n.tag, peer: n.data?.peer, ...(n.data?.room ? { room: n.data.room } : {}),
+    }));
   });
 }
 
@@ -143,6 +146,32 @@ describe('notifications', () => {
     await bob.page.waitForSelector('main[data-screen="chat"]', T);
     await bob.page.waitForFunction(() => document.querySelector('.peer-name')?.textContent === 'Alice', null, T);
     assert.deepEqual(await shown(bob.page), [], 'the clicked notification is closed');
+    await backHome(bob.page);
+
+    // A room message notifies too (the room's name, "Alice: text"), counts
+    // in the badge, and its click opens the room.
+    await backHome(alice.page);
+    await alice.page.getByRole('button', { name: 'New room' }).click();
+    await alice.page.getByLabel('Room name').fill('Dinner club');
+    await alice.page.getByLabel('Bob', { exact: true }).check();
+    await alice.page.getByRole('button', { name: 'Create room' }).click();
+    await alice.page.waitForSelector('main[data-screen="room"]', T);
+    await send(alice.page, 'Table for two');
+    const [roomNote] = await waitShown(bob.page, 1);
+    assert.equal(roomNote.tag, 'parley-room-message');
+    assert.equal(roomNote.title, 'Dinner club');
+    assert.equal(roomNote.body, 'Alice: Table for two');
+    assert.match(roomNote.room, /^[0-9a-f]{32}$/);
+    // Alice's message is still unread too (the page was hidden): 1 + 1.
+    await bob.page.waitForFunction(() => window.__badges.at(-1) === 2, null, T);
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    await bob.page.waitForSelector('main[data-screen="settings"]', T);
+    await worker.evaluate(async () => {
+      const [notification] = await self.registration.getNotifications();
+      self.dispatchEvent(new NotificationEvent('notificationclick', { notification }));
+    });
+    await bob.page.waitForSelector('main[data-screen="room"]', T);
+    await bob.page.waitForFunction(() => document.querySelector('.peer-name')?.textContent === 'Dinner club', null, T);
     await backHome(bob.page);
 
     // With no Parley window open the worker opens one at /#/c/<id>: that

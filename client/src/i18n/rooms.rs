@@ -23,5 +23,6 @@ pub(crate) fn room_notice(n: &RoomNotice) -> String {
             time = crate::i18n::period(s, crate::i18n::Case::Accusative)
         ),
         RoomNotice::Ignored { by } => tr!("room-notice-ignored", by = by),
+        RoomNotice::DevicesChanged { name } => tr!("room-notice-devices", name = name),
     }
 }

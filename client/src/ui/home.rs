@@ -8,7 +8,6 @@ use crate::room_view::{RoomPreview, RoomRow};
 use crate::runtime::{self, Ui};
 use crate::view::{Preview, RowView};
 use crate::{api, i18n, tr};
-use parley_shared::group::RoomId;
 
 /// A contact's presence dot and word; the only part of a line that follows
 /// presence.
@@ -80,7 +79,7 @@ fn RoomLine(r: RoomRow) -> impl IntoView {
     let members = r.members;
     view! {
         <li>
-            <button type="button" class="conversation room" data-room=room_id(&id)
+            <button type="button" class="conversation room" data-room=crate::notify_rooms::room_hex(&id)
                 aria-current=move || (nav.get() == Screen::Room(id)).then_some("page")
                 on:click=move |_| nav.put(Screen::Room(id))>
                 <span class="avatar room" aria-hidden="true">"#"</span>
@@ -105,11 +104,6 @@ fn room_preview(p: &RoomPreview) -> String {
         RoomPreview::File(name) => tr!("preview-file", name = name.clone()),
         RoomPreview::Empty => String::new(),
     }
-}
-
-/// A room's id as the page names it (tests, links).
-pub(super) fn room_id(id: &RoomId) -> String {
-    id.0.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A line of the list: a contact or a room.

@@ -116,6 +116,28 @@ fn take_chat_from_url() -> Option<DeviceId> {
         .and_then(|s| s.parse().ok())
 }
 
+/// A room this device is in, by its id as links name it.
+fn known_room(hex: &str) -> Option<RoomId> {
+    runtime::read(|e| {
+        e.rooms()
+            .into_iter()
+            .map(|(id, _)| *id)
+            .find(|id| crate::notify_rooms::room_hex(id) == hex)
+    })
+    .flatten()
+}
+
+/// The room a notification click opened this window at (`/#/r/<id>`).
+fn take_room_from_url() -> Option<String> {
+    let w = web_sys::window()?;
+    let hash = w.location().hash().ok()?;
+    let id = hash.strip_prefix("#/r/")?.to_owned();
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+    id.chars().all(|c| c.is_ascii_hexdigit()).then_some(id)
+}
+
 /// Holds the `parley-engine` Web Lock for the page's lifetime; false when
 /// another tab has it. Two engines on one IndexedDB would both advance the
 /// same ratchets from the same stored state and lose messages.
@@ -160,7 +182,13 @@ fn futures_channel() -> (js_sys::Function, wasm_bindgen_futures::JsFuture) {
     (resolve, wasm_bindgen_futures::JsFuture::from(p))
 }
 
-async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>, open: Option<DeviceId>) {
+async fn boot(
+    ui: Ui,
+    nav: Nav,
+    pending: RwSignal<Option<String>>,
+    open: Option<DeviceId>,
+    open_room: Option<String>,
+) {
     if !single_instance().await {
         return ui.fatal.set(Some(tr!("fatal-other-tab")));
     }
@@ -185,6 +213,12 @@ async fn boot(ui: Ui, nav: Nav, pending: RwSignal<Option<String>>, open: Option<
                 && runtime::read(|e| e.contact(&peer).is_some()) == Some(true)
             {
                 return nav.put(Screen::Chat(peer));
+            }
+            if !unlinked
+                && pending.get_untracked().is_none()
+                && let Some(id) = open_room.as_deref().and_then(known_room)
+            {
+                return nav.put(Screen::Room(id));
             }
             nav.put(match pending.get_untracked() {
                 _ if unlinked => Screen::LinkShow,
@@ -216,12 +250,20 @@ pub(crate) fn App() -> impl IntoView {
     provide_context(nav);
     provide_context(pending);
     let open = take_chat_from_url();
-    spawn_local(boot(ui, nav, pending, open));
-    crate::notify::listen(move |peer| {
-        if runtime::read(|e| e.contact(&peer).is_some()) == Some(true) {
-            nav.put(Screen::Chat(peer));
-        }
-    });
+    let open_room = take_room_from_url();
+    spawn_local(boot(ui, nav, pending, open, open_room));
+    crate::notify::listen(
+        move |peer| {
+            if runtime::read(|e| e.contact(&peer).is_some()) == Some(true) {
+                nav.put(Screen::Chat(peer));
+            }
+        },
+        move |room| {
+            if let Some(id) = known_room(&room) {
+                nav.put(Screen::Room(id));
+            }
+        },
+    );
 
     let update_ready = RwSignal::new(false);
     pwa::register_service_worker(update_ready);

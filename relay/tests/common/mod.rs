@@ -5,6 +5,7 @@
 pub(crate) mod api;
 pub(crate) mod backends;
 pub(crate) mod device;
+pub(crate) mod link;
 pub(crate) mod outage;
 pub(crate) mod push_service;
 pub(crate) mod relay;

@@ -91,6 +91,12 @@ pub struct Engine {
     pub(super) member_of: BTreeMap<DeviceId, AccountId>,
     /// Room messages waiting for their sender key (see `rooms::held`).
     pub(super) room_held: Vec<super::rooms::held::Held>,
+    /// Our devices new since the last look, owed our rooms' logs (not
+    /// stored: a restart sends them again from the list).
+    pub(super) rooms_to_tell: std::collections::BTreeSet<DeviceId>,
+    /// Room logs that came from our other device before this (newly
+    /// linked) device had its account; joined once it has.
+    pub(super) early_rooms: Vec<(crate::group::RoomId, Vec<crate::group::SignedChange>)>,
 }
 
 impl core::fmt::Debug for Engine {

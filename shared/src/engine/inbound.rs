@@ -20,6 +20,8 @@ impl Engine {
         frame: ServerFrame,
         now: UnixMs,
     ) {
+        self.tell_new_devices_rooms(rng);
+        self.join_early_rooms(rng, now);
         match frame {
             ServerFrame::Ready { .. } => self.on_ready(rng, now),
             ServerFrame::Accepted { id } => self.on_accepted(&id),

@@ -59,7 +59,7 @@ impl Engine {
             // A room member's list changed.
             let adopted = list
                 .ok_or(ListProblem::Rollback)
-                .and_then(|l| self.adopt_member_list(&account, l));
+                .and_then(|l| self.adopt_member_list(&account, l, now));
             if adopted.is_err() {
                 self.outbox.remove(&entry.seq);
                 self.pending.push(StoreOp::Delete(key::outbox(entry.seq)));
@@ -124,6 +124,9 @@ impl Engine {
                 removed: count(removed),
             };
             self.push_notice(conv, notice, now);
+            if let Some(account) = self.peers.get(conv).map(|p| p.account.id()) {
+                self.devices_changed_in_rooms(&account, now);
+            }
         }
         if added.is_empty() {
             return;

@@ -77,6 +77,8 @@ impl Engine {
             members: BTreeMap::new(),
             member_of: BTreeMap::new(),
             room_held: Vec::new(),
+            rooms_to_tell: Default::default(),
+            early_rooms: Vec::new(),
         };
         e.save_account();
         e.save_account_keys();
@@ -120,6 +122,7 @@ impl Engine {
         let mut rooms = BTreeMap::new();
         let mut room_out = BTreeMap::new();
         let mut members = BTreeMap::new();
+        let mut early_rooms = Vec::new();
         let mut room_history: Vec<(crate::group::RoomId, super::rooms::messages::RoomMessage)> =
             Vec::new();
         let mut next_seq = 1;
@@ -172,6 +175,8 @@ impl Engine {
                 own_devices = super::sync::decode_own_devices(v)?;
             } else if k == key::OWN_ACCOUNT {
                 own = Some(OwnAccount::decode(v)?);
+            } else if k == key::EARLY_ROOMS {
+                early_rooms = codec::decode(RECORD_VERSION, v)?;
             } else if let Some(h) = k.strip_prefix(key::MEMBER) {
                 let id = key::unhex::<32>(h)
                     .map(AccountId::new)
@@ -278,6 +283,8 @@ impl Engine {
                 .collect(),
             members,
             room_held: Vec::new(),
+            rooms_to_tell: Default::default(),
+            early_rooms,
         }))
     }
 }

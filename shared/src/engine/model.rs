@@ -250,6 +250,8 @@ pub(crate) mod key {
     pub(crate) const ROOM: &str = "room/";
     /// A room member who is not a contact (account, list, sessions).
     pub(crate) const MEMBER: &str = "member/";
+    /// Room logs received while this device was being linked.
+    pub(crate) const EARLY_ROOMS: &str = "early-rooms";
 
     pub(crate) fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()

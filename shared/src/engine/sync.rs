@@ -167,9 +167,12 @@ impl Engine {
             self.drop_outbox_to(&d);
         }
         for e in listed {
-            self.own_devices
-                .entry(e.device_id())
-                .or_insert_with(|| PeerDevice::new(e));
+            let d = e.device_id();
+            if let std::collections::btree_map::Entry::Vacant(v) = self.own_devices.entry(d) {
+                v.insert(PeerDevice::new(e));
+                // It joins our rooms from their logs (see `rooms::admin`).
+                self.rooms_to_tell.insert(d);
+            }
         }
         self.save_own_devices();
     }

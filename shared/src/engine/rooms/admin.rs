@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 use rand_core::CryptoRng;
 
 use super::super::content::Content;
-use super::super::core::{Effect, Engine};
+use super::super::core::{Effect, Engine, put};
+use super::super::model::key;
+
+/// Room logs kept while this device is being linked, at most.
+const MAX_EARLY_ROOMS: usize = 256;
 use super::super::error::EngineError;
 use super::content::RoomPairwise;
 use super::messages::RoomNotice;
@@ -33,7 +37,17 @@ impl Engine {
         changes: &[SignedChange],
         now: UnixMs,
     ) -> Result<(), EngineError> {
-        let me = self.account_public().ok_or(EngineError::NoAccount)?.id();
+        let Some(me) = self.account_public().map(|a| a.id()) else {
+            // Being linked: our other device sent our rooms before this one
+            // had the account; kept (stored) until it has.
+            if self.linking && self.early_rooms.len() < MAX_EARLY_ROOMS {
+                self.early_rooms.push((room, changes.to_vec()));
+                self.pending
+                    .push(put(key::EARLY_ROOMS.to_owned(), &self.early_rooms));
+                self.commit();
+            }
+            return Ok(());
+        };
         let before = self.member_names(&room);
         if let Some(entry) = self.rooms.get_mut(&room) {
             let out = entry.room.apply(changes)?;
@@ -81,6 +95,48 @@ impl Engine {
         self.seal_room_out(rng, now);
         self.effects.push_back(Effect::Changed);
         Ok(())
+    }
+
+    /// Joins the rooms whose logs came before this device had its account.
+    pub(crate) fn join_early_rooms<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, now: UnixMs) {
+        if self.early_rooms.is_empty() || self.account_public().is_none() {
+            return;
+        }
+        for (room, changes) in std::mem::take(&mut self.early_rooms) {
+            let _ = self.room_changes(rng, room, &changes, now);
+        }
+        self.pending.push(super::super::core::StoreOp::Delete(
+            key::EARLY_ROOMS.to_owned(),
+        ));
+        self.commit();
+    }
+
+    /// Our devices added since the last look get the log of every room we
+    /// are in, and join them (from then on, as a late joiner would).
+    pub(crate) fn tell_new_devices_rooms<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) {
+        if self.rooms_to_tell.is_empty() || !self.online {
+            return;
+        }
+        let devices: Vec<DeviceId> = std::mem::take(&mut self.rooms_to_tell)
+            .into_iter()
+            .filter(|d| self.own_devices.contains_key(d))
+            .collect();
+        let logs: Vec<(RoomId, Vec<SignedChange>)> = self
+            .rooms
+            .iter()
+            .filter(|(_, e)| e.room.joined())
+            .map(|(id, e)| (*id, e.room.log().changes()))
+            .collect();
+        for d in devices {
+            for (room, changes) in &logs {
+                let tell = Content::Room(RoomPairwise::Changes {
+                    room: *room,
+                    changes: changes.clone(),
+                });
+                let _ = self.encrypt_for(rng, &d, tell, None);
+            }
+        }
+        self.flush_outbox();
     }
 
     fn member_names(&self, room: &RoomId) -> BTreeMap<AccountId, String> {

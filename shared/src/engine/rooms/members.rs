@@ -187,6 +187,7 @@ impl Engine {
         &mut self,
         account: &AccountId,
         signed: SignedDeviceList,
+        now: UnixMs,
     ) -> Result<Change, ListProblem> {
         let m = self.members.get_mut(account).ok_or(ListProblem::Forged)?;
         let checked = signed
@@ -206,6 +207,7 @@ impl Engine {
             }
         };
         m.refused = None;
+        let had_list = m.list.is_some();
         for d in &change.removed {
             m.devices.remove(d);
         }
@@ -224,7 +226,40 @@ impl Engine {
             self.member_of.insert(*d, *account);
         }
         self.save_member(account);
+        if had_list && !change.is_empty() {
+            self.devices_changed_in_rooms(account, now);
+        }
         Ok(change)
+    }
+
+    /// A member's devices changed: every room they are in says so (their
+    /// safety number stays; the sender keys follow the new devices).
+    pub(crate) fn devices_changed_in_rooms(&mut self, account: &AccountId, now: UnixMs) {
+        let rooms: Vec<(crate::group::RoomId, String)> = self
+            .rooms
+            .iter()
+            .filter(|(_, e)| e.room.joined())
+            .filter_map(|(id, e)| {
+                e.room
+                    .state()
+                    .members
+                    .get(account)
+                    .map(|m| (*id, m.name.clone()))
+            })
+            .collect();
+        for (room, name) in rooms {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&self.take_seq().to_be_bytes());
+            self.room_notice(
+                &room,
+                id,
+                super::messages::RoomNotice::DevicesChanged { name },
+                now,
+            );
+        }
+        if !self.pending.is_empty() {
+            self.effects.push_back(Effect::Changed);
+        }
     }
 
     /// A member's list fetched (`parked`: for envelopes from unknown
@@ -242,7 +277,7 @@ impl Engine {
             .map(|b| SignedDeviceList::from_bytes(&b.0));
         match fetched {
             Some(Ok(l)) => {
-                let _ = self.adopt_member_list(account, l);
+                let _ = self.adopt_member_list(account, l, now);
             }
             // Not a list at all: the relay (or the member) withholds it.
             Some(Err(_)) => {

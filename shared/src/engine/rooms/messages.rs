@@ -103,6 +103,12 @@ pub enum RoomNotice {
         /// The admin.
         by: String,
     },
+    /// `name` added or removed a device (their messages now come from, and
+    /// go to, the new set).
+    DevicesChanged {
+        /// The member.
+        name: String,
+    },
     /// A change `by` was not allowed to make: ignored.
     Ignored {
         /// Its author.

@@ -310,7 +310,7 @@ impl Engine {
         } else if let Some(account) = self.member_account_of(device) {
             let adopted = list
                 .ok_or(ListProblem::Rollback)
-                .and_then(|l| self.adopt_member_list(&account, l));
+                .and_then(|l| self.adopt_member_list(&account, l, now));
             if adopted.is_err()
                 && let Some(m) = self.members.get_mut(&account)
             {
