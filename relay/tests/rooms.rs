@@ -470,6 +470,65 @@ async fn a_members_new_device_joins_and_the_others_are_told(
     }
 }
 
+/// A relay that keeps answering `StaleMany` for Bob (with Bob's list,
+/// which changes nothing) cannot keep Alice's message looping: after
+/// three rounds it goes without Bob, and it is never lost.
+async fn a_relay_that_keeps_saying_stale_cannot_loop_a_message(
+    builder: RelayBuilder,
+    _pg: Option<String>,
+) {
+    use parley_shared::engine::Effect;
+    use parley_shared::protocol::ws::{ClientFrame, ServerFrame, StaleRecipient};
+    let relay = builder.start().await;
+    let (_ahead, mut alice, mut bob, mut carol, room) =
+        three_in_a_room(&relay, Lifetime::default()).await;
+    say(&mut alice, &room, "warm up").await;
+    settle(&mut [&mut alice, &mut bob, &mut carol]).await;
+    let b_id = bob.engine.device_id();
+    let bob_list = bob.engine.own_signed_list().cloned();
+    let now = alice.io.now();
+    alice
+        .engine
+        .send_room_text(&mut os_rng(), &room, "despite the relay", now)
+        .unwrap();
+    // Alice's sends are held back here; the test plays the relay.
+    let next_many = |c: &mut Client| loop {
+        match c.engine.next_effect() {
+            Some(Effect::Send(ClientFrame::SendMany { id, to, .. })) => {
+                return (id, to.iter().map(|r| r.device).collect::<Vec<_>>());
+            }
+            Some(_) => {}
+            None => panic!("no SendMany"),
+        }
+    };
+    let mut rounds = 0;
+    loop {
+        let (id, to) = next_many(&mut alice);
+        if !to.contains(&b_id) {
+            break;
+        }
+        rounds += 1;
+        assert!(rounds <= 4, "still sent to Bob after {rounds} rounds");
+        let stale = vec![StaleRecipient {
+            device: b_id,
+            list: bob_list.clone(),
+        }];
+        let now = alice.io.now();
+        alice
+            .engine
+            .handle_frame(&mut os_rng(), ServerFrame::StaleMany { id, stale }, now);
+    }
+    assert_eq!(
+        rounds, 4,
+        "three rounds are followed, the fourth leaves Bob out"
+    );
+    // The message still goes to the others (resent on the next connection).
+    alice.disconnect();
+    alice.connect().await;
+    settle(&mut [&mut alice, &mut bob, &mut carol]).await;
+    assert!(texts(&carol, &room).contains(&"despite the relay".to_owned()));
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -481,4 +540,5 @@ relay_tests! {
     a_room_with_a_lifetime_is_gone_everywhere,
     admins_add_promote_rename_and_set_a_timer,
     a_members_new_device_joins_and_the_others_are_told,
+    a_relay_that_keeps_saying_stale_cannot_loop_a_message,
 }

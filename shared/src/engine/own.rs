@@ -104,6 +104,11 @@ impl Engine {
         })
     }
 
+    /// This account's current signed device list.
+    pub fn own_signed_list(&self) -> Option<&SignedDeviceList> {
+        self.own.as_ref().map(|o| &o.signed)
+    }
+
     /// Whether the relay holds this account's current list.
     pub fn own_list_published(&self) -> bool {
         self.own.as_ref().is_some_and(|o| o.published)

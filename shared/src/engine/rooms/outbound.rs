@@ -43,9 +43,18 @@ pub(crate) struct RoomOut {
     #[serde(with = "bytes")]
     pub(crate) plain: Vec<u8>,
     pub(crate) sealed: Option<Sealed>,
+    /// Accounts left out of this message: their list was refused, or the
+    /// relay kept calling it stale ([`MAX_STALE_ROUNDS`]).
+    pub(crate) skip: Vec<AccountId>,
     #[serde(skip)]
     pub(crate) in_flight: bool,
+    #[serde(skip)]
+    pub(crate) stale_rounds: u8,
 }
+
+/// `StaleMany` answers one message takes before the accounts still called
+/// stale are left out of it (the relay could otherwise keep it looping).
+pub(crate) const MAX_STALE_ROUNDS: u8 = 3;
 
 impl RoomOut {
     pub(crate) fn new(seq: u64, room: RoomId, message: MessageId, content: &RoomContent) -> Self {
@@ -55,7 +64,9 @@ impl RoomOut {
             message,
             plain: content.to_padded(),
             sealed: None,
+            skip: Vec::new(),
             in_flight: false,
+            stale_rounds: 0,
         }
     }
 }
@@ -100,7 +111,10 @@ impl Engine {
         let Some(room) = self.room_out.get(&seq).map(|o| o.room) else {
             return Ok(());
         };
-        let devices = self.member_devices(&room);
+        let mut devices = self.member_devices(&room);
+        if let Some(o) = self.room_out.get(&seq) {
+            devices.retain(|a, _| !o.skip.contains(a));
+        }
         let Some(plain) = self
             .room_out
             .get(&seq)
@@ -272,12 +286,22 @@ impl Engine {
         let Some(seq) = self.room_out_by_id(id) else {
             return;
         };
+        let rounds = self.room_out.get(&seq).map_or(0, |o| o.stale_rounds) + 1;
+        let mut skip = Vec::new();
         for s in stale {
-            self.adopt_for_device(rng, &s.device, s.list, now);
+            let account = self.account_of_device(&s.device);
+            let adopted = self.adopt_for_device(rng, &s.device, s.list, now);
+            if let Some(a) = account
+                && (!adopted || rounds > MAX_STALE_ROUNDS)
+            {
+                skip.push(a);
+            }
         }
         if let Some(o) = self.room_out.get_mut(&seq) {
             o.sealed = None;
             o.in_flight = false;
+            o.stale_rounds = rounds;
+            o.skip.extend(skip);
         }
         let o = self.room_out.get(&seq).cloned();
         if let Some(o) = o {
@@ -286,26 +310,41 @@ impl Engine {
         self.seal_room_out(rng, now);
     }
 
+    /// The account a device belongs to (ours, a contact's, a member's).
+    fn account_of_device(&self, device: &DeviceId) -> Option<AccountId> {
+        if self.own_devices.contains_key(device) {
+            return self.account_public().map(|a| a.id());
+        }
+        if let Some(conv) = self.conversation_of(device) {
+            return self.peers.get(&conv).map(|p| p.account.id());
+        }
+        self.member_account_of(device)
+    }
+
     /// Adopts `list` for whichever account `device` belongs to (ours, a
-    /// contact's, a member's). A refused list stops sends to that account.
+    /// contact's, a member's); false when it was refused.
     fn adopt_for_device<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         device: &DeviceId,
         list: Option<crate::crypto::account::SignedDeviceList>,
         now: UnixMs,
-    ) {
-        if self.own_devices.contains_key(device) {
-            if let Some(l) = list {
-                let _ = self.adopt_own_list(l);
-            }
+    ) -> bool {
+        let adopted = if self.own_devices.contains_key(device) {
+            list.is_some_and(|l| self.adopt_own_list(l).is_ok())
         } else if let Some(conv) = self.conversation_of(device) {
             match list
                 .ok_or(ListProblem::Rollback)
                 .and_then(|l| self.adopt_list(&conv, l))
             {
-                Ok(change) => self.list_adopted(rng, &conv, &change, now),
-                Err(p) => self.list_refused(&conv, p, now),
+                Ok(change) => {
+                    self.list_adopted(rng, &conv, &change, now);
+                    true
+                }
+                Err(p) => {
+                    self.list_refused(&conv, p, now);
+                    false
+                }
             }
         } else if let Some(account) = self.member_account_of(device) {
             let adopted = list
@@ -317,8 +356,12 @@ impl Engine {
                 m.refused.get_or_insert(ListProblem::Rollback);
                 self.save_member(&account);
             }
-        }
+            adopted.is_ok()
+        } else {
+            false
+        };
         self.commit();
+        adopted
     }
 
     /// Sends a delivery or read receipt for room messages to their author's
