@@ -20,11 +20,6 @@ thread_local! {
     static SEEN: RefCell<Option<BTreeMap<RoomId, u32>>> = const { RefCell::new(None) };
 }
 
-/// A room's id as links and notifications name it.
-pub(crate) fn room_hex(id: &RoomId) -> String {
-    id.0.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// After each publish of the rooms.
 pub(crate) fn rows_changed(rows: &[RoomRow]) {
     let now: BTreeMap<RoomId, u32> = rows.iter().map(|r| (r.id, r.unread)).collect();
@@ -50,7 +45,7 @@ pub(crate) fn rows_changed(rows: &[RoomRow]) {
         } else {
             (tr!("notify-new-message"), String::new())
         };
-        let data = obj(&[("room", room_hex(&r.id).into())]);
+        let data = obj(&[("room", r.id.to_hex().into())]);
         notify::notification_with(title, body, TAG, data);
     }
 }

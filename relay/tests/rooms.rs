@@ -266,7 +266,7 @@ async fn a_removed_member_reads_nothing_after(builder: RelayBuilder, _pg: Option
     // (keys) is as it was: no new sender key reached her.
     let stored: Vec<u8> = carol.store.0.values().flatten().copied().collect();
     assert!(!stored.windows(5).any(|w| w == b"after"));
-    let room_key = format!("room/{}", hex(&room.0));
+    let room_key = format!("room/{}", room.to_hex());
     assert_eq!(carol.store.0.get(&room_key), keys_before.get(&room_key));
     // And she can no longer send.
     let now = carol.io.now();
@@ -301,6 +301,11 @@ async fn a_room_with_a_lifetime_is_gone_everywhere(builder: RelayBuilder, pg: Op
     for c in [&alice, &bob, &carol] {
         assert_eq!(texts(c, &room), vec!["soon gone"]);
         assert_eq!(c.engine.room_ends_at(&room), lifetime.ends_at);
+        // A file sent now is kept no longer than the room.
+        let ttl = c
+            .engine
+            .room_file_ttl(&room, Millis::from_secs(86_400), c.io.now());
+        assert!(ttl <= Millis::from_secs(60), "{ttl:?}");
     }
     let store = relay.store(&pg);
     assert_eq!(store.shared_payload_rows().unwrap(), 0, "all acknowledged");
@@ -311,7 +316,7 @@ async fn a_room_with_a_lifetime_is_gone_everywhere(builder: RelayBuilder, pg: Op
         c.engine.tick(now);
         c.drain().await;
         assert!(c.engine.rooms().iter().all(|(id, _)| **id != room));
-        let hexid = hex(&room.0);
+        let hexid = room.to_hex();
         assert!(
             c.store.0.keys().all(|k| !k.contains(&hexid)),
             "no record of the room is left"
@@ -527,10 +532,6 @@ async fn a_relay_that_keeps_saying_stale_cannot_loop_a_message(
     alice.connect().await;
     settle(&mut [&mut alice, &mut bob, &mut carol]).await;
     assert!(texts(&carol, &room).contains(&"despite the relay".to_owned()));
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 relay_tests! {

@@ -58,6 +58,36 @@ pub(super) fn ProgressBar(p: RwSignal<Option<Progress>>) -> impl IntoView {
     }
 }
 
+/// "Deleted from storage in 23 h 59 min", or that it is gone.
+pub(super) fn deletion_timer(gone: bool, expires: UnixMs, now: UnixMs) -> String {
+    if gone {
+        tr!("file-deleted")
+    } else {
+        let left = expires.since(now).as_secs();
+        tr!("file-deleted-in", time = i18n::duration(left.max(1)))
+    }
+}
+
+/// Runs a download `job` with `busy` and `error` following it, offers the
+/// file as `name` and hands its object URL to `saved`.
+pub(super) fn download(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    name: String,
+    job: impl Future<Output = Result<web_sys::Blob, files::FileError>> + 'static,
+    saved: impl FnOnce(Option<String>) + 'static,
+) {
+    busy.put(true);
+    error.put(None);
+    spawn_local(async move {
+        match job.await {
+            Ok(blob) => saved(files::save(&blob, &name)),
+            Err(e) => error.put(Some(e.text())),
+        }
+        busy.put(false);
+    });
+}
+
 /// One file message.
 #[component]
 pub(super) fn FileBubble(
@@ -76,14 +106,7 @@ pub(super) fn FileBubble(
     let busy = RwSignal::new(false);
     let expired = move || now.get() >= expires;
     let gone = move || f.state == FileState::Deleted || f.state == FileState::Declined || expired();
-    let timer = move || {
-        if gone() {
-            tr!("file-deleted")
-        } else {
-            let left = expires.since(now.get()).as_secs();
-            tr!("file-deleted-in", time = i18n::duration(left.max(1)))
-        }
-    };
+    let timer = move || deletion_timer(gone(), expires, now.get());
     let state_text = {
         let who = peer_name.clone();
         move || match (m.outgoing, f.state) {
@@ -100,19 +123,12 @@ pub(super) fn FileBubble(
     let o2 = offer.clone();
     let accept = move |_| {
         let offer = o2.clone();
-        busy.put(true);
-        error.put(None);
-        spawn_local(async move {
-            match files::receive(peer, id, offer.clone(), progress).await {
-                Ok(blob) => {
-                    let url = files::save(&blob, &offer.name);
-                    if let Some(url) = url.filter(|_| offer.mime.starts_with("image/")) {
-                        let _ = previews.try_update(|p| p.insert(id, url));
-                    }
-                }
-                Err(e) => error.put(Some(e.text())),
+        let image = offer.mime.starts_with("image/");
+        let job = files::receive(peer, id, offer.clone(), progress);
+        download(busy, error, offer.name, job, move |url| {
+            if let Some(url) = url.filter(|_| image) {
+                let _ = previews.try_update(|p| p.insert(id, url));
             }
-            busy.put(false);
         });
     };
     let o3 = offer.clone();

@@ -79,7 +79,7 @@ fn RoomLine(r: RoomRow) -> impl IntoView {
     let members = r.members;
     view! {
         <li>
-            <button type="button" class="conversation room" data-room=crate::notify_rooms::room_hex(&id)
+            <button type="button" class="conversation room" data-room=id.to_hex()
                 aria-current=move || (nav.get() == Screen::Room(id)).then_some("page")
                 on:click=move |_| nav.put(Screen::Room(id))>
                 <span class="avatar room" aria-hidden="true">"#"</span>

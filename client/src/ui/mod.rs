@@ -122,7 +122,7 @@ fn known_room(hex: &str) -> Option<RoomId> {
         e.rooms()
             .into_iter()
             .map(|(id, _)| *id)
-            .find(|id| crate::notify_rooms::room_hex(id) == hex)
+            .find(|id| id.to_hex() == hex)
     })
     .flatten()
 }

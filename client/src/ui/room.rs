@@ -224,13 +224,7 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
             None => return,
         };
         let day = parley_shared::time::Millis::from_secs(86_400);
-        let ttl = detail
-            .with_untracked(|d| d.as_ref().and_then(|d| d.ends_at))
-            .map_or(day, |t| {
-                t.since(api::now())
-                    .min(day)
-                    .max(parley_shared::time::Millis::from_secs(1))
-            });
+        let ttl = runtime::read(|e| e.room_file_ttl(&room, day, api::now())).unwrap_or(day);
         uploading.put(true);
         error.put(None);
         spawn_local(async move {

@@ -3,17 +3,14 @@
 //! object once every member device has taken it, or when it expires.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use parley_shared::engine::files::FileState;
 use parley_shared::engine::rooms::messages::RoomFile;
 use parley_shared::group::RoomId;
 use parley_shared::time::UnixMs;
 
-use super::Put;
-use super::file::{ProgressBar, human_size};
+use super::file::{ProgressBar, deletion_timer, download, human_size};
 use super::icons::{Icon, IconView};
 use crate::files::{self, Progress};
-use crate::i18n::{self, Localize as _};
 use crate::tr;
 
 /// One room file.
@@ -32,28 +29,12 @@ pub(super) fn RoomFileBubble(
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let gone = move || f.state == FileState::Deleted || now.get() >= expires;
-    let timer = move || {
-        if gone() {
-            tr!("file-deleted")
-        } else {
-            let left = expires.since(now.get()).as_secs();
-            tr!("file-deleted-in", time = i18n::duration(left.max(1)))
-        }
-    };
+    let timer = move || deletion_timer(gone(), expires, now.get());
     let o = offer.clone();
     let accept = move |_| {
         let offer = o.clone();
-        busy.put(true);
-        error.put(None);
-        spawn_local(async move {
-            match files::receive_in_room(room, id, offer.clone(), progress).await {
-                Ok(blob) => {
-                    let _ = files::save(&blob, &offer.name);
-                }
-                Err(e) => error.put(Some(e.text())),
-            }
-            busy.put(false);
-        });
+        let job = files::receive_in_room(room, id, offer.clone(), progress);
+        download(busy, error, offer.name, job, |_| {});
     };
     let can_accept = !outgoing && f.state == FileState::Offered;
     let downloaded = f.state == FileState::Downloaded;

@@ -497,20 +497,31 @@ impl Engine {
         if now < self.next_expiry {
             return sooner((self.next_expiry != UnixMs::NEVER).then_some(self.next_expiry));
         }
+        // Conversations and rooms share one next expiry, so this walk runs
+        // only when something is due.
         let mut next: Option<UnixMs> = None;
         let mut gone = Vec::new();
         for (d, h) in &mut self.history {
-            h.retain(|m| match m.expires_at {
-                Some(t) if t <= now => {
+            prune_expired(
+                h,
+                now,
+                |m| m.expires_at,
+                &mut next,
+                |m| {
                     gone.push(key::message(d, m.seq));
-                    false
-                }
-                Some(t) => {
-                    next = Some(next.map_or(t, |n| n.min(t)));
-                    true
-                }
-                None => true,
-            });
+                },
+            );
+        }
+        for (id, e) in &mut self.rooms {
+            prune_expired(
+                &mut e.history,
+                now,
+                |m| m.expires_at,
+                &mut next,
+                |m| {
+                    gone.push(super::rooms::messages::message_key(id, m.seq));
+                },
+            );
         }
         if !gone.is_empty() {
             self.pending.extend(gone.into_iter().map(StoreOp::Delete));
@@ -585,4 +596,26 @@ impl Engine {
             self.effects.push_back(Effect::Store(ops));
         }
     }
+}
+
+/// Drops the entries of `list` whose expiry has come (`dropped` hears of
+/// each) and lowers `next` to the earliest expiry left.
+pub(super) fn prune_expired<M>(
+    list: &mut Vec<M>,
+    now: UnixMs,
+    expires: impl Fn(&M) -> Option<UnixMs>,
+    next: &mut Option<UnixMs>,
+    mut dropped: impl FnMut(&M),
+) {
+    list.retain(|m| match expires(m) {
+        Some(t) if t <= now => {
+            dropped(m);
+            false
+        }
+        Some(t) => {
+            *next = Some(next.map_or(t, |n| n.min(t)));
+            true
+        }
+        None => true,
+    });
 }

@@ -151,29 +151,41 @@ impl Engine {
         if c.identity_changed {
             return Err(EngineError::IdentityChanged);
         }
+        let targets = self.targets(peer);
+        if self.send_ephemeral_to(rng, &targets, &content)? {
+            Ok(())
+        } else {
+            Err(EngineError::NoSession)
+        }
+    }
+
+    /// Sends `content` as an ephemeral envelope (never stored by the relay)
+    /// to each of `devices` that has a session; true if any had one.
+    pub(super) fn send_ephemeral_to<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        devices: &[DeviceId],
+        content: &Content,
+    ) -> Result<bool, EngineError> {
         let padded = content.to_padded();
         let mut sent = false;
-        for d in self.targets(peer) {
-            let Some(session) = self.slot(&d).and_then(|s| s.session.as_mut()) else {
+        for d in devices {
+            let Some(session) = self.slot(d).and_then(|s| s.session.as_mut()) else {
                 continue;
             };
             let payload = session.encrypt(&padded)?;
-            self.save_device(&d);
+            self.save_device(d);
             self.commit();
             self.effects.push_back(Effect::Send(ClientFrame::Send {
                 id: random16(rng),
-                to: d,
+                to: *d,
                 ephemeral: true,
                 payload,
                 list: None,
             }));
             sent = true;
         }
-        if sent {
-            Ok(())
-        } else {
-            Err(EngineError::NoSession)
-        }
+        Ok(sent)
     }
 
     pub(super) fn take_seq(&mut self) -> u64 {

@@ -41,6 +41,14 @@ pub const MAX_LIFETIME: Millis = Millis::from_secs(366 * 86_400);
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RoomId(pub [u8; 16]);
 
+impl RoomId {
+    /// Lower-case hex, as the engine's record keys and the app's links
+    /// name the room.
+    pub fn to_hex(&self) -> String {
+        crate::engine::model::key::hex(&self.0)
+    }
+}
+
 impl fmt::Debug for RoomId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RoomId(")?;

@@ -3,7 +3,8 @@
 //! signed state says. When it ends every member device deletes the room,
 //! its history and whatever of it still waits to be sent; the relay never
 //! knew the room, and its envelopes were acknowledged as they came. The
-//! room's disappearing-message timer deletes single entries the same way.
+//! room's disappearing-message timer deletes single entries with the
+//! conversations' ones (`Engine::tick`).
 
 use super::super::core::{Effect, Engine, StoreOp};
 use super::messages::message_key;
@@ -41,26 +42,6 @@ impl Engine {
         if !ended.is_empty() {
             self.commit();
             self.sync_members(now);
-            self.effects.push_back(Effect::Changed);
-        }
-        // Disappearing messages (the room's timer).
-        let mut gone = Vec::new();
-        for (id, e) in &mut self.rooms {
-            e.history.retain(|m| match m.expires_at {
-                Some(t) if t <= now => {
-                    gone.push(message_key(id, m.seq));
-                    false
-                }
-                Some(t) => {
-                    next = Some(next.map_or(t, |n| n.min(t)));
-                    true
-                }
-                None => true,
-            });
-        }
-        if !gone.is_empty() {
-            self.pending.extend(gone.into_iter().map(StoreOp::Delete));
-            self.commit();
             self.effects.push_back(Effect::Changed);
         }
         next

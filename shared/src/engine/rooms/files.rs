@@ -16,7 +16,7 @@ use super::messages::{RoomBody, RoomFile, message_key};
 use crate::group::{GroupError, RoomId};
 use crate::protocol::attachments::valid_object_id;
 use crate::protocol::ws::DeviceId;
-use crate::time::UnixMs;
+use crate::time::{Millis, UnixMs};
 
 impl Engine {
     /// The devices that may download a file sent to `room` now: every
@@ -40,6 +40,14 @@ impl Engine {
         v.sort();
         v.dedup();
         Ok(v)
+    }
+
+    /// How long the relay should keep a file sent to `room` now: `wanted`,
+    /// but never past the room's end (at least the relay's 1 s minimum).
+    pub fn room_file_ttl(&self, room: &RoomId, wanted: Millis, now: UnixMs) -> Millis {
+        self.room_ends_at(room)
+            .map_or(wanted, |end| end.since(now).min(wanted))
+            .max(Millis::from_secs(1))
     }
 
     /// Offers an uploaded file in a room.

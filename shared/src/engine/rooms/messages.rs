@@ -171,23 +171,30 @@ impl Engine {
         let Some(entry) = self.rooms.get(room) else {
             return out;
         };
-        let me = self.account_public().map(|a| a.id());
         for account in entry.room.state().members.keys() {
-            if Some(*account) == me {
-                let mut mine: Vec<DeviceId> = self.own_devices.keys().copied().collect();
-                mine.push(self.device_id());
-                out.insert(*account, mine);
-            } else if let Some((conv, _)) =
-                self.peers.iter().find(|(_, p)| p.account.id() == *account)
-            {
-                out.insert(*account, self.targets(conv));
-            } else if let Some(m) = self.members.get(account)
-                && m.refused.is_none()
-            {
-                out.insert(*account, m.devices.keys().copied().collect());
+            if let Some(devices) = self.account_devices(account) {
+                out.insert(*account, devices);
             }
         }
         out
+    }
+
+    /// One account's current devices as this device knows them: ours, a
+    /// contact's, or a room member's (`None`: not known, or its list was
+    /// refused).
+    pub(crate) fn account_devices(&self, account: &AccountId) -> Option<Vec<DeviceId>> {
+        if self.account_public().map(|a| a.id()) == Some(*account) {
+            let mut mine: Vec<DeviceId> = self.own_devices.keys().copied().collect();
+            mine.push(self.device_id());
+            return Some(mine);
+        }
+        if let Some((conv, _)) = self.peers.iter().find(|(_, p)| p.account.id() == *account) {
+            return Some(self.targets(conv));
+        }
+        self.members
+            .get(account)
+            .filter(|m| m.refused.is_none())
+            .map(|m| m.devices.keys().copied().collect())
     }
 
     /// Whether every other member's devices are known, so a message can be
@@ -288,6 +295,9 @@ impl Engine {
 
     /// Appends to a room's history and stores the entry.
     pub(crate) fn push_room_entry(&mut self, room: &RoomId, m: RoomMessage, now: UnixMs) {
+        if let Some(t) = m.expires_at {
+            self.next_expiry = self.next_expiry.min(t);
+        }
         self.pending.push(put(message_key(room, m.seq), &m));
         if let Some(e) = self.rooms.get_mut(room) {
             e.history.push(m);

@@ -382,11 +382,8 @@ impl Engine {
             kind,
             ids,
         });
-        let devices = self
-            .member_devices(room)
-            .remove(&author)
-            .unwrap_or_default();
-        for d in devices {
+        // Only the author's devices: not the whole room's (once per message).
+        for d in self.account_devices(&author).unwrap_or_default() {
             let _ = self.encrypt_for(rng, &d, content.clone(), None);
         }
         self.flush_outbox();

@@ -7,12 +7,11 @@ use rand_core::CryptoRng;
 
 use super::super::content::Content;
 use super::super::core::{Effect, Engine};
-use super::super::outbox::random16;
 use super::super::typing::{RESEND_MS, SHOW_MS};
 use super::content::RoomPairwise;
 use crate::crypto::account::AccountId;
 use crate::group::RoomId;
-use crate::protocol::ws::{ClientFrame, DeviceId};
+use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
 impl Engine {
@@ -43,34 +42,18 @@ impl Engine {
         }
         e.typing_sent_at = if typing { now } else { UnixMs::EPOCH };
         let me = self.device_id();
-        let padded = Content::Room(RoomPairwise::Typing {
-            room: *room,
-            active: typing,
-        })
-        .to_padded();
         let devices: Vec<DeviceId> = self
             .member_devices(room)
             .into_values()
             .flatten()
             .filter(|d| *d != me)
             .collect();
-        for d in devices {
-            let Some(session) = self.slot(&d).and_then(|s| s.session.as_mut()) else {
-                continue;
-            };
-            let Ok(payload) = session.encrypt(&padded) else {
-                continue;
-            };
-            self.save_device(&d);
-            self.commit();
-            self.effects.push_back(Effect::Send(ClientFrame::Send {
-                id: random16(rng),
-                to: d,
-                ephemeral: true,
-                payload,
-                list: None,
-            }));
-        }
+        let typing = Content::Room(RoomPairwise::Typing {
+            room: *room,
+            active: typing,
+        });
+        // A device without a session simply does not see it.
+        let _ = self.send_ephemeral_to(rng, &devices, &typing);
     }
 
     /// A member says it is typing (or stopped).
