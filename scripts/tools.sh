@@ -12,14 +12,28 @@ AIOSMTPD_VERSION=1.4.6
 # API conformance fuzzer (scripts/api-conformance.sh); needs Python >= 3.11 (Debian 12 has 3.11).
 SCHEMATHESIS_VERSION=4.32.5
 
-web_tools() {
+wasm_target() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
+}
+
+# Build tools compile without LTO, in many codegen units and at opt-level 1:
+# their own work is small (wasm-opt, a separate binary, does the heavy part),
+# and this halves a fresh machine's install. Only these installs see it.
+quick_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
+    CARGO_PROFILE_RELEASE_STRIP=true CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+    cargo install "$@"
+}
+
+web_tools() {
+  wasm_target
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
     log "installing trunk $TRUNK_VERSION"
-    cargo install trunk --version "$TRUNK_VERSION" --locked
+    quick_install trunk --version "$TRUNK_VERSION" --locked
   fi
   local wb
   wb="$(lock_version wasm-bindgen)"
@@ -27,7 +41,7 @@ web_tools() {
   if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb" ]; then
     log "installing wasm-bindgen-cli $wb (matches Cargo.lock)"
     # Not --locked: the CLI's own lockfile pins crates that need a newer rustc.
-    cargo install wasm-bindgen-cli --version "$wb" --force
+    quick_install wasm-bindgen-cli --version "$wb" --force
   fi
   if ! "$PARLEY_TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
     log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
@@ -100,8 +114,9 @@ demo_tools() {
 }
 
 case "${1:-web}" in
+  target) wasm_target ;;
   web) web_tools ;;
   test) rust_components; web_tools; fuzz_tools; system_tools; python_tools; node_tools ;;
   demo) web_tools; system_tools; node_tools; demo_tools ;;
-  *) die "usage: tools.sh web|test|demo" ;;
+  *) die "usage: tools.sh target|web|test|demo" ;;
 esac
