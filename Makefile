@@ -1,6 +1,9 @@
 # The two commands of the README. Logic lives in scripts/.
 .PHONY: run test bench demo tools relay web clean
 
+# The PWA's wasm is built with erased Leptos components (see scripts/lib.sh).
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS ?= --cfg erase_components
+
 run: ## install what is missing, build the PWA, serve it on http://127.0.0.1:8080
 	@scripts/run.sh
 

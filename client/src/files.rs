@@ -31,7 +31,7 @@ use crate::worker::{FileWorker, WorkerError};
 
 /// Images larger than this are sent without metadata stripping (it needs the
 /// whole image in memory).
-const MAX_STRIP: f64 = 64.0 * 1024.0 * 1024.0;
+pub(crate) const MAX_STRIP: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// Transfer progress shown under a message or the composer.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,34 +109,64 @@ impl crate::i18n::Localize for FileError {
     }
 }
 
-/// Strips image metadata, then runs the engine's upload flow: reserve,
-/// encrypt and put the ciphertext, and only then send the offer.
+/// A file on its way out: the one chosen, and the image the editor made of
+/// it (already through the filter pipeline: metadata removed, edits applied).
+pub(crate) struct Outgoing {
+    /// As chosen.
+    pub file: File,
+    /// The edited image that the attach sheet showed, if there were edits.
+    pub edited: Option<Blob>,
+}
+
+impl From<File> for Outgoing {
+    fn from(file: File) -> Self {
+        Self { file, edited: None }
+    }
+}
+
+/// Runs an image through the worker's filter pipeline (metadata, then
+/// `edits`); `None` when nothing changed (the file goes as it is).
+pub(crate) async fn prepare_image(
+    worker: &FileWorker,
+    file: &Blob,
+    mime: &str,
+    edits: Vec<parley_shared::media::edit::Edit>,
+) -> Result<Option<Blob>, WorkerError> {
+    let job = Request::Prepare {
+        file: file.clone(),
+        mime: mime.to_owned(),
+        edits,
+    };
+    Ok(worker.run(job, |_, _| {}).await?.blob)
+}
+
+/// Removes image metadata (unless the editor already ran the pipeline), then
+/// runs the engine's upload flow: reserve, encrypt and put the ciphertext,
+/// and only then send the offer.
 pub(crate) async fn send(
     to: FileTo,
-    file: File,
+    out: Outgoing,
     ttl: Millis,
     delete_after_download: bool,
     p: RwSignal<Option<Progress>>,
 ) -> Result<(), FileError> {
-    let name = file.name();
-    let mime = file.type_();
+    let name = out.file.name();
+    let mime = out.file.type_();
     let worker = FileWorker::start().await.map_err(FileError::Worker)?;
-    let mut source: Blob = file.into();
-    let mut metadata_removed = false;
-    if mime.starts_with("image/") && source.size() <= MAX_STRIP {
-        let strip = Request::Strip {
-            file: source.clone(),
-            mime: mime.clone(),
-        };
-        if let Some(clean) = worker
-            .run(strip, |_, _| {})
+    let mut metadata_removed = out.edited.is_some();
+    let mut source: Blob = match out.edited {
+        Some(edited) => edited,
+        None => out.file.into(),
+    };
+    if !metadata_removed
+        && mime.starts_with("image/")
+        && source.size() <= MAX_STRIP
+        && let Some(clean) = prepare_image(&worker, &source, &mime, Vec::new())
             .await
             .map_err(FileError::Worker)?
-            .blob
-        {
-            source = clean;
-            metadata_removed = true;
-        }
+    {
+        source = clean;
+        metadata_removed = true;
     }
     let key = FileKey::generate(&mut os_rng());
     let mut flow = UploadFlow::new(NewUpload {

@@ -267,3 +267,120 @@ fn edits_that_do_not_fit_and_huge_images_are_refused() {
         Err(EditError::TooLarge)
     );
 }
+
+mod selection {
+    use parley_shared::media::edit::{Area, BLOCKS, Edit, MAX_RADIUS, Selection, Turn};
+
+    #[test]
+    fn a_drawn_rectangle_maps_to_the_pixels_under_it_at_any_preview_size() {
+        // Dragged from the bottom-right to the top-left: same rectangle.
+        let s = Selection::between((0.9, 0.75), (0.1, 0.25));
+        assert_eq!(
+            s.to_area(200, 100),
+            Some(Area {
+                x: 20,
+                y: 25,
+                width: 160,
+                height: 50
+            })
+        );
+        // Points outside the image are clamped to its edges.
+        let s = Selection::between((-0.5, -1.0), (2.0, 0.5));
+        assert_eq!(
+            s.to_area(10, 10),
+            Some(Area {
+                x: 0,
+                y: 0,
+                width: 10,
+                height: 5
+            })
+        );
+    }
+
+    #[test]
+    fn a_selection_is_never_empty_nor_outside_the_image() {
+        let thin = Selection {
+            left: 0.999,
+            top: 1.0,
+            width: 0.0,
+            height: 0.0,
+        };
+        let a = thin.to_area(7, 3).unwrap();
+        assert!(a.width >= 1 && a.height >= 1);
+        assert!(a.x + a.width <= 7 && a.y + a.height <= 3, "{a:?}");
+        assert!(!thin.is_usable());
+        let nan = Selection {
+            left: f64::NAN,
+            ..Selection::MIDDLE
+        };
+        assert_eq!(nan.to_area(10, 10), None);
+        assert_eq!(Selection::MIDDLE.to_area(0, 10), None);
+    }
+
+    #[test]
+    fn keys_move_and_resize_within_the_image() {
+        let s = Selection::MIDDLE.moved(1.0, -1.0);
+        assert_eq!((s.left, s.top), (0.5, 0.0));
+        let s = s.resized(1.0, -1.0);
+        assert_eq!((s.width, s.height), (0.5, Selection::MIN_SIDE));
+        assert!(s.is_usable());
+    }
+
+    #[test]
+    fn hiding_strength_grows_with_the_area_and_stays_in_range() {
+        let small = Area {
+            x: 0,
+            y: 0,
+            width: 3,
+            height: 2,
+        };
+        let face = Area {
+            width: 400,
+            height: 480,
+            ..small
+        };
+        let huge = Area {
+            width: 12_000,
+            height: 9_000,
+            ..small
+        };
+        assert_eq!(
+            Edit::hiding_blur(small),
+            Edit::Blur {
+                area: small,
+                radius: 1
+            }
+        );
+        assert_eq!(
+            Edit::hiding_blur(face),
+            Edit::Blur {
+                area: face,
+                radius: 100
+            }
+        );
+        assert_eq!(
+            Edit::hiding_blur(huge),
+            Edit::Blur {
+                area: huge,
+                radius: MAX_RADIUS
+            }
+        );
+        assert_eq!(
+            Edit::hiding_pixelation(small),
+            Edit::Pixelate {
+                area: small,
+                block: *BLOCKS.start()
+            }
+        );
+        assert_eq!(
+            Edit::hiding_pixelation(face),
+            Edit::Pixelate {
+                area: face,
+                block: 60
+            }
+        );
+        assert_eq!(Edit::Crop(face).size_after(1000, 1000), (400, 480));
+        assert_eq!(Edit::Rotate(Turn::Quarter).size_after(30, 20), (20, 30));
+        assert_eq!(Edit::Rotate(Turn::Half).size_after(30, 20), (30, 20));
+    }
+}

@@ -43,8 +43,9 @@ async function tabTo(page, name) {
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(() => {
       const el = document.activeElement;
-      // Only controls count (the body's text holds every label).
-      if (!el || !['BUTTON', 'INPUT', 'TEXTAREA', 'SELECT', 'A'].includes(el.tagName)) return '';
+      // Only controls count (the body's text holds every label), and
+      // elements made focusable on purpose (the editor's region).
+      if (!el || !(['BUTTON', 'INPUT', 'TEXTAREA', 'SELECT', 'A'].includes(el.tagName) || el.hasAttribute('tabindex'))) return '';
       const label = el.labels?.[0]?.textContent ?? '';
       return [el.getAttribute('aria-label'), label, el.textContent, el.getAttribute('placeholder')]
         .filter(Boolean).join(' | ');
@@ -127,6 +128,28 @@ describe('accessibility', () => {
       await checkScreen(bob, 'chat');
       await bob.keyboard.press('Escape');
       await bob.getByRole('dialog', { name: 'Send a file' }).waitFor({ state: 'hidden', ...T });
+      // An image opens the editor: a region blurred with the keyboard alone.
+      const png = Buffer.from((await bob.evaluate(() => {
+        const c = document.createElement('canvas');
+        c.width = 40; c.height = 30;
+        const g = c.getContext('2d');
+        g.fillStyle = '#000'; g.fillRect(0, 0, 40, 30);
+        g.fillStyle = '#fff'; g.fillRect(10, 5, 20, 20);
+        return c.toDataURL('image/png');
+      })).split(',')[1], 'base64');
+      await bob.locator('input[type="file"]').setInputFiles({ name: 'face.png', mimeType: 'image/png', buffer: png });
+      const sheet = bob.getByRole('dialog', { name: 'Send a file' });
+      await sheet.locator('img.attach-preview').waitFor(T);
+      await tabTo(bob, 'Blur');
+      await bob.keyboard.press('Enter');
+      await tabTo(bob, 'Selected region');
+      await checkScreen(bob, 'chat');
+      await bob.keyboard.press('ArrowLeft');
+      await bob.keyboard.press('Shift+ArrowDown');
+      await bob.keyboard.press('Enter');
+      await sheet.getByRole('status').filter({ hasText: 'Edit applied' }).waitFor(T);
+      await bob.keyboard.press('Escape');
+      await sheet.waitFor({ state: 'hidden', ...T });
       // Wide: the list beside the open conversation, which it marks; a
       // phone shows one pane.
       if (size === DESKTOP) {

@@ -17,18 +17,26 @@ const MAX = 32 * 1024 * 1024;
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
-/** A small real JPEG (made by Chromium) with an EXIF APP1 segment holding GPS data. */
-async function jpegWithGps(browser) {
+/** A small real JPEG (made by Chromium) with an EXIF APP1 segment holding
+ * GPS data; `stripes`: 200×120 of 4 px black and white columns instead. */
+async function jpegWithGps(browser, stripes = false) {
   const page = await browser.newPage();
-  const jpeg = Buffer.from(await page.evaluate(async () => {
+  const jpeg = Buffer.from(await page.evaluate(async (stripes) => {
     const c = document.createElement('canvas');
-    c.width = 64; c.height = 48;
     const g = c.getContext('2d');
-    g.fillStyle = '#1b6e80'; g.fillRect(0, 0, 64, 48);
-    g.fillStyle = '#fff'; g.fillRect(8, 8, 20, 20);
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
+    if (stripes) {
+      c.width = 200; c.height = 120;
+      g.fillStyle = '#fff'; g.fillRect(0, 0, 200, 120);
+      g.fillStyle = '#000';
+      for (let x = 0; x < 200; x += 8) g.fillRect(x, 0, 4, 120);
+    } else {
+      c.width = 64; c.height = 48;
+      g.fillStyle = '#1b6e80'; g.fillRect(0, 0, 64, 48);
+      g.fillStyle = '#fff'; g.fillRect(8, 8, 20, 20);
+    }
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.95));
     return Array.from(new Uint8Array(await blob.arrayBuffer()));
-  }));
+  }, stripes));
   await page.close();
   const exif = Buffer.concat([
     Buffer.from('Exif\0\0MM\0*\0\0\0\x08', 'latin1'),
@@ -217,6 +225,117 @@ describe('encrypted files', () => {
     assert.ok(!got.includes(Buffer.from('GPSLatitude')), 'no GPS data');
     assert.deepEqual(got.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'still a JPEG');
     await bob.page.waitForFunction(() => document.querySelector('img.preview')?.naturalWidth === 64, null, T);
+  });
+
+  /** Draws a region over the preview, from and to image pixels. */
+  const drawRegion = async (page, img, [x0, y0], [x1, y1]) => {
+    const box = await img.boundingBox();
+    const [w, h] = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+    const at = (x, y) => [box.x + (x * box.width) / w, box.y + (y * box.height) / h];
+    await page.mouse.move(...at(x0, y0));
+    await page.mouse.down();
+    await page.mouse.move(...at(x1, y1), { steps: 6 });
+    await page.mouse.up();
+  };
+  /** Applies the drawn region and waits for the worker's new preview. */
+  const applyEdit = async (s, img) => {
+    const before = await img.getAttribute('src');
+    await s.getByRole('button', { name: 'Apply' }).click();
+    await s.page().waitForFunction(
+      (b) => { const i = document.querySelector('.attach-sheet img.attach-preview'); return i && i.src !== b && i.complete && i.naturalWidth > 0; },
+      before, T);
+  };
+  /** Polls `check` until it is true (or fails after T). */
+  const expectTrue = async (check) => {
+    const deadline = Date.now() + T.timeout;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, 'timed out');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  /** SHA-256 of an <img>'s decoded pixels. */
+  const pixelDigest = (img) => img.evaluate(async (i) => {
+    const c = document.createElement('canvas');
+    c.width = i.naturalWidth; c.height = i.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(i, 0, 0);
+    const d = await crypto.subtle.digest('SHA-256', g.getImageData(0, 0, c.width, c.height).data);
+    return `${c.width}x${c.height}:${Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  });
+  /** Roughness (mean grey-level step between horizontal neighbours) over
+   * rectangles of an image's bytes, decoded by Chromium: sharp stripes step
+   * by ~64 on average, a blur leaves almost none. */
+  const decodeStats = (page, bytes, rects) => page.evaluate(async ({ bytes, rects }) => {
+    const bmp = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }));
+    const c = document.createElement('canvas');
+    c.width = bmp.width; c.height = bmp.height;
+    const g = c.getContext('2d');
+    g.drawImage(bmp, 0, 0);
+    const roughness = ([x, y, w, h]) => {
+      const d = g.getImageData(x, y, w, h).data;
+      const grey = (i) => (d[i] + d[i + 1] + d[i + 2]) / 3;
+      let sum = 0, n = 0;
+      for (let r = 0; r < h; r++) {
+        for (let col = 1; col < w; col++) {
+          sum += Math.abs(grey((r * w + col) * 4) - grey((r * w + col - 1) * 4));
+          n++;
+        }
+      }
+      return sum / n;
+    };
+    return { width: bmp.width, height: bmp.height, spreads: rects.map(roughness) };
+  }, { bytes: Array.from(bytes), rects });
+
+  test('an image cropped and blurred before sending arrives as previewed: edits applied, no metadata', async () => {
+    const jpeg = await jpegWithGps(browser, true);
+    assert.ok(jpeg.includes(Buffer.from('GPSLatitude')));
+    const page = alice.page;
+    let previewPixels;
+    await attach(page, 'street.jpg', 'image/jpeg', jpeg, async (s) => {
+      const img = s.locator('img.attach-preview');
+      await img.waitFor(T);
+      await page.waitForFunction(() => document.querySelector('.attach-sheet img.attach-preview')?.naturalWidth === 200, null, T);
+      // Crop to 160×100 from (20, 10).
+      await s.getByRole('button', { name: 'Crop' }).click();
+      await drawRegion(page, img, [20, 10], [180, 110]);
+      await applyEdit(s, img);
+      const [w, h] = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+      assert.ok(Math.abs(w - 160) <= 2 && Math.abs(h - 100) <= 2, `cropped to ${w}×${h}`);
+      // Blur the left half of what is left (a face, an address).
+      await s.getByRole('button', { name: 'Blur' }).click();
+      // Drawn from inside towards the corner and past it: clamped to the image.
+      await drawRegion(page, img, [78, 96], [-10, -10]);
+      await applyEdit(s, img);
+      await s.getByRole('status').filter({ hasText: 'Edit applied' }).waitFor(T);
+      // The preview is the very image that will be sent (same pixels).
+      previewPixels = await pixelDigest(img);
+    });
+    const mine = bubble(page, 'street.jpg');
+    await mine.locator('.file-meta', { hasText: 'Location and camera data removed' }).waitFor(T);
+    const theirs = bubble(bob.page, 'street.jpg');
+    await theirs.waitFor(T);
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', T),
+      theirs.getByRole('button', { name: 'Accept and download' }).click(),
+    ]);
+    const got = readFileSync(await download.path());
+    const shown = theirs.locator('img.preview');
+    await shown.waitFor(T);
+    await expectTrue(() => shown.evaluate((i) => i.complete && i.naturalWidth > 0));
+    assert.equal(await pixelDigest(shown), previewPixels, 'what arrived is what the preview showed');
+    assert.ok(!got.includes(Buffer.from('Exif')), 'no EXIF segment');
+    assert.ok(!got.includes(Buffer.from('GPSLatitude')), 'no GPS data');
+    assert.deepEqual(got.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'still a JPEG');
+    // Pixels: the blurred region is smooth, the rest still has its sharp stripes.
+    const blurred = [10, 10, 56, 80];
+    const sharp = [100, 10, 50, 80];
+    const stats = await decodeStats(bob.page, got, [blurred, sharp]);
+    assert.ok(Math.abs(stats.width - 160) <= 2 && Math.abs(stats.height - 100) <= 2, `arrived ${stats.width}×${stats.height}`);
+    assert.ok(stats.spreads[0] < 4, `blurred region roughness ${stats.spreads[0]}`);
+    assert.ok(stats.spreads[1] > 40, `untouched region roughness ${stats.spreads[1]}`);
+    // The original's stripes are that sharp too (the check can fail).
+    const original = await decodeStats(bob.page, jpeg, [[30, 20, 56, 80]]);
+    assert.ok(original.spreads[0] > 40, `original roughness ${original.spreads[0]}`);
   });
 
   test('tampered ciphertext, an over-size file and a vanished object each give a clear error', async () => {

@@ -11,6 +11,7 @@ use parley_shared::engine::link::LinkError;
 use parley_shared::engine::pairing::{FlowError, InviteError, JoinError, PinError};
 use parley_shared::engine::transfer::TransferError;
 use parley_shared::engine::{AccountError, EngineError, RestoreError, ScanError};
+use parley_shared::media::edit::EditError;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::api::Failure;
 use parley_worker::JobError;
@@ -257,6 +258,13 @@ impl Localize for JobError {
             Self::Storage(status) => tr!("job-storage", status = *status),
             Self::Interrupted => tr!("job-interrupted"),
             Self::Tampered => tr!("job-tampered"),
+            Self::Edit(e) => match e {
+                EditError::Unsupported => tr!("job-edit-unsupported"),
+                EditError::Decode => tr!("job-edit-decode"),
+                EditError::TooLarge => tr!("job-edit-too-large"),
+                EditError::BadEdit => tr!("job-edit-bad"),
+                EditError::Encode => tr!("job-edit-encode"),
+            },
         }
     }
 }

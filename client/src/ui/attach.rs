@@ -1,6 +1,6 @@
 //! The attach step: a file that was chosen, dropped or pasted is shown
-//! (name, size, a preview of an image) with how long the relay keeps it,
-//! and sent or dropped from there. A modal `<dialog>`: the browser keeps
+//! (name, size, a preview of an image, the image editor for photos) with
+//! how long the relay keeps it, and sent or dropped from there. A modal `<dialog>`: the browser keeps
 //! the focus inside it, Escape cancels, and the composer gets the focus
 //! back when it closes.
 
@@ -11,6 +11,8 @@ use parley_shared::time::Millis;
 use super::chat::timer_label;
 use super::file::human_size;
 use super::icons::{Icon, IconView};
+use super::image_edit::{Edited, ImageEditor, editable};
+use crate::files::Outgoing;
 use crate::tr;
 
 /// Lifetimes a sender can give a file; the longest is the relay's limit.
@@ -27,15 +29,16 @@ pub(super) const DEFAULT_FILE_TTL: Millis = Millis::from_secs(86_400);
 /// The file waiting in the attach step (a browser object, so local).
 pub(super) type Pending = RwSignal<Option<web_sys::File>, LocalStorage>;
 
-/// An object URL for showing `file` if it is an image.
+/// An object URL for showing `file` if it is an image the editor does not
+/// handle (the editor shows its own).
 fn image_url(file: &web_sys::File) -> Option<String> {
-    if !file.type_().starts_with("image/") {
+    if !file.type_().starts_with("image/") || editable(file) {
         return None;
     }
     web_sys::Url::create_object_url_with_blob(file).ok()
 }
 
-/// The attach sheet; `on_send` gets the file once the user sends it (the
+/// The attach sheet; `on_send` gets the file (and the edited image) once the user sends it (the
 /// lifetime and "delete after download" are in `ttl` and `delete_after`,
 /// which keep the last choice while the conversation is open).
 #[component]
@@ -43,11 +46,13 @@ pub(super) fn AttachSheet(
     pending: Pending,
     ttl: RwSignal<Millis>,
     delete_after: RwSignal<bool>,
-    on_send: Callback<web_sys::File>,
+    on_send: Callback<Outgoing>,
     composer: NodeRef<leptos::html::Textarea>,
 ) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let preview = RwSignal::new(None::<String>);
+    let edited: Edited = RwSignal::new_local(None);
+    let busy = RwSignal::new(false);
     let revoke = move || {
         if let Some(url) = preview.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&url);
@@ -58,6 +63,7 @@ pub(super) fn AttachSheet(
         let file = pending.get();
         let Some(d) = dialog.get() else { return };
         revoke();
+        edited.set(None);
         match file {
             Some(f) => {
                 preview.set(image_url(&f));
@@ -82,9 +88,13 @@ pub(super) fn AttachSheet(
         }
     };
     let send = move |_| {
-        if let Some(f) = pending.get_untracked() {
+        if busy.get_untracked() {
+            return;
+        }
+        if let Some(file) = pending.get_untracked() {
+            let edited = edited.get_untracked();
             pending.set(None);
-            on_send.run(f);
+            on_send.run(Outgoing { file, edited });
         }
     };
     let name = move || pending.with(|f| f.as_ref().map(web_sys::File::name).unwrap_or_default());
@@ -99,6 +109,7 @@ pub(super) fn AttachSheet(
         <dialog class="attach-sheet" node_ref=dialog aria-labelledby="attach-title" on:close=on_close>
             <h2 id="attach-title">{move || tr!("attach-title")}</h2>
             {move || preview.get().map(|url| view! { <img class="attach-preview" src=url alt=""/> })}
+            {move || pending.get().filter(editable).map(|file| view! { <ImageEditor file=file edited=edited busy=busy/> })}
             <p class="attach-file">
                 <IconView icon=Icon::File/>
                 <span class="name">{name}</span>
@@ -119,7 +130,7 @@ pub(super) fn AttachSheet(
             </label>
             <div class="row">
                 <button type="button" class="secondary" on:click=move |_| pending.set(None)>{move || tr!("attach-cancel")}</button>
-                <button type="button" class="primary" on:click=send>{move || tr!("attach-send")}</button>
+                <button type="button" class="primary" disabled=move || busy.get() on:click=send>{move || tr!("attach-send")}</button>
             </div>
         </dialog>
     }

@@ -396,13 +396,13 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let pending: Pending = RwSignal::new_local(None);
     let composer = NodeRef::<leptos::html::Textarea>::new();
     let delete_after = RwSignal::new(true);
-    let send_file = move |file: web_sys::File| {
+    let send_file = move |out: crate::files::Outgoing| {
         uploading.put(true);
         error.put(None);
         spawn_local(async move {
             let r = crate::files::send(
                 parley_shared::engine::transfer::FileTo::Contact(peer),
-                file,
+                out,
                 file_ttl.get_untracked(),
                 delete_after.get_untracked(),
                 upload,

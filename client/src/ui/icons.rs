@@ -21,6 +21,16 @@ pub(crate) enum Icon {
     Video,
     /// Down to the newest messages.
     ArrowDown,
+    /// Crop an image.
+    Crop,
+    /// Turn an image clockwise.
+    Rotate,
+    /// Blur a region.
+    Blur,
+    /// Pixelate a region.
+    Pixelate,
+    /// Take the last edit back.
+    Undo,
 }
 
 impl Icon {
@@ -43,6 +53,17 @@ impl Icon {
                 r#"<path d="M23 7l-7 5 7 5V7z"/><rect x="1" y="5" width="15" height="14" rx="2" ry="2"/>"#
             }
             Self::ArrowDown => r#"<path d="M12 5v14"/><path d="M19 12l-7 7-7-7"/>"#,
+            Self::Crop => {
+                r#"<path d="M6.13 1L6 16a2 2 0 0 0 2 2h15"/><path d="M1 6.13L16 6a2 2 0 0 1 2 2v15"/>"#
+            }
+            Self::Rotate => {
+                r#"<path d="M23 4v6h-6"/><path d="M20.49 15a9 9 0 1 1-2.12-9.36L23 10"/>"#
+            }
+            Self::Blur => r#"<path d="M12 2.69l5.66 5.66a8 8 0 1 1-11.31 0z"/>"#,
+            Self::Pixelate => {
+                r#"<rect x="3" y="3" width="7" height="7"/><rect x="14" y="3" width="7" height="7"/><rect x="14" y="14" width="7" height="7"/><rect x="3" y="14" width="7" height="7"/>"#
+            }
+            Self::Undo => r#"<path d="M9 14L4 9l5-5"/><path d="M20 20v-7a4 4 0 0 0-4-4H4"/>"#,
             Self::File => {
                 r#"<path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z"/><path d="M14 2v6h6"/>"#
             }

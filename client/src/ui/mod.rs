@@ -12,6 +12,7 @@ mod devices;
 mod file;
 mod home;
 mod icons;
+mod image_edit;
 mod invite;
 mod join;
 mod new_room;

@@ -229,7 +229,7 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
         error.put(None);
         spawn_local(async move {
             let to = parley_shared::engine::transfer::FileTo::Room(room, devices);
-            if let Err(e) = crate::files::send(to, file, ttl, true, upload).await {
+            if let Err(e) = crate::files::send(to, file.into(), ttl, true, upload).await {
                 error.put(Some(e.text()));
             }
             upload.put(None);

@@ -2,6 +2,8 @@
 //! code (plus the storage status where there is one), and the page rebuilds
 //! the same value, so both sides agree on what happened without parsing text.
 
+use parley_shared::media::edit::EditError;
+
 /// A failed job, with a message for the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JobError {
@@ -39,6 +41,34 @@ pub enum JobError {
     /// The ciphertext does not match what the sender sent.
     #[error("The file was altered in storage (it does not match what was sent); it was not saved.")]
     Tampered,
+    /// An edit could not be applied to the image (nothing is sent).
+    #[error("{0}")]
+    Edit(EditError),
+}
+
+impl From<EditError> for JobError {
+    fn from(e: EditError) -> Self {
+        Self::Edit(e)
+    }
+}
+
+/// Every edit failure, for decoding by code.
+const EDIT_ERRORS: [EditError; 5] = [
+    EditError::Unsupported,
+    EditError::Decode,
+    EditError::TooLarge,
+    EditError::BadEdit,
+    EditError::Encode,
+];
+
+fn edit_code(e: EditError) -> &'static str {
+    match e {
+        EditError::Unsupported => "edit-unsupported",
+        EditError::Decode => "edit-decode",
+        EditError::TooLarge => "edit-too-large",
+        EditError::BadEdit => "edit-bad",
+        EditError::Encode => "edit-encode",
+    }
 }
 
 impl JobError {
@@ -70,6 +100,7 @@ impl JobError {
             Self::Storage(_) => "storage",
             Self::Interrupted => "interrupted",
             Self::Tampered => "tampered",
+            Self::Edit(e) => edit_code(*e),
         }
     }
 
@@ -87,7 +118,10 @@ impl JobError {
         if code == "storage" {
             return status.map(Self::Storage);
         }
-        Self::PLAIN.into_iter().find(|e| e.code() == code)
+        Self::PLAIN
+            .into_iter()
+            .chain(EDIT_ERRORS.map(Self::Edit))
+            .find(|e| e.code() == code)
     }
 
     /// What a storage answer other than 200 means. Object storage speaks
@@ -105,12 +139,19 @@ impl JobError {
 
 #[cfg(test)]
 mod tests {
-    use super::JobError;
+    use super::{EDIT_ERRORS, JobError};
+
+    fn all() -> Vec<JobError> {
+        let mut all = JobError::PLAIN.to_vec();
+        all.push(JobError::Storage(502));
+        all.extend(EDIT_ERRORS.map(JobError::Edit));
+        all
+    }
 
     #[test]
     fn every_error_survives_the_boundary() {
-        let mut all = JobError::PLAIN.to_vec();
-        all.push(JobError::Storage(502));
+        let all = all();
+        assert_eq!(all.len(), 16);
         for e in all {
             assert_eq!(JobError::from_code(e.code(), e.status()), Some(e), "{e:?}");
         }
@@ -120,8 +161,7 @@ mod tests {
 
     #[test]
     fn codes_are_distinct() {
-        let mut codes: Vec<_> = JobError::PLAIN.iter().map(JobError::code).collect();
-        codes.push(JobError::Storage(0).code());
+        let mut codes: Vec<_> = all().iter().map(JobError::code).collect();
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();

@@ -1,5 +1,5 @@
 //! The messages between the page and the file worker. The page asks to
-//! strip, encrypt or decrypt, or to read a QR code from a camera frame; the
+//! prepare an image (strip its metadata, apply edits), encrypt or decrypt, or to read a QR code from a camera frame; the
 //! worker answers ready, progress, done or failed. Both sides build and read them here, so the two cannot disagree
 //! on a field.
 
@@ -7,6 +7,8 @@ use js_sys::{Object, Uint8Array, Uint8ClampedArray};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Blob;
 use zeroize::Zeroizing;
+
+use parley_shared::media::edit::Edit;
 
 use crate::error::JobError;
 use crate::js::{get, obj, set};
@@ -16,12 +18,15 @@ pub type KeyBytes = Zeroizing<[u8; 32]>;
 
 /// What the page asks the worker.
 pub enum Request {
-    /// Remove location and camera metadata from an image (read whole).
-    Strip {
+    /// Run an image through the filter pipeline (read whole): metadata
+    /// removal, then `edits` in order (`parley_shared::media::pipeline`).
+    Prepare {
         /// The image.
         file: Blob,
         /// Its MIME type.
         mime: String,
+        /// The person's edits; none only strips metadata.
+        edits: Vec<Edit>,
     },
     /// STREAM-encrypt a file.
     Encrypt {
@@ -65,8 +70,8 @@ impl core::fmt::Debug for Request {
 /// What a finished job produced.
 #[derive(Debug, Default)]
 pub struct Output {
-    /// The resulting file: ciphertext, plaintext, or the stripped image
-    /// (none when there was nothing to strip).
+    /// The resulting file: ciphertext, plaintext, or the prepared image
+    /// (none when there was nothing to strip and no edit).
     pub blob: Option<Blob>,
     /// SHA-256 of the ciphertext (encryption).
     pub digest: Option<[u8; 32]>,
@@ -128,7 +133,7 @@ fn blob(v: &JsValue, k: &str) -> Result<Blob, JobError> {
 impl Request {
     fn op(&self) -> &'static str {
         match self {
-            Self::Strip { .. } => "strip",
+            Self::Prepare { .. } => "prepare",
             Self::Encrypt { .. } => "encrypt",
             Self::Decrypt { .. } => "decrypt",
             Self::Scan { .. } => "scan",
@@ -140,7 +145,16 @@ impl Request {
     pub fn to_js(&self) -> JsValue {
         let op = ("op", self.op().into());
         match self {
-            Self::Strip { file, mime } => obj(&[op, ("file", file.into()), ("mime", mime.into())]),
+            Self::Prepare { file, mime, edits } => obj(&[
+                op,
+                ("file", file.into()),
+                ("mime", mime.into()),
+                // Serialising plain enums of integers cannot fail.
+                (
+                    "edits",
+                    serde_json::to_string(edits).unwrap_or_default().into(),
+                ),
+            ]),
             Self::Encrypt { file, key } => {
                 obj(&[op, ("file", file.into()), ("key", bytes(&key[..]))])
             }
@@ -183,9 +197,11 @@ impl Request {
     /// Reads a posted message.
     pub fn from_js(v: &JsValue) -> Result<Self, JobError> {
         match string(v, "op")?.as_str() {
-            "strip" => Ok(Self::Strip {
+            "prepare" => Ok(Self::Prepare {
                 file: blob(v, "file")?,
                 mime: string(v, "mime")?,
+                edits: serde_json::from_str(&string(v, "edits")?)
+                    .map_err(|_| JobError::Malformed)?,
             }),
             "encrypt" => Ok(Self::Encrypt {
                 file: blob(v, "file")?,

@@ -5,7 +5,8 @@
 
 use js_sys::{Array, Uint8Array};
 use parley_shared::crypto::stream::{Decryptor, Encryptor, FileKey, ciphertext_len};
-use parley_shared::media::metadata;
+use parley_shared::media::edit::Edit;
+use parley_shared::media::pipeline;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
@@ -60,7 +61,7 @@ pub fn start() {
 
 async fn run(req: Request) -> Result<Output, JobError> {
     match req {
-        Request::Strip { file, mime } => strip(&file, &mime),
+        Request::Prepare { file, mime, edits } => prepare(&file, &mime, &edits),
         Request::Encrypt { file, key } => encrypt(&file, &key),
         Request::Decrypt {
             url,
@@ -88,11 +89,11 @@ fn read(reader: &FileReaderSync, blob: &Blob) -> Result<Vec<u8>, JobError> {
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
-fn strip(file: &Blob, mime: &str) -> Result<Output, JobError> {
+fn prepare(file: &Blob, mime: &str, edits: &[Edit]) -> Result<Output, JobError> {
     let reader = FileReaderSync::new().map_err(|_| JobError::Unreadable)?;
     let raw = read(&reader, file)?;
-    let blob = match metadata::strip(mime, &raw) {
-        Some(clean) => Some(blob_of(&Array::of1(&Uint8Array::from(&clean[..])), mime)?),
+    let blob = match pipeline::prepare(mime, &raw, edits)? {
+        Some(p) => Some(blob_of(&Array::of1(&Uint8Array::from(&p.bytes[..])), mime)?),
         None => None,
     };
     Ok(Output {

@@ -82,6 +82,130 @@ pub enum EditError {
     Encode,
 }
 
+/// A rectangle a person drew on a preview, in fractions of the shown
+/// image's width and height (0.0–1.0), so it does not depend on the size
+/// the preview happens to be drawn at.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Left edge.
+    pub left: f64,
+    /// Top edge.
+    pub top: f64,
+    /// Width.
+    pub width: f64,
+    /// Height.
+    pub height: f64,
+}
+
+impl Selection {
+    /// The middle half of the image: where a selection starts before the
+    /// person moves it (with a pointer or the arrow keys).
+    pub const MIDDLE: Self = Self {
+        left: 0.25,
+        top: 0.25,
+        width: 0.5,
+        height: 0.5,
+    };
+
+    /// Smallest side of a selection, as a fraction.
+    pub const MIN_SIDE: f64 = 0.02;
+
+    /// The rectangle between two points (in either order), clamped to the image.
+    pub fn between(a: (f64, f64), b: (f64, f64)) -> Self {
+        let (x0, x1) = (a.0.min(b.0).clamp(0.0, 1.0), a.0.max(b.0).clamp(0.0, 1.0));
+        let (y0, y1) = (a.1.min(b.1).clamp(0.0, 1.0), a.1.max(b.1).clamp(0.0, 1.0));
+        Self {
+            left: x0,
+            top: y0,
+            width: x1 - x0,
+            height: y1 - y0,
+        }
+    }
+
+    /// Moved by (`dx`, `dy`), staying inside the image.
+    pub fn moved(self, dx: f64, dy: f64) -> Self {
+        Self {
+            left: within(self.left + dx, 0.0, 1.0 - self.width),
+            top: within(self.top + dy, 0.0, 1.0 - self.height),
+            ..self
+        }
+    }
+
+    /// Grown or shrunk by (`dw`, `dh`) from its top-left corner, staying
+    /// inside the image and at least [`Self::MIN_SIDE`].
+    pub fn resized(self, dw: f64, dh: f64) -> Self {
+        Self {
+            width: within(self.width + dw, Self::MIN_SIDE, 1.0 - self.left),
+            height: within(self.height + dh, Self::MIN_SIDE, 1.0 - self.top),
+            ..self
+        }
+    }
+
+    /// Large enough to act on (a click is not a selection).
+    pub fn is_usable(&self) -> bool {
+        self.width >= Self::MIN_SIDE && self.height >= Self::MIN_SIDE
+    }
+
+    /// The pixels it covers in an image of `width`×`height`: edges rounded
+    /// to the nearest pixel, at least one pixel, never outside the image.
+    /// `None` for an empty image or a selection that is not finite.
+    pub fn to_area(self, width: u32, height: u32) -> Option<Area> {
+        let finite = [self.left, self.top, self.width, self.height]
+            .iter()
+            .all(|v| v.is_finite());
+        if !finite || width == 0 || height == 0 {
+            return None;
+        }
+        // Fractions are clamped to 0..=1 first, so the products fit in u32.
+        let px = |f: f64, side: u32| (f.clamp(0.0, 1.0) * f64::from(side)).round() as u32;
+        let x = px(self.left, width).min(width - 1);
+        let y = px(self.top, height).min(height - 1);
+        let right = px(self.left + self.width, width).clamp(x + 1, width);
+        let bottom = px(self.top + self.height, height).clamp(y + 1, height);
+        Some(Area {
+            x,
+            y,
+            width: right - x,
+            height: bottom - y,
+        })
+    }
+}
+
+/// `v` brought into `lo..=hi`; `lo` wins when the range is empty (unlike
+/// `f64::clamp`, which panics).
+fn within(v: f64, lo: f64, hi: f64) -> f64 {
+    v.min(hi).max(lo)
+}
+
+impl Edit {
+    /// A blur of `area` strong enough that faces and writing in it cannot
+    /// be made out: the radius grows with the area (a quarter of its
+    /// shorter side), so a small label and a large face are both hidden.
+    pub fn hiding_blur(area: Area) -> Self {
+        Self::Blur {
+            area,
+            radius: (area.width.min(area.height) / 4).clamp(1, MAX_RADIUS),
+        }
+    }
+
+    /// Pixelation of `area` in about eight blocks along its longer side.
+    pub fn hiding_pixelation(area: Area) -> Self {
+        Self::Pixelate {
+            area,
+            block: (area.width.max(area.height) / 8).clamp(*BLOCKS.start(), *BLOCKS.end()),
+        }
+    }
+
+    /// The size of an image of `width`×`height` after this edit.
+    pub fn size_after(&self, width: u32, height: u32) -> (u32, u32) {
+        match self {
+            Self::Crop(a) => (a.width, a.height),
+            Self::Rotate(Turn::Quarter | Turn::ThreeQuarters) => (height, width),
+            _ => (width, height),
+        }
+    }
+}
+
 impl Area {
     fn check(&self, img: &RgbaImage) -> Result<(), EditError> {
         let fits =
