@@ -8,7 +8,9 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use crate::hub::{EndSignal, Ended, Hub, Registration, TooManyConnections};
 
-use crate::db::{Enqueued, Fanned, NewEnvelope, NewFanout, Outcome, QueueLimits, Store, Write};
+use crate::db::{
+    Ack, Enqueued, Fanned, NewEnvelope, NewFanout, Outcome, QueueLimits, Store, Write,
+};
 
 /// Most writes (a `Send` or a whole `SendMany`) committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -18,7 +20,7 @@ const MAX_BATCH_ROWS: usize = 8 * 1024;
 
 fn rows(job: &Job) -> usize {
     match &job.0 {
-        Write::One(_) => 1,
+        Write::One(_) | Write::Ack(_) => 1,
         Write::Many(f) => f.recipients.len(),
     }
 }
@@ -31,7 +33,7 @@ pub struct CommitError(pub String);
 type Reply = oneshot::Sender<Result<(Outcome, Write), CommitError>>;
 type Job = (Write, Reply);
 
-/// Funnels envelopes from every connection into batched transactions: while
+/// Funnels envelopes and acks from every connection into batched transactions: while
 /// one batch commits, the next one gathers, so throughput grows with load
 /// and each envelope is acknowledged only once its commit returned.
 #[derive(Debug, Clone)]
@@ -64,6 +66,16 @@ impl Committer {
     pub async fn commit_many(&self, fanout: NewFanout) -> Result<(Fanned, NewFanout), CommitError> {
         match self.write(Write::Many(fanout)).await? {
             (Outcome::Many(outcome), Write::Many(fanout)) => Ok((outcome, fanout)),
+            _ => Err(CommitError("writer answered another kind of write".into())),
+        }
+    }
+
+    /// Deletes an acknowledged envelope in the next group commit (with the
+    /// envelopes being stored, never a transaction of its own); `true` if a
+    /// queued envelope went.
+    pub async fn ack(&self, ack: Ack) -> Result<bool, CommitError> {
+        match self.write(Write::Ack(ack)).await? {
+            (Outcome::Ack(deleted), _) => Ok(deleted),
             _ => Err(CommitError("writer answered another kind of write".into())),
         }
     }

@@ -15,6 +15,9 @@ pub enum Write {
     One(NewEnvelope),
     /// A `SendMany`: one shared payload, a row per recipient.
     Many(NewFanout),
+    /// A recipient's `Ack`: its queue row goes, a tombstone stays. Acks
+    /// share the batch's transaction (and its one fsync) with the inserts.
+    Ack(Ack),
 }
 
 /// What happened to one write of a batch.
@@ -24,6 +27,21 @@ pub enum Outcome {
     One(Enqueued),
     /// For a [`Write::Many`].
     Many(Fanned),
+    /// For a [`Write::Ack`]: whether a queued envelope was deleted.
+    Ack(bool),
+}
+
+/// A recipient acknowledging one envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ack {
+    /// The acknowledging device: only its own queue rows can go.
+    pub recipient: [u8; 32],
+    /// The envelope's sender.
+    pub sender: [u8; 32],
+    /// The sender's envelope id.
+    pub id: [u8; 16],
+    /// Until when the id is remembered, so a resend is recognised.
+    pub tombstone_until: i64,
 }
 
 /// An envelope to store.
@@ -99,6 +117,8 @@ fn live_devices(c: &mut DbConnection, batch: &[Write]) -> QueryResult<HashSet<[u
                 ids.push(f.sender.as_slice());
                 ids.extend(f.recipients.iter().map(<[u8; 32]>::as_slice));
             }
+            // Deleting one's own row needs no device lock.
+            Write::Ack(_) => {}
         }
     }
     // One lock order for every batch.
@@ -190,8 +210,42 @@ fn enqueue_one(
     Ok(Enqueued::Stored)
 }
 
+/// The recipient acknowledges an envelope: it is deleted, and its id kept
+/// (without payload) so a resend is recognised. Only the recipient can ack:
+/// the row is looked up under `a.recipient`.
+fn ack_one(c: &mut DbConnection, a: &Ack) -> QueryResult<bool> {
+    let (sender, id) = (a.sender.as_slice(), a.id.as_slice());
+    let row: Option<(i64, Option<i64>)> = envelopes::table
+        .filter(envelopes::recipient.eq(a.recipient.as_slice()))
+        .filter(envelopes::sender.eq(sender))
+        .filter(envelopes::envelope_id.eq(id))
+        .select((envelopes::seq, envelopes::payload_id))
+        .first(c)
+        .optional()?;
+    let Some((seq, shared)) = row else {
+        return Ok(false);
+    };
+    let n = diesel::delete(envelopes::table.find(seq)).execute(c)?;
+    // The last recipient's ack takes the shared payload with it.
+    if let Some(p) = shared {
+        fanout::drop_unreferenced(c, &[p])?;
+    }
+    if n == 1 {
+        diesel::delete(envelope_tombstones::table.find((sender, id))).execute(c)?;
+        diesel::insert_into(envelope_tombstones::table)
+            .values((
+                envelope_tombstones::sender.eq(sender),
+                envelope_tombstones::envelope_id.eq(id),
+                envelope_tombstones::expires_at.eq(a.tombstone_until),
+            ))
+            .execute(c)?;
+    }
+    Ok(n == 1)
+}
+
 impl Store {
-    /// Stores a batch in one transaction (one commit, one fsync for all).
+    /// Stores a batch (envelopes in, acknowledged ones out) in one
+    /// transaction: one commit, one fsync for all.
     pub fn enqueue_batch(
         &self,
         batch: &[Write],
@@ -205,6 +259,7 @@ impl Store {
                 out.push(match w {
                     Write::One(e) => Outcome::One(enqueue_one(c, e, &live, limits)?),
                     Write::Many(f) => Outcome::Many(fanout::enqueue_many(c, f, &live, limits)?),
+                    Write::Ack(a) => Outcome::Ack(ack_one(c, a)?),
                 });
             }
             Ok(out)
@@ -260,46 +315,6 @@ impl Store {
             .count()
             .get_result(&mut c)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    /// The recipient acknowledges an envelope: it is deleted, and its id kept
-    /// (without payload) so a resend is recognised. Only the recipient can ack.
-    pub fn ack(
-        &self,
-        recipient: &[u8],
-        sender: &[u8],
-        id: &[u8],
-        tombstone_until: i64,
-    ) -> Result<bool, StoreError> {
-        let (_write, mut conn) = self.writer()?;
-        conn.transaction(|c| {
-            let row: Option<(i64, Option<i64>)> = envelopes::table
-                .filter(envelopes::recipient.eq(recipient))
-                .filter(envelopes::sender.eq(sender))
-                .filter(envelopes::envelope_id.eq(id))
-                .select((envelopes::seq, envelopes::payload_id))
-                .first(c)
-                .optional()?;
-            let Some((seq, shared)) = row else {
-                return Ok(false);
-            };
-            let n = diesel::delete(envelopes::table.find(seq)).execute(c)?;
-            // The last recipient's ack takes the shared payload with it.
-            if let Some(p) = shared {
-                fanout::drop_unreferenced(c, &[p])?;
-            }
-            if n == 1 {
-                diesel::delete(envelope_tombstones::table.find((sender, id))).execute(c)?;
-                diesel::insert_into(envelope_tombstones::table)
-                    .values((
-                        envelope_tombstones::sender.eq(sender),
-                        envelope_tombstones::envelope_id.eq(id),
-                        envelope_tombstones::expires_at.eq(tombstone_until),
-                    ))
-                    .execute(c)?;
-            }
-            Ok(n == 1)
-        })
     }
 
     /// Deletes expired envelopes, the shared payloads they were the last

@@ -26,7 +26,7 @@ pub use blob_rows::{Admission, BlobQuota, BlobRecord, Leave};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
 pub use email_otp::{Check as OtpCheck, Issue as OtpIssue};
 pub use fanout::{Fanned, NewFanout};
-pub use mailbox::{Enqueued, NewEnvelope, Outcome, QueueLimits, StoredEnvelope, Write};
+pub use mailbox::{Ack, Enqueued, NewEnvelope, Outcome, QueueLimits, StoredEnvelope, Write};
 pub use push::PushSubscriptionRow;
 pub use rendezvous::{
     Created as RendezvousCreated, Get as RendezvousGet, NewSlot, PinAssigned, Put as RendezvousPut,

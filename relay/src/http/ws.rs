@@ -22,7 +22,7 @@ use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Recent};
 use crate::clock::{now_ms, unix_ms};
-use crate::db::{Enqueued, NewEnvelope};
+use crate::db::{Ack, Enqueued, NewEnvelope};
 use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
 
@@ -378,13 +378,19 @@ async fn handle(
                 )
                 .await;
             }
-            let store = state.store.clone();
-            let until = now_ms().saturating_add(
-                i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
-            );
-            // Only the recipient can ack: the query is scoped to `device`.
-            let _ =
-                web::block(move || store.ack(device.as_bytes(), from.as_bytes(), &id, until)).await;
+            let ack = Ack {
+                // Only the recipient can ack: the row is looked up under `device`.
+                recipient: *device.as_bytes(),
+                sender: *from.as_bytes(),
+                id,
+                tombstone_until: now_ms().saturating_add(
+                    i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
+                ),
+            };
+            // Committed with the next batch; waiting keeps this connection's
+            // acks ahead of its later frames. A failed ack only means the
+            // envelope comes again (the engine drops it as a duplicate).
+            let _ = state.mailbox.committer.ack(ack).await;
             Ok(())
         }
         ClientFrame::Send {
