@@ -1,6 +1,8 @@
 //! The mailbox's group commit on both databases: acknowledgements are
 //! writes of the same batch as the envelopes being stored (one transaction,
-//! one fsync), applied in order, and scoped to the acknowledging device.
+//! one fsync), applied in order, and scoped to the acknowledging device; a
+//! run of sends is stored with a few statements for all of them, with the
+//! outcome of each one the same as storing them one by one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -104,7 +106,105 @@ fn writes_apply_in_batch_order(store: &Store) {
     assert!(store.pending(&dev(2), 0, 10).unwrap().is_empty());
 }
 
+/// Within one run: a repeated id is a duplicate of the first, queue and
+/// per-sender limits count the run's own envelopes, unknown devices are
+/// refused, and what is stored keeps the run's order.
+fn a_run_of_sends_keeps_one_by_one_outcomes(store: &Store) {
+    for d in [1, 2, 3, 4] {
+        store.upsert_device(&dev(d), NOW).unwrap();
+    }
+    let limits = QueueLimits {
+        per_recipient: 4,
+        per_sender: 3,
+    };
+    // One already waits for 2 from 1, and id 31 was acknowledged by 3.
+    store
+        .enqueue_batch(
+            &[envelope(1, 2, 30), envelope(1, 3, 31), ack(3, 1, 31)],
+            limits,
+        )
+        .unwrap();
+    let out = store
+        .enqueue_batch(
+            &[
+                envelope(1, 2, 40),
+                envelope(1, 2, 40), // repeated in the run
+                envelope(1, 2, 31), // acknowledged before
+                envelope(1, 2, 30), // stored before
+                envelope(1, 2, 41), // 1's third for 2: its share
+                envelope(1, 2, 42), // a fourth from 1: over its share
+                envelope(4, 2, 43), // 2's fourth: the queue is full after it
+                envelope(3, 2, 44),
+                envelope(1, 9, 45), // no such recipient
+                envelope(9, 2, 46), // no such sender
+                envelope(3, 4, 47),
+            ],
+            limits,
+        )
+        .unwrap();
+    use Enqueued::*;
+    let want = [
+        Stored,
+        Duplicate,
+        Duplicate,
+        Duplicate,
+        Stored,
+        SenderQuotaFull,
+        Stored,
+        QueueFull,
+        UnknownRecipient,
+        UnknownSender,
+        Stored,
+    ];
+    assert_eq!(out, want.map(Outcome::One).to_vec());
+    assert_eq!(
+        ids(&store.pending(&dev(2), 0, 10).unwrap()),
+        vec![30, 40, 41, 43]
+    );
+    assert_eq!(ids(&store.pending(&dev(4), 0, 10).unwrap()), vec![47]);
+    // A second batch sees the first's rows: 2's queue is still full.
+    let again = store.enqueue_batch(&[envelope(3, 2, 48)], limits).unwrap();
+    assert_eq!(again, vec![Outcome::One(QueueFull)]);
+}
+
+/// A large run (more rows than one insert statement takes) is stored whole
+/// and in order.
+fn a_long_run_is_stored_in_order(store: &Store) {
+    for d in [1, 2] {
+        store.upsert_device(&dev(d), NOW).unwrap();
+    }
+    let run: Vec<Write> = (0..1_200u32)
+        .map(|n| {
+            let mut id = [0u8; 16];
+            id[..4].copy_from_slice(&n.to_be_bytes());
+            Write::One(NewEnvelope {
+                sender: dev(1),
+                recipient: dev(2),
+                id,
+                payload: n.to_be_bytes().to_vec(),
+                now: NOW,
+                expires_at: LATER,
+            })
+        })
+        .collect();
+    let out = store.enqueue_batch(&run, LIMITS_LARGE).unwrap();
+    assert!(out.iter().all(|o| *o == Outcome::One(Enqueued::Stored)));
+    let got = store.pending(&dev(2), 0, 2_000).unwrap();
+    let order: Vec<u32> = got
+        .iter()
+        .map(|e| u32::from_be_bytes(e.payload[..4].try_into().unwrap()))
+        .collect();
+    assert_eq!(order, (0..1_200).collect::<Vec<_>>());
+}
+
+const LIMITS_LARGE: QueueLimits = QueueLimits {
+    per_recipient: 10_000,
+    per_sender: 10_000,
+};
+
 store_tests! {
     acks_share_the_batch_with_sends,
     writes_apply_in_batch_order,
+    a_run_of_sends_keeps_one_by_one_outcomes,
+    a_long_run_is_stored_in_order,
 }

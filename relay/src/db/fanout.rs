@@ -12,7 +12,7 @@ use super::mailbox::{QueueLimits, is_duplicate};
 use super::schema::{envelopes, payloads};
 
 /// Ids per `IN (…)` query, well below every backend's bind-parameter limit.
-const IDS_PER_QUERY: usize = 500;
+pub(super) const IDS_PER_QUERY: usize = 500;
 
 /// One payload for several devices.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 
 use super::fanout::{self, Fanned, NewFanout};
+use super::runs;
 use super::schema::{devices, envelope_tombstones, envelopes, payloads};
 use super::{DbConnection, Store, StoreError};
 
@@ -102,17 +103,20 @@ pub struct StoredEnvelope {
     pub created_at: i64,
 }
 
-/// The batch's senders and fan-out recipients that are still registered
-/// devices. On PostgreSQL their rows stay key-share-locked until the batch
-/// commits, and erasing a device locks its row first, so an envelope is never
-/// stored after (and left behind by) the erase of its sender, and a fan-out
-/// recipient checked here is not erased before its row is inserted; SQLite's
-/// single writer orders them anyway.
+/// The batch's senders and recipients that are still registered devices.
+/// On PostgreSQL their rows stay key-share-locked until the batch commits,
+/// and erasing a device locks its row first, so an envelope is never stored
+/// after (and left behind by) the erase of its sender, and a recipient
+/// checked here is not erased before its row is inserted; SQLite's single
+/// writer orders them anyway.
 fn live_devices(c: &mut DbConnection, batch: &[Write]) -> QueryResult<HashSet<[u8; 32]>> {
     let mut ids: Vec<&[u8]> = Vec::new();
     for w in batch {
         match w {
-            Write::One(e) => ids.push(e.sender.as_slice()),
+            Write::One(e) => {
+                ids.push(e.sender.as_slice());
+                ids.push(e.recipient.as_slice());
+            }
             Write::Many(f) => {
                 ids.push(f.sender.as_slice());
                 ids.extend(f.recipients.iter().map(<[u8; 32]>::as_slice));
@@ -162,54 +166,6 @@ pub(super) fn is_duplicate(c: &mut DbConnection, sender: &[u8], id: &[u8]) -> Qu
     Ok(acked > 0)
 }
 
-fn enqueue_one(
-    c: &mut DbConnection,
-    e: &NewEnvelope,
-    senders: &HashSet<[u8; 32]>,
-    limits: QueueLimits,
-) -> QueryResult<Enqueued> {
-    if !senders.contains(&e.sender) {
-        return Ok(Enqueued::UnknownSender);
-    }
-    let (sender, id) = (e.sender.as_slice(), e.id.as_slice());
-    if is_duplicate(c, sender, id)? {
-        return Ok(Enqueued::Duplicate);
-    }
-    let known: i64 = devices::table
-        .find(e.recipient.as_slice())
-        .count()
-        .get_result(c)?;
-    if known == 0 {
-        return Ok(Enqueued::UnknownRecipient);
-    }
-    let depth: i64 = envelopes::table
-        .filter(envelopes::recipient.eq(e.recipient.as_slice()))
-        .count()
-        .get_result(c)?;
-    if depth >= limits.per_recipient {
-        return Ok(Enqueued::QueueFull);
-    }
-    let mine: i64 = envelopes::table
-        .filter(envelopes::recipient.eq(e.recipient.as_slice()))
-        .filter(envelopes::sender.eq(sender))
-        .count()
-        .get_result(c)?;
-    if mine >= limits.per_sender {
-        return Ok(Enqueued::SenderQuotaFull);
-    }
-    diesel::insert_into(envelopes::table)
-        .values((
-            envelopes::sender.eq(sender),
-            envelopes::recipient.eq(e.recipient.as_slice()),
-            envelopes::envelope_id.eq(id),
-            envelopes::payload.eq(Some(&e.payload)),
-            envelopes::created_at.eq(e.now),
-            envelopes::expires_at.eq(e.expires_at),
-        ))
-        .execute(c)?;
-    Ok(Enqueued::Stored)
-}
-
 /// The recipient acknowledges an envelope: it is deleted, and its id kept
 /// (without payload) so a resend is recognised. Only the recipient can ack:
 /// the row is looked up under `a.recipient`.
@@ -243,6 +199,25 @@ fn ack_one(c: &mut DbConnection, a: &Ack) -> QueryResult<bool> {
     Ok(n == 1)
 }
 
+/// Stores the pending run of `Send`s, if any, and records their outcomes.
+fn flush(
+    c: &mut DbConnection,
+    run: &mut Vec<&NewEnvelope>,
+    live: &HashSet<[u8; 32]>,
+    limits: QueueLimits,
+    out: &mut Vec<Outcome>,
+) -> QueryResult<()> {
+    if !run.is_empty() {
+        out.extend(
+            runs::enqueue_run(c, run, live, limits)?
+                .into_iter()
+                .map(Outcome::One),
+        );
+        run.clear();
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores a batch (envelopes in, acknowledged ones out) in one
     /// transaction: one commit, one fsync for all.
@@ -255,13 +230,27 @@ impl Store {
         conn.transaction(|c| {
             let live = live_devices(c, batch)?;
             let mut out = Vec::with_capacity(batch.len());
+            // Consecutive `Send`s are stored as one run (`runs`); the
+            // other writes end a run, so every write sees the ones before.
+            let mut run: Vec<&NewEnvelope> = Vec::new();
             for w in batch {
-                out.push(match w {
-                    Write::One(e) => Outcome::One(enqueue_one(c, e, &live, limits)?),
-                    Write::Many(f) => Outcome::Many(fanout::enqueue_many(c, f, &live, limits)?),
-                    Write::Ack(a) => Outcome::Ack(ack_one(c, a)?),
-                });
+                let done = match w {
+                    Write::One(e) => {
+                        run.push(e);
+                        continue;
+                    }
+                    Write::Many(f) => {
+                        flush(c, &mut run, &live, limits, &mut out)?;
+                        Outcome::Many(fanout::enqueue_many(c, f, &live, limits)?)
+                    }
+                    Write::Ack(a) => {
+                        flush(c, &mut run, &live, limits, &mut out)?;
+                        Outcome::Ack(ack_one(c, a)?)
+                    }
+                };
+                out.push(done);
             }
+            flush(c, &mut run, &live, limits, &mut out)?;
             Ok(out)
         })
     }

@@ -12,6 +12,7 @@ mod fanout;
 mod mailbox;
 mod push;
 mod rendezvous;
+mod runs;
 pub mod schema;
 
 use std::time::Duration;
