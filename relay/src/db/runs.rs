@@ -28,41 +28,37 @@ fn distinct<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<&'a [u8]> {
     v
 }
 
-fn key(sender: Vec<u8>, id: Vec<u8>) -> Option<Key> {
-    Some((sender.try_into().ok()?, id.try_into().ok()?))
-}
-
 /// The run's `(sender, id)` pairs that are stored (for any recipient) or
-/// were acknowledged: `Send` and `SendMany` share this dedupe key.
+/// were acknowledged: `Send` and `SendMany` share this dedupe key. One
+/// lookup per sender (and chunk of its ids): both columns lead the unique
+/// index and the tombstones' primary key, so each id is one index probe
+/// (a cross product of senders and ids would probe every pair).
 fn known_ids(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<HashSet<Key>> {
-    let wanted: HashSet<Key> = run.iter().map(|e| (e.sender, e.id)).collect();
-    let senders = distinct(run.iter().map(|e| e.sender.as_slice()));
-    let ids = distinct(run.iter().map(|e| e.id.as_slice()));
+    let mut by_sender: HashMap<[u8; 32], Vec<&[u8]>> = HashMap::new();
+    for e in run {
+        by_sender.entry(e.sender).or_default().push(e.id.as_slice());
+    }
     let mut found = HashSet::new();
-    // Both columns lead the unique index / primary key; the pairs that
-    // match only crosswise are dropped against `wanted`.
-    for s in senders.chunks(IDS_PER_QUERY) {
+    for (sender, mut ids) in by_sender {
+        ids.sort_unstable();
+        ids.dedup();
         for i in ids.chunks(IDS_PER_QUERY) {
-            let stored: Vec<(Vec<u8>, Vec<u8>)> = envelopes::table
-                .filter(envelopes::sender.eq_any(s))
+            let stored: Vec<Vec<u8>> = envelopes::table
+                .filter(envelopes::sender.eq(sender.as_slice()))
                 .filter(envelopes::envelope_id.eq_any(i))
-                .select((envelopes::sender, envelopes::envelope_id))
+                .select(envelopes::envelope_id)
                 .distinct()
                 .load(c)?;
-            let acked: Vec<(Vec<u8>, Vec<u8>)> = envelope_tombstones::table
-                .filter(envelope_tombstones::sender.eq_any(s))
+            let acked: Vec<Vec<u8>> = envelope_tombstones::table
+                .filter(envelope_tombstones::sender.eq(sender.as_slice()))
                 .filter(envelope_tombstones::envelope_id.eq_any(i))
-                .select((
-                    envelope_tombstones::sender,
-                    envelope_tombstones::envelope_id,
-                ))
+                .select(envelope_tombstones::envelope_id)
                 .load(c)?;
             found.extend(
                 stored
                     .into_iter()
                     .chain(acked)
-                    .filter_map(|(s, i)| key(s, i))
-                    .filter(|k| wanted.contains(k)),
+                    .filter_map(|id| Some((sender, <[u8; 16]>::try_from(id).ok()?))),
             );
         }
     }
