@@ -1,6 +1,7 @@
 //! The mailbox's group commit on both databases: acknowledgements are
 //! writes of the same batch as the envelopes being stored (one transaction,
-//! one fsync), applied in order, and scoped to the acknowledging device; a
+//! one fsync), applied before the batch's sends, and scoped to the
+//! acknowledging device; a
 //! run of sends is stored with a few statements for all of them, with the
 //! outcome of each one the same as storing them one by one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -90,20 +91,44 @@ fn acks_share_the_batch_with_sends(store: &Store) {
     assert_eq!(ids(&store.pending(&dev(2), 0, 10).unwrap()), vec![11, 12]);
 }
 
-/// An ack for an envelope stored earlier in the same batch applies after it
-/// (writes run in order).
-fn writes_apply_in_batch_order(store: &Store) {
+/// A batch's acks apply before its sends: they free queue space for them,
+/// and a resend of an id acknowledged in the same batch is a duplicate.
+fn acks_apply_before_the_sends_of_their_batch(store: &Store) {
     for d in [1, 2] {
         store.upsert_device(&dev(d), NOW).unwrap();
     }
+    let one = QueueLimits {
+        per_recipient: 1,
+        per_sender: 1,
+    };
+    store.enqueue_batch(&[envelope(1, 2, 21)], one).unwrap();
+    // The queue (one envelope) is full, but the ack in the batch frees it.
     let out = store
-        .enqueue_batch(&[envelope(1, 2, 20), ack(2, 1, 20)], LIMITS)
+        .enqueue_batch(&[envelope(1, 2, 22), ack(2, 1, 21)], one)
         .unwrap();
     assert_eq!(
         out,
         vec![Outcome::One(Enqueued::Stored), Outcome::Ack(true)]
     );
+    assert_eq!(ids(&store.pending(&dev(2), 0, 10).unwrap()), vec![22]);
+    // The sender resends 22 while the recipient acknowledges it.
+    let out = store
+        .enqueue_batch(&[envelope(1, 2, 22), ack(2, 1, 22)], one)
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Outcome::One(Enqueued::Duplicate), Outcome::Ack(true)]
+    );
     assert!(store.pending(&dev(2), 0, 10).unwrap().is_empty());
+    // An ack can only name an envelope stored before its batch.
+    let out = store
+        .enqueue_batch(&[envelope(1, 2, 23), ack(2, 1, 23)], one)
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Outcome::One(Enqueued::Stored), Outcome::Ack(false)]
+    );
+    assert_eq!(ids(&store.pending(&dev(2), 0, 10).unwrap()), vec![23]);
 }
 
 /// Within one run: a repeated id is a duplicate of the first, queue and
@@ -204,7 +229,7 @@ const LIMITS_LARGE: QueueLimits = QueueLimits {
 
 store_tests! {
     acks_share_the_batch_with_sends,
-    writes_apply_in_batch_order,
+    acks_apply_before_the_sends_of_their_batch,
     a_run_of_sends_keeps_one_by_one_outcomes,
     a_long_run_is_stored_in_order,
 }

@@ -199,28 +199,33 @@ fn ack_one(c: &mut DbConnection, a: &Ack) -> QueryResult<bool> {
     Ok(n == 1)
 }
 
-/// Stores the pending run of `Send`s, if any, and records their outcomes.
+/// Stores the pending run of `Send`s, if any, and puts each outcome in its
+/// write's slot.
 fn flush(
     c: &mut DbConnection,
-    run: &mut Vec<&NewEnvelope>,
+    run: &mut Vec<(usize, &NewEnvelope)>,
     live: &HashSet<[u8; 32]>,
     limits: QueueLimits,
-    out: &mut Vec<Outcome>,
+    out: &mut [Option<Outcome>],
 ) -> QueryResult<()> {
-    if !run.is_empty() {
-        out.extend(
-            runs::enqueue_run(c, run, live, limits)?
-                .into_iter()
-                .map(Outcome::One),
-        );
-        run.clear();
+    if run.is_empty() {
+        return Ok(());
     }
+    let envelopes: Vec<&NewEnvelope> = run.iter().map(|(_, e)| *e).collect();
+    let outcomes = runs::enqueue_run(c, &envelopes, live, limits)?;
+    for ((i, _), o) in run.iter().zip(outcomes) {
+        if let Some(slot) = out.get_mut(*i) {
+            *slot = Some(Outcome::One(o));
+        }
+    }
+    run.clear();
     Ok(())
 }
 
 impl Store {
     /// Stores a batch (envelopes in, acknowledged ones out) in one
-    /// transaction: one commit, one fsync for all.
+    /// transaction: one commit, one fsync for all. Acks apply first, then
+    /// the sends in order; the outcomes come back in the batch's order.
     pub fn enqueue_batch(
         &self,
         batch: &[Write],
@@ -229,29 +234,34 @@ impl Store {
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
             let live = live_devices(c, batch)?;
-            let mut out = Vec::with_capacity(batch.len());
-            // Consecutive `Send`s are stored as one run (`runs`); the
-            // other writes end a run, so every write sees the ones before.
-            let mut run: Vec<&NewEnvelope> = Vec::new();
-            for w in batch {
-                let done = match w {
-                    Write::One(e) => {
-                        run.push(e);
-                        continue;
-                    }
+            // One slot per write, filled in the order the writes apply.
+            let mut out: Vec<Option<Outcome>> = vec![None; batch.len()];
+            // Acks first: they free queue space and leave the tombstones a
+            // resend in the same batch is recognised by.
+            for (slot, w) in out.iter_mut().zip(batch) {
+                if let Write::Ack(a) = w {
+                    *slot = Some(Outcome::Ack(ack_one(c, a)?));
+                }
+            }
+            // Then the sends in order: consecutive `Send`s (acks no longer
+            // between them) are one run (`runs`); a `SendMany` ends a run,
+            // so it sees the sends before it and the ones after see it.
+            let mut run: Vec<(usize, &NewEnvelope)> = Vec::new();
+            for (i, w) in batch.iter().enumerate() {
+                match w {
+                    Write::One(e) => run.push((i, e)),
                     Write::Many(f) => {
                         flush(c, &mut run, &live, limits, &mut out)?;
-                        Outcome::Many(fanout::enqueue_many(c, f, &live, limits)?)
+                        let fanned = fanout::enqueue_many(c, f, &live, limits)?;
+                        if let Some(slot) = out.get_mut(i) {
+                            *slot = Some(Outcome::Many(fanned));
+                        }
                     }
-                    Write::Ack(a) => {
-                        flush(c, &mut run, &live, limits, &mut out)?;
-                        Outcome::Ack(ack_one(c, a)?)
-                    }
-                };
-                out.push(done);
+                    Write::Ack(_) => {}
+                }
             }
             flush(c, &mut run, &live, limits, &mut out)?;
-            Ok(out)
+            Ok(out.into_iter().flatten().collect())
         })
     }
 
