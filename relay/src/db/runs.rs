@@ -71,8 +71,8 @@ type Depths = (HashMap<[u8; 32], i64>, HashMap<([u8; 32], [u8; 32]), i64>);
 
 fn depths(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<Depths> {
     let recipients = distinct(run.iter().map(|e| e.recipient.as_slice()));
-    let senders = distinct(run.iter().map(|e| e.sender.as_slice()));
-    let (mut all, mut mine) = (HashMap::new(), HashMap::new());
+    let mut all = HashMap::new();
+    // Counted on the (recipient, seq) index alone.
     for r in recipients.chunks(IDS_PER_QUERY) {
         let per: Vec<(Vec<u8>, i64)> = envelopes::table
             .filter(envelopes::recipient.eq_any(r))
@@ -83,16 +83,32 @@ fn depths(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<Depths> {
             per.into_iter()
                 .filter_map(|(d, n)| Some((<[u8; 32]>::try_from(d).ok()?, n))),
         );
-        for s in senders.chunks(IDS_PER_QUERY) {
-            let per: Vec<(Vec<u8>, Vec<u8>, i64)> = envelopes::table
+    }
+    // One query per sender: its rows are a prefix of the unique
+    // (sender, envelope_id, recipient) index, which also holds the
+    // recipient, so no row is read (with both lists in one query, SQLite
+    // walks the recipients' rows and reads each one for its sender).
+    let mut by_sender: HashMap<[u8; 32], Vec<&[u8]>> = HashMap::new();
+    for e in run {
+        by_sender
+            .entry(e.sender)
+            .or_default()
+            .push(e.recipient.as_slice());
+    }
+    let mut mine = HashMap::new();
+    for (sender, mut to) in by_sender {
+        to.sort_unstable();
+        to.dedup();
+        for r in to.chunks(IDS_PER_QUERY) {
+            let per: Vec<(Vec<u8>, i64)> = envelopes::table
+                .filter(envelopes::sender.eq(sender.as_slice()))
                 .filter(envelopes::recipient.eq_any(r))
-                .filter(envelopes::sender.eq_any(s))
-                .group_by((envelopes::recipient, envelopes::sender))
-                .select((envelopes::recipient, envelopes::sender, count_star()))
+                .group_by(envelopes::recipient)
+                .select((envelopes::recipient, count_star()))
                 .load(c)?;
             mine.extend(
                 per.into_iter()
-                    .filter_map(|(d, s, n)| Some(((d.try_into().ok()?, s.try_into().ok()?), n))),
+                    .filter_map(|(d, n)| Some(((<[u8; 32]>::try_from(d).ok()?, sender), n))),
             );
         }
     }
