@@ -268,19 +268,24 @@ async fn attachments_upload_download_delete_and_expire(store: Store, db: Db) {
         401
     );
 
-    // Expiry: the sweeper deletes the object from the store. (Two
+    // Expiry: the sweeper deletes the object from the store. (Six
     // seconds: the upload URL lives no longer than the row, in whole
-    // seconds, so one second could leave no time to upload.)
-    let (_, v) = create(&api, &alice, &bob, 100, 2).await;
+    // seconds, and the upload and the download URL must both come before
+    // the end; two seconds ran out on a loaded CI machine.)
+    let (_, v) = create(&api, &alice, &bob, 100, 6).await;
     let short: AttachmentUpload = serde_json::from_value(v).unwrap();
     assert_eq!(send(&short.upload, Some(vec![1; 100])).await.0, 200);
-    let (_, v) = download_url(&api, &bob, &short.id).await;
+    let (status, v) = download_url(&api, &bob, &short.id).await;
+    assert_eq!(
+        status, 200,
+        "{backend}: download URL before the expiry: {v}"
+    );
     let short_down: AttachmentDownload = serde_json::from_value(v).unwrap();
     assert!(
         short_down.download.expires_at_ms <= short.expires_at_ms,
         "{backend}"
     );
-    b.until_gone(&short.id, Duration::from_secs(20)).await;
+    b.until_gone(&short.id, Duration::from_secs(30)).await;
     assert_eq!(download_url(&api, &bob, &short.id).await.0, 404);
     assert_ne!(send(&short_down.download, None).await.0, 200, "{backend}");
 
