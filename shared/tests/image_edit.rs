@@ -269,7 +269,8 @@ fn edits_that_do_not_fit_and_huge_images_are_refused() {
 }
 
 mod selection {
-    use parley_shared::media::edit::{Area, BLOCKS, Edit, MAX_RADIUS, Selection, Turn};
+    use image::RgbaImage;
+    use parley_shared::media::edit::{Area, BLOCKS, Edit, MAX_RADIUS, Selection, Turn, apply};
 
     #[test]
     fn a_drawn_rectangle_maps_to_the_pixels_under_it_at_any_preview_size() {
@@ -379,8 +380,26 @@ mod selection {
                 block: 60
             }
         );
-        assert_eq!(Edit::Crop(face).size_after(1000, 1000), (400, 480));
-        assert_eq!(Edit::Rotate(Turn::Quarter).size_after(30, 20), (20, 30));
-        assert_eq!(Edit::Rotate(Turn::Half).size_after(30, 20), (30, 20));
+        // The sizes the editor's next selection maps onto (the preview's).
+        let size = |w, h, e: Edit| apply(RgbaImage::new(w, h), &[e]).unwrap().dimensions();
+        assert_eq!(size(1000, 1000, Edit::Crop(face)), (400, 480));
+        assert_eq!(size(30, 20, Edit::Rotate(Turn::Quarter)), (20, 30));
+        assert_eq!(size(30, 20, Edit::Rotate(Turn::Half)), (30, 20));
+    }
+}
+
+#[test]
+fn the_editor_is_offered_for_the_formats_it_can_write_back() {
+    for mime in ["image/jpeg", "image/jpg", "image/png", "image/webp"] {
+        assert!(pipeline::editable(mime), "{mime}");
+    }
+    for mime in [
+        "image/gif",
+        "image/svg+xml",
+        "image/heic",
+        "application/pdf",
+        "",
+    ] {
+        assert!(!pipeline::editable(mime), "{mime}");
     }
 }

@@ -101,6 +101,22 @@ describe('encrypted files', () => {
     await sheet(page).waitFor({ state: 'hidden', ...T });
   };
   const bubble = (page, name) => page.locator('.msg.file', { hasText: name });
+  /** The sender's bubble says the metadata went; Bob downloads the JPEG,
+   * which has no EXIF or GPS left. */
+  const jpegArrivesClean = async (from, name) => {
+    await bubble(from, name).locator('.file-meta', { hasText: 'Location and camera data removed' }).waitFor(T);
+    const theirs = bubble(bob.page, name);
+    await theirs.waitFor(T);
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', T),
+      theirs.getByRole('button', { name: 'Accept and download' }).click(),
+    ]);
+    const got = readFileSync(await download.path());
+    assert.ok(!got.includes(Buffer.from('Exif')), 'no EXIF segment');
+    assert.ok(!got.includes(Buffer.from('GPSLatitude')), 'no GPS data');
+    assert.deepEqual(got.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'still a JPEG');
+    return { theirs, got };
+  };
 
   test('a 20 MiB file arrives byte-identical and is deleted from storage once downloaded', async () => {
     const data = randomBytes(20 * 1024 * 1024);
@@ -212,18 +228,7 @@ describe('encrypted files', () => {
       await s.getByLabel('File lifetime').selectOption('86400000');
       await s.getByLabel('or as soon as it is downloaded').check();
     });
-    const mine = bubble(alice.page, 'holiday.jpg');
-    await mine.locator('.file-meta', { hasText: 'Location and camera data removed' }).waitFor(T);
-    const theirs = bubble(bob.page, 'holiday.jpg');
-    await theirs.waitFor(T);
-    const [download] = await Promise.all([
-      bob.page.waitForEvent('download', T),
-      theirs.getByRole('button', { name: 'Accept and download' }).click(),
-    ]);
-    const got = readFileSync(await download.path());
-    assert.ok(!got.includes(Buffer.from('Exif')), 'no EXIF segment');
-    assert.ok(!got.includes(Buffer.from('GPSLatitude')), 'no GPS data');
-    assert.deepEqual(got.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'still a JPEG');
+    await jpegArrivesClean(alice.page, 'holiday.jpg');
     await bob.page.waitForFunction(() => document.querySelector('img.preview')?.naturalWidth === 64, null, T);
   });
 
@@ -244,14 +249,6 @@ describe('encrypted files', () => {
     await s.page().waitForFunction(
       (b) => { const i = document.querySelector('.attach-sheet img.attach-preview'); return i && i.src !== b && i.complete && i.naturalWidth > 0; },
       before, T);
-  };
-  /** Polls `check` until it is true (or fails after T). */
-  const expectTrue = async (check) => {
-    const deadline = Date.now() + T.timeout;
-    while (!(await check())) {
-      assert.ok(Date.now() < deadline, 'timed out');
-      await new Promise((r) => setTimeout(r, 100));
-    }
   };
   /** SHA-256 of an <img>'s decoded pixels. */
   const pixelDigest = (img) => img.evaluate(async (i) => {
@@ -291,6 +288,7 @@ describe('encrypted files', () => {
     assert.ok(jpeg.includes(Buffer.from('GPSLatitude')));
     const page = alice.page;
     let previewPixels;
+    const workersBefore = fileWorkers(page);
     await attach(page, 'street.jpg', 'image/jpeg', jpeg, async (s) => {
       const img = s.locator('img.attach-preview');
       await img.waitFor(T);
@@ -309,23 +307,14 @@ describe('encrypted files', () => {
       await s.getByRole('status').filter({ hasText: 'Edit applied' }).waitFor(T);
       // The preview is the very image that will be sent (same pixels).
       previewPixels = await pixelDigest(img);
+      // Both renders ran in the one worker the editor keeps.
+      assert.equal(fileWorkers(page) - workersBefore, 1, 'one file worker for the editor');
     });
-    const mine = bubble(page, 'street.jpg');
-    await mine.locator('.file-meta', { hasText: 'Location and camera data removed' }).waitFor(T);
-    const theirs = bubble(bob.page, 'street.jpg');
-    await theirs.waitFor(T);
-    const [download] = await Promise.all([
-      bob.page.waitForEvent('download', T),
-      theirs.getByRole('button', { name: 'Accept and download' }).click(),
-    ]);
-    const got = readFileSync(await download.path());
+    const { theirs, got } = await jpegArrivesClean(page, 'street.jpg');
     const shown = theirs.locator('img.preview');
     await shown.waitFor(T);
-    await expectTrue(() => shown.evaluate((i) => i.complete && i.naturalWidth > 0));
+    await bob.page.waitForFunction((i) => i.complete && i.naturalWidth > 0, await shown.elementHandle(), T);
     assert.equal(await pixelDigest(shown), previewPixels, 'what arrived is what the preview showed');
-    assert.ok(!got.includes(Buffer.from('Exif')), 'no EXIF segment');
-    assert.ok(!got.includes(Buffer.from('GPSLatitude')), 'no GPS data');
-    assert.deepEqual(got.subarray(0, 2), Buffer.from([0xff, 0xd8]), 'still a JPEG');
     // Pixels: the blurred region is smooth, the rest still has its sharp stripes.
     const blurred = [10, 10, 56, 80];
     const sharp = [100, 10, 50, 80];

@@ -7,9 +7,12 @@
 //! A region is drawn with the pointer, or moved with the arrow keys (Shift
 //! resizes) from where it starts, the middle of the image.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use parley_shared::media::edit::{Edit, MAX_EDITS, Selection, Turn};
+use parley_shared::media::pipeline;
 use wasm_bindgen::JsCast as _;
 use web_sys::{Blob, File};
 
@@ -59,25 +62,43 @@ impl Tool {
     }
 }
 
-/// Images the pipeline can decode and encode again.
+/// Images the pipeline can decode and encode again, small enough to hold.
 pub(super) fn editable(file: &File) -> bool {
-    matches!(
-        file.type_().as_str(),
-        "image/jpeg" | "image/jpg" | "image/png" | "image/webp"
-    ) && file.size() <= MAX_STRIP
+    pipeline::editable(&file.type_()) && file.size() <= MAX_STRIP
 }
 
 fn object_url(blob: &Blob) -> Option<String> {
     web_sys::Url::create_object_url_with_blob(blob).ok()
 }
 
+/// The editor's file worker, started on the first edit and kept (each
+/// render would otherwise load and compile the worker's wasm again); it
+/// ends with the editor.
+type Worker = StoredValue<Option<Rc<FileWorker>>, LocalStorage>;
+
 /// Runs the pipeline with `edits` on `file`; `None` for no edits.
-async fn render(file: &File, edits: Vec<Edit>) -> Result<Option<Blob>, WorkerError> {
+async fn render(
+    worker: Worker,
+    file: &File,
+    edits: Vec<Edit>,
+) -> Result<Option<Blob>, WorkerError> {
     if edits.is_empty() {
         return Ok(None);
     }
-    let worker = FileWorker::start().await?;
-    prepare_image(&worker, file, &file.type_(), edits).await
+    let w = match worker.get_value() {
+        Some(w) => w,
+        None => {
+            let w = Rc::new(FileWorker::start().await?);
+            worker.set_value(Some(w.clone()));
+            w
+        }
+    };
+    let r = prepare_image(&w, file, &file.type_(), edits).await;
+    if matches!(r, Err(WorkerError::Stopped)) {
+        // A crashed worker is not asked again: the next render starts one.
+        worker.set_value(None);
+    }
+    r
 }
 
 /// The editor for `file`; `edited` gets the image to send, and `busy` is
@@ -94,17 +115,17 @@ pub(super) fn ImageEditor(file: File, edited: Edited, busy: RwSignal<bool>) -> i
     let error = RwSignal::new(None::<String>);
     let said = RwSignal::new(String::new());
     let img = NodeRef::<leptos::html::Img>::new();
-    let show = move |url: Option<String>| {
+    let worker: Worker = StoredValue::new_local(None);
+    let revoke = move || {
         if let Some(old) = shown.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&old);
         }
+    };
+    let show = move |url: Option<String>| {
+        revoke();
         shown.set(url);
     };
-    on_cleanup(move || {
-        if let Some(old) = shown.get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&old);
-        }
-    });
+    on_cleanup(revoke);
 
     // Renders `next` and, once the worker is done, shows it; a failure
     // keeps the last good state and says why.
@@ -113,7 +134,7 @@ pub(super) fn ImageEditor(file: File, edited: Edited, busy: RwSignal<bool>) -> i
         error.set(None);
         let file = original.get_value();
         spawn_local(async move {
-            match render(&file, next.clone()).await {
+            match render(worker, &file, next.clone()).await {
                 Ok(blob) => {
                     show(blob.as_ref().map_or_else(|| object_url(&file), object_url));
                     let _ = edited.try_set(blob);

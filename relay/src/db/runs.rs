@@ -50,10 +50,14 @@ fn groups<'a>(c: &DbConnection, run: &[&'a NewEnvelope]) -> Vec<Vec<&'a NewEnvel
 /// were acknowledged: `Send` and `SendMany` share this dedupe key. Pairs
 /// that only match crosswise (one envelope's sender, another's id) are
 /// dropped against the run's own pairs.
-fn known_ids(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<HashSet<Key>> {
+fn known_ids(
+    c: &mut DbConnection,
+    run: &[&NewEnvelope],
+    groups: &[Vec<&NewEnvelope>],
+) -> QueryResult<HashSet<Key>> {
     let wanted: HashSet<Key> = run.iter().map(|e| (e.sender, e.id)).collect();
     let mut found = HashSet::new();
-    for group in groups(c, run) {
+    for group in groups {
         let senders = distinct(group.iter().map(|e| e.sender.as_slice()));
         let ids = distinct(group.iter().map(|e| e.id.as_slice()));
         for s in senders.chunks(IDS_PER_QUERY) {
@@ -89,7 +93,11 @@ fn known_ids(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<HashSet<
 /// run's recipients and senders.
 type Depths = (HashMap<[u8; 32], i64>, HashMap<([u8; 32], [u8; 32]), i64>);
 
-fn depths(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<Depths> {
+fn depths(
+    c: &mut DbConnection,
+    run: &[&NewEnvelope],
+    groups: &[Vec<&NewEnvelope>],
+) -> QueryResult<Depths> {
     let recipients = distinct(run.iter().map(|e| e.recipient.as_slice()));
     let mut all = HashMap::new();
     // Counted on the (recipient, seq) index alone.
@@ -105,7 +113,7 @@ fn depths(c: &mut DbConnection, run: &[&NewEnvelope]) -> QueryResult<Depths> {
         );
     }
     let mut mine = HashMap::new();
-    for group in groups(c, run) {
+    for group in groups {
         let senders = distinct(group.iter().map(|e| e.sender.as_slice()));
         let to = distinct(group.iter().map(|e| e.recipient.as_slice()));
         for s in senders.chunks(IDS_PER_QUERY) {
@@ -136,8 +144,9 @@ pub(super) fn enqueue_run(
     live: &HashSet<[u8; 32]>,
     limits: QueueLimits,
 ) -> QueryResult<Vec<Enqueued>> {
-    let mut seen = known_ids(c, run)?;
-    let (mut all, mut mine) = depths(c, run)?;
+    let groups = groups(c, run);
+    let mut seen = known_ids(c, run, &groups)?;
+    let (mut all, mut mine) = depths(c, run, &groups)?;
     let mut out = Vec::with_capacity(run.len());
     let mut accepted: Vec<&NewEnvelope> = Vec::with_capacity(run.len());
     for e in run {

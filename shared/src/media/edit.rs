@@ -85,7 +85,7 @@ pub enum EditError {
 /// A rectangle a person drew on a preview, in fractions of the shown
 /// image's width and height (0.0–1.0), so it does not depend on the size
 /// the preview happens to be drawn at.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Selection {
     /// Left edge.
     pub left: f64,
@@ -193,15 +193,6 @@ impl Edit {
         Self::Pixelate {
             area,
             block: (area.width.max(area.height) / 8).clamp(*BLOCKS.start(), *BLOCKS.end()),
-        }
-    }
-
-    /// The size of an image of `width`×`height` after this edit.
-    pub fn size_after(&self, width: u32, height: u32) -> (u32, u32) {
-        match self {
-            Self::Crop(a) => (a.width, a.height),
-            Self::Rotate(Turn::Quarter | Turn::ThreeQuarters) => (height, width),
-            _ => (width, height),
         }
     }
 }

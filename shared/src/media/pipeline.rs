@@ -77,6 +77,12 @@ pub fn prepare(mime: &str, data: &[u8], edits: &[Edit]) -> Result<Option<Prepare
     )
 }
 
+/// Whether images of type `mime` can be edited (decoded and encoded again);
+/// the app offers its editor for these only.
+pub fn editable(mime: &str) -> bool {
+    format_of(mime).is_ok()
+}
+
 fn format_of(mime: &str) -> Result<ImageFormat, EditError> {
     match mime {
         "image/jpeg" | "image/jpg" => Ok(ImageFormat::Jpeg),
