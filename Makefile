@@ -1,9 +1,6 @@
 # The two commands of the README. Logic lives in scripts/.
 .PHONY: run test bench demo tools relay web clean
 
-# The PWA's wasm is built with erased Leptos components (see scripts/lib.sh).
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS ?= --cfg erase_components
-
 run: ## install what is missing, build the PWA, serve it on http://127.0.0.1:8080
 	@scripts/run.sh
 
@@ -22,8 +19,8 @@ tools: ## only install the build tools
 relay: ## run a debug relay for `trunk serve` development
 	cargo run -p parley-relay
 
-web: tools ## build the PWA into dist/
-	trunk build --release
+web: tools ## build the PWA into dist/ (with the build settings of scripts/lib.sh)
+	@bash -c 'source scripts/lib.sh && trunk build --release'
 
 clean:
 	cargo clean

@@ -3,18 +3,17 @@
 # builds named on the command line, on SQLite and on a private PostgreSQL
 # with fsync=on and synchronous_commit=on, then the bare forwarder.
 # Usage: scripts/bench_mailbox.sh LOADGEN name=RELAY_BINARY [name=RELAY_BINARY ...]
-set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 LOADGEN=$1; shift  # then name=binary pairs
 W=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
-PGPORT=55432
+PGPORT=$(free_port)
 # PostgreSQL refuses to run as root: its cluster belongs to `postgres`.
 mkdir -p "$W/pg"; chmod 755 "$W"; chown -R postgres "$W/pg"
-RUNPG="runuser -u postgres -- sh -c"
+RUNPG="runuser -u postgres -- sh -c"  # as services.sh does for `make test`
 $RUNPG "$PGBIN/initdb -D $W/pg/data -A trust -U parley >/dev/null"
-$RUNPG "$PGBIN/pg_ctl -D $W/pg/data -l $W/pg/log -o '-p $PGPORT -k $W/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=300' start >/dev/null"
+$RUNPG "$PGBIN/pg_ctl -D $W/pg/data -l $W/pg/log -w -o '-p $PGPORT -k $W/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=300' start >/dev/null"
 trap '$RUNPG "$PGBIN/pg_ctl -D $W/pg/data stop -m fast >/dev/null" || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"' EXIT
-sleep 2
 $RUNPG "$PGBIN/psql -h 127.0.0.1 -p $PGPORT -U parley -d postgres -Atc 'show fsync; show synchronous_commit'" | tr '\n' ' '; echo
 run_relay() { # bin db-url-or-empty port
   local bin=$1 db=$2 port=$3 dir="$W/relay-$port"; mkdir -p "$dir"
@@ -25,16 +24,15 @@ run_relay() { # bin db-url-or-empty port
   echo "relay on $port did not start"; cat "$dir/log"; return 1
 }
 stop_relay() { kill "$(cat "$W/relay-$1/pid")"; sleep 1; }
-n=0
 for round in 1 2; do
   for pair in "$@"; do
     which=${pair%%=*} bin=${pair#*=}
     for db in sqlite pg; do
-      n=$((n+1)); port=$((18200+n))
+      port=$(free_port)
       url=""
       if [ $db = pg ]; then
-        $RUNPG "$PGBIN/psql -h 127.0.0.1 -p $PGPORT -U parley -d postgres -qc 'create database b$n'"
-        url="postgres://parley@127.0.0.1:$PGPORT/b$n"
+        $RUNPG "$PGBIN/psql -h 127.0.0.1 -p $PGPORT -U parley -d postgres -qc 'create database b$port'"
+        url="postgres://parley@127.0.0.1:$PGPORT/b$port"
       fi
       run_relay "$bin" "$url" $port
       echo "== round $round $which $db saturation"

@@ -7,8 +7,8 @@ PARLEY_TOOLS="${PARLEY_TOOLS:-$HOME/.cache/parley/tools}"
 export PATH="$HOME/.cargo/bin:$PARLEY_TOOLS/venv/bin:$PARLEY_TOOLS/node_modules/.bin:$PATH"
 # Leptos components return one erased view type instead of a distinct nested
 # type each: far fewer monomorphised copies of the renderer in the PWA's wasm
-# (-7 % brotli, docs/benchmarks.md). wasm32 only, so host builds keep their
-# cache; the Makefile sets the same for `make web`.
+# (-8.8 % brotli, docs/benchmarks.md). wasm32 only, so host builds keep
+# their cache. Every build of the PWA goes through here (`make web` too).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:---cfg erase_components}"
 
 log() { printf '\033[1;36m==> %s\033[0m\n' "$*" >&2; }
