@@ -103,20 +103,19 @@ pub struct StoredEnvelope {
     pub created_at: i64,
 }
 
-/// The batch's senders and recipients that are still registered devices.
-/// On PostgreSQL their rows stay key-share-locked until the batch commits,
-/// and erasing a device locks its row first, so an envelope is never stored
-/// after (and left behind by) the erase of its sender, and a recipient
-/// checked here is not erased before its row is inserted; SQLite's single
-/// writer orders them anyway.
+/// The batch's senders and fan-out recipients that are still registered
+/// devices. On PostgreSQL their rows stay key-share-locked until the batch
+/// commits, and erasing a device locks its row first, so an envelope is never
+/// stored after (and left behind by) the erase of its sender, and a fan-out
+/// recipient checked here is not erased before its row is inserted; SQLite's
+/// single writer orders them anyway.
 fn live_devices(c: &mut DbConnection, batch: &[Write]) -> QueryResult<HashSet<[u8; 32]>> {
     let mut ids: Vec<&[u8]> = Vec::new();
     for w in batch {
         match w {
-            Write::One(e) => {
-                ids.push(e.sender.as_slice());
-                ids.push(e.recipient.as_slice());
-            }
+            // A `Send`'s recipient is checked unlocked (`runs`), as it always
+            // was: locking it too made device-list updates deadlock.
+            Write::One(e) => ids.push(e.sender.as_slice()),
             Write::Many(f) => {
                 ids.push(f.sender.as_slice());
                 ids.extend(f.recipients.iter().map(<[u8; 32]>::as_slice));

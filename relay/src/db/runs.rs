@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::fanout::IDS_PER_QUERY;
 use super::mailbox::{Enqueued, NewEnvelope, QueueLimits};
-use super::schema::{envelope_tombstones, envelopes};
+use super::schema::{devices, envelope_tombstones, envelopes};
 
 /// A sender's envelope id.
 type Key = ([u8; 32], [u8; 16]);
@@ -89,6 +89,28 @@ fn known_ids(
     Ok(found)
 }
 
+/// The run's recipients that are registered devices, read without a lock
+/// (as storing one by one did): key-share-locking them as well made
+/// concurrent device-list updates deadlock on PostgreSQL.
+fn registered_recipients(
+    c: &mut DbConnection,
+    run: &[&NewEnvelope],
+) -> QueryResult<HashSet<[u8; 32]>> {
+    let ids = distinct(run.iter().map(|e| e.recipient.as_slice()));
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<Vec<u8>> = devices::table
+            .filter(devices::id.eq_any(chunk))
+            .select(devices::id)
+            .load(c)?;
+        found.extend(
+            rows.into_iter()
+                .filter_map(|d| <[u8; 32]>::try_from(d).ok()),
+        );
+    }
+    Ok(found)
+}
+
 /// Queued envelopes per recipient, and per (recipient, sender), among the
 /// run's recipients and senders.
 type Depths = (HashMap<[u8; 32], i64>, HashMap<([u8; 32], [u8; 32]), i64>);
@@ -136,14 +158,15 @@ fn depths(
 }
 
 /// Stores `run` inside the batch's transaction; one outcome per envelope, in
-/// order. `live` are the registered devices among the batch's senders and
-/// recipients (on PostgreSQL key-share-locked until the commit).
+/// order. `live` are the registered devices among the batch's senders (on
+/// PostgreSQL key-share-locked until the commit).
 pub(super) fn enqueue_run(
     c: &mut DbConnection,
     run: &[&NewEnvelope],
     live: &HashSet<[u8; 32]>,
     limits: QueueLimits,
 ) -> QueryResult<Vec<Enqueued>> {
+    let recipients = registered_recipients(c, run)?;
     let groups = groups(c, run);
     let mut seen = known_ids(c, run, &groups)?;
     let (mut all, mut mine) = depths(c, run, &groups)?;
@@ -154,7 +177,7 @@ pub(super) fn enqueue_run(
             Enqueued::UnknownSender
         } else if seen.contains(&(e.sender, e.id)) {
             Enqueued::Duplicate
-        } else if !live.contains(&e.recipient) {
+        } else if !recipients.contains(&e.recipient) {
             Enqueued::UnknownRecipient
         } else if all.get(&e.recipient).copied().unwrap_or(0) >= limits.per_recipient {
             Enqueued::QueueFull
