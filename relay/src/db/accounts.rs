@@ -192,11 +192,7 @@ fn put_list(c: &mut DbConnection, new: &NewList<'_>) -> Result<ListPut, diesel::
     // One lock order for every writer, so two accounts never deadlock.
     listed.sort_unstable();
     for d in &listed {
-        if let DbConnection::Pg(pg) = c {
-            diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Binary, _>(d.as_slice())
-                .execute(pg)?;
-        }
+        super::lock_device(c, d)?;
         let owner: Option<Option<Vec<u8>>> = devices::table
             .find(d.as_slice())
             .select(devices::account_id)
@@ -237,6 +233,8 @@ fn put_list(c: &mut DbConnection, new: &NewList<'_>) -> Result<ListPut, diesel::
     let members: Vec<Vec<u8>> = devices::table
         .filter(devices::account_id.eq(id))
         .select(devices::id)
+        // Erased in id order, the one lock order of every writer.
+        .order(devices::id.asc())
         .load(c)?;
     let mut removed = Vec::new();
     for m in members {

@@ -310,11 +310,7 @@ impl Store {
         conn.transaction(|c| {
             // Counted inside the transaction that inserts (the writer lock
             // serialises SQLite; PostgreSQL locks the device's keys row).
-            if let DbConnection::Pg(pg) = &mut **c {
-                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
-                    .bind::<Binary, _>(device)
-                    .execute(pg)?;
-            }
+            super::lock_device(c, device)?;
             let held: i64 = one_time_prekeys::table
                 .filter(one_time_prekeys::device_id.eq(device))
                 .count()

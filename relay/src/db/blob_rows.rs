@@ -95,11 +95,7 @@ impl Store {
         }
         let (_write, mut conn) = self.writer()?;
         conn.transaction(|c| {
-            if let DbConnection::Pg(pg) = &mut **c {
-                diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
-                    .bind::<diesel::sql_types::Binary, _>(&rec.owner)
-                    .execute(pg)?;
-            }
+            super::lock_device(c, &rec.owner)?;
             // SUM(BIGINT) is NUMERIC on PostgreSQL; the cast gives both
             // backends the same integer type.
             let (live, bytes): (i64, i64) = blobs::table
@@ -120,7 +116,12 @@ impl Store {
                 return Ok(Admission::TooManyBytes);
             }
             diesel::insert_into(blobs::table).values(rec).execute(c)?;
-            for d in devices {
+            // In id order, as every writer takes device locks (the foreign
+            // key's checks key-share-lock each named device).
+            let mut named = devices.to_vec();
+            named.sort_unstable();
+            named.dedup();
+            for d in &named {
                 diesel::insert_into(recipients::table)
                     .values((
                         recipients::blob_id.eq(&rec.id),

@@ -202,6 +202,20 @@ pub fn is_constraint_violation(err: &StoreError) -> bool {
     )
 }
 
+/// Serialises writers that count or change a device's rows (PostgreSQL;
+/// SQLite holds the relay's write lock). `FOR NO KEY UPDATE`, not `FOR
+/// UPDATE`: it must not wait for the key-share locks that every upload or
+/// envelope naming the device holds until it commits, or a device-list
+/// update and an upload deadlock. Only erasing a device takes `FOR UPDATE`.
+pub(crate) fn lock_device(c: &mut DbConnection, device: &[u8]) -> QueryResult<()> {
+    if let DbConnection::Pg(pg) = c {
+        diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR NO KEY UPDATE")
+            .bind::<diesel::sql_types::Binary, _>(device)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Deletes a device and every row that belongs to it, inside the caller's
 /// transaction. Returns its blob keys and whether the device row existed.
 pub(crate) fn erase_rows(

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use parley_shared::protocol::rendezvous::{Message, PIN_SLOTS};
 
 use super::schema::rendezvous;
-use super::{DbConnection, Store, StoreError, is_constraint_violation};
+use super::{DbConnection, Store, StoreError, is_constraint_violation, lock_device};
 
 /// Tries (each among the numbers free at that moment) before giving up: only
 /// concurrent writers taking the chosen number make a try fail.
@@ -161,17 +161,6 @@ fn free_pin_numbers(c: &mut DbConnection) -> QueryResult<Vec<u16>> {
         }
     }
     Ok((0..PIN_SLOTS).filter(|&n| !used[usize::from(n)]).collect())
-}
-
-/// Locks the device's row (PostgreSQL) so that counting its slots and
-/// inserting one are a single step; SQLite holds the relay's write lock.
-fn lock_device(c: &mut DbConnection, device: &[u8]) -> QueryResult<()> {
-    if let DbConnection::Pg(pg) = c {
-        diesel::sql_query("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::Binary, _>(device)
-            .execute(pg)?;
-    }
-    Ok(())
 }
 
 impl Store {
