@@ -249,6 +249,9 @@ pub struct Config {
     pub max_queue_per_sender: i64,
     /// Most simultaneous WebSocket connections per device (`PARLEY_MAX_CONNECTIONS_PER_DEVICE`).
     pub max_connections_per_device: usize,
+    /// Most open connections (HTTP and WebSocket) this node accepts
+    /// (`PARLEY_MAX_CONNECTIONS`); more wait in the listen queue.
+    pub max_connections: usize,
     /// API requests per minute per client IP (`PARLEY_RATE_LIMIT_IP_PER_MIN`).
     pub rate_limit_ip_per_min: u32,
     /// Envelopes per second per device (`PARLEY_RATE_LIMIT_DEVICE_PER_SEC`).
@@ -495,6 +498,7 @@ impl Config {
             max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
             max_queue_per_sender: parse_num(env, "PARLEY_MAX_QUEUE_PER_SENDER", 1_000, 1)?,
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
+            max_connections: parse_num(env, "PARLEY_MAX_CONNECTIONS", 100_000, 1)?,
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
             rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,
             rate_limit_recipients_per_sec: parse_num(

@@ -320,6 +320,9 @@ impl Hub {
             return Err(TooManyConnections);
         }
         let first = list.is_empty();
+        // Most devices hold one connection: room for one, not the four a
+        // first push reserves.
+        list.reserve_exact(1);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, frames, backlog) = backlog::channel();
         let end = Arc::new(EndSignal::default());
@@ -465,7 +468,7 @@ impl Hub {
         }
         let live = Live::encode(frame);
         st.remote
-            .publish(*device, Signal::Frame(live.bytes.clone()));
+            .publish(*device, Signal::Frame(live.bytes().clone()));
         st.offer(device, &live)
     }
 
@@ -495,7 +498,7 @@ impl Hub {
         match signal {
             Signal::Wake => self.reread(device),
             Signal::Frame(bytes) => {
-                self.lock().offer(device, &Live { bytes, key: None });
+                self.lock().offer(device, &Live::ephemeral(bytes));
             }
             Signal::Presence { device: of, online } => {
                 self.lock().remote_presence(device, &of, online);

@@ -235,6 +235,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         config.blob_url_ttl,
     ));
     let cfg = config.clone();
+    // Every connection is a file descriptor; the common soft limit (1,024)
+    // would stop a node long before its memory does.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(open_files = n, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
+    }
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(telemetry::observe))
@@ -243,6 +250,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             .configure(http::configure(state.clone()))
     })
     .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .workers(workers)
+    // actix counts connections per worker.
+    .max_connections(config.max_connections.div_ceil(workers))
     // Small frames go out at once: with Nagle's algorithm a delivery waited
     // for the client's delayed ACK of the previous one (tens of ms).
     .tcp_nodelay(true)

@@ -308,7 +308,7 @@ async fn concurrent_load_delivers_everything(builder: RelayBuilder, _pg: Option<
     use parley_loadgen::{Plan, run};
     let relay = builder.start().await;
     let plan = Plan {
-        url: relay.base.clone(),
+        urls: vec![relay.base.clone()],
         devices: 8,
         messages: 60,
         size: 256,

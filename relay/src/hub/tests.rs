@@ -88,7 +88,7 @@ async fn with_other_nodes_the_hub_publishes_what_they_act_on() {
     assert!(a.backlog.take_overflow(), "told to re-read");
 
     hub.receive(&alice, Signal::Frame(b"ring".to_vec().into()));
-    assert_eq!(&a.frames.try_recv().unwrap().bytes[..], b"ring");
+    assert_eq!(&a.frames.try_recv().unwrap().bytes()[..], b"ring");
     assert!(rx.try_recv().is_err(), "nothing published back");
 
     hub.end_token(&alice, &[10; 32]);

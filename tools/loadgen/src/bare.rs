@@ -11,6 +11,7 @@ use parley_shared::time::UnixMs;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Routes = Arc<Mutex<HashMap<DeviceId, mpsc::UnboundedSender<Vec<u8>>>>>;
 
@@ -24,20 +25,31 @@ pub struct BareForwarder {
 impl BareForwarder {
     /// Starts listening on a free loopback port.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), None).await
+    }
+
+    /// Starts listening on `addr`; `buffers` sets tungstenite's read and
+    /// write buffer sizes (its defaults are 128 KiB each).
+    pub async fn start_on(addr: SocketAddr, buffers: Option<usize>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let routes: Routes = Arc::default();
+        let config = buffers.map(|n| {
+            WebSocketConfig::default()
+                .read_buffer_size(n)
+                .write_buffer_size(n)
+        });
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, routes.clone()));
+                tokio::spawn(serve(tcp, routes.clone(), config));
             }
         });
         Ok(Self { addr })
     }
 }
 
-async fn serve(tcp: tokio::net::TcpStream, routes: Routes) {
-    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+async fn serve(tcp: tokio::net::TcpStream, routes: Routes, config: Option<WebSocketConfig>) {
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(tcp, config).await else {
         return;
     };
     let (mut sink, mut stream) = ws.split();

@@ -16,8 +16,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Relay base URL (`http://host:port`).
-    pub url: String,
+    /// Relay nodes' base URLs (`http://host:port`): device `i` registers
+    /// and connects at `urls[i % urls.len()]`, so with two nodes every
+    /// envelope crosses from one node to the other.
+    pub urls: Vec<String>,
     /// Number of devices.
     pub devices: usize,
     /// Envelopes each device sends.
@@ -53,7 +55,7 @@ impl Report {
 #[error("load run failed: {0}")]
 pub struct LoadError(pub String);
 
-fn err(e: impl std::fmt::Display) -> LoadError {
+pub(crate) fn err(e: impl std::fmt::Display) -> LoadError {
     LoadError(e.to_string())
 }
 
@@ -101,9 +103,14 @@ pub async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, St
 
 /// Opens a WebSocket, authenticates, and waits for `Ready`.
 async fn connect(ws_url: &str, token: String) -> Result<Ws, LoadError> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url)
         .await
         .map_err(err)?;
+    authenticate(ws, token).await
+}
+
+/// Sends `Auth` on an open WebSocket and waits for `Ready`.
+pub(crate) async fn authenticate(mut ws: Ws, token: String) -> Result<Ws, LoadError> {
     ws.send(Message::Binary(
         ClientFrame::Auth { token }.to_bytes().into(),
     ))
@@ -119,22 +126,13 @@ async fn connect(ws_url: &str, token: String) -> Result<Ws, LoadError> {
     }
 }
 
-/// Registers `n` devices and holds one authenticated connection each; returns
-/// the open connections (drop them to close).
-pub async fn hold_idle(url: &str, n: usize) -> Result<Vec<Ws>, LoadError> {
-    let http = reqwest::Client::new();
-    let ws_url = format!("{}/api/v1/ws", url.replacen("http://", "ws://", 1));
-    let mut conns = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (_, token) = register(&http, url).await?;
-        conns.push(connect(&ws_url, token).await?);
-    }
-    Ok(conns)
-}
-
 /// Registers the devices, connects them, runs the traffic, and reports.
 pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     let http = reqwest::Client::new();
+    if plan.urls.is_empty() {
+        return Err(LoadError("no relay URL".into()));
+    }
+    let node = |i: usize| plan.urls[i % plan.urls.len()].as_str();
     let mut devices = Vec::with_capacity(plan.devices);
     for i in 0..plan.devices {
         devices.push(if plan.bare {
@@ -143,12 +141,12 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
             let id = DeviceId::new(id);
             (id, id.to_string())
         } else {
-            register(&http, &plan.url).await?
+            register(&http, node(i)).await?
         });
     }
-    let ws_url = format!("{}/api/v1/ws", plan.url.replacen("http://", "ws://", 1));
     let mut conns = Vec::with_capacity(devices.len());
-    for (_, token) in &devices {
+    for (i, (_, token)) in devices.iter().enumerate() {
+        let ws_url = format!("{}/api/v1/ws", node(i).replacen("http://", "ws://", 1));
         conns.push(connect(&ws_url, token.clone()).await?);
     }
     let start = Arc::new(Instant::now());
@@ -176,7 +174,7 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     })
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One device: sends `messages` envelopes (window-limited) while receiving

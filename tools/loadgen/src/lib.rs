@@ -5,11 +5,13 @@
 
 mod bare;
 mod client;
+mod idle;
 
 use std::time::Duration;
 
 pub use bare::BareForwarder;
-pub use client::{LoadError, Plan, Report, hold_idle, register, run};
+pub use client::{LoadError, Plan, Report, register, run};
+pub use idle::{closed, connect_all, tokens};
 
 /// Percentile of sorted latencies.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -7,7 +7,7 @@ use std::time::Duration;
 async fn bare_forwarder_baseline_runs_the_same_traffic() {
     let bare = BareForwarder::start().await.unwrap();
     let plan = Plan {
-        url: format!("http://{}", bare.addr),
+        urls: vec![format!("http://{}", bare.addr)],
         devices: 4,
         messages: 50,
         size: 128,

@@ -107,10 +107,10 @@ impl Io<'_> {
     /// Sends one live frame (a durable one only if not sent already).
     pub(super) async fn forward(&mut self, conn: &Conn, live: Live) -> Result<(), Option<Close>> {
         conn.backlog.release(&live);
-        if live.key.is_some_and(|k| !self.recent.first_time(k)) {
+        if live.key().is_some_and(|k| !self.recent.first_time(k)) {
             return Ok(());
         }
-        if self.session.binary(live.bytes).await.is_err() {
+        if self.session.binary(live.bytes().clone()).await.is_err() {
             return Err(None);
         }
         Ok(())
