@@ -9,7 +9,8 @@
 mod common;
 
 use parley_relay::db::{
-    Ack, Enqueued, NewEnvelope, Outcome, QueueLimits, Store, StoredEnvelope, Write,
+    Ack, Enqueued, Fanned, NewEnvelope, NewFanout, Outcome, QueueLimits, Store, StoredEnvelope,
+    Write,
 };
 
 use common::backends::store_tests;
@@ -222,6 +223,87 @@ fn a_long_run_is_stored_in_order(store: &Store) {
     assert_eq!(order, (0..1_200).collect::<Vec<_>>());
 }
 
+/// A batch of acks has the outcomes of applying them one by one: 1,200 in
+/// one batch, a fan-out's recipients acknowledging the same `(sender, id)`
+/// in one batch (one tombstone, the shared payload gone), and an id another
+/// sender also used left alone.
+fn a_batch_of_acks_keeps_one_by_one_outcomes(store: &Store) {
+    for d in [1, 2, 3, 4] {
+        store.upsert_device(&dev(d), NOW).unwrap();
+    }
+    let keys: Vec<[u8; 16]> = (0..1_200u32)
+        .map(|n| {
+            let mut id = [0u8; 16];
+            id[..4].copy_from_slice(&n.to_be_bytes());
+            id
+        })
+        .collect();
+    let sends: Vec<Write> = keys
+        .iter()
+        .map(|id| {
+            Write::One(NewEnvelope {
+                sender: dev(1),
+                recipient: dev(2),
+                id: *id,
+                payload: vec![1; 8],
+                now: NOW,
+                expires_at: LATER,
+            })
+        })
+        .collect();
+    store.enqueue_batch(&sends, LIMITS_LARGE).unwrap();
+    let acks: Vec<Write> = keys
+        .iter()
+        .map(|id| {
+            Write::Ack(Ack {
+                recipient: dev(2),
+                sender: dev(1),
+                id: *id,
+                tombstone_until: LATER,
+            })
+        })
+        .collect();
+    let out = store.enqueue_batch(&acks, LIMITS_LARGE).unwrap();
+    assert!(out.iter().all(|o| *o == Outcome::Ack(true)));
+    assert!(store.pending(&dev(2), 0, 10).unwrap().is_empty());
+    assert_eq!(
+        store.enqueue_batch(&sends[1_199..], LIMITS_LARGE).unwrap(),
+        vec![Outcome::One(Enqueued::Duplicate)]
+    );
+
+    let many = Write::Many(NewFanout {
+        sender: dev(1),
+        recipients: vec![dev(2), dev(3)],
+        id: [50; 16],
+        payload: vec![5; 8],
+        now: NOW,
+        expires_at: LATER,
+    });
+    assert_eq!(
+        store
+            .enqueue_batch(std::slice::from_ref(&many), LIMITS)
+            .unwrap(),
+        vec![Outcome::Many(Fanned::Stored)]
+    );
+    // Device 4 shares the id 60 with device 1; only device 1's is acked.
+    store
+        .enqueue_batch(&[envelope(1, 2, 60), envelope(4, 2, 60)], LIMITS)
+        .unwrap();
+    let out = store
+        .enqueue_batch(&[ack(2, 1, 50), ack(3, 1, 50), ack(2, 1, 60)], LIMITS)
+        .unwrap();
+    assert_eq!(out, vec![Outcome::Ack(true); 3]);
+    assert_eq!(store.shared_payload_rows().unwrap(), 0);
+    assert_eq!(store.envelope_rows_with_id(&dev(1), &[50; 16]).unwrap(), 0);
+    let left = store.pending(&dev(2), 0, 10).unwrap();
+    assert_eq!(ids(&left), vec![60]);
+    assert_eq!(left[0].sender, dev(4).to_vec());
+    assert_eq!(
+        store.enqueue_batch(&[many], LIMITS).unwrap(),
+        vec![Outcome::Many(Fanned::Duplicate)]
+    );
+}
+
 const LIMITS_LARGE: QueueLimits = QueueLimits {
     per_recipient: 10_000,
     per_sender: 10_000,
@@ -232,4 +314,5 @@ store_tests! {
     acks_apply_before_the_sends_of_their_batch,
     a_run_of_sends_keeps_one_by_one_outcomes,
     a_long_run_is_stored_in_order,
+    a_batch_of_acks_keeps_one_by_one_outcomes,
 }
