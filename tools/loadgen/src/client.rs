@@ -126,6 +126,13 @@ pub(crate) async fn authenticate(mut ws: Ws, token: String) -> Result<Ws, LoadEr
     }
 }
 
+/// Device `i` for the bare forwarder, which takes the id as the token.
+pub(crate) fn bare_device(i: usize) -> DeviceId {
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    DeviceId::new(id)
+}
+
 /// Registers the devices, connects them, runs the traffic, and reports.
 pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     let http = reqwest::Client::new();
@@ -136,9 +143,7 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     let mut devices = Vec::with_capacity(plan.devices);
     for i in 0..plan.devices {
         devices.push(if plan.bare {
-            let mut id = [0u8; 32];
-            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            let id = DeviceId::new(id);
+            let id = bare_device(i);
             (id, id.to_string())
         } else {
             register(&http, node(i)).await?

@@ -6,12 +6,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 use futures_util::{StreamExt as _, stream};
-use parley_shared::protocol::ws::DeviceId;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{LoadError, Ws, authenticate, err, register};
+use crate::client::{LoadError, Ws, authenticate, bare_device, err, register};
 
 /// Registrations in flight at once (each signs and the relay verifies).
 const REGISTERING: usize = 16;
@@ -22,13 +21,7 @@ const CONNECTING: usize = 256;
 /// the bare forwarder (which takes any token as the device id) made up.
 pub async fn tokens(url: &str, n: usize, bare: bool) -> Result<Vec<String>, LoadError> {
     if bare {
-        return Ok((0..n)
-            .map(|i| {
-                let mut id = [0u8; 32];
-                id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                DeviceId::new(id).to_string()
-            })
-            .collect());
+        return Ok((0..n).map(|i| bare_device(i).to_string()).collect());
     }
     let http = reqwest::Client::new();
     stream::iter(0..n)

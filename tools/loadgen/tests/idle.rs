@@ -1,11 +1,14 @@
 //! Idle connections for the memory benchmark: opened round-robin from the
-//! source addresses asked for, all authenticated, none closed while held.
+//! source addresses asked for, all authenticated, none closed while held,
+//! and one the server drops counted as closed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use futures_util::SinkExt as _;
 use parley_loadgen::{BareForwarder, closed, connect_all, tokens};
 use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn idle_connections_spread_over_source_addresses() {
@@ -36,4 +39,11 @@ async fn idle_connections_spread_over_source_addresses() {
             .collect::<Vec<_>>()
     );
     assert_eq!(closed(&mut conns).await, 0);
+    // The forwarder drops a connection that sends text: it is counted.
+    conns[0]
+        .send(Message::Text("not a frame".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(closed(&mut conns).await, 1);
 }
