@@ -33,10 +33,14 @@ bench_redis_start() {
 }
 
 # A release relay: bench_relay BIN PORT [VAR=value ...]; waits until ready.
+# The live fast path is off unless the caller passes PARLEY_FAST_PATH_MS:
+# the load generator's recipients ack at once, so with it on every row
+# would measure the fast path instead of the database.
 bench_relay() {
   local bin=$1 port=$2 dir="$W/relay-$2"; shift 2
   mkdir -p "$dir"
   env PARLEY_LOG=warn PARLEY_RATE_LIMIT_IP_PER_MIN=100000000 PARLEY_RATE_LIMIT_DEVICE_PER_SEC=1000000 \
+    PARLEY_FAST_PATH_MS=0 \
     PARLEY_BIND="127.0.0.1:$port" PARLEY_DATA_DIR="$dir" "$@" "$bin" serve >"$dir/log" 2>&1 &
   echo $! >"$dir/pid"
   for _ in $(seq 150); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done

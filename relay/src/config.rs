@@ -242,6 +242,9 @@ pub struct Config {
     pub challenge_ttl: Duration,
     /// How long an undelivered envelope is kept (`PARLEY_ENVELOPE_TTL_SECS`).
     pub envelope_ttl: Duration,
+    /// How long a live delivery waits for the recipient's ack before the
+    /// envelope is committed instead (`PARLEY_FAST_PATH_MS`; `None`: 0, off).
+    pub fast_path_window: Option<Duration>,
     /// Most envelopes waiting for one device (`PARLEY_MAX_QUEUE`).
     pub max_queue: i64,
     /// Most envelopes waiting for one device from one sender
@@ -331,6 +334,24 @@ impl<S: std::hash::BuildHasher> Env for std::collections::HashMap<&str, &str, S>
     fn get(&self, key: &str) -> Option<String> {
         std::collections::HashMap::get(self, key).map(|v| (*v).to_owned())
     }
+}
+
+/// Default fast-path window: long enough for a client to decrypt, store and
+/// ack a message (a browser writes it to IndexedDB first), short enough
+/// that a sender to a slow recipient waits little longer than a commit.
+const FAST_PATH_MS: u64 = 50;
+/// Longest window accepted: a sender's connection waits that long.
+const FAST_PATH_MAX_MS: u64 = 2_000;
+
+fn fast_path_window(env: &dyn Env) -> Result<Option<Duration>, ConfigError> {
+    let ms: u64 = parse_num(env, "PARLEY_FAST_PATH_MS", FAST_PATH_MS, 0)?;
+    if ms > FAST_PATH_MAX_MS {
+        return Err(ConfigError::new(
+            "PARLEY_FAST_PATH_MS",
+            format!("must be at most {FAST_PATH_MAX_MS}"),
+        ));
+    }
+    Ok((ms > 0).then(|| Duration::from_millis(ms)))
 }
 
 fn parse_num<T>(env: &dyn Env, var: &'static str, default: T, min: T) -> Result<T, ConfigError>
@@ -495,6 +516,7 @@ impl Config {
                 30 * 24 * 3600,
                 1,
             )?),
+            fast_path_window: fast_path_window(env)?,
             max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
             max_queue_per_sender: parse_num(env, "PARLEY_MAX_QUEUE_PER_SENDER", 1_000, 1)?,
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,

@@ -472,6 +472,21 @@ impl Hub {
         st.offer(device, &live)
     }
 
+    /// Queues a durable frame from `sender` on this node's connections of
+    /// the device, for the fast path; returns how many took it. None does
+    /// (0) unless the device shows its presence to the sender: how soon a
+    /// send is accepted would tell whether the device is online, which a
+    /// stranger must not learn. Nor with other nodes: an earlier envelope
+    /// of the same sender may wait in the database, and only a re-read from
+    /// it keeps their order.
+    pub fn offer_fast(&self, device: &DeviceId, sender: &DeviceId, frame: &ServerFrame) -> usize {
+        let st = self.lock();
+        if st.remote.is_shared() || !st.visible_to(device, sender) {
+            return 0;
+        }
+        st.offer(device, &Live::encode(frame))
+    }
+
     /// Queues one durable frame (a multi-recipient envelope: the same
     /// `Deliver` for every recipient) on every connection of each device,
     /// encoded once; with other nodes, as [`Hub::deliver`] does for a

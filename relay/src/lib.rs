@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fast_path;
 pub mod http;
 pub mod hub;
 pub mod invite_code;

@@ -139,4 +139,6 @@ pub struct Mailbox {
     pub hub: Arc<Hub>,
     /// Durable writer.
     pub committer: Committer,
+    /// Live deliveries waiting for their ack (ADR 0028).
+    pub fast: crate::fast_path::FastPath,
 }

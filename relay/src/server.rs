@@ -189,6 +189,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
                 per_sender: config.max_queue_per_sender,
             },
         ),
+        fast: crate::fast_path::FastPath::new(config.fast_path_window),
     });
     let mailer = crate::mail::Mailer::from_config(&config)?;
     // Email addresses and codes are kept as HMACs under a key derived from the

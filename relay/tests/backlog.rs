@@ -39,19 +39,6 @@ fn rss_kib(relay: &Relay) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-async fn metric(relay: &Relay, name: &str) -> f64 {
-    let text = reqwest::get(relay.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().last())
-        .map_or(0.0, |v| v.parse().unwrap())
-}
-
 /// Bob stops reading while Alice sends 3,000 × 8 KiB, all accepted. When he
 /// reads again he gets every one, once, in send order, on the same
 /// connection. Before the fix, about half were dropped from the live path
@@ -83,7 +70,7 @@ async fn slow_reader_gets_every_accepted_envelope_in_order_without_reconnecting(
     assert_eq!(first_wrong, None, "out of order or duplicated");
     assert!(b.silent_for(500).await, "nothing twice");
     assert!(
-        metric(&relay, "parley_ws_mailbox_rereads_total").await >= 1.0,
+        relay.metric("parley_ws_mailbox_rereads_total").await >= 1.0,
         "the backlog overflowed and was caught up from the mailbox"
     );
 }

@@ -123,3 +123,10 @@ export function watchPage(page) {
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   return problems;
 }
+
+/** A counter from the relay's `/metrics` (served to loopback clients); 0 if never recorded. */
+export async function metric(base, name) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

@@ -353,6 +353,15 @@ impl Store {
             .get_result(&mut c)?)
     }
 
+    /// Tombstones of one sender's acked envelopes (for fast-path checks).
+    pub fn tombstone_rows_for(&self, sender: &[u8]) -> Result<i64, StoreError> {
+        let mut c = self.conn()?;
+        Ok(envelope_tombstones::table
+            .filter(envelope_tombstones::sender.eq(sender))
+            .count()
+            .get_result(&mut c)?)
+    }
+
     /// Rows for a device across the mailbox (for erase checks).
     pub fn envelope_rows_for(&self, device: &[u8]) -> Result<i64, StoreError> {
         let mut c = self.conn()?;

@@ -14,7 +14,7 @@ use parley_shared::protocol::ws::EnvelopeId;
 const HOLD: Duration = Duration::from_secs(30);
 
 /// The first envelope refused for a moment on this connection, if any.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Order {
     refused: Option<(EnvelopeId, Instant)>,
 }

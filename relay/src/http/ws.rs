@@ -1,7 +1,8 @@
 //! `/api/v1/ws`: authenticated in the first frame, then envelopes both ways.
 //!
-//! Per connection, frames are handled one at a time, so one sender's
-//! envelopes are committed (and later delivered) in the order it sent them.
+//! Per connection, sends are handled one at a time (`pipeline`), so one
+//! sender's envelopes are committed (and later delivered) in the order it
+//! sent them; its acks and presence frames are handled as they arrive.
 //! A bad frame closes only this connection, with a close code. A connection
 //! lives no longer than its token and its device: revoking the token, erasing
 //! the device or the token's expiry closes it, and no frame is served after.
@@ -14,21 +15,22 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use parley_shared::crypto::primitives::sha256;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{
-    ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_PAYLOAD, MAX_WATCH, ServerFrame, close,
+    ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_WATCH, ServerFrame, close,
 };
 
 use self::delivery::{Io, deliver_queued, next_poll};
 use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Recent};
-use crate::clock::{now_ms, unix_ms};
-use crate::db::{Ack, Enqueued, NewEnvelope};
+use crate::clock::now_ms;
 use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
 
 mod accounts;
 mod delivery;
 mod fanout;
+mod pipeline;
+mod send;
 
 /// Time a client has to send its `Auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -241,7 +243,7 @@ async fn serve(
 ) -> Option<Close> {
     let expiry = tokio::time::sleep_until(conn.expiry_check());
     tokio::pin!(expiry);
-    let mut order = Order::default();
+    let mut sends = pipeline::Sends::default();
     let mut poll = state.config.scale_out.mailbox_poll.map(|every| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -258,7 +260,12 @@ async fn serve(
                 }
                 expiry.as_mut().reset(conn.expiry_check());
             }
-            msg = stream.recv() => {
+            done = sends.next(), if sends.busy() => {
+                if let Err(why) = sends.finished(state, io.session, conn, done) {
+                    return why;
+                }
+            }
+            msg = stream.recv(), if sends.has_room() => {
                 // Also covers an end that came after the select woke up.
                 if let Some(why) = conn.gone() {
                     return Some(why);
@@ -266,8 +273,11 @@ async fn serve(
                 let session = &mut *io.session;
                 match msg {
                     Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
+                        Ok(frame @ (ClientFrame::Send { .. } | ClientFrame::SendMany { .. })) => {
+                            sends.push(state, session, conn, frame, bytes.len());
+                        }
                         Ok(frame) => {
-                            if let Err(why) = handle(state, session, conn, &mut order, frame).await {
+                            if let Err(why) = handle(state, session, conn, frame).await {
                                 return why;
                             }
                         }
@@ -328,13 +338,13 @@ async fn reply(session: &mut Session, frame: &ServerFrame) -> Result<(), Option<
     }
 }
 
-/// Handles one authenticated frame; `Err` ends the connection, with a close
-/// code when there is one to give.
+/// Handles one authenticated frame other than a send (those go through
+/// `pipeline`); `Err` ends the connection, with a close code when there is
+/// one to give.
 async fn handle(
     state: &AppState,
     session: &mut Session,
     conn: &Conn,
-    order: &mut Order,
     frame: ClientFrame,
 ) -> Result<(), Option<Close>> {
     let device = conn.device;
@@ -369,8 +379,13 @@ async fn handle(
             Ok(())
         }
         ClientFrame::Ack { from, id } => {
-            // Each ack is a database write: metered per device. A refused ack
-            // only means the envelope comes again on the next connection.
+            // A live delivery waiting for this ack: nothing to write.
+            if state.mailbox.fast.ack(&(device, from, id)) {
+                return Ok(());
+            }
+            // Each other ack is a database write: metered per device. A
+            // refused ack only means the envelope comes again on the next
+            // connection.
             if !state.limits.acks_per_device.check(&device) {
                 return reply(
                     session,
@@ -378,192 +393,15 @@ async fn handle(
                 )
                 .await;
             }
-            let ack = Ack {
-                // Only the recipient can ack: the row is looked up under `device`.
-                recipient: *device.as_bytes(),
-                sender: *from.as_bytes(),
-                id,
-                tombstone_until: now_ms().saturating_add(
-                    i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
-                ),
-            };
+            // Only the recipient can ack: the row is looked up under `device`.
+            let ack = send::ack_for(state, device, from, id);
             // Committed with the next batch; waiting keeps this connection's
             // acks ahead of its later frames. A failed ack only means the
             // envelope comes again (the engine drops it as a duplicate).
             let _ = state.mailbox.committer.ack(ack).await;
             Ok(())
         }
-        ClientFrame::Send {
-            id,
-            to,
-            ephemeral,
-            payload,
-            list,
-        } => {
-            let envelope = Outgoing {
-                id,
-                to,
-                ephemeral,
-                payload,
-                list,
-            };
-            send_envelope(state, session, conn, order, envelope).await
-        }
-        ClientFrame::SendMany { id, to, payload } => {
-            let many = fanout::Many { id, to, payload };
-            fanout::send_many(state, session, conn, order, many).await
-        }
+        // Queued in `pipeline` by the caller.
+        ClientFrame::Send { .. } | ClientFrame::SendMany { .. } => Ok(()),
     }
-}
-
-/// A `Send` frame's envelope.
-struct Outgoing {
-    id: EnvelopeId,
-    to: DeviceId,
-    ephemeral: bool,
-    payload: Vec<u8>,
-    list: Option<u64>,
-}
-
-async fn send_envelope(
-    state: &AppState,
-    session: &mut Session,
-    conn: &Conn,
-    order: &mut Order,
-    envelope: Outgoing,
-) -> Result<(), Option<Close>> {
-    let Outgoing {
-        id,
-        to,
-        ephemeral,
-        payload,
-        list,
-    } = envelope;
-    let device = conn.device;
-    if payload.len() > MAX_PAYLOAD {
-        return reply(
-            session,
-            &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
-        )
-        .await;
-    }
-    if !ephemeral && order.must_wait(&id) {
-        let wait = error(
-            ErrorCode::RateLimited,
-            "an earlier envelope was refused; resend from it, in order",
-            Some(id),
-        );
-        return reply(session, &wait).await;
-    }
-    if !state.limits.per_device.check(&device) {
-        metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
-        if !ephemeral {
-            order.refuse(id);
-        }
-        let limited = error(
-            ErrorCode::RateLimited,
-            "sending too fast; resend later",
-            Some(id),
-        );
-        return reply(session, &limited).await;
-    }
-    let now = now_ms();
-    let sent_at = unix_ms(now);
-    if ephemeral {
-        // Forwarded to online devices only, never stored.
-        let frame = ServerFrame::Deliver {
-            from: device,
-            id,
-            sent_at,
-            ephemeral,
-            payload,
-        };
-        // The same answer whether or not anyone took it: the reply must not
-        // tell a sender that the recipient is online.
-        state.mailbox.hub.deliver(&to, &frame);
-        return reply(session, &ServerFrame::Accepted { id }).await;
-    }
-    // Signal's mismatched-devices rule: the sender must have encrypted for
-    // the recipient account's current devices. Stale envelopes are not
-    // stored, and later ones to that account carry the same stale counter,
-    // so they are refused too: order holds without holding other sends.
-    match accounts::check_list(state, to, list).await {
-        Ok(None) => {}
-        Ok(Some(list)) => return reply(session, &ServerFrame::Stale { id, list }).await,
-        Err(_) => {
-            order.refuse(id);
-            let down = error(
-                ErrorCode::Unavailable,
-                "mailbox unavailable; resend later",
-                Some(id),
-            );
-            return reply(session, &down).await;
-        }
-    }
-    let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
-    let envelope = NewEnvelope {
-        sender: device.to_bytes(),
-        recipient: to.to_bytes(),
-        id,
-        payload,
-        now,
-        expires_at: now.saturating_add(ttl),
-    };
-    let outcome = state.mailbox.committer.commit(envelope).await;
-    // Ended while the commit ran: no answer and no live delivery. An erased
-    // sender's envelope is not stored or is erased with it; a revoked
-    // session's is delivered from the queue, and a resend is a duplicate.
-    if let Some(why) = conn.gone() {
-        return Err(Some(why));
-    }
-    let answer = match outcome {
-        Ok((Enqueued::Stored, envelope)) => {
-            metrics::counter!("parley_envelopes_stored_total").increment(1);
-            let frame = ServerFrame::Deliver {
-                from: device,
-                id,
-                sent_at,
-                ephemeral: false,
-                payload: envelope.payload,
-            };
-            state.mailbox.hub.deliver(&to, &frame);
-            if crate::push::needs_wake(&state.mailbox.hub, &to) {
-                state.push.wake(to);
-            }
-            ServerFrame::Accepted { id }
-        }
-        Ok((Enqueued::Duplicate, _)) => ServerFrame::Accepted { id },
-        Ok((Enqueued::UnknownRecipient, _)) => {
-            error(ErrorCode::NotFound, "no such recipient", Some(id))
-        }
-        // Erased, and the hub has not ended this connection yet.
-        Ok((Enqueued::UnknownSender, _)) => {
-            return Err(Some(close_for(Ended::Erased)));
-        }
-        Ok((Enqueued::SenderQuotaFull, _)) => {
-            order.refuse(id);
-            error(
-                ErrorCode::RateLimited,
-                "too many of your envelopes wait for this recipient; retry later",
-                Some(id),
-            )
-        }
-        Ok((Enqueued::QueueFull, _)) => {
-            order.refuse(id);
-            error(
-                ErrorCode::RateLimited,
-                "recipient's queue is full; retry later",
-                Some(id),
-            )
-        }
-        Err(_) => {
-            order.refuse(id);
-            error(
-                ErrorCode::Unavailable,
-                "mailbox unavailable; resend later",
-                Some(id),
-            )
-        }
-    };
-    reply(session, &answer).await
 }

@@ -158,6 +158,21 @@ impl Relay {
         format!("{}{path}", self.base)
     }
 
+    /// A metric's value from `/metrics` (0 when it was never recorded).
+    #[allow(dead_code)] // not every test file uses it
+    pub(crate) async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .map_or(0.0, |v| v.parse().unwrap())
+    }
+
     /// Sends SIGTERM and waits for the exit status and everything it logged.
     pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();

@@ -158,11 +158,12 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     let mut tasks = Vec::new();
     for (i, ws) in conns.into_iter().enumerate() {
         let to = devices[(i + 1) % devices.len()].0;
+        let from = devices[(i + devices.len() - 1) % devices.len()].0;
         let plan = plan.clone();
         let start = start.clone();
-        tasks.push(tokio::spawn(
-            async move { drive(ws, to, plan, start).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            drive(ws, (from, to), plan, start).await
+        }));
     }
     let mut latencies = Vec::new();
     let mut last = Duration::ZERO;
@@ -182,15 +183,25 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
 pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// One device: sends `messages` envelopes (window-limited) while receiving
-/// and acknowledging its predecessor's. Returns latencies and finish time.
+/// One device: sends `messages` envelopes (window-limited) to `to` while
+/// receiving and acknowledging those of `from`, its predecessor. Returns
+/// latencies and finish time.
 async fn drive(
     ws: Ws,
-    to: DeviceId,
+    (from, to): (DeviceId, DeviceId),
     plan: Plan,
     start: Arc<Instant>,
 ) -> Result<(Vec<Duration>, Duration), LoadError> {
     let (mut sink, mut stream) = ws.split();
+    // Shown to its sender, as a contact with presence on is: the relay's
+    // live fast path is only for such pairs (ADR 0028).
+    let presence = ClientFrame::Presence {
+        share: true,
+        watch: vec![from],
+    };
+    sink.send(Message::Binary(presence.to_bytes().into()))
+        .await
+        .map_err(err)?;
     let (mut sent, mut accepted, mut received) = (0usize, 0usize, 0usize);
     let mut latencies = Vec::with_capacity(plan.messages);
     let size = plan.size.max(16);

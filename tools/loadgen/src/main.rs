@@ -19,9 +19,11 @@ use parley_loadgen::{BareForwarder, Plan, closed, connect_all, percentile, rss_k
     about = "Parley load generator: messages/s and send→deliver latency"
 )]
 struct Args {
-    /// Relay base URL (ignored with --bare); repeat it for several relay
-    /// nodes: devices alternate between them, so every envelope crosses.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    /// Relay base URL (default http://127.0.0.1:8080); repeat it for
+    /// several relay nodes: devices alternate between them, so every
+    /// envelope crosses. With --bare: a forwarder started with --serve-bare
+    /// (so its CPU is its own); without it one is started in-process.
+    #[arg(long)]
     url: Vec<String>,
     /// Devices (each sends to the next one).
     #[arg(long, default_value_t = 20)]
@@ -35,8 +37,8 @@ struct Args {
     /// Unacknowledged sends per device.
     #[arg(long, default_value_t = 32)]
     window: usize,
-    /// Run the in-process minimal forwarder instead of a relay (with --idle:
-    /// the server at --url is one, started with --serve-bare).
+    /// Drive the minimal forwarder instead of a relay: in-process, or the
+    /// one at --url (started with --serve-bare).
     #[arg(long)]
     bare: bool,
     /// Instead of traffic: hold this many idle authenticated connections and
@@ -74,7 +76,15 @@ async fn main() -> ExitCode {
     if args.idle > 0 {
         return idle(&args).await;
     }
-    let urls = if args.bare {
+    let urls = if args.url.is_empty() {
+        vec!["http://127.0.0.1:8080".to_owned()]
+    } else {
+        args.url
+            .iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect()
+    };
+    let urls = if args.bare && args.url.is_empty() {
         match BareForwarder::start().await {
             Ok(f) => vec![format!("http://{}", f.addr)],
             Err(e) => {
@@ -83,10 +93,7 @@ async fn main() -> ExitCode {
             }
         }
     } else {
-        args.url
-            .iter()
-            .map(|u| u.trim_end_matches('/').to_owned())
-            .collect()
+        urls
     };
     let plan = Plan {
         urls,

@@ -1,0 +1,135 @@
+//! A connection's sends, handled one at a time in the order they came,
+//! while the connection goes on reading its other frames. Acks must not
+//! wait behind sends: a send on the fast path waits for the recipient's
+//! ack, and two people writing to each other at once would each have their
+//! ack stuck behind their own waiting send until both windows ran out.
+//!
+//! Sends read while one runs wait here, bounded by count and bytes; when
+//! it is full the connection stops reading until the running send is done
+//! (TCP pushes back on the client).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_ws::Session;
+use parley_shared::protocol::ws::ClientFrame;
+
+use super::{Close, Conn, Order, fanout, send};
+use crate::http::AppState;
+
+/// Most sends waiting behind the running one.
+const MAX_WAITING: usize = 64;
+/// Most bytes (as received) of the sends waiting.
+const MAX_WAITING_BYTES: usize = 1 << 20;
+
+/// What a finished send hands back: the order state, and `Err` to end the
+/// connection (with a close code when there is one).
+pub(super) type Done = (Order, Result<(), Option<Close>>);
+/// The running send: boxed, so an idle connection holds a pointer, not the
+/// state of a whole send.
+type Running<'a> = Pin<Box<dyn Future<Output = Done> + 'a>>;
+
+/// The running send and those waiting behind it.
+#[derive(Default)]
+pub(super) struct Sends<'a> {
+    running: Option<Running<'a>>,
+    waiting: VecDeque<(ClientFrame, usize)>,
+    waiting_bytes: usize,
+    order: Order,
+}
+
+impl<'a> Sends<'a> {
+    /// Whether another frame may be read now.
+    pub(super) fn has_room(&self) -> bool {
+        self.waiting.len() < MAX_WAITING && self.waiting_bytes < MAX_WAITING_BYTES
+    }
+
+    /// Whether a send runs.
+    pub(super) fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Runs `frame` (a `Send` or `SendMany` of `len` bytes) now, or after
+    /// those before it.
+    pub(super) fn push(
+        &mut self,
+        state: &'a AppState,
+        session: &Session,
+        conn: &'a Conn,
+        frame: ClientFrame,
+        len: usize,
+    ) {
+        if self.running.is_none() {
+            self.running = Some(start(state, session.clone(), conn, self.order, frame));
+        } else {
+            self.waiting_bytes += len;
+            self.waiting.push_back((frame, len));
+        }
+    }
+
+    /// Waits for the running send (pending for ever if none runs); call
+    /// [`Sends::finished`] with what it returns.
+    pub(super) async fn next(&mut self) -> Done {
+        match self.running.as_mut() {
+            Some(running) => running.await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The running send returned `done`: starts the next one, if any.
+    pub(super) fn finished(
+        &mut self,
+        state: &'a AppState,
+        session: &Session,
+        conn: &'a Conn,
+        done: Done,
+    ) -> Result<(), Option<Close>> {
+        self.running = None;
+        self.order = done.0;
+        done.1?;
+        if let Some((frame, len)) = self.waiting.pop_front() {
+            self.waiting_bytes -= len;
+            self.running = Some(start(state, session.clone(), conn, self.order, frame));
+        }
+        Ok(())
+    }
+}
+
+fn start<'a>(
+    state: &'a AppState,
+    mut session: Session,
+    conn: &'a Conn,
+    mut order: Order,
+    frame: ClientFrame,
+) -> Running<'a> {
+    Box::pin(async move {
+        let result = match frame {
+            ClientFrame::Send {
+                id,
+                to,
+                ephemeral,
+                payload,
+                list,
+            } => {
+                let envelope = send::Outgoing {
+                    id,
+                    to,
+                    ephemeral,
+                    payload,
+                    list,
+                };
+                send::send_envelope(state, &mut session, conn, &mut order, envelope).await
+            }
+            ClientFrame::SendMany { id, to, payload } => {
+                let many = fanout::Many { id, to, payload };
+                fanout::send_many(state, &mut session, conn, &mut order, many).await
+            }
+            // Only sends are queued here.
+            ClientFrame::Auth { .. } | ClientFrame::Ack { .. } | ClientFrame::Presence { .. } => {
+                Ok(())
+            }
+        };
+        (order, result)
+    })
+}

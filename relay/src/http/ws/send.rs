@@ -1,0 +1,269 @@
+//! `Send`: one envelope for one device. Ephemeral envelopes are forwarded
+//! to whoever is online and never stored. A durable one for a device
+//! connected here that shows its presence to the sender takes the live
+//! fast path (ADR 0028, `crate::fast_path`):
+//! delivered at once and accepted without a write if the recipient acks
+//! within the window. Every other one, and one not acked in time, is
+//! committed before it is accepted.
+
+use parley_shared::protocol::ErrorCode;
+use parley_shared::protocol::ws::{DeviceId, EnvelopeId, MAX_PAYLOAD, ServerFrame};
+
+use actix_ws::Session;
+
+use super::{Close, Conn, Order, accounts, close_for, error, reply};
+use crate::clock::{now_ms, unix_ms};
+use crate::db::{Ack, Enqueued, NewEnvelope};
+use crate::fast_path::{Pending, Waited};
+use crate::http::AppState;
+use crate::mailbox::Ended;
+
+/// A `Send` frame's envelope.
+pub(super) struct Outgoing {
+    pub(super) id: EnvelopeId,
+    pub(super) to: DeviceId,
+    pub(super) ephemeral: bool,
+    pub(super) payload: Vec<u8>,
+    pub(super) list: Option<u64>,
+}
+
+/// What the fast path left to do.
+enum Live<'a> {
+    /// Acked by the recipient in time: accepted, nothing written.
+    Acked,
+    /// Commit it; `pending` is set if it was delivered live already.
+    Commit {
+        payload: Vec<u8>,
+        pending: Option<Pending<'a>>,
+    },
+}
+
+/// The tombstone lifetime of an ack made now.
+pub(super) fn ack_for(
+    state: &AppState,
+    recipient: DeviceId,
+    from: DeviceId,
+    id: EnvelopeId,
+) -> Ack {
+    Ack {
+        recipient: recipient.to_bytes(),
+        sender: from.to_bytes(),
+        id,
+        tombstone_until: now_ms().saturating_add(
+            i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
+        ),
+    }
+}
+
+/// Delivers live and waits for the ack, when the recipient is connected
+/// here, shows its presence to the sender, and the fast path is on for it.
+async fn try_live<'a>(
+    state: &'a AppState,
+    device: DeviceId,
+    to: DeviceId,
+    id: EnvelopeId,
+    payload: Vec<u8>,
+) -> Live<'a> {
+    let Some(mut pending) = state.mailbox.fast.begin((to, device, id)) else {
+        return Live::Commit {
+            payload,
+            pending: None,
+        };
+    };
+    let frame = ServerFrame::Deliver {
+        from: device,
+        id,
+        sent_at: unix_ms(now_ms()),
+        ephemeral: false,
+        payload,
+    };
+    let taken = state.mailbox.hub.offer_fast(&to, &device, &frame);
+    let ServerFrame::Deliver { payload, .. } = frame else {
+        unreachable!("built as a Deliver just above")
+    };
+    if taken == 0 {
+        return Live::Commit {
+            payload,
+            pending: None,
+        };
+    }
+    match pending.wait().await {
+        Waited::Acked => Live::Acked,
+        Waited::Commit => Live::Commit {
+            payload,
+            pending: Some(pending),
+        },
+    }
+}
+
+pub(super) async fn send_envelope(
+    state: &AppState,
+    session: &mut Session,
+    conn: &Conn,
+    order: &mut Order,
+    envelope: Outgoing,
+) -> Result<(), Option<Close>> {
+    let Outgoing {
+        id,
+        to,
+        ephemeral,
+        payload,
+        list,
+    } = envelope;
+    let device = conn.device;
+    if payload.len() > MAX_PAYLOAD {
+        return reply(
+            session,
+            &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
+        )
+        .await;
+    }
+    if !ephemeral && order.must_wait(&id) {
+        let wait = error(
+            ErrorCode::RateLimited,
+            "an earlier envelope was refused; resend from it, in order",
+            Some(id),
+        );
+        return reply(session, &wait).await;
+    }
+    if !state.limits.per_device.check(&device) {
+        metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
+        if !ephemeral {
+            order.refuse(id);
+        }
+        let limited = error(
+            ErrorCode::RateLimited,
+            "sending too fast; resend later",
+            Some(id),
+        );
+        return reply(session, &limited).await;
+    }
+    let now = now_ms();
+    let sent_at = unix_ms(now);
+    if ephemeral {
+        // Forwarded to online devices only, never stored.
+        let frame = ServerFrame::Deliver {
+            from: device,
+            id,
+            sent_at,
+            ephemeral,
+            payload,
+        };
+        // The same answer whether or not anyone took it: the reply must not
+        // tell a sender that the recipient is online.
+        state.mailbox.hub.deliver(&to, &frame);
+        return reply(session, &ServerFrame::Accepted { id }).await;
+    }
+    // Signal's mismatched-devices rule: the sender must have encrypted for
+    // the recipient account's current devices. Stale envelopes are not
+    // stored, and later ones to that account carry the same stale counter,
+    // so they are refused too: order holds without holding other sends.
+    match accounts::check_list(state, to, list).await {
+        Ok(None) => {}
+        Ok(Some(list)) => return reply(session, &ServerFrame::Stale { id, list }).await,
+        Err(_) => {
+            order.refuse(id);
+            let down = error(
+                ErrorCode::Unavailable,
+                "mailbox unavailable; resend later",
+                Some(id),
+            );
+            return reply(session, &down).await;
+        }
+    }
+    let (payload, pending) = match try_live(state, device, to, id, payload).await {
+        Live::Acked => {
+            metrics::counter!("parley_envelopes_fast_total").increment(1);
+            if let Some(why) = conn.gone() {
+                return Err(Some(why));
+            }
+            return reply(session, &ServerFrame::Accepted { id }).await;
+        }
+        Live::Commit { payload, pending } => (payload, pending),
+    };
+    let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
+    let envelope = NewEnvelope {
+        sender: device.to_bytes(),
+        recipient: to.to_bytes(),
+        id,
+        payload,
+        now,
+        expires_at: now.saturating_add(ttl),
+    };
+    let outcome = state.mailbox.committer.commit(envelope).await;
+    // The recipient acked while the commit ran: it has the envelope, so the
+    // row just written goes again (after the reply, below).
+    let acked_meanwhile = pending.is_some_and(Pending::committed);
+    // Ended while the commit ran: no answer and no live delivery. An erased
+    // sender's envelope is not stored or is erased with it; a revoked
+    // session's is delivered from the queue, and a resend is a duplicate.
+    if let Some(why) = conn.gone() {
+        return Err(Some(why));
+    }
+    let answer = match outcome {
+        Ok((Enqueued::Stored, _)) if acked_meanwhile => {
+            metrics::counter!("parley_envelopes_stored_total").increment(1);
+            ServerFrame::Accepted { id }
+        }
+        Ok((Enqueued::Stored, envelope)) => {
+            metrics::counter!("parley_envelopes_stored_total").increment(1);
+            let frame = ServerFrame::Deliver {
+                from: device,
+                id,
+                sent_at,
+                ephemeral: false,
+                payload: envelope.payload,
+            };
+            // A connection that had the live copy skips this one.
+            state.mailbox.hub.deliver(&to, &frame);
+            if crate::push::needs_wake(&state.mailbox.hub, &to) {
+                state.push.wake(to);
+            }
+            ServerFrame::Accepted { id }
+        }
+        Ok((Enqueued::Duplicate, _)) => ServerFrame::Accepted { id },
+        Ok((Enqueued::UnknownRecipient, _)) => {
+            error(ErrorCode::NotFound, "no such recipient", Some(id))
+        }
+        // Erased, and the hub has not ended this connection yet.
+        Ok((Enqueued::UnknownSender, _)) => {
+            return Err(Some(close_for(Ended::Erased)));
+        }
+        Ok((Enqueued::SenderQuotaFull, _)) => {
+            order.refuse(id);
+            error(
+                ErrorCode::RateLimited,
+                "too many of your envelopes wait for this recipient; retry later",
+                Some(id),
+            )
+        }
+        Ok((Enqueued::QueueFull, _)) => {
+            order.refuse(id);
+            error(
+                ErrorCode::RateLimited,
+                "recipient's queue is full; retry later",
+                Some(id),
+            )
+        }
+        Err(_) => {
+            order.refuse(id);
+            error(
+                ErrorCode::Unavailable,
+                "mailbox unavailable; resend later",
+                Some(id),
+            )
+        }
+    };
+    let accepted = matches!(answer, ServerFrame::Accepted { .. });
+    reply(session, &answer).await?;
+    if acked_meanwhile && accepted {
+        // A failure only leaves the row: it is delivered again and dropped
+        // as a duplicate by the recipient's engine.
+        let _ = state
+            .mailbox
+            .committer
+            .ack(ack_for(state, to, device, id))
+            .await;
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The live fast path, side by side in one run (docs/benchmarks.md): the
+# relay with its fast path (the load generator's recipients are online and
+# ack at once) and with it off (PARLEY_FAST_PATH_MS=0: every envelope is
+# committed before it is accepted), on SQLite and on a private PostgreSQL
+# (fsync=on, synchronous_commit=on), then the bare forwarder as a process of
+# its own. Each row also gives the server's CPU time per delivered envelope.
+# Usage: scripts/bench_live.sh LOADGEN RELAY_BINARY
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/bench_lib.sh"
+LOADGEN=$1 BIN=$2
+W=$(mktemp -d "${TMPDIR:-/tmp}/parley-live.XXXXXX")
+trap 'bench_cleanup; rm -rf "$W"' EXIT
+bench_pg_start
+TCK=$(getconf CLK_TCK)
+# utime + stime of a process, in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# load LABEL PID URL [loadgen arguments]: one run, its line, and CPU µs per envelope.
+load() {
+  local label=$1 pid=$2 url=$3; shift 3
+  local before out delivered after
+  before=$(ticks "$pid")
+  out=$("$LOADGEN" --url "$url" "$@" | tail -1)
+  after=$(ticks "$pid")
+  delivered=$(sed -n 's/.*: \([0-9]*\) delivered.*/\1/p' <<<"$out")
+  echo "== $label: $out; server CPU $(( (after - before) * 1000000 / TCK / delivered )) µs/msg"
+}
+shapes() { # label pid url [extra loadgen arguments]
+  load "$1 saturation" "$2" "$3" "${@:4}" --devices 50 --messages 200 --size 1024
+  load "$1 light" "$2" "$3" "${@:4}" --devices 10 --messages 100 --size 1024 --window 1
+}
+for round in 1 2; do
+  for db in sqlite pg; do
+    for window in 50 0; do
+      port=$(free_port)
+      if [ $db = pg ]; then
+        bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window DATABASE_URL="$(bench_pg_db "l$port")"
+      else
+        bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window
+      fi
+      shapes "round $round $db fast path ${window} ms" "$(cat "$W/relay-$port/pid")" "http://127.0.0.1:$port"
+      bench_relay_stop "$port"
+    done
+  done
+  port=$(free_port)
+  "$LOADGEN" --serve-bare "127.0.0.1:$port" >/dev/null &
+  bare=$!
+  wait_port 127.0.0.1 "$port" 30
+  shapes "round $round bare" "$bare" "http://127.0.0.1:$port" --bare
+  kill "$bare"
+done
