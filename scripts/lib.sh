@@ -19,6 +19,39 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# N free ports below the kernel's ephemeral range (so no outgoing
+# connection takes one between this check and the server's bind), each with
+# port + 10000 free too (SeaweedFS puts each server's gRPC there), no two
+# of them or their gRPC ports the same. Usage: free_grpc_ports N.
+free_grpc_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+lo = 10000
+hi = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0]) - 10001
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+taken, out = set(), []
+for _ in range(10000):
+    if len(out) == int(sys.argv[1]):
+        break
+    p = random.randint(lo, hi)
+    if {p, p + 10000} & taken or not (free(p) and free(p + 10000)):
+        continue
+    taken |= {p, p + 10000}
+    out.append(p)
+else:
+    raise SystemExit("no free port pairs below the ephemeral range")
+print(*out)
+PY
+}
+
 # Waits until host:port accepts TCP connections (or fails after $3 seconds).
 wait_port() {
   local host=$1 port=$2 secs=${3:-30} i

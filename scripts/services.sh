@@ -31,8 +31,10 @@ start_postgres() {
 }
 
 start_seaweedfs() {
-  local s3 access secret
-  s3="$(free_port)"; access="$(token pk)"; secret="$(token ps)"
+  local s3 master volume filer admin access secret
+  read -r s3 master volume filer admin < <(free_grpc_ports 5)
+  [ -n "$admin" ] || die "no free ports for SeaweedFS"
+  access="$(token pk)"; secret="$(token ps)"
   mkdir -p "$DIR/s3/data"
   cat >"$DIR/s3/config.json" <<JSON
 {"identities":[{"name":"parley","credentials":[{"accessKey":"$access","secretKey":"$secret"}],
@@ -40,8 +42,8 @@ start_seaweedfs() {
 JSON
   setsid weed mini -dir="$DIR/s3/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -s3.port="$s3" -s3.config="$DIR/s3/config.json" -bucket="$BUCKET" \
-    -master.port="$(free_port)" -volume.port="$(free_port)" -filer.port="$(free_port)" \
-    -admin.port="$(free_port)" -master.telemetry=false \
+    -master.port="$master" -volume.port="$volume" -filer.port="$filer" \
+    -admin.port="$admin" -master.telemetry=false \
     -webdav=false -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 \
     >"$DIR/s3/weed.log" 2>&1 </dev/null &
   echo $! >"$DIR/s3/weed.pid"
