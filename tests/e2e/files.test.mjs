@@ -192,8 +192,29 @@ describe('encrypted files', () => {
     await sheet(page).getByRole('button', { name: 'Cancel' }).click();
     await sheet(page).waitFor({ state: 'hidden', ...T });
     assert.ok(await page.evaluate(() => document.activeElement === document.querySelector('.composer textarea')));
+
+    // Closed, and another file picked before the browser fired the close
+    // event (it is queued): that late event must not cancel the new pick.
+    // (It did once under load in CI, between Escape and the pick above.)
+    await page.locator('input[type="file"]').setInputFiles({ name: 'draft.txt', mimeType: 'text/plain', buffer: Buffer.alloc(10, 120) });
+    await sheet(page).waitFor(T);
+    await page.evaluate(() => {
+      document.querySelector('dialog.attach-sheet').close();
+      const input = document.querySelector('.composer input[type="file"]');
+      const picked = new DataTransfer();
+      picked.items.add(new File(['x'.repeat(10)], 'again.txt', { type: 'text/plain' }));
+      input.files = picked.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(await sheet(page).isVisible(), 'the sheet is open for the new file');
+    assert.equal(await sheet(page).locator('.name').textContent(), 'again.txt');
+    await sheet(page).getByRole('button', { name: 'Cancel' }).click();
+    await sheet(page).waitFor({ state: 'hidden', ...T });
+
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await bubble(page, 'draft.txt').count(), before, 'nothing sent');
+    assert.equal(await bubble(page, 'again.txt').count(), 0, 'nothing sent');
     assert.deepEqual(blobs(), [], 'nothing uploaded');
   });
 

@@ -80,6 +80,11 @@ pub(super) fn AttachSheet(
     // Closed by Escape, Cancel or Send: nothing is left pending and the
     // focus goes back to where the message is written.
     let on_close = move |_| {
+        // The event is queued after the closing: a file picked meanwhile has
+        // opened the sheet again, and this late event must not cancel it.
+        if dialog.get_untracked().is_some_and(|d| d.open()) {
+            return;
+        }
         if pending.with_untracked(Option::is_some) {
             pending.set(None);
         }
