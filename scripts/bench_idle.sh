@@ -9,8 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1 N=$2; shift 2
-W=$(mktemp -d "${TMPDIR:-/tmp}/parley-idle.XXXXXX")
-trap 'bench_cleanup; rm -rf "$W"' EXIT
+bench_setup idle
 ulimit -n "$(ulimit -Hn)"
 # One source address has ~28,000 ports towards one listener, and a closed
 # run leaves its ports in TIME_WAIT for a minute: at most ~4,000 per address

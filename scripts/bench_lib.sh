@@ -1,6 +1,13 @@
 # Helpers for the benchmark scripts (docs/benchmarks.md). Source it after
-# lib.sh; do not run it. Everything lives under $W, which the caller's EXIT
-# trap removes after calling bench_cleanup.
+# lib.sh; do not run it. Everything lives under $W (bench_setup), which
+# the EXIT trap removes after calling bench_cleanup.
+
+# The work directory $W (removed on exit, with everything the helpers
+# started stopped first): bench_setup NAME.
+bench_setup() {
+  W=$(mktemp -d "${TMPDIR:-/tmp}/parley-$1.XXXXXX")
+  trap 'bench_cleanup; rm -rf "$W"' EXIT
+}
 
 # A private PostgreSQL cluster with durable settings (fsync=on,
 # synchronous_commit=on) on a free port; sets PGPORT and bench_psql.

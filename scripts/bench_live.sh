@@ -9,8 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1 BIN=$2
-W=$(mktemp -d "${TMPDIR:-/tmp}/parley-live.XXXXXX")
-trap 'bench_cleanup; rm -rf "$W"' EXIT
+bench_setup live
 bench_pg_start
 TCK=$(getconf CLK_TCK)
 # utime + stime of a process, in clock ticks.

@@ -6,8 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1; shift  # then name=binary pairs
-W=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
-trap 'bench_cleanup; rm -rf "$W"' EXIT
+bench_setup bench
 bench_pg_start
 for round in 1 2; do
   for pair in "$@"; do

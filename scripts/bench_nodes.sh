@@ -7,8 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1 BIN=$2
-W=$(mktemp -d "${TMPDIR:-/tmp}/parley-nodes.XXXXXX")
-trap 'bench_cleanup; rm -rf "$W"' EXIT
+bench_setup nodes
 bench_pg_start
 bench_redis_start
 load() { # label, then --url arguments

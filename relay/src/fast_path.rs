@@ -103,25 +103,19 @@ impl FastPath {
         let Entry::Occupied(mut slot) = st.slots.entry(*key) else {
             return false;
         };
-        match slot.get_mut() {
-            Slot::Committing { acked } => {
-                *acked = true;
-                true
-            }
-            Slot::Waiting(_) => {
-                let Slot::Waiting(tx) = slot.remove() else {
-                    return false;
-                };
-                // The sender may have stopped waiting (its connection went):
-                // then nothing was accepted, and a resend comes again.
-                let _ = tx.send(());
-                true
-            }
+        if let Slot::Committing { acked } = slot.get_mut() {
+            *acked = true;
+        } else if let Slot::Waiting(tx) = slot.remove() {
+            // The sender may have stopped waiting (its connection went):
+            // then nothing was accepted, and a resend comes again.
+            let _ = tx.send(());
         }
+        true
     }
 
-    /// Envelopes waiting or committing now (for tests and metrics).
-    pub fn in_flight(&self) -> usize {
+    /// Envelopes waiting or committing now.
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
         self.lock().slots.len()
     }
 

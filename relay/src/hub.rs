@@ -156,6 +156,11 @@ impl HubState {
             .is_some_and(|l| l.iter().any(|c| c.share && c.watching.contains(watcher)))
     }
 
+    /// See [`Hub::fast_allowed`].
+    fn fast_allowed(&self, device: &DeviceId, sender: &DeviceId) -> bool {
+        !self.remote.is_shared() && self.visible_to(device, sender)
+    }
+
     /// What each connection watching `device` may see of it now.
     fn views(&self, device: &DeviceId) -> Vec<(u64, bool)> {
         self.watchers
@@ -473,18 +478,23 @@ impl Hub {
     }
 
     /// Queues a durable frame from `sender` on this node's connections of
-    /// the device, for the fast path; returns how many took it. None does
-    /// (0) unless the device shows its presence to the sender: how soon a
-    /// send is accepted would tell whether the device is online, which a
-    /// stranger must not learn. Nor with other nodes: an earlier envelope
-    /// of the same sender may wait in the database, and only a re-read from
-    /// it keeps their order.
+    /// the device, for the fast path; how many took it. 0 unless
+    /// [`Hub::fast_allowed`].
     pub fn offer_fast(&self, device: &DeviceId, sender: &DeviceId, frame: &ServerFrame) -> usize {
         let st = self.lock();
-        if st.remote.is_shared() || !st.visible_to(device, sender) {
+        if !st.fast_allowed(device, sender) {
             return 0;
         }
         st.offer(device, &Live::encode(frame))
+    }
+
+    /// Whether the fast path may offer `sender`'s envelope to the device:
+    /// only if it shows its presence to the sender (how soon a send is
+    /// accepted would tell a stranger whether it is online), and only with
+    /// one node (an earlier envelope of the same sender may wait in the
+    /// database, and only a re-read from it keeps their order).
+    pub fn fast_allowed(&self, device: &DeviceId, sender: &DeviceId) -> bool {
+        self.lock().fast_allowed(device, sender)
     }
 
     /// Queues one durable frame (a multi-recipient envelope: the same

@@ -55,18 +55,19 @@ async fn ack(ws: &mut Ws, from: &Device, i: u16) {
 /// Alice and Bob show each other their presence (as contacts with
 /// presence on do), and each has seen the other's, so the relay has both.
 async fn contacts(a: &mut Ws, alice: &Device, b: &mut Ws, bob: &Device) {
-    b.send(&ClientFrame::Presence {
-        share: true,
-        watch: vec![alice.identity.device_id()],
-    })
-    .await;
-    a.send(&ClientFrame::Presence {
-        share: true,
-        watch: vec![bob.identity.device_id()],
-    })
-    .await;
+    share_with(b, alice).await;
+    share_with(a, bob).await;
     online(a, bob).await;
     online(b, alice).await;
+}
+
+/// Shares presence and watches `whom` (who may then see it online).
+async fn share_with(ws: &mut Ws, whom: &Device) {
+    ws.send(&ClientFrame::Presence {
+        share: true,
+        watch: vec![whom.identity.device_id()],
+    })
+    .await;
 }
 
 /// Waits until `ws` is told that `of` is online.
@@ -84,6 +85,16 @@ async fn online(ws: &mut Ws, of: &Device) {
     }
 }
 
+/// `sender` sends envelope `i` to `recipient`, who gets it live and acks
+/// it at once; then the sender is told `Accepted`.
+async fn round_trip(sender: (&mut Ws, &Device), recipient: (&mut Ws, &Device), i: u16) {
+    let ((s, from), (r, to)) = (sender, recipient);
+    s.send(&send(i, to)).await;
+    assert_eq!(delivered(r).await, i, "live, in order");
+    ack(r, from, i).await;
+    assert_eq!(next(s).await, ServerFrame::Accepted { id: numbered_id(i) });
+}
+
 async fn acked_in_time_is_never_written(builder: RelayBuilder, pg: Option<String>) {
     // A window no loaded test machine misses: the test acks at once.
     let relay = builder.env("PARLEY_FAST_PATH_MS", "2000").start().await;
@@ -95,13 +106,7 @@ async fn acked_in_time_is_never_written(builder: RelayBuilder, pg: Option<String
     contacts(&mut a, &alice, &mut b, &bob).await;
 
     for i in 0..20 {
-        a.send(&send(i, &bob)).await;
-        assert_eq!(delivered(&mut b).await, i, "live, in order");
-        ack(&mut b, &alice, i).await;
-        assert_eq!(
-            next(&mut a).await,
-            ServerFrame::Accepted { id: numbered_id(i) }
-        );
+        round_trip((&mut a, &alice), (&mut b, &bob), i).await;
     }
     let (alice_id, bob_id) = (alice.identity.device_id(), bob.identity.device_id());
     assert_eq!(store.envelope_rows_for(bob_id.as_bytes()).unwrap(), 0);
@@ -264,26 +269,10 @@ async fn a_stranger_never_gets_the_fast_path(builder: RelayBuilder, pg: Option<S
     let (mut m, _) = Ws::connect(&relay.base, &mallory.token).await;
     contacts(&mut a, &alice, &mut b, &bob).await;
     // Mallory watches Bob too: it does not make her his contact.
-    m.send(&ClientFrame::Presence {
-        share: true,
-        watch: vec![bob.identity.device_id()],
-    })
-    .await;
+    share_with(&mut m, &bob).await;
     for i in 0..5 {
-        m.send(&send(i, &bob)).await;
-        assert_eq!(delivered(&mut b).await, i);
-        ack(&mut b, &mallory, i).await;
-        assert_eq!(
-            next(&mut m).await,
-            ServerFrame::Accepted { id: numbered_id(i) }
-        );
-        a.send(&send(i, &bob)).await;
-        assert_eq!(delivered(&mut b).await, i);
-        ack(&mut b, &alice, i).await;
-        assert_eq!(
-            next(&mut a).await,
-            ServerFrame::Accepted { id: numbered_id(i) }
-        );
+        round_trip((&mut m, &mallory), (&mut b, &bob), i).await;
+        round_trip((&mut a, &alice), (&mut b, &bob), i).await;
     }
     let (alice_id, mallory_id) = (alice.identity.device_id(), mallory.identity.device_id());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);

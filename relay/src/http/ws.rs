@@ -30,6 +30,7 @@ mod accounts;
 mod delivery;
 mod fanout;
 mod pipeline;
+mod refusals;
 mod send;
 
 /// Time a client has to send its `Auth` frame.
@@ -272,11 +273,9 @@ async fn serve(
                 }
                 let session = &mut *io.session;
                 match msg {
-                    Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes) {
-                        Ok(frame @ (ClientFrame::Send { .. } | ClientFrame::SendMany { .. })) => {
-                            sends.push(state, session, conn, frame, bytes.len());
-                        }
-                        Ok(frame) => {
+                    Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes).map(pipeline::Job::of) {
+                        Ok(Ok(job)) => sends.push(state, session, conn, job, bytes.len()),
+                        Ok(Err(frame)) => {
                             if let Err(why) = handle(state, session, conn, frame).await {
                                 return why;
                             }

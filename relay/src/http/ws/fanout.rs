@@ -12,7 +12,7 @@ use parley_shared::protocol::ws::{
     DeviceId, EnvelopeId, MAX_PAYLOAD, MAX_RECIPIENTS, Recipient, ServerFrame, StaleRecipient,
 };
 
-use super::{Close, Conn, Order, close_for, error, reply};
+use super::{Close, Conn, Order, close_for, error, refusals, reply};
 use crate::clock::{now_ms, unix_ms};
 use crate::db::{Fanned, Membership, NewFanout};
 use crate::error::HttpError;
@@ -111,22 +111,13 @@ pub(super) async fn send_many(
     let Many { id, to, payload } = many;
     let device = conn.device;
     if payload.len() > MAX_PAYLOAD {
-        return reply(
-            session,
-            &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
-        )
-        .await;
+        return reply(session, &refusals::too_large(id)).await;
     }
     if let Some(why) = bad_list(&device, &to) {
         return reply(session, &error(ErrorCode::BadRequest, why, Some(id))).await;
     }
     if order.must_wait(&id) {
-        let wait = error(
-            ErrorCode::RateLimited,
-            "an earlier envelope was refused; resend from it, in order",
-            Some(id),
-        );
-        return reply(session, &wait).await;
+        return reply(session, &refusals::held(id)).await;
     }
     // One envelope against the envelope rate, and one recipient entry per
     // device against its own budget.
@@ -134,14 +125,7 @@ pub(super) async fn send_many(
     if !state.limits.per_device.check(&device)
         || !state.limits.recipients_per_device.check_n(&device, entries)
     {
-        metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
-        order.refuse(id);
-        let limited = error(
-            ErrorCode::RateLimited,
-            "sending too fast; resend later",
-            Some(id),
-        );
-        return reply(session, &limited).await;
+        return reply(session, &refusals::too_fast(order, id, true)).await;
     }
     match check_lists(state, &to).await {
         Ok(Lists::Current) => {}
@@ -154,18 +138,10 @@ pub(super) async fn send_many(
         Ok(Lists::Stale(stale)) => {
             return reply(session, &ServerFrame::StaleMany { id, stale }).await;
         }
-        Err(_) => {
-            order.refuse(id);
-            let down = error(
-                ErrorCode::Unavailable,
-                "mailbox unavailable; resend later",
-                Some(id),
-            );
-            return reply(session, &down).await;
-        }
+        Err(_) => return reply(session, &refusals::unavailable(order, id)).await,
     }
     let now = now_ms();
-    let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
+    let ttl = refusals::envelope_ttl_ms(state);
     let recipients: Vec<DeviceId> = to.iter().map(|r| r.device).collect();
     let fanout = NewFanout {
         sender: device.to_bytes(),
@@ -219,14 +195,7 @@ pub(super) async fn send_many(
             let msg = full(d, "too many of your envelopes wait");
             error(ErrorCode::RateLimited, &msg, Some(id))
         }
-        Err(_) => {
-            order.refuse(id);
-            error(
-                ErrorCode::Unavailable,
-                "mailbox unavailable; resend later",
-                Some(id),
-            )
-        }
+        Err(_) => refusals::unavailable(order, id),
     };
     reply(session, &answer).await
 }

@@ -34,7 +34,7 @@ type Running<'a> = Pin<Box<dyn Future<Output = Done> + 'a>>;
 #[derive(Default)]
 pub(super) struct Sends<'a> {
     running: Option<Running<'a>>,
-    waiting: VecDeque<(ClientFrame, usize)>,
+    waiting: VecDeque<(Job, usize)>,
     waiting_bytes: usize,
     order: Order,
 }
@@ -50,21 +50,20 @@ impl<'a> Sends<'a> {
         self.running.is_some()
     }
 
-    /// Runs `frame` (a `Send` or `SendMany` of `len` bytes) now, or after
-    /// those before it.
+    /// Runs `job` (a frame of `len` bytes) now, or after those before it.
     pub(super) fn push(
         &mut self,
         state: &'a AppState,
         session: &Session,
         conn: &'a Conn,
-        frame: ClientFrame,
+        job: Job,
         len: usize,
     ) {
         if self.running.is_none() {
-            self.running = Some(start(state, session.clone(), conn, self.order, frame));
+            self.running = Some(start(state, session.clone(), conn, self.order, job));
         } else {
             self.waiting_bytes += len;
-            self.waiting.push_back((frame, len));
+            self.waiting.push_back((job, len));
         }
     }
 
@@ -88,11 +87,42 @@ impl<'a> Sends<'a> {
         self.running = None;
         self.order = done.0;
         done.1?;
-        if let Some((frame, len)) = self.waiting.pop_front() {
+        if let Some((job, len)) = self.waiting.pop_front() {
             self.waiting_bytes -= len;
-            self.running = Some(start(state, session.clone(), conn, self.order, frame));
+            self.running = Some(start(state, session.clone(), conn, self.order, job));
         }
         Ok(())
+    }
+}
+
+/// A send frame, as the pipeline runs it.
+pub(super) enum Job {
+    One(send::Outgoing),
+    Many(fanout::Many),
+}
+
+impl Job {
+    /// The frame as a job; other frames are handed back.
+    pub(super) fn of(frame: ClientFrame) -> Result<Self, ClientFrame> {
+        match frame {
+            ClientFrame::Send {
+                id,
+                to,
+                ephemeral,
+                payload,
+                list,
+            } => Ok(Self::One(send::Outgoing {
+                id,
+                to,
+                ephemeral,
+                payload,
+                list,
+            })),
+            ClientFrame::SendMany { id, to, payload } => {
+                Ok(Self::Many(fanout::Many { id, to, payload }))
+            }
+            other => Err(other),
+        }
     }
 }
 
@@ -101,34 +131,14 @@ fn start<'a>(
     mut session: Session,
     conn: &'a Conn,
     mut order: Order,
-    frame: ClientFrame,
+    job: Job,
 ) -> Running<'a> {
     Box::pin(async move {
-        let result = match frame {
-            ClientFrame::Send {
-                id,
-                to,
-                ephemeral,
-                payload,
-                list,
-            } => {
-                let envelope = send::Outgoing {
-                    id,
-                    to,
-                    ephemeral,
-                    payload,
-                    list,
-                };
+        let result = match job {
+            Job::One(envelope) => {
                 send::send_envelope(state, &mut session, conn, &mut order, envelope).await
             }
-            ClientFrame::SendMany { id, to, payload } => {
-                let many = fanout::Many { id, to, payload };
-                fanout::send_many(state, &mut session, conn, &mut order, many).await
-            }
-            // Only sends are queued here.
-            ClientFrame::Auth { .. } | ClientFrame::Ack { .. } | ClientFrame::Presence { .. } => {
-                Ok(())
-            }
+            Job::Many(many) => fanout::send_many(state, &mut session, conn, &mut order, many).await,
         };
         (order, result)
     })

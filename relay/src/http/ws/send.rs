@@ -11,12 +11,13 @@ use parley_shared::protocol::ws::{DeviceId, EnvelopeId, MAX_PAYLOAD, ServerFrame
 
 use actix_ws::Session;
 
-use super::{Close, Conn, Order, accounts, close_for, error, reply};
+use super::{Close, Conn, Order, accounts, close_for, error, refusals, reply};
 use crate::clock::{now_ms, unix_ms};
 use crate::db::{Ack, Enqueued, NewEnvelope};
 use crate::fast_path::{Pending, Waited};
 use crate::http::AppState;
 use crate::mailbox::Ended;
+use parley_shared::time::UnixMs;
 
 /// A `Send` frame's envelope.
 pub(super) struct Outgoing {
@@ -38,7 +39,8 @@ enum Live<'a> {
     },
 }
 
-/// The tombstone lifetime of an ack made now.
+/// An ack of `from`'s envelope `id` by `recipient`, its tombstone kept as
+/// long as an envelope.
 pub(super) fn ack_for(
     state: &AppState,
     recipient: DeviceId,
@@ -49,22 +51,27 @@ pub(super) fn ack_for(
         recipient: recipient.to_bytes(),
         sender: from.to_bytes(),
         id,
-        tombstone_until: now_ms().saturating_add(
-            i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX),
-        ),
+        tombstone_until: now_ms().saturating_add(refusals::envelope_ttl_ms(state)),
     }
 }
 
-/// Delivers live and waits for the ack, when the recipient is connected
-/// here, shows its presence to the sender, and the fast path is on for it.
+/// Delivers live and waits for the ack, when the fast path is on and the
+/// recipient is connected here and shows its presence to the sender.
+/// Every other envelope costs one look at the hub, nothing more.
 async fn try_live<'a>(
     state: &'a AppState,
     device: DeviceId,
     to: DeviceId,
     id: EnvelopeId,
-    payload: Vec<u8>,
+    (sent_at, payload): (UnixMs, Vec<u8>),
 ) -> Live<'a> {
-    let Some(mut pending) = state.mailbox.fast.begin((to, device, id)) else {
+    let hub = &state.mailbox.hub;
+    let slot = if hub.fast_allowed(&to, &device) {
+        state.mailbox.fast.begin((to, device, id))
+    } else {
+        None
+    };
+    let Some(mut pending) = slot else {
         return Live::Commit {
             payload,
             pending: None,
@@ -73,11 +80,12 @@ async fn try_live<'a>(
     let frame = ServerFrame::Deliver {
         from: device,
         id,
-        sent_at: unix_ms(now_ms()),
+        sent_at,
         ephemeral: false,
         payload,
     };
-    let taken = state.mailbox.hub.offer_fast(&to, &device, &frame);
+    // Checked again under the hub's lock: presence may have changed.
+    let taken = hub.offer_fast(&to, &device, &frame);
     let ServerFrame::Deliver { payload, .. } = frame else {
         unreachable!("built as a Deliver just above")
     };
@@ -112,31 +120,13 @@ pub(super) async fn send_envelope(
     } = envelope;
     let device = conn.device;
     if payload.len() > MAX_PAYLOAD {
-        return reply(
-            session,
-            &error(ErrorCode::TooLarge, "envelope too large", Some(id)),
-        )
-        .await;
+        return reply(session, &refusals::too_large(id)).await;
     }
     if !ephemeral && order.must_wait(&id) {
-        let wait = error(
-            ErrorCode::RateLimited,
-            "an earlier envelope was refused; resend from it, in order",
-            Some(id),
-        );
-        return reply(session, &wait).await;
+        return reply(session, &refusals::held(id)).await;
     }
     if !state.limits.per_device.check(&device) {
-        metrics::counter!("parley_rate_limited_total", "scope" => "device").increment(1);
-        if !ephemeral {
-            order.refuse(id);
-        }
-        let limited = error(
-            ErrorCode::RateLimited,
-            "sending too fast; resend later",
-            Some(id),
-        );
-        return reply(session, &limited).await;
+        return reply(session, &refusals::too_fast(order, id, !ephemeral)).await;
     }
     let now = now_ms();
     let sent_at = unix_ms(now);
@@ -161,17 +151,9 @@ pub(super) async fn send_envelope(
     match accounts::check_list(state, to, list).await {
         Ok(None) => {}
         Ok(Some(list)) => return reply(session, &ServerFrame::Stale { id, list }).await,
-        Err(_) => {
-            order.refuse(id);
-            let down = error(
-                ErrorCode::Unavailable,
-                "mailbox unavailable; resend later",
-                Some(id),
-            );
-            return reply(session, &down).await;
-        }
+        Err(_) => return reply(session, &refusals::unavailable(order, id)).await,
     }
-    let (payload, pending) = match try_live(state, device, to, id, payload).await {
+    let (payload, pending) = match try_live(state, device, to, id, (sent_at, payload)).await {
         Live::Acked => {
             metrics::counter!("parley_envelopes_fast_total").increment(1);
             if let Some(why) = conn.gone() {
@@ -181,14 +163,13 @@ pub(super) async fn send_envelope(
         }
         Live::Commit { payload, pending } => (payload, pending),
     };
-    let ttl = i64::try_from(state.config.envelope_ttl.as_millis()).unwrap_or(i64::MAX);
     let envelope = NewEnvelope {
         sender: device.to_bytes(),
         recipient: to.to_bytes(),
         id,
         payload,
         now,
-        expires_at: now.saturating_add(ttl),
+        expires_at: now.saturating_add(refusals::envelope_ttl_ms(state)),
     };
     let outcome = state.mailbox.committer.commit(envelope).await;
     // The recipient acked while the commit ran: it has the envelope, so the
@@ -201,23 +182,21 @@ pub(super) async fn send_envelope(
         return Err(Some(why));
     }
     let answer = match outcome {
-        Ok((Enqueued::Stored, _)) if acked_meanwhile => {
-            metrics::counter!("parley_envelopes_stored_total").increment(1);
-            ServerFrame::Accepted { id }
-        }
         Ok((Enqueued::Stored, envelope)) => {
             metrics::counter!("parley_envelopes_stored_total").increment(1);
-            let frame = ServerFrame::Deliver {
-                from: device,
-                id,
-                sent_at,
-                ephemeral: false,
-                payload: envelope.payload,
-            };
-            // A connection that had the live copy skips this one.
-            state.mailbox.hub.deliver(&to, &frame);
-            if crate::push::needs_wake(&state.mailbox.hub, &to) {
-                state.push.wake(to);
+            if !acked_meanwhile {
+                let frame = ServerFrame::Deliver {
+                    from: device,
+                    id,
+                    sent_at,
+                    ephemeral: false,
+                    payload: envelope.payload,
+                };
+                // A connection that had the live copy skips this one.
+                state.mailbox.hub.deliver(&to, &frame);
+                if crate::push::needs_wake(&state.mailbox.hub, &to) {
+                    state.push.wake(to);
+                }
             }
             ServerFrame::Accepted { id }
         }
@@ -245,14 +224,7 @@ pub(super) async fn send_envelope(
                 Some(id),
             )
         }
-        Err(_) => {
-            order.refuse(id);
-            error(
-                ErrorCode::Unavailable,
-                "mailbox unavailable; resend later",
-                Some(id),
-            )
-        }
+        Err(_) => refusals::unavailable(order, id),
     };
     let accepted = matches!(answer, ServerFrame::Accepted { .. });
     reply(session, &answer).await?;
