@@ -20,3 +20,13 @@ trunk build --release
 cargo build --locked -p parley-relay --bin parley-relay
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 PARLEY_RELAY_BIN="$target_dir/debug/parley-relay" PARLEY_DIST="$ROOT/dist" node tests/e2e/bench-files.mjs
+log "browser: STREAM next to libsodium.js in one page (file worker, then the ciphers alone)"
+cargo build --locked --release --target wasm32-unknown-unknown -p parley-stream-bench
+stream_bench="$(mktemp -d)"
+trap 'rm -rf "$stream_bench"' EXIT
+wasm-bindgen --target web --no-typescript --out-dir "$stream_bench" \
+  "$target_dir/wasm32-unknown-unknown/release/parley_stream_bench.wasm"
+# The worker's settings (index.html: data-wasm-opt="3").
+wasm-opt -O3 "$stream_bench/parley_stream_bench_bg.wasm" -o "$stream_bench/parley_stream_bench_bg.wasm"
+PARLEY_RELAY_BIN="$target_dir/debug/parley-relay" PARLEY_DIST="$ROOT/dist" PARLEY_STREAM_BENCH="$stream_bench" \
+  node tests/e2e/bench-stream.mjs | grep -v "^BENCH round"

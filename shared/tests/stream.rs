@@ -185,3 +185,91 @@ fn memory_stays_flat_for_large_inputs() {
     out_len += dec.update(&tail).unwrap().len() as u64;
     assert!(out_len <= total);
 }
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/stream-v1.txt");
+
+/// Plaintext `i`: byte `n` is `n mod 251` (no period aligned with chunks).
+fn patterned(len: usize) -> Vec<u8> {
+    (0..len).map(|n| (n % 251) as u8).collect()
+}
+
+/// The recorded STREAM outputs: the whole ciphertext of a small file, and
+/// the length and SHA-256 of larger ones (straddling chunk boundaries).
+fn stream_vectors() -> Vec<(&'static str, String)> {
+    let key = FileKey::from_bytes(core::array::from_fn(|i| i as u8));
+    let mut values = vec![("key", hex(&key.to_bytes()))];
+    let (small, _) = encrypt(&key, &patterned(100), 100);
+    values.push(("ciphertext_100", hex(&small)));
+    for (name, len) in [
+        ("digest_65536", CHUNK_SIZE),
+        ("digest_65537", CHUNK_SIZE + 1),
+        ("digest_200001", 200_001),
+        ("digest_1048576", 1 << 20),
+    ] {
+        let (ct, digest) = encrypt(&key, &patterned(len), len);
+        assert_eq!(ct.len() as u64, ciphertext_len(len as u64));
+        values.push((name, hex(&digest)));
+    }
+    values
+}
+
+fn hex(b: &[u8]) -> String {
+    parley_shared::testing::vectors::hex(b)
+}
+
+#[test]
+fn stream_v1_matches_the_recorded_vector() {
+    let computed = stream_vectors();
+    if std::env::var_os("PARLEY_WRITE_VECTORS").is_some() {
+        let header = [
+            "Parley STREAM vector v1 (shared/src/crypto/stream.rs): file key bytes 0..32,",
+            "plaintext byte n = n mod 251; Padmé padding, 64 KiB chunks, SHA-256 of the ciphertext.",
+            "Checked by shared/tests/stream.rs; a change means files sent before cannot be opened.",
+        ];
+        let text = parley_shared::testing::vectors::render(&header, &computed);
+        std::fs::write(VECTORS, text).unwrap();
+    }
+    let recorded = std::fs::read_to_string(VECTORS).unwrap();
+    assert_eq!(
+        parley_shared::testing::vectors::first_difference(&recorded, &computed),
+        None
+    );
+}
+
+#[test]
+fn ciphertext_does_not_depend_on_how_the_input_is_fed() {
+    // The encryptor seals whole chunks straight from a long input and holds
+    // the rest: every way of cutting the same plaintext must give the same bytes.
+    let rng = &mut TestRng::new("stream-pieces");
+    let key = FileKey::generate(rng);
+    for len in [
+        CHUNK_SIZE - 1,
+        CHUNK_SIZE,
+        CHUNK_SIZE + 1,
+        5 * CHUNK_SIZE + 17,
+    ] {
+        let pt = data(rng, len);
+        let whole = encrypt(&key, &pt, len);
+        for piece in [
+            1,
+            999,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            2 * CHUNK_SIZE + 3,
+        ] {
+            assert!(
+                encrypt(&key, &pt, piece) == whole,
+                "len {len}, pieces of {piece}"
+            );
+        }
+        let mut enc = Encryptor::new(&key, len as u64);
+        let mut out = Vec::new();
+        for p in pt.chunks(CHUNK_SIZE + 7) {
+            enc.update_into(p, &mut out).unwrap();
+        }
+        let (tail, digest) = enc.finish().unwrap();
+        out.extend(tail);
+        assert!((out, digest) == whole, "update_into, len {len}");
+    }
+}

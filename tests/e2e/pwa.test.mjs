@@ -41,7 +41,30 @@ describe('PWA shell', () => {
 
     const inline = await page.evaluate(() => document.querySelectorAll('script:not([src])').length);
     assert.equal(inline, 0, 'no inline <script> in the served page');
+    assert.equal(await page.locator('#unsupported').count(), 0, 'Chromium has WebAssembly SIMD');
     assert.deepEqual(problems, [], `console errors: ${problems.join('\n')}`);
+    await context.close();
+  });
+
+  test('a browser without WebAssembly SIMD is told why instead of getting an empty page', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // What an engine without SIMD does (ADR 0029): the feature test fails and
+    // the app's module does not compile.
+    await page.addInitScript(() => {
+      WebAssembly.validate = () => false;
+      const refuse = () => Promise.reject(new WebAssembly.CompileError('SIMD is not supported'));
+      WebAssembly.instantiateStreaming = refuse;
+      WebAssembly.instantiate = refuse;
+      WebAssembly.compileStreaming = refuse;
+      WebAssembly.compile = refuse;
+    });
+    await page.goto(relay.base + '/');
+    const notice = page.locator('#unsupported');
+    await notice.waitFor({ timeout: 20_000 });
+    assert.match(await notice.locator('p[lang="en"]').textContent(), /needs a newer browser.*Safari 16\.4/);
+    assert.match(await notice.locator('p[lang="ru"]').textContent(), /нужен браузер новее/);
+    assert.equal(await page.locator('main[data-screen]').count(), 0, 'the app did not start');
     await context.close();
   });
 

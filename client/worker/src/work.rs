@@ -83,10 +83,20 @@ async fn run(req: Request) -> Result<Output, JobError> {
 }
 
 fn read(reader: &FileReaderSync, blob: &Blob) -> Result<Vec<u8>, JobError> {
+    let mut out = Vec::new();
+    read_into(reader, blob, &mut out)?;
+    Ok(out)
+}
+
+/// Reads `blob` into `out`, reusing its allocation (one copy into WASM memory).
+fn read_into(reader: &FileReaderSync, blob: &Blob, out: &mut Vec<u8>) -> Result<(), JobError> {
     let buf = reader
         .read_as_array_buffer(blob)
         .map_err(|_| JobError::Unreadable)?;
-    Ok(Uint8Array::new(&buf).to_vec())
+    let view = Uint8Array::new(&buf);
+    out.resize(view.length() as usize, 0);
+    view.copy_to(out);
+    Ok(())
 }
 
 fn prepare(file: &Blob, mime: &str, edits: &[Edit]) -> Result<Output, JobError> {
@@ -107,16 +117,20 @@ fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
     let total = file.size();
     let mut enc = Encryptor::new(&FileKey::from_bytes(**key), total as u64);
     let mut sink = Sink::new("application/octet-stream");
+    // One plaintext and one ciphertext buffer for the whole file: no
+    // allocation per slice, and one copy in and one out of WASM memory.
+    let (mut plain, mut sealed) = (Vec::new(), Vec::new());
     let mut at = 0.0;
     while at < total {
         let end = (at + SLICE).min(total);
         let slice = file
             .slice_with_f64_and_f64(at, end)
             .map_err(|_| JobError::Unreadable)?;
-        let ct = enc
-            .update(&read(&reader, &slice)?)
+        read_into(&reader, &slice, &mut plain)?;
+        sealed.clear();
+        enc.update_into(&plain, &mut sealed)
             .map_err(|_| JobError::Changed)?;
-        sink.push(&ct)?;
+        sink.push(&sealed)?;
         at = end;
         post(&Reply::Progress { done: at, total });
     }

@@ -2,7 +2,7 @@
 //! the same way and known-answer tests cover them as used.
 
 use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit, XChaCha20Poly1305};
+use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit, XChaCha20Poly1305};
 use hmac::{Hmac, Mac};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -137,6 +137,28 @@ pub fn seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> V
             },
         )
         .unwrap_or_default()
+}
+
+/// ChaCha20-Poly1305 seal in place: `buf` becomes the ciphertext, the tag
+/// is returned (no allocation; attachments are sealed chunk by chunk).
+pub fn seal_in_place(key: &[u8; 32], nonce: &[u8; 12], buf: &mut [u8]) -> [u8; 16] {
+    ChaCha20Poly1305::new(key.into())
+        .encrypt_inout_detached(nonce.into(), &[], buf.into())
+        .map(Into::into)
+        .unwrap_or_else(|_| unreachable!("a chunk is far below the 256 GiB limit"))
+}
+
+/// ChaCha20-Poly1305 open in place: `buf` becomes the plaintext if `tag`
+/// authenticates it (on failure its contents are unspecified).
+pub fn open_in_place(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    buf: &mut [u8],
+    tag: &[u8; 16],
+) -> Result<(), AeadFailure> {
+    ChaCha20Poly1305::new(key.into())
+        .decrypt_inout_detached(nonce.into(), &[], buf.into(), tag.into())
+        .map_err(|_| AeadFailure)
 }
 
 /// ChaCha20-Poly1305 open.

@@ -13,7 +13,7 @@ use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::primitives::{Secret, hkdf, open, seal};
+use super::primitives::{Secret, hkdf, open_in_place, seal_in_place};
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -126,18 +126,26 @@ impl Encryptor {
         }
     }
 
-    fn emit(&mut self, out: &mut Vec<u8>, last: bool) {
-        let take = self.buf.len().min(CHUNK_SIZE);
-        let ct = seal(
+    /// Seals `chunk` onto the end of `out` (ciphertext, then tag).
+    fn seal_onto(&mut self, out: &mut Vec<u8>, chunk: &[u8], last: bool) {
+        let start = out.len();
+        out.extend_from_slice(chunk);
+        let tag = seal_in_place(
             self.key.expose(),
             &nonce(self.counter, last),
-            &[],
-            &self.buf[..take],
+            &mut out[start..],
         );
-        self.buf.drain(..take);
-        self.digest.update(&ct);
-        out.extend_from_slice(&ct);
+        out.extend_from_slice(&tag);
+        self.digest.update(&out[start..]);
         self.counter += 1;
+    }
+
+    /// Seals the held chunk (possibly short, possibly empty).
+    fn emit(&mut self, out: &mut Vec<u8>, last: bool) {
+        let held = core::mem::take(&mut self.buf);
+        self.seal_onto(out, &held, last);
+        self.buf = held;
+        self.buf.clear();
     }
 
     fn absorb(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
@@ -145,6 +153,14 @@ impl Encryptor {
             // Keep one full chunk back until we know whether it is the last.
             if self.buf.len() == CHUNK_SIZE {
                 self.emit(out, false);
+            }
+            // A whole chunk with more input after it cannot be the last:
+            // seal it straight from the input, without holding a copy.
+            if self.buf.is_empty() && data.len() > CHUNK_SIZE {
+                let (chunk, rest) = data.split_at(CHUNK_SIZE);
+                self.seal_onto(out, chunk, false);
+                data = rest;
+                continue;
             }
             let n = (CHUNK_SIZE - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..n]);
@@ -154,13 +170,23 @@ impl Encryptor {
 
     /// Encrypts more plaintext; returns the ciphertext completed so far.
     pub fn update(&mut self, data: &[u8]) -> Result<Vec<u8>, StreamError> {
-        self.pushed += data.len() as u64;
-        if self.pushed > self.declared {
+        let mut out = Vec::new();
+        self.update_into(data, &mut out)?;
+        Ok(out)
+    }
+
+    /// Encrypts more plaintext, appending the ciphertext completed so far
+    /// to `out` (a buffer the caller reuses: no allocation per call).
+    /// On error nothing is appended.
+    pub fn update_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), StreamError> {
+        let pushed = self.pushed + data.len() as u64;
+        if pushed > self.declared {
             return Err(StreamError::LengthMismatch);
         }
-        let mut out = Vec::new();
-        self.absorb(data, &mut out);
-        Ok(out)
+        self.pushed = pushed;
+        out.reserve(data.len() + (data.len() / CHUNK_SIZE + 1) * TAG_SIZE);
+        self.absorb(data, out);
+        Ok(())
     }
 
     /// Pads, seals the last chunk; returns the rest of the ciphertext and its SHA-256.
@@ -217,20 +243,19 @@ impl Decryptor {
         }
     }
 
-    fn open_chunk(
-        &mut self,
-        take: usize,
-        last: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<(), StreamError> {
-        let pt = open(
-            self.key.expose(),
-            &nonce(self.counter, last),
-            &[],
-            &self.buf[..take],
-        )
-        .map_err(|_| StreamError::Tampered(self.counter))?;
-        self.buf.drain(..take);
+    /// Opens the held chunk (`self.buf`, ciphertext and tag) in place and
+    /// appends its unpadded plaintext to `out`.
+    fn open_chunk(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        let tampered = StreamError::Tampered(self.counter);
+        let split = self
+            .buf
+            .len()
+            .checked_sub(TAG_SIZE)
+            .ok_or(tampered.clone())?;
+        let (pt, tag) = self.buf.split_at_mut(split);
+        let tag: &[u8; TAG_SIZE] = (&*tag).try_into().map_err(|_| tampered.clone())?;
+        open_in_place(self.key.expose(), &nonce(self.counter, last), pt, tag)
+            .map_err(|_| tampered)?;
         let keep = (self.len - self.emitted).min(pt.len() as u64) as usize;
         // Padding is authenticated and all zeros; anything else means the
         // declared length is wrong and real bytes would be cut off.
@@ -238,6 +263,7 @@ impl Decryptor {
             return Err(StreamError::LengthMismatch);
         }
         out.extend_from_slice(&pt[..keep]);
+        self.buf.clear();
         self.emitted += keep as u64;
         self.counter += 1;
         Ok(())
@@ -256,7 +282,7 @@ impl Decryptor {
         let mut data = data;
         while !data.is_empty() {
             if self.buf.len() == full {
-                self.open_chunk(full, false, &mut out)?;
+                self.open_chunk(false, &mut out)?;
             }
             let n = (full - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..n]);
@@ -271,8 +297,7 @@ impl Decryptor {
             return Err(StreamError::Truncated);
         }
         let mut out = Vec::new();
-        let take = self.buf.len();
-        self.open_chunk(take, true, &mut out)?;
+        self.open_chunk(true, &mut out)?;
         let digest: [u8; 32] = self.digest.clone().finalize().into();
         if !bool::from(digest.ct_eq(&self.expected_digest)) {
             return Err(StreamError::DigestMismatch);
