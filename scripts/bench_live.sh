@@ -5,10 +5,13 @@
 # committed before it is accepted), on SQLite and on a private PostgreSQL
 # (fsync=on, synchronous_commit=on), then the bare forwarder as a process of
 # its own. Each row also gives the server's CPU time per delivered envelope.
-# Usage: scripts/bench_live.sh LOADGEN RELAY_BINARY
+# Usage: scripts/bench_live.sh LOADGEN RELAY_BINARY, or
+#        scripts/bench_live.sh LOADGEN name=RELAY_BINARY [name=RELAY_BINARY…]
+# to take each build's rows in turn in the same run (a baseline beside a change).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
-LOADGEN=$1 BIN=$2
+LOADGEN=$1
+shift
 bench_setup live
 bench_pg_start
 TCK=$(getconf CLK_TCK)
@@ -30,15 +33,19 @@ shapes() { # label pid url [extra loadgen arguments]
 }
 for round in 1 2; do
   for db in sqlite pg; do
-    for window in 50 0; do
-      port=$(free_port)
-      if [ $db = pg ]; then
-        bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window DATABASE_URL="$(bench_pg_db "l$port")"
-      else
-        bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window
-      fi
-      shapes "round $round $db fast path ${window} ms" "$(cat "$W/relay-$port/pid")" "http://127.0.0.1:$port"
-      bench_relay_stop "$port"
+    for pair in "$@"; do
+      name=${pair%%=*} BIN=${pair#*=}
+      [ "$name" = "$pair" ] && name=relay
+      for window in 50 0; do
+        port=$(free_port)
+        if [ $db = pg ]; then
+          bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window DATABASE_URL="$(bench_pg_db "l$port")"
+        else
+          bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window
+        fi
+        shapes "round $round $name $db fast path ${window} ms" "$(cat "$W/relay-$port/pid")" "http://127.0.0.1:$port"
+        bench_relay_stop "$port"
+      done
     done
   done
   port=$(free_port)

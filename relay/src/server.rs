@@ -169,6 +169,13 @@ pub async fn build_state(config: Config) -> Result<AppState, ConfigError> {
     })
     .await
     .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))??;
+    // One node is its database's only writer, so it may remember device
+    // memberships; several nodes read them every time (ADR 0030).
+    let store = if config.scale_out.redis.is_none() {
+        store.with_membership_cache()
+    } else {
+        store
+    };
     let blobs = open_blobs(&config).await?;
     let shared_limits = Arc::new(crate::bus::shared_limit::SharedLimits::default());
     let hub = match &config.scale_out.redis {

@@ -62,7 +62,9 @@ impl Store {
     /// it no longer names.
     pub fn put_device_list(&self, new: &NewList<'_>) -> Result<ListPut, StoreError> {
         let (_write, mut conn) = self.writer()?;
-        Ok(conn.transaction(|c| put_list(c, new))?)
+        let put = conn.transaction(|c| put_list(c, new));
+        self.memberships_changed();
+        Ok(put?)
     }
 
     /// An account's current list.
@@ -76,9 +78,32 @@ impl Store {
         Ok(row.map(|(counter, list)| StoredList { counter, list }))
     }
 
+    /// [`Store::membership`] without touching the database: `Some` only
+    /// when this process remembers it (ADR 0030), so the caller can skip the
+    /// hop to the blocking pool.
+    pub fn cached_membership(&self, device: &[u8; 32]) -> Option<Membership> {
+        self.memberships.as_ref()?.get(device)
+    }
+
     /// Which account's list `device` is in, and that list's counter. One
-    /// indexed read per stored envelope.
+    /// indexed read, or none when remembered.
     pub fn membership(&self, device: &[u8]) -> Result<Membership, StoreError> {
+        let Ok(id) = <[u8; 32]>::try_from(device) else {
+            return self.read_membership(device);
+        };
+        let Some(cache) = &self.memberships else {
+            return self.read_membership(device);
+        };
+        if let Some(known) = cache.get(&id) {
+            return Ok(known);
+        }
+        let epoch = cache.epoch();
+        let read = self.read_membership(device)?;
+        cache.put(id, read, epoch);
+        Ok(read)
+    }
+
+    fn read_membership(&self, device: &[u8]) -> Result<Membership, StoreError> {
         let mut conn = self.conn()?;
         let account: Option<Option<Vec<u8>>> = devices::table
             .find(device)

@@ -151,7 +151,7 @@ impl Store {
     /// erases the device it succeeds (returning that device's blob keys).
     pub fn register(&self, r: &NewRegistration<'_>) -> Result<Vec<String>, RegisterError> {
         let (_write, mut conn) = self.writer()?;
-        conn.transaction(|c| {
+        let registered = conn.transaction(|c| {
             // First, so concurrent successors of one device serialise on it
             // and exactly one finds it.
             let replaced = match r.replaces {
@@ -216,7 +216,10 @@ impl Store {
                 ))
                 .execute(c)?;
             Ok(replaced)
-        })
+        });
+        // A new device, or an erased predecessor that was in a list.
+        self.memberships_changed();
+        registered
     }
 
     /// Issues a token for a registered device; false if the device is unknown.

@@ -10,6 +10,7 @@ mod conn;
 mod email_otp;
 mod fanout;
 mod mailbox;
+mod membership_cache;
 mod push;
 mod rendezvous;
 mod runs;
@@ -77,6 +78,8 @@ pub struct Store {
     /// before it writes cannot wait for the lock (SQLITE_BUSY at once), so the
     /// relay serialises its own SQLite writes here. PostgreSQL needs none.
     write_lock: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// Device memberships remembered by a single-node relay (ADR 0030).
+    memberships: Option<std::sync::Arc<membership_cache::MembershipCache>>,
 }
 
 /// Held while writing to SQLite (see `Store::write_lock`).
@@ -108,7 +111,25 @@ impl Store {
             pool,
             backend: target.backend(),
             write_lock: matches!(target, DatabaseTarget::Sqlite(_)).then(Default::default),
+            memberships: None,
         })
+    }
+
+    /// Remembers device memberships in this process (ADR 0030). Only for a
+    /// relay that is its database's only writer (no other node): writes made
+    /// elsewhere would not invalidate it.
+    #[must_use]
+    pub fn with_membership_cache(mut self) -> Self {
+        self.memberships = Some(std::sync::Arc::default());
+        self
+    }
+
+    /// Called after committing a write that can change which list a device
+    /// is in or a list's counter.
+    fn memberships_changed(&self) {
+        if let Some(cache) = &self.memberships {
+            cache.invalidate();
+        }
     }
 
     /// `postgres` or `sqlite`.
@@ -185,7 +206,9 @@ impl Store {
     /// its blobs so the caller can delete the objects from the blob store.
     pub fn delete_device(&self, id: &[u8]) -> Result<Vec<String>, StoreError> {
         let (_write, mut conn) = self.writer()?;
-        conn.transaction(|c| Ok(erase_rows(c, id)?.0))
+        let erased = conn.transaction(|c| Ok(erase_rows(c, id)?.0));
+        self.memberships_changed();
+        erased
     }
 }
 

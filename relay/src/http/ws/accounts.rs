@@ -17,8 +17,14 @@ pub(super) async fn check_list(
     to: DeviceId,
     named: Option<u64>,
 ) -> Result<Option<Option<SignedDeviceList>>, HttpError> {
-    let store = state.store.clone();
-    let current = web::block(move || store.membership(to.as_bytes())).await??;
+    // Remembered (a single node, ADR 0030): no hop to the blocking pool.
+    let current = match state.store.cached_membership(to.as_bytes()) {
+        Some(known) => known,
+        None => {
+            let store = state.store.clone();
+            web::block(move || store.membership(to.as_bytes())).await??
+        }
+    };
     let (counter, account) = match (current, named) {
         // The commit answers "no such recipient".
         (Membership::Unknown, _) | (Membership::Unlisted, None) => return Ok(None),

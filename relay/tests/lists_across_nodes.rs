@@ -1,0 +1,86 @@
+//! The mismatched-devices check stays exact across relay nodes (ADR 0030):
+//! a single node remembers device memberships, but a node of several must
+//! not, because a list stored through another node would not reach its
+//! memory. Bob sends through node 2 (which would remember Alice's list),
+//! Alice adds a device through node 1, and Bob's next send with the old
+//! counter is refused with the new list. Real relay processes, PostgreSQL
+//! and Redis (`make test`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::api::{Api, Ws, put_list, signed_list};
+use common::relay::RelayBuilder;
+use parley_shared::crypto::account::AccountKeyPair;
+use parley_shared::crypto::os_rng;
+use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
+use parley_shared::time::UnixMs;
+
+const T0: UnixMs = UnixMs::from_millis(1_780_000_000_000);
+/// 32 bytes, base64.
+const SIGNING_KEY: &str = "cGFybGV5LW11bHRpbm9kZS10ZXN0LXNpZ25pbmcta2V5IQ=="; // pragma: allowlist secret (a test key)
+
+fn send(id: u8, to: DeviceId, list: u64) -> ClientFrame {
+    ClientFrame::Send {
+        id: [id; 16],
+        to,
+        ephemeral: false,
+        payload: vec![id; 8],
+        list: Some(list),
+    }
+}
+
+#[tokio::test]
+async fn a_list_stored_through_one_node_is_checked_at_once_on_the_other() {
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let Some(pg) = common::fresh_pg_database() else {
+        return;
+    };
+    let node = || {
+        RelayBuilder::new()
+            .env("DATABASE_URL", pg.clone())
+            .env("PARLEY_REDIS_URL", redis.clone())
+            .env("PARLEY_URL_SIGNING_KEY", SIGNING_KEY)
+    };
+    let one = node().start().await;
+    let two = node().start().await;
+    let api = Api::new(&one);
+    let [laptop, phone, bob] = api.devices::<3>().await;
+    let laptop_id = laptop.identity.device_id();
+    let alice = AccountKeyPair::generate(&mut os_rng());
+    assert_eq!(
+        put_list(
+            &api,
+            &laptop,
+            &alice,
+            &signed_list(&alice, 1, &[&laptop], T0)
+        )
+        .await,
+        204
+    );
+    let (mut b, _) = Ws::connect(&two.base, &bob.token).await;
+    // Node 2 reads Alice's membership for these (and, were it to remember
+    // it, would keep counter 1).
+    for id in 1..=3 {
+        b.send(&send(id, laptop_id, 1)).await;
+        assert_eq!(b.recv().await, ServerFrame::Accepted { id: [id; 16] });
+    }
+
+    // Through node 1: Alice adds her phone.
+    let two_devices = signed_list(&alice, 2, &[&laptop, &phone], T0);
+    assert_eq!(put_list(&api, &laptop, &alice, &two_devices).await, 204);
+
+    b.send(&send(4, laptop_id, 1)).await;
+    assert_eq!(
+        b.recv().await,
+        ServerFrame::Stale {
+            id: [4; 16],
+            list: Some(two_devices.clone())
+        },
+        "node 2 checked the list node 1 stored"
+    );
+    b.send(&send(5, laptop_id, 2)).await;
+    assert_eq!(b.recv().await, ServerFrame::Accepted { id: [5; 16] });
+}
