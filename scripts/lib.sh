@@ -13,6 +13,14 @@ export PATH="$HOME/.cargo/bin:$PARLEY_TOOLS/venv/bin:$PARLEY_TOOLS/node_modules/
 # through here (`make web` too).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:---cfg erase_components -C target-feature=+simd128}"
 
+# Stops a process and everything it started (children first, so none is
+# left orphaned: a killed `tools.sh` would otherwise leave its `cargo install`).
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+
 log() { printf '\033[1;36m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

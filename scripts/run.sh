@@ -19,7 +19,7 @@ log "installing the build tools beside the builds (tool lines start with [tools]
   "$ROOT/scripts/tools.sh" web 2>&1 | sed -u 's/^/[tools] /'
 ) &
 tools=$!
-stop_tools() { kill "$tools" 2>/dev/null || true; }
+stop_tools() { kill_tree "$tools"; }
 trap stop_tools EXIT
 
 log "building the relay (release)"
