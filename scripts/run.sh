@@ -30,8 +30,11 @@ cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
 cargo build --locked --target wasm32-unknown-unknown --release \
   --manifest-path client/worker/Cargo.toml --bin parley-worker
 log "waiting for the build tools"
-wait "$tools" || die "installing the build tools failed (see the [tools] lines above)"
+tools_ok=0
+wait "$tools" || tools_ok=$?
+# Reaped by the wait: the trap must not signal its (possibly reused) pid.
 trap - EXIT
+[ "$tools_ok" -eq 0 ] || die "installing the build tools failed (see the [tools] lines above)"
 
 log "building the PWA (trunk, release)"
 trunk build --release

@@ -297,7 +297,64 @@ async fn erasing_the_last_device_forgets_the_account(builder: RelayBuilder, pg: 
     );
 }
 
+/// A list written to the database by another process (here the test's own
+/// `Store`, as a second relay without Redis or an operator would): the
+/// relay's remembered counter is outdated (ADR 0030). A send naming the new
+/// counter is refused once with the current list, and its resend goes
+/// through: the relay forgot what it remembered instead of refusing for good.
+async fn a_list_written_elsewhere_is_refused_once_then_read_again(
+    builder: RelayBuilder,
+    pg: Option<String>,
+) {
+    let relay = builder.start().await;
+    let store = relay.store(&pg);
+    let api = Api::new(&relay);
+    let [laptop, phone, bob] = api.devices::<3>().await;
+    let alice = AccountKeyPair::generate(&mut os_rng());
+    assert_eq!(
+        put(&api, &laptop, &alice, &list(&alice, 1, &[&laptop])).await,
+        204
+    );
+    let (mut b, _) = Ws::connect(&relay.base, &bob.token).await;
+    b.send(&send(1, &laptop, Some(1))).await;
+    assert_eq!(b.recv().await, ServerFrame::Accepted { id: [1; 16] });
+
+    let two = list(&alice, 2, &[&laptop, &phone]);
+    let bytes = two.to_bytes();
+    let stored = store
+        .put_device_list(&parley_relay::db::NewList {
+            account: *alice.public().id().as_bytes(),
+            counter: 2,
+            bytes: &bytes,
+            devices: vec![
+                laptop.identity.device_id().to_bytes(),
+                phone.identity.device_id().to_bytes(),
+            ],
+            now: i64::try_from(T0.as_millis()).unwrap(),
+        })
+        .unwrap();
+    assert!(matches!(stored, parley_relay::db::ListPut::Stored { .. }));
+
+    b.send(&send(2, &laptop, Some(2))).await;
+    assert!(
+        matches!(b.recv().await, ServerFrame::Stale { id, list: Some(l) } if id == [2; 16] && l == two),
+        "the outdated memory answers once, with the database's list"
+    );
+    b.send(&send(3, &laptop, Some(2))).await;
+    assert_eq!(
+        b.recv().await,
+        ServerFrame::Accepted { id: [3; 16] },
+        "then the database decides"
+    );
+    b.send(&send(4, &laptop, Some(1))).await;
+    assert!(
+        matches!(b.recv().await, ServerFrame::Stale { .. }),
+        "and the old counter is stale"
+    );
+}
+
 relay_tests! {
+    a_list_written_elsewhere_is_refused_once_then_read_again,
     lists_are_served_and_only_newer_ones_replace_them,
     forged_and_foreign_lists_change_nothing,
     a_removed_device_is_erased_and_its_socket_closed,

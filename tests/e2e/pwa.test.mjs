@@ -66,6 +66,15 @@ describe('PWA shell', () => {
     assert.match(await notice.locator('p[lang="ru"]').textContent(), /нужен браузер новее/);
     assert.equal(await page.locator('main[data-screen]').count(), 0, 'the app did not start');
     await context.close();
+
+    // WebAssembly switched off altogether (a lockdown mode) is named as such.
+    const off = await browser.newContext();
+    const offPage = await off.newPage();
+    await offPage.addInitScript(() => { delete globalThis.WebAssembly; });
+    await offPage.goto(relay.base + '/');
+    await offPage.locator('#unsupported').waitFor({ timeout: 20_000 });
+    assert.match(await offPage.locator('#unsupported p[lang="en"]').textContent(), /needs WebAssembly, which is turned off/);
+    await off.close();
   });
 
   test('serves an installable manifest with 192/512 px and maskable icons', async () => {

@@ -93,10 +93,14 @@ fn read_into(reader: &FileReaderSync, blob: &Blob, out: &mut Vec<u8>) -> Result<
     let buf = reader
         .read_as_array_buffer(blob)
         .map_err(|_| JobError::Unreadable)?;
-    let view = Uint8Array::new(&buf);
+    copy_into(&Uint8Array::new(&buf), out);
+    Ok(())
+}
+
+/// Copies JS bytes into `out`, reusing its allocation.
+fn copy_into(view: &Uint8Array, out: &mut Vec<u8>) {
     out.resize(view.length() as usize, 0);
     view.copy_to(out);
-    Ok(())
 }
 
 fn prepare(file: &Blob, mime: &str, edits: &[Edit]) -> Result<Output, JobError> {
@@ -175,6 +179,8 @@ async fn decrypt(
     let mut sink = Sink::new(mime);
     let total = ciphertext_len(size) as f64;
     let (mut got, mut told) = (0.0, 0.0);
+    // Reused for every network chunk: one copy in, one out, no allocation.
+    let (mut sealed, mut plain) = (Vec::new(), Vec::new());
     loop {
         let chunk = invoke_async(&reader, "read", &[])
             .await
@@ -182,9 +188,12 @@ async fn decrypt(
         if get(&chunk, "done").as_bool() == Some(true) {
             break;
         }
-        let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
-        got += bytes.len() as f64;
-        sink.push(&dec.update(&bytes).map_err(|_| JobError::Tampered)?)?;
+        copy_into(&Uint8Array::new(&get(&chunk, "value")), &mut sealed);
+        got += sealed.len() as f64;
+        plain.clear();
+        dec.update_into(&sealed, &mut plain)
+            .map_err(|_| JobError::Tampered)?;
+        sink.push(&plain)?;
         if got - told >= PROGRESS_EVERY {
             told = got;
             post(&Reply::Progress { done: got, total });

@@ -62,9 +62,13 @@ impl Store {
     /// it no longer names.
     pub fn put_device_list(&self, new: &NewList<'_>) -> Result<ListPut, StoreError> {
         let (_write, mut conn) = self.writer()?;
-        let put = conn.transaction(|c| put_list(c, new));
-        self.memberships_changed();
-        Ok(put?)
+        let put = conn.transaction(|c| put_list(c, new))?;
+        // Only a stored list changes memberships: a resend of the current
+        // one (anyone can make it) must not empty the cache.
+        if matches!(put, ListPut::Stored { .. }) {
+            self.memberships_changed();
+        }
+        Ok(put)
     }
 
     /// An account's current list.
@@ -83,6 +87,13 @@ impl Store {
     /// hop to the blocking pool.
     pub fn cached_membership(&self, device: &[u8; 32]) -> Option<Membership> {
         self.memberships.as_ref()?.get(device)
+    }
+
+    /// Forgets remembered memberships: a caller found one that disagrees
+    /// with the database (a write this process did not make), so the next
+    /// check reads it again instead of refusing sends for good.
+    pub fn forget_memberships(&self) {
+        self.memberships_changed();
     }
 
     /// Which account's list `device` is in, and that list's counter. One

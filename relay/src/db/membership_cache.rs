@@ -24,8 +24,8 @@ const CAPACITY: usize = 200_000;
 struct Entries {
     /// Bumped by every invalidation.
     epoch: u64,
-    /// Device → where it stands (unknown and unlisted too: registration and
-    /// list writes invalidate those as well).
+    /// Registered device → where it stands (unlisted ones too: registration
+    /// and list writes invalidate those as well).
     known: HashMap<[u8; 32], Membership>,
 }
 
@@ -56,6 +56,11 @@ impl MembershipCache {
     /// Remembers what the database said at `epoch`, unless something was
     /// invalidated since.
     pub(crate) fn put(&self, device: [u8; 32], membership: Membership, epoch: u64) {
+        // Unknown devices are not kept: a send to one is refused by the
+        // commit anyway, and made-up ids would only fill the cache.
+        if membership == Membership::Unknown {
+            return;
+        }
         let mut entries = self
             .entries
             .write()
@@ -105,5 +110,7 @@ mod tests {
         assert_eq!(cache.get(&D), Some(LISTED));
         cache.invalidate();
         assert_eq!(cache.get(&D), None);
+        cache.put(D, Membership::Unknown, cache.epoch());
+        assert_eq!(cache.get(&D), None, "made-up ids are not kept");
     }
 }

@@ -174,7 +174,7 @@ impl Store {
             return Err(StoreError::Invalid("device id must be 32 bytes"));
         }
         let (_write, mut conn) = self.writer()?;
-        conn.transaction(|c| {
+        let new = conn.transaction(|c| {
             let updated = diesel::update(devices::table.find(id))
                 .set(devices::last_seen_at.eq(now_ms))
                 .execute(c)?;
@@ -189,7 +189,11 @@ impl Store {
                 ))
                 .execute(c)?;
             Ok(true)
-        })
+        });
+        if matches!(new, Ok(true)) {
+            self.memberships_changed();
+        }
+        new
     }
 
     /// The device with this id, if registered.

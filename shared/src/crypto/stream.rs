@@ -272,23 +272,31 @@ impl Decryptor {
     /// Decrypts more ciphertext. Output is authenticated chunk by chunk, but
     /// only [`Self::finish`] proves the file is complete: do not save before it.
     pub fn update(&mut self, data: &[u8]) -> Result<Vec<u8>, StreamError> {
+        let mut out = Vec::new();
+        self.update_into(data, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::update`], appending the plaintext to `out` (a buffer the
+    /// caller reuses: no allocation per call). On error, `out` may hold
+    /// plaintext of chunks opened before the failing one: discard it.
+    pub fn update_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), StreamError> {
         self.received += data.len() as u64;
         if self.received > self.expected_ct {
             return Err(StreamError::TooLong);
         }
         self.digest.update(data);
-        let mut out = Vec::new();
         let full = CHUNK_SIZE + TAG_SIZE;
         let mut data = data;
         while !data.is_empty() {
             if self.buf.len() == full {
-                self.open_chunk(false, &mut out)?;
+                self.open_chunk(false, out)?;
             }
             let n = (full - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..n]);
             data = &data[n..];
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Opens the last chunk and checks length and digest.

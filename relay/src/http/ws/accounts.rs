@@ -40,8 +40,13 @@ pub(super) async fn check_list(
     let stored = web::block(move || store.device_list(&account)).await??;
     let list = match stored {
         Some(s) if s.counter == counter => SignedDeviceList::from_bytes(&s.list).ok(),
-        // Replaced between the two reads: the sender fetches it.
-        _ => None,
+        // Replaced between the two reads, or a remembered counter that a
+        // write made elsewhere outdated (ADR 0030): forget what this node
+        // remembers, so the sender's resend is checked against the database.
+        _ => {
+            state.store.forget_memberships();
+            None
+        }
     };
     match list {
         Some(list) => Ok(Some(Some(list))),
