@@ -8,7 +8,7 @@ export PATH="$HOME/.cargo/bin:$PARLEY_TOOLS/venv/bin:$PARLEY_TOOLS/node_modules/
 # Leptos components return one erased view type instead of a distinct nested
 # type each: far fewer monomorphised copies of the renderer in the PWA's wasm
 # (-8.8 % brotli, docs/benchmarks.md). WASM SIMD (ADR 0029): SHA-256's
-# message schedule in 128-bit lanes, +25 % on file encryption in the worker.
+# message schedule in 128-bit lanes (the file worker 54 -> 63 MB/s, docs/benchmarks.md).
 # wasm32 only, so host builds keep their cache. Every build of the PWA goes
 # through here (`make web` too).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:---cfg erase_components -C target-feature=+simd128}"
