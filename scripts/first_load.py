@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Bytes a browser downloads for the PWA's first load, from a running relay.
 
-Usage: scripts/first_load.py http://127.0.0.1:8080 [ACCEPT_ENCODING]
+Usage: scripts/first_load.py URL [ACCEPT_ENCODING] [--with MODULE]...
 
 Fetches `/` and what it references (script, stylesheet, module preload, the
-preloaded wasm) the way a browser first does, with the given Accept-Encoding
-(default: Chromium's, "gzip, deflate, br, zstd"), and prints each response's
-Content-Encoding and body bytes as sent (nothing is decoded), and the total.
-Icons, the manifest and the service worker's later precaching are not part
-of the first load. docs/benchmarks.md records its output.
+preloaded wasm), then the JS modules those import, the way a browser first
+does, with the given Accept-Encoding (default: Chromium's,
+"gzip, deflate, br, zstd"), and prints each response's Content-Encoding and
+body bytes as sent (nothing is decoded), and the total.
+
+`--with MODULE` adds a lazily loaded module (ADR 0031) and the chunks it
+needs, as named in the split loader: `--with onboarding` is a new visitor's
+first screen. Icons, the manifest and the service worker's later
+precaching are not part of the first load. docs/benchmarks.md records its
+output.
 """
+import argparse
 import re
-import sys
+import urllib.parse
 import urllib.request
 
 CHROMIUM = "gzip, deflate, br, zstd"
@@ -23,24 +29,64 @@ def fetch(url, accept):
         return r.headers.get("Content-Encoding", "identity"), r.read()
 
 
+def plain(base, path):
+    return fetch(base + path, "identity")[1].decode("utf-8")
+
+
+def split_modules(js):
+    """{module: [wasm paths]} from wasm-split-cli's loader."""
+    chunks = dict(re.findall(
+        r'const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\./([^"]+)"', js))
+    out = {}
+    for m in re.finditer(
+            r'export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\((.*?)\n\s*,\s*\[([^\]]*)\]\)\)',
+            js, re.S):
+        name, fetcher, deps = m.groups()
+        own = re.findall(r'new URL\("\./([^"]+)"', fetcher)
+        files = own + [chunks[d.strip()] for d in deps.split(",") if d.strip() in chunks]
+        out[name] = files
+    return out
+
+
 def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    base = sys.argv[1].rstrip("/")
-    accept = sys.argv[2] if len(sys.argv) > 2 else CHROMIUM
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("url")
+    ap.add_argument("accept", nargs="?", default=CHROMIUM)
+    ap.add_argument("--with", dest="modules", action="append", default=[])
+    args = ap.parse_args()
+    base, accept = args.url.rstrip("/"), args.accept
     enc, html = fetch(base + "/", accept)
     rows = [("/", enc, len(html))]
     # The shell as sent may be compressed; its plain text names the assets.
-    _, plain = fetch(base + "/", "identity")
-    text = plain.decode("utf-8")
+    text = plain(base, "/")
     assets = []
     for tag in re.findall(r"<(?:script|link)\b[^>]*>", text):
         m = re.search(r"\b(?:src|href)=\"?([^\" >]+)", tag)
-        if not m:
+        if m and re.search(r"\.(js|css|wasm)$", m.group(1)) and m.group(1) not in assets:
+            assets.append(m.group(1))
+    # Static imports of the JS modules (the app's glue imports the split loader).
+    loaders = []
+    i = 0
+    while i < len(assets):
+        path = assets[i]
+        i += 1
+        if not path.endswith(".js"):
             continue
-        path = m.group(1)
-        if re.search(r"\.(js|css|wasm)$", path) and path not in assets:
-            assets.append(path)
+        js = plain(base, path)
+        if "__wasm_split_load_" in js:
+            loaders.append(js)
+        for spec in re.findall(r'^\s*import\b[^;]*?\bfrom\s*["\']([^"\']+)["\']', js, re.M):
+            dep = urllib.parse.urljoin(path, spec)
+            if dep not in assets:
+                assets.append(dep)
+    for name in args.modules:
+        found = [m for js in loaders for n, m in split_modules(js).items() if n == name]
+        if not found:
+            raise SystemExit(f"first_load.py: no lazily loaded module named {name!r}")
+        for f in found[0]:
+            path = "/" + f
+            if path not in assets:
+                assets.append(path)
     for path in assets:
         enc, body = fetch(base + path, accept)
         rows.append((path, enc, len(body)))
@@ -48,7 +94,8 @@ def main():
     for path, enc, n in rows:
         print(f"{path:<{width}}  {enc:<8}  {n:>9,}")
     total = sum(n for _, _, n in rows)
-    print(f"{'total (Accept-Encoding: ' + accept + ')':<{width}}  {'':<8}  {total:>9,}")
+    extra = "".join(f" + {m}" for m in args.modules)
+    print(f"{'total' + extra + ' (Accept-Encoding: ' + accept + ')':<{width}}  {'':<8}  {total:>9,}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Tools live outside the clone so a second run (and CI on the same machine) reuses them.
 PARLEY_TOOLS="${PARLEY_TOOLS:-$HOME/.cache/parley/tools}"
-export PATH="$HOME/.cargo/bin:$PARLEY_TOOLS/venv/bin:$PARLEY_TOOLS/node_modules/.bin:$PATH"
+export PATH="$HOME/.cargo/bin:$PARLEY_TOOLS/venv/bin:$PARLEY_TOOLS/node_modules/.bin:$PARLEY_TOOLS/wasm-split/bin:$PATH"
 # Leptos components return one erased view type instead of a distinct nested
 # type each: far fewer monomorphised copies of the renderer in the PWA's wasm
 # (-8.8 % brotli, docs/benchmarks.md). WASM SIMD (ADR 0029): SHA-256's

@@ -6,8 +6,10 @@
 # wasm-bindgen-cli) install in one stream while the relay and the PWA's two
 # wasm modules compile in another: each stream has long single-threaded
 # stretches (linking, the PWA's whole-program LTO), so on 2 cores the two
-# overlap well. `trunk build` then finds both modules built and only runs
-# wasm-bindgen, wasm-opt and the asset pipeline.
+# overlap well. `trunk build` (and its hook client/pwa/build_app.py, which
+# builds the app with the same cargo command) then finds both modules built
+# and only splits them (ADR 0031), runs wasm-bindgen, wasm-opt and the asset
+# pipeline.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
@@ -24,7 +26,7 @@ trap stop_tools EXIT
 
 log "building the relay (release)"
 cargo build --release --locked -p parley-relay
-log "building the PWA's wasm modules (the same commands trunk runs, so it reuses them)"
+log "building the PWA's wasm modules (the same commands trunk and its hook run, so they reuse them)"
 cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
   --manifest-path client/Cargo.toml --bin parley-client
 cargo build --locked --target wasm32-unknown-unknown --release \

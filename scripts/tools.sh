@@ -5,6 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
+# Cuts the app into lazily loaded modules (ADR 0031); matches leptos's wasm_split_helpers.
+WASM_SPLIT_VERSION=0.2.3
 SEAWEEDFS_VERSION=4.48
 DETECT_SECRETS_VERSION=1.5.0
 CHECK_JSONSCHEMA_VERSION=0.39.0
@@ -47,6 +49,11 @@ web_tools() {
     log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
     mkdir -p "$PARLEY_TOOLS"
     npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION"
+  fi
+  if ! grep -qs "wasm_split_cli_support $WASM_SPLIT_VERSION " "$PARLEY_TOOLS/wasm-split/.crates.toml"; then
+    log "installing wasm-split-cli $WASM_SPLIT_VERSION"
+    quick_install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --locked \
+      --features build-binary --root "$PARLEY_TOOLS/wasm-split" --force
   fi
   # The build writes a brotli copy of each asset next to it (postbuild.py).
   if ! command -v brotli >/dev/null; then

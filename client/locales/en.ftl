@@ -24,6 +24,11 @@ relay-ready = Relay online
 relay-degraded = Relay is up but not ready: { $reason }
 relay-degraded-unknown = unknown
 relay-unreachable = Relay unreachable; retrying
+screen-unavailable = This screen could not be loaded
+screen-unavailable-detail = Parley loads it the first time it is opened, and the relay could not be reached. Check the connection and try again.
+screen-retry = Try again
+part-loading = Loading…
+part-unavailable = This could not be loaded; check the connection.
 
 ## Lengths of time
 

@@ -24,6 +24,11 @@ relay-ready = Ретранслятор в сети
 relay-degraded = Ретранслятор работает, но не готов: { $reason }
 relay-degraded-unknown = причина неизвестна
 relay-unreachable = Ретранслятор недоступен; повторяем попытку
+screen-unavailable = Не удалось открыть этот экран
+screen-unavailable-detail = Parley загружает его при первом открытии, а ретранслятор недоступен. Проверьте подключение и попробуйте ещё раз.
+screen-retry = Повторить
+part-loading = Загрузка…
+part-unavailable = Не удалось загрузить; проверьте подключение.
 
 ## Промежутки времени
 

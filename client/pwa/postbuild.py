@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """trunk post_build hook: make the built PWA CSP-clean and version its worker.
 
-1. trunk always inlines its wasm loader as <script type="module">…</script>
-   (trunk-rs/trunk#288). A strict CSP forbids inline script, so each inline
-   script moves to its own file, referenced with Subresource Integrity.
+0. The app's loader and preloads go into index.html, for the files
+   build_app.py built (named in `.parley-app.json`, which does not ship).
+1. trunk inlines loaders as <script type="module">…</script>
+   (trunk-rs/trunk#288), and so does step 0. A strict CSP forbids inline
+   script, so each inline script moves to its own file, referenced with
+   Subresource Integrity.
    trunk's build-time nonce attributes (useless with a static page) are dropped.
 2. sw.js gets a build id (hash of every shipped file) and the list of files
    to precache, so each build has its own cache and updates cleanly.
@@ -29,6 +32,33 @@ if not staging:
 index_path = os.path.join(staging, "index.html")
 with open(index_path, encoding="utf-8") as f:
     html = f.read()
+
+app_path = os.path.join(staging, ".parley-app.json")
+if not os.path.exists(app_path):
+    sys.exit("postbuild.py: .parley-app.json missing (build_app.py did not run)")
+with open(app_path, encoding="utf-8") as f:
+    app = json.load(f)
+os.remove(app_path)
+
+
+def sri(name):
+    with open(os.path.join(staging, name), "rb") as fh:
+        return "sha384-" + base64.b64encode(hashlib.sha384(fh.read()).digest()).decode()
+
+
+# The glue imports the split loader statically: both are preloaded with the
+# main wasm, so nothing waits on another round trip.
+loader = (
+    f'<script type="module">import init from "/{app["glue"]}";\n'
+    f'await init({{ module_or_path: "/{app["main"]}" }});</script>'
+    f'<link rel="modulepreload" href="/{app["glue"]}" integrity="{sri(app["glue"])}" crossorigin="anonymous">'
+    f'<link rel="modulepreload" href="/{app["link"]}" integrity="{sri(app["link"])}" crossorigin="anonymous">'
+    f'<link rel="preload" as="fetch" type="application/wasm" href="/{app["main"]}" '
+    f'integrity="{sri(app["main"])}" crossorigin="anonymous">'
+)
+if "</head>" not in html:
+    sys.exit("postbuild.py: index.html has no </head>")
+html = html.replace("</head>", loader + "</head>", 1)
 
 INLINE = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 moved = 0

@@ -68,6 +68,8 @@ async function linkFrom(page, code, { pin = false, camera = false } = {}) {
 }
 
 async function devices(page) {
+  // Settings' module may still be on its way (ADR 0031); this device is always listed.
+  await page.locator('.device-list li[data-this="true"]').waitFor({ timeout: 20_000 });
   return page.locator('.device-list li').evaluateAll((lis) => lis.map((li) => ({
     id: li.dataset.device, me: li.dataset.this === 'true',
   })));

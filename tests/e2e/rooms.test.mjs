@@ -153,6 +153,8 @@ describe('group rooms', () => {
     await screenshot(alice.page, 'room');
     // The member list shows a safety number for each other member.
     await alice.page.getByRole('button', { name: 'Members' }).click();
+    // The member list comes with its module the first time (ADR 0031).
+    await alice.page.locator('.member').first().waitFor(T);
     assert.equal(await alice.page.locator('.member').count(), 3);
     assert.equal(await alice.page.locator('.member .safety').count(), 2);
   });

@@ -67,10 +67,7 @@ pub(super) fn AttachSheet(
         match file {
             Some(f) => {
                 preview.set(image_url(&f));
-                if !d.open() {
-                    // Fails only if the dialog is not in the document.
-                    let _ = d.show_modal();
-                }
+                open_modal(d, pending);
             }
             None if d.open() => d.close(),
             None => {}
@@ -139,4 +136,23 @@ pub(super) fn AttachSheet(
             </div>
         </dialog>
     }
+}
+
+/// Opens the sheet over the page. The sheet arrives with its module after
+/// the first file was picked (ADR 0031), so it may not be in the document
+/// yet: then it opens on the next frame, if a file still waits.
+fn open_modal(d: web_sys::HtmlDialogElement, pending: Pending) {
+    if d.open() {
+        return;
+    }
+    if d.is_connected() {
+        // Fails only if the dialog is not in the document.
+        let _ = d.show_modal();
+        return;
+    }
+    request_animation_frame(move || {
+        if d.is_connected() && !d.open() && pending.with_untracked(Option::is_some) {
+            let _ = d.show_modal();
+        }
+    });
 }

@@ -9,10 +9,11 @@ use parley_shared::engine::model::{Body, Message, Status};
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
-use super::attach::{AttachSheet, DEFAULT_FILE_TTL, Pending};
+use super::attach::{DEFAULT_FILE_TTL, Pending};
 use super::file::{FileBubble, Previews, ProgressBar};
 use super::home::Presence;
 use super::icons::{Icon, IconView};
+use super::lazy;
 use super::scanner::QrScanner;
 use super::scroll;
 use super::{BackButton, ConnBadge, Nav, Put, Screen};
@@ -194,7 +195,7 @@ fn Bubble(
 /// The safety-number panel: compare the digits, or scan the code on the
 /// contact's screen (a match marks them verified).
 #[component]
-fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoView {
+pub(super) fn Safety(peer: DeviceId, contact: RwSignal<Option<ContactView>>) -> impl IntoView {
     let read = move || runtime::read(|e| e.safety_number(&peer)).flatten();
     let sn = RwSignal::new(read());
     // Right after pairing the account keys are still on their way: the
@@ -394,6 +395,10 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
     // A chosen, dropped or pasted file waits in the attach sheet.
     let pending: Pending = RwSignal::new_local(None);
+    // Once a file was picked, the attach sheet stays on the page.
+    let sheet_wanted = Memo::new(move |was: Option<&bool>| {
+        was.copied().unwrap_or(false) || pending.with(Option::is_some)
+    });
     let composer = NodeRef::<leptos::html::Textarea>::new();
     let delete_after = RwSignal::new(true);
     let send_file = move |out: crate::files::Outgoing| {
@@ -491,7 +496,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </button>
             </section>
             <Show when=move || show_safety.get()>
-                <Safety peer=peer contact=contact/>
+                {lazy::part(lazy::Part::Safety(peer, contact))}
             </Show>
             <Show when=move || blocked.get()>
                 <div class="warning card" role="alert">
@@ -544,8 +549,17 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     on:keydown=on_key on:paste=on_paste disabled=move || blocked.get()></textarea>
                 <button type="submit" class="primary" disabled=move || blocked.get()>{move || tr!("chat-send")}</button>
             </form>
-            <AttachSheet pending=pending ttl=file_ttl delete_after=delete_after on_send=Callback::new(send_file)
-                composer=composer/>
+            // The sheet's code (and the image editor's) comes with the first
+            // file picked, and then stays.
+            <Show when=move || sheet_wanted.get()>
+                {lazy::part(lazy::Part::Attach {
+                    pending,
+                    ttl: file_ttl,
+                    delete_after,
+                    on_send: Callback::new(send_file),
+                    composer,
+                })}
+            </Show>
         </main>
     }
 }

@@ -15,6 +15,7 @@ mod icons;
 mod image_edit;
 mod invite;
 mod join;
+mod lazy;
 mod new_room;
 mod notify_card;
 mod onboarding;
@@ -291,7 +292,7 @@ pub(crate) fn App() -> impl IntoView {
         <call::CallScreen/>
         {move || match (nav.get(), wide.get()) {
             (Screen::Loading, _) => view! { <Start/> }.into_any(),
-            (Screen::Onboarding, _) => view! { <onboarding::Onboarding/> }.into_any(),
+            (Screen::Onboarding, _) => lazy::screen(lazy::Lazy::Onboarding),
             // Wide screens: the list beside the conversation (or beside a
             // hint to pick one).
             (Screen::Home, true) => view! {
@@ -313,14 +314,14 @@ pub(crate) fn App() -> impl IntoView {
                 </div>
             }.into_any(),
             (Screen::Room(id), false) => view! { <room::RoomScreen room=id/> }.into_any(),
-            (Screen::NewRoom, _) => view! { <new_room::NewRoom/> }.into_any(),
+            (Screen::NewRoom, _) => lazy::screen(lazy::Lazy::NewRoom),
             (Screen::Home, false) => view! { <home::Home/> }.into_any(),
             (Screen::Chat(peer), false) => view! { <chat::Chat peer=peer/> }.into_any(),
-            (Screen::Invite, _) => view! { <invite::InviteScreen purpose=Purpose::Contact/> }.into_any(),
-            (Screen::Join(link), _) => view! { <join::JoinScreen link=link purpose=Purpose::Contact/> }.into_any(),
-            (Screen::LinkShow, _) => view! { <invite::InviteScreen purpose=Purpose::Link/> }.into_any(),
-            (Screen::LinkScan, _) => view! { <join::JoinScreen link=None purpose=Purpose::Link/> }.into_any(),
-            (Screen::Settings, _) => view! { <settings::Settings/> }.into_any(),
+            (Screen::Invite, _) => lazy::screen(lazy::Lazy::Invite(Purpose::Contact)),
+            (Screen::Join(link), _) => lazy::screen(lazy::Lazy::Join(link, Purpose::Contact)),
+            (Screen::LinkShow, _) => lazy::screen(lazy::Lazy::Invite(Purpose::Link)),
+            (Screen::LinkScan, _) => lazy::screen(lazy::Lazy::Join(None, Purpose::Link)),
+            (Screen::Settings, _) => lazy::screen(lazy::Lazy::Settings),
         }}
     }
 }
@@ -356,7 +357,7 @@ fn wide_screen() -> RwSignal<bool> {
 }
 
 /// Focuses the current screen's `h1` once it is on the page.
-fn focus_heading() {
+pub(super) fn focus_heading() {
     use wasm_bindgen::JsCast as _;
     let Some(w) = web_sys::window() else {
         return;
@@ -389,7 +390,7 @@ pub(crate) fn Brand() -> impl IntoView {
 
 /// Shown while storage opens.
 #[component]
-fn Start() -> impl IntoView {
+pub(super) fn Start() -> impl IntoView {
     view! {
         <main class="start" data-screen="start">
             <Brand/>

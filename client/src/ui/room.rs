@@ -14,8 +14,8 @@ use parley_shared::time::UnixMs;
 
 use super::chat::page_visible;
 use super::file::ProgressBar;
+use super::lazy;
 use super::room_file::RoomFileBubble;
-use super::room_members::Members;
 use super::{BackButton, ConnBadge, Nav, Put, Screen, scroll};
 use crate::i18n::{self, Localize as _};
 use crate::room_view::RoomDetail;
@@ -254,7 +254,7 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
                     on:click=move |_| show_members.update(|s| *s = !*s)>{move || tr!("room-details")}</button>
             </header>
             <Show when=move || show_members.get()>
-                <Members room=room detail=detail error=error/>
+                {lazy::part(lazy::Part::Members(room, detail, error))}
             </Show>
             <Show when=move || !joined() && detail.with(Option::is_some)>
                 <p class="warning card read-only" role="status">{move || tr!("room-read-only")}</p>

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""trunk build-stage hook: the app's wasm, cut into lazily loaded modules.
+
+trunk's own Rust pipeline runs wasm-bindgen straight after cargo, but the
+split (ADR 0031) must happen in between, on the linker's output with its
+relocations. So the app is built here, the same way trunk would otherwise:
+
+1. cargo builds client/ for wasm32 (profile `wasm-release` for
+   `trunk build --release`, the dev profile otherwise), keeping the linker's
+   relocations (client/build.rs);
+2. `wasm-split-cli` moves what only a split point reaches (client/src/ui/lazy.rs)
+   into its own module, and code two of them share into chunks, and writes the
+   JS that fetches them;
+3. wasm-bindgen makes the main module's JS glue, as trunk would;
+4. for release, `wasm-opt -Oz` shrinks every module;
+5. every file is named with one hash of all of them (they only work together),
+   so the relay serves them as immutable, and references are rewritten.
+
+postbuild.py then adds the loader and preloads to index.html (from the
+`.parley-app.json` written here) and precompresses everything.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+NAME = "parley-client"
+
+
+def fail(msg):
+    sys.exit(f"build_app.py: {msg}")
+
+
+def run(args, **kw):
+    print("build_app:", " ".join(str(a) for a in args), flush=True)
+    r = subprocess.run(args, **kw)
+    if r.returncode != 0:
+        fail(f"{args[0]} failed with exit code {r.returncode}")
+
+
+staging = os.environ.get("TRUNK_STAGING_DIR")
+source = os.environ.get("TRUNK_SOURCE_DIR")
+if not staging or not source:
+    fail("TRUNK_STAGING_DIR / TRUNK_SOURCE_DIR not set (run through trunk)")
+release = os.environ.get("TRUNK_PROFILE") == "release"
+for tool in ("cargo", "wasm-split-cli", "wasm-bindgen") + (("wasm-opt",) if release else ()):
+    if not shutil.which(tool):
+        fail(f"{tool} not found (run `make tools`)")
+
+manifest = os.path.join(source, "client", "Cargo.toml")
+meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
+                       "--manifest-path", manifest], capture_output=True, check=True)
+target_dir = json.loads(meta.stdout)["target_directory"]
+profile = "wasm-release" if release else "debug"
+build = ["cargo", "build", "--locked", "--target", "wasm32-unknown-unknown",
+         "--manifest-path", manifest, "--bin", NAME]
+if release:
+    build += ["--profile", profile]
+run(build)
+linked = os.path.join(target_dir, "wasm32-unknown-unknown", profile, f"{NAME}.wasm")
+
+work = os.path.join(target_dir, "parley-split", profile)
+shutil.rmtree(work, ignore_errors=True)
+split_dir, bindgen_dir = os.path.join(work, "split"), os.path.join(work, "bindgen")
+run(["wasm-split-cli", linked, split_dir, "--out-name", NAME])
+run(["wasm-bindgen", "--target=web", f"--out-dir={bindgen_dir}", f"--out-name={NAME}",
+     "--no-typescript", os.path.join(split_dir, f"{NAME}.wasm")])
+
+LINK = "__wasm_split.js"
+modules = sorted(n for n in os.listdir(split_dir) if n.endswith(".wasm") and n != f"{NAME}.wasm")
+if not modules:
+    fail("wasm-split-cli found no split points; client/src/ui/lazy.rs changed?")
+# What ships, by its final role: (path of the built file, its name before hashing).
+built = {
+    "glue": os.path.join(bindgen_dir, f"{NAME}.js"),
+    "main": os.path.join(bindgen_dir, f"{NAME}_bg.wasm"),
+    "link": os.path.join(split_dir, LINK),
+}
+for m in modules:
+    built[m] = os.path.join(split_dir, m)
+for key, path in built.items():
+    if release and path.endswith(".wasm"):
+        # The split modules carry no target-features section; name what the
+        # build enables (rustc's wasm32 defaults plus SIMD, scripts/lib.sh).
+        run(["wasm-opt", "-Oz", "--strip-debug", "--enable-simd", "--enable-bulk-memory",
+             "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+             "--enable-mutable-globals", "--enable-reference-types",
+             "--enable-multivalue", path, "-o", path])
+
+digest = hashlib.sha256()
+for key in sorted(built):
+    with open(built[key], "rb") as fh:
+        digest.update(key.encode() + b"\0" + fh.read())
+h = digest.hexdigest()[:16]
+final = {
+    "glue": f"{NAME}-{h}.js",
+    "main": f"{NAME}-{h}_bg.wasm",
+    "link": f"{NAME}-{h}-split.js",
+}
+for m in modules:
+    final[m] = f"{NAME}-{h}-{m}"
+
+
+def rewrite(text, old, new):
+    if old not in text:
+        fail(f"expected {old!r} in generated JS; wasm-bindgen or wasm-split-cli changed")
+    return text.replace(old, new)
+
+
+with open(built["glue"], encoding="utf-8") as f:
+    glue = f.read()
+glue = rewrite(glue, f'from "./{LINK}"', f'from "./{final["link"]}"')
+with open(built["link"], encoding="utf-8") as f:
+    link = f.read()
+link = rewrite(link, f'import {{ initSync }} from "./{NAME}.js"',
+               f'import {{ initSync, parley_function_table }} from "./{final["glue"]}"')
+# wasm-bindgen no longer exports the function table the loader reads from the
+# instance's exports; the app hands it over (client/src/ui/lazy.rs).
+link = rewrite(link, "= initSync(undefined, undefined);",
+               "= { ...initSync(undefined, undefined), "
+               "__indirect_function_table: parley_function_table() };")
+for m in modules:
+    link = rewrite(link, f'"./{m}"', f'"./{final[m]}"')
+if re.search(r'"\./(?!' + re.escape(NAME) + r"-)[^\"]+\.(?:wasm|js)\"", link):
+    fail("the split loader references a file this script did not rename")
+
+outputs = {"glue": glue.encode(), "link": link.encode()}
+for key, path in built.items():
+    if key not in outputs:
+        with open(path, "rb") as fh:
+            outputs[key] = fh.read()
+for key, data in outputs.items():
+    with open(os.path.join(staging, final[key]), "wb") as out:
+        out.write(data)
+
+# For postbuild.py: the loader, and what the first screen fetches before
+# anything else (the split modules come when their screen opens).
+with open(os.path.join(staging, ".parley-app.json"), "w", encoding="utf-8") as f:
+    json.dump({"glue": final["glue"], "main": final["main"], "link": final["link"]}, f)
+sizes = ", ".join(f"{final[k]} {len(v):,} B" for k, v in sorted(outputs.items(), key=lambda kv: -len(kv[1]))[:4])
+print(f"build_app: {len(modules)} split module(s) and chunks; largest: {sizes}")

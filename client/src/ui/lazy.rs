@@ -1,0 +1,218 @@
+//! Screens a session rarely opens, kept out of the first download (ADR 0031).
+//!
+//! Each `#[wasm_split(module, …)]` function is a split point: the build's
+//! `wasm-split-cli` step (client/pwa/build_app.py) moves the code that only
+//! these functions reach into that module's own wasm file, fetched the first
+//! time one of its screens opens (the service worker precaches it later).
+//! Natively, and for `cargo check`, the call is direct.
+//!
+//! `fallible`: a module that cannot be fetched (offline before the service
+//! worker cached it) is an error on screen with a retry, never an abort of
+//! the whole app.
+
+use leptos::prelude::*;
+use leptos::wasm_split::{SplitLoaderError, wasm_split};
+use parley_shared::engine::pairing::Purpose;
+use parley_shared::group::RoomId;
+use parley_shared::protocol::ws::DeviceId;
+use parley_shared::time::Millis;
+
+use super::attach::Pending;
+use super::{
+    Nav, Put as _, Screen, attach, chat, focus_heading, invite, join, new_room, onboarding,
+    room_members, settings,
+};
+use crate::files::Outgoing;
+use crate::room_view::RoomDetail;
+use crate::tr;
+use crate::view::ContactView;
+
+/// A screen's module could not be fetched.
+pub(crate) struct Unavailable;
+
+impl From<SplitLoaderError> for Unavailable {
+    fn from(_: SplitLoaderError) -> Self {
+        Unavailable
+    }
+}
+
+#[wasm_split(settings, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn settings_view() -> Result<AnyView, Unavailable> {
+    Ok(view! { <settings::Settings/> }.into_any())
+}
+
+#[wasm_split(onboarding, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn onboarding_view() -> Result<AnyView, Unavailable> {
+    Ok(view! { <onboarding::Onboarding/> }.into_any())
+}
+
+#[wasm_split(new_room, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn new_room_view() -> Result<AnyView, Unavailable> {
+    Ok(view! { <new_room::NewRoom/> }.into_any())
+}
+
+// Showing a code and entering one are two halves of one exchange: one module.
+#[wasm_split(pairing, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn invite_view(purpose: Purpose) -> Result<AnyView, Unavailable> {
+    Ok(view! { <invite::InviteScreen purpose=purpose/> }.into_any())
+}
+
+#[wasm_split(pairing, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn join_view(link: Option<String>, purpose: Purpose) -> Result<AnyView, Unavailable> {
+    Ok(view! { <join::JoinScreen link=link purpose=purpose/> }.into_any())
+}
+
+// Parts of a screen that few visits open: the attach step (with the image
+// editor), a conversation's safety number (QR code and scanner), a room's
+// members and administration.
+#[wasm_split(attach, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn attach_sheet(
+    pending: Pending,
+    ttl: RwSignal<Millis>,
+    delete_after: RwSignal<bool>,
+    on_send: Callback<Outgoing>,
+    composer: NodeRef<leptos::html::Textarea>,
+) -> Result<AnyView, Unavailable> {
+    Ok(view! {
+        <attach::AttachSheet pending=pending ttl=ttl delete_after=delete_after on_send=on_send composer=composer/>
+    }
+    .into_any())
+}
+
+#[wasm_split(safety, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn safety_view(
+    peer: DeviceId,
+    contact: RwSignal<Option<ContactView>>,
+) -> Result<AnyView, Unavailable> {
+    Ok(view! { <chat::Safety peer=peer contact=contact/> }.into_any())
+}
+
+#[wasm_split(members, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn members_view(
+    room: RoomId,
+    detail: Memo<Option<RoomDetail>>,
+    error: RwSignal<Option<String>>,
+) -> Result<AnyView, Unavailable> {
+    Ok(view! { <room_members::Members room=room detail=detail error=error/> }.into_any())
+}
+
+/// A screen that lives in its own module.
+#[derive(Clone)]
+pub(crate) enum Lazy {
+    Settings,
+    Onboarding,
+    NewRoom,
+    Invite(Purpose),
+    Join(Option<String>, Purpose),
+}
+
+async fn open(which: Lazy) -> Result<AnyView, Unavailable> {
+    match which {
+        Lazy::Settings => settings_view().await,
+        Lazy::Onboarding => onboarding_view().await,
+        Lazy::NewRoom => new_room_view().await,
+        Lazy::Invite(purpose) => invite_view(purpose).await,
+        Lazy::Join(link, purpose) => join_view(link, purpose).await,
+    }
+}
+
+/// The screen once its module is here: the start screen while it loads, and
+/// a message with a retry if it cannot be fetched.
+pub(crate) fn screen(which: Lazy) -> AnyView {
+    let attempt = RwSignal::new(0_u32);
+    let load = move || {
+        attempt.track();
+        let which = which.clone();
+        // Without an identity there is no conversation list to go back to.
+        let can_go_back = !matches!(which, Lazy::Onboarding);
+        Suspend::new(async move {
+            let shown = match open(which).await {
+                Ok(view) => view,
+                Err(Unavailable) => unavailable(attempt, can_go_back),
+            };
+            // The fallback had the focus; the screen's heading takes it.
+            focus_heading();
+            shown
+        })
+    };
+    view! { <Suspense fallback=|| view! { <super::Start/> }>{load}</Suspense> }.into_any()
+}
+
+/// A part of a screen in its own module.
+#[derive(Clone)]
+pub(crate) enum Part {
+    Attach {
+        pending: Pending,
+        ttl: RwSignal<Millis>,
+        delete_after: RwSignal<bool>,
+        on_send: Callback<Outgoing>,
+        composer: NodeRef<leptos::html::Textarea>,
+    },
+    Safety(DeviceId, RwSignal<Option<ContactView>>),
+    Members(RoomId, Memo<Option<RoomDetail>>, RwSignal<Option<String>>),
+}
+
+async fn open_part(which: Part) -> Result<AnyView, Unavailable> {
+    match which {
+        Part::Attach {
+            pending,
+            ttl,
+            delete_after,
+            on_send,
+            composer,
+        } => attach_sheet(pending, ttl, delete_after, on_send, composer).await,
+        Part::Safety(peer, contact) => safety_view(peer, contact).await,
+        Part::Members(room, detail, error) => members_view(room, detail, error).await,
+    }
+}
+
+/// The part once its module is here: a short status while it loads, and a
+/// message with a retry if it cannot be fetched.
+pub(crate) fn part(which: Part) -> AnyView {
+    let attempt = RwSignal::new(0_u32);
+    let load = move || {
+        attempt.track();
+        let which = which.clone();
+        Suspend::new(async move {
+            match open_part(which).await {
+                Ok(view) => view,
+                Err(Unavailable) => view! {
+                    <p class="error" role="alert">
+                        {move || tr!("part-unavailable")} " "
+                        <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || tr!("screen-retry")}</button>
+                    </p>
+                }
+                .into_any(),
+            }
+        })
+    };
+    let loading = || view! { <p class="hint" role="status">{move || tr!("part-loading")}</p> };
+    view! { <Suspense fallback=loading>{load}</Suspense> }.into_any()
+}
+
+fn unavailable(attempt: RwSignal<u32>, can_go_back: bool) -> AnyView {
+    let nav = expect_context::<Nav>();
+    view! {
+        <main class="start" data-screen="unavailable">
+            <h1>{move || tr!("screen-unavailable")}</h1>
+            <p role="alert">{move || tr!("screen-unavailable-detail")}</p>
+            <div class="actions">
+                <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || tr!("screen-retry")}</button>
+                <Show when=move || can_go_back>
+                    <button type="button" on:click=move |_| nav.put(Screen::Home)>{move || tr!("back")}</button>
+                </Show>
+            </div>
+        </main>
+    }
+    .into_any()
+}
+
+/// The app's function table, for the split modules' loader: the modules
+/// call into the app through it. `wasm-split-cli`'s loader reads the
+/// `__indirect_function_table` export, which wasm-bindgen (since 0.2.126 or
+/// so) removes; build_app.py points the loader here instead.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn parley_function_table() -> wasm_bindgen::JsValue {
+    wasm_bindgen::function_table()
+}
