@@ -25,10 +25,11 @@ relay-degraded = Relay is up but not ready: { $reason }
 relay-degraded-unknown = unknown
 relay-unreachable = Relay unreachable; retrying
 screen-unavailable = This screen could not be loaded
-screen-unavailable-detail = Parley loads it the first time it is opened, and the relay could not be reached. Check the connection and try again.
+screen-unavailable-detail = Parley loads it the first time it is opened, and it could not be fetched. Check the connection and try again; if Parley was updated meanwhile, reload the page.
 screen-retry = Try again
 part-loading = Loading…
-part-unavailable = This could not be loaded; check the connection.
+part-unavailable = This could not be loaded; check the connection, or reload the page if Parley was updated.
+part-dismiss = Put the file aside
 
 ## Lengths of time
 

@@ -69,6 +69,11 @@ run(["wasm-split-cli", linked, split_dir, "--out-name", NAME])
 run(["wasm-bindgen", "--target=web", f"--out-dir={bindgen_dir}", f"--out-name={NAME}",
      "--no-typescript", os.path.join(split_dir, f"{NAME}.wasm")])
 
+extra = sorted(set(os.listdir(bindgen_dir)) - {f"{NAME}.js", f"{NAME}_bg.wasm"})
+if extra:
+    # e.g. `snippets/` for inline JS: it would have to ship and be renamed too.
+    fail(f"wasm-bindgen wrote files this script does not ship: {extra}")
+
 LINK = "__wasm_split.js"
 modules = sorted(n for n in os.listdir(split_dir) if n.endswith(".wasm") and n != f"{NAME}.wasm")
 if not modules:
@@ -124,8 +129,10 @@ link = rewrite(link, "= initSync(undefined, undefined);",
                "__indirect_function_table: parley_function_table() };")
 for m in modules:
     link = rewrite(link, f'"./{m}"', f'"./{final[m]}"')
-if re.search(r'"\./(?!' + re.escape(NAME) + r"-)[^\"]+\.(?:wasm|js)\"", link):
-    fail("the split loader references a file this script did not rename")
+for text, what in ((link, "the split loader"), (glue, "the glue")):
+    # (The wasm's own import module name stays as a key of the glue's imports.)
+    if re.search(r'["\']\./(?!' + re.escape(NAME) + r"-)[^\"']+\.(?:wasm|js)[\"'](?!\s*:)", text):
+        fail(f"{what} references a file this script did not rename")
 
 outputs = {"glue": glue.encode(), "link": link.encode()}
 for key, path in built.items():

@@ -56,6 +56,8 @@ loader = (
     f'<link rel="preload" as="fetch" type="application/wasm" href="/{app["main"]}" '
     f'integrity="{sri(app["main"])}" crossorigin="anonymous">'
 )
+# trunk leaves the skipped `rel="rust"` link in; browsers need nothing of it.
+html = re.sub(r"<link\b[^>]*\bdata-trunk-skip\b[^>]*>", "", html)
 if "</head>" not in html:
     sys.exit("postbuild.py: index.html has no </head>")
 html = html.replace("</head>", loader + "</head>", 1)

@@ -8,20 +8,46 @@ const PREFIX = "parley-shell-";
 // Never served from cache: live API, signed blob URLs, operational endpoints.
 const NETWORK_ONLY = /^\/(api|blobs|healthz|readyz|metrics)(\/|$)/;
 
+// When a version was installed, kept in its own cache.
+const INSTALLED = "/__parley-installed";
+
 self.addEventListener("install", (event) => {
   // A fresh install (no previous version) takes over at once; an update waits
   // until the page asks, so one page never mixes two versions.
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL);
+    await cache.put(INSTALLED, new Response(String(Date.now())));
+  })());
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
+    // A page still running the version before (another tab) fetches that
+    // version's screens when they first open (ADR 0031), which the relay no
+    // longer has: the newest earlier version stays, older ones go.
+    const earlier = [];
     for (const name of await caches.keys()) {
-      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+      if (!name.startsWith(PREFIX) || name === CACHE) continue;
+      const stamp = await (await caches.open(name)).match(INSTALLED);
+      earlier.push({ name, at: stamp ? Number(await stamp.text()) || 0 : 0 });
     }
+    earlier.sort((a, b) => b.at - a.at);
+    for (const { name } of earlier.slice(1)) await caches.delete(name);
     await self.clients.claim();
   })());
 });
+
+// A file of the version before, for a page still running it: every name
+// that differs between versions carries its content hash.
+async function fromEarlier(request) {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith(PREFIX) || name === CACHE) continue;
+    const hit = await (await caches.open(name)).match(request);
+    if (hit) return hit;
+  }
+  return undefined;
+}
 
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "skip-waiting") self.skipWaiting();
@@ -41,7 +67,7 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   event.respondWith((async () => {
-    const cached = await caches.match(request, { cacheName: CACHE });
+    const cached = await caches.match(request, { cacheName: CACHE }) || await fromEarlier(request);
     return cached || fetch(request);
   })());
 });

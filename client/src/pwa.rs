@@ -36,6 +36,13 @@ pub(crate) fn register_service_worker(update_ready: RwSignal<bool>) {
         if reg.waiting().is_some() && has_controller {
             update_ready.set(true);
         }
+        if has_controller {
+            // Another tab took the update: this page runs the version before
+            // and is offered the reload (`activate_update` replaces this).
+            let on_change = Closure::<dyn FnMut()>::new(move || update_ready.set(true));
+            sw.set_oncontrollerchange(Some(on_change.as_ref().unchecked_ref()));
+            on_change.forget();
+        }
         let reg2 = reg.clone();
         let on_update = Closure::<dyn FnMut()>::new(move || {
             let Some(installing) = reg2.installing() else {
@@ -73,8 +80,14 @@ pub(crate) fn activate_update() {
         let Ok(reg) = reg.dyn_into::<ServiceWorkerRegistration>() else {
             return;
         };
-        if let Some(waiting) = reg.waiting() {
-            post_skip_waiting(&waiting);
+        match reg.waiting() {
+            Some(waiting) => post_skip_waiting(&waiting),
+            // Another tab activated it already: the new version is in control.
+            None => {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            }
         }
     });
 }

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod group;
 pub mod media;
 pub mod protocol;
+pub mod sort;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

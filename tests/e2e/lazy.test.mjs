@@ -66,7 +66,7 @@ describe('lazily loaded modules', () => {
     await context.route(/-split_settings\.wasm$/, block);
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.waitForSelector('main[data-screen="unavailable"]', T);
-    assert.match(await page.getByRole('alert').first().textContent(), /could not be reached/);
+    assert.match(await page.getByRole('alert').first().textContent(), /could not be fetched/);
     // The app was not aborted: going back works, and so does the retry.
     await backHome(page);
     await page.getByRole('button', { name: 'Settings' }).click();

@@ -2,9 +2,10 @@
 // is installable (manifest + icons), registers its service worker, works
 // offline from the versioned shell cache, and updates cleanly.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { onboard } from './app.mjs';
 import { DIST, launchBrowser, startRelay, tempDir, watchPage } from './harness.mjs';
 
 describe('PWA shell', () => {
@@ -137,12 +138,63 @@ describe('PWA shell', () => {
       caches: await caches.keys(),
       controller: navigator.serviceWorker.controller?.scriptURL,
     }));
-    assert.deepEqual(after.caches, [`parley-shell-${newBuild}`], 'old shell cache removed');
+    // The version before stays cached for pages still running it (ADR 0031).
+    assert.deepEqual(after.caches.sort(), [`parley-shell-${newBuild}`, `parley-shell-${oldBuild}`].sort());
     assert.equal(after.controller, relay.base + '/sw.js');
     // Going offline shows the expected fetch failures; nothing else may be logged.
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(p));
     assert.deepEqual(unexpected, [], unexpected.join('\n'));
     await context.close();
+  });
+
+  test('a page left on the version before still opens its screens after another tab updated', async () => {
+    // Its own relay and copy of the build: the "new version" here drops a module.
+    const own = path.join(tempDir('dist-'), 'dist');
+    cpSync(DIST, own, { recursive: true });
+    const r = await startRelay({ staticDir: own });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(r.base + '/');
+      await onboard(page, 'Old tab', null, false);
+      await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 20_000 });
+      // Precached once the worker is active: every module of this version.
+      const swPath = path.join(own, 'sw.js');
+      const sw = readFileSync(swPath, 'utf8');
+      const oldBuild = sw.match(/BUILD_ID = "([0-9a-f]{16})"/)[1];
+      const settings = readdirSync(own).find((n) => /-split_settings\.wasm$/.test(n));
+      assert.ok(sw.includes(`"/${settings}"`), 'the settings module is precached');
+
+      // A new version names its modules anew: this one's settings module is
+      // gone from the relay and from the new worker's list.
+      for (const n of readdirSync(own)) if (n.startsWith(settings)) rmSync(path.join(own, n));
+      const next = sw.replace(oldBuild, 'feedfacecafebeef')
+        .replace(`"/${settings}", `, '').replace(`, "/${settings}"`, '');
+      assert.ok(!next.includes(settings));
+      writeFileSync(swPath, next);
+      await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+      await page.waitForSelector('.update button', { timeout: 20_000 });
+      // Another tab takes the update: the waiting worker activates and now
+      // controls this page too, which still runs the version before.
+      await page.evaluate(async () => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        reg.waiting.postMessage({ type: 'skip-waiting' });
+      });
+      await page.waitForFunction(async () => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        return !reg.waiting && reg.active?.state === 'activated' && (await caches.keys()).includes('parley-shell-feedfacecafebeef');
+      }, null, { timeout: 20_000 });
+
+      // Its Settings module comes from the version before's cache.
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.waitForSelector('main[data-screen="settings"] h1', { timeout: 20_000 });
+      // The reload the banner offers brings this page to the new version.
+      await Promise.all([page.waitForEvent('load'), page.click('.update button')]);
+      await page.waitForSelector('main[data-screen="home"]', { timeout: 20_000 });
+    } finally {
+      await context.close();
+      await r.stop();
+    }
   });
 
   test('the file worker starts under the CSP, and a failed load reaches the page at once', async () => {

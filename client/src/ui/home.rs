@@ -129,7 +129,7 @@ pub(super) fn ConversationList() -> impl IntoView {
             .map(|r| (r.at, Item::Contact(r)))
             .chain(rooms.get().into_iter().map(|r| (r.at, Item::Room(r))))
             .collect();
-        v.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        parley_shared::sort::sort_by_key(&mut v, |(at, _)| std::cmp::Reverse(*at));
         v.into_iter().map(|(_, i)| i).collect::<Vec<_>>()
     });
     let me = runtime::read(|e| e.name().to_owned()).unwrap_or_default();

@@ -123,8 +123,9 @@ pub(crate) fn screen(which: Lazy) -> AnyView {
     let load = move || {
         attempt.track();
         let which = which.clone();
-        // Without an identity there is no conversation list to go back to.
-        let can_go_back = !matches!(which, Lazy::Onboarding);
+        // Without an identity there is no conversation list to go back to,
+        // and a new device being linked must finish linking first.
+        let can_go_back = !matches!(which, Lazy::Onboarding | Lazy::Invite(Purpose::Link));
         Suspend::new(async move {
             let shown = match open(which).await {
                 Ok(view) => view,
@@ -173,6 +174,11 @@ pub(crate) fn part(which: Part) -> AnyView {
     let load = move || {
         attempt.track();
         let which = which.clone();
+        // A file that cannot be attached now can be put aside.
+        let pending = match &which {
+            Part::Attach { pending, .. } => Some(*pending),
+            _ => None,
+        };
         Suspend::new(async move {
             match open_part(which).await {
                 Ok(view) => view,
@@ -180,6 +186,10 @@ pub(crate) fn part(which: Part) -> AnyView {
                     <p class="error" role="alert">
                         {move || tr!("part-unavailable")} " "
                         <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || tr!("screen-retry")}</button>
+                        {pending.map(|p| view! {
+                            " "
+                            <button type="button" on:click=move |_| p.set(None)>{move || tr!("part-dismiss")}</button>
+                        })}
                     </p>
                 }
                 .into_any(),
@@ -209,8 +219,8 @@ fn unavailable(attempt: RwSignal<u32>, can_go_back: bool) -> AnyView {
 
 /// The app's function table, for the split modules' loader: the modules
 /// call into the app through it. `wasm-split-cli`'s loader reads the
-/// `__indirect_function_table` export, which wasm-bindgen (since 0.2.126 or
-/// so) removes; build_app.py points the loader here instead.
+/// `__indirect_function_table` export, which wasm-bindgen 0.2.130 removes;
+/// build_app.py points the loader here instead.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn parley_function_table() -> wasm_bindgen::JsValue {

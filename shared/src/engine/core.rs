@@ -150,7 +150,7 @@ impl Engine {
     /// Contacts, most recent conversation first.
     pub fn contacts(&self) -> Vec<&Contact> {
         let mut v: Vec<&Contact> = self.contacts.values().collect();
-        v.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
+        crate::sort::sort_by_key(&mut v, |c| std::cmp::Reverse(c.last_activity));
         v
     }
 

@@ -219,7 +219,7 @@ impl Engine {
         let identity = IdentityKeyPair::from_bytes(&account.identity)
             .map_err(|e| EngineError::Corrupt(e.to_string()))?;
         for h in history.values_mut() {
-            h.sort_by_key(|m| m.seq);
+            crate::sort::sort_by_key(h, |m| m.seq);
         }
         let linking = linking && own.is_none();
         history.retain(|d, _| contacts.contains_key(d));
@@ -270,7 +270,7 @@ impl Engine {
                     }
                 }
                 for r in rooms.values_mut() {
-                    r.history.sort_by_key(|m| m.seq);
+                    crate::sort::sort_by_key(&mut r.history, |m| m.seq);
                 }
                 rooms
             },

@@ -59,7 +59,7 @@ impl Engine {
         }
         // One order for pairwise and room envelopes: a sender key goes
         // before the room message that needs it.
-        frames.sort_by_key(|(seq, _)| *seq);
+        crate::sort::sort_by_key(&mut frames, |(seq, _)| *seq);
         for (_, f) in frames {
             self.effects.push_back(Effect::Send(f));
         }

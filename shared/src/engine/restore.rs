@@ -299,7 +299,7 @@ impl Engine {
                 self.save_peer(&dev);
             }
             let mut history = c.history.clone();
-            history.sort_by_key(|m| m.seq);
+            crate::sort::sort_by_key(&mut history, |m| m.seq);
             for m in &history {
                 self.next_seq = self.next_seq.max(m.seq.saturating_add(1));
                 self.pending.push(put(key::message(&dev, m.seq), m));

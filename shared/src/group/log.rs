@@ -209,7 +209,7 @@ impl RoomLog {
         now: UnixMs,
     ) -> Result<SignedChange, GroupError> {
         let mut heads: Vec<(u64, ChangeHash)> = self.heads();
-        heads.sort_by(|a, b| b.cmp(a));
+        crate::sort::sort_by(&mut heads, |a, b| b.cmp(a));
         heads.truncate(MAX_PARENTS);
         let seq = heads.iter().map(|(s, _)| s + 1).max().unwrap_or(1);
         ChangeBody {
@@ -351,6 +351,7 @@ impl RoomLog {
 
     fn ordered(&self) -> Vec<(ChangeHash, &SignedChange, &ChangeBody)> {
         let mut v: Vec<_> = self.changes.iter().map(|(h, (s, b))| (*h, s, b)).collect();
+        // The standard sort here: this runs for every change a room applies.
         v.sort_by_key(|(h, _, b)| (b.seq, *h));
         v
     }

@@ -197,7 +197,7 @@ impl Room {
             .map(|k| (k.order(), k.id()))
             .collect();
         if mine.len() > KEYS_PER_DEVICE {
-            mine.sort();
+            crate::sort::sort(&mut mine);
             for (_, id) in mine.iter().take(mine.len() - KEYS_PER_DEVICE) {
                 self.inbound.remove(id);
             }

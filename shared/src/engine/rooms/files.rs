@@ -37,7 +37,7 @@ impl Engine {
             .flatten()
             .filter(|d| *d != me)
             .collect();
-        v.sort();
+        crate::sort::sort(&mut v);
         v.dedup();
         Ok(v)
     }

@@ -145,14 +145,14 @@ impl Engine {
                     .map(|o| SafetyNumber::for_accounts(o, &m.account).grouped()),
             })
             .collect();
-        v.sort_by(|x, y| (!x.admin, &x.name).cmp(&(!y.admin, &y.name)));
+        crate::sort::sort_by(&mut v, |x, y| (!x.admin, &x.name).cmp(&(!y.admin, &y.name)));
         v
     }
 
     /// The rooms this device is in, most recent first.
     pub fn rooms(&self) -> Vec<(&RoomId, &RoomEntry)> {
         let mut v: Vec<_> = self.rooms.iter().collect();
-        v.sort_by_key(|(_, r)| std::cmp::Reverse(r.last_activity));
+        crate::sort::sort_by_key(&mut v, |(_, r)| std::cmp::Reverse(r.last_activity));
         v
     }
 
