@@ -164,6 +164,12 @@ describe('group rooms', () => {
     const file = path.join(relay.dir, 'plan.bin');
     writeFileSync(file, data);
     await alice.page.getByLabel('Attach a file').setInputFiles(file);
+    // The attach step, as in a conversation: the lifetime, then Send.
+    const sheet = alice.page.getByRole('dialog', { name: 'Send a file' });
+    await sheet.waitFor(T);
+    assert.equal(await sheet.getByLabel('File lifetime').inputValue(), '86400000', 'a day by default');
+    await sheet.getByRole('button', { name: 'Send file' }).click();
+    await sheet.waitFor({ state: 'hidden', ...T });
     await alice.page.locator('.msg.out.file', { hasText: 'plan.bin' }).waitFor(T);
     assert.equal(blobs().length, 1, 'one object for both members');
     for (const u of [bob, carol]) {
@@ -180,6 +186,18 @@ describe('group rooms', () => {
     }
     // The last member device to download took the object with it.
     await waitFor(() => blobs().length === 0, 'the object is deleted once both downloaded');
+
+    // Dropped on the room, a file takes the same step; Cancel sends nothing.
+    await alice.page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped'], 'dropped.txt', { type: 'text/plain' }));
+      document.querySelector('main[data-screen="room"]')
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    await sheet.getByText('dropped.txt').waitFor(T);
+    await sheet.getByRole('button', { name: 'Cancel' }).click();
+    await sheet.waitFor({ state: 'hidden', ...T });
+    assert.equal(await alice.page.locator('.msg.out.file', { hasText: 'dropped.txt' }).count(), 0);
   });
 
   test('a removed member is told, and nothing sent after enters her stored state', async () => {

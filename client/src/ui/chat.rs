@@ -395,10 +395,6 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
     let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
     // A chosen, dropped or pasted file waits in the attach sheet.
     let pending: Pending = RwSignal::new_local(None);
-    // Once a file was picked, the attach sheet stays on the page.
-    let sheet_wanted = Memo::new(move |was: Option<&bool>| {
-        was.copied().unwrap_or(false) || pending.with(Option::is_some)
-    });
     let composer = NodeRef::<leptos::html::Textarea>::new();
     let delete_after = RwSignal::new(true);
     let send_file = move |out: crate::files::Outgoing| {
@@ -549,17 +545,7 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                     on:keydown=on_key on:paste=on_paste disabled=move || blocked.get()></textarea>
                 <button type="submit" class="primary" disabled=move || blocked.get()>{move || tr!("chat-send")}</button>
             </form>
-            // The sheet's code (and the image editor's) comes with the first
-            // file picked, and then stays.
-            <Show when=move || sheet_wanted.get()>
-                {lazy::part(lazy::Part::Attach {
-                    pending,
-                    ttl: file_ttl,
-                    delete_after,
-                    on_send: Callback::new(send_file),
-                    composer,
-                })}
-            </Show>
+            {lazy::attach_step(pending, file_ttl, delete_after, Callback::new(send_file), composer)}
         </main>
     }
 }

@@ -167,6 +167,26 @@ async fn open_part(which: Part) -> Result<AnyView, Unavailable> {
     }
 }
 
+/// The attach step of a conversation or a room: its module comes with the
+/// first file picked, and the sheet then stays on the page.
+pub(crate) fn attach_step(
+    pending: Pending,
+    ttl: RwSignal<Millis>,
+    delete_after: RwSignal<bool>,
+    on_send: Callback<Outgoing>,
+    composer: NodeRef<leptos::html::Textarea>,
+) -> AnyView {
+    let wanted = Memo::new(move |was: Option<&bool>| {
+        was.copied().unwrap_or(false) || pending.with(Option::is_some)
+    });
+    view! {
+        <Show when=move || wanted.get()>
+            {part(Part::Attach { pending, ttl, delete_after, on_send, composer })}
+        </Show>
+    }
+    .into_any()
+}
+
 /// The part once its module is here: a short status while it loads, and a
 /// message with a retry if it cannot be fetched.
 pub(crate) fn part(which: Part) -> AnyView {

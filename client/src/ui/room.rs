@@ -12,6 +12,7 @@ use parley_shared::engine::rooms::messages::{MAX_ROOM_TEXT, RoomBody, RoomMessag
 use parley_shared::group::RoomId;
 use parley_shared::time::UnixMs;
 
+use super::attach::{DEFAULT_FILE_TTL, Pending};
 use super::chat::page_visible;
 use super::file::ProgressBar;
 use super::lazy;
@@ -210,34 +211,68 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
     };
     let upload = RwSignal::new(None::<crate::files::Progress>);
     let uploading = RwSignal::new(false);
-    // A file goes once, encrypted, for every member device; it is kept
-    // until it is downloaded by all or a day passes (or the room ends).
-    let on_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|l| l.get(0)) else {
-            return;
-        };
-        input.set_value("");
+    // As in a conversation, a file goes through the attach step (preview,
+    // image editor, lifetime).
+    let file_ttl = RwSignal::new(DEFAULT_FILE_TTL);
+    let delete_after = RwSignal::new(true);
+    let pending: Pending = RwSignal::new_local(None);
+    let composer = NodeRef::<leptos::html::Textarea>::new();
+    // A file goes once, encrypted, for every member device; it is kept for
+    // the lifetime chosen (never past the room's end), or until every member
+    // device downloaded it when that is ticked.
+    let send_file = move |out: crate::files::Outgoing| {
         let devices = match runtime::read(|e| e.room_file_devices(&room)) {
             Some(Ok(d)) => d,
             Some(Err(e)) => return error.put(Some(e.text())),
             None => return,
         };
-        let day = parley_shared::time::Millis::from_secs(86_400);
-        let ttl = runtime::read(|e| e.room_file_ttl(&room, day, api::now())).unwrap_or(day);
+        let wanted = file_ttl.get_untracked();
+        let ttl = runtime::read(|e| e.room_file_ttl(&room, wanted, api::now())).unwrap_or(wanted);
+        let delete_after = delete_after.get_untracked();
         uploading.put(true);
         error.put(None);
         spawn_local(async move {
             let to = parley_shared::engine::transfer::FileTo::Room(room, devices);
-            if let Err(e) = crate::files::send(to, file.into(), ttl, true, upload).await {
+            if let Err(e) = crate::files::send(to, out, ttl, delete_after, upload).await {
                 error.put(Some(e.text()));
             }
             upload.put(None);
             uploading.put(false);
         });
     };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|l| l.get(0)) {
+            pending.set(Some(file));
+        }
+        input.set_value("");
+    };
+    // Dropped on the room or pasted into the message box: the same step.
+    let take = move |file: Option<web_sys::File>| {
+        if let Some(f) = file.filter(|_| joined() && !uploading.get_untracked()) {
+            pending.set(Some(f));
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let file = ev
+            .clipboard_data()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0));
+        if file.is_some() {
+            ev.prevent_default();
+            take(file);
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        take(
+            ev.data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|l| l.get(0)),
+        );
+    };
     view! {
-        <main class="chat room" data-screen="room">
+        <main class="chat room" data-screen="room" on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
             <header class="bar">
                 <BackButton/>
                 <div class="title">
@@ -294,8 +329,8 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
                     <input type="file" class="sr-only" aria-label=move || tr!("chat-attach") on:change=on_file
                         disabled=move || !joined() || uploading.get()/>
                 </label>
-                <textarea aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
-                    prop:value=move || draft.get() on:input=on_input
+                <textarea node_ref=composer aria-label=move || tr!("chat-message") placeholder=move || tr!("chat-placeholder") rows="1"
+                    prop:value=move || draft.get() on:input=on_input on:paste=on_paste
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         if ev.key() == "Enter" && !ev.shift_key() {
                             ev.prevent_default();
@@ -305,6 +340,7 @@ pub(super) fn RoomScreen(room: RoomId) -> impl IntoView {
                     disabled=move || !joined()></textarea>
                 <button type="submit" class="primary" disabled=move || !joined()>{move || tr!("chat-send")}</button>
             </form>
+            {lazy::attach_step(pending, file_ttl, delete_after, Callback::new(send_file), composer)}
         </main>
     }
 }
