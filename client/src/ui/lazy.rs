@@ -117,26 +117,53 @@ async fn open(which: Lazy) -> Result<AnyView, Unavailable> {
 }
 
 /// The screen once its module is here: the start screen while it loads, and
-/// a message with a retry if it cannot be fetched.
+/// a message with a retry if it cannot be fetched. Its heading then takes
+/// the focus from the start screen's.
 pub(crate) fn screen(which: Lazy) -> AnyView {
+    loaded(
+        which,
+        open,
+        || view! { <super::Start/> }.into_any(),
+        // Without an identity there is no conversation list to go back to,
+        // and a new device being linked must finish linking first.
+        |attempt, which| {
+            unavailable(
+                attempt,
+                !matches!(which, Lazy::Onboarding | Lazy::Invite(Purpose::Link)),
+            )
+        },
+        focus_heading,
+    )
+}
+
+/// Shows `open(which)` once its module is here: `fallback` while it loads,
+/// `failed` (with a retry that tracks `attempt`) if it cannot be fetched,
+/// then runs `after`.
+fn loaded<W, Fut>(
+    which: W,
+    open: fn(W) -> Fut,
+    fallback: fn() -> AnyView,
+    failed: fn(RwSignal<u32>, &W) -> AnyView,
+    after: fn(),
+) -> AnyView
+where
+    W: Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<AnyView, Unavailable>> + Send + 'static,
+{
     let attempt = RwSignal::new(0_u32);
     let load = move || {
         attempt.track();
         let which = which.clone();
-        // Without an identity there is no conversation list to go back to,
-        // and a new device being linked must finish linking first.
-        let can_go_back = !matches!(which, Lazy::Onboarding | Lazy::Invite(Purpose::Link));
         Suspend::new(async move {
-            let shown = match open(which).await {
+            let shown = match open(which.clone()).await {
                 Ok(view) => view,
-                Err(Unavailable) => unavailable(attempt, can_go_back),
+                Err(Unavailable) => failed(attempt, &which),
             };
-            // The fallback had the focus; the screen's heading takes it.
-            focus_heading();
+            after();
             shown
         })
     };
-    view! { <Suspense fallback=|| view! { <super::Start/> }>{load}</Suspense> }.into_any()
+    view! { <Suspense fallback=fallback>{load}</Suspense> }.into_any()
 }
 
 /// A part of a screen in its own module.
@@ -190,34 +217,30 @@ pub(crate) fn attach_step(
 /// The part once its module is here: a short status while it loads, and a
 /// message with a retry if it cannot be fetched.
 pub(crate) fn part(which: Part) -> AnyView {
-    let attempt = RwSignal::new(0_u32);
-    let load = move || {
-        attempt.track();
-        let which = which.clone();
-        // A file that cannot be attached now can be put aside.
-        let pending = match &which {
-            Part::Attach { pending, .. } => Some(*pending),
-            _ => None,
-        };
-        Suspend::new(async move {
-            match open_part(which).await {
-                Ok(view) => view,
-                Err(Unavailable) => view! {
-                    <p class="error" role="alert">
-                        {move || tr!("part-unavailable")} " "
-                        <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || tr!("screen-retry")}</button>
-                        {pending.map(|p| view! {
-                            " "
-                            <button type="button" on:click=move |_| p.set(None)>{move || tr!("part-dismiss")}</button>
-                        })}
-                    </p>
-                }
-                .into_any(),
+    loaded(
+        which,
+        open_part,
+        || view! { <p class="hint" role="status">{move || tr!("part-loading")}</p> }.into_any(),
+        |attempt, which| {
+            // A file that cannot be attached now can be put aside.
+            let pending = match which {
+                Part::Attach { pending, .. } => Some(*pending),
+                _ => None,
+            };
+            view! {
+                <p class="error" role="alert">
+                    {move || tr!("part-unavailable")} " "
+                    <button type="button" on:click=move |_| attempt.update(|n| *n += 1)>{move || tr!("screen-retry")}</button>
+                    {pending.map(|p| view! {
+                        " "
+                        <button type="button" on:click=move |_| p.set(None)>{move || tr!("part-dismiss")}</button>
+                    })}
+                </p>
             }
-        })
-    };
-    let loading = || view! { <p class="hint" role="status">{move || tr!("part-loading")}</p> };
-    view! { <Suspense fallback=loading>{load}</Suspense> }.into_any()
+            .into_any()
+        },
+        || {},
+    )
 }
 
 fn unavailable(attempt: RwSignal<u32>, can_go_back: bool) -> AnyView {

@@ -89,13 +89,6 @@ impl Store {
         self.memberships.as_ref()?.get(device)
     }
 
-    /// Forgets remembered memberships: a caller found one that disagrees
-    /// with the database (a write this process did not make), so the next
-    /// check reads it again instead of refusing sends for good.
-    pub fn forget_memberships(&self) {
-        self.memberships_changed();
-    }
-
     /// Which account's list `device` is in, and that list's counter. One
     /// indexed read, or none when remembered.
     pub fn membership(&self, device: &[u8]) -> Result<Membership, StoreError> {

@@ -125,8 +125,10 @@ impl Store {
     }
 
     /// Called after committing a write that can change which list a device
-    /// is in or a list's counter.
-    fn memberships_changed(&self) {
+    /// is in or a list's counter, and by a caller that found a remembered
+    /// membership disagreeing with the database (a write this process did not
+    /// make): the next check reads it again instead of refusing sends for good.
+    pub(crate) fn memberships_changed(&self) {
         if let Some(cache) = &self.memberships {
             cache.invalidate();
         }

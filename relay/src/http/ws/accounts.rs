@@ -44,7 +44,7 @@ pub(super) async fn check_list(
         // write made elsewhere outdated (ADR 0030): forget what this node
         // remembers, so the sender's resend is checked against the database.
         _ => {
-            state.store.forget_memberships();
+            state.store.memberships_changed();
             None
         }
     };
