@@ -8,7 +8,7 @@ import { backHome, onboard, PHONE } from './app.mjs';
 import { launchBrowser, startRelay, watchPage } from './harness.mjs';
 
 const T = { timeout: 20_000 };
-const MODULES = ['onboarding', 'settings', 'pairing', 'new_room', 'attach', 'safety', 'members'];
+const MODULES = ['onboarding', 'settings', 'pairing', 'new_room', 'conversation', 'attach', 'safety', 'members'];
 
 /** The split modules a page fetched, by name (`…-split_settings.wasm` → settings). */
 function splitModules(urls) {

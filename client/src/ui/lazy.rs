@@ -10,6 +10,9 @@
 //! worker cached it) is an error on screen with a retry, never an abort of
 //! the whole app.
 
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
 use leptos::prelude::*;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
 use parley_shared::engine::pairing::Purpose;
@@ -19,7 +22,7 @@ use parley_shared::time::Millis;
 
 use super::attach::Pending;
 use super::{
-    Nav, Put as _, Screen, attach, chat, focus_heading, invite, join, new_room, onboarding,
+    Nav, Put as _, Screen, attach, chat, focus_heading, invite, join, new_room, onboarding, room,
     room_members, settings,
 };
 use crate::files::Outgoing;
@@ -36,36 +39,49 @@ impl From<SplitLoaderError> for Unavailable {
     }
 }
 
-#[wasm_split(settings, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(settings, wasm_split_path = ::leptos::wasm_split, fallible, preload(settings_view_preload))]
 fn settings_view() -> Result<AnyView, Unavailable> {
     Ok(view! { <settings::Settings/> }.into_any())
 }
 
-#[wasm_split(onboarding, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(onboarding, wasm_split_path = ::leptos::wasm_split, fallible, preload(onboarding_view_preload))]
 fn onboarding_view() -> Result<AnyView, Unavailable> {
     Ok(view! { <onboarding::Onboarding/> }.into_any())
 }
 
-#[wasm_split(new_room, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(new_room, wasm_split_path = ::leptos::wasm_split, fallible, preload(new_room_view_preload))]
 fn new_room_view() -> Result<AnyView, Unavailable> {
     Ok(view! { <new_room::NewRoom/> }.into_any())
 }
 
 // Showing a code and entering one are two halves of one exchange: one module.
-#[wasm_split(pairing, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(pairing, wasm_split_path = ::leptos::wasm_split, fallible, preload(invite_view_preload))]
 fn invite_view(purpose: Purpose) -> Result<AnyView, Unavailable> {
     Ok(view! { <invite::InviteScreen purpose=purpose/> }.into_any())
 }
 
-#[wasm_split(pairing, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(pairing, wasm_split_path = ::leptos::wasm_split, fallible, preload(join_view_preload))]
 fn join_view(link: Option<String>, purpose: Purpose) -> Result<AnyView, Unavailable> {
     Ok(view! { <join::JoinScreen link=link purpose=purpose/> }.into_any())
+}
+
+// A conversation and a room: a returning visitor starts on the list, so
+// these come with the first one opened (from the service worker's cache
+// once it has precached them).
+#[wasm_split(conversation, wasm_split_path = ::leptos::wasm_split, fallible, preload(chat_view_preload))]
+fn chat_view(peer: DeviceId) -> Result<AnyView, Unavailable> {
+    Ok(view! { <chat::Chat peer=peer/> }.into_any())
+}
+
+#[wasm_split(conversation, wasm_split_path = ::leptos::wasm_split, fallible, preload(room_view_preload))]
+fn room_view(room: RoomId) -> Result<AnyView, Unavailable> {
+    Ok(view! { <room::RoomScreen room=room/> }.into_any())
 }
 
 // Parts of a screen that few visits open: the attach step (with the image
 // editor), a conversation's safety number (QR code and scanner), a room's
 // members and administration.
-#[wasm_split(attach, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(attach, wasm_split_path = ::leptos::wasm_split, fallible, preload(attach_sheet_preload))]
 fn attach_sheet(
     pending: Pending,
     ttl: RwSignal<Millis>,
@@ -79,7 +95,7 @@ fn attach_sheet(
     .into_any())
 }
 
-#[wasm_split(safety, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(safety, wasm_split_path = ::leptos::wasm_split, fallible, preload(safety_view_preload))]
 fn safety_view(
     peer: DeviceId,
     contact: RwSignal<Option<ContactView>>,
@@ -87,7 +103,7 @@ fn safety_view(
     Ok(view! { <chat::Safety peer=peer contact=contact/> }.into_any())
 }
 
-#[wasm_split(members, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(members, wasm_split_path = ::leptos::wasm_split, fallible, preload(members_view_preload))]
 fn members_view(
     room: RoomId,
     detail: Memo<Option<RoomDetail>>,
@@ -104,6 +120,21 @@ pub(crate) enum Lazy {
     NewRoom,
     Invite(Purpose),
     Join(Option<String>, Purpose),
+    Chat(DeviceId),
+    Room(RoomId),
+}
+
+async fn load(which: Lazy) -> Result<(), Unavailable> {
+    match which {
+        Lazy::Settings => settings_view_preload().await,
+        Lazy::Onboarding => onboarding_view_preload().await,
+        Lazy::NewRoom => new_room_view_preload().await,
+        Lazy::Invite(_) => invite_view_preload().await,
+        Lazy::Join(..) => join_view_preload().await,
+        Lazy::Chat(_) => chat_view_preload().await,
+        Lazy::Room(_) => room_view_preload().await,
+    }
+    .map_err(Unavailable::from)
 }
 
 async fn open(which: Lazy) -> Result<AnyView, Unavailable> {
@@ -113,6 +144,8 @@ async fn open(which: Lazy) -> Result<AnyView, Unavailable> {
         Lazy::NewRoom => new_room_view().await,
         Lazy::Invite(purpose) => invite_view(purpose).await,
         Lazy::Join(link, purpose) => join_view(link, purpose).await,
+        Lazy::Chat(peer) => chat_view(peer).await,
+        Lazy::Room(room) => room_view(room).await,
     }
 }
 
@@ -120,10 +153,19 @@ async fn open(which: Lazy) -> Result<AnyView, Unavailable> {
 /// a message with a retry if it cannot be fetched. Its heading then takes
 /// the focus from the start screen's.
 pub(crate) fn screen(which: Lazy) -> AnyView {
+    // A conversation opens beside the list on a wide screen: while it loads
+    // its pane stays empty rather than the whole window showing the start.
+    let fallback = match which {
+        Lazy::Chat(_) | Lazy::Room(_) => || {
+            view! { <main class="pick" data-screen="loading" aria-busy="true"></main> }.into_any()
+        },
+        _ => || view! { <super::Start/> }.into_any(),
+    };
     loaded(
         which,
+        load,
         open,
-        || view! { <super::Start/> }.into_any(),
+        fallback,
         // Without an identity there is no conversation list to go back to,
         // and a new device being linked must finish linking first.
         |attempt, which| {
@@ -136,34 +178,59 @@ pub(crate) fn screen(which: Lazy) -> AnyView {
     )
 }
 
-/// Shows `open(which)` once its module is here: `fallback` while it loads,
-/// `failed` (with a retry that tracks `attempt`) if it cannot be fetched,
-/// then runs `after`.
-fn loaded<W, Fut>(
+/// Shows `open(which)` once `load(which)` (its split function's preload)
+/// has fetched the module:
+/// `fallback` while it loads, `failed` (with a retry that tracks `attempt`)
+/// if it cannot be fetched, then runs `after`.
+///
+/// The screen is built here, in the page's reactive scope, not in the
+/// loading future: a view built inside an async task (a `Suspend`) is owned
+/// apart from the effects that render it, and a screen that navigates away
+/// from itself (a contact that reset its keys) then disposed its signals
+/// under its own still-running effects.
+fn loaded<W, Load, Open>(
     which: W,
-    open: fn(W) -> Fut,
+    load: fn(W) -> Load,
+    open: fn(W) -> Open,
     fallback: fn() -> AnyView,
     failed: fn(RwSignal<u32>, &W) -> AnyView,
     after: fn(),
 ) -> AnyView
 where
     W: Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<AnyView, Unavailable>> + Send + 'static,
+    Load: Future<Output = Result<(), Unavailable>> + 'static,
+    Open: Future<Output = Result<AnyView, Unavailable>> + 'static,
 {
     let attempt = RwSignal::new(0_u32);
-    let load = move || {
+    let ready = RwSignal::new(None::<bool>);
+    let first = which.clone();
+    Effect::new(move |_| {
         attempt.track();
-        let which = which.clone();
-        Suspend::new(async move {
-            let shown = match open(which.clone()).await {
-                Ok(view) => view,
-                Err(Unavailable) => failed(attempt, &which),
-            };
-            after();
-            shown
-        })
-    };
-    view! { <Suspense fallback=fallback>{load}</Suspense> }.into_any()
+        ready.set(None);
+        let fetched = load(first.clone());
+        // The screen may be gone by then: `try_set` on a disposed signal
+        // does nothing.
+        leptos::task::spawn_local(async move {
+            let _ = ready.try_set(Some(fetched.await.is_ok()));
+        });
+    });
+    (move || match ready.get() {
+        None => fallback(),
+        Some(false) => failed(attempt, &which),
+        Some(true) => {
+            // `load` awaited this split function's own loader (each has
+            // one), so the call completes when first polled.
+            let mut built = pin!(open(which.clone()));
+            match built.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(Ok(view)) => {
+                    after();
+                    view
+                }
+                _ => failed(attempt, &which),
+            }
+        }
+    })
+    .into_any()
 }
 
 /// A part of a screen in its own module.
@@ -178,6 +245,15 @@ pub(crate) enum Part {
     },
     Safety(DeviceId, RwSignal<Option<ContactView>>),
     Members(RoomId, Memo<Option<RoomDetail>>, RwSignal<Option<String>>),
+}
+
+async fn load_part(which: Part) -> Result<(), Unavailable> {
+    match which {
+        Part::Attach { .. } => attach_sheet_preload().await,
+        Part::Safety(..) => safety_view_preload().await,
+        Part::Members(..) => members_view_preload().await,
+    }
+    .map_err(Unavailable::from)
 }
 
 async fn open_part(which: Part) -> Result<AnyView, Unavailable> {
@@ -219,6 +295,7 @@ pub(crate) fn attach_step(
 pub(crate) fn part(which: Part) -> AnyView {
     loaded(
         which,
+        load_part,
         open_part,
         || view! { <p class="hint" role="status">{move || tr!("part-loading")}</p> }.into_any(),
         |attempt, which| {

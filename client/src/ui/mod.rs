@@ -304,19 +304,19 @@ pub(crate) fn App() -> impl IntoView {
             (Screen::Chat(peer), true) => view! {
                 <div class="panes">
                     <Sidebar/>
-                    <chat::Chat peer=peer/>
+                    {lazy::screen(lazy::Lazy::Chat(peer))}
                 </div>
             }.into_any(),
             (Screen::Room(id), true) => view! {
                 <div class="panes">
                     <Sidebar/>
-                    <room::RoomScreen room=id/>
+                    {lazy::screen(lazy::Lazy::Room(id))}
                 </div>
             }.into_any(),
-            (Screen::Room(id), false) => view! { <room::RoomScreen room=id/> }.into_any(),
+            (Screen::Room(id), false) => lazy::screen(lazy::Lazy::Room(id)),
             (Screen::NewRoom, _) => lazy::screen(lazy::Lazy::NewRoom),
             (Screen::Home, false) => view! { <home::Home/> }.into_any(),
-            (Screen::Chat(peer), false) => view! { <chat::Chat peer=peer/> }.into_any(),
+            (Screen::Chat(peer), false) => lazy::screen(lazy::Lazy::Chat(peer)),
             (Screen::Invite, _) => lazy::screen(lazy::Lazy::Invite(Purpose::Contact)),
             (Screen::Join(link), _) => lazy::screen(lazy::Lazy::Join(link, Purpose::Contact)),
             (Screen::LinkShow, _) => lazy::screen(lazy::Lazy::Invite(Purpose::Link)),
