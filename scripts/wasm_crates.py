@@ -2,6 +2,7 @@
 """Where the PWA's wasm bytes go.
 
 Usage: scripts/wasm_crates.py FILE.wasm [TOP]
+       scripts/wasm_crates.py FILE.wasm --without REGEX...
 
 For a wasm module: the size of its code and data sections, raw and
 brotli-compressed (Debian's `brotli`, quality 11), and, when the module
@@ -9,6 +10,10 @@ still has its name section (cargo's output, before wasm-bindgen and
 wasm-opt: target/wasm32-unknown-unknown/wasm-release/parley-client.wasm),
 the code bytes per crate (the first path segment of each function's
 demangled name; `<crate` is a trait impl for a type of that crate).
+With `--without`, for each regular expression: the bytes of the function
+bodies whose (mangled) name matches it, and what they add to the brotli
+size of all function bodies together (the size with them minus the size
+without them): what taking that code out of the module would save.
 docs/benchmarks.md records its output.
 """
 import collections
@@ -103,10 +108,36 @@ def brotli_size(b):
     return len(subprocess.run(["brotli", "-q", "11", "-c"], input=b, capture_output=True, check=True).stdout)
 
 
+def without(data, patterns):
+    imports, bodies, names = 0, [], {}
+    for sid, body in sections(data):
+        if sid == 2:
+            imports = imported_functions(body)
+        elif sid == 10:
+            n, j = uleb(body, 0)
+            for _ in range(n):
+                size, j = uleb(body, j)
+                bodies.append(body[j:j + size])
+                j += size
+        elif sid == 0:
+            names = function_names(body) or names
+    if not names:
+        sys.exit("no name section: use cargo's output, before wasm-bindgen and wasm-opt")
+    every = b"".join(bodies)
+    total = brotli_size(every)
+    print(f"all function bodies {len(every):>10,} raw  {total:>9,} brotli")
+    for pattern in patterns:
+        rx = re.compile(pattern)
+        kept = b"".join(b for k, b in enumerate(bodies) if not rx.search(names.get(imports + k, "")))
+        print(f"  {pattern:<40} {len(every) - len(kept):>9,} raw  adds {total - brotli_size(kept):>8,} brotli")
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     data = open(sys.argv[1], "rb").read()
+    if len(sys.argv) > 2 and sys.argv[2] == "--without":
+        return without(data, sys.argv[3:])
     top = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     imports, bodies, names = 0, [], None
     for sid, body in sections(data):

@@ -3,8 +3,8 @@
 //! the service worker's strings, notifications while the page is hidden,
 //! and the unread count on the app badge and in the title.
 
+use parley_shared::map::Map;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use js_sys::Uint8Array;
 use parley_shared::crypto::codec::b64url;
@@ -244,7 +244,7 @@ fn page_visible() -> bool {
 thread_local! {
     /// Unread counts last seen per conversation (`None` before the first
     /// publish, so a start does not notify what was already unread).
-    static SEEN: RefCell<Option<BTreeMap<DeviceId, u32>>> = const { RefCell::new(None) };
+    static SEEN: RefCell<Option<Map<DeviceId, u32>>> = const { RefCell::new(None) };
     /// Unread messages in conversations and in rooms, for the badge.
     static TOTALS: RefCell<(u32, u32)> = const { RefCell::new((0, 0)) };
 }
@@ -274,7 +274,7 @@ pub(crate) fn notifying() -> Option<bool> {
 /// After each publish: the badge and title show the unread count, and a
 /// conversation whose count grew while the page is hidden notifies.
 pub(crate) fn rows_changed(rows: &[RowView]) {
-    let now: BTreeMap<DeviceId, u32> = rows.iter().map(|r| (r.id, r.unread)).collect();
+    let now: Map<DeviceId, u32> = rows.iter().map(|r| (r.id, r.unread)).collect();
     let total: u32 = now.values().sum();
     let Some(before) = SEEN.with(|s| s.borrow_mut().replace(now)) else {
         set_total(false, total);

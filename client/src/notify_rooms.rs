@@ -3,8 +3,8 @@
 //! "New message" without), and its click opens the room. The badge counts
 //! rooms with conversations.
 
+use parley_shared::map::Map;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use parley_shared::group::RoomId;
 
@@ -17,12 +17,12 @@ const TAG: &str = "parley-room-message";
 
 thread_local! {
     /// Unread counts last seen per room (`None` before the first publish).
-    static SEEN: RefCell<Option<BTreeMap<RoomId, u32>>> = const { RefCell::new(None) };
+    static SEEN: RefCell<Option<Map<RoomId, u32>>> = const { RefCell::new(None) };
 }
 
 /// After each publish of the rooms.
 pub(crate) fn rows_changed(rows: &[RoomRow]) {
-    let now: BTreeMap<RoomId, u32> = rows.iter().map(|r| (r.id, r.unread)).collect();
+    let now: Map<RoomId, u32> = rows.iter().map(|r| (r.id, r.unread)).collect();
     let total: u32 = now.values().sum();
     let before = SEEN.with(|s| s.borrow_mut().replace(now));
     if before.as_ref().map(|b| b.values().sum::<u32>()) != Some(total) {

@@ -3,7 +3,7 @@
 //! may do what). Published with the rest after every engine change, and
 //! set only when it differs, like `view`.
 
-use std::collections::BTreeMap;
+use parley_shared::map::Map;
 
 use leptos::prelude::*;
 use parley_shared::engine::Engine;
@@ -82,21 +82,21 @@ pub(crate) struct RoomViews {
     /// Room lines, most recent first.
     pub rows: RwSignal<Vec<RoomRow>>,
     /// Each room's detail.
-    pub details: RwSignal<BTreeMap<RoomId, RoomDetail>>,
+    pub details: RwSignal<Map<RoomId, RoomDetail>>,
 }
 
 impl RoomViews {
     pub(crate) fn new() -> Self {
         Self {
             rows: RwSignal::new(Vec::new()),
-            details: RwSignal::new(BTreeMap::new()),
+            details: RwSignal::new(Map::new()),
         }
     }
 
     /// Brings the room signals up to the engine.
     pub(crate) fn show(&self, e: &Engine, now: UnixMs) {
         let mut rows = Vec::new();
-        let mut details = BTreeMap::new();
+        let mut details = Map::new();
         for (id, entry) in e.rooms() {
             let state = entry.room.state();
             let members = e.room_members(id);

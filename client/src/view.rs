@@ -6,7 +6,7 @@
 //! touches only the presence dots. The screens read these, never the
 //! engine's change stream.
 
-use std::collections::BTreeMap;
+use parley_shared::map::Map;
 
 use leptos::prelude::*;
 use parley_shared::engine::Engine;
@@ -114,7 +114,7 @@ struct Registry {
     /// Owns the conversations' signals for the app's lifetime (publishing
     /// runs outside any component).
     owner: Owner,
-    conversations: BTreeMap<DeviceId, Conversation>,
+    conversations: Map<DeviceId, Conversation>,
 }
 
 /// Everything the screens read of the engine.
@@ -135,7 +135,7 @@ impl Views {
         Self {
             registry: StoredValue::new(Registry {
                 owner: Owner::current().unwrap_or_default(),
-                conversations: BTreeMap::new(),
+                conversations: Map::new(),
             }),
             list: RwSignal::new(Vec::new()),
             prefs: RwSignal::new(Prefs::default()),

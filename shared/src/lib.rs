@@ -7,6 +7,7 @@
 pub mod crypto;
 pub mod engine;
 pub mod group;
+pub mod map;
 pub mod media;
 pub mod protocol;
 pub mod sort;

@@ -9,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeMap;
+use parley_shared::map::Map;
 
 use parley_shared::crypto::account::{AccountId, AccountKeyPair};
 use parley_shared::crypto::codec;
@@ -86,7 +86,7 @@ fn room_of(people: &[Person]) -> (Vec<Room>, SignedChange) {
     (rooms, create)
 }
 
-fn devices(people: &[Person]) -> BTreeMap<AccountId, Vec<DeviceId>> {
+fn devices(people: &[Person]) -> Map<AccountId, Vec<DeviceId>> {
     people.iter().map(|p| (p.id(), vec![p.device])).collect()
 }
 

@@ -2,7 +2,7 @@
 //! the conversation intents. Loading, sending, the relay account, key reset,
 //! prekeys, sessions and presence live in their own modules.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use rand_core::CryptoRng;
 
@@ -19,6 +19,7 @@ use crate::crypto::keys::{IdentityKeyPair, PreKeyBundle};
 use crate::crypto::pairing::Paired;
 use crate::crypto::safety::SafetyNumber;
 use crate::crypto::session::Session;
+use crate::map::{Map, MapExt as _};
 use crate::protocol::ws::{ClientFrame, DeviceId};
 use crate::time::{Millis, UnixMs};
 
@@ -29,9 +30,9 @@ pub(super) const MAX_TIMER_SECS: u32 = 28 * 86_400;
 pub struct Engine {
     pub(super) identity: IdentityKeyPair,
     pub(super) account: AccountRecord,
-    pub(super) contacts: BTreeMap<DeviceId, Contact>,
-    pub(super) history: BTreeMap<DeviceId, Vec<Message>>,
-    pub(super) outbox: BTreeMap<u64, OutboxEntry>,
+    pub(super) contacts: Map<DeviceId, Contact>,
+    pub(super) history: Map<DeviceId, Vec<Message>>,
+    pub(super) outbox: Map<u64, OutboxEntry>,
     pub(super) next_seq: u64,
     pub(super) online: bool,
     pub(super) effects: VecDeque<Effect>,
@@ -40,12 +41,12 @@ pub struct Engine {
     pub(super) prefs: super::typing::Prefs,
     /// Contacts that moved to a successor identity this run (old → new), so
     /// an open conversation can follow.
-    pub(super) moved: BTreeMap<DeviceId, DeviceId>,
+    pub(super) moved: Map<DeviceId, DeviceId>,
     /// Earliest message expiry ([`UnixMs::NEVER`]: none, the epoch:
     /// unknown), so the once-a-second tick does not walk the whole history.
     pub(super) next_expiry: UnixMs,
     /// Archived sessions per contact (see `sessions`).
-    pub(super) archives: BTreeMap<DeviceId, Vec<Session>>,
+    pub(super) archives: Map<DeviceId, Vec<Session>>,
     /// Prekey schedule and accepted starts (see `prekeys`).
     pub(super) account_keys: KeysRecord,
     /// The next prekey status check (the epoch: at the next tick).
@@ -57,9 +58,9 @@ pub struct Engine {
     /// This person's account key and device list (see `own`).
     pub(super) own: Option<super::own::OwnAccount>,
     /// Contacts' accounts, by conversation (see `peers`).
-    pub(super) peers: BTreeMap<DeviceId, super::peers::PeerAccount>,
+    pub(super) peers: Map<DeviceId, super::peers::PeerAccount>,
     /// A contact's other device → its conversation.
-    pub(super) owners: BTreeMap<DeviceId, DeviceId>,
+    pub(super) owners: Map<DeviceId, DeviceId>,
     /// Envelopes from unknown devices held while lists are fetched.
     pub(super) parked: Vec<super::lists::Parked>,
     /// When lists were last fetched for an unknown sender.
@@ -78,22 +79,22 @@ pub struct Engine {
     /// Rebases of our list tried since the last success.
     pub(super) rebases: u8,
     /// Sessions with this account's other devices (see `sync`).
-    pub(super) own_devices: BTreeMap<DeviceId, super::peers::PeerDevice>,
+    pub(super) own_devices: Map<DeviceId, super::peers::PeerDevice>,
     /// The restore flow (see `restore`).
     pub(super) restore: super::restore::RestoreState,
     /// Group rooms this device is in (see `rooms`).
-    pub(super) rooms: BTreeMap<crate::group::RoomId, super::rooms::RoomEntry>,
+    pub(super) rooms: Map<crate::group::RoomId, super::rooms::RoomEntry>,
     /// Room messages waiting for the relay (see `rooms::outbound`).
-    pub(super) room_out: BTreeMap<u64, super::rooms::outbound::RoomOut>,
+    pub(super) room_out: Map<u64, super::rooms::outbound::RoomOut>,
     /// Room members who are not contacts (see `rooms::members`).
-    pub(super) members: BTreeMap<AccountId, super::rooms::members::MemberAccount>,
+    pub(super) members: Map<AccountId, super::rooms::members::MemberAccount>,
     /// A member's device → its account.
-    pub(super) member_of: BTreeMap<DeviceId, AccountId>,
+    pub(super) member_of: Map<DeviceId, AccountId>,
     /// Room messages waiting for their sender key (see `rooms::held`).
     pub(super) room_held: Vec<super::rooms::held::Held>,
     /// Our devices new since the last look, owed our rooms' logs (not
     /// stored: a restart sends them again from the list).
-    pub(super) rooms_to_tell: std::collections::BTreeSet<DeviceId>,
+    pub(super) rooms_to_tell: Map<DeviceId, ()>,
     /// Room logs that came from our other device before this (newly
     /// linked) device had its account; joined once it has.
     pub(super) early_rooms: Vec<(crate::group::RoomId, Vec<crate::group::SignedChange>)>,

@@ -11,6 +11,7 @@ use super::core::Engine;
 use super::effects::Effect;
 use super::error::EngineError;
 use super::model::{Body, Notice};
+use crate::map::Map;
 use crate::protocol::api::{
     self, Endpoint, GetBundle, GetPreKeyStatus, Json, PutPreKeys, decode_answer,
 };
@@ -66,7 +67,7 @@ pub(super) enum Purpose {
 #[derive(Debug, Default)]
 pub(super) struct Requests {
     next: u64,
-    open: std::collections::BTreeMap<u64, Purpose>,
+    open: Map<u64, Purpose>,
 }
 
 impl Engine {

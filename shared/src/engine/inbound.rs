@@ -7,6 +7,7 @@ use super::core::{Effect, Engine, MAX_TIMER_SECS, StoreOp, put};
 use super::lists::Parked;
 use super::model::{Body, Message, Notice, SEEN_WINDOW, Status, key};
 use crate::crypto::session::{Session, Start};
+use crate::map::MapExt as _;
 use crate::protocol::ErrorCode;
 use crate::protocol::auth::{CTX_SUCCESSOR, successor_statement};
 use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, ServerFrame};
@@ -81,7 +82,7 @@ impl Engine {
             // Transient: the relay refuses what we pipelined after it too
             // (until this one is sent again), so everything from here on is
             // resent in order by the next tick or reconnect.
-            for o in self.outbox.range_mut(seq..).map(|(_, o)| o) {
+            for o in self.outbox.values_from_mut(&seq) {
                 o.in_flight = false;
             }
             return;

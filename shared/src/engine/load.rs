@@ -1,6 +1,6 @@
 //! Creating a new profile and restoring one from its stored records.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use rand_core::CryptoRng;
 
@@ -19,6 +19,7 @@ use crate::crypto::account::AccountId;
 use crate::crypto::codec;
 use crate::crypto::keys::IdentityKeyPair;
 use crate::crypto::session::{MemoryPreKeys, Session};
+use crate::map::{Map, MapExt as _};
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
@@ -40,18 +41,18 @@ impl Engine {
         let mut e = Self {
             identity,
             account,
-            contacts: BTreeMap::new(),
-            history: BTreeMap::new(),
-            outbox: BTreeMap::new(),
+            contacts: Map::new(),
+            history: Map::new(),
+            outbox: Map::new(),
             next_seq: 1,
             online: false,
             effects: VecDeque::new(),
             pending: Vec::new(),
             rotation: None,
             prefs: super::typing::Prefs::default(),
-            moved: BTreeMap::new(),
+            moved: Map::new(),
             next_expiry: UnixMs::EPOCH,
-            archives: BTreeMap::new(),
+            archives: Map::new(),
             account_keys: KeysRecord {
                 rotated_at: now,
                 ..KeysRecord::default()
@@ -60,22 +61,22 @@ impl Engine {
             requests: Default::default(),
             auth: Default::default(),
             own: None,
-            peers: BTreeMap::new(),
-            owners: BTreeMap::new(),
+            peers: Map::new(),
+            owners: Map::new(),
             parked: Vec::new(),
             lists_fetched_at: None,
             lists_pending: 0,
             linking: false,
             link_pin: None,
             leaving: false,
-            own_devices: BTreeMap::new(),
+            own_devices: Map::new(),
             own_changes: Vec::new(),
             rebases: 0,
             restore: Default::default(),
-            rooms: BTreeMap::new(),
-            room_out: BTreeMap::new(),
-            members: BTreeMap::new(),
-            member_of: BTreeMap::new(),
+            rooms: Map::new(),
+            room_out: Map::new(),
+            members: Map::new(),
+            member_of: Map::new(),
             room_held: Vec::new(),
             rooms_to_tell: Default::default(),
             early_rooms: Vec::new(),
@@ -106,22 +107,22 @@ impl Engine {
         V: AsRef<[u8]>,
     {
         let mut account: Option<AccountRecord> = None;
-        let mut contacts = BTreeMap::new();
-        let mut history: BTreeMap<DeviceId, Vec<Message>> = BTreeMap::new();
-        let mut outbox = BTreeMap::new();
+        let mut contacts = Map::new();
+        let mut history: Map<DeviceId, Vec<Message>> = Map::new();
+        let mut outbox = Map::new();
         let mut rotation = None;
         let mut prefs = super::typing::Prefs::default();
-        let mut archives = BTreeMap::new();
+        let mut archives = Map::new();
         let mut account_keys = KeysRecord::default();
         let mut own = None;
         let mut linking = false;
         let mut link_pin = None;
-        let mut own_devices = BTreeMap::new();
+        let mut own_devices = Map::new();
         let mut own_changes = Vec::new();
-        let mut peers = BTreeMap::new();
-        let mut rooms = BTreeMap::new();
-        let mut room_out = BTreeMap::new();
-        let mut members = BTreeMap::new();
+        let mut peers = Map::new();
+        let mut rooms = Map::new();
+        let mut room_out = Map::new();
+        let mut members = Map::new();
         let mut early_rooms = Vec::new();
         let mut room_history: Vec<(crate::group::RoomId, super::rooms::messages::RoomMessage)> =
             Vec::new();
@@ -172,7 +173,7 @@ impl Engine {
             } else if k == key::OWN_CHANGES {
                 own_changes = super::own_changes::decode(v)?;
             } else if k == key::OWN_DEVICES {
-                own_devices = super::sync::decode_own_devices(v)?;
+                own_devices = super::sync::decode_own_devices(v)?.into_iter().collect();
             } else if k == key::OWN_ACCOUNT {
                 own = Some(OwnAccount::decode(v)?);
             } else if k == key::EARLY_ROOMS {
@@ -224,7 +225,7 @@ impl Engine {
         let linking = linking && own.is_none();
         history.retain(|d, _| contacts.contains_key(d));
         peers.retain(|d, _| contacts.contains_key(d));
-        let owners: BTreeMap<DeviceId, DeviceId> = peers
+        let owners: Map<DeviceId, DeviceId> = peers
             .iter()
             .flat_map(|(conv, p)| p.others.keys().map(|d| (*d, *conv)))
             .collect();
@@ -243,7 +244,7 @@ impl Engine {
             pending: Vec::new(),
             rotation,
             prefs,
-            moved: BTreeMap::new(),
+            moved: Map::new(),
             next_expiry: UnixMs::EPOCH,
             archives,
             account_keys,

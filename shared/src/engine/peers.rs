@@ -10,7 +10,7 @@
 //! adopted; a lower counter (rollback) or another list under the same
 //! counter (equivocation) is shown and refused.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,7 @@ use crate::crypto::account::{
 use crate::crypto::codec;
 use crate::crypto::keys::IdentityPublic;
 use crate::crypto::session::Session;
+use crate::map::Map;
 use crate::protocol::ws::{DeviceId, EnvelopeId};
 
 /// One device of a contact's account other than the paired one.
@@ -52,7 +53,7 @@ pub(crate) struct PeerAccount {
     pub(crate) account: AccountPublic,
     pub(crate) list: DeviceList,
     pub(crate) signed: SignedDeviceList,
-    pub(crate) others: BTreeMap<DeviceId, PeerDevice>,
+    pub(crate) others: Map<DeviceId, PeerDevice>,
     /// The last list adopted does not name the paired device: nothing goes
     /// to it (until a list names it again, or it hands over to a successor).
     pub(crate) paired_left: bool,

@@ -5,6 +5,7 @@
 //! reciprocally, as for typing indicators.
 
 use super::core::{Effect, Engine};
+use crate::map::MapExt as _;
 use crate::protocol::ws::{ClientFrame, MAX_WATCH};
 use crate::time::UnixMs;
 

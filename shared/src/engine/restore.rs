@@ -14,7 +14,7 @@
 //! list at their next send (the relay's `Stale` answer), and this device
 //! starts a session with each of them: nobody pairs again.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::backup::BackupContents;
 use super::content::clean_name;
@@ -26,6 +26,7 @@ use super::peers::{PeerAccount, PeerDevice};
 use crate::crypto::account::{
     AccountError, AccountKeyPair, DeviceEntry, DeviceList, SignedDeviceList, accept_newer,
 };
+use crate::map::Map;
 use crate::protocol::ErrorCode;
 use crate::protocol::api::{self, Bytes, Endpoint as _, GetDeviceList, PutDeviceList};
 use crate::protocol::ws::DeviceId;
@@ -271,7 +272,7 @@ impl Engine {
                 let paired_left = !list
                     .device(dev)
                     .is_some_and(|e| e.identity() == &c.identity);
-                let others: BTreeMap<DeviceId, PeerDevice> = list
+                let others: Map<DeviceId, PeerDevice> = list
                     .devices()
                     .iter()
                     .filter(|e| e.device_id() != dev)

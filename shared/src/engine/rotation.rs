@@ -116,7 +116,7 @@ impl Engine {
         self.account_keys.retired.clear();
         self.account_keys.starts.clear();
         self.save_account_keys();
-        for d in std::mem::take(&mut self.archives).into_keys() {
+        for (d, _) in std::mem::take(&mut self.archives) {
             self.pending.push(StoreOp::Delete(key::archive(&d)));
         }
         self.account.token = Some(token);

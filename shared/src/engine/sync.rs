@@ -168,10 +168,10 @@ impl Engine {
         }
         for e in listed {
             let d = e.device_id();
-            if let std::collections::btree_map::Entry::Vacant(v) = self.own_devices.entry(d) {
+            if let litemap::Entry::Vacant(v) = self.own_devices.entry(d) {
                 v.insert(PeerDevice::new(e));
                 // It joins our rooms from their logs (see `rooms::admin`).
-                self.rooms_to_tell.insert(d);
+                self.rooms_to_tell.insert(d, ());
             }
         }
         self.save_own_devices();

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::content::Content;
 use super::core::{Effect, Engine, EngineError};
+use crate::map::MapExt as _;
 use crate::protocol::ws::DeviceId;
 use crate::time::{Millis, UnixMs};
 

@@ -19,6 +19,7 @@ use super::change::{
     ChangeBody, ChangeHash, Invitee, Lifetime, MAX_MEMBERS, MAX_PARENTS, Op, RoomId, SignedChange,
 };
 use crate::crypto::account::{AccountId, AccountKeyPair, AccountPublic};
+use crate::map::Map;
 use crate::time::UnixMs;
 
 /// Most changes one room's log holds.
@@ -121,10 +122,10 @@ pub struct Outcome {
 #[derive(Debug, Clone)]
 pub struct RoomLog {
     genesis: ChangeHash,
-    changes: BTreeMap<ChangeHash, (SignedChange, ChangeBody)>,
-    waiting: BTreeMap<ChangeHash, (SignedChange, ChangeBody)>,
+    changes: Map<ChangeHash, (SignedChange, ChangeBody)>,
+    waiting: Map<ChangeHash, (SignedChange, ChangeBody)>,
     state: RoomState,
-    refused: BTreeMap<ChangeHash, Refusal>,
+    refused: Map<ChangeHash, Refusal>,
 }
 
 /// The stored form: the signed changes (verified again on load).
@@ -139,14 +140,14 @@ impl RoomLog {
     pub fn new(create: &SignedChange) -> Result<Self, GroupError> {
         let body = create.verify()?;
         let state = genesis_state(&body, create.hash()).ok_or(GroupError::Malformed)?;
-        let mut changes = BTreeMap::new();
+        let mut changes = Map::new();
         changes.insert(create.hash(), (create.clone(), body));
         Ok(Self {
             genesis: create.hash(),
             changes,
-            waiting: BTreeMap::new(),
+            waiting: Map::new(),
             state,
-            refused: BTreeMap::new(),
+            refused: Map::new(),
         })
     }
 
@@ -358,7 +359,7 @@ impl RoomLog {
 
     /// Folds the whole log again from the `Create`.
     fn refold(&mut self) {
-        let mut refused = BTreeMap::new();
+        let mut refused = Map::new();
         let mut state: Option<RoomState> = None;
         for (h, _, b) in self.ordered() {
             match state.as_mut() {

@@ -11,7 +11,7 @@
 //!   and a message only from the device that shared its key.
 #![deny(clippy::indexing_slicing)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -24,6 +24,7 @@ use super::sender_key::{
     InboundKey, OutboundKey, SenderKeyShare, SessionId, StoredInbound, StoredOutbound,
 };
 use crate::crypto::account::AccountId;
+use crate::map::Map;
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
@@ -54,7 +55,7 @@ pub struct Room {
     me: AccountId,
     device: DeviceId,
     outbound: Option<OutboundKey>,
-    inbound: BTreeMap<SessionId, InboundKey>,
+    inbound: Map<SessionId, InboundKey>,
 }
 
 /// Stored form of a [`Room`].
@@ -75,7 +76,7 @@ impl Room {
             me,
             device,
             outbound: None,
-            inbound: BTreeMap::new(),
+            inbound: Map::new(),
         }
     }
 
@@ -124,7 +125,7 @@ impl Room {
     pub fn encrypt(
         &mut self,
         now: UnixMs,
-        devices: &BTreeMap<AccountId, Vec<DeviceId>>,
+        devices: &Map<AccountId, Vec<DeviceId>>,
         plaintext: &[u8],
     ) -> Result<Prepared, GroupError> {
         if !self.joined() {
@@ -264,7 +265,7 @@ impl Room {
 
     /// From [`Self::to_stored`].
     pub fn from_stored(s: &StoredRoom) -> Result<Self, GroupError> {
-        let mut inbound = BTreeMap::new();
+        let mut inbound = Map::new();
         for k in &s.inbound {
             let k = InboundKey::from_stored(k)?;
             inbound.insert(k.id(), k);

@@ -43,7 +43,7 @@ impl WireCost {
 pub struct RoomScenario {
     room: Room,
     sessions: BTreeMap<DeviceId, Session>,
-    devices: BTreeMap<AccountId, Vec<DeviceId>>,
+    devices: crate::map::Map<AccountId, Vec<DeviceId>>,
 }
 
 impl core::fmt::Debug for RoomScenario {
@@ -77,7 +77,7 @@ impl RoomScenario {
         let alice = AccountKeyPair::generate(rng);
         let alice_device = IdentityKeyPair::generate(rng);
         let mut sessions = BTreeMap::new();
-        let mut devices = BTreeMap::new();
+        let mut devices = crate::map::Map::new();
         let mut invitees = Vec::new();
         devices.insert(alice.public().id(), vec![alice_device.device_id()]);
         for i in 1..members {

@@ -5,8 +5,6 @@
 //! they leave, and sent pairwise to every member device, the one removed
 //! or leaving included, so it learns it too.
 
-use std::collections::BTreeMap;
-
 use rand_core::CryptoRng;
 
 use super::super::content::Content;
@@ -23,6 +21,8 @@ use crate::crypto::account::AccountId;
 use crate::group::{
     GroupError, Invitee, Lifetime, Op, Outcome, Refusal, Room, RoomId, RoomLog, SignedChange,
 };
+use crate::map::Map;
+use crate::map::MapExt as _;
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
@@ -119,6 +119,7 @@ impl Engine {
         }
         let devices: Vec<DeviceId> = std::mem::take(&mut self.rooms_to_tell)
             .into_iter()
+            .map(|(d, ())| d)
             .filter(|d| self.own_devices.contains_key(d))
             .collect();
         let logs: Vec<(RoomId, Vec<SignedChange>)> = self
@@ -139,7 +140,7 @@ impl Engine {
         self.flush_outbox();
     }
 
-    fn member_names(&self, room: &RoomId) -> BTreeMap<AccountId, String> {
+    fn member_names(&self, room: &RoomId) -> Map<AccountId, String> {
         self.rooms
             .get(room)
             .map(|e| {
@@ -157,7 +158,7 @@ impl Engine {
     fn change_notices(
         &mut self,
         room: &RoomId,
-        before: &BTreeMap<AccountId, String>,
+        before: &Map<AccountId, String>,
         out: &Outcome,
         now: UnixMs,
     ) {

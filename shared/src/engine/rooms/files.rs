@@ -14,6 +14,7 @@ use super::super::outbox::random16;
 use super::content::RoomContent;
 use super::messages::{RoomBody, RoomFile, message_key};
 use crate::group::{GroupError, RoomId};
+use crate::map::MapExt as _;
 use crate::protocol::attachments::valid_object_id;
 use crate::protocol::ws::DeviceId;
 use crate::time::{Millis, UnixMs};

@@ -6,7 +6,7 @@
 //! content (changes, sender keys, receipts): a room member cannot open a
 //! conversation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use crate::crypto::account::{
     AccountId, AccountPublic, Change, DeviceList, SignedDeviceList, accept_newer,
 };
 use crate::crypto::codec;
+use crate::map::Map;
 use crate::protocol::api::{Endpoint as _, GetDeviceList};
 use crate::protocol::ws::DeviceId;
 use crate::time::{Millis, UnixMs};
@@ -32,7 +33,7 @@ pub(crate) struct MemberAccount {
     pub(crate) account: AccountPublic,
     /// The last list adopted (`None`: not fetched yet).
     pub(crate) list: Option<(DeviceList, SignedDeviceList)>,
-    pub(crate) devices: BTreeMap<DeviceId, PeerDevice>,
+    pub(crate) devices: Map<DeviceId, PeerDevice>,
     /// The relay served a list that did not verify (or went back): nothing
     /// goes to this account until a good one comes.
     pub(crate) refused: Option<ListProblem>,
@@ -95,7 +96,7 @@ impl Engine {
     pub(crate) fn sync_members(&mut self, now: UnixMs) {
         let me = self.account_public().map(|a| a.id());
         let contacts: BTreeSet<AccountId> = self.peers.values().map(|p| p.account.id()).collect();
-        let mut wanted: BTreeMap<AccountId, AccountPublic> = BTreeMap::new();
+        let mut wanted: Map<AccountId, AccountPublic> = Map::new();
         for e in self.rooms.values().filter(|e| e.room.joined()) {
             for (id, m) in &e.room.state().members {
                 if Some(*id) != me && !contacts.contains(id) {
@@ -113,11 +114,11 @@ impl Engine {
             self.forget_member(&a);
         }
         for (id, account) in wanted {
-            if let std::collections::btree_map::Entry::Vacant(v) = self.members.entry(id) {
+            if let litemap::Entry::Vacant(v) = self.members.entry(id) {
                 v.insert(MemberAccount {
                     account,
                     list: None,
-                    devices: BTreeMap::new(),
+                    devices: Map::new(),
                     refused: None,
                     asked_at: None,
                 });

@@ -2,7 +2,7 @@
 //! delivery and read state for ours), sending a text, and taking in a room
 //! message (ADR 0025). The envelope side of sending is `outbound`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use super::content::RoomContent;
 use super::outbound::RoomOut;
 use crate::crypto::account::AccountId;
 use crate::group::{GroupError, GroupMessage, RoomId};
+use crate::map::Map;
 use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId};
 use crate::time::UnixMs;
 
@@ -166,8 +167,8 @@ impl Engine {
     /// The current devices of every member account this device can reach:
     /// its own, its contacts', and other members' (from their verified
     /// lists). Accounts whose list was refused get nothing.
-    pub(crate) fn member_devices(&self, room: &RoomId) -> BTreeMap<AccountId, Vec<DeviceId>> {
-        let mut out = BTreeMap::new();
+    pub(crate) fn member_devices(&self, room: &RoomId) -> Map<AccountId, Vec<DeviceId>> {
+        let mut out = Map::new();
         let Some(entry) = self.rooms.get(room) else {
             return out;
         };

@@ -29,6 +29,7 @@ use crate::crypto::codec;
 use crate::crypto::safety::SafetyNumber;
 use crate::group::room::StoredRoom;
 use crate::group::{ChangeHash, GroupError, Invitee, Lifetime, Room, RoomId, RoomLog};
+use crate::map::Map;
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
@@ -44,7 +45,7 @@ pub struct RoomEntry {
     /// Messages, oldest first (stored one record each).
     pub history: Vec<messages::RoomMessage>,
     /// Members typing, until when (not stored).
-    pub typing: std::collections::BTreeMap<AccountId, UnixMs>,
+    pub typing: Map<AccountId, UnixMs>,
     /// When this device last said it is typing here (not stored).
     pub(crate) typing_sent_at: UnixMs,
 }
@@ -63,7 +64,7 @@ impl RoomEntry {
             unread: 0,
             last_activity: now,
             history: Vec::new(),
-            typing: std::collections::BTreeMap::new(),
+            typing: Map::new(),
             typing_sent_at: UnixMs::EPOCH,
         }
     }
@@ -75,7 +76,7 @@ impl RoomEntry {
             unread: r.unread,
             last_activity: r.last_activity,
             history: Vec::new(),
-            typing: std::collections::BTreeMap::new(),
+            typing: Map::new(),
             typing_sent_at: UnixMs::EPOCH,
         })
     }

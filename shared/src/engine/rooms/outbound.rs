@@ -20,6 +20,7 @@ use super::messages::message_key;
 use crate::crypto::account::AccountId;
 use crate::crypto::codec::bytes;
 use crate::group::{RoomId, SenderKeyShare};
+use crate::map::MapExt as _;
 use crate::protocol::ErrorCode;
 use crate::protocol::ws::{ClientFrame, DeviceId, EnvelopeId, Recipient, StaleRecipient};
 use crate::time::UnixMs;
@@ -265,7 +266,7 @@ impl Engine {
             code,
             ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal
         ) {
-            for o in self.room_out.range_mut(seq..).map(|(_, o)| o) {
+            for o in self.room_out.values_from_mut(&seq) {
                 o.in_flight = false;
             }
             return true;

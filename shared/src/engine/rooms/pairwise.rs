@@ -3,8 +3,6 @@
 //! room member's; and the read receipts this device sends when its person
 //! opens a room.
 
-use std::collections::BTreeMap;
-
 use rand_core::CryptoRng;
 
 use super::super::content::{MessageId, ReceiptKind};
@@ -14,6 +12,7 @@ use super::content::{MAX_RECEIPT_IDS, RoomPairwise};
 use super::messages::message_key;
 use crate::crypto::account::AccountId;
 use crate::group::{RoomId, SenderKeyShare};
+use crate::map::Map;
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
@@ -123,7 +122,7 @@ impl Engine {
         let Some(e) = self.rooms.get_mut(room) else {
             return;
         };
-        let mut by_author: BTreeMap<AccountId, Vec<MessageId>> = BTreeMap::new();
+        let mut by_author: Map<AccountId, Vec<MessageId>> = Map::new();
         let mut changed = Vec::new();
         for m in e.history.iter_mut() {
             if let Some(a) = m.from

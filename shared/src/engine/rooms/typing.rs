@@ -11,6 +11,7 @@ use super::super::typing::{RESEND_MS, SHOW_MS};
 use super::content::RoomPairwise;
 use crate::crypto::account::AccountId;
 use crate::group::RoomId;
+use crate::map::MapExt as _;
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 
