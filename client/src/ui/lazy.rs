@@ -219,9 +219,10 @@ where
         Some(false) => failed(attempt, &which),
         Some(true) => {
             // `load` awaited this split function's own loader (each has
-            // one), so the call completes when first polled.
+            // one), so the call completes when first polled. Untracked: a
+            // signal read while building must not rebuild the whole screen.
             let mut built = pin!(open(which.clone()));
-            match built.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            match untrack(|| built.as_mut().poll(&mut Context::from_waker(Waker::noop()))) {
                 Poll::Ready(Ok(view)) => {
                     after();
                     view
