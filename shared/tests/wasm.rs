@@ -62,10 +62,9 @@ fn stream_round_trip_in_the_browser() {
 
 #[wasm_bindgen_test]
 fn a_room_message_round_trip_in_the_browser() {
-    use std::collections::BTreeMap;
-
     use parley_shared::crypto::account::AccountKeyPair;
     use parley_shared::group::{GroupError, Invitee, Lifetime, Room, RoomId, RoomLog};
+    use parley_shared::map::Map;
     use parley_shared::time::UnixMs;
 
     let rng = &mut os_rng();
@@ -90,10 +89,12 @@ fn a_room_message_round_trip_in_the_browser() {
     .unwrap();
     let mut a = Room::new(log, alice.public().id(), a_dev);
     let mut b = Room::new(RoomLog::new(&create).unwrap(), bob.public().id(), b_dev);
-    let devices = BTreeMap::from([
+    let devices: Map<_, _> = [
         (alice.public().id(), vec![a_dev]),
         (bob.public().id(), vec![b_dev]),
-    ]);
+    ]
+    .into_iter()
+    .collect();
     // vodozemac draws the sender key from the browser's WebCrypto here.
     let p = a.encrypt(now, &devices, b"hello room").unwrap();
     assert_eq!(p.share_to, vec![b_dev]);

@@ -2,12 +2,12 @@
 //! the relay send them).
 #![no_main]
 
-use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use parley_shared::crypto::account::AccountKeyPair;
 use parley_shared::group::{GroupMessage, Lifetime, Room, RoomId, RoomLog, SignedChange};
+use parley_shared::map::Map;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::UnixMs;
 
@@ -39,14 +39,26 @@ fn fixture() -> &'static Mutex<Fixture> {
         let alice_dev = DeviceId::new([1; 32]);
         let bob_dev = DeviceId::new([2; 32]);
         let mut sender = Room::new(log, alice.public().id(), alice_dev);
-        let mut room = Room::new(RoomLog::new(&create).expect("log"), bob.public().id(), bob_dev);
-        let devices = BTreeMap::from([
+        let mut room = Room::new(
+            RoomLog::new(&create).expect("log"),
+            bob.public().id(),
+            bob_dev,
+        );
+        let devices: Map<_, _> = [
             (alice.public().id(), vec![alice_dev]),
             (bob.public().id(), vec![bob_dev]),
-        ]);
-        let p = sender.encrypt(UnixMs::from_millis(1), &devices, b"x").expect("encrypt");
-        room.accept_share(p.share.as_ref().expect("share"), alice_dev, alice.public().id())
-            .expect("share");
+        ]
+        .into_iter()
+        .collect();
+        let p = sender
+            .encrypt(UnixMs::from_millis(1), &devices, b"x")
+            .expect("encrypt");
+        room.accept_share(
+            p.share.as_ref().expect("share"),
+            alice_dev,
+            alice.public().id(),
+        )
+        .expect("share");
         Mutex::new(Fixture {
             room,
             sender: alice_dev,
