@@ -149,7 +149,8 @@ async fn open(which: Lazy) -> Result<AnyView, Unavailable> {
     }
 }
 
-/// The screen once its module is here: the start screen while it loads, and
+/// The screen once its module is here: the start screen while it loads (an
+/// empty pane for a conversation or a room), and
 /// a message with a retry if it cannot be fetched. Its heading then takes
 /// the focus from the start screen's.
 pub(crate) fn screen(which: Lazy) -> AnyView {
