@@ -24,8 +24,8 @@ tools=$!
 stop_tools() { kill_tree "$tools"; }
 trap stop_tools EXIT
 
-log "building the relay (release)"
-cargo build --release --locked -p parley-relay
+log "building the relay (profile serve: release without cross-crate LTO, Cargo.toml)"
+cargo build --profile serve --locked -p parley-relay
 log "building the PWA's wasm modules (the same commands trunk and its hook run, so they reuse them)"
 cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
   --manifest-path client/Cargo.toml --bin parley-client
@@ -43,4 +43,4 @@ trunk build --release
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 export PARLEY_STATIC_DIR="${PARLEY_STATIC_DIR:-$ROOT/dist}"
 log "ready after $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s; starting the relay (Ctrl-C to stop)"
-exec "$target_dir/release/parley-relay" serve
+exec "$target_dir/serve/parley-relay" serve

@@ -86,14 +86,15 @@ built = {
 }
 for m in modules:
     built[m] = os.path.join(split_dir, m)
-for key, path in built.items():
-    if release and path.endswith(".wasm"):
-        # The split modules carry no target-features section; name what the
-        # build enables (rustc's wasm32 defaults plus SIMD, scripts/lib.sh).
-        run(["wasm-opt", "-Oz", "--strip-debug", "--enable-simd", "--enable-bulk-memory",
-             "--enable-nontrapping-float-to-int", "--enable-sign-ext",
-             "--enable-mutable-globals", "--enable-reference-types",
-             "--enable-multivalue", path, "-o", path])
+if release:
+    # `wasm-opt -Oz --strip-debug` on every module, through binaryen's library
+    # in one node process (wasm_opt.mjs): the npm wasm-opt starts binaryen
+    # anew for each of ~75 modules. The npm package is found from its CLI.
+    binaryen = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("wasm-opt")))), "index.js")
+    if not os.path.isfile(binaryen) or not shutil.which("node"):
+        fail(f"binaryen's library ({binaryen}) or node not found (run `make tools`)")
+    wasm = [p for p in built.values() if p.endswith(".wasm")]
+    run(["node", os.path.join(source, "client", "pwa", "wasm_opt.mjs"), binaryen] + wasm)
 
 digest = hashlib.sha256()
 for key in sorted(built):

@@ -4,7 +4,7 @@
 // that screen while the rest of the app keeps working.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backHome, onboard, PHONE } from './app.mjs';
+import { backHome, onboard, pairByLink, PHONE } from './app.mjs';
 import { launchBrowser, startRelay, watchPage } from './harness.mjs';
 
 const T = { timeout: 20_000 };
@@ -52,6 +52,33 @@ describe('lazily loaded modules', () => {
     }
     assert.deepEqual(problems, []);
     await context.close();
+  });
+
+  test('the conversation screen\'s module arrives with the first conversation', async () => {
+    // Two people pair; each one's first conversation (a chat) is what
+    // fetches the conversation module, which nothing before it did.
+    const users = [];
+    for (const name of ['Cy', 'Di']) {
+      const context = await browser.newContext({ ...PHONE, serviceWorkers: 'block' });
+      const page = await context.newPage();
+      const fetched = [];
+      page.on('request', (r) => fetched.push(r.url()));
+      const problems = watchPage(page);
+      await page.goto(relay.base + '/');
+      await onboard(page, name, null, false);
+      users.push({ context, page, name, fetched, problems });
+    }
+    for (const u of users) {
+      assert.ok(!splitModules(u.fetched).has('conversation'), `${u.name}: no conversation module before a conversation`);
+    }
+    await pairByLink(users[0], users[1]);
+    for (const u of users) {
+      assert.ok(splitModules(u.fetched).has('conversation'), `${u.name}: the chat came with its module`);
+      // The chat is built from that module: its input is there and works.
+      await u.page.getByLabel('Message', { exact: true }).fill('hello');
+      assert.deepEqual(u.problems, []);
+      await u.context.close();
+    }
   });
 
   test('a module that cannot be fetched is an error with a retry, and the app lives on', async () => {

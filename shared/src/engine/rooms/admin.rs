@@ -21,8 +21,7 @@ use crate::crypto::account::AccountId;
 use crate::group::{
     GroupError, Invitee, Lifetime, Op, Outcome, Refusal, Room, RoomId, RoomLog, SignedChange,
 };
-use crate::map::Map;
-use crate::map::MapExt as _;
+use crate::map::{Map, MapExt as _};
 use crate::protocol::ws::DeviceId;
 use crate::time::UnixMs;
 

@@ -1,0 +1,45 @@
+// `wasm-opt -Oz --strip-debug` on many modules in one node process
+// (client/pwa/build_app.py). The app's build writes ~75 modules, most of
+// them under 2 KB; binaryen's npm `wasm-opt` is binaryen compiled to wasm,
+// and starting it once per module cost ~1 s of CPU each, most of a release
+// build. binaryen's own library API runs the same passes (`-Oz` is its
+// default pipeline at optimize level 2, shrink level 2) and, set as below,
+// writes byte for byte what `wasm-opt -Oz --strip-debug` writes.
+//
+// Usage: node wasm_opt.mjs BINARYEN_INDEX_JS FILE.wasm... (each rewritten in place)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const [binaryenPath, ...files] = process.argv.slice(2);
+if (!binaryenPath || files.length === 0) {
+  console.error('usage: node wasm_opt.mjs BINARYEN_INDEX_JS FILE.wasm...');
+  process.exit(2);
+}
+const { default: binaryen } = await import(pathToFileURL(binaryenPath).href);
+const F = binaryen.Features;
+// What the build enables (rustc's wasm32 defaults plus SIMD, scripts/lib.sh):
+// the split modules carry no target-features section to read it from.
+// (`--enable-bulk-memory` and `--enable-reference-types` also turn on what
+// they imply, as the CLI does.)
+const features = F.MutableGlobals | F.NontrappingFPToInt | F.SIMD128 | F.BulkMemory
+  | F.BulkMemoryOpt | F.SignExt | F.ReferenceTypes | F.CallIndirectOverlong | F.Multivalue;
+binaryen.setOptimizeLevel(2);
+binaryen.setShrinkLevel(2);
+binaryen.setDebugInfo(false);
+// The CLI optimizes the stack form when it writes an optimized module; the
+// library only when asked (without it the main module's code is 2.9 KB larger).
+binaryen.setGenerateStackIR(true);
+binaryen.setOptimizeStackIR(true);
+
+for (const file of files) {
+  const module = binaryen.readBinary(readFileSync(file));
+  try {
+    module.setFeatures(features);
+    if (!module.validate()) throw new Error(`${file} does not validate`);
+    module.optimize();
+    module.runPasses(['strip-debug']);
+    writeFileSync(file, module.emitBinary());
+  } finally {
+    module.dispose();
+  }
+}
