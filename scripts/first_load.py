@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bytes a browser downloads for the PWA's first load, from a running relay.
 
-Usage: scripts/first_load.py URL [ACCEPT_ENCODING] [--with MODULE]...
+Usage: scripts/first_load.py URL [ACCEPT_ENCODING] [--lang TAG] [--with MODULE]...
 
 Fetches `/` and what it references (script, stylesheet, module preload, the
 preloaded wasm), then the JS modules those import, the way a browser first
@@ -9,6 +9,8 @@ does, with the given Accept-Encoding (default: Chromium's,
 "gzip, deflate, br, zstd"), and prints each response's Content-Encoding and
 body bytes as sent (nothing is decoded), and the total.
 
+`--lang TAG` picks the translation the app fetches at start (ADR 0033;
+default `en`), found in the service worker's list of the build's files.
 `--with MODULE` adds a lazily loaded module (ADR 0031) and the chunks it
 needs, as named in the split loader: `--with onboarding` is a new visitor's
 first screen. Icons, the manifest and the service worker's later
@@ -52,6 +54,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("url")
     ap.add_argument("accept", nargs="?", default=CHROMIUM)
+    ap.add_argument("--lang", default="en")
     ap.add_argument("--with", dest="modules", action="append", default=[])
     args = ap.parse_args()
     base, accept = args.url.rstrip("/"), args.accept
@@ -87,6 +90,10 @@ def main():
             path = "/" + f
             if path not in assets:
                 assets.append(path)
+    ftl = re.findall(r'"(/' + re.escape(args.lang) + r'-[0-9a-f]{16}\.ftl)"', plain(base, "/sw.js"))
+    if len(ftl) != 1:
+        raise SystemExit(f"first_load.py: no single translation {args.lang!r} in sw.js: {ftl}")
+    assets.append(ftl[0])
     for path in assets:
         enc, body = fetch(base + path, accept)
         rows.append((path, enc, len(body)))
@@ -94,7 +101,7 @@ def main():
     for path, enc, n in rows:
         print(f"{path:<{width}}  {enc:<8}  {n:>9,}")
     total = sum(n for _, _, n in rows)
-    extra = "".join(f" + {m}" for m in args.modules)
+    extra = f" ({args.lang})" + "".join(f" + {m}" for m in args.modules)
     print(f"{'total' + extra + ' (Accept-Encoding: ' + accept + ')':<{width}}  {'':<8}  {total:>9,}")
 
 

@@ -1,7 +1,6 @@
 # Parley's English text. Every message here is in ru.ftl too (the client's
 # unit tests check both files against each other and against the code).
 
-language-name = English
 decimal-separator = .
 
 ## The app's frame
@@ -110,6 +109,7 @@ settings-name = Name:
 settings-device-key = Device key:
 settings-keys-hint = Your private keys are stored in this browser only, encrypted with a key the browser will not export.
 settings-language = Language
+settings-language-unavailable = { $language } could not be loaded. Check the connection and try again.
 settings-privacy = Privacy
 settings-typing = Typing indicators
 settings-typing-hint = Contacts see when you are typing, and you see when they are. Off means neither.

@@ -14,7 +14,9 @@ relocations. So the app is built here, the same way trunk would otherwise:
 3. wasm-bindgen makes the main module's JS glue, as trunk would;
 4. for release, `wasm-opt -Oz` shrinks every module;
 5. every file is named with one hash of all of them (they only work together),
-   so the relay serves them as immutable, and references are rewritten.
+   so the relay serves them as immutable, and references are rewritten;
+6. each translation (client/locales) is copied as `<tag>-<its own hash>.ftl`,
+   the name client/build.rs gives the app (ADR 0033).
 
 postbuild.py then adds the loader and preloads to index.html (from the
 `.parley-app.json` written here) and precompresses everything.
@@ -143,6 +145,21 @@ for key, path in built.items():
 for key, data in outputs.items():
     with open(os.path.join(staging, final[key]), "wb") as out:
         out.write(data)
+
+# Each translation as its own file, named by its content as client/build.rs
+# names it for the app (ADR 0033): a visitor fetches only their language.
+locales = os.path.join(source, "client", "locales")
+for name in sorted(os.listdir(locales)):
+    if name.endswith(".ftl"):
+        with open(os.path.join(locales, name), "rb") as fh:
+            text = fh.read()
+        tag = name[:-len(".ftl")]
+        # Without its comments (a `#` in the first column; blank lines stay,
+        # they end messages): those are for translators.
+        lines = text.decode("utf-8").split("\n")
+        shipped = "\n".join(l for l in lines if not l.startswith("#")).encode("utf-8")
+        with open(os.path.join(staging, f"{tag}-{hashlib.sha256(text).hexdigest()[:16]}.ftl"), "wb") as out:
+            out.write(shipped)
 
 # For postbuild.py: the loader, and what the first screen fetches before
 # anything else (the split modules come when their screen opens).

@@ -32,6 +32,11 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("Parley crashed: {info}").into());
     }));
-    i18n::init();
-    leptos::mount::mount_to_body(ui::App);
+    // The app shows once its language's messages are in (one small fetch,
+    // from the service worker's cache after the first visit). Not leptos'
+    // spawn_local: its executor starts with the mount.
+    wasm_bindgen_futures::spawn_local(async {
+        i18n::init().await;
+        leptos::mount::mount_to_body(ui::App);
+    });
 }

@@ -1,7 +1,8 @@
 // The app in Russian and English: the language follows the browser (a
 // `ru-RU` and an `en-US` context), plural forms and dates come out right in
-// each, and a language chosen in Settings replaces the browser's and
-// survives a reload.
+// each, a page fetches only its language's texts, and a language chosen in
+// Settings replaces the browser's and survives a reload (or, when its texts
+// cannot be fetched, says so and changes nothing).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -33,6 +34,17 @@ async function checkTime(page, time, locale, months) {
   return title;
 }
 
+/** The translations a page requests from now on, by language tag, in order
+ * (the service worker's precaching of the build's files aside). */
+function translations(page) {
+  const tags = [];
+  page.on('request', (r) => {
+    const m = /\/([a-z]+)-[0-9a-f]{16}\.ftl$/.exec(r.url());
+    if (m && !r.serviceWorker()) tags.push(m[1]);
+  });
+  return tags;
+}
+
 describe('Russian and English', () => {
   let relay, browser, alice, bob;
   const problems = [];
@@ -53,9 +65,12 @@ describe('Russian and English', () => {
     const ru = await browser.newContext({ ...PHONE, locale: 'ru-RU' });
     alice = await ru.newPage();
     problems.push(watchPage(alice));
+    const ruFetched = translations(alice);
     await alice.goto(relay.base + '/');
     await alice.waitForSelector('main[data-screen="onboarding"]', T);
     assert.equal(await alice.getAttribute('html', 'lang'), 'ru');
+    // Only the language shown was fetched (ADR 0033).
+    assert.deepEqual(ruFetched, ['ru']);
     await alice.getByRole('heading', { name: 'Создайте свою личность' }).waitFor(T);
     await alice.getByLabel('Ваше имя').fill('Алиса');
     await alice.locator('.relay-status[data-state="ready"]', { hasText: 'Ретранслятор в сети' }).waitFor(T);
@@ -67,9 +82,11 @@ describe('Russian and English', () => {
     const en = await browser.newContext({ ...PHONE, locale: 'en-US' });
     const bobPage = await en.newPage();
     problems.push(watchPage(bobPage));
+    const enFetched = translations(bobPage);
     await bobPage.goto(relay.base + '/');
     await onboard(bobPage, 'Bob', undefined, false);
     assert.equal(await bobPage.getAttribute('html', 'lang'), 'en');
+    assert.deepEqual(enFetched, ['en']);
     bob = { context: en, page: bobPage };
 
     await alice.getByRole('button', { name: 'Пригласить' }).click();
@@ -154,5 +171,34 @@ describe('Russian and English', () => {
     await page.waitForSelector('main[data-screen="home"]', T);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     await page.getByRole('button', { name: 'Invite someone' }).waitFor(T);
+  });
+
+  test('a language whose texts cannot be fetched is an error, and the app stays as it was', async () => {
+    // A fresh page without a service worker: the relay is unreachable for
+    // the Russian texts, which this page has not loaded yet.
+    const context = await browser.newContext({ ...PHONE, locale: 'en-US', serviceWorkers: 'block' });
+    const page = await context.newPage();
+    const seen = watchPage(page);
+    await page.goto(relay.base + '/');
+    await onboard(page, 'Cleo', undefined, false);
+    const block = (route) => route.abort('internetdisconnected');
+    await context.route(/\/ru-[0-9a-f]{16}\.ftl$/, block);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Language').selectOption('ru');
+    await page.getByRole('alert').filter({ hasText: 'Русский could not be loaded' }).waitFor(T);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    assert.equal(await page.locator('select[name="language"]').inputValue(), 'en');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor(T);
+    // Nothing was stored: a reload is still in English.
+    assert.equal(await page.evaluate(() => localStorage.getItem('parley.lang')), null);
+
+    // Reachable again, the same choice works.
+    await context.unroute(/\/ru-[0-9a-f]{16}\.ftl$/, block);
+    await page.getByLabel('Language').selectOption('ru');
+    await page.getByRole('heading', { name: 'Настройки' }).waitFor(T);
+    assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+    // The failed fetch is the browser's own console line; nothing else is.
+    assert.deepEqual(seen.filter((p) => !/ru-[0-9a-f]{16}\.ftl|Failed to load resource|ERR_INTERNET_DISCONNECTED/.test(p)), []);
+    await context.close();
   });
 });

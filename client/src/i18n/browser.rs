@@ -5,8 +5,9 @@
 use js_sys::{Array, Date, Intl, Object};
 use parley_shared::time::UnixMs;
 use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
-use super::{Lang, lang, set_lang};
+use super::{Lang, LoadError, lang, load, set_lang};
 use crate::js::obj;
 
 /// localStorage key of a language chosen in Settings. The choice is this
@@ -45,23 +46,58 @@ fn apply(l: Lang) {
     }
 }
 
-/// Picks the language at start: the one chosen in Settings, else the
-/// browser's first translated preference, else English.
-pub(crate) fn init() {
+/// Picks the language at start (the one chosen in Settings, else the
+/// browser's first translated preference, else English) and loads its
+/// messages, retrying a few times: without them every text is its key.
+pub(crate) async fn init() {
     let stored = storage()
         .and_then(|s| s.get_item(STORED).ok().flatten())
         .and_then(|t| Lang::from_tag(&t));
     let prefs = preferences();
-    apply(stored.unwrap_or_else(|| Lang::preferred(prefs.iter().map(String::as_str))));
+    let l = stored.unwrap_or_else(|| Lang::preferred(prefs.iter().map(String::as_str)));
+    for wait_ms in [500, 2_000, 0] {
+        match load(l).await {
+            Ok(()) => break,
+            Err(e) if wait_ms > 0 => {
+                web_sys::console::warn_1(
+                    &format!("Parley: texts not loaded, retrying: {e}").into(),
+                );
+                crate::runtime::sleep(wait_ms).await;
+            }
+            Err(e) => web_sys::console::error_1(&format!("Parley: texts not loaded: {e}").into()),
+        }
+    }
+    apply(l);
 }
 
-/// Shows `l` and remembers the choice in this browser.
-pub(crate) fn switch(l: Lang) {
+/// Loads `l`'s messages if needed, then shows `l` and remembers the choice
+/// in this browser. Nothing changes when they cannot be fetched.
+pub(crate) async fn switch(l: Lang) -> Result<(), LoadError> {
+    load(l).await?;
     if let Some(s) = storage() {
         // Not stored (private mode, full): the choice lasts this visit.
         let _ = s.set_item(STORED, l.tag());
     }
     apply(l);
+    Ok(())
+}
+
+/// The body of a same-origin GET as text; the error says why not.
+pub(super) async fn fetch_text(url: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let reason = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(reason)?
+        .dyn_into()
+        .map_err(reason)?;
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(reason)?)
+        .await
+        .map_err(reason)?;
+    text.as_string().ok_or_else(|| format!("{url}: not text"))
 }
 
 /// The `Intl` locale for the language shown: the browser's own preference

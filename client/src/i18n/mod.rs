@@ -10,6 +10,7 @@ mod rooms;
 mod words;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource};
 use leptos::prelude::*;
@@ -57,11 +58,27 @@ impl Lang {
             .unwrap_or(Self::En)
     }
 
-    /// The language's own name, as its menu entry shows it.
-    pub(crate) fn own_name(self) -> String {
-        BUNDLES.with(|b| format(&b[self as usize], "language-name", None))
+    /// The language's own name, as its menu entry shows it. Not a message:
+    /// the menu names every language while only the one shown is loaded,
+    /// and a language's name for itself is the same in every language.
+    pub(crate) fn own_name(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::Ru => "Русский",
+        }
     }
 
+    /// Where the build put this language's messages (client/build.rs names
+    /// the file by its content, so the relay serves it as immutable).
+    fn url(self) -> &'static str {
+        match self {
+            Self::En => concat!("/", env!("PARLEY_FTL_EN")),
+            Self::Ru => concat!("/", env!("PARLEY_FTL_RU")),
+        }
+    }
+
+    /// The messages as the unit tests read them (the app fetches them).
+    #[cfg(test)]
     fn source(self) -> &'static str {
         match self {
             Self::En => include_str!("../../locales/en.ftl"),
@@ -72,13 +89,13 @@ impl Lang {
 
 /// One language's messages. A file that does not parse is a build mistake
 /// the unit tests catch; at run time the messages that did parse are used.
-fn bundle(lang: Lang) -> FluentBundle<FluentResource> {
+fn bundle(lang: Lang, source: String) -> FluentBundle<FluentResource> {
     let id: LanguageIdentifier = lang.tag().parse().unwrap_or_default();
     let mut b = FluentBundle::new(vec![id]);
     // No Unicode isolation marks around arguments: names are single words
     // of either direction, and the marks would show in copied text.
     b.set_use_isolating(false);
-    let res = FluentResource::try_new(lang.source().to_owned()).unwrap_or_else(|(r, _)| r);
+    let res = FluentResource::try_new(source).unwrap_or_else(|(r, _)| r);
     // Duplicate ids are rejected by the tests; the first one wins here.
     let _ = b.add_resource(res);
     b
@@ -88,8 +105,25 @@ thread_local! {
     /// The language shown; a reference-counted signal, owned by no
     /// component, so it lives as long as the page.
     static LANG: ArcRwSignal<Lang> = ArcRwSignal::new(Lang::En);
-    /// The parsed messages, by `Lang as usize`.
-    static BUNDLES: [FluentBundle<FluentResource>; 2] = Lang::ALL.map(bundle);
+    /// The parsed messages of each language loaded so far, by `Lang as usize`.
+    static BUNDLES: RefCell<[Option<FluentBundle<FluentResource>>; 2]> =
+        const { RefCell::new([None, None]) };
+}
+
+/// A language's messages could not be fetched.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct LoadError(String);
+
+/// Fetches and parses `l`'s messages unless they are loaded already.
+async fn load(l: Lang) -> Result<(), LoadError> {
+    if BUNDLES.with(|b| b.borrow()[l as usize].is_some()) {
+        return Ok(());
+    }
+    let source = browser::fetch_text(l.url()).await.map_err(LoadError)?;
+    let parsed = bundle(l, source);
+    BUNDLES.with(|b| b.borrow_mut()[l as usize] = Some(parsed));
+    Ok(())
 }
 
 /// The language shown; reading it inside a view or effect subscribes to it.
@@ -116,7 +150,11 @@ fn format(b: &FluentBundle<FluentResource>, key: &str, args: Option<&FluentArgs<
 /// Use [`tr!`](crate::tr), which the key check in the tests can see.
 pub(crate) fn text(key: &str, args: Option<&FluentArgs<'_>>) -> String {
     let l = lang();
-    BUNDLES.with(|b| format(&b[l as usize], key, args))
+    BUNDLES.with(|b| match &b.borrow()[l as usize] {
+        Some(bundle) => format(bundle, key, args),
+        // Shown only before `init` or after it failed.
+        None => key.to_owned(),
+    })
 }
 
 /// A translated message: the key as a literal (the tests read every use),

@@ -70,20 +70,40 @@ impl Localize for DeleteError {
 /// The language menu: the browser's choice until one is made here.
 #[component]
 fn Language() -> impl IntoView {
+    // The language whose messages could not be fetched, if the last choice failed.
+    let failed = RwSignal::new(None::<Lang>);
+    let select = NodeRef::<leptos::html::Select>::new();
     let on_change = move |ev: leptos::ev::Event| {
-        if let Some(l) = Lang::from_tag(&event_target_value(&ev)) {
-            i18n::switch(l);
-        }
+        let Some(l) = Lang::from_tag(&event_target_value(&ev)) else {
+            return;
+        };
+        spawn_local(async move {
+            match i18n::switch(l).await {
+                Ok(()) => failed.put(None),
+                Err(_) => {
+                    // The menu goes back to the language still shown.
+                    if let Some(el) = select.get_untracked() {
+                        el.set_value(i18n::lang().tag());
+                    }
+                    failed.put(Some(l));
+                }
+            }
+        });
     };
     view! {
         <section class="card">
             <h2>{move || tr!("settings-language")}</h2>
             <label class="language">
-                <select name="language" aria-label=move || tr!("settings-language")
+                <select name="language" aria-label=move || tr!("settings-language") node_ref=select
                     prop:value=move || i18n::lang().tag() on:change=on_change>
                     {Lang::ALL.map(|l| view! { <option value=l.tag()>{l.own_name()}</option> })}
                 </select>
             </label>
+            {move || failed.get().map(|l| view! {
+                <p class="error" role="alert">
+                    {move || tr!("settings-language-unavailable", language = l.own_name())}
+                </p>
+            })}
         </section>
     }
 }
