@@ -17,6 +17,7 @@ fn main() -> std::io::Result<()> {
     println!("cargo:rerun-if-changed=build.rs");
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
         println!("cargo:rustc-link-arg-bins=--emit-relocs");
+        println!("cargo:rustc-link-arg-bins=--no-merge-data-segments");
     }
     for tag in ["en", "ru"] {
         let path = format!("locales/{tag}.ftl");

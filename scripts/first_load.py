@@ -12,15 +12,21 @@ body bytes as sent (nothing is decoded), and the total.
 `--lang TAG` picks the translation the app fetches at start (ADR 0033;
 default `en`), found in the service worker's list of the build's files.
 `--with MODULE` adds a lazily loaded module (ADR 0031) and the chunks it
-needs, as named in the split loader: `--with onboarding` is a new visitor's
-first screen. Icons, the manifest and the service worker's later
+needs, as named in the split loader, or its one bundle where the build
+wrote one: `--with onboarding` is a new visitor's first screen. Icons, the manifest and the service worker's later
 precaching are not part of the first load. docs/benchmarks.md records its
 output.
 """
 import argparse
+import json
+import os
 import re
+import sys
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "client", "pwa"))
+import bundle  # noqa: E402  (the loader's format is the build's)
 
 CHROMIUM = "gzip, deflate, br, zstd"
 
@@ -36,18 +42,14 @@ def plain(base, path):
 
 
 def split_modules(js):
-    """{module: [wasm paths]} from wasm-split-cli's loader."""
-    chunks = dict(re.findall(
-        r'const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\./([^"]+)"', js))
-    out = {}
-    for m in re.finditer(
-            r'export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\((.*?)\n\s*,\s*\[([^\]]*)\]\)\)',
-            js, re.S):
-        name, fetcher, deps = m.groups()
-        own = re.findall(r'new URL\("\./([^"]+)"', fetcher)
-        files = own + [chunks[d.strip()] for d in deps.split(",") if d.strip() in chunks]
-        out[name] = files
-    return out
+    """{module: [files]} from wasm-split-cli's loader: a bundle's one file
+    where the build wrote one (client/pwa/bundle.py), else the module's own
+    file and its chunks."""
+    files = bundle.module_files(js)
+    m = re.search(r"^const BUNDLES = (\{.*\});$", js, re.M)
+    for module, b in (json.loads(m.group(1)) if m else {}).items():
+        files[module] = [b["file"]]
+    return files
 
 
 def main():

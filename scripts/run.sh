@@ -2,16 +2,16 @@
 # `make run`: install what is missing, build the PWA and the relay, and serve
 # both on the embedded defaults (SQLite + local blob dir under ./data).
 #
-# On a fresh machine most of the time is compiling, in two streams that keep
-# both cores busy: the relay compiles in one (in its own target directory,
-# so cargo's lock on a build directory never makes one stream wait for the
-# other), while the other installs the build tools (trunk, wasm-bindgen-cli,
-# wasm-split-cli), then builds the PWA's two wasm modules and runs
-# `trunk build`. Each stream has long single-threaded stretches (linking,
-# the PWA's whole-program LTO) that the other fills. `trunk build` (and its
-# hook client/pwa/build_app.py, which builds the app with the same cargo
-# command) finds both modules built and only splits them (ADR 0031), runs
-# wasm-bindgen, wasm-opt and the asset pipeline.
+# On a fresh machine most of the time is compiling, in streams that keep
+# both cores busy: the relay (in its own target directory, so cargo's lock
+# on a build directory never makes one stream wait for another), the PWA's
+# app and its file worker (the app in `target/app`), and the build tools'
+# installs (trunk, wasm-bindgen-cli, wasm-split-cli). Each has long
+# single-threaded stretches (linking, the app's whole-program LTO) that the
+# others fill. `trunk build` (and its hook client/pwa/build_app.py, which
+# builds the app with the same cargo command) then finds both modules built
+# and only splits them (ADR 0031), runs wasm-bindgen, wasm-opt and the
+# asset pipeline.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
@@ -27,16 +27,36 @@ log "building the relay beside the PWA (profile serve: release without cross-cra
   cargo build --profile serve --locked -p parley-relay --target-dir "$relay_dir" 2>&1 | sed -u 's/^/[relay] /'
 ) &
 relay=$!
-stop_relay_build() { kill_tree "$relay"; }
-trap stop_relay_build EXIT
+
+# The PWA's two wasm modules, with the same commands trunk and its hook run
+# (so those find them built), each in its own target directory (app:
+# `target/app`, client/pwa/build_app.py), beside the tool installs: the
+# app's whole-program link is a long single-threaded stretch the others fill.
+log "building the PWA's wasm modules beside them (lines start with [app] and [worker])"
+(
+  set -o pipefail
+  cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
+    --manifest-path client/Cargo.toml --bin parley-client --target-dir "$target_dir/app" 2>&1 | sed -u 's/^/[app] /'
+) &
+app=$!
+(
+  set -o pipefail
+  cargo build --locked --target wasm32-unknown-unknown --release \
+    --manifest-path client/worker/Cargo.toml --bin parley-worker 2>&1 | sed -u 's/^/[worker] /'
+) &
+worker=$!
+stop_builds() { kill_tree "$relay"; kill_tree "$app"; kill_tree "$worker"; }
+trap stop_builds EXIT
 
 log "installing the build tools"
 "$ROOT/scripts/tools.sh" web
-log "building the PWA's wasm modules (the same commands trunk and its hook run, so they reuse them)"
-cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
-  --manifest-path client/Cargo.toml --bin parley-client
-cargo build --locked --target wasm32-unknown-unknown --release \
-  --manifest-path client/worker/Cargo.toml --bin parley-worker
+for b in app worker; do
+  ok=0
+  wait "${!b}" || ok=$?
+  [ "$ok" -eq 0 ] || die "building the PWA's $b failed (see the [$b] lines above)"
+done
+# Both reaped by the wait: the trap must not signal their (possibly reused) pids.
+trap 'kill_tree "$relay"' EXIT
 log "building the PWA (trunk, release)"
 trunk build --release
 

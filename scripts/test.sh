@@ -27,6 +27,9 @@ cargo fmt --all -- --check
 
 log "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The relay as `make run` and deployments build it: without the shared
+# crate's client engine (a workspace-wide build always has it).
+cargo clippy --locked -p parley-relay -- -D warnings
 
 log "secret scan (detect-secrets)"
 # Against a scratch copy of the baseline: the hook rewrites it (exit 3) when

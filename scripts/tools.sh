@@ -5,6 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
+# Minifies the app's generated JS (client/pwa/build_app.py).
+TERSER_VERSION=5.51.4
 # Cuts the app into lazily loaded modules (ADR 0031); matches leptos's wasm_split_helpers.
 WASM_SPLIT_VERSION=0.2.3
 SEAWEEDFS_VERSION=4.48
@@ -38,7 +40,10 @@ web_tools() {
   wasm_target
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
     log "installing trunk $TRUNK_VERSION"
-    quick_install trunk --version "$TRUNK_VERSION" --locked
+    # Without its default features: no TLS for `trunk serve` (it proxies to
+    # a plain-HTTP relay here) and no update check against crates.io; 16
+    # fewer crates to compile (rustls and its certificate stores, chrono).
+    quick_install trunk --version "$TRUNK_VERSION" --locked --no-default-features
   fi
   local wb
   wb="$(lock_version wasm-bindgen)"
@@ -48,10 +53,11 @@ web_tools() {
     # Not --locked: the CLI's own lockfile pins crates that need a newer rustc.
     quick_install wasm-bindgen-cli --version "$wb" --force
   fi
-  if ! "$PARLEY_TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
-    log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+  if ! "$PARLEY_TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}" \
+    || [ "$("$PARLEY_TOOLS/node_modules/.bin/terser" --version 2>/dev/null)" != "terser $TERSER_VERSION" ]; then
+    log "installing binaryen $BINARYEN_VERSION (wasm-opt) and terser $TERSER_VERSION from npm"
     mkdir -p "$PARLEY_TOOLS"
-    npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION"
+    npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION" "terser@$TERSER_VERSION"
   fi
   if ! grep -qs "wasm_split_cli_support $WASM_SPLIT_VERSION " "$PARLEY_TOOLS/wasm-split/.crates.toml"; then
     log "installing wasm-split-cli $WASM_SPLIT_VERSION"

@@ -7,7 +7,7 @@ Usage: scripts/wasm_crates.py FILE.wasm [TOP]
 For a wasm module: the size of its code and data sections, raw and
 brotli-compressed (Debian's `brotli`, quality 11), and, when the module
 still has its name section (cargo's output, before wasm-bindgen and
-wasm-opt: target/wasm32-unknown-unknown/wasm-release/parley-client.wasm),
+wasm-opt: target/app/wasm32-unknown-unknown/wasm-release/parley-client.wasm),
 the code bytes per crate (the first path segment of each function's
 demangled name; `<crate` is a trait impl for a type of that crate).
 With `--without`, for each regular expression: the bytes of the function

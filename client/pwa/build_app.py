@@ -6,8 +6,8 @@ split (ADR 0031) must happen in between, on the linker's output with its
 relocations. So the app is built here, the same way trunk would otherwise:
 
 1. cargo builds client/ for wasm32 (profile `wasm-release` for
-   `trunk build --release`, the dev profile otherwise), keeping the linker's
-   relocations (client/build.rs);
+   `trunk build --release`, the dev profile otherwise) in `target/app`,
+   keeping the linker's relocations (client/build.rs);
 2. `wasm-split-cli` moves what only a split point reaches (client/src/ui/lazy.rs)
    into its own module, and code two of them share into chunks, and writes the
    JS that fetches them;
@@ -15,7 +15,10 @@ relocations. So the app is built here, the same way trunk would otherwise:
 4. for release, `wasm-opt -Oz` shrinks every module;
 5. every file is named with one hash of all of them (they only work together),
    so the relay serves them as immutable, and references are rewritten;
-6. each translation (client/locales) is copied as `<tag>-<its own hash>.ftl`,
+6. onboarding's module and its chunks are also written as one bundle that
+   the loader cuts them from (bundle.py), and for release the JS is
+   minified (terser);
+7. each translation (client/locales) is copied as `<tag>-<its own hash>.ftl`,
    the name client/build.rs gives the app (ADR 0033).
 
 postbuild.py then adds the loader and preloads to index.html (from the
@@ -28,6 +31,8 @@ import re
 import shutil
 import subprocess
 import sys
+
+import bundle
 
 NAME = "parley-client"
 
@@ -55,10 +60,13 @@ for tool in ("cargo", "wasm-split-cli", "wasm-bindgen") + (("wasm-opt",) if rele
 manifest = os.path.join(source, "client", "Cargo.toml")
 meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
                        "--manifest-path", manifest], capture_output=True, check=True)
-target_dir = json.loads(meta.stdout)["target_directory"]
+# The app in a target directory of its own (`target/app`): cargo locks a
+# build directory for a whole build, and `make run` builds the app and the
+# file worker (trunk's, in `target`) at the same time (scripts/run.sh).
+target_dir = os.path.join(json.loads(meta.stdout)["target_directory"], "app")
 profile = "wasm-release" if release else "debug"
 build = ["cargo", "build", "--locked", "--target", "wasm32-unknown-unknown",
-         "--manifest-path", manifest, "--bin", NAME]
+         "--manifest-path", manifest, "--bin", NAME, "--target-dir", target_dir]
 if release:
     build += ["--profile", profile]
 run(build)
@@ -92,9 +100,11 @@ if release:
     # `wasm-opt -Oz --strip-debug` on every module, through binaryen's library
     # in one node process (wasm_opt.mjs): the npm wasm-opt starts binaryen
     # anew for each of ~75 modules. The npm package is found from its CLI.
-    binaryen = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("wasm-opt")))), "index.js")
-    if not os.path.isfile(binaryen) or not shutil.which("node"):
-        fail(f"binaryen's library ({binaryen}) or node not found (run `make tools`)")
+    node_modules = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("wasm-opt")))))
+    binaryen = os.path.join(node_modules, "binaryen", "index.js")
+    terser = os.path.join(node_modules, "terser", "bin", "terser")
+    if not os.path.isfile(binaryen) or not os.path.isfile(terser) or not shutil.which("node"):
+        fail(f"binaryen's library, terser (in {node_modules}) or node not found (run `make tools`)")
     wasm = [p for p in built.values() if p.endswith(".wasm")]
     run(["node", os.path.join(source, "client", "pwa", "wasm_opt.mjs"), binaryen] + wasm)
 
@@ -137,13 +147,30 @@ for text, what in ((link, "the split loader"), (glue, "the glue")):
     if re.search(r'["\']\./(?!' + re.escape(NAME) + r"-)[^\"']+\.(?:wasm|js)[\"'](?!\s*:)", text):
         fail(f"{what} references a file this script did not rename")
 
-outputs = {"glue": glue.encode(), "link": link.encode()}
+outputs = {}
 for key, path in built.items():
-    if key not in outputs:
+    if key not in ("glue", "link"):
         with open(path, "rb") as fh:
             outputs[key] = fh.read()
+# A new visitor's first screen, onboarding, as one file (bundle.py).
+try:
+    link, bundles = bundle.bundle(link, ["onboarding"], {final[k]: v for k, v in outputs.items()},
+                                  lambda m: f"{NAME}-{h}-bundle_{m}.bin")
+except bundle.BundleError as e:
+    fail(str(e))
+outputs["glue"], outputs["link"] = glue.encode(), link.encode()
+if release:
+    # wasm-bindgen's glue, minified (terser renames what is inside the
+    # module, not its exports or the keys the wasm imports by): 10.3 → 8.2
+    # KB brotli. The split loader stays as written: it is small, and
+    # scripts/first_load.py reads it.
+    outputs["glue"] = subprocess.run(["node", terser, "--module", "--compress", "--mangle"],
+                                     input=outputs["glue"], capture_output=True, check=True).stdout
 for key, data in outputs.items():
     with open(os.path.join(staging, final[key]), "wb") as out:
+        out.write(data)
+for name, data in bundles.items():
+    with open(os.path.join(staging, name), "wb") as out:
         out.write(data)
 
 # Each translation as its own file, named by its content as client/build.rs

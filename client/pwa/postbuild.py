@@ -123,7 +123,7 @@ print(f"postbuild: {moved} inline script(s) externalized, shell {build_id} ({len
 
 # Precompressed copies (not in the shell list: the browser asks for the
 # plain name and gets whichever encoding it accepts).
-COMPRESSIBLE = (".html", ".js", ".wasm", ".css", ".webmanifest", ".svg", ".json", ".ftl")
+COMPRESSIBLE = (".html", ".js", ".wasm", ".bin", ".css", ".webmanifest", ".svg", ".json", ".ftl")
 brotli = shutil.which("brotli")
 if not brotli:
     sys.exit("postbuild.py: brotli not found (run `make tools`, or: apt-get install brotli)")

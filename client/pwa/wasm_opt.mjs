@@ -1,10 +1,11 @@
-// `wasm-opt -Oz --strip-debug` on many modules in one node process
+// `wasm-opt -Oz --strip-debug --strip-producers --strip-target-features`
+// on many modules in one node process
 // (client/pwa/build_app.py). The app's build writes ~75 modules, most of
 // them under 2 KB; binaryen's npm `wasm-opt` is binaryen compiled to wasm,
 // and starting it once per module cost ~1 s of CPU each, most of a release
 // build. binaryen's own library API runs the same passes (`-Oz` is its
 // default pipeline at optimize level 2, shrink level 2) and, set as below,
-// writes byte for byte what `wasm-opt -Oz --strip-debug` writes.
+// writes byte for byte what the CLI with those flags writes.
 //
 // Usage: node wasm_opt.mjs BINARYEN_INDEX_JS FILE.wasm... (each rewritten in place)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,9 @@ for (const file of files) {
     module.setFeatures(features);
     if (!module.validate()) throw new Error(`${file} does not validate`);
     module.optimize();
-    module.runPasses(['strip-debug']);
+    // Nor the producers and target-features sections: nothing reads them
+    // after this step (browsers ignore them), and every module has them.
+    module.runPasses(['strip-debug', 'strip-producers', 'strip-target-features']);
     writeFileSync(file, module.emitBinary());
   } finally {
     module.dispose();

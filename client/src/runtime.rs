@@ -172,7 +172,7 @@ async fn pump() {
             }
             Effect::Http { id, request } => spawn_local(http(id, request)),
             Effect::Changed => crate::view::publish(&ui),
-            Effect::Call(from, signal) => crate::call::on_signal(from, signal),
+            Effect::Call(from, signal) => crate::ui::deliver_call_signal(from, signal),
         }
     }
 }

@@ -8,11 +8,14 @@ import { backHome, onboard, pairByLink, PHONE } from './app.mjs';
 import { launchBrowser, startRelay, watchPage } from './harness.mjs';
 
 const T = { timeout: 20_000 };
-const MODULES = ['onboarding', 'settings', 'pairing', 'new_room', 'conversation', 'attach', 'safety', 'members'];
+const MODULES = ['onboarding', 'account', 'restore', 'settings', 'pairing', 'new_room', 'conversation', 'attach',
+  'safety', 'members', 'call'];
 
-/** The split modules a page fetched, by name (`…-split_settings.wasm` → settings). */
+/** The split modules a page fetched, by name (`…-split_settings.wasm` → settings), or their bundles
+ * (`…-bundle_onboarding.bin` → onboarding). */
 function splitModules(urls) {
-  return new Set(urls.map((u) => /-split_([a-z_]+)\.wasm$/.exec(u)?.[1]).filter(Boolean));
+  return new Set(urls.map((u) => /-(?:split_([a-z_]+)\.wasm|bundle_([a-z_]+)\.bin)$/.exec(u)).filter(Boolean)
+    .map((m) => m[1] ?? m[2]));
 }
 
 describe('lazily loaded modules', () => {
@@ -37,8 +40,11 @@ describe('lazily loaded modules', () => {
     page.on('request', (r) => fetched.push(r.url()));
     await page.goto(relay.base + '/');
     await onboard(page, 'Ada', null, false);
-    assert.deepEqual([...splitModules(fetched)], ['onboarding'],
-      'a new visitor fetches the onboarding module and no other');
+    assert.deepEqual([...splitModules(fetched)].sort(), ['account', 'onboarding'],
+      'a new visitor fetches the onboarding module, the account module its form submits with, and no other');
+    // Onboarding's module and chunks come as one file (client/pwa/bundle.py), not one by one.
+    assert.ok(fetched.some((u) => /-bundle_onboarding\.bin$/.test(u)), 'onboarding came as its bundle');
+    assert.ok(!fetched.some((u) => /-split_onboarding\.wasm$/.test(u)), 'not as its own file');
     const before = fetched.length;
 
     await page.getByRole('button', { name: 'Settings' }).click();
@@ -47,7 +53,7 @@ describe('lazily loaded modules', () => {
     // The loaded screen has the focus on its heading, as every screen does.
     assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
     await backHome(page);
-    for (const m of MODULES.filter((m) => !['onboarding', 'settings'].includes(m))) {
+    for (const m of MODULES.filter((m) => !['onboarding', 'account', 'settings'].includes(m))) {
       assert.ok(!splitModules(fetched).has(m), `${m} not fetched`);
     }
     assert.deepEqual(problems, []);

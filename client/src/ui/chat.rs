@@ -466,9 +466,9 @@ pub(super) fn Chat(peer: DeviceId) -> impl IntoView {
                 </div>
                 <ConnBadge/>
                 <button type="button" class="icon" disabled=move || !can_call() aria-label=move || tr!("chat-audio-call")
-                    title=move || tr!("chat-audio-call") on:click=move |_| crate::call::start(peer, false)><IconView icon=Icon::Phone/></button>
+                    title=move || tr!("chat-audio-call") on:click=move |_| lazy::start_call(peer, false, error)><IconView icon=Icon::Phone/></button>
                 <button type="button" class="icon" disabled=move || !can_call() aria-label=move || tr!("chat-video-call")
-                    title=move || tr!("chat-video-call") on:click=move |_| crate::call::start(peer, true)><IconView icon=Icon::Video/></button>
+                    title=move || tr!("chat-video-call") on:click=move |_| lazy::start_call(peer, true, error)><IconView icon=Icon::Video/></button>
                 <button type="button" class="icon" aria-controls="conversation-details" aria-label=move || tr!("chat-details")
                     aria-expanded=move || show_details.get().to_string() on:click=move |_| show_details.update(|s| *s = !*s)>
                     <IconView icon=Icon::More/>

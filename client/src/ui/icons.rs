@@ -79,8 +79,10 @@ impl Icon {
     }
 }
 
-/// An icon, hidden from assistive technology.
+/// An icon, hidden from assistive technology. (ASCII lower case: the
+/// names are ASCII, and `to_lowercase` would bring Unicode's case tables
+/// into the first download.)
 #[component]
 pub(crate) fn IconView(icon: Icon) -> impl IntoView {
-    view! { <span class="svg-icon" aria-hidden="true" data-icon=format!("{icon:?}").to_lowercase() inner_html=icon.svg()></span> }
+    view! { <span class="svg-icon" aria-hidden="true" data-icon=format!("{icon:?}").to_ascii_lowercase() inner_html=icon.svg()></span> }
 }

@@ -10,23 +10,29 @@
 //! worker cached it) is an error on screen with a retry, never an abort of
 //! the whole app.
 
-use std::pin::pin;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
 use leptos::prelude::*;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
+use parley_shared::engine::call::{CallPhase, CallSignal};
 use parley_shared::engine::pairing::Purpose;
 use parley_shared::group::RoomId;
+use parley_shared::protocol::auth::GateProof;
 use parley_shared::protocol::ws::DeviceId;
 use parley_shared::time::Millis;
 
 use super::attach::Pending;
 use super::{
-    Nav, Put as _, Screen, attach, chat, focus_heading, invite, join, new_room, onboarding, room,
-    room_members, settings,
+    Nav, Put as _, Screen, attach, call, chat, focus_heading, invite, join, new_room, onboarding,
+    restore, room, room_members, settings,
 };
+use crate::call::CallUi;
 use crate::files::Outgoing;
 use crate::room_view::RoomDetail;
+use crate::runtime::Ui;
 use crate::tr;
 use crate::view::ContactView;
 
@@ -110,6 +116,115 @@ fn members_view(
     error: RwSignal<Option<String>>,
 ) -> Result<AnyView, Unavailable> {
     Ok(view! { <room_members::Members room=room detail=detail error=error/> }.into_any())
+}
+
+/// An account being created or restored: the text to show if it failed.
+pub(crate) type Creating = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+// Creating the identity and registering it: the onboarding form shows
+// without it (a new visitor's first screen), and fetches it at once.
+#[wasm_split(account, wasm_split_path = ::leptos::wasm_split, fallible, preload(register_account_preload))]
+pub(crate) fn register_account(
+    name: String,
+    gate: GateProof,
+    ui: Ui,
+    link: bool,
+) -> Result<Creating, Unavailable> {
+    Ok(Box::pin(onboarding::register(name, gate, ui, link)))
+}
+
+/// Fetches the account module in the background; a failure shows when the
+/// form is submitted, which fetches it again.
+pub(crate) fn prefetch_account() {
+    leptos::task::spawn_local(async {
+        let _ = register_account_preload().await;
+    });
+}
+
+// Restoring a backup, the one onboarding path that needs Argon2id and the
+// backup format: a first run that creates an account does not fetch them.
+#[wasm_split(restore, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub(crate) fn restore_backup(
+    file: web_sys::File,
+    typed: String,
+    is_key: bool,
+    gate: GateProof,
+    ui: Ui,
+) -> Result<Creating, Unavailable> {
+    Ok(Box::pin(restore::run(file, typed, is_key, gate, ui)))
+}
+
+// A call: the WebRTC runtime that performs the call machine's actions, and
+// the call screen. The first ring or call of a visit fetches it (from the
+// service worker's cache once it has precached the modules); the machine's
+// rules are the engine's, and signals wait for the module in arrival order.
+#[wasm_split(call, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn call_signal(from: DeviceId, signal: CallSignal) -> Result<(), Unavailable> {
+    crate::call::on_signal(from, signal);
+    Ok(())
+}
+
+#[wasm_split(call, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn call_start(peer: DeviceId, video: bool) -> Result<(), Unavailable> {
+    crate::call::start(peer, video);
+    Ok(())
+}
+
+#[wasm_split(call, wasm_split_path = ::leptos::wasm_split, fallible, preload(call_screen_view_preload))]
+fn call_screen_view() -> Result<AnyView, Unavailable> {
+    Ok(view! { <call::CallScreen/> }.into_any())
+}
+
+thread_local! {
+    /// Call signals not yet handed to the call module, oldest first.
+    static SIGNALS: RefCell<VecDeque<(DeviceId, CallSignal)>> = const { RefCell::new(VecDeque::new()) };
+    /// A task is handing them over.
+    static HANDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A call signal from the engine, for the call module: one task hands them
+/// over in arrival order, the first fetching the module. If it cannot be
+/// fetched (offline before the service worker cached it) the waiting
+/// signals are dropped, as a call cannot run here; the caller's ring times
+/// out as for any unanswered call, and the next signal fetches again.
+pub(crate) fn deliver_call_signal(from: DeviceId, signal: CallSignal) {
+    SIGNALS.with(|q| q.borrow_mut().push_back((from, signal)));
+    if HANDING.replace(true) {
+        return;
+    }
+    leptos::task::spawn_local(async {
+        while let Some((from, signal)) = SIGNALS.with(|q| q.borrow_mut().pop_front()) {
+            if call_signal(from, signal).await.is_err() {
+                SIGNALS.with(|q| q.borrow_mut().clear());
+                web_sys::console::error_1(&"the call module could not be fetched".into());
+            }
+        }
+        HANDING.set(false);
+    });
+}
+
+/// Starts a call to `peer`; `failed` shows if the call module cannot be
+/// fetched.
+pub(crate) fn start_call(peer: DeviceId, video: bool, failed: RwSignal<Option<String>>) {
+    leptos::task::spawn_local(async move {
+        if call_start(peer, video).await.is_err() {
+            let _ = failed.try_set(Some(tr!("part-unavailable")));
+        }
+    });
+}
+
+/// The call screen, over everything: its module comes with the first call
+/// of a visit, and the screen then stays on the page (hidden without a call).
+pub(crate) fn call_overlay(calls: CallUi) -> AnyView {
+    let wanted = Memo::new(move |was: Option<&bool>| {
+        was.copied().unwrap_or(false) || calls.view.with(|v| v.phase != CallPhase::Idle)
+    });
+    view! {
+        <Show when=move || wanted.get()>
+            {part(Part::Call)}
+        </Show>
+    }
+    .into_any()
 }
 
 /// A screen that lives in its own module.
@@ -247,6 +362,7 @@ pub(crate) enum Part {
     },
     Safety(DeviceId, RwSignal<Option<ContactView>>),
     Members(RoomId, Memo<Option<RoomDetail>>, RwSignal<Option<String>>),
+    Call,
 }
 
 async fn load_part(which: Part) -> Result<(), Unavailable> {
@@ -254,6 +370,7 @@ async fn load_part(which: Part) -> Result<(), Unavailable> {
         Part::Attach { .. } => attach_sheet_preload().await,
         Part::Safety(..) => safety_view_preload().await,
         Part::Members(..) => members_view_preload().await,
+        Part::Call => call_screen_view_preload().await,
     }
     .map_err(Unavailable::from)
 }
@@ -269,6 +386,7 @@ async fn open_part(which: Part) -> Result<AnyView, Unavailable> {
         } => attach_sheet(pending, ttl, delete_after, on_send, composer).await,
         Part::Safety(peer, contact) => safety_view(peer, contact).await,
         Part::Members(room, detail, error) => members_view(room, detail, error).await,
+        Part::Call => call_screen_view().await,
     }
 }
 

@@ -16,6 +16,7 @@ mod image_edit;
 mod invite;
 mod join;
 mod lazy;
+pub(crate) use lazy::deliver_call_signal;
 mod new_room;
 mod notify_card;
 mod onboarding;
@@ -289,7 +290,7 @@ pub(crate) fn App() -> impl IntoView {
                 <button type="button" on:click=move |_| pwa::activate_update()>{move || tr!("update-reload")}</button>
             </div>
         </Show>
-        <call::CallScreen/>
+        {lazy::call_overlay(calls)}
         {move || match (nav.get(), wide.get()) {
             (Screen::Loading, _) => view! { <Start/> }.into_any(),
             (Screen::Onboarding, _) => lazy::screen(lazy::Lazy::Onboarding),

@@ -11,7 +11,7 @@ use parley_shared::engine::content::clean_name;
 use parley_shared::protocol::api::{Failure, GetInfo, Json, RequestEmailCode};
 use parley_shared::protocol::auth::{EmailCodeRequest, GateProof, RegistrationMode};
 
-use super::{Brand, Nav, Put, Screen};
+use super::{Brand, Nav, Put, Screen, lazy};
 use crate::i18n::Localize;
 use crate::runtime::{self, Ui};
 use crate::store::{Store, StoreError};
@@ -41,7 +41,20 @@ impl Localize for OnboardError {
 /// registered identity is stored, and then the runtime starts. A device to
 /// be linked (`link`) makes no account of its own: it gets one with the
 /// history from the device that links it.
-async fn register(name: String, gate: GateProof, ui: Ui, link: bool) -> Result<(), OnboardError> {
+///
+/// It lives in the account module (`lazy::register_account`), which the
+/// form fetches once it shows: key generation and registration are not
+/// needed to show a new visitor's first screen.
+pub(super) async fn register(
+    name: String,
+    gate: GateProof,
+    ui: Ui,
+    link: bool,
+) -> Result<(), String> {
+    create(name, gate, ui, link).await.map_err(|e| e.text())
+}
+
+async fn create(name: String, gate: GateProof, ui: Ui, link: bool) -> Result<(), OnboardError> {
     let mut engine = if link {
         Engine::create_for_link(&mut os_rng(), &name, api::now())
     } else {
@@ -82,6 +95,8 @@ pub(super) fn Onboarding() -> impl IntoView {
     let backup_secret = RwSignal::new(String::new());
     let backup_file = NodeRef::<leptos::html::Input>::new();
 
+    // What the submit runs comes while the form is filled in.
+    lazy::prefetch_account();
     spawn_local(async move {
         match api::send(&GetInfo, None, &()).await {
             Ok(Json(i)) => mode.put(Some(i.registration)),
@@ -138,30 +153,30 @@ pub(super) fn Onboarding() -> impl IntoView {
                 error.put(Some(tr!("onboarding-restore-no-file")));
                 return;
             };
-            let secret = match super::restore::secret(
-                &backup_secret.get_untracked(),
-                restore_key.get_untracked(),
-            ) {
-                Ok(s) => s,
-                Err(e) => {
-                    error.put(Some(e.text()));
-                    return;
-                }
-            };
             busy.put(true);
             spawn_local(async move {
-                let r = super::restore::restore(file, secret, gate, ui).await;
+                let typed = backup_secret.get_untracked();
+                let r =
+                    match lazy::restore_backup(file, typed, restore_key.get_untracked(), gate, ui)
+                        .await
+                    {
+                        Ok(restoring) => restoring.await,
+                        Err(lazy::Unavailable) => Err(tr!("part-unavailable")),
+                    };
                 busy.put(false);
                 match r {
                     Ok(()) => nav.put(Screen::Home),
-                    Err(e) => error.put(Some(e.text())),
+                    Err(text) => error.put(Some(text)),
                 }
             });
             return;
         }
         busy.put(true);
         spawn_local(async move {
-            let r = register(n, gate, ui, link).await;
+            let r = match lazy::register_account(n, gate, ui, link).await {
+                Ok(registering) => registering.await,
+                Err(lazy::Unavailable) => Err(tr!("part-unavailable")),
+            };
             busy.put(false);
             match r {
                 Ok(()) if link => nav.put(Screen::LinkShow),
@@ -169,7 +184,7 @@ pub(super) fn Onboarding() -> impl IntoView {
                     Some(link) => Screen::Join(Some(link)),
                     None => Screen::Home,
                 }),
-                Err(e) => error.put(Some(e.text())),
+                Err(text) => error.put(Some(text)),
             }
         });
     };

@@ -6,6 +6,9 @@
 //! thread behind the form's "Restoring…" state (see `backup`). Only a
 //! restore that ended well is stored; one the relay refused erases the
 //! device it registered for it.
+//!
+//! It lives in its own lazily loaded module (ADR 0031): Argon2id and the
+//! backup format come when someone restores, not with every first run.
 
 use js_sys::Uint8Array;
 use parley_shared::crypto::backup::{BackupError, RecoveryKey};
@@ -53,8 +56,22 @@ impl Localize for RestoreUiError {
     }
 }
 
+/// The whole restore from what the onboarding form holds: the file, the
+/// typed password or recovery key, and the relay's gate. Its error is the
+/// text to show. This is the restore module's entry (`lazy::restore_backup`).
+pub(super) async fn run(
+    file: web_sys::File,
+    typed: String,
+    is_key: bool,
+    gate: GateProof,
+    ui: Ui,
+) -> Result<(), String> {
+    let secret = secret(&typed, is_key).map_err(|e| e.text())?;
+    restore(file, secret, gate, ui).await.map_err(|e| e.text())
+}
+
 /// What the person typed, as the secret it names.
-pub(super) fn secret(typed: &str, is_key: bool) -> Result<BackupSecret, RestoreUiError> {
+fn secret(typed: &str, is_key: bool) -> Result<BackupSecret, RestoreUiError> {
     if is_key {
         Ok(BackupSecret::RecoveryKey(RecoveryKey::parse(typed)?))
     } else {
@@ -71,7 +88,7 @@ async fn read(file: &web_sys::File) -> Result<Vec<u8>, RestoreUiError> {
 
 /// Opens `file` with `secret`, registers a new device (passing `gate`),
 /// restores into it and starts the runtime.
-pub(super) async fn restore(
+async fn restore(
     file: web_sys::File,
     secret: BackupSecret,
     gate: GateProof,
