@@ -16,11 +16,11 @@ demo: ## record docs/demo.gif and docs/screenshots (two browsers: PIN pairing, c
 tools: ## only install the build tools
 	@scripts/tools.sh web
 
-relay: ## run a debug relay for `trunk serve` development
+relay: ## run a debug relay (serves dist/; `trunk serve` proxies to it)
 	cargo run -p parley-relay
 
-web: tools ## build the PWA into dist/ (with the build settings of scripts/lib.sh)
-	@bash -c 'source scripts/lib.sh && trunk build --release'
+web: tools ## build the PWA into dist/ (client/pwa/build.py, with the settings of scripts/lib.sh)
+	@bash -c 'source scripts/lib.sh && python3 client/pwa/build.py --release'
 
 clean:
 	cargo clean

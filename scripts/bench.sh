@@ -16,7 +16,7 @@ log "browser: release wasm in headless Chromium"
 # The relay only serves the app here, so its debug build (shared with `make test`) will do.
 log "browser: the app's file worker encrypting a 256 MiB file (release PWA)"
 "$ROOT/scripts/tools.sh" test >/dev/null
-trunk build --release
+python3 "$ROOT/client/pwa/build.py" --release
 cargo build --locked -p parley-relay --bin parley-relay
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 PARLEY_RELAY_BIN="$target_dir/debug/parley-relay" PARLEY_DIST="$ROOT/dist" node tests/e2e/bench-files.mjs

@@ -8,7 +8,7 @@ cd "$ROOT"
 "$ROOT/scripts/tools.sh" demo
 log "building the relay and the PWA"
 cargo build --locked -p parley-relay
-trunk build --release
+python3 "$ROOT/client/pwa/build.py" --release
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 frames="$(mktemp -d)"
 trap 'rm -rf "$frames"' EXIT

@@ -6,12 +6,12 @@
 # both cores busy: the relay (in its own target directory, so cargo's lock
 # on a build directory never makes one stream wait for another), the PWA's
 # app and its file worker (the app in `target/app`), and the build tools'
-# installs (trunk, wasm-bindgen-cli, wasm-split-cli). Each has long
-# single-threaded stretches (linking, the app's whole-program LTO) that the
-# others fill. `trunk build` (and its hook client/pwa/build_app.py, which
-# builds the app with the same cargo command) then finds both modules built
-# and only splits them (ADR 0031), runs wasm-bindgen, wasm-opt and the
-# asset pipeline.
+# installs (wasm-bindgen-cli, wasm-split-cli, and binaryen, terser and
+# lightningcss from npm). Each has long single-threaded stretches (linking,
+# the app's whole-program LTO) that the others fill. The PWA's build
+# (client/pwa/build.py, ADR 0035) then finds both modules built and only
+# splits them (ADR 0031), runs wasm-bindgen and wasm-opt and writes the
+# page, its stylesheet and the precompressed copies.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
@@ -28,21 +28,19 @@ log "building the relay beside the PWA (profile serve: release without cross-cra
 ) &
 relay=$!
 
-# The PWA's two wasm modules, with the same commands trunk and its hook run
-# (so those find them built), each in its own target directory (app:
+# The PWA's two wasm modules, compiled by the build's own cargo commands
+# (so the build finds them built), each in its own target directory (app:
 # `target/app`, client/pwa/build_app.py), beside the tool installs: the
 # app's whole-program link is a long single-threaded stretch the others fill.
 log "building the PWA's wasm modules beside them (lines start with [app] and [worker])"
 (
   set -o pipefail
-  cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
-    --manifest-path client/Cargo.toml --bin parley-client --target-dir "$target_dir/app" 2>&1 | sed -u 's/^/[app] /'
+  python3 client/pwa/build.py --release --cargo app 2>&1 | sed -u 's/^/[app] /'
 ) &
 app=$!
 (
   set -o pipefail
-  cargo build --locked --target wasm32-unknown-unknown --release \
-    --manifest-path client/worker/Cargo.toml --bin parley-worker 2>&1 | sed -u 's/^/[worker] /'
+  python3 client/pwa/build.py --release --cargo worker 2>&1 | sed -u 's/^/[worker] /'
 ) &
 worker=$!
 stop_builds() { kill_tree "$relay"; kill_tree "$app"; kill_tree "$worker"; }
@@ -57,8 +55,8 @@ for b in app worker; do
 done
 # Both reaped by the wait: the trap must not signal their (possibly reused) pids.
 trap 'kill_tree "$relay"' EXIT
-log "building the PWA (trunk, release)"
-trunk build --release
+log "building the PWA (client/pwa/build.py, release)"
+python3 client/pwa/build.py --release
 
 log "waiting for the relay"
 relay_ok=0

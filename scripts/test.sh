@@ -76,8 +76,8 @@ for t in bundle envelope pairing stream backup content images account room; do
   fi
 done
 
-log "wasm build (trunk, release)"
-trunk build --release
+log "PWA build (client/pwa/build.py, release)"
+python3 "$ROOT/client/pwa/build.py" --release
 
 log "browser tests (playwright-core + Debian chromium)"
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"

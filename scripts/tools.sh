@@ -3,10 +3,11 @@
 # `tools.sh test` for everything `make test` needs.
 source "$(dirname "$0")/lib.sh"
 
-TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
-# Minifies the app's generated JS (client/pwa/build_app.py).
+# Minifies the app's generated JS (client/pwa/build_app.py, worker.py).
 TERSER_VERSION=5.51.4
+# Minifies the stylesheet (client/pwa/page.py).
+LIGHTNINGCSS_VERSION=1.33.0
 # Cuts the app into lazily loaded modules (ADR 0031); matches leptos's wasm_split_helpers.
 WASM_SPLIT_VERSION=0.2.3
 SEAWEEDFS_VERSION=4.48
@@ -25,10 +26,9 @@ wasm_target() {
 
 # Build tools compile without LTO, in many codegen units and unoptimized:
 # their own work is small (wasm-opt, a separate binary, does the heavy part).
-# Measured alone on 2 cores: trunk installs in 171 s instead of 336 s at
-# opt-level 1, wasm-bindgen-cli in 64 s instead of 140; trunk then builds the PWA in the
-# same 120 s, wasm-bindgen takes 1.5 s instead of 0.3 and wasm-split-cli
-# 1.0 s instead of 0.2. Only these installs see it.
+# Measured alone on 2 cores: wasm-bindgen-cli installs in 64 s instead of
+# 140 at opt-level 1; wasm-bindgen then takes 1.5 s instead of 0.3 and
+# wasm-split-cli 1.0 s instead of 0.2. Only these installs see it.
 quick_install() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=0 \
@@ -38,13 +38,6 @@ quick_install() {
 
 web_tools() {
   wasm_target
-  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-    log "installing trunk $TRUNK_VERSION"
-    # Without its default features: no TLS for `trunk serve` (it proxies to
-    # a plain-HTTP relay here) and no update check against crates.io; 16
-    # fewer crates to compile (rustls and its certificate stores, chrono).
-    quick_install trunk --version "$TRUNK_VERSION" --locked --no-default-features
-  fi
   local wb
   wb="$(lock_version wasm-bindgen)"
   [ -n "$wb" ] || die "wasm-bindgen not found in Cargo.lock"
@@ -54,17 +47,19 @@ web_tools() {
     quick_install wasm-bindgen-cli --version "$wb" --force
   fi
   if ! "$PARLEY_TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}" \
-    || [ "$("$PARLEY_TOOLS/node_modules/.bin/terser" --version 2>/dev/null)" != "terser $TERSER_VERSION" ]; then
-    log "installing binaryen $BINARYEN_VERSION (wasm-opt) and terser $TERSER_VERSION from npm"
+    || [ "$("$PARLEY_TOOLS/node_modules/.bin/terser" --version 2>/dev/null)" != "terser $TERSER_VERSION" ] \
+    || ! grep -qs "\"version\": \"$LIGHTNINGCSS_VERSION\"" "$PARLEY_TOOLS/node_modules/lightningcss-cli/package.json"; then
+    log "installing binaryen $BINARYEN_VERSION (wasm-opt), terser $TERSER_VERSION and lightningcss-cli $LIGHTNINGCSS_VERSION from npm"
     mkdir -p "$PARLEY_TOOLS"
-    npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION" "terser@$TERSER_VERSION"
+    npm install --silent --no-audit --no-fund --prefix "$PARLEY_TOOLS" "binaryen@$BINARYEN_VERSION" \
+      "terser@$TERSER_VERSION" "lightningcss-cli@$LIGHTNINGCSS_VERSION"
   fi
   if ! grep -qs "wasm_split_cli_support $WASM_SPLIT_VERSION " "$PARLEY_TOOLS/wasm-split/.crates.toml"; then
     log "installing wasm-split-cli $WASM_SPLIT_VERSION"
     quick_install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --locked \
       --features build-binary --root "$PARLEY_TOOLS/wasm-split" --force
   fi
-  # The build writes a brotli copy of each asset next to it (postbuild.py).
+  # The build writes a brotli copy of each asset next to it (client/pwa/shell.py).
   if ! command -v brotli >/dev/null; then
     log "installing brotli (apt)"
     apt_install brotli

@@ -84,7 +84,6 @@ onboarding-restore-working = Restoring…
 onboarding-restore-button = Restore
 onboarding-restore-back = Create a new identity instead
 onboarding-name-missing = Choose a name your contacts will see.
-onboarding-relay-not-yet = The relay cannot be reached yet; try again in a moment.
 
 ## Conversation list
 

@@ -98,7 +98,6 @@ onboarding-restore-working = Восстановление…
 onboarding-restore-button = Восстановить
 onboarding-restore-back = Лучше создать новую личность
 onboarding-name-missing = Выберите имя, которое увидят ваши контакты.
-onboarding-relay-not-yet = Ретранслятор пока недоступен; попробуйте чуть позже.
 
 ## Список разговоров
 

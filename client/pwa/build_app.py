@@ -1,17 +1,16 @@
 #!/usr/bin/env python3
-"""trunk build-stage hook: the app's wasm, cut into lazily loaded modules.
+"""The app's wasm, cut into lazily loaded modules (a step of build.py).
 
-trunk's own Rust pipeline runs wasm-bindgen straight after cargo, but the
-split (ADR 0031) must happen in between, on the linker's output with its
-relocations. So the app is built here, the same way trunk would otherwise:
+wasm-bindgen must not run straight after cargo: the split (ADR 0031) must
+happen in between, on the linker's output with its relocations. So:
 
-1. cargo builds client/ for wasm32 (profile `wasm-release` for
-   `trunk build --release`, the dev profile otherwise) in `target/app`,
+1. cargo builds client/ for wasm32 (profile `wasm-release` for a release
+   build, the dev profile otherwise) in `target/app`,
    keeping the linker's relocations (client/build.rs);
 2. `wasm-split-cli` moves what only a split point reaches (client/src/ui/lazy.rs)
    into its own module, and code two of them share into chunks, and writes the
    JS that fetches them;
-3. wasm-bindgen makes the main module's JS glue, as trunk would;
+3. wasm-bindgen makes the main module's JS glue;
 4. for release, `wasm-opt -Oz` shrinks every module;
 5. every file is named with one hash of all of them (they only work together),
    so the relay serves them as immutable, and references are rewritten;
@@ -21,8 +20,8 @@ relocations. So the app is built here, the same way trunk would otherwise:
 7. each translation (client/locales) is copied as `<tag>-<its own hash>.ftl`,
    the name client/build.rs gives the app (ADR 0033).
 
-postbuild.py then adds the loader and preloads to index.html (from the
-`.parley-app.json` written here) and precompresses everything.
+build.py then adds the loader and preloads to index.html (from what
+`build` returns), versions the service worker and precompresses everything.
 """
 import hashlib
 import json
@@ -30,167 +29,148 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import bundle
+from steps import BuildError, run, tool_dir
 
 NAME = "parley-client"
 
 
-def fail(msg):
-    sys.exit(f"build_app.py: {msg}")
+def cargo_command(source, release):
+    """The cargo build of the app, and the linked module it writes.
+
+    In a target directory of its own (`target/app`): cargo locks a build
+    directory for a whole build, and `make run` builds the app and the file
+    worker (in `target`) at the same time (scripts/run.sh)."""
+    manifest = os.path.join(source, "client", "Cargo.toml")
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
+                           "--manifest-path", manifest], capture_output=True, check=True)
+    target_dir = os.path.join(json.loads(meta.stdout)["target_directory"], "app")
+    profile = "wasm-release" if release else "debug"
+    build = ["cargo", "build", "--locked", "--target", "wasm32-unknown-unknown",
+             "--manifest-path", manifest, "--bin", NAME, "--target-dir", target_dir]
+    if release:
+        build += ["--profile", profile]
+    linked = os.path.join(target_dir, "wasm32-unknown-unknown", profile, f"{NAME}.wasm")
+    return build, linked, os.path.join(target_dir, "parley-split", profile)
 
 
-def run(args, **kw):
-    print("build_app:", " ".join(str(a) for a in args), flush=True)
-    r = subprocess.run(args, **kw)
-    if r.returncode != 0:
-        fail(f"{args[0]} failed with exit code {r.returncode}")
+def build(source, out, release):
+    """Builds the app into `out`; returns the names of its glue, main module
+    and split loader (what index.html loads)."""
+    command, linked, work = cargo_command(source, release)
+    run(command)
+    shutil.rmtree(work, ignore_errors=True)
+    split_dir, bindgen_dir = os.path.join(work, "split"), os.path.join(work, "bindgen")
+    # "Overlong segment": it kept a merged data segment whole in the main
+    # module (client/build.rs keeps them apart): 43 KB more raw data there (ADR 0031).
+    run(["wasm-split-cli", linked, split_dir, "--out-name", NAME], refuse=["Overlong segment"])
+    run(["wasm-bindgen", "--target=web", f"--out-dir={bindgen_dir}", f"--out-name={NAME}",
+         "--no-typescript", os.path.join(split_dir, f"{NAME}.wasm")])
 
+    extra = sorted(set(os.listdir(bindgen_dir)) - {f"{NAME}.js", f"{NAME}_bg.wasm"})
+    if extra:
+        # e.g. `snippets/` for inline JS: it would have to ship and be renamed too.
+        raise BuildError(f"wasm-bindgen wrote files this script does not ship: {extra}")
 
-staging = os.environ.get("TRUNK_STAGING_DIR")
-source = os.environ.get("TRUNK_SOURCE_DIR")
-if not staging or not source:
-    fail("TRUNK_STAGING_DIR / TRUNK_SOURCE_DIR not set (run through trunk)")
-release = os.environ.get("TRUNK_PROFILE") == "release"
-for tool in ("cargo", "wasm-split-cli", "wasm-bindgen") + (("wasm-opt",) if release else ()):
-    if not shutil.which(tool):
-        fail(f"{tool} not found (run `make tools`)")
+    link_name = "__wasm_split.js"
+    modules = sorted(n for n in os.listdir(split_dir) if n.endswith(".wasm") and n != f"{NAME}.wasm")
+    if not modules:
+        raise BuildError("wasm-split-cli found no split points; client/src/ui/lazy.rs changed?")
+    # What ships, by its final role: (path of the built file, its name before hashing).
+    built = {
+        "glue": os.path.join(bindgen_dir, f"{NAME}.js"),
+        "main": os.path.join(bindgen_dir, f"{NAME}_bg.wasm"),
+        "link": os.path.join(split_dir, link_name),
+    }
+    for m in modules:
+        built[m] = os.path.join(split_dir, m)
+    if release:
+        # `wasm-opt -Oz` on every module, through binaryen's library in one
+        # node process (wasm_opt.mjs): the npm wasm-opt starts binaryen anew
+        # for each of ~75 modules.
+        wasm = [p for p in built.values() if p.endswith(".wasm")]
+        run(["node", os.path.join(source, "client", "pwa", "wasm_opt.mjs"),
+             os.path.join(tool_dir(), "binaryen", "index.js"), "-Oz"] + wasm)
 
-manifest = os.path.join(source, "client", "Cargo.toml")
-meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
-                       "--manifest-path", manifest], capture_output=True, check=True)
-# The app in a target directory of its own (`target/app`): cargo locks a
-# build directory for a whole build, and `make run` builds the app and the
-# file worker (trunk's, in `target`) at the same time (scripts/run.sh).
-target_dir = os.path.join(json.loads(meta.stdout)["target_directory"], "app")
-profile = "wasm-release" if release else "debug"
-build = ["cargo", "build", "--locked", "--target", "wasm32-unknown-unknown",
-         "--manifest-path", manifest, "--bin", NAME, "--target-dir", target_dir]
-if release:
-    build += ["--profile", profile]
-run(build)
-linked = os.path.join(target_dir, "wasm32-unknown-unknown", profile, f"{NAME}.wasm")
+    digest = hashlib.sha256()
+    for key in sorted(built):
+        with open(built[key], "rb") as fh:
+            digest.update(key.encode() + b"\0" + fh.read())
+    h = digest.hexdigest()[:16]
+    final = {
+        "glue": f"{NAME}-{h}.js",
+        "main": f"{NAME}-{h}_bg.wasm",
+        "link": f"{NAME}-{h}-split.js",
+    }
+    for m in modules:
+        final[m] = f"{NAME}-{h}-{m}"
 
-work = os.path.join(target_dir, "parley-split", profile)
-shutil.rmtree(work, ignore_errors=True)
-split_dir, bindgen_dir = os.path.join(work, "split"), os.path.join(work, "bindgen")
-run(["wasm-split-cli", linked, split_dir, "--out-name", NAME])
-run(["wasm-bindgen", "--target=web", f"--out-dir={bindgen_dir}", f"--out-name={NAME}",
-     "--no-typescript", os.path.join(split_dir, f"{NAME}.wasm")])
+    def rewrite(text, old, new):
+        if old not in text:
+            raise BuildError(f"expected {old!r} in generated JS; wasm-bindgen or wasm-split-cli changed")
+        return text.replace(old, new)
 
-extra = sorted(set(os.listdir(bindgen_dir)) - {f"{NAME}.js", f"{NAME}_bg.wasm"})
-if extra:
-    # e.g. `snippets/` for inline JS: it would have to ship and be renamed too.
-    fail(f"wasm-bindgen wrote files this script does not ship: {extra}")
+    with open(built["glue"], encoding="utf-8") as f:
+        glue = f.read()
+    glue = rewrite(glue, f'from "./{link_name}"', f'from "./{final["link"]}"')
+    with open(built["link"], encoding="utf-8") as f:
+        link = f.read()
+    link = rewrite(link, f'import {{ initSync }} from "./{NAME}.js"',
+                   f'import {{ initSync, parley_function_table }} from "./{final["glue"]}"')
+    # wasm-bindgen no longer exports the function table the loader reads from the
+    # instance's exports; the app hands it over (client/src/ui/lazy.rs).
+    link = rewrite(link, "= initSync(undefined, undefined);",
+                   "= { ...initSync(undefined, undefined), "
+                   "__indirect_function_table: parley_function_table() };")
+    for m in modules:
+        link = rewrite(link, f'"./{m}"', f'"./{final[m]}"')
+    for text, what in ((link, "the split loader"), (glue, "the glue")):
+        # (The wasm's own import module name stays as a key of the glue's imports.)
+        if re.search(r'["\']\./(?!' + re.escape(NAME) + r"-)[^\"']+\.(?:wasm|js)[\"'](?!\s*:)", text):
+            raise BuildError(f"{what} references a file this script did not rename")
 
-LINK = "__wasm_split.js"
-modules = sorted(n for n in os.listdir(split_dir) if n.endswith(".wasm") and n != f"{NAME}.wasm")
-if not modules:
-    fail("wasm-split-cli found no split points; client/src/ui/lazy.rs changed?")
-# What ships, by its final role: (path of the built file, its name before hashing).
-built = {
-    "glue": os.path.join(bindgen_dir, f"{NAME}.js"),
-    "main": os.path.join(bindgen_dir, f"{NAME}_bg.wasm"),
-    "link": os.path.join(split_dir, LINK),
-}
-for m in modules:
-    built[m] = os.path.join(split_dir, m)
-if release:
-    # `wasm-opt -Oz --strip-debug` on every module, through binaryen's library
-    # in one node process (wasm_opt.mjs): the npm wasm-opt starts binaryen
-    # anew for each of ~75 modules. The npm package is found from its CLI.
-    node_modules = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("wasm-opt")))))
-    binaryen = os.path.join(node_modules, "binaryen", "index.js")
-    terser = os.path.join(node_modules, "terser", "bin", "terser")
-    if not os.path.isfile(binaryen) or not os.path.isfile(terser) or not shutil.which("node"):
-        fail(f"binaryen's library, terser (in {node_modules}) or node not found (run `make tools`)")
-    wasm = [p for p in built.values() if p.endswith(".wasm")]
-    run(["node", os.path.join(source, "client", "pwa", "wasm_opt.mjs"), binaryen] + wasm)
+    outputs = {}
+    for key, path in built.items():
+        if key not in ("glue", "link"):
+            with open(path, "rb") as fh:
+                outputs[key] = fh.read()
+    # A new visitor's first screen, onboarding, as one file (bundle.py).
+    try:
+        link, bundles = bundle.bundle(link, ["onboarding"], {final[k]: v for k, v in outputs.items()},
+                                      lambda m: f"{NAME}-{h}-bundle_{m}.bin")
+    except bundle.BundleError as e:
+        raise BuildError(str(e)) from e
+    outputs["glue"], outputs["link"] = glue.encode(), link.encode()
+    if release:
+        # wasm-bindgen's glue, minified (terser renames what is inside the
+        # module, not its exports or the keys the wasm imports by): 10.3 → 8.2
+        # KB brotli. The split loader stays as written: it is small, and
+        # scripts/first_load.py reads it.
+        outputs["glue"] = run(["node", os.path.join(tool_dir(), "terser", "bin", "terser"),
+                               "--module", "--compress", "--mangle"], stdin=outputs["glue"])
+    for key, data in outputs.items():
+        with open(os.path.join(out, final[key]), "wb") as f:
+            f.write(data)
+    for name, data in bundles.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
 
-digest = hashlib.sha256()
-for key in sorted(built):
-    with open(built[key], "rb") as fh:
-        digest.update(key.encode() + b"\0" + fh.read())
-h = digest.hexdigest()[:16]
-final = {
-    "glue": f"{NAME}-{h}.js",
-    "main": f"{NAME}-{h}_bg.wasm",
-    "link": f"{NAME}-{h}-split.js",
-}
-for m in modules:
-    final[m] = f"{NAME}-{h}-{m}"
+    # Each translation as its own file, named by its content as client/build.rs
+    # names it for the app (ADR 0033): a visitor fetches only their language.
+    locales = os.path.join(source, "client", "locales")
+    for name in sorted(os.listdir(locales)):
+        if name.endswith(".ftl"):
+            with open(os.path.join(locales, name), "rb") as fh:
+                text = fh.read()
+            tag = name[:-len(".ftl")]
+            # Without its comments (a `#` in the first column; blank lines stay,
+            # they end messages): those are for translators.
+            lines = text.decode("utf-8").split("\n")
+            shipped = "\n".join(l for l in lines if not l.startswith("#")).encode("utf-8")
+            with open(os.path.join(out, f"{tag}-{hashlib.sha256(text).hexdigest()[:16]}.ftl"), "wb") as f:
+                f.write(shipped)
 
-
-def rewrite(text, old, new):
-    if old not in text:
-        fail(f"expected {old!r} in generated JS; wasm-bindgen or wasm-split-cli changed")
-    return text.replace(old, new)
-
-
-with open(built["glue"], encoding="utf-8") as f:
-    glue = f.read()
-glue = rewrite(glue, f'from "./{LINK}"', f'from "./{final["link"]}"')
-with open(built["link"], encoding="utf-8") as f:
-    link = f.read()
-link = rewrite(link, f'import {{ initSync }} from "./{NAME}.js"',
-               f'import {{ initSync, parley_function_table }} from "./{final["glue"]}"')
-# wasm-bindgen no longer exports the function table the loader reads from the
-# instance's exports; the app hands it over (client/src/ui/lazy.rs).
-link = rewrite(link, "= initSync(undefined, undefined);",
-               "= { ...initSync(undefined, undefined), "
-               "__indirect_function_table: parley_function_table() };")
-for m in modules:
-    link = rewrite(link, f'"./{m}"', f'"./{final[m]}"')
-for text, what in ((link, "the split loader"), (glue, "the glue")):
-    # (The wasm's own import module name stays as a key of the glue's imports.)
-    if re.search(r'["\']\./(?!' + re.escape(NAME) + r"-)[^\"']+\.(?:wasm|js)[\"'](?!\s*:)", text):
-        fail(f"{what} references a file this script did not rename")
-
-outputs = {}
-for key, path in built.items():
-    if key not in ("glue", "link"):
-        with open(path, "rb") as fh:
-            outputs[key] = fh.read()
-# A new visitor's first screen, onboarding, as one file (bundle.py).
-try:
-    link, bundles = bundle.bundle(link, ["onboarding"], {final[k]: v for k, v in outputs.items()},
-                                  lambda m: f"{NAME}-{h}-bundle_{m}.bin")
-except bundle.BundleError as e:
-    fail(str(e))
-outputs["glue"], outputs["link"] = glue.encode(), link.encode()
-if release:
-    # wasm-bindgen's glue, minified (terser renames what is inside the
-    # module, not its exports or the keys the wasm imports by): 10.3 → 8.2
-    # KB brotli. The split loader stays as written: it is small, and
-    # scripts/first_load.py reads it.
-    outputs["glue"] = subprocess.run(["node", terser, "--module", "--compress", "--mangle"],
-                                     input=outputs["glue"], capture_output=True, check=True).stdout
-for key, data in outputs.items():
-    with open(os.path.join(staging, final[key]), "wb") as out:
-        out.write(data)
-for name, data in bundles.items():
-    with open(os.path.join(staging, name), "wb") as out:
-        out.write(data)
-
-# Each translation as its own file, named by its content as client/build.rs
-# names it for the app (ADR 0033): a visitor fetches only their language.
-locales = os.path.join(source, "client", "locales")
-for name in sorted(os.listdir(locales)):
-    if name.endswith(".ftl"):
-        with open(os.path.join(locales, name), "rb") as fh:
-            text = fh.read()
-        tag = name[:-len(".ftl")]
-        # Without its comments (a `#` in the first column; blank lines stay,
-        # they end messages): those are for translators.
-        lines = text.decode("utf-8").split("\n")
-        shipped = "\n".join(l for l in lines if not l.startswith("#")).encode("utf-8")
-        with open(os.path.join(staging, f"{tag}-{hashlib.sha256(text).hexdigest()[:16]}.ftl"), "wb") as out:
-            out.write(shipped)
-
-# For postbuild.py: the loader, and what the first screen fetches before
-# anything else (the split modules come when their screen opens).
-with open(os.path.join(staging, ".parley-app.json"), "w", encoding="utf-8") as f:
-    json.dump({"glue": final["glue"], "main": final["main"], "link": final["link"]}, f)
-sizes = ", ".join(f"{final[k]} {len(v):,} B" for k, v in sorted(outputs.items(), key=lambda kv: -len(kv[1]))[:4])
-print(f"build_app: {len(modules)} split module(s) and chunks; largest: {sizes}")
+    sizes = ", ".join(f"{final[k]} {len(v):,} B" for k, v in sorted(outputs.items(), key=lambda kv: -len(kv[1]))[:4])
+    print(f"build_app: {len(modules)} split module(s) and chunks; largest: {sizes}", flush=True)
+    return {"glue": final["glue"], "main": final["main"], "link": final["link"]}

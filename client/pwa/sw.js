@@ -1,5 +1,5 @@
 // Parley service worker: caches this build's app shell under a versioned name.
-// The post-build hook (postbuild.py) replaces the two placeholders below, so
+// The build (client/pwa/shell.py) replaces the two placeholders below, so
 // every build yields a byte-different worker and browsers pick up the update.
 const BUILD_ID = "__PARLEY_BUILD_ID__";
 const SHELL = [/*__PARLEY_SHELL__*/];

@@ -228,10 +228,9 @@ describe('accessibility', () => {
         // Seen only in full CI runs so far: say where the new device stopped.
         const screen = await phone.locator('main').getAttribute('data-screen').catch(() => '?');
         const text = (await phone.locator('main').innerText().catch(() => '')).slice(0, 600);
-        console.error(`new device stuck on screen ${screen}: ${text}`);
-        console.error(`console: ${JSON.stringify(problems)}`);
         console.error(`relay log tail:\n${relay.log().slice(-4000)}`);
-        throw e;
+        // In the message, which the summary of failures repeats.
+        throw new Error(`new device stuck on screen ${screen}: ${text}\nconsole: ${JSON.stringify(problems)}`, { cause: e });
       });
       await checkScreen(phone, 'invite');
       await Promise.all([a.close(), b.close(), c.close()]);

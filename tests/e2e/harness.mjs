@@ -4,6 +4,7 @@ import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const RELAY_BIN = process.env.PARLEY_RELAY_BIN;
@@ -129,4 +130,20 @@ export async function metric(base, name) {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/** In the enclosing `describe`: a relay (`opts` as for startRelay) and a
+ * browser, started before its tests and stopped after them, as
+ * `handle.relay` and `handle.browser`. */
+export function relayAndBrowser(opts) {
+  const handle = {};
+  before(async () => {
+    handle.relay = await startRelay(opts);
+    handle.browser = await launchBrowser();
+  });
+  after(async () => {
+    await handle.browser?.close();
+    await handle.relay?.stop();
+  });
+  return handle;
 }

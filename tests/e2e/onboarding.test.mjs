@@ -1,29 +1,19 @@
 // Onboarding against a relay that requires an emailed code (development
 // mailer: the code is written to the relay's log, read here like an inbox).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PHONE } from './app.mjs';
-import { launchBrowser, startRelay, watchPage } from './harness.mjs';
+import { relayAndBrowser, watchPage } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 
 describe('onboarding with email-OTP registration', () => {
-  let relay, browser;
-
-  before(async () => {
-    relay = await startRelay({ env: { PARLEY_REGISTRATION: 'email-otp', PARLEY_SMTP_URL: 'log' } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await relay?.stop();
-  });
+  const env = relayAndBrowser({ env: { PARLEY_REGISTRATION: 'email-otp', PARLEY_SMTP_URL: 'log' } });
 
   async function mailedCode(email) {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const line = relay.log().split('\n').reverse().find((l) => l.includes('registration code') && l.includes(email));
+      const line = env.relay.log().split('\n').reverse().find((l) => l.includes('registration code') && l.includes(email));
       const code = line?.match(/code="?(\d{6})/)?.[1];
       if (code) return code;
       if (Date.now() > deadline) throw new Error(`no code for ${email} in the relay log`);
@@ -32,10 +22,10 @@ describe('onboarding with email-OTP registration', () => {
   }
 
   test('asks for an email code, refuses a wrong one, accepts the mailed one', async () => {
-    const context = await browser.newContext(PHONE);
+    const context = await env.browser.newContext(PHONE);
     const page = await context.newPage();
     const problems = watchPage(page);
-    await page.goto(relay.base + '/');
+    await page.goto(env.relay.base + '/');
     await page.waitForSelector('main[data-screen="onboarding"]', T);
     await page.getByLabel('Your name').fill('Erin');
     await page.getByLabel('Email address (this relay asks for one)').fill('erin@example.org');
@@ -54,6 +44,41 @@ describe('onboarding with email-OTP registration', () => {
     await page.waitForSelector('main[data-screen="home"]', T);
     await page.waitForSelector('.conn[data-state="online"]', T);
     assert.equal(await page.textContent('.my-name'), 'Erin');
+    const unexpected = problems.filter((p) => !/Failed to load resource/.test(p));
+    assert.deepEqual(unexpected, [], unexpected.join('\n'));
+    await context.close();
+  });
+});
+
+describe('onboarding before the relay said which gate it has', () => {
+  const env = relayAndBrowser();
+
+  // The form asks the relay for its gate as it shows; a quick hand (or the
+  // keyboard test under load) can submit first. That submit must create
+  // the identity, not refuse with "cannot be reached yet".
+  test('a submit while the first /info is unanswered still creates the identity', async () => {
+    // Requests a service worker handles are not routed: keep it out.
+    const context = await env.browser.newContext({ ...PHONE, serviceWorkers: 'block' });
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    let held, heldCount = 0;
+    await page.route('**/api/v1/info', (route) => {
+      heldCount += 1;
+      if (held === undefined) held = route; else route.continue();
+    });
+    try {
+      await page.goto(env.relay.base + '/');
+      await page.waitForSelector('main[data-screen="onboarding"]', T);
+      for (let i = 0; held === undefined && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(held, 'the form asked for /info as it showed');
+      await page.getByLabel('Your name').fill('Quinn');
+      await page.getByRole('button', { name: 'Create my identity' }).click();
+      await page.waitForSelector('main[data-screen="home"]', T);
+      assert.equal(await page.textContent('.my-name'), 'Quinn');
+      assert.ok(heldCount >= 2, 'the submit asked again');
+    } finally {
+      await held?.continue().catch(() => {});
+    }
     const unexpected = problems.filter((p) => !/Failed to load resource/.test(p));
     assert.deepEqual(unexpected, [], unexpected.join('\n'));
     await context.close();

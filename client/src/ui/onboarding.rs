@@ -130,55 +130,58 @@ pub(super) fn Onboarding() -> impl IntoView {
             error.put(Some(tr!("onboarding-name-missing")));
             return;
         }
-        let gate = match mode.get_untracked() {
-            Some(RegistrationMode::Open) => GateProof::Open,
-            Some(RegistrationMode::Invite) => GateProof::Invite {
-                code: invite.get_untracked().trim().to_owned(),
-            },
-            Some(RegistrationMode::EmailOtp) => GateProof::EmailOtp {
-                email: email.get_untracked(),
-                code: code.get_untracked().trim().to_owned(),
-            },
-            None => {
-                error.put(Some(tr!("onboarding-relay-not-yet")));
-                return;
-            }
-        };
-        if restore {
+        let file = if restore {
             let file = backup_file
                 .get_untracked()
                 .and_then(|i| i.files())
                 .and_then(|f| f.get(0));
-            let Some(file) = file else {
+            if file.is_none() {
                 error.put(Some(tr!("onboarding-restore-no-file")));
                 return;
-            };
-            busy.put(true);
-            spawn_local(async move {
-                let typed = backup_secret.get_untracked();
-                let r =
-                    match lazy::restore_backup(file, typed, restore_key.get_untracked(), gate, ui)
-                        .await
-                    {
-                        Ok(restoring) => restoring.await,
-                        Err(lazy::Unavailable) => Err(tr!("part-unavailable")),
-                    };
-                busy.put(false);
-                match r {
-                    Ok(()) => nav.put(Screen::Home),
-                    Err(text) => error.put(Some(text)),
-                }
-            });
-            return;
-        }
+            }
+            file
+        } else {
+            None
+        };
         busy.put(true);
         spawn_local(async move {
-            let r = match lazy::register_account(n, gate, ui, link).await {
-                Ok(registering) => registering.await,
-                Err(lazy::Unavailable) => Err(tr!("part-unavailable")),
+            // Submitted before the relay said which gate it has (a fast
+            // keyboard, a slow relay): ask again rather than refuse.
+            let gate = match mode.get_untracked() {
+                Some(m) => Ok(m),
+                None => api::send(&GetInfo, None, &()).await.map(|Json(i)| {
+                    mode.put(Some(i.registration));
+                    i.registration
+                }),
+            }
+            .map(|m| match m {
+                RegistrationMode::Open => GateProof::Open,
+                RegistrationMode::Invite => GateProof::Invite {
+                    code: invite.get_untracked().trim().to_owned(),
+                },
+                RegistrationMode::EmailOtp => GateProof::EmailOtp {
+                    email: email.get_untracked(),
+                    code: code.get_untracked().trim().to_owned(),
+                },
+            });
+            let r = match (gate, file) {
+                (Err(f), _) => Err(f.text()),
+                (Ok(gate), Some(file)) => {
+                    let typed = backup_secret.get_untracked();
+                    let is_key = restore_key.get_untracked();
+                    match lazy::restore_backup(file, typed, is_key, gate, ui).await {
+                        Ok(restoring) => restoring.await,
+                        Err(lazy::Unavailable) => Err(tr!("part-unavailable")),
+                    }
+                }
+                (Ok(gate), None) => match lazy::register_account(n, gate, ui, link).await {
+                    Ok(registering) => registering.await,
+                    Err(lazy::Unavailable) => Err(tr!("part-unavailable")),
+                },
             };
             busy.put(false);
             match r {
+                Ok(()) if restore => nav.put(Screen::Home),
                 Ok(()) if link => nav.put(Screen::LinkShow),
                 Ok(()) => nav.put(match pending.get_untracked() {
                     Some(link) => Screen::Join(Some(link)),

@@ -1,5 +1,5 @@
 //! Precompressed copies of the PWA's files: the build writes `name.br` and
-//! `name.gz` next to each compressible file (`client/pwa/postbuild.py`). A
+//! `name.gz` next to each compressible file (`client/pwa/shell.py`). A
 //! GET or HEAD for `name` that accepts one of them gets it as is, with
 //! `Content-Encoding`, the type of `name` and `Vary: Accept-Encoding`
 //! (brotli at its highest quality is a fifth smaller than the gzip the

@@ -1,6 +1,6 @@
 //! Serves the built PWA from `PARLEY_STATIC_DIR` with a SPA fallback.
 //!
-//! Caching: trunk names assets by content hash, so they are immutable; the
+//! Caching: the build names assets by content hash, so they are immutable; the
 //! entry points (`index.html`, `sw.js`, the manifest) must be revalidated on
 //! every load or clients would never see an update.
 
@@ -62,7 +62,7 @@ pub(super) fn cache_control_for(path: &str) -> HeaderValue {
     }
 }
 
-/// trunk's hashed names look like `parley-client-0123456789abcdef_bg.wasm`.
+/// Hashed names (client/pwa/build.py) look like `parley-client-0123456789abcdef_bg.wasm`.
 fn is_content_hashed(name: &str) -> bool {
     name.split(['-', '_', '.'])
         .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
