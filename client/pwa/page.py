@@ -52,8 +52,12 @@ def index(source, out, release, app, css_link):
         html = f.read()
     if SOURCE_CSS not in html or "</head>" not in html:
         raise BuildError(f"index.html must hold {SOURCE_CSS} and </head>")
-    boot = (f'import init from "/{app["glue"]}";\n'
-            f'await init({{ module_or_path: "/{app["main"]}" }});\n').encode()
+    # support.js has told a browser that cannot run the app why; then the
+    # app is not started (the preloads below are then wasted, and harmless).
+    boot = ('if (!window.parleyUnsupported) {\n'
+            f'  const {{ default: init }} = await import("/{app["glue"]}");\n'
+            f'  await init({{ module_or_path: "/{app["main"]}" }});\n'
+            '}\n').encode()
     boot_name = f"boot-{hashlib.sha256(boot).hexdigest()[:16]}.js"
     with open(os.path.join(out, boot_name), "wb") as f:
         f.write(boot)

@@ -78,6 +78,30 @@ describe('PWA shell', () => {
     await off.close();
   });
 
+  test('a page over plain HTTP to a server\'s address is told to use HTTPS, and the app does not start', async () => {
+    // The relay's address under a name: not localhost, so not a secure context.
+    const port = new URL(relay.base).port;
+    const remote = await launchBrowser(['--host-resolver-rules=MAP parley.test 127.0.0.1']);
+    try {
+      const page = await (await remote.newContext()).newPage();
+      const problems = watchPage(page);
+      await page.goto(`http://parley.test:${port}/`);
+      assert.equal(await page.evaluate(() => window.isSecureContext), false);
+      const notice = page.locator('#unsupported');
+      await notice.waitFor({ timeout: 20_000 });
+      assert.match(await notice.locator('p[lang="en"]').textContent(), /needs a secure connection: open it over HTTPS/);
+      assert.match(await notice.locator('p[lang="ru"]').textContent(), /нужно защищённое соединение/);
+      // Long enough for the app to have mounted, had it been started.
+      await page.waitForTimeout(1000);
+      assert.equal(await page.locator('main[data-screen]').count(), 0, 'the app did not start');
+      // The browser's own note on this origin, about the relay's COOP header.
+      const ours = problems.filter((p) => !/Cross-Origin-Opener-Policy header has been ignored/.test(p));
+      assert.deepEqual(ours, [], `console errors: ${ours.join('\n')}`);
+    } finally {
+      await remote.close();
+    }
+  });
+
   test('serves an installable manifest with 192/512 px and maskable icons', async () => {
     const res = await fetch(relay.base + '/manifest.webmanifest');
     assert.equal(res.headers.get('content-type'), 'application/manifest+json');
