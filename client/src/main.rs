@@ -36,7 +36,9 @@ fn main() {
     // from the service worker's cache after the first visit). Not leptos'
     // spawn_local: its executor starts with the mount.
     wasm_bindgen_futures::spawn_local(async {
-        i18n::init().await;
-        leptos::mount::mount_to_body(ui::App);
+        match i18n::init().await {
+            Ok(()) => leptos::mount::mount_to_body(ui::App),
+            Err(_) => i18n::unloaded::show(),
+        }
     });
 }

@@ -2,7 +2,8 @@
 // `ru-RU` and an `en-US` context), plural forms and dates come out right in
 // each, a page fetches only its language's texts, and a language chosen in
 // Settings replaces the browser's and survives a reload (or, when its texts
-// cannot be fetched, says so and changes nothing).
+// cannot be fetched, says so and changes nothing; and when no texts come at
+// start, a notice in both languages with a reload).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -199,6 +200,30 @@ describe('Russian and English', () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'ru');
     // The blocked fetch is the browser's own console line; nothing else is.
     assert.deepEqual(seen.filter((p) => !/net::ERR_INTERNET_DISCONNECTED/.test(p)), []);
+    await context.close();
+  });
+  test('texts that cannot be fetched at start are a bilingual notice with a reload, not keys', async () => {
+    const context = await browser.newContext({ ...PHONE, locale: 'en-US', serviceWorkers: 'block' });
+    const page = await context.newPage();
+    const seen = watchPage(page);
+    const block = (route) => route.abort('internetdisconnected');
+    let tries = 0;
+    await context.route(/\/[a-z]+-[0-9a-f]{16}\.ftl$/, (route) => { tries += 1; return block(route); });
+    await page.goto(relay.base + '/');
+    const notice = page.locator('main[data-screen="unloaded"]');
+    await notice.waitFor(T);
+    assert.equal(tries, 3, 'three tries before giving up');
+    assert.match(await notice.locator('p[lang="en"]').textContent(), /could not load its texts/);
+    assert.match(await notice.locator('p[lang="ru"]').textContent(), /не удалось загрузить/);
+    assert.equal(await page.locator('main[data-screen="onboarding"]').count(), 0, 'the app did not mount');
+
+    // Reachable again, the reload starts the app.
+    await context.unroute(/\/[a-z]+-[0-9a-f]{16}\.ftl$/);
+    await page.getByRole('button', { name: /Reload/ }).click();
+    await page.waitForSelector('main[data-screen="onboarding"]', T);
+    await page.getByLabel('Your name').waitFor(T);
+    // The blocked fetches and the app's own report of giving up; nothing else.
+    assert.deepEqual(seen.filter((p) => !/net::ERR_INTERNET_DISCONNECTED|texts not loaded/.test(p)), []);
     await context.close();
   });
 });

@@ -48,15 +48,18 @@ fn apply(l: Lang) {
 
 /// Picks the language at start (the one chosen in Settings, else the
 /// browser's first translated preference, else English) and loads its
-/// messages, retrying a few times: without them every text is its key.
-pub(crate) async fn init() {
+/// messages, retrying a few times; the last error when they never came
+/// (the app then shows [`super::unloaded`] instead of texts as keys).
+pub(crate) async fn init() -> Result<(), LoadError> {
     let stored = storage()
         .and_then(|s| s.get_item(STORED).ok().flatten())
         .and_then(|t| Lang::from_tag(&t));
     let prefs = preferences();
     let l = stored.unwrap_or_else(|| Lang::preferred(prefs.iter().map(String::as_str)));
+    let mut loaded = Ok(());
     for wait_ms in [500, 2_000, 0] {
-        match load(l).await {
+        loaded = load(l).await;
+        match &loaded {
             Ok(()) => break,
             Err(e) if wait_ms > 0 => {
                 web_sys::console::warn_1(
@@ -68,6 +71,7 @@ pub(crate) async fn init() {
         }
     }
     apply(l);
+    loaded
 }
 
 /// Loads `l`'s messages if needed, then shows `l` and remembers the choice

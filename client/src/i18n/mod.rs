@@ -7,6 +7,7 @@
 mod browser;
 mod errors;
 mod rooms;
+pub(crate) mod unloaded;
 mod words;
 
 use std::borrow::Cow;
