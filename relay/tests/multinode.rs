@@ -53,7 +53,25 @@ async fn two_nodes_with(
     // At once, as replicas start: one migrates, the other waits for it.
     let (first, second) = (node(redis_one), node(redis_two));
     let (one, two) = tokio::join!(first.start(), second.start());
+    // A node answers /healthz before its bus has connected to Redis; until
+    // then it counts shared limits per node and hears no other node (seen
+    // as an 11th registration code allowed, in a CI run).
+    bus_connected(&one).await;
+    bus_connected(&two).await;
     Some((one, two, Some(pg)))
+}
+
+/// Waits until `node`'s bus is connected to Redis (its `/metrics`).
+async fn bus_connected(node: &Relay) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while node.metric("parley_bus_connected").await < 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the node did not connect to Redis: {}",
+            node.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn redis_addr(url: &str) -> SocketAddr {
