@@ -55,6 +55,21 @@ def cargo_command(source, release):
     return build, linked, os.path.join(target_dir, "parley-split", profile)
 
 
+def sort_shared_exports(path):
+    """wasm-split-cli lists the main module's exports that the modules share
+    in hash-set order, different from run to run: sorted (before anything is
+    hashed), one commit builds to the same bytes and names every time."""
+    with open(path, encoding="utf-8") as f:
+        link = f.read()
+    link, lists = re.subn(r"\{ ((?:\w+, )+) \}",
+                          lambda m: "{ " + "".join(sorted(f"{n}, " for n in m.group(1).split(", ") if n)) + " }",
+                          link)
+    if lists != 2:
+        raise BuildError(f"expected the split loader's two lists of shared exports, found {lists}")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(link)
+
+
 def build(source, out, release):
     """Builds the app into `out`; returns the names of its glue, main module
     and split loader (what index.html loads)."""
@@ -74,6 +89,7 @@ def build(source, out, release):
         raise BuildError(f"wasm-bindgen wrote files this script does not ship: {extra}")
 
     link_name = "__wasm_split.js"
+    sort_shared_exports(os.path.join(split_dir, link_name))
     modules = sorted(n for n in os.listdir(split_dir) if n.endswith(".wasm") and n != f"{NAME}.wasm")
     if not modules:
         raise BuildError("wasm-split-cli found no split points; client/src/ui/lazy.rs changed?")
