@@ -17,7 +17,6 @@ It builds into a directory beside DIR and puts it in place only when every
 step succeeded, so a failed build leaves the last good one served.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -35,20 +34,14 @@ STATIC = [("client/pwa/manifest.webmanifest", "manifest.webmanifest"),
           ("client/pwa/sw.js", "sw.js"), ("client/pwa/support.js", "support.js")]
 
 
-def target_dir():
-    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
-                           "--manifest-path", os.path.join(SOURCE, "Cargo.toml")],
-                          capture_output=True, check=True)
-    return json.loads(meta.stdout)["target_directory"]
-
-
 def build(out, release):
-    """Every step into `out`, which exists and is empty."""
+    """Every step into `out` (an empty directory, or trunk's staging one
+    with its copy of index.html, which page.py replaces)."""
     failed = []
 
     def build_worker():
         try:
-            worker.build(SOURCE, out, release, target_dir())
+            worker.build(SOURCE, out, release)
         except (BuildError, OSError, subprocess.CalledProcessError) as e:
             failed.append(e)
 
@@ -86,7 +79,6 @@ def main():
                 raise BuildError("TRUNK_STAGING_DIR not set (run through trunk)")
             release = os.environ.get("TRUNK_PROFILE") == "release"
             need(release)
-            os.remove(os.path.join(staging, "index.html"))
             build(staging, release)
             return
         need(a.release)

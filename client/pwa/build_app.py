@@ -24,14 +24,12 @@ build.py then adds the loader and preloads to index.html (from what
 `build` returns), versions the service worker and precompresses everything.
 """
 import hashlib
-import json
 import os
 import re
 import shutil
-import subprocess
 
 import bundle
-from steps import BuildError, run, tool_dir
+from steps import BuildError, output, run, target_dir, tool_dir
 
 NAME = "parley-client"
 
@@ -43,16 +41,14 @@ def cargo_command(source, release):
     directory for a whole build, and `make run` builds the app and the file
     worker (in `target`) at the same time (scripts/run.sh)."""
     manifest = os.path.join(source, "client", "Cargo.toml")
-    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
-                           "--manifest-path", manifest], capture_output=True, check=True)
-    target_dir = os.path.join(json.loads(meta.stdout)["target_directory"], "app")
+    app_dir = os.path.join(target_dir(source), "app")
     profile = "wasm-release" if release else "debug"
     build = ["cargo", "build", "--locked", "--target", "wasm32-unknown-unknown",
-             "--manifest-path", manifest, "--bin", NAME, "--target-dir", target_dir]
+             "--manifest-path", manifest, "--bin", NAME, "--target-dir", app_dir]
     if release:
         build += ["--profile", profile]
-    linked = os.path.join(target_dir, "wasm32-unknown-unknown", profile, f"{NAME}.wasm")
-    return build, linked, os.path.join(target_dir, "parley-split", profile)
+    linked = os.path.join(app_dir, "wasm32-unknown-unknown", profile, f"{NAME}.wasm")
+    return build, linked, os.path.join(app_dir, "parley-split", profile)
 
 
 def sort_shared_exports(path):
@@ -163,8 +159,8 @@ def build(source, out, release):
         # module, not its exports or the keys the wasm imports by): 10.3 → 8.2
         # KB brotli. The split loader stays as written: it is small, and
         # scripts/first_load.py reads it.
-        outputs["glue"] = run(["node", os.path.join(tool_dir(), "terser", "bin", "terser"),
-                               "--module", "--compress", "--mangle"], stdin=outputs["glue"])
+        outputs["glue"] = output(["node", os.path.join(tool_dir(), "terser", "bin", "terser"),
+                                  "--module", "--compress", "--mangle"], outputs["glue"])
     for key, data in outputs.items():
         with open(os.path.join(out, final[key]), "wb") as f:
             f.write(data)

@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 
-from steps import BuildError, run
+from steps import BuildError, output
 
 SOURCE_CSS = '<link rel="stylesheet" href="/client/style.css">'
 
@@ -29,7 +29,7 @@ def stylesheet(source, out, release):
     """Writes `style-<hash>.css`; returns its `<link>`."""
     path = os.path.join(source, "client", "style.css")
     if release:
-        css = run(["lightningcss", "--minify", path], stdin=b"")
+        css = output(["lightningcss", "--minify", path])
     else:
         with open(path, "rb") as f:
             css = f.read()

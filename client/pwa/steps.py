@@ -1,5 +1,6 @@
 """What every step of the PWA build (build.py) shares: its error, how a
 tool runs, and where the npm-installed tools are."""
+import json
 import os
 import shutil
 import subprocess
@@ -9,11 +10,10 @@ class BuildError(Exception):
     """A step failed; the message says which and why."""
 
 
-def run(args, stdin=None, refuse=()):
-    """Runs a tool, echoing its command; its output when `stdin` is given
-    (a filter: terser), else it prints as it goes. A line of its output
-    holding one of `refuse` fails the step (a warning that means a broken
-    result)."""
+def run(args, refuse=()):
+    """Runs a tool, echoing its command and what it prints. A line of its
+    output holding one of `refuse` fails the step (a warning that means a
+    broken result)."""
     print("build:", " ".join(str(a) for a in args), flush=True)
     if refuse:
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -21,18 +21,29 @@ def run(args, stdin=None, refuse=()):
         bad = [line for line in r.stdout.splitlines() if any(w in line for w in refuse)]
         if bad:
             raise BuildError(f"{args[0]} warned: {bad[0]}")
-        out = None
-    elif stdin is None:
-        r = subprocess.run(args)
-        out = None
     else:
-        r = subprocess.run(args, input=stdin, capture_output=True)
-        out = r.stdout
-        if r.returncode != 0:
-            print(r.stderr.decode(errors="replace"), flush=True)
+        r = subprocess.run(args)
     if r.returncode != 0:
         raise BuildError(f"{args[0]} failed with exit code {r.returncode}")
-    return out
+
+
+def output(args, stdin=b""):
+    """Runs a filter (terser, lightningcss) on `stdin`; its output."""
+    print("build:", " ".join(str(a) for a in args), flush=True)
+    r = subprocess.run(args, input=stdin, capture_output=True)
+    if r.returncode != 0:
+        print(r.stderr.decode(errors="replace"), flush=True)
+        raise BuildError(f"{args[0]} failed with exit code {r.returncode}")
+    return r.stdout
+
+
+def target_dir(source):
+    """The workspace's cargo target directory (`CARGO_TARGET_DIR` or
+    `target/`)."""
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
+                           "--manifest-path", os.path.join(source, "Cargo.toml")],
+                          capture_output=True, check=True)
+    return json.loads(meta.stdout)["target_directory"]
 
 
 def tool_dir():
@@ -47,11 +58,9 @@ def tool_dir():
 
 def need(release):
     """Fails at once, before any compiling, if a tool is missing."""
-    tools = ["cargo", "wasm-split-cli", "wasm-bindgen"]
+    tools = ["cargo", "wasm-split-cli", "wasm-bindgen", "brotli"]
     if release:
-        tools += ["node", "terser", "lightningcss", "brotli"]
-    else:
-        tools += ["brotli"]
+        tools += ["node", "terser", "lightningcss"]
     missing = [t for t in tools if not shutil.which(t)]
     if missing:
         raise BuildError(f"{', '.join(missing)} not found (run `make tools`)")

@@ -10,14 +10,14 @@ and the service worker's build id changes whenever they do.
 import os
 import shutil
 
-from steps import BuildError, run, tool_dir
+from steps import BuildError, output, run, target_dir, tool_dir
 
 NAME = "parley-worker"
 
 
 def cargo_command(source, release):
-    """The cargo build of the worker, and the module it writes (in the
-    workspace's target directory; the app has its own, build_app.py)."""
+    """The cargo build of the worker (in the workspace's target directory;
+    the app has its own, build_app.py)."""
     manifest = os.path.join(source, "client", "worker", "Cargo.toml")
     command = ["cargo", "build", "--locked", "--target", "wasm32-unknown-unknown",
                "--manifest-path", manifest, "--bin", NAME]
@@ -26,12 +26,12 @@ def cargo_command(source, release):
     return command
 
 
-def build(source, out, release, target_dir):
+def build(source, out, release):
     """Builds the worker into `out`."""
     run(cargo_command(source, release))
-    linked = os.path.join(target_dir, "wasm32-unknown-unknown", "release" if release else "debug",
-                          f"{NAME}.wasm")
-    bindgen = os.path.join(target_dir, "parley-worker-bindgen", "release" if release else "debug")
+    target, profile = target_dir(source), "release" if release else "debug"
+    linked = os.path.join(target, "wasm32-unknown-unknown", profile, f"{NAME}.wasm")
+    bindgen = os.path.join(target, "parley-worker-bindgen", profile)
     shutil.rmtree(bindgen, ignore_errors=True)
     # no-modules: a classic worker loads it with importScripts.
     run(["wasm-bindgen", "--target=no-modules", f"--out-dir={bindgen}", f"--out-name={NAME}",
@@ -47,8 +47,8 @@ def build(source, out, release, target_dir):
              os.path.join(tool_dir(), "binaryen", "index.js"), "-O3", wasm])
         # A classic script: its top-level `wasm_bindgen` is what the loader
         # calls, and terser keeps top-level names unless told otherwise.
-        glue = run(["node", os.path.join(tool_dir(), "terser", "bin", "terser"),
-                    "--compress", "--mangle"], stdin=glue)
+        glue = output(["node", os.path.join(tool_dir(), "terser", "bin", "terser"),
+                       "--compress", "--mangle"], glue)
     shutil.copyfile(wasm, os.path.join(out, f"{NAME}_bg.wasm"))
     with open(os.path.join(out, f"{NAME}.js"), "wb") as f:
         f.write(glue)

@@ -75,6 +75,14 @@ async fn create(name: String, gate: GateProof, ui: Ui, link: bool) -> Result<(),
     Ok(())
 }
 
+/// Asks the relay which gate it has (open, invite code or emailed code),
+/// and keeps the answer in `mode`.
+async fn relay_gate(mode: RwSignal<Option<RegistrationMode>>) -> Result<RegistrationMode, Failure> {
+    let Json(info) = api::send(&GetInfo, None, &()).await?;
+    mode.put(Some(info.registration));
+    Ok(info.registration)
+}
+
 /// The onboarding form.
 #[component]
 pub(super) fn Onboarding() -> impl IntoView {
@@ -98,9 +106,8 @@ pub(super) fn Onboarding() -> impl IntoView {
     // What the submit runs comes while the form is filled in.
     lazy::prefetch_account();
     spawn_local(async move {
-        match api::send(&GetInfo, None, &()).await {
-            Ok(Json(i)) => mode.put(Some(i.registration)),
-            Err(f) => error.put(Some(f.text())),
+        if let Err(f) = relay_gate(mode).await {
+            error.put(Some(f.text()));
         }
     });
 
@@ -149,10 +156,7 @@ pub(super) fn Onboarding() -> impl IntoView {
             // keyboard, a slow relay): ask again rather than refuse.
             let gate = match mode.get_untracked() {
                 Some(m) => Ok(m),
-                None => api::send(&GetInfo, None, &()).await.map(|Json(i)| {
-                    mode.put(Some(i.registration));
-                    i.registration
-                }),
+                None => relay_gate(mode).await,
             }
             .map(|m| match m {
                 RegistrationMode::Open => GateProof::Open,
