@@ -252,8 +252,9 @@ pub struct Config {
     pub max_queue_per_sender: i64,
     /// Most simultaneous WebSocket connections per device (`PARLEY_MAX_CONNECTIONS_PER_DEVICE`).
     pub max_connections_per_device: usize,
-    /// Most open connections (HTTP and WebSocket) this node accepts
-    /// (`PARLEY_MAX_CONNECTIONS`); more wait in the listen queue.
+    /// Most open WebSockets this node holds, and most HTTP connections it
+    /// serves at once (`PARLEY_MAX_CONNECTIONS`): more HTTP connections wait
+    /// in the listen queue, a WebSocket over the limit is refused with 503.
     pub max_connections: usize,
     /// API requests per minute per client IP (`PARLEY_RATE_LIMIT_IP_PER_MIN`).
     pub rate_limit_ip_per_min: u32,

@@ -4,8 +4,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::App;
+use actix_web::dev::AppConfig;
 use actix_web::middleware::{Compress, from_fn};
-use actix_web::{App, HttpServer};
 
 use crate::blob::{
     Blobs, LocalBlobStore, S3BlobStore, UrlSigner, local::prepare_dir, s3::S3SetupError,
@@ -250,27 +255,56 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
     }
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(from_fn(telemetry::observe))
-            .wrap(SecurityHeaders::middleware(&cfg))
-            .wrap(Compress::default())
-            .configure(http::configure(state.clone()))
-    })
-    .shutdown_timeout(config.shutdown_timeout.as_secs())
-    .workers(workers)
-    // actix counts connections per worker.
-    .max_connections(config.max_connections.div_ceil(workers))
-    // Small frames go out at once: with Nagle's algorithm a delivery waited
-    // for the client's delayed ACK of the previous one (tens of ms).
-    .tcp_nodelay(true)
-    .bind(config.bind)
-    .map_err(|e| {
-        ConfigError::new(
-            "PARLEY_BIND",
-            format!("cannot listen on {}: {e}", config.bind),
-        )
-    })?;
+    let ws_slots = http::WsSlots::new(config.max_connections);
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(workers)
+        // actix counts connections per worker, until a WebSocket upgrade
+        // (those are counted by `WsSlots`).
+        .max_concurrent_connections(config.max_connections.div_ceil(workers))
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .bind("parley", config.bind, move || {
+            let app = App::new()
+                .wrap(from_fn(telemetry::observe))
+                .wrap(SecurityHeaders::middleware(&cfg))
+                .wrap(Compress::default())
+                .configure(http::configure(state.clone()));
+            let (ws_state, ws_slots) = (Arc::new(state.clone()), ws_slots.clone());
+            let shutdown = shutdown.clone();
+            // What actix-web's `HttpServer` assembles, plus the upgrade
+            // service that takes WebSocket handshakes (ADR 0036).
+            HttpService::build()
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // Small frames go out at once: with Nagle's algorithm a
+                // delivery waited for the client's delayed ACK of the
+                // previous one (tens of ms).
+                .tcp_nodelay(true)
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .upgrade(fn_service(move |(req, framed)| {
+                    let (state, slots) = (ws_state.clone(), ws_slots.clone());
+                    async move {
+                        http::ws_upgrade(state, slots, req, framed).await;
+                        Ok::<_, std::convert::Infallible>(())
+                    }
+                }))
+                .finish(map_config(
+                    app.into_factory()
+                        .map_err(|e: actix_web::Error| e.error_response()),
+                    |()| AppConfig::default(),
+                ))
+                .tcp()
+        })
+        .map_err(|e| {
+            ConfigError::new(
+                "PARLEY_BIND",
+                format!("cannot listen on {}: {e}", config.bind),
+            )
+        })?;
     let backend = match config.blobs {
         BlobBackend::Local { .. } => "local",
         BlobBackend::S3(_) => "s3",

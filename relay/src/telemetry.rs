@@ -74,13 +74,25 @@ pub async fn observe(
     if is_static(&path) {
         http::static_cache_control(&path, res.headers_mut());
     }
-    let secs = start.elapsed().as_secs_f64();
-    metrics::counter!("parley_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("parley_http_request_duration_seconds", "route" => route).record(secs);
+    record_request(&method, &route, &path, status, start.elapsed());
+    Ok(res)
+}
+
+/// A request's metrics and log line (the path only, never the query).
+pub(crate) fn record_request(
+    method: &str,
+    route: &str,
+    path: &str,
+    status: u16,
+    took: std::time::Duration,
+) {
+    let secs = took.as_secs_f64();
+    metrics::counter!("parley_http_requests_total", "method" => method.to_owned(), "route" => route.to_owned(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("parley_http_request_duration_seconds", "route" => route.to_owned())
+        .record(secs);
     if status >= 500 {
         tracing::warn!(%method, %path, status, ms = secs * 1e3, "request");
     } else {
         tracing::debug!(%method, %path, status, ms = secs * 1e3, "request");
     }
-    Ok(res)
 }

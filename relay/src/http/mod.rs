@@ -38,6 +38,7 @@ use crate::error::HttpError;
 pub use bearer::Authed;
 pub use headers::{SecurityHeaders, content_security_policy};
 pub use static_files::apply_cache_control as static_cache_control;
+pub(crate) use ws::upgrade::{Slots as WsSlots, serve as ws_upgrade};
 
 /// Shared state of every worker.
 #[derive(Clone)]
@@ -78,10 +79,19 @@ pub const EMAIL_CODES_PER_IP_PER_HOUR: u32 = 10;
 /// trusted proxies, the forwarded one), IPv6 by /64. Requests without a peer
 /// address (none over TCP) share one key.
 pub(crate) fn limit_key_of(req: &actix_web::HttpRequest, state: &AppState) -> std::net::IpAddr {
-    req.peer_addr().map_or(
+    limit_key(req.peer_addr(), req.headers(), state)
+}
+
+/// [`limit_key_of`] from a request's parts.
+pub(crate) fn limit_key(
+    peer: Option<std::net::SocketAddr>,
+    headers: &actix_web::http::header::HeaderMap,
+    state: &AppState,
+) -> std::net::IpAddr {
+    peer.map_or(
         std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         |peer| {
-            let ip = client_ip::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
+            let ip = client_ip::client_ip(peer.ip(), headers, &state.config.trusted_proxies);
             client_ip::limit_key(ip)
         },
     )

@@ -10,15 +10,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_web::{HttpResponse, web};
 use parley_shared::crypto::primitives::sha256;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{
-    ClientFrame, DeviceId, EnvelopeId, MAX_FRAME, MAX_WATCH, ServerFrame, close,
+    ClientFrame, DeviceId, EnvelopeId, MAX_WATCH, ServerFrame, close,
 };
 
 use self::delivery::{Io, deliver_queued, next_poll};
+use self::socket::{Frames, Message, Session};
 use super::AppState;
 use super::order::Order;
 use crate::backlog::{Backlog, Recent};
@@ -32,6 +32,8 @@ mod fanout;
 mod pipeline;
 mod refusals;
 mod send;
+mod socket;
+pub(crate) mod upgrade;
 
 /// Time a client has to send its `Auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,34 +91,13 @@ struct Authenticated {
     expires_at: i64,
 }
 
-/// Upgrades the request and runs the connection in its own task. A request
-/// that is not a WebSocket handshake gets the JSON `bad_request`.
-pub(super) async fn connect(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, HttpError> {
-    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
-        HttpError::new(
-            ErrorCode::BadRequest,
-            format!("this endpoint needs a WebSocket upgrade: {e}"),
-        )
-    })?;
-    let stream = stream
-        .max_frame_size(MAX_FRAME)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_FRAME);
-    actix_web::rt::spawn(run(state.into_inner(), session, stream));
-    Ok(response)
-}
-
-async fn close_with(session: Session, code: u16, why: &str) {
-    let _ = session
-        .close(Some(CloseReason {
-            code: CloseCode::Other(code),
-            description: Some(why.to_owned()),
-        }))
-        .await;
+/// A plain `GET` of the WebSocket's path: every handshake goes to
+/// [`upgrade::serve`] before routing, so what reaches here is not one.
+pub(super) async fn connect() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::new(
+        ErrorCode::BadRequest,
+        "this endpoint needs a WebSocket upgrade",
+    ))
 }
 
 async fn send(session: &mut Session, frame: &ServerFrame) -> bool {
@@ -131,15 +112,12 @@ fn error(code: ErrorCode, message: &str, id: Option<EnvelopeId>) -> ServerFrame 
     }
 }
 
-async fn authenticate(
-    state: &AppState,
-    stream: &mut AggregatedMessageStream,
-) -> Option<Authenticated> {
+async fn authenticate(state: &AppState, stream: &mut Frames) -> Option<Authenticated> {
     let first = tokio::time::timeout(AUTH_TIMEOUT, stream.recv())
         .await
         .ok()??
         .ok()?;
-    let AggregatedMessage::Binary(bytes) = first else {
+    let Message::Binary(bytes) = first else {
         return None;
     };
     let ClientFrame::Auth { token } = ClientFrame::from_bytes(&bytes).ok()? else {
@@ -162,7 +140,7 @@ async fn live_token(state: &AppState, hash: [u8; 32]) -> Option<(Vec<u8>, i64)> 
         .ok()?
 }
 
-async fn unauthorized(mut session: Session) {
+async fn unauthorized(mut session: Session, stream: Frames) {
     let _ = send(
         &mut session,
         &error(
@@ -172,12 +150,14 @@ async fn unauthorized(mut session: Session) {
         ),
     )
     .await;
-    close_with(session, close::UNAUTHORIZED, "unauthorized").await;
+    stream
+        .close(session, Some((close::UNAUTHORIZED, "unauthorized")))
+        .await;
 }
 
-async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedMessageStream) {
+async fn run(state: Arc<AppState>, mut session: Session, mut stream: Frames) {
     let Some(auth) = authenticate(&state, &mut stream).await else {
-        return unauthorized(session).await;
+        return unauthorized(session, stream).await;
     };
     let device = auth.device;
     let Ok(reg) = state.mailbox.hub.register(
@@ -194,7 +174,12 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
             ),
         )
         .await;
-        return close_with(session, close::TOO_MANY_CONNECTIONS, "too many connections").await;
+        return stream
+            .close(
+                session,
+                Some((close::TOO_MANY_CONNECTIONS, "too many connections")),
+            )
+            .await;
     };
     let (conn, mut outbox) = (
         Conn {
@@ -211,7 +196,7 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
     // not reach this connection: check the token again now that one can.
     if live_token(&state, auth.token_hash).await.is_none() {
         state.mailbox.hub.unregister(&device, conn.id);
-        return unauthorized(session).await;
+        return unauthorized(session, stream).await;
     }
     // Registered before reading the queue: an envelope committed meanwhile is
     // queued live too, and `recent` sends it only once.
@@ -228,18 +213,13 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedM
         Err(why) => why,
     };
     state.mailbox.hub.unregister(&device, conn.id);
-    match why {
-        Some((code, reason)) => close_with(session, code, reason).await,
-        None => {
-            let _ = session.close(None).await;
-        }
-    }
+    stream.close(session, why).await;
 }
 
 async fn serve(
     state: &AppState,
     io: &mut Io<'_>,
-    stream: &mut AggregatedMessageStream,
+    stream: &mut Frames,
     conn: &Conn,
 ) -> Option<Close> {
     let expiry = tokio::time::sleep_until(conn.expiry_check());
@@ -273,7 +253,7 @@ async fn serve(
                 }
                 let session = &mut *io.session;
                 match msg {
-                    Some(Ok(AggregatedMessage::Binary(bytes))) => match ClientFrame::from_bytes(&bytes).map(pipeline::Job::of) {
+                    Some(Ok(Message::Binary(bytes))) => match ClientFrame::from_bytes(&bytes).map(pipeline::Job::of) {
                         Ok(Ok(job)) => sends.push(state, session, conn, job, bytes.len()),
                         Ok(Err(frame)) => {
                             if let Err(why) = handle(state, session, conn, frame).await {
@@ -286,13 +266,13 @@ async fn serve(
                             return Some((close::BAD_FRAME, "malformed frame"));
                         }
                     },
-                    Some(Ok(AggregatedMessage::Ping(p))) => session.pong(&p).await.ok()?,
-                    Some(Ok(AggregatedMessage::Pong(_))) => {}
-                    Some(Ok(AggregatedMessage::Text(_))) => {
+                    Some(Ok(Message::Ping(p))) => session.pong(&p).await.ok()?,
+                    Some(Ok(Message::Pong)) => {}
+                    Some(Ok(Message::Text)) => {
                         let _ = send(session, &error(ErrorCode::BadRequest, "frames are binary", None)).await;
                         return Some((close::BAD_FRAME, "text frame"));
                     }
-                    Some(Ok(AggregatedMessage::Close(_))) | None => return None,
+                    Some(Ok(Message::Close)) | None => return None,
                     // Protocol error, e.g. a frame over the size limit.
                     Some(Err(_)) => return Some((close::BAD_FRAME, "protocol error or frame too large")),
                 }

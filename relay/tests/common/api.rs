@@ -235,6 +235,25 @@ impl Ws {
         let _ = self.stream.send(msg).await;
     }
 
+    /// Whether the relay ends the TCP connection within `wait` (read past
+    /// the WebSocket, so a closed WebSocket on an open socket does not count).
+    pub(crate) async fn tcp_closed_within(&mut self, wait: Duration) -> bool {
+        use tokio::io::AsyncReadExt as _;
+        let tcp = self.stream.get_mut();
+        let mut buf = [0u8; 256];
+        let end = async { while matches!(tcp.read(&mut buf).await, Ok(n) if n > 0) {} };
+        tokio::time::timeout(wait, end).await.is_ok()
+    }
+
+    /// The next message as it came, pings and pongs included (fails the
+    /// test after 10 s); `None` once the connection has ended.
+    pub(crate) async fn next_raw(&mut self) -> Option<Message> {
+        tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+            .await
+            .expect("timed out waiting for a message")
+            .and_then(Result::ok)
+    }
+
     /// Next server frame (fails the test after 10 s or on close).
     pub(crate) async fn recv(&mut self) -> ServerFrame {
         loop {

@@ -3,8 +3,8 @@
 //! overflowed (see `crate::backlog`) or another relay node woke it, and the
 //! periodic mailbox poll that bounds the delay when a wake-up was lost.
 
+use super::socket::Session;
 use actix_web::web;
-use actix_ws::Session;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{DeviceId, ServerFrame};
 

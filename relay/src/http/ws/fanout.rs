@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
+use super::socket::Session;
 use actix_web::web;
-use actix_ws::Session;
 use parley_shared::crypto::account::SignedDeviceList;
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_ws::Session;
+use super::socket::Session;
 use parley_shared::protocol::ws::ClientFrame;
 
 use super::{Close, Conn, Order, fanout, send};

@@ -9,7 +9,7 @@
 use parley_shared::protocol::ErrorCode;
 use parley_shared::protocol::ws::{DeviceId, EnvelopeId, MAX_PAYLOAD, ServerFrame};
 
-use actix_ws::Session;
+use super::socket::Session;
 
 use super::{Close, Conn, Order, accounts, close_for, error, refusals, reply};
 use crate::clock::{now_ms, unix_ms};
