@@ -194,3 +194,70 @@ async fn a_full_node_refuses_more_websockets_until_one_closes() {
     assert_eq!(open, 1.0, "a closed socket's place was not given back");
     Ws::connect(&relay.base, &carol.token).await;
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_gets_everything_once_it_reads_again() {
+    let relay = RelayBuilder::new().start().await;
+    let api = Api::new(&relay);
+    let (alice, bob) = (api.register(0).await, api.register(0).await);
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    let (mut b, _) = Ws::connect(&relay.base, &bob.token).await;
+    let to = |id: u8, who: &common::api::Device, payload: &[u8]| ClientFrame::Send {
+        id: [id; 16],
+        to: who.identity.device_id(),
+        ephemeral: false,
+        payload: payload.to_vec(),
+        list: None,
+    };
+    // Bob sends Alice 25 MiB while she reads nothing: her socket's buffers
+    // fill, and the relay's writes to her wait.
+    let payload = vec![7u8; 256 * 1024];
+    let n = 100u8;
+    for i in 0..n {
+        b.send(&to(i, &alice, &payload)).await;
+        assert_eq!(b.recv().await, ServerFrame::Accepted { id: [i; 16] });
+    }
+    // Alice sends meanwhile: the answer to her own send has to queue behind
+    // what she has not read.
+    a.send(&to(200, &bob, b"still here")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Once she reads, everything arrives: each envelope once, in order,
+    // and her Accepted.
+    let (mut next, mut accepted) = (0u8, false);
+    while next < n || !accepted {
+        match a.recv().await {
+            ServerFrame::Deliver {
+                id, payload: got, ..
+            } if id[0] == next => {
+                assert_eq!(got.len(), payload.len());
+                next += 1;
+            }
+            ServerFrame::Deliver { id, .. } => {
+                panic!("envelope {} out of order (want {next})", id[0])
+            }
+            ServerFrame::Accepted { id } => {
+                assert_eq!(id, [200; 16]);
+                accepted = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(matches!(b.recv().await, ServerFrame::Deliver { id, .. } if id == [200; 16]));
+}
+
+#[tokio::test]
+async fn a_frame_declaring_more_than_the_limit_is_refused_before_it_arrives() {
+    let relay = RelayBuilder::new().start().await;
+    let alice = Api::new(&relay).register(0).await;
+    let (mut ws, _) = Ws::connect(&relay.base, &alice.token).await;
+    // A head declaring 1 GiB, then a little more than the limit of bytes:
+    // the relay stops reading there instead of buffering on.
+    let mut frame = Frame::message(Vec::new(), OpCode::Data(Data::Binary), true);
+    // Masked, as every client frame must be (else it is refused for that).
+    frame.header_mut().mask = Some([1, 2, 3, 4]);
+    let mut head = Vec::new();
+    frame.header().format(1 << 30, &mut head).unwrap();
+    let body = vec![0u8; MAX_FRAME + 64 * 1024];
+    ws.send_bytes(&head, &body).await;
+    assert_eq!(ws.closed().await, Some(close::BAD_FRAME));
+}

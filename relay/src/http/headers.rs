@@ -29,28 +29,37 @@ pub struct SecurityHeaders;
 impl SecurityHeaders {
     /// Middleware adding CSP and the usual hardening headers.
     pub fn middleware(config: &Config) -> DefaultHeaders {
+        Self::pairs(config)
+            .into_iter()
+            .fold(DefaultHeaders::new(), DefaultHeaders::add)
+    }
+
+    /// The headers themselves, for responses written outside the `App`
+    /// (the WebSocket handshake's).
+    pub fn pairs(config: &Config) -> [(HeaderName, HeaderValue); 6] {
         let csp = HeaderValue::from_str(&content_security_policy(config))
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
-        DefaultHeaders::new()
-            .add((header::CONTENT_SECURITY_POLICY, csp))
-            .add((
+        [
+            (header::CONTENT_SECURITY_POLICY, csp),
+            (
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
-            ))
-            .add((
+            ),
+            (
                 header::REFERRER_POLICY,
                 HeaderValue::from_static("no-referrer"),
-            ))
-            .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-            .add((
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
                 HeaderName::from_static("cross-origin-opener-policy"),
                 HeaderValue::from_static("same-origin"),
-            ))
-            .add((
+            ),
+            (
                 HeaderName::from_static("permissions-policy"),
                 HeaderValue::from_static(
                     "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()",
                 ),
-            ))
+            ),
+        ]
     }
 }

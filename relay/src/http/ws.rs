@@ -241,6 +241,8 @@ async fn serve(
                 }
                 expiry.as_mut().reset(conn.expiry_check());
             }
+            // Bytes a slow reader has not taken yet go out as it takes them.
+            _closed = io.session.flushing() => return None,
             done = sends.next(), if sends.busy() => {
                 if let Err(why) = sends.finished(state, io.session, conn, done) {
                     return why;

@@ -235,6 +235,16 @@ impl Ws {
         let _ = self.stream.send(msg).await;
     }
 
+    /// Writes bytes to the socket as they are, past the WebSocket (a frame
+    /// no client library would send).
+    pub(crate) async fn send_bytes(&mut self, head: &[u8], body: &[u8]) {
+        use tokio::io::AsyncWriteExt as _;
+        let tcp = self.stream.get_mut();
+        let _ = tcp.write_all(head).await;
+        let _ = tcp.write_all(body).await;
+        let _ = tcp.flush().await;
+    }
+
     /// Whether the relay ends the TCP connection within `wait` (read past
     /// the WebSocket, so a closed WebSocket on an open socket does not count).
     pub(crate) async fn tcp_closed_within(&mut self, wait: Duration) -> bool {

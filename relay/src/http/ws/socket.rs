@@ -4,8 +4,8 @@
 //! flight: an idle connection holds no read or write buffer, where
 //! actix-http's dispatcher kept 8 KiB of each for the connection's life.
 
-use std::cell::Cell;
-use std::io::{ErrorKind, IoSlice};
+use std::cell::{Cell, RefCell};
+use std::io::ErrorKind;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -13,10 +13,16 @@ use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
 use actix_web::web::{Bytes, BytesMut};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+mod writer;
 
 /// Bytes asked of the socket per read when the buffer has no room left.
 const READ_CHUNK: usize = 4096;
-/// How long a closing connection waits for the client's Close frame.
+/// Longest frame head a client sends (with its mask).
+const MAX_HEAD: usize = 14;
+/// How long closing may take: writing the Close frame and waiting for the
+/// client's.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// RFC 6455 opcodes of the frames the relay sends.
@@ -35,17 +41,20 @@ pub(crate) enum Message {
     Close,
 }
 
-/// The socket is gone, or a send on it was abandoned half way.
+/// The socket is gone, or the client stopped reading for too long.
 #[derive(Debug)]
 pub(crate) struct Closed;
 
 struct Shared {
     io: TcpStream,
-    /// One frame is written at a time: a connection's running send and
-    /// its main loop both write.
-    writing: tokio::sync::Mutex<()>,
-    /// Set when a write failed or was dropped half way: the stream of
-    /// frames is broken and nothing more may be written.
+    /// Bytes of whole frames the socket has not taken yet, in order. A
+    /// frame goes in whole, in one synchronous step, so frames of the
+    /// connection's loop and of its running send never interleave, and no
+    /// writer holds anything across a wait.
+    pending: RefCell<BytesMut>,
+    /// Wakes [`Session::flushing`] when bytes are left pending.
+    stashed: Notify,
+    /// Set when the socket failed: nothing more is written.
     broken: Cell<bool>,
 }
 
@@ -61,6 +70,8 @@ pub(crate) struct Frames {
     max_size: usize,
     /// A fragmented message being joined: its bytes, and whether it is text.
     partial: Option<(BytesMut, bool)>,
+    /// The client sent its Close, or its side of the socket ended.
+    peer_closed: bool,
 }
 
 /// Both sides of a socket whose handshake is done; `read` holds whatever
@@ -68,7 +79,8 @@ pub(crate) struct Frames {
 pub(crate) fn open(io: TcpStream, read: BytesMut, max_size: usize) -> (Session, Frames) {
     let shared = Rc::new(Shared {
         io,
-        writing: tokio::sync::Mutex::new(()),
+        pending: RefCell::new(BytesMut::new()),
+        stashed: Notify::new(),
         broken: Cell::new(false),
     });
     let frames = Frames {
@@ -77,12 +89,14 @@ pub(crate) fn open(io: TcpStream, read: BytesMut, max_size: usize) -> (Session, 
         codec: Codec::new().max_size(max_size),
         max_size,
         partial: None,
+        peer_closed: false,
     };
     (Session(shared), frames)
 }
 
 impl Session {
-    /// Sends one binary message.
+    /// Sends one binary message: written now as far as the socket takes
+    /// it, the rest left pending; waits only while too much is pending.
     pub(crate) async fn binary(&mut self, bytes: impl AsRef<[u8]>) -> Result<(), Closed> {
         self.0.write(OP_BINARY, bytes.as_ref()).await
     }
@@ -91,65 +105,12 @@ impl Session {
     pub(crate) async fn pong(&mut self, payload: &[u8]) -> Result<(), Closed> {
         self.0.write(OP_PONG, payload).await
     }
-}
 
-/// Marks the socket broken unless disarmed: a write dropped half way leaves
-/// part of a frame on the wire.
-struct Unfinished<'a>(&'a Cell<bool>);
-
-impl Drop for Unfinished<'_> {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-impl Shared {
-    async fn write(&self, op: u8, payload: &[u8]) -> Result<(), Closed> {
-        let _turn = self.writing.lock().await;
-        if self.broken.get() {
-            return Err(Closed);
-        }
-        let unfinished = Unfinished(&self.broken);
-        let (head, head_len) = frame_head(op, payload.len());
-        let mut slices = [IoSlice::new(&head[..head_len]), IoSlice::new(payload)];
-        let mut left: &mut [IoSlice<'_>] = &mut slices;
-        let mut todo = head_len + payload.len();
-        while todo > 0 {
-            match self.io.try_write_vectored(left) {
-                Ok(0) => return Err(Closed),
-                Ok(n) => {
-                    todo -= n;
-                    IoSlice::advance_slices(&mut left, n);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    self.io.writable().await.map_err(|_| Closed)?;
-                }
-                Err(_) => return Err(Closed),
-            }
-        }
-        std::mem::forget(unfinished);
-        Ok(())
-    }
-}
-
-/// The head of an unmasked, final server frame (RFC 6455 §5.2): actix-http's
-/// encoder writes head and payload into one buffer; the relay writes both
-/// from where they are, with one vectored write.
-fn frame_head(op: u8, len: usize) -> ([u8; 10], usize) {
-    let mut head = [0u8; 10];
-    head[0] = 0x80 | op;
-    let len64 = len as u64;
-    if len < 126 {
-        head[1] = len64 as u8;
-        (head, 2)
-    } else if let Ok(short) = u16::try_from(len) {
-        head[1] = 126;
-        head[2..4].copy_from_slice(&short.to_be_bytes());
-        (head, 4)
-    } else {
-        head[1] = 127;
-        head[2..10].copy_from_slice(&len64.to_be_bytes());
-        (head, 10)
+    /// Writes pending bytes whenever the socket takes them; returns only
+    /// when the socket has failed. The connection's loop polls it beside
+    /// everything else, so a client that reads slowly holds up no one.
+    pub(crate) async fn flushing(&self) -> Closed {
+        self.0.flushing().await
     }
 }
 
@@ -165,12 +126,20 @@ impl Frames {
                 // Idle from here on, perhaps for hours: hold no buffer.
                 self.buf = BytesMut::new();
             }
+            if self.buf.len() > self.max_size + MAX_HEAD {
+                // The codec waits for a whole frame before it checks its
+                // length: a frame that cannot fit is refused here.
+                return Some(Err(ProtocolError::Overflow));
+            }
             self.shared.io.readable().await.ok()?;
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
                 self.buf.reserve(READ_CHUNK);
             }
             match self.shared.io.try_read_buf(&mut self.buf) {
-                Ok(0) => return None,
+                Ok(0) => {
+                    self.peer_closed = true;
+                    return None;
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(_) => return None,
@@ -200,6 +169,23 @@ impl Frames {
         None
     }
 
+    /// Reads and drops whatever the client sends until its side ends.
+    async fn discard(&mut self) {
+        self.buf = BytesMut::new();
+        let mut sink = [0u8; 1024];
+        loop {
+            if self.shared.io.readable().await.is_err() {
+                return;
+            }
+            match self.shared.io.try_read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Joins fragments (the codec checks their order); control frames pass
     /// between them.
     fn join(&mut self, frame: Frame) -> Result<Option<Message>, ProtocolError> {
@@ -208,7 +194,10 @@ impl Frames {
             Frame::Text(_) => Message::Text,
             Frame::Ping(bytes) => Message::Ping(bytes),
             Frame::Pong(_) => Message::Pong,
-            Frame::Close(_) => Message::Close,
+            Frame::Close(_) => {
+                self.peer_closed = true;
+                Message::Close
+            }
             Frame::Continuation(Item::FirstText(bytes)) => return self.extend(bytes, Some(true)),
             Frame::Continuation(Item::FirstBinary(bytes)) => {
                 return self.extend(bytes, Some(false));
@@ -245,8 +234,10 @@ impl Frames {
     }
 
     /// Ends the connection: sends a Close frame (with a code and reason when
-    /// there is one) and waits a little for the client's, so that the TCP
-    /// close comes after the client has read ours (RFC 6455 §7.1.1).
+    /// there is one) after whatever is pending and, unless the client has
+    /// closed already, waits for the client's Close, so that the TCP close
+    /// comes after the client has read ours (RFC 6455 §7.1.1). All of it
+    /// within [`CLOSE_WAIT`]; then the socket is dropped.
     pub(crate) async fn close(mut self, session: Session, why: Option<(u16, &str)>) {
         let mut payload = Vec::new();
         if let Some((code, reason)) = why {
@@ -254,44 +245,24 @@ impl Frames {
             // Control frames carry at most 125 bytes.
             payload.extend_from_slice(&reason.as_bytes()[..reason.len().min(123)]);
         }
-        if session.0.write(OP_CLOSE, &payload).await.is_err() {
-            return;
-        }
-        drop(session);
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
-            while let Some(Ok(message)) = self.recv().await {
-                if matches!(message, Message::Close) {
-                    break;
+            if session.0.write(OP_CLOSE, &payload).await.is_err() {
+                return;
+            }
+            if !matches!(session.0.flushed().await, Ok(())) || self.peer_closed {
+                return;
+            }
+            while let Some(message) = self.recv().await {
+                match message {
+                    Ok(Message::Close) => break,
+                    Ok(_) => {}
+                    // What cannot be read as frames is read and dropped: a
+                    // socket closed with unread bytes is reset, and the
+                    // client could lose our Close with it.
+                    Err(_) => return self.discard().await,
                 }
             }
         })
         .await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use actix_codec::Decoder;
-    use actix_http::ws::{Codec, Frame};
-    use actix_web::web::BytesMut;
-
-    use super::{OP_BINARY, frame_head};
-
-    /// Every length form of the hand-written head, read back by
-    /// actix-http's codec as a client would.
-    #[test]
-    fn frame_heads_parse_as_rfc_6455_frames() {
-        for len in [0, 1, 125, 126, 127, 65_535, 65_536, 300_000] {
-            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let (head, n) = frame_head(OP_BINARY, len);
-            let mut wire = BytesMut::from(&head[..n]);
-            wire.extend_from_slice(&payload);
-            let mut client = Codec::new().client_mode().max_size(400_000);
-            match client.decode(&mut wire) {
-                Ok(Some(Frame::Binary(got))) => assert_eq!(&got[..], &payload[..], "length {len}"),
-                other => panic!("length {len}: {other:?}"),
-            }
-            assert!(wire.is_empty(), "length {len}: bytes left over");
-        }
     }
 }

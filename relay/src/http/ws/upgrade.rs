@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 
 use super::socket;
 use crate::error::HttpError;
-use crate::http::{AppState, limit_key};
+use crate::http::{AppState, SecurityHeaders, limit_key};
 use crate::telemetry;
 
 /// When a client refused for want of room should try again.
@@ -91,7 +91,7 @@ pub(crate) async fn serve(
         Ok((handshake, slot)) => {
             let status = handshake.status();
             telemetry::record_request("GET", route, &path, status.as_u16(), start.elapsed());
-            let Some((session, frames)) = accept(framed, handshake).await else {
+            let Some((session, frames)) = accept(framed, secured(&state, handshake)).await else {
                 return;
             };
             actix_web::rt::spawn(async move {
@@ -109,7 +109,7 @@ pub(crate) async fn serve(
                 status.as_u16(),
                 start.elapsed(),
             );
-            refuse(framed, refusal).await;
+            refuse(framed, secured(&state, refusal.into())).await;
         }
     }
 }
@@ -152,6 +152,14 @@ fn check(
     Ok((handshake.finish().drop_body(), slot))
 }
 
+/// A response with the headers every response of the relay carries.
+fn secured<B>(state: &AppState, mut response: actix_http::Response<B>) -> actix_http::Response<B> {
+    for (name, value) in SecurityHeaders::pairs(&state.config) {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
 /// Sends the `101` and takes the socket, with whatever the client sent
 /// after its request.
 async fn accept(
@@ -167,8 +175,11 @@ async fn accept(
 }
 
 /// Sends the refusal (a JSON error, like every API error) and closes.
-async fn refuse(mut framed: Framed<TcpStream, h1::Codec>, refusal: actix_web::HttpResponse) {
-    let (head, body) = actix_http::Response::from(refusal).into_parts();
+async fn refuse(
+    mut framed: Framed<TcpStream, h1::Codec>,
+    refusal: actix_http::Response<actix_http::body::BoxBody>,
+) {
+    let (head, body) = refusal.into_parts();
     let mut head = head;
     head.head_mut().set_connection_type(ConnectionType::Close);
     let Ok(bytes) = body.try_into_bytes() else {

@@ -1,0 +1,173 @@
+//! Writing frames: straight to the socket when it takes them, the rest
+//! pending in order, with no lock held across a wait (two writers share a
+//! connection: its loop and its running send, polled by that loop).
+
+use std::io::{ErrorKind, IoSlice};
+use std::time::Duration;
+
+use actix_web::web::{Buf, BytesMut};
+
+use super::{Closed, Shared};
+
+/// Most bytes a connection keeps pending for a client that reads slowly;
+/// a writer past it waits for the socket (one frame always fits).
+const PENDING_MAX: usize = 128 * 1024;
+/// Longest wait for a client to take bytes before the socket is given up:
+/// it bounds what a client that stops reading holds.
+const WRITE_STALL: Duration = Duration::from_secs(60);
+
+impl Shared {
+    /// Writes one frame after whatever is pending; waits only while more
+    /// than [`PENDING_MAX`] would be pending.
+    pub(super) async fn write(&self, op: u8, payload: &[u8]) -> Result<(), Closed> {
+        let (head, head_len) = frame_head(op, payload.len());
+        let head = &head[..head_len];
+        loop {
+            self.push_out()?;
+            let pending = self.pending.borrow().len();
+            if pending == 0 {
+                let slices = [IoSlice::new(head), IoSlice::new(payload)];
+                let written = match self.io.try_write_vectored(&slices) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+                    Err(_) => return Err(self.fail()),
+                };
+                self.stash(head, payload, written);
+                return Ok(());
+            }
+            if pending + head.len() + payload.len() <= PENDING_MAX {
+                self.stash(head, payload, 0);
+                return Ok(());
+            }
+            self.wait_writable().await?;
+        }
+    }
+
+    /// Keeps what the socket did not take of a frame (`written` bytes of
+    /// head and payload went out), whole and in order.
+    fn stash(&self, head: &[u8], payload: &[u8], written: usize) {
+        if written == head.len() + payload.len() {
+            return;
+        }
+        let mut pending = self.pending.borrow_mut();
+        if written < head.len() {
+            pending.extend_from_slice(&head[written..]);
+            pending.extend_from_slice(payload);
+        } else {
+            pending.extend_from_slice(&payload[written - head.len()..]);
+        }
+        drop(pending);
+        self.stashed.notify_one();
+    }
+
+    /// Writes pending bytes as far as the socket takes them now, and
+    /// frees the buffer once they are all out.
+    fn push_out(&self) -> Result<(), Closed> {
+        if self.broken.get() {
+            return Err(Closed);
+        }
+        let mut pending = self.pending.borrow_mut();
+        while !pending.is_empty() {
+            match self.io.try_write(&pending) {
+                Ok(0) => {
+                    drop(pending);
+                    return Err(self.fail());
+                }
+                Ok(n) => pending.advance(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(_) => {
+                    drop(pending);
+                    return Err(self.fail());
+                }
+            }
+        }
+        if pending.capacity() > 0 {
+            *pending = BytesMut::new();
+        }
+        Ok(())
+    }
+
+    /// Waits until nothing is pending.
+    pub(super) async fn flushed(&self) -> Result<(), Closed> {
+        loop {
+            self.push_out()?;
+            if self.pending.borrow().is_empty() {
+                return Ok(());
+            }
+            self.wait_writable().await?;
+        }
+    }
+
+    /// Writes pending bytes whenever the socket takes them; returns only
+    /// once the socket has failed. Cancel-safe.
+    pub(super) async fn flushing(&self) -> Closed {
+        loop {
+            if let Err(closed) = self.flushed().await {
+                return closed;
+            }
+            self.stashed.notified().await;
+        }
+    }
+
+    async fn wait_writable(&self) -> Result<(), Closed> {
+        match tokio::time::timeout(WRITE_STALL, self.io.writable()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(self.fail()),
+        }
+    }
+
+    fn fail(&self) -> Closed {
+        self.broken.set(true);
+        *self.pending.borrow_mut() = BytesMut::new();
+        Closed
+    }
+}
+
+/// The head of an unmasked, final server frame (RFC 6455 §5.2): actix-http's
+/// encoder writes head and payload into one buffer; the relay writes both
+/// from where they are, with one vectored write.
+pub(super) fn frame_head(op: u8, len: usize) -> ([u8; 10], usize) {
+    let mut head = [0u8; 10];
+    head[0] = 0x80 | op;
+    let len64 = len as u64;
+    if len < 126 {
+        head[1] = len64 as u8;
+        (head, 2)
+    } else if let Ok(short) = u16::try_from(len) {
+        head[1] = 126;
+        head[2..4].copy_from_slice(&short.to_be_bytes());
+        (head, 4)
+    } else {
+        head[1] = 127;
+        head[2..10].copy_from_slice(&len64.to_be_bytes());
+        (head, 10)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_codec::Decoder;
+    use actix_http::ws::{Codec, Frame};
+    use actix_web::web::BytesMut;
+
+    use super::super::OP_BINARY;
+    use super::frame_head;
+
+    /// Every length form of the hand-written head, read back by
+    /// actix-http's codec as a client would.
+    #[test]
+    fn frame_heads_parse_as_rfc_6455_frames() {
+        for len in [0, 1, 125, 126, 127, 65_535, 65_536, 300_000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let (head, n) = frame_head(OP_BINARY, len);
+            let mut wire = BytesMut::from(&head[..n]);
+            wire.extend_from_slice(&payload);
+            let mut client = Codec::new().client_mode().max_size(400_000);
+            match client.decode(&mut wire) {
+                Ok(Some(Frame::Binary(got))) => assert_eq!(&got[..], &payload[..], "length {len}"),
+                other => panic!("length {len}: {other:?}"),
+            }
+            assert!(wire.is_empty(), "length {len}: bytes left over");
+        }
+    }
+}
