@@ -104,6 +104,12 @@ async fn send(session: &mut Session, frame: &ServerFrame) -> bool {
     session.binary(frame.to_bytes()).await.is_ok()
 }
 
+/// The last frame before a close: written without waiting for room, so
+/// the close's time limit bounds it too.
+fn send_last(session: &mut Session, frame: &ServerFrame) {
+    let _ = session.binary_last(frame.to_bytes());
+}
+
 fn error(code: ErrorCode, message: &str, id: Option<EnvelopeId>) -> ServerFrame {
     ServerFrame::Error {
         code,
@@ -141,15 +147,14 @@ async fn live_token(state: &AppState, hash: [u8; 32]) -> Option<(Vec<u8>, i64)> 
 }
 
 async fn unauthorized(mut session: Session, stream: Frames) {
-    let _ = send(
+    send_last(
         &mut session,
         &error(
             ErrorCode::Unauthorized,
             "first frame must be Auth with a valid token",
             None,
         ),
-    )
-    .await;
+    );
     stream
         .close(session, Some((close::UNAUTHORIZED, "unauthorized")))
         .await;
@@ -165,15 +170,14 @@ async fn run(state: Arc<AppState>, mut session: Session, mut stream: Frames) {
         auth.token_hash,
         state.config.max_connections_per_device,
     ) else {
-        let _ = send(
+        send_last(
             &mut session,
             &error(
                 ErrorCode::RateLimited,
                 "too many connections for this device",
                 None,
             ),
-        )
-        .await;
+        );
         return stream
             .close(
                 session,
@@ -264,14 +268,14 @@ async fn serve(
                         }
                         Err(_) => {
                             metrics::counter!("parley_ws_bad_frames_total").increment(1);
-                            let _ = send(session, &error(ErrorCode::BadRequest, "malformed frame", None)).await;
+                            send_last(session, &error(ErrorCode::BadRequest, "malformed frame", None));
                             return Some((close::BAD_FRAME, "malformed frame"));
                         }
                     },
                     Some(Ok(Message::Ping(p))) => session.pong(&p).await.ok()?,
                     Some(Ok(Message::Pong)) => {}
                     Some(Ok(Message::Text)) => {
-                        let _ = send(session, &error(ErrorCode::BadRequest, "frames are binary", None)).await;
+                        send_last(session, &error(ErrorCode::BadRequest, "frames are binary", None));
                         return Some((close::BAD_FRAME, "text frame"));
                     }
                     Some(Ok(Message::Close)) | None => return None,

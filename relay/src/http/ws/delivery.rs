@@ -10,7 +10,7 @@ use parley_shared::protocol::ws::{DeviceId, ServerFrame};
 
 use tokio::sync::mpsc;
 
-use super::{Close, Conn, close_for, error, send};
+use super::{Close, Conn, close_for, error, send, send_last};
 use crate::backlog::{Live, Recent};
 use crate::clock::now_ms;
 use crate::clock::unix_ms;
@@ -33,11 +33,10 @@ pub(super) async fn deliver_queued(
     let queued = match web::block(move || store.queued_count(device.as_bytes())).await {
         Ok(Ok(n)) => n,
         _ => {
-            let _ = send(
+            send_last(
                 session,
                 &error(ErrorCode::Unavailable, "mailbox unavailable", None),
-            )
-            .await;
+            );
             return Err(None);
         }
     };

@@ -56,6 +56,9 @@ struct Shared {
     stashed: Notify,
     /// Set when the socket failed: nothing more is written.
     broken: Cell<bool>,
+    /// When the client last took bytes, or bytes became pending: the
+    /// client's time to take them counts from here.
+    progress: Cell<tokio::time::Instant>,
 }
 
 /// The writing side, cloned into whatever sends on this connection.
@@ -82,6 +85,7 @@ pub(crate) fn open(io: TcpStream, read: BytesMut, max_size: usize) -> (Session, 
         pending: RefCell::new(BytesMut::new()),
         stashed: Notify::new(),
         broken: Cell::new(false),
+        progress: Cell::new(tokio::time::Instant::now()),
     });
     let frames = Frames {
         shared: shared.clone(),
@@ -99,6 +103,12 @@ impl Session {
     /// it, the rest left pending; waits only while too much is pending.
     pub(crate) async fn binary(&mut self, bytes: impl AsRef<[u8]>) -> Result<(), Closed> {
         self.0.write(OP_BINARY, bytes.as_ref()).await
+    }
+
+    /// Sends the last binary message before a close without waiting for
+    /// room (the close's time limit bounds it).
+    pub(crate) fn binary_last(&mut self, bytes: impl AsRef<[u8]>) -> Result<(), Closed> {
+        self.0.write_now(OP_BINARY, bytes.as_ref())
     }
 
     /// Answers a ping.

@@ -6,41 +6,58 @@ use std::io::{ErrorKind, IoSlice};
 use std::time::Duration;
 
 use actix_web::web::{Buf, BytesMut};
+use tokio::time::Instant;
 
 use super::{Closed, Shared};
 
-/// Most bytes a connection keeps pending for a client that reads slowly;
-/// a writer past it waits for the socket (one frame always fits).
+/// Pending bytes past which a writer waits for the socket (so a slow
+/// reader holds at most this plus one frame).
 const PENDING_MAX: usize = 128 * 1024;
 /// Longest wait for a client to take bytes before the socket is given up:
 /// it bounds what a client that stops reading holds.
 const WRITE_STALL: Duration = Duration::from_secs(60);
 
 impl Shared {
-    /// Writes one frame after whatever is pending; waits only while more
-    /// than [`PENDING_MAX`] would be pending.
+    /// Writes one frame after whatever is pending; waits only while
+    /// [`PENDING_MAX`] or more bytes are pending.
     pub(super) async fn write(&self, op: u8, payload: &[u8]) -> Result<(), Closed> {
         let (head, head_len) = frame_head(op, payload.len());
-        let head = &head[..head_len];
-        loop {
-            self.push_out()?;
-            let pending = self.pending.borrow().len();
-            if pending == 0 {
-                let slices = [IoSlice::new(head), IoSlice::new(payload)];
-                let written = match self.io.try_write_vectored(&slices) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-                    Err(_) => return Err(self.fail()),
-                };
-                self.stash(head, payload, written);
-                return Ok(());
-            }
-            if pending + head.len() + payload.len() <= PENDING_MAX {
-                self.stash(head, payload, 0);
-                return Ok(());
-            }
+        while !self.put(&head[..head_len], payload, false)? {
             self.wait_writable().await?;
         }
+        Ok(())
+    }
+
+    /// Writes one frame without waiting, however much is pending: for the
+    /// last frame before a close, which [`CLOSE_WAIT`](super::CLOSE_WAIT)
+    /// bounds.
+    pub(super) fn write_now(&self, op: u8, payload: &[u8]) -> Result<(), Closed> {
+        let (head, head_len) = frame_head(op, payload.len());
+        self.put(&head[..head_len], payload, true).map(|_| ())
+    }
+
+    /// Writes the frame as far as the socket takes it and keeps the rest;
+    /// `false` when it must wait for room first.
+    fn put(&self, head: &[u8], payload: &[u8], always: bool) -> Result<bool, Closed> {
+        self.push_out()?;
+        let pending = self.pending.borrow().len();
+        if pending == 0 {
+            let slices = [IoSlice::new(head), IoSlice::new(payload)];
+            let written = match self.io.try_write_vectored(&slices) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+                Err(_) => return Err(self.fail()),
+            };
+            self.stash(head, payload, written);
+            return Ok(true);
+        }
+        // Any frame fits while less than the cap is pending, so a large one
+        // is not starved by a stream of small ones.
+        if always || pending < PENDING_MAX {
+            self.stash(head, payload, 0);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Keeps what the socket did not take of a frame (`written` bytes of
@@ -50,6 +67,10 @@ impl Shared {
             return;
         }
         let mut pending = self.pending.borrow_mut();
+        if pending.is_empty() {
+            // The client's time to take these bytes starts now.
+            self.progress.set(Instant::now());
+        }
         if written < head.len() {
             pending.extend_from_slice(&head[written..]);
             pending.extend_from_slice(payload);
@@ -73,7 +94,10 @@ impl Shared {
                     drop(pending);
                     return Err(self.fail());
                 }
-                Ok(n) => pending.advance(n),
+                Ok(n) => {
+                    pending.advance(n);
+                    self.progress.set(Instant::now());
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(_) => {
                     drop(pending);
@@ -109,8 +133,13 @@ impl Shared {
         }
     }
 
+    /// Waits for room, up to [`WRITE_STALL`] after the client last took
+    /// bytes: however often the wait is started anew (the loop starts
+    /// [`Shared::flushing`] again on every turn), a client that takes
+    /// nothing is given up on time.
     async fn wait_writable(&self) -> Result<(), Closed> {
-        match tokio::time::timeout(WRITE_STALL, self.io.writable()).await {
+        let deadline = self.progress.get() + WRITE_STALL;
+        match tokio::time::timeout_at(deadline, self.io.writable()).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(self.fail()),
         }
