@@ -83,7 +83,7 @@ pub(crate) fn limit_key_of(req: &actix_web::HttpRequest, state: &AppState) -> st
 }
 
 /// [`limit_key_of`] from a request's parts.
-pub(crate) fn limit_key(
+fn limit_key(
     peer: Option<std::net::SocketAddr>,
     headers: &actix_web::http::header::HeaderMap,
     state: &AppState,
@@ -223,22 +223,36 @@ async fn limit_ip(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    let refused = req.app_data::<web::Data<AppState>>().and_then(|state| {
-        let key = limit_key_of(req.request(), state);
-        state.limits.per_ip.take(&key).err()
-    });
-    if let Some(wait) = refused {
-        metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
-        let resp = actix_web::ResponseError::error_response(&HttpError::retry_after(
-            ErrorCode::RateLimited,
-            "too many requests from this address; slow down",
-            wait,
-        ));
+    let refused = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| over_ip_limit(req.peer_addr(), req.headers(), state));
+    if let Some(refusal) = refused {
+        let resp = actix_web::ResponseError::error_response(&refusal);
         return Ok(req.into_response(resp));
     }
     next.call(req)
         .await
         .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
+}
+
+/// Counts one API request (or WebSocket handshake) against its address's
+/// limit; the refusal when the address is over it.
+pub(crate) fn over_ip_limit(
+    peer: Option<std::net::SocketAddr>,
+    headers: &actix_web::http::header::HeaderMap,
+    state: &AppState,
+) -> Option<HttpError> {
+    let wait = state
+        .limits
+        .per_ip
+        .take(&limit_key(peer, headers, state))
+        .err()?;
+    metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
+    Some(HttpError::retry_after(
+        ErrorCode::RateLimited,
+        "too many requests from this address; slow down",
+        wait,
+    ))
 }
 
 /// Registers every route. Order matters: API and operational routes first,

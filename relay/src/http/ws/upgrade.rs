@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 
 use super::socket;
 use crate::error::HttpError;
-use crate::http::{AppState, SecurityHeaders, limit_key};
+use crate::http::{AppState, SecurityHeaders, over_ip_limit};
 use crate::telemetry;
 
 /// When a client refused for want of room should try again.
@@ -126,14 +126,8 @@ fn check(
             format!("no WebSocket is served at {}", req.path()),
         ));
     }
-    let key = limit_key(req.peer_addr(), &req.head().headers, state);
-    if let Err(wait) = state.limits.per_ip.take(&key) {
-        metrics::counter!("parley_rate_limited_total", "scope" => "ip").increment(1);
-        return Err(HttpError::retry_after(
-            ErrorCode::RateLimited,
-            "too many requests from this address; slow down",
-            wait,
-        ));
+    if let Some(refusal) = over_ip_limit(req.peer_addr(), &req.head().headers, state) {
+        return Err(refusal);
     }
     let mut handshake = ws::handshake(req.head()).map_err(|e| {
         HttpError::new(
