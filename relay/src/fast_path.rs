@@ -61,6 +61,17 @@ impl FastPath {
         }
     }
 
+    /// Whether an envelope for `recipient` may be offered the fast path:
+    /// it is on, and the recipient did not miss the window lately.
+    pub fn offered(&self, recipient: &DeviceId) -> bool {
+        self.window.is_some()
+            && self
+                .lock()
+                .slow
+                .get(recipient)
+                .is_none_or(|until| Instant::now() >= *until)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // No code path panics while holding it; a poisoned table is still
         // consistent (every change is one map operation).

@@ -12,17 +12,22 @@ use crate::db::{
     Ack, Enqueued, Fanned, NewEnvelope, NewFanout, Outcome, QueueLimits, Store, Write,
 };
 
-/// Most writes (a `Send` or a whole `SendMany`) committed in one transaction.
-const MAX_BATCH: usize = 512;
+/// Most jobs (a `Send`, a connection's chain of `Send`s, a `SendMany`, an
+/// ack) committed in one transaction.
+const MAX_BATCH: usize = 2048;
 /// Most queue rows one transaction gathers (a `SendMany` adds one per
-/// recipient), so a burst of large fan-outs does not make one huge commit.
+/// recipient, a chain one per envelope), so a burst of large fan-outs does
+/// not make one huge commit.
 const MAX_BATCH_ROWS: usize = 8 * 1024;
 
 fn rows(job: &Job) -> usize {
-    match &job.0 {
-        Write::One(_) | Write::Ack(_) => 1,
-        Write::Many(f) => f.recipients.len(),
-    }
+    job.0
+        .iter()
+        .map(|w| match w {
+            Write::One(_) | Write::Ack(_) => 1,
+            Write::Many(f) => f.recipients.len(),
+        })
+        .sum()
 }
 
 /// Why an envelope could not be committed.
@@ -30,8 +35,11 @@ fn rows(job: &Job) -> usize {
 #[error("mailbox unavailable: {0}")]
 pub struct CommitError(pub String);
 
-type Reply = oneshot::Sender<Result<(Outcome, Write), CommitError>>;
-type Job = (Write, Reply);
+/// Each write of a job with its outcome, in the job's order.
+type Written = Vec<(Outcome, Write)>;
+type Reply = oneshot::Sender<Result<Written, CommitError>>;
+/// Writes that go into the same transaction, consecutively and in order.
+type Job = (Vec<Write>, Reply);
 
 /// Funnels envelopes and acks from every connection into batched transactions: while
 /// one batch commits, the next one gathers, so throughput grows with load
@@ -44,7 +52,7 @@ pub struct Committer {
 impl Committer {
     /// Starts the writer task on the current runtime.
     pub fn spawn(store: Store, limits: QueueLimits) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>(8 * MAX_BATCH);
+        let (tx, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         actix_web::rt::spawn(run(store, limits, rx));
         Self { tx }
     }
@@ -55,17 +63,42 @@ impl Committer {
         &self,
         envelope: NewEnvelope,
     ) -> Result<(Enqueued, NewEnvelope), CommitError> {
-        match self.write(Write::One(envelope)).await? {
-            (Outcome::One(outcome), Write::One(envelope)) => Ok((outcome, envelope)),
+        match self.write(vec![Write::One(envelope)]).await?.pop() {
+            Some((Outcome::One(outcome), Write::One(envelope))) => Ok((outcome, envelope)),
             _ => Err(CommitError("writer answered another kind of write".into())),
+        }
+    }
+
+    /// Commits a connection's envelopes in one transaction, in their order:
+    /// after one refused for a moment, the sender's later ones are
+    /// [`Enqueued::Held`]. Each comes back with its outcome.
+    pub async fn commit_chain(
+        &self,
+        chain: Vec<NewEnvelope>,
+    ) -> Result<Vec<(Enqueued, NewEnvelope)>, CommitError> {
+        let n = chain.len();
+        let written = self
+            .write(chain.into_iter().map(Write::One).collect())
+            .await?;
+        let out: Vec<_> = written
+            .into_iter()
+            .filter_map(|w| match w {
+                (Outcome::One(outcome), Write::One(envelope)) => Some((outcome, envelope)),
+                _ => None,
+            })
+            .collect();
+        if out.len() == n {
+            Ok(out)
+        } else {
+            Err(CommitError("writer answered another kind of write".into()))
         }
     }
 
     /// Commits one multi-recipient envelope (all recipients or none), like
     /// [`Committer::commit`].
     pub async fn commit_many(&self, fanout: NewFanout) -> Result<(Fanned, NewFanout), CommitError> {
-        match self.write(Write::Many(fanout)).await? {
-            (Outcome::Many(outcome), Write::Many(fanout)) => Ok((outcome, fanout)),
+        match self.write(vec![Write::Many(fanout)]).await?.pop() {
+            Some((Outcome::Many(outcome), Write::Many(fanout))) => Ok((outcome, fanout)),
             _ => Err(CommitError("writer answered another kind of write".into())),
         }
     }
@@ -74,16 +107,28 @@ impl Committer {
     /// envelopes being stored, never a transaction of its own); `true` if a
     /// queued envelope went.
     pub async fn ack(&self, ack: Ack) -> Result<bool, CommitError> {
-        match self.write(Write::Ack(ack)).await? {
-            (Outcome::Ack(deleted), _) => Ok(deleted),
+        match self.write(vec![Write::Ack(ack)]).await?.pop() {
+            Some((Outcome::Ack(deleted), _)) => Ok(deleted),
             _ => Err(CommitError("writer answered another kind of write".into())),
         }
     }
 
-    async fn write(&self, write: Write) -> Result<(Outcome, Write), CommitError> {
+    /// Hands an ack to the next group commit without waiting for it: a
+    /// recipient's acks then share commits instead of taking one each.
+    /// Waits only while the writer's queue is full. A lost ack only means
+    /// the envelope comes again (the engine drops it as a duplicate).
+    pub async fn ack_later(&self, ack: Ack) -> Result<(), CommitError> {
+        let (reply, _) = oneshot::channel();
+        self.tx
+            .send((vec![Write::Ack(ack)], reply))
+            .await
+            .map_err(|_| CommitError("writer stopped".into()))
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<Written, CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send((write, reply))
+            .send((writes, reply))
             .await
             .map_err(|_| CommitError("writer stopped".into()))?;
         rx.await.map_err(|_| CommitError("writer stopped".into()))?
@@ -103,8 +148,16 @@ async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        // The envelopes move into the transaction and come back out of it.
-        let (batch, replies): (Vec<Write>, Vec<Reply>) = jobs.into_iter().unzip();
+        // A job's writes stay consecutive in the batch; the envelopes move
+        // into the transaction and come back out of it.
+        let mut sizes = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut batch = Vec::with_capacity(gathered);
+        for (writes, reply) in jobs {
+            sizes.push(writes.len());
+            replies.push(reply);
+            batch.extend(writes);
+        }
         metrics::histogram!("parley_commit_batch_size").record(batch.len() as f64);
         let s = store.clone();
         let result = actix_web::web::block(move || {
@@ -114,8 +167,9 @@ async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
         .await;
         match result {
             Ok((Ok(outcomes), batch)) => {
-                for ((reply, outcome), write) in replies.into_iter().zip(outcomes).zip(batch) {
-                    let _ = reply.send(Ok((outcome, write)));
+                let mut written = outcomes.into_iter().zip(batch);
+                for (reply, n) in replies.into_iter().zip(sizes) {
+                    let _ = reply.send(Ok(written.by_ref().take(n).collect()));
                 }
             }
             Ok((Err(e), _)) => fail_all(replies, &e.to_string()),

@@ -136,7 +136,7 @@ fn acks_apply_before_the_sends_of_their_batch(store: &Store) {
 /// per-sender limits count the run's own envelopes, unknown devices are
 /// refused, and what is stored keeps the run's order.
 fn a_run_of_sends_keeps_one_by_one_outcomes(store: &Store) {
-    for d in [1, 2, 3, 4] {
+    for d in [1, 2, 3, 4, 5] {
         store.upsert_device(&dev(d), NOW).unwrap();
     }
     let limits = QueueLimits {
@@ -161,9 +161,9 @@ fn a_run_of_sends_keeps_one_by_one_outcomes(store: &Store) {
                 envelope(1, 2, 42), // a fourth from 1: over its share
                 envelope(4, 2, 43), // 2's fourth: the queue is full after it
                 envelope(3, 2, 44),
-                envelope(1, 9, 45), // no such recipient
+                envelope(4, 9, 45), // no such recipient
                 envelope(9, 2, 46), // no such sender
-                envelope(3, 4, 47),
+                envelope(5, 4, 47),
             ],
             limits,
         )
@@ -304,6 +304,42 @@ fn a_batch_of_acks_keeps_one_by_one_outcomes(store: &Store) {
     );
 }
 
+/// After a sender's envelope is refused for a moment, its later ones in the
+/// same batch are held, whoever they are for (a connection's chain of sends,
+/// ADR 0037): none is stored ahead of the refused one's resend. Other
+/// senders are not held, and the hold ends with the batch.
+fn a_refusal_holds_the_senders_later_envelopes_in_the_run(store: &Store) {
+    for d in [1, 2, 3, 4] {
+        store.upsert_device(&dev(d), NOW).unwrap();
+    }
+    let limits = QueueLimits {
+        per_recipient: 10,
+        per_sender: 1,
+    };
+    let out = store
+        .enqueue_batch(
+            &[
+                envelope(1, 2, 50),
+                envelope(1, 2, 51), // over 1's share of 2's queue
+                envelope(1, 3, 52), // room for it, but behind 51
+                envelope(1, 2, 50), // even a duplicate waits
+                envelope(4, 3, 53), // another sender
+            ],
+            limits,
+        )
+        .unwrap();
+    use Enqueued::*;
+    assert_eq!(
+        out,
+        [Stored, SenderQuotaFull, Held, Held, Stored].map(Outcome::One)
+    );
+    assert_eq!(ids(&store.pending(&dev(3), 0, 10).unwrap()), vec![53]);
+    assert_eq!(store.envelope_rows_with_id(&dev(1), &[52; 16]).unwrap(), 0);
+    // The next batch starts without the hold.
+    let again = store.enqueue_batch(&[envelope(1, 3, 52)], limits).unwrap();
+    assert_eq!(again, vec![Outcome::One(Stored)]);
+}
+
 const LIMITS_LARGE: QueueLimits = QueueLimits {
     per_recipient: 10_000,
     per_sender: 10_000,
@@ -315,4 +351,5 @@ store_tests! {
     a_run_of_sends_keeps_one_by_one_outcomes,
     a_long_run_is_stored_in_order,
     a_batch_of_acks_keeps_one_by_one_outcomes,
+    a_refusal_holds_the_senders_later_envelopes_in_the_run,
 }

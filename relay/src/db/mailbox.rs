@@ -77,6 +77,17 @@ pub enum Enqueued {
     QueueFull,
     /// The sender already has its share of the recipient's queue.
     SenderQuotaFull,
+    /// Not stored: an earlier envelope of the same sender in this batch was
+    /// refused for a moment (a full queue), and storing this one would put
+    /// it ahead of that one's resend.
+    Held,
+}
+
+impl Enqueued {
+    /// A refusal the sender gets past by sending again later.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::QueueFull | Self::SenderQuotaFull | Self::Held)
+    }
 }
 
 /// How many envelopes may wait for one device, in all and from one sender.
@@ -198,6 +209,41 @@ fn ack_one(c: &mut DbConnection, a: &Ack) -> QueryResult<bool> {
     Ok(n == 1)
 }
 
+/// Applies the batch's acks, in order, and puts each outcome in its
+/// write's slot: set-based on PostgreSQL (`acks`), one by one on SQLite.
+fn apply_acks(
+    c: &mut DbConnection,
+    batch: &[Write],
+    out: &mut [Option<Outcome>],
+) -> QueryResult<()> {
+    let (slots, acks): (Vec<usize>, Vec<&Ack>) = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Write::Ack(a) => Some((i, a)),
+            _ => None,
+        })
+        .unzip();
+    let deleted = match c {
+        DbConnection::Pg(pg) => {
+            let (deleted, shared) = super::acks::ack_all(pg, &acks)?;
+            // The last recipient's ack takes the shared payload with it.
+            fanout::drop_unreferenced(c, &shared)?;
+            deleted
+        }
+        DbConnection::Sqlite(_) => acks
+            .iter()
+            .map(|a| ack_one(c, a))
+            .collect::<QueryResult<Vec<bool>>>()?,
+    };
+    for (i, d) in slots.into_iter().zip(deleted) {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(Outcome::Ack(d));
+        }
+    }
+    Ok(())
+}
+
 /// Stores the pending run of `Send`s, if any, and puts each outcome in its
 /// write's slot.
 fn flush(
@@ -237,11 +283,7 @@ impl Store {
             let mut out: Vec<Option<Outcome>> = vec![None; batch.len()];
             // Acks first: they free queue space and leave the tombstones a
             // resend in the same batch is recognised by.
-            for (slot, w) in out.iter_mut().zip(batch) {
-                if let Write::Ack(a) = w {
-                    *slot = Some(Outcome::Ack(ack_one(c, a)?));
-                }
-            }
+            apply_acks(c, batch, &mut out)?;
             // Then the sends in order: consecutive `Send`s (acks no longer
             // between them) are one run (`runs`); a `SendMany` ends a run,
             // so it sees the sends before it and the ones after see it.

@@ -4,6 +4,7 @@
 //! actix's blocking pool with `web::block`.
 
 mod accounts;
+mod acks;
 mod auth;
 mod blob_rows;
 mod conn;

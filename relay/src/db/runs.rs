@@ -11,7 +11,9 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::dsl::count_star;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Binary};
 
 use super::DbConnection;
 use super::fanout::IDS_PER_QUERY;
@@ -56,6 +58,9 @@ fn known_ids(
     groups: &[Vec<&NewEnvelope>],
 ) -> QueryResult<HashSet<Key>> {
     let wanted: HashSet<Key> = run.iter().map(|e| (e.sender, e.id)).collect();
+    if let DbConnection::Pg(pg) = c {
+        return known_pairs_pg(pg, &wanted);
+    }
     let mut found = HashSet::new();
     for group in groups {
         let senders = distinct(group.iter().map(|e| e.sender.as_slice()));
@@ -87,6 +92,38 @@ fn known_ids(
         }
     }
     Ok(found)
+}
+
+#[derive(QueryableByName)]
+struct Pair {
+    #[diesel(sql_type = Binary)]
+    sender: Vec<u8>,
+    #[diesel(sql_type = Binary)]
+    envelope_id: Vec<u8>,
+}
+
+/// [`known_ids`] on PostgreSQL: one statement probing each exact pair on
+/// the two unique indexes. Lists of senders and ids matched crosswise
+/// read every tombstone of the run's senders, a cost that grew with each
+/// ack until it was most of a commit (ADR 0037).
+fn known_pairs_pg(c: &mut PgConnection, wanted: &HashSet<Key>) -> QueryResult<HashSet<Key>> {
+    let senders: Vec<&[u8]> = wanted.iter().map(|(s, _)| s.as_slice()).collect();
+    let ids: Vec<&[u8]> = wanted.iter().map(|(_, i)| i.as_slice()).collect();
+    let rows: Vec<Pair> = diesel::sql_query(
+        "SELECT k.s AS sender, k.i AS envelope_id \
+         FROM unnest($1::bytea[], $2::bytea[]) AS k(s, i) \
+         WHERE EXISTS (SELECT 1 FROM envelopes e \
+                       WHERE e.sender = k.s AND e.envelope_id = k.i) \
+            OR EXISTS (SELECT 1 FROM envelope_tombstones t \
+                       WHERE t.sender = k.s AND t.envelope_id = k.i)",
+    )
+    .bind::<Array<Binary>, _>(senders)
+    .bind::<Array<Binary>, _>(ids)
+    .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|p| Some((p.sender.try_into().ok()?, p.envelope_id.try_into().ok()?)))
+        .collect())
 }
 
 /// The run's recipients that are registered devices, read without a lock
@@ -172,9 +209,15 @@ pub(super) fn enqueue_run(
     let (mut all, mut mine) = depths(c, run, &groups)?;
     let mut out = Vec::with_capacity(run.len());
     let mut accepted: Vec<&NewEnvelope> = Vec::with_capacity(run.len());
+    // Senders with an envelope refused for a moment in this run: their
+    // later ones wait for its resend (a connection's sends come as one
+    // chain, so this is the order rule of `http::order` inside the batch).
+    let mut refused: HashSet<[u8; 32]> = HashSet::new();
     for e in run {
         let outcome = if !live.contains(&e.sender) {
             Enqueued::UnknownSender
+        } else if refused.contains(&e.sender) {
+            Enqueued::Held
         } else if seen.contains(&(e.sender, e.id)) {
             Enqueued::Duplicate
         } else if !recipients.contains(&e.recipient) {
@@ -190,6 +233,9 @@ pub(super) fn enqueue_run(
             accepted.push(e);
             Enqueued::Stored
         };
+        if outcome.is_transient() {
+            refused.insert(e.sender);
+        }
         out.push(outcome);
     }
     // Multi-row inserts in the run's order, so `seq` follows it (the

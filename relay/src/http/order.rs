@@ -42,6 +42,18 @@ impl Order {
             self.refused = Some((id, Instant::now()));
         }
     }
+
+    /// Runs `settle` on a chain of sends admitted before a refusal `self`
+    /// may hold already: a refusal `settle` makes is of an earlier
+    /// envelope, so it is the one the client must resend first.
+    pub(super) fn earlier<T>(&mut self, settle: impl FnOnce(&mut Self) -> T) -> T {
+        let later = self.refused.take();
+        let out = settle(self);
+        if self.refused.is_none() {
+            self.refused = later;
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +73,19 @@ mod tests {
         assert!(o.must_wait(&[4; 16]));
         assert!(!o.must_wait(&[2; 16]));
         assert!(!o.must_wait(&[3; 16]));
+    }
+
+    #[test]
+    fn a_refusal_in_an_earlier_chain_is_the_one_awaited() {
+        let mut o = Order::default();
+        o.refuse([5; 16]);
+        o.earlier(|o| o.refuse([4; 16]));
+        assert!(o.must_wait(&[5; 16]), "4 came first");
+        assert!(!o.must_wait(&[4; 16]));
+        let mut o = Order::default();
+        o.refuse([5; 16]);
+        o.earlier(|_| ());
+        assert!(o.must_wait(&[6; 16]), "5 is still awaited");
+        assert!(!o.must_wait(&[5; 16]));
     }
 }

@@ -1,8 +1,9 @@
 //! `/api/v1/ws`: authenticated in the first frame, then envelopes both ways.
 //!
-//! Per connection, sends are handled one at a time (`pipeline`), so one
-//! sender's envelopes are committed (and later delivered) in the order it
-//! sent them; its acks and presence frames are handled as they arrive.
+//! Per connection, sends are handled in order (`pipeline`: one at a time,
+//! or as one chain of durable sends, ADR 0037), so one sender's envelopes
+//! are committed (and later delivered) in the order it sent them; its acks
+//! and presence frames are handled as they arrive.
 //! A bad frame closes only this connection, with a close code. A connection
 //! lives no longer than its token and its device: revoking the token, erasing
 //! the device or the token's expiry closes it, and no frame is served after.
@@ -27,6 +28,7 @@ use crate::error::HttpError;
 use crate::mailbox::{EndSignal, Ended};
 
 mod accounts;
+mod chain;
 mod delivery;
 mod fanout;
 mod pipeline;
@@ -380,10 +382,10 @@ async fn handle(
             }
             // Only the recipient can ack: the row is looked up under `device`.
             let ack = send::ack_for(state, device, from, id);
-            // Committed with the next batch; waiting keeps this connection's
-            // acks ahead of its later frames. A failed ack only means the
+            // Committed with the next batch, not waited for: a recipient's
+            // acks share commits (ADR 0037). A lost ack only means the
             // envelope comes again (the engine drops it as a duplicate).
-            let _ = state.mailbox.committer.ack(ack).await;
+            let _ = state.mailbox.committer.ack_later(ack).await;
             Ok(())
         }
         // Queued in `pipeline` by the caller.

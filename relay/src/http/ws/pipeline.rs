@@ -1,5 +1,7 @@
-//! A connection's sends, handled one at a time in the order they came,
-//! while the connection goes on reading its other frames. Acks must not
+//! A connection's sends, handled in the order they came while the
+//! connection goes on reading its other frames: one at a time, except that
+//! consecutive durable sends that take no fast path run as one chain
+//! (`chain`, ADR 0037). Acks must not
 //! wait behind sends: a send on the fast path waits for the recipient's
 //! ack, and two people writing to each other at once would each have their
 //! ack stuck behind their own waiting send until both windows ran out.
@@ -15,7 +17,7 @@ use std::pin::Pin;
 use super::socket::Session;
 use parley_shared::protocol::ws::ClientFrame;
 
-use super::{Close, Conn, Order, fanout, send};
+use super::{Close, Conn, Order, chain, fanout, send};
 use crate::http::AppState;
 
 /// Most sends waiting behind the running one.
@@ -59,12 +61,37 @@ impl<'a> Sends<'a> {
         job: Job,
         len: usize,
     ) {
+        self.waiting_bytes += len;
+        self.waiting.push_back((job, len));
         if self.running.is_none() {
-            self.running = Some(start(state, session.clone(), conn, self.order, job));
-        } else {
-            self.waiting_bytes += len;
-            self.waiting.push_back((job, len));
+            self.start_next(state, session, conn);
         }
+    }
+
+    /// Starts the first waiting send, with those chained behind it.
+    fn start_next(&mut self, state: &'a AppState, session: &Session, conn: &'a Conn) {
+        let Some((job, len)) = self.waiting.pop_front() else {
+            return;
+        };
+        self.waiting_bytes -= len;
+        let job = match job {
+            Job::One(first) if chainable(state, conn, &first) => {
+                let mut sends = vec![first];
+                while sends.len() < chain::MAX_CHAIN
+                    && let Some((Job::One(next), _)) = self.waiting.front()
+                    && chainable(state, conn, next)
+                {
+                    let Some((Job::One(next), len)) = self.waiting.pop_front() else {
+                        break;
+                    };
+                    self.waiting_bytes -= len;
+                    sends.push(next);
+                }
+                Job::Chain(sends)
+            }
+            other => other,
+        };
+        self.running = Some(start(state, session.clone(), conn, self.order, job));
     }
 
     /// Waits for the running send (pending for ever if none runs); call
@@ -87,10 +114,7 @@ impl<'a> Sends<'a> {
         self.running = None;
         self.order = done.0;
         done.1?;
-        if let Some((job, len)) = self.waiting.pop_front() {
-            self.waiting_bytes -= len;
-            self.running = Some(start(state, session.clone(), conn, self.order, job));
-        }
+        self.start_next(state, session, conn);
         Ok(())
     }
 }
@@ -99,6 +123,20 @@ impl<'a> Sends<'a> {
 pub(super) enum Job {
     One(send::Outgoing),
     Many(fanout::Many),
+    /// Consecutive `One`s committed together (built here, never read).
+    Chain(Vec<send::Outgoing>),
+}
+
+/// Whether a send may join a chain: durable, and not for the fast path
+/// (whose live delivery must not overtake envelopes still committing): the
+/// fast path is off or the recipient missed its window lately, or the
+/// recipient is not connected here with its presence shown to the sender.
+/// Presence may change before the send runs; either way it is handled in
+/// order, only by another path.
+fn chainable(state: &AppState, conn: &Conn, send: &send::Outgoing) -> bool {
+    let live = state.mailbox.fast.offered(&send.to)
+        && state.mailbox.hub.fast_allowed(&send.to, &conn.device);
+    !send.ephemeral && !live
 }
 
 impl Job {
@@ -139,6 +177,9 @@ fn start<'a>(
                 send::send_envelope(state, &mut session, conn, &mut order, envelope).await
             }
             Job::Many(many) => fanout::send_many(state, &mut session, conn, &mut order, many).await,
+            Job::Chain(sends) => {
+                chain::send_chain(state, &mut session, conn, &mut order, sends).await
+            }
         };
         (order, result)
     })

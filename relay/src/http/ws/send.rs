@@ -16,7 +16,7 @@ use crate::clock::{now_ms, unix_ms};
 use crate::db::{Ack, Enqueued, NewEnvelope};
 use crate::fast_path::{Pending, Waited};
 use crate::http::AppState;
-use crate::mailbox::Ended;
+use crate::mailbox::{CommitError, Ended};
 use parley_shared::time::UnixMs;
 
 /// A `Send` frame's envelope.
@@ -111,48 +111,18 @@ pub(super) async fn send_envelope(
     order: &mut Order,
     envelope: Outgoing,
 ) -> Result<(), Option<Close>> {
+    if envelope.ephemeral {
+        return send_ephemeral(state, session, conn, order, envelope).await;
+    }
+    if !admit(state, session, conn.device, order, &envelope).await? {
+        return Ok(());
+    }
     let Outgoing {
-        id,
-        to,
-        ephemeral,
-        payload,
-        list,
+        id, to, payload, ..
     } = envelope;
     let device = conn.device;
-    if payload.len() > MAX_PAYLOAD {
-        return reply(session, &refusals::too_large(id)).await;
-    }
-    if !ephemeral && order.must_wait(&id) {
-        return reply(session, &refusals::held(id)).await;
-    }
-    if !state.limits.per_device.check(&device) {
-        return reply(session, &refusals::too_fast(order, id, !ephemeral)).await;
-    }
     let now = now_ms();
     let sent_at = unix_ms(now);
-    if ephemeral {
-        // Forwarded to online devices only, never stored.
-        let frame = ServerFrame::Deliver {
-            from: device,
-            id,
-            sent_at,
-            ephemeral,
-            payload,
-        };
-        // The same answer whether or not anyone took it: the reply must not
-        // tell a sender that the recipient is online.
-        state.mailbox.hub.deliver(&to, &frame);
-        return reply(session, &ServerFrame::Accepted { id }).await;
-    }
-    // Signal's mismatched-devices rule: the sender must have encrypted for
-    // the recipient account's current devices. Stale envelopes are not
-    // stored, and later ones to that account carry the same stale counter,
-    // so they are refused too: order holds without holding other sends.
-    match accounts::check_list(state, to, list).await {
-        Ok(None) => {}
-        Ok(Some(list)) => return reply(session, &ServerFrame::Stale { id, list }).await,
-        Err(_) => return reply(session, &refusals::unavailable(order, id)).await,
-    }
     let (payload, pending) = match try_live(state, device, to, id, (sent_at, payload)).await {
         Live::Acked => {
             metrics::counter!("parley_envelopes_fast_total").increment(1);
@@ -163,14 +133,7 @@ pub(super) async fn send_envelope(
         }
         Live::Commit { payload, pending } => (payload, pending),
     };
-    let envelope = NewEnvelope {
-        sender: device.to_bytes(),
-        recipient: to.to_bytes(),
-        id,
-        payload,
-        now,
-        expires_at: now.saturating_add(refusals::envelope_ttl_ms(state)),
-    };
+    let envelope = stored(state, device, to, id, payload, now);
     let outcome = state.mailbox.committer.commit(envelope).await;
     // The recipient acked while the commit ran: it has the envelope, so the
     // row just written goes again (after the reply, below).
@@ -181,14 +144,125 @@ pub(super) async fn send_envelope(
     if let Some(why) = conn.gone() {
         return Err(Some(why));
     }
-    let answer = match outcome {
+    let answer = settle(state, order, id, outcome, !acked_meanwhile).map_err(Some)?;
+    let accepted = matches!(answer, ServerFrame::Accepted { .. });
+    reply(session, &answer).await?;
+    if acked_meanwhile && accepted {
+        // A failure only leaves the row: it is delivered again and dropped
+        // as a duplicate by the recipient's engine.
+        let _ = state
+            .mailbox
+            .committer
+            .ack(ack_for(state, to, device, id))
+            .await;
+    }
+    Ok(())
+}
+
+/// Forwarded to online devices only, never stored.
+async fn send_ephemeral(
+    state: &AppState,
+    session: &mut Session,
+    conn: &Conn,
+    order: &mut Order,
+    envelope: Outgoing,
+) -> Result<(), Option<Close>> {
+    let Outgoing {
+        id, to, payload, ..
+    } = envelope;
+    if payload.len() > MAX_PAYLOAD {
+        return reply(session, &refusals::too_large(id)).await;
+    }
+    if !state.limits.per_device.check(&conn.device) {
+        return reply(session, &refusals::too_fast(order, id, false)).await;
+    }
+    let frame = ServerFrame::Deliver {
+        from: conn.device,
+        id,
+        sent_at: unix_ms(now_ms()),
+        ephemeral: true,
+        payload,
+    };
+    // The same answer whether or not anyone took it: the reply must not
+    // tell a sender that the recipient is online.
+    state.mailbox.hub.deliver(&to, &frame);
+    reply(session, &ServerFrame::Accepted { id }).await
+}
+
+/// The checks a durable envelope passes before it is delivered or
+/// committed, in this order; `false` when it was answered with a refusal
+/// instead.
+pub(super) async fn admit(
+    state: &AppState,
+    session: &mut Session,
+    device: DeviceId,
+    order: &mut Order,
+    envelope: &Outgoing,
+) -> Result<bool, Option<Close>> {
+    let id = envelope.id;
+    let refusal = if envelope.payload.len() > MAX_PAYLOAD {
+        refusals::too_large(id)
+    } else if order.must_wait(&id) {
+        refusals::held(id)
+    } else if !state.limits.per_device.check(&device) {
+        refusals::too_fast(order, id, true)
+    } else {
+        // Signal's mismatched-devices rule: the sender must have encrypted
+        // for the recipient account's current devices. Stale envelopes are
+        // not stored, and later ones to that account carry the same stale
+        // counter, so they are refused too: order holds without holding
+        // other sends.
+        match accounts::check_list(state, envelope.to, envelope.list).await {
+            Ok(None) => return Ok(true),
+            Ok(Some(list)) => ServerFrame::Stale { id, list },
+            Err(_) => refusals::unavailable(order, id),
+        }
+    };
+    reply(session, &refusal).await?;
+    Ok(false)
+}
+
+/// The row a durable envelope is committed as.
+pub(super) fn stored(
+    state: &AppState,
+    device: DeviceId,
+    to: DeviceId,
+    id: EnvelopeId,
+    payload: Vec<u8>,
+    now: i64,
+) -> NewEnvelope {
+    NewEnvelope {
+        sender: device.to_bytes(),
+        recipient: to.to_bytes(),
+        id,
+        payload,
+        now,
+        expires_at: now.saturating_add(refusals::envelope_ttl_ms(state)),
+    }
+}
+
+/// The answer to a committed envelope; a stored one is delivered first
+/// (unless `deliver` is off: the recipient has it already). `Err`: the
+/// sender was erased meanwhile, and its connection ends.
+pub(super) fn settle(
+    state: &AppState,
+    order: &mut Order,
+    id: EnvelopeId,
+    outcome: Result<(Enqueued, NewEnvelope), CommitError>,
+    deliver: bool,
+) -> Result<ServerFrame, Close> {
+    Ok(match outcome {
         Ok((Enqueued::Stored, envelope)) => {
             metrics::counter!("parley_envelopes_stored_total").increment(1);
-            if !acked_meanwhile {
+            if deliver {
+                let (from, to) = (
+                    DeviceId::new(envelope.sender),
+                    DeviceId::new(envelope.recipient),
+                );
                 let frame = ServerFrame::Deliver {
-                    from: device,
+                    from,
                     id,
-                    sent_at,
+                    sent_at: unix_ms(envelope.now),
                     ephemeral: false,
                     payload: envelope.payload,
                 };
@@ -205,9 +279,7 @@ pub(super) async fn send_envelope(
             error(ErrorCode::NotFound, "no such recipient", Some(id))
         }
         // Erased, and the hub has not ended this connection yet.
-        Ok((Enqueued::UnknownSender, _)) => {
-            return Err(Some(close_for(Ended::Erased)));
-        }
+        Ok((Enqueued::UnknownSender, _)) => return Err(close_for(Ended::Erased)),
         Ok((Enqueued::SenderQuotaFull, _)) => {
             order.refuse(id);
             error(
@@ -224,18 +296,8 @@ pub(super) async fn send_envelope(
                 Some(id),
             )
         }
+        // Behind one of its chain refused just above (so already held).
+        Ok((Enqueued::Held, _)) => refusals::held(id),
         Err(_) => refusals::unavailable(order, id),
-    };
-    let accepted = matches!(answer, ServerFrame::Accepted { .. });
-    reply(session, &answer).await?;
-    if acked_meanwhile && accepted {
-        // A failure only leaves the row: it is delivered again and dropped
-        // as a duplicate by the recipient's engine.
-        let _ = state
-            .mailbox
-            .committer
-            .ack(ack_for(state, to, device, id))
-            .await;
-    }
-    Ok(())
+    })
 }
