@@ -18,6 +18,12 @@ use crate::mailbox::CommitError;
 
 /// Most sends one chain commits (the pipeline's queue bounds it too).
 pub(super) const MAX_CHAIN: usize = 256;
+/// Most bytes (as received) a chain carries; its first send goes whatever
+/// its size. Chains of large envelopes grew the relay's memory under a
+/// flood of 256 KiB envelopes by 40–50 MiB instead of 6 (`relay/tests/
+/// backlog.rs`; where it was held was not found), while small messages,
+/// where sharing a commit pays, still chain by the dozen.
+pub(super) const MAX_CHAIN_BYTES: usize = 256 * 1024;
 
 /// Admits, commits and answers `sends`, in order.
 pub(super) async fn send_chain(

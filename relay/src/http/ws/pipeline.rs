@@ -77,10 +77,13 @@ impl<'a> Sends<'a> {
         let job = match job {
             Job::One(first) if chainable(state, conn, &first) => {
                 let mut sends = vec![first];
+                let mut bytes = len;
                 while sends.len() < chain::MAX_CHAIN
-                    && let Some((Job::One(next), _)) = self.waiting.front()
+                    && let Some((Job::One(next), next_len)) = self.waiting.front()
+                    && bytes + next_len <= chain::MAX_CHAIN_BYTES
                     && chainable(state, conn, next)
                 {
+                    bytes += next_len;
                     let Some((Job::One(next), len)) = self.waiting.pop_front() else {
                         break;
                     };
