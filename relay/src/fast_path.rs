@@ -44,6 +44,20 @@ struct State {
     slow: HashMap<DeviceId, Instant>,
 }
 
+impl State {
+    /// Whether `recipient` missed the window lately (an expired mark goes).
+    fn missed_lately(&mut self, recipient: &DeviceId) -> bool {
+        match self.slow.get(recipient) {
+            Some(until) if Instant::now() < *until => true,
+            Some(_) => {
+                self.slow.remove(recipient);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
 /// Envelopes delivered live and not yet acked or committed.
 #[derive(Debug)]
 pub struct FastPath {
@@ -64,12 +78,7 @@ impl FastPath {
     /// Whether an envelope for `recipient` may be offered the fast path:
     /// it is on, and the recipient did not miss the window lately.
     pub fn offered(&self, recipient: &DeviceId) -> bool {
-        self.window.is_some()
-            && self
-                .lock()
-                .slow
-                .get(recipient)
-                .is_none_or(|until| Instant::now() >= *until)
+        self.window.is_some() && !self.lock().missed_lately(recipient)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -84,11 +93,8 @@ impl FastPath {
     pub fn begin(&self, key: Key) -> Option<Pending<'_>> {
         let window = self.window?;
         let mut st = self.lock();
-        if let Some(until) = st.slow.get(&key.0) {
-            if Instant::now() < *until {
-                return None;
-            }
-            st.slow.remove(&key.0);
+        if st.missed_lately(&key.0) {
+            return None;
         }
         let (tx, rx) = oneshot::channel();
         match st.slots.entry(key) {

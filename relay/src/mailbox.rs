@@ -38,8 +38,9 @@ pub struct CommitError(pub String);
 /// Each write of a job with its outcome, in the job's order.
 type Written = Vec<(Outcome, Write)>;
 type Reply = oneshot::Sender<Result<Written, CommitError>>;
-/// Writes that go into the same transaction, consecutively and in order.
-type Job = (Vec<Write>, Reply);
+/// Writes that go into the same transaction, consecutively and in order,
+/// and where their outcomes go (`None`: nobody waits for them).
+type Job = (Vec<Write>, Option<Reply>);
 
 /// Funnels envelopes and acks from every connection into batched transactions: while
 /// one batch commits, the next one gathers, so throughput grows with load
@@ -103,24 +104,14 @@ impl Committer {
         }
     }
 
-    /// Deletes an acknowledged envelope in the next group commit (with the
-    /// envelopes being stored, never a transaction of its own); `true` if a
-    /// queued envelope went.
-    pub async fn ack(&self, ack: Ack) -> Result<bool, CommitError> {
-        match self.write(vec![Write::Ack(ack)]).await?.pop() {
-            Some((Outcome::Ack(deleted), _)) => Ok(deleted),
-            _ => Err(CommitError("writer answered another kind of write".into())),
-        }
-    }
-
-    /// Hands an ack to the next group commit without waiting for it: a
+    /// Hands an ack to the next group commit (with the envelopes being
+    /// stored, never a transaction of its own) without waiting for it: a
     /// recipient's acks then share commits instead of taking one each.
     /// Waits only while the writer's queue is full. A lost ack only means
     /// the envelope comes again (the engine drops it as a duplicate).
-    pub async fn ack_later(&self, ack: Ack) -> Result<(), CommitError> {
-        let (reply, _) = oneshot::channel();
+    pub async fn ack(&self, ack: Ack) -> Result<(), CommitError> {
         self.tx
-            .send((vec![Write::Ack(ack)], reply))
+            .send((vec![Write::Ack(ack)], None))
             .await
             .map_err(|_| CommitError("writer stopped".into()))
     }
@@ -128,7 +119,7 @@ impl Committer {
     async fn write(&self, writes: Vec<Write>) -> Result<Written, CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send((writes, reply))
+            .send((writes, Some(reply)))
             .await
             .map_err(|_| CommitError("writer stopped".into()))?;
         rx.await.map_err(|_| CommitError("writer stopped".into()))?
@@ -169,7 +160,10 @@ async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
             Ok((Ok(outcomes), batch)) => {
                 let mut written = outcomes.into_iter().zip(batch);
                 for (reply, n) in replies.into_iter().zip(sizes) {
-                    let _ = reply.send(Ok(written.by_ref().take(n).collect()));
+                    let job: Written = written.by_ref().take(n).collect();
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Ok(job));
+                    }
                 }
             }
             Ok((Err(e), _)) => fail_all(replies, &e.to_string()),
@@ -178,9 +172,9 @@ async fn run(store: Store, limits: QueueLimits, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-fn fail_all(replies: Vec<Reply>, why: &str) {
+fn fail_all(replies: Vec<Option<Reply>>, why: &str) {
     tracing::warn!(err = why, "mailbox commit failed; senders will retry");
-    for reply in replies {
+    for reply in replies.into_iter().flatten() {
         let _ = reply.send(Err(CommitError(why.to_owned())));
     }
 }

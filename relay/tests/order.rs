@@ -197,12 +197,15 @@ async fn a_full_queue_holds_the_later_sends_of_the_chain(
         b.send(&ClientFrame::Ack { from, id }).await;
     }
     let bob_bytes = bob_id.to_bytes();
+    let mut left = store.envelope_rows_for(&bob_bytes).unwrap();
     for _ in 0..100 {
-        if store.envelope_rows_for(&bob_bytes).unwrap() == 0 {
+        if left == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        left = store.envelope_rows_for(&bob_bytes).unwrap();
     }
+    assert_eq!(left, 0, "Bob's acks were committed");
     for (i, to) in &plan[2..] {
         a.send(&send_to(*i, *to)).await;
     }

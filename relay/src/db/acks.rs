@@ -33,7 +33,8 @@ struct Deleted {
     payload_id: Option<i64>,
 }
 
-type Key = (Vec<u8>, Vec<u8>, Vec<u8>);
+/// Recipient, sender, envelope id.
+type Key = ([u8; 32], [u8; 32], [u8; 16]);
 
 /// Deletes the acknowledged rows (each looked up under its recipient on
 /// the `(sender, envelope_id, recipient)` index) and returns them.
@@ -88,13 +89,18 @@ pub(super) fn ack_all(c: &mut PgConnection, acks: &[&Ack]) -> QueryResult<(Vec<b
         let mut gone: HashSet<Key> = HashSet::new();
         for d in delete(c, chunk)? {
             shared.extend(d.payload_id);
-            gone.insert((d.recipient, d.sender, d.envelope_id));
+            if let (Ok(r), Ok(s), Ok(i)) = (
+                d.recipient.try_into(),
+                d.sender.try_into(),
+                d.envelope_id.try_into(),
+            ) {
+                gone.insert((r, s, i));
+            }
         }
         let mut kept: HashMap<([u8; 32], [u8; 16]), i64> = HashMap::new();
         for a in chunk {
-            let key = (a.recipient.to_vec(), a.sender.to_vec(), a.id.to_vec());
             // The first ack of a row took it; a repeat finds nothing.
-            let deleted = gone.remove(&key);
+            let deleted = gone.remove(&(a.recipient, a.sender, a.id));
             if deleted {
                 kept.insert((a.sender, a.id), a.tombstone_until);
             }

@@ -385,7 +385,7 @@ async fn handle(
             // Committed with the next batch, not waited for: a recipient's
             // acks share commits (ADR 0037). A lost ack only means the
             // envelope comes again (the engine drops it as a duplicate).
-            let _ = state.mailbox.committer.ack_later(ack).await;
+            let _ = state.mailbox.committer.ack(ack).await;
             Ok(())
         }
         // Queued in `pipeline` by the caller.

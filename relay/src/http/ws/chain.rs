@@ -11,10 +11,9 @@
 
 use super::send::{self, Outgoing};
 use super::socket::Session;
-use super::{Close, Conn, Order, reply};
+use super::{Close, Conn, Order, refusals, reply};
 use crate::clock::now_ms;
 use crate::http::AppState;
-use crate::mailbox::CommitError;
 
 /// Most sends one chain commits (the pipeline's queue bounds it too).
 pub(super) const MAX_CHAIN: usize = 256;
@@ -63,10 +62,11 @@ pub(super) async fn send_chain(
                     send::settle(state, order, id, Ok((outcome, envelope)), true)
                 })
                 .collect(),
-            Err(e) => ids
+            // The transaction failed: none was stored.
+            Err(_) => Ok(ids
                 .iter()
-                .map(|id| send::settle(state, order, *id, Err(CommitError(e.0.clone())), true))
-                .collect(),
+                .map(|id| refusals::unavailable(order, *id))
+                .collect()),
         }
     });
     for answer in answers.map_err(Some)? {

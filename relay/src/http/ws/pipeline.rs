@@ -75,7 +75,12 @@ impl<'a> Sends<'a> {
         };
         self.waiting_bytes -= len;
         let job = match job {
-            Job::One(first) if chainable(state, conn, &first) => {
+            // Alone, a send takes `send_envelope`'s own path (fast or
+            // committed): the chain check is paid only when one could form.
+            Job::One(first)
+                if matches!(self.waiting.front(), Some((Job::One(_), _)))
+                    && chainable(state, conn, &first) =>
+            {
                 let mut sends = vec![first];
                 let mut bytes = len;
                 while sends.len() < chain::MAX_CHAIN
@@ -126,7 +131,8 @@ impl<'a> Sends<'a> {
 pub(super) enum Job {
     One(send::Outgoing),
     Many(fanout::Many),
-    /// Consecutive `One`s committed together (built here, never read).
+    /// Consecutive `One`s committed together (formed by `start_next`, never
+    /// read from a frame).
     Chain(Vec<send::Outgoing>),
 }
 
