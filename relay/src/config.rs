@@ -252,6 +252,9 @@ pub struct Config {
     pub max_queue_per_sender: i64,
     /// Most simultaneous WebSocket connections per device (`PARLEY_MAX_CONNECTIONS_PER_DEVICE`).
     pub max_connections_per_device: usize,
+    /// How long a WebSocket client may take no bytes while the relay has
+    /// bytes for it before the socket is given up (`PARLEY_WS_WRITE_STALL_SECS`).
+    pub ws_write_stall: Duration,
     /// Most open WebSockets this node holds, and most HTTP connections it
     /// serves at once (`PARLEY_MAX_CONNECTIONS`): more HTTP connections wait
     /// in the listen queue, a WebSocket over the limit is refused with 503.
@@ -521,6 +524,12 @@ impl Config {
             max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
             max_queue_per_sender: parse_num(env, "PARLEY_MAX_QUEUE_PER_SENDER", 1_000, 1)?,
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
+            ws_write_stall: Duration::from_secs(parse_num(
+                env,
+                "PARLEY_WS_WRITE_STALL_SECS",
+                60,
+                1,
+            )?),
             max_connections: parse_num(env, "PARLEY_MAX_CONNECTIONS", 100_000, 1)?,
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
             rate_limit_device_per_sec: parse_num(env, "PARLEY_RATE_LIMIT_DEVICE_PER_SEC", 200, 1)?,

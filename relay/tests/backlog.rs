@@ -119,6 +119,100 @@ async fn flooding_a_device_that_never_reads_keeps_relay_memory_bounded() {
     drop(stalled);
 }
 
+/// Bob stops reading under a flood while Carol reads hers slowly, for
+/// longer than the write-stall limit in all. The relay gives up Bob's
+/// socket once he has taken nothing for the limit (`PARLEY_WS_WRITE_STALL_SECS`,
+/// 2 s here), and only his; every envelope he never acknowledged then
+/// arrives once, in order, on his next connection. Without the limit his
+/// socket and its pending bytes stay as long as he likes (seen: the test
+/// fails). The writer's unit tests cover a reader whose bytes stay pending
+/// all along.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_let_go_and_loses_nothing() {
+    const N: u16 = 60;
+    const SIZE: usize = 256 * 1024;
+    let relay = RelayBuilder::new()
+        .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
+        .env("PARLEY_WS_WRITE_STALL_SECS", "2")
+        .start()
+        .await;
+    let api = Api::new(&relay);
+    let (alice, bob, carol) = (
+        api.register(0).await,
+        api.register(0).await,
+        api.register(0).await,
+    );
+    let (stopped, _) = Ws::connect(&relay.base, &bob.token).await;
+    let (mut c, _) = Ws::connect(&relay.base, &carol.token).await;
+    let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;
+    let (to_bob, to_carol) = (bob.identity.device_id(), carol.identity.device_id());
+    let send = async {
+        for i in 0..N {
+            for (to, id) in [(to_bob, id_of(i)), (to_carol, id_of(1000 + i))] {
+                let payload = vec![i as u8; SIZE];
+                let frame = ClientFrame::Send {
+                    id,
+                    to,
+                    ephemeral: false,
+                    payload,
+                    list: None,
+                };
+                a.send(&frame).await;
+            }
+        }
+        for _ in 0..2 * N {
+            assert!(matches!(a.recv().await, ServerFrame::Accepted { .. }));
+        }
+    };
+    // 15 MiB at one frame per 75 ms: about 4.5 s, over twice the limit.
+    let read_slowly = async {
+        let mut got = Vec::new();
+        while got.len() < usize::from(N) {
+            tokio::time::sleep(Duration::from_millis(75)).await;
+            match c.recv().await {
+                ServerFrame::Deliver { id, .. } => got.push(index(&id) - 1000),
+                other => panic!("{other:?}"),
+            }
+        }
+        got
+    };
+    let ((), carol_got) = tokio::join!(send, read_slowly);
+    assert_eq!(
+        carol_got,
+        (0..N).collect::<Vec<_>>(),
+        "the slow reader got all, in order"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while relay.metric("parley_ws_connections").await > 2.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stopped reader was kept"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        relay.metric("parley_ws_write_stalls_total").await,
+        1.0,
+        "only Bob's socket stalled"
+    );
+    assert_eq!(
+        relay.metric("parley_ws_connections").await,
+        2.0,
+        "Alice and Carol stay"
+    );
+    drop(stopped);
+
+    let (mut b, _) = Ws::connect(&relay.base, &bob.token).await;
+    for i in 0..N {
+        match b.recv().await {
+            ServerFrame::Deliver { id, .. } => assert_eq!(index(&id), i, "in order"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(b.silent_for(500).await, "nothing twice");
+}
+
 common::backends::relay_tests! {
     slow_reader_gets_every_accepted_envelope_in_order_without_reconnecting,
 }

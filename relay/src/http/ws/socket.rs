@@ -59,6 +59,8 @@ struct Shared {
     /// When the client last took bytes, or bytes became pending: the
     /// client's time to take them counts from here.
     progress: Cell<tokio::time::Instant>,
+    /// How long the client may take nothing while bytes wait for it.
+    write_stall: Duration,
 }
 
 /// The writing side, cloned into whatever sends on this connection.
@@ -79,13 +81,19 @@ pub(crate) struct Frames {
 
 /// Both sides of a socket whose handshake is done; `read` holds whatever
 /// the client sent after its handshake in the same read.
-pub(crate) fn open(io: TcpStream, read: BytesMut, max_size: usize) -> (Session, Frames) {
+pub(crate) fn open(
+    io: TcpStream,
+    read: BytesMut,
+    max_size: usize,
+    write_stall: Duration,
+) -> (Session, Frames) {
     let shared = Rc::new(Shared {
         io,
         pending: RefCell::new(BytesMut::new()),
         stashed: Notify::new(),
         broken: Cell::new(false),
         progress: Cell::new(tokio::time::Instant::now()),
+        write_stall,
     });
     let frames = Frames {
         shared: shared.clone(),

@@ -91,7 +91,13 @@ pub(crate) async fn serve(
         Ok((handshake, slot)) => {
             let status = handshake.status();
             telemetry::record_request("GET", route, &path, status.as_u16(), start.elapsed());
-            let Some((session, frames)) = accept(framed, secured(&state, handshake)).await else {
+            let Some((session, frames)) = accept(
+                framed,
+                secured(&state, handshake),
+                state.config.ws_write_stall,
+            )
+            .await
+            else {
                 return;
             };
             actix_web::rt::spawn(async move {
@@ -159,13 +165,19 @@ fn secured<B>(state: &AppState, mut response: actix_http::Response<B>) -> actix_
 async fn accept(
     mut framed: Framed<TcpStream, h1::Codec>,
     handshake: actix_http::Response<()>,
+    write_stall: Duration,
 ) -> Option<(socket::Session, socket::Frames)> {
     framed
         .send(h1::Message::Item((handshake, BodySize::None)))
         .await
         .ok()?;
     let parts = framed.into_parts();
-    Some(socket::open(parts.io, parts.read_buf, MAX_FRAME))
+    Some(socket::open(
+        parts.io,
+        parts.read_buf,
+        MAX_FRAME,
+        write_stall,
+    ))
 }
 
 /// Sends the refusal (a JSON error, like every API error) and closes.

@@ -3,7 +3,6 @@
 //! connection: its loop and its running send, polled by that loop).
 
 use std::io::{ErrorKind, IoSlice};
-use std::time::Duration;
 
 use actix_web::web::{Buf, BytesMut};
 use tokio::time::Instant;
@@ -13,9 +12,6 @@ use super::{Closed, Shared};
 /// Pending bytes past which a writer waits for the socket (so a slow
 /// reader holds at most this plus one frame).
 const PENDING_MAX: usize = 128 * 1024;
-/// Longest wait for a client to take bytes before the socket is given up:
-/// it bounds what a client that stops reading holds.
-const WRITE_STALL: Duration = Duration::from_secs(60);
 
 impl Shared {
     /// Writes one frame after whatever is pending; waits only while
@@ -133,15 +129,20 @@ impl Shared {
         }
     }
 
-    /// Waits for room, up to [`WRITE_STALL`] after the client last took
-    /// bytes: however often the wait is started anew (the loop starts
+    /// Waits for room, up to the write-stall limit after the client last
+    /// took bytes: however often the wait is started anew (the loop starts
     /// [`Shared::flushing`] again on every turn), a client that takes
-    /// nothing is given up on time.
+    /// nothing is given up on time, and one that keeps taking bytes is kept
+    /// however long its backlog lasts.
     async fn wait_writable(&self) -> Result<(), Closed> {
-        let deadline = self.progress.get() + WRITE_STALL;
+        let deadline = self.progress.get() + self.write_stall;
         match tokio::time::timeout_at(deadline, self.io.writable()).await {
             Ok(Ok(())) => Ok(()),
-            _ => Err(self.fail()),
+            Ok(Err(_)) => Err(self.fail()),
+            Err(_) => {
+                metrics::counter!("parley_ws_write_stalls_total").increment(1);
+                Err(self.fail())
+            }
         }
     }
 
@@ -175,12 +176,99 @@ pub(super) fn frame_head(op: u8, len: usize) -> ([u8; 10], usize) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use actix_codec::Decoder;
     use actix_http::ws::{Codec, Frame};
     use actix_web::web::BytesMut;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
+    use tokio::time::Instant;
 
-    use super::super::OP_BINARY;
+    use super::super::{OP_BINARY, open};
     use super::frame_head;
+
+    const STALL: Duration = Duration::from_millis(500);
+    const FRAME: [u8; 16 * 1024] = [7; 16 * 1024];
+
+    /// The relay's end with a small send buffer and the client's with a
+    /// small receive buffer, so pending bytes stay pending while the
+    /// client reads slowly (loopback buffers would take megabytes).
+    async fn small_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpSocket::new_v4().unwrap();
+        listener.set_recv_buffer_size(8 * 1024).unwrap();
+        listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener: TcpListener = listener.listen(1).unwrap();
+        let relay = TcpSocket::new_v4().unwrap();
+        relay.set_send_buffer_size(8 * 1024).unwrap();
+        let (relay, client) = tokio::join!(
+            relay.connect(listener.local_addr().unwrap()),
+            listener.accept()
+        );
+        (relay.unwrap(), client.unwrap().0)
+    }
+
+    /// A client that takes 8 KiB every 25 ms gets 512 KiB over about three
+    /// times the limit, with bytes pending all along: its progress keeps it
+    /// (it fails if only bytes becoming pending counted as progress).
+    #[tokio::test]
+    async fn a_slow_reader_that_keeps_taking_bytes_is_kept() {
+        let (relay, mut client) = small_pair().await;
+        let reader = tokio::spawn(async move {
+            let (mut buf, mut total) = ([0u8; 8 * 1024], 0);
+            loop {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                match client.read(&mut buf).await.unwrap() {
+                    0 => return total,
+                    n => total += n,
+                }
+            }
+        });
+        let (session, frames) = open(relay, BytesMut::new(), 1 << 20, STALL);
+        let start = Instant::now();
+        for i in 0..32 {
+            session
+                .0
+                .write(OP_BINARY, &FRAME)
+                .await
+                .unwrap_or_else(|_| panic!("given up at frame {i}"));
+        }
+        session.0.flushed().await.expect("given up while flushing");
+        assert!(
+            start.elapsed() > 3 * STALL,
+            "the reader was not slow: {:?}",
+            start.elapsed()
+        );
+        drop((session, frames));
+        assert_eq!(
+            reader.await.unwrap(),
+            32 * (FRAME.len() + 4),
+            "every byte arrived"
+        );
+    }
+
+    /// A client that takes nothing is given up once the limit has passed
+    /// since it last took bytes, and the writer learns it.
+    #[tokio::test]
+    async fn a_client_that_takes_nothing_is_given_up() {
+        let (relay, _client) = small_pair().await;
+        let (session, _frames) = open(relay, BytesMut::new(), 1 << 20, STALL);
+        let start = Instant::now();
+        let mut written = 0;
+        let given_up = loop {
+            if session.0.write(OP_BINARY, &FRAME).await.is_err() {
+                break start.elapsed();
+            }
+            written += 1;
+            assert!(written < 64, "1 MiB taken by a client that reads nothing");
+        };
+        assert!(given_up >= STALL, "given up after {given_up:?}");
+        assert!(given_up < 10 * STALL, "given up only after {given_up:?}");
+        assert!(
+            session.0.write(OP_BINARY, b"more").await.is_err(),
+            "nothing more is written"
+        );
+    }
 
     /// Every length form of the hand-written head, read back by
     /// actix-http's codec as a client would.
