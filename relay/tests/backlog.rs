@@ -137,11 +137,7 @@ async fn a_client_that_stops_reading_is_let_go_and_loses_nothing() {
         .start()
         .await;
     let api = Api::new(&relay);
-    let (alice, bob, carol) = (
-        api.register(0).await,
-        api.register(0).await,
-        api.register(0).await,
-    );
+    let [alice, bob, carol] = api.devices().await;
     let (stopped, _) = Ws::connect(&relay.base, &bob.token).await;
     let (mut c, _) = Ws::connect(&relay.base, &carol.token).await;
     let (mut a, _) = Ws::connect(&relay.base, &alice.token).await;

@@ -36,26 +36,28 @@ struct Deleted {
 /// Recipient, sender, envelope id.
 type Key = ([u8; 32], [u8; 32], [u8; 16]);
 
+/// The acknowledged rows' delete (`$1` recipients, `$2` senders, `$3` ids):
+/// `= ANY(ARRAY(…))` on the primary key and a lateral lookup per ack, so
+/// the plan stays index lookups whatever the table's size. Public for the
+/// test of its plan (`relay/tests/query_plans.rs`).
+pub const ACK_DELETE_SQL: &str = "DELETE FROM envelopes WHERE seq = ANY(ARRAY( \
+       SELECT e.seq FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS a(r, s, i) \
+       CROSS JOIN LATERAL ( \
+         SELECT seq FROM envelopes x \
+         WHERE x.sender = a.s AND x.envelope_id = a.i AND x.recipient = a.r) e)) \
+     RETURNING recipient, sender, envelope_id, payload_id";
+
 /// Deletes the acknowledged rows (each looked up under its recipient on
 /// the `(sender, envelope_id, recipient)` index) and returns them.
 fn delete(c: &mut PgConnection, acks: &[&Ack]) -> QueryResult<Vec<Deleted>> {
     let recipients: Vec<&[u8]> = acks.iter().map(|a| a.recipient.as_slice()).collect();
     let senders: Vec<&[u8]> = acks.iter().map(|a| a.sender.as_slice()).collect();
     let ids: Vec<&[u8]> = acks.iter().map(|a| a.id.as_slice()).collect();
-    // `= ANY(ARRAY(…))` on the primary key and a lateral lookup per ack:
-    // the plan stays index lookups whatever the table's size.
-    diesel::sql_query(
-        "DELETE FROM envelopes WHERE seq = ANY(ARRAY( \
-           SELECT e.seq FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS a(r, s, i) \
-           CROSS JOIN LATERAL ( \
-             SELECT seq FROM envelopes x \
-             WHERE x.sender = a.s AND x.envelope_id = a.i AND x.recipient = a.r) e)) \
-         RETURNING recipient, sender, envelope_id, payload_id",
-    )
-    .bind::<Array<Binary>, _>(recipients)
-    .bind::<Array<Binary>, _>(senders)
-    .bind::<Array<Binary>, _>(ids)
-    .load(c)
+    diesel::sql_query(ACK_DELETE_SQL)
+        .bind::<Array<Binary>, _>(recipients)
+        .bind::<Array<Binary>, _>(senders)
+        .bind::<Array<Binary>, _>(ids)
+        .load(c)
 }
 
 /// Keeps (or renews) a tombstone per deleted envelope, the last ack's

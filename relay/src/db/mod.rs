@@ -24,6 +24,7 @@ use diesel::r2d2::{ManageConnection as _, Pool, PooledConnection};
 
 use crate::config::DatabaseTarget;
 pub use accounts::{ListPut, Membership, NewList, StoredList};
+pub use acks::ACK_DELETE_SQL;
 pub use auth::{DeviceKeys, NewRegistration, RegisterError};
 pub use blob_rows::{Admission, BlobQuota, BlobRecord, Leave};
 pub use conn::{DbConnection, Manager, embedded_migration_names};
@@ -35,6 +36,7 @@ pub use rendezvous::{
     Created as RendezvousCreated, Get as RendezvousGet, NewSlot, PinAssigned, Put as RendezvousPut,
     Rejection as RendezvousRejection,
 };
+pub use runs::KNOWN_PAIRS_SQL;
 use schema::{blobs, devices};
 
 /// How long a request waits for a pooled connection before the database is
