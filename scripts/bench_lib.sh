@@ -11,6 +11,7 @@ bench_setup() {
 
 # A private PostgreSQL cluster with durable settings (fsync=on,
 # synchronous_commit=on) on a free port; sets PGPORT and bench_psql.
+# PG_EXTRA: more server options (-c name=value ...).
 bench_pg_start() {
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
   PGPORT=$(free_port)
@@ -18,7 +19,7 @@ bench_pg_start() {
   mkdir -p "$W/pg"; chmod 755 "$W"; chown -R postgres "$W/pg"
   RUNPG="runuser -u postgres -- sh -c"  # as services.sh does for `make test`
   $RUNPG "$PGBIN/initdb -D $W/pg/data -A trust -U parley >/dev/null"
-  $RUNPG "$PGBIN/pg_ctl -D $W/pg/data -l $W/pg/log -w -o '-p $PGPORT -k $W/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=300' start >/dev/null"
+  $RUNPG "$PGBIN/pg_ctl -D $W/pg/data -l $W/pg/log -w -o '-p $PGPORT -k $W/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=300 ${PG_EXTRA:-}' start >/dev/null"
   bench_psql -Atc 'show fsync; show synchronous_commit' | tr '\n' ' '; echo
 }
 bench_psql() { $RUNPG "$PGBIN/psql -h 127.0.0.1 -p $PGPORT -U parley -d postgres $(printf '%q ' "$@")"; }

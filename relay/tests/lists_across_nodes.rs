@@ -84,3 +84,84 @@ async fn a_list_stored_through_one_node_is_checked_at_once_on_the_other() {
     b.send(&send(5, laptop_id, 2)).await;
     assert_eq!(b.recv().await, ServerFrame::Accepted { id: [5; 16] });
 }
+
+/// On a node of several, a chain of pipelined sends to several accounts
+/// has its recipients' memberships read once for the chain; each send is
+/// still answered by its own recipient's list: stale counters refused with
+/// that account's list, current ones accepted.
+#[tokio::test]
+async fn a_chain_to_several_accounts_is_checked_send_by_send() {
+    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
+        return;
+    };
+    let Some(pg) = common::fresh_pg_database() else {
+        return;
+    };
+    let node = RelayBuilder::new()
+        .env("DATABASE_URL", pg)
+        .env("PARLEY_REDIS_URL", redis)
+        .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
+        .start()
+        .await;
+    let api = Api::new(&node);
+    let [laptop, phone, carol, bob] = api.devices::<4>().await;
+    let (alice, carols) = (
+        AccountKeyPair::generate(&mut os_rng()),
+        AccountKeyPair::generate(&mut os_rng()),
+    );
+    let alice_list = signed_list(&alice, 2, &[&laptop, &phone], T0);
+    assert_eq!(put_list(&api, &laptop, &alice, &alice_list).await, 204);
+    let carol_list = signed_list(&carols, 1, &[&carol], T0);
+    assert_eq!(put_list(&api, &carol, &carols, &carol_list).await, 204);
+    let (laptop_id, phone_id, carol_id) = (
+        laptop.identity.device_id(),
+        phone.identity.device_id(),
+        carol.identity.device_id(),
+    );
+    let (mut b, _) = Ws::connect(&node.base, &bob.token).await;
+    let mut expected = Vec::new();
+    for round in 0..8u8 {
+        let base = round * 5;
+        // The first runs alone while the others queue behind it.
+        let sends = [
+            (send(base + 1, carol_id, 1), true),
+            (send(base + 2, laptop_id, 1), false),
+            (send(base + 3, carol_id, 1), true),
+            (send(base + 4, phone_id, 2), true),
+            (send(base + 5, carol_id, 7), false),
+        ];
+        for (frame, _) in &sends {
+            b.send(frame).await;
+        }
+        for (i, (_, accepted)) in sends.iter().enumerate() {
+            let id = [base + 1 + i as u8; 16];
+            expected.push(match (accepted, i) {
+                (true, _) => ServerFrame::Accepted { id },
+                (false, 1) => ServerFrame::Stale {
+                    id,
+                    list: Some(alice_list.clone()),
+                },
+                (false, _) => ServerFrame::Stale {
+                    id,
+                    list: Some(carol_list.clone()),
+                },
+            });
+        }
+    }
+    // Refusals are answered at admission, acceptances after the commit:
+    // matched by id, as the client does.
+    let id_of = |f: &ServerFrame| match f {
+        ServerFrame::Accepted { id } | ServerFrame::Stale { id, .. } => *id,
+        other => panic!("{other:?}"),
+    };
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        got.push(b.recv().await);
+    }
+    got.sort_by_key(id_of);
+    assert_eq!(got, expected);
+    assert!(
+        node.metric("parley_chain_membership_reads_total").await >= 1.0,
+        "no chain had its memberships read at once"
+    );
+}

@@ -89,6 +89,11 @@ impl Store {
         self.memberships.as_ref()?.get(device)
     }
 
+    /// Whether this process remembers memberships (a single node, ADR 0030).
+    pub fn remembers_memberships(&self) -> bool {
+        self.memberships.is_some()
+    }
+
     /// Which account's list `device` is in, and that list's counter. One
     /// indexed read, or none when remembered.
     pub fn membership(&self, device: &[u8]) -> Result<Membership, StoreError> {

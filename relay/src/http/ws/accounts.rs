@@ -1,5 +1,7 @@
 //! The mismatched-devices rule for stored envelopes (ADR 0017).
 
+use std::collections::HashMap;
+
 use actix_web::web;
 use parley_shared::crypto::account::SignedDeviceList;
 use parley_shared::protocol::ws::DeviceId;
@@ -11,14 +13,16 @@ use crate::http::AppState;
 /// `Ok(None)` when `named` (the sender's counter for the recipient's
 /// account) is current; otherwise the list to answer with in
 /// `ServerFrame::Stale` (`Some(None)`: the device is in no account, yet the
-/// sender named a list).
+/// sender named a list). `read`: the recipient's membership as read just
+/// before, for this send and others of its chain ([`read_memberships`]).
 pub(super) async fn check_list(
     state: &AppState,
     to: DeviceId,
     named: Option<u64>,
+    read: Option<Membership>,
 ) -> Result<Option<Option<SignedDeviceList>>, HttpError> {
     // Remembered (a single node, ADR 0030): no hop to the blocking pool.
-    let current = match state.store.cached_membership(to.as_bytes()) {
+    let current = match read.or_else(|| state.store.cached_membership(to.as_bytes())) {
         Some(known) => known,
         None => {
             let store = state.store.clone();
@@ -57,5 +61,29 @@ pub(super) async fn check_list(
                 again.and_then(|s| SignedDeviceList::from_bytes(&s.list).ok()),
             ))
         }
+    }
+}
+
+/// The memberships of a chain's recipients in one read, where the node
+/// remembers none (several nodes, ADR 0030): one hop to the blocking pool
+/// and two statements for the chain instead of a read per send. Empty on a
+/// single node, for one send, or when the read fails (each send then reads
+/// its own, and answers as that read goes).
+pub(super) async fn read_memberships(
+    state: &AppState,
+    recipients: &[DeviceId],
+) -> HashMap<DeviceId, Membership> {
+    if recipients.len() < 2 || state.store.remembers_memberships() {
+        return HashMap::new();
+    }
+    let mut devices = recipients.to_vec();
+    devices.sort_unstable_by_key(|d| d.to_bytes());
+    devices.dedup();
+    let asked: Vec<[u8; 32]> = devices.iter().map(|d| d.to_bytes()).collect();
+    let store = state.store.clone();
+    metrics::counter!("parley_chain_membership_reads_total").increment(1);
+    match web::block(move || store.memberships(&asked)).await {
+        Ok(Ok(read)) => devices.into_iter().zip(read).collect(),
+        _ => HashMap::new(),
     }
 }

@@ -9,6 +9,7 @@
 //! are held (`Enqueued::Held`), so its resend cannot land behind them.
 //! Stored envelopes are delivered in the chain's order once it committed.
 
+use super::accounts;
 use super::send::{self, Outgoing};
 use super::socket::Session;
 use super::{Close, Conn, Order, refusals, reply};
@@ -35,8 +36,11 @@ pub(super) async fn send_chain(
     let device = conn.device;
     let now = now_ms();
     let mut chain = Vec::with_capacity(sends.len());
+    let recipients: Vec<_> = sends.iter().map(|s| s.to).collect();
+    let read = accounts::read_memberships(state, &recipients).await;
     for envelope in sends {
-        if send::admit(state, session, device, order, &envelope).await? {
+        let membership = read.get(&envelope.to).copied();
+        if send::admit(state, session, device, order, &envelope, membership).await? {
             let Outgoing {
                 id, to, payload, ..
             } = envelope;

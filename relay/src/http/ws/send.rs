@@ -13,7 +13,7 @@ use super::socket::Session;
 
 use super::{Close, Conn, Order, accounts, close_for, error, refusals, reply};
 use crate::clock::{now_ms, unix_ms};
-use crate::db::{Ack, Enqueued, NewEnvelope};
+use crate::db::{Ack, Enqueued, Membership, NewEnvelope};
 use crate::fast_path::{Pending, Waited};
 use crate::http::AppState;
 use crate::mailbox::{CommitError, Ended};
@@ -114,7 +114,7 @@ pub(super) async fn send_envelope(
     if envelope.ephemeral {
         return send_ephemeral(state, session, conn, order, envelope).await;
     }
-    if !admit(state, session, conn.device, order, &envelope).await? {
+    if !admit(state, session, conn.device, order, &envelope, None).await? {
         return Ok(());
     }
     let Outgoing {
@@ -198,6 +198,7 @@ pub(super) async fn admit(
     device: DeviceId,
     order: &mut Order,
     envelope: &Outgoing,
+    membership: Option<Membership>,
 ) -> Result<bool, Option<Close>> {
     let id = envelope.id;
     let refusal = if envelope.payload.len() > MAX_PAYLOAD {
@@ -212,7 +213,7 @@ pub(super) async fn admit(
         // not stored, and later ones to that account carry the same stale
         // counter, so they are refused too: order holds without holding
         // other sends.
-        match accounts::check_list(state, envelope.to, envelope.list).await {
+        match accounts::check_list(state, envelope.to, envelope.list, membership).await {
             Ok(None) => return Ok(true),
             Ok(Some(list)) => ServerFrame::Stale { id, list },
             Err(_) => refusals::unavailable(order, id),
