@@ -8,10 +8,13 @@
 # Usage: scripts/bench_live.sh LOADGEN RELAY_BINARY, or
 #        scripts/bench_live.sh LOADGEN name=RELAY_BINARY [name=RELAY_BINARY…]
 # to take each build's rows in turn in the same run (a baseline beside a change).
+# ROUNDS (2), DBS ("sqlite pg") and MESSAGES (per device at saturation, 200)
+# change the run's shape; RELAY_ENV ("VAR=value ...") is given to every relay.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1
 shift
+ROUNDS=${ROUNDS:-2} DBS=${DBS:-sqlite pg} MESSAGES=${MESSAGES:-200}
 bench_setup live
 bench_pg_start
 TCK=$(getconf CLK_TCK)
@@ -28,20 +31,20 @@ load() {
   echo "== $label: $out; server CPU $(( (after - before) * 1000000 / TCK / delivered )) µs/msg"
 }
 shapes() { # label pid url [extra loadgen arguments]
-  load "$1 saturation" "$2" "$3" "${@:4}" --devices 50 --messages 200 --size 1024
+  load "$1 saturation" "$2" "$3" "${@:4}" --devices 50 --messages "$MESSAGES" --size 1024
   load "$1 light" "$2" "$3" "${@:4}" --devices 10 --messages 100 --size 1024 --window 1
 }
-for round in 1 2; do
-  for db in sqlite pg; do
+for round in $(seq "$ROUNDS"); do
+  for db in $DBS; do
     for pair in "$@"; do
       name=${pair%%=*} BIN=${pair#*=}
       [ "$name" = "$pair" ] && name=relay
       for window in 50 0; do
         port=$(free_port)
         if [ $db = pg ]; then
-          bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window DATABASE_URL="$(bench_pg_db "l$port")"
+          bench_relay "$BIN" "$port" ${RELAY_ENV:-} PARLEY_FAST_PATH_MS=$window DATABASE_URL="$(bench_pg_db "l$port")"
         else
-          bench_relay "$BIN" "$port" PARLEY_FAST_PATH_MS=$window
+          bench_relay "$BIN" "$port" ${RELAY_ENV:-} PARLEY_FAST_PATH_MS=$window
         fi
         shapes "round $round $name $db fast path ${window} ms" "$(cat "$W/relay-$port/pid")" "http://127.0.0.1:$port"
         bench_relay_stop "$port"

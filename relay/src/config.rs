@@ -211,6 +211,9 @@ pub struct Config {
     pub database: DatabaseTarget,
     /// Maximum pooled database connections (`PARLEY_DB_POOL_SIZE`).
     pub db_pool_size: u32,
+    /// Threads serving connections (`PARLEY_WORKERS`; `None`: one per
+    /// available core).
+    pub workers: Option<usize>,
     /// Blob store (`PARLEY_BLOB_BACKEND` and friends).
     pub blobs: BlobBackend,
     /// Lifetime of a signed blob URL (`PARLEY_BLOB_URL_TTL_SECS`).
@@ -445,6 +448,10 @@ impl Config {
             data_dir,
             database,
             db_pool_size: parse_num(env, "PARLEY_DB_POOL_SIZE", 8, 1)?,
+            workers: match parse_num(env, "PARLEY_WORKERS", 0usize, 0)? {
+                0 => None,
+                n => Some(n),
+            },
             blobs,
             blob_url_ttl: Duration::from_secs(parse_num(env, "PARLEY_BLOB_URL_TTL_SECS", 300, 1)?),
             max_blob_bytes,

@@ -254,7 +254,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         Ok(n) => tracing::debug!(open_files = n, "open-files limit"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
     }
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let ws_slots = http::WsSlots::new(config.max_connections);
     let builder = actix_server::Server::build();
     let shutdown = builder.graceful_shutdown_signal();

@@ -81,6 +81,31 @@ async fn embedded_defaults_are_healthy_ready_and_measured() {
 
 /// Attack: anyone who can reach the relay reads its traffic metrics. Only
 /// loopback clients (or holders of the metrics token) get them.
+/// The threads serving connections (actix names them `actix-rt|system:N`).
+fn serving_threads(relay: &Relay) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", relay.child.id())).unwrap();
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("actix-rt|system"))
+        .count()
+}
+
+/// `PARLEY_WORKERS` sets how many threads serve connections, whatever the
+/// number of cores; each of them answers.
+#[tokio::test]
+async fn workers_are_as_many_as_configured() {
+    for n in [1usize, 3] {
+        let relay = RelayBuilder::new()
+            .env("PARLEY_WORKERS", n.to_string())
+            .start()
+            .await;
+        assert_eq!(serving_threads(&relay), n);
+        for _ in 0..2 * n {
+            assert_eq!(get(&relay.url("/healthz")).await.0, 200);
+        }
+    }
+}
+
 #[tokio::test]
 async fn metrics_are_not_served_to_the_world() {
     let relay = RelayBuilder::new()

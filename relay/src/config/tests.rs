@@ -23,6 +23,18 @@ fn defaults_are_embedded_sqlite_and_local_blobs() {
 }
 
 #[test]
+fn workers_and_write_stall_default_and_parse() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.workers, None, "one per core");
+    assert_eq!(c.ws_write_stall, Duration::from_secs(60));
+    let c = cfg(&[("PARLEY_WORKERS", "0")]).unwrap();
+    assert_eq!(c.workers, None);
+    let c = cfg(&[("PARLEY_WORKERS", "3"), ("PARLEY_WS_WRITE_STALL_SECS", "5")]).unwrap();
+    assert_eq!(c.workers, Some(3));
+    assert_eq!(c.ws_write_stall, Duration::from_secs(5));
+}
+
+#[test]
 fn trusted_proxies_take_addresses_and_networks() {
     assert!(cfg(&[]).unwrap().trusted_proxies.is_empty());
     let c = cfg(&[("PARLEY_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ::1")]).unwrap();
@@ -81,6 +93,11 @@ fn each_bad_variable_is_named() {
             "S3_BUCKET",
         ),
         (vec![("PARLEY_DB_POOL_SIZE", "0")], "PARLEY_DB_POOL_SIZE"),
+        (vec![("PARLEY_WORKERS", "two")], "PARLEY_WORKERS"),
+        (
+            vec![("PARLEY_WS_WRITE_STALL_SECS", "0")],
+            "PARLEY_WS_WRITE_STALL_SECS",
+        ),
         (
             vec![("PARLEY_MAX_BLOB_BYTES", "lots")],
             "PARLEY_MAX_BLOB_BYTES",
