@@ -9,12 +9,14 @@
 #        scripts/bench_live.sh LOADGEN name=RELAY_BINARY [name=RELAY_BINARY…]
 # to take each build's rows in turn in the same run (a baseline beside a change).
 # ROUNDS (2), DBS ("sqlite pg") and MESSAGES (per device at saturation, 200)
-# change the run's shape; RELAY_ENV ("VAR=value ...") is given to every relay.
+# change the run's shape; RELAY_ENV ("VAR=value ...", values without spaces)
+# is given to every relay.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1
 shift
 ROUNDS=${ROUNDS:-2} DBS=${DBS:-sqlite pg} MESSAGES=${MESSAGES:-200}
+for db in $DBS; do case $db in sqlite|pg) ;; *) echo "DBS: sqlite or pg, not $db" >&2; exit 2 ;; esac; done
 bench_setup live
 bench_pg_start
 TCK=$(getconf CLK_TCK)

@@ -24,7 +24,12 @@ else
   urls+=(--url "http://127.0.0.1:$p"); pids+=("$(cat "$W/relay-$p/pid")")
 fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() { local t=0 p; for p in $(pgrep -u postgres); do t=$((t + $(ticks "$p"))); done; echo $t; }
+# The private cluster's processes only (its postmaster and children; a
+# backend that exits during the run takes its ticks with it).
+pg_ticks() {
+  local pm t=0 p; pm=$(head -1 "$W/pg/data/postmaster.pid")
+  for p in $pm $(pgrep -P "$pm"); do t=$((t + $(ticks "$p"))); done; echo $t
+}
 relay_ticks() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(ticks "$p"))); done; echo $t; }
 commits() { bench_psql -Atc "select xact_commit from pg_stat_database where datname = 'profile'"; }
 bench_psql -qc "select pg_stat_statements_reset()" >/dev/null

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use parse::{bounded, parse_num, required};
+
 pub use blobs::{BlobBackend, S3Config};
 pub use push::PushConfig;
 pub use scale_out::{RedisUrl, ScaleOut};
@@ -361,30 +363,6 @@ fn fast_path_window(env: &dyn Env) -> Result<Option<Duration>, ConfigError> {
     Ok((ms > 0).then(|| Duration::from_millis(ms)))
 }
 
-fn parse_num<T>(env: &dyn Env, var: &'static str, default: T, min: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    match env.get(var) {
-        None => Ok(default),
-        Some(raw) => {
-            let v: T = raw
-                .trim()
-                .parse()
-                .map_err(|_| ConfigError::new(var, format!("{raw:?} is not a number")))?;
-            if v < min {
-                return Err(ConfigError::new(var, format!("must be at least {min}")));
-            }
-            Ok(v)
-        }
-    }
-}
-
-fn required(env: &dyn Env, var: &'static str, why: &str) -> Result<String, ConfigError> {
-    env.get(var)
-        .ok_or_else(|| ConfigError::new(var, format!("must be set {why}")))
-}
-
 impl Config {
     /// Reads the configuration from `env`.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
@@ -448,7 +426,7 @@ impl Config {
             data_dir,
             database,
             db_pool_size: parse_num(env, "PARLEY_DB_POOL_SIZE", 8, 1)?,
-            workers: match parse_num(env, "PARLEY_WORKERS", 0usize, 0)? {
+            workers: match bounded(env, "PARLEY_WORKERS", 0usize, 0, 1024)? {
                 0 => None,
                 n => Some(n),
             },
@@ -531,11 +509,12 @@ impl Config {
             max_queue: parse_num(env, "PARLEY_MAX_QUEUE", 10_000, 1)?,
             max_queue_per_sender: parse_num(env, "PARLEY_MAX_QUEUE_PER_SENDER", 1_000, 1)?,
             max_connections_per_device: parse_num(env, "PARLEY_MAX_CONNECTIONS_PER_DEVICE", 5, 1)?,
-            ws_write_stall: Duration::from_secs(parse_num(
+            ws_write_stall: Duration::from_secs(bounded(
                 env,
                 "PARLEY_WS_WRITE_STALL_SECS",
                 60,
                 1,
+                86_400,
             )?),
             max_connections: parse_num(env, "PARLEY_MAX_CONNECTIONS", 100_000, 1)?,
             rate_limit_ip_per_min: parse_num(env, "PARLEY_RATE_LIMIT_IP_PER_MIN", 600, 1)?,
@@ -589,6 +568,7 @@ fn default_public_url(bind: SocketAddr) -> Result<Url, ConfigError> {
 }
 
 mod blobs;
+mod parse;
 mod push;
 mod scale_out;
 #[cfg(test)]

@@ -79,8 +79,6 @@ async fn embedded_defaults_are_healthy_ready_and_measured() {
     assert!(body.contains(r#""code":"not_found""#), "{body}");
 }
 
-/// Attack: anyone who can reach the relay reads its traffic metrics. Only
-/// loopback clients (or holders of the metrics token) get them.
 /// The threads serving connections (actix names them `actix-rt|system:N`).
 fn serving_threads(relay: &Relay) -> usize {
     let tasks = std::fs::read_dir(format!("/proc/{}/task", relay.child.id())).unwrap();
@@ -91,7 +89,7 @@ fn serving_threads(relay: &Relay) -> usize {
 }
 
 /// `PARLEY_WORKERS` sets how many threads serve connections, whatever the
-/// number of cores; each of them answers.
+/// number of cores, and the relay serves with them.
 #[tokio::test]
 async fn workers_are_as_many_as_configured() {
     for n in [1usize, 3] {
@@ -106,6 +104,8 @@ async fn workers_are_as_many_as_configured() {
     }
 }
 
+/// Attack: anyone who can reach the relay reads its traffic metrics. Only
+/// loopback clients (or holders of the metrics token) get them.
 #[tokio::test]
 async fn metrics_are_not_served_to_the_world() {
     let relay = RelayBuilder::new()

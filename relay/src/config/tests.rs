@@ -94,6 +94,11 @@ fn each_bad_variable_is_named() {
         ),
         (vec![("PARLEY_DB_POOL_SIZE", "0")], "PARLEY_DB_POOL_SIZE"),
         (vec![("PARLEY_WORKERS", "two")], "PARLEY_WORKERS"),
+        (vec![("PARLEY_WORKERS", "5000")], "PARLEY_WORKERS"),
+        (
+            vec![("PARLEY_WS_WRITE_STALL_SECS", "18446744073709551615")],
+            "PARLEY_WS_WRITE_STALL_SECS",
+        ),
         (
             vec![("PARLEY_WS_WRITE_STALL_SECS", "0")],
             "PARLEY_WS_WRITE_STALL_SECS",

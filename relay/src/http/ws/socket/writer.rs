@@ -188,7 +188,9 @@ mod tests {
     use super::super::{OP_BINARY, open};
     use super::frame_head;
 
-    const STALL: Duration = Duration::from_millis(500);
+    const STALL: Duration = Duration::from_secs(1);
+    /// Frames the slow reader is sent: 768 KiB, about 2.4 s at its pace.
+    const FRAMES: usize = 48;
     const FRAME: [u8; 16 * 1024] = [7; 16 * 1024];
 
     /// The relay's end with a small send buffer and the client's with a
@@ -208,8 +210,8 @@ mod tests {
         (relay.unwrap(), client.unwrap().0)
     }
 
-    /// A client that takes 8 KiB every 25 ms gets 512 KiB over about three
-    /// times the limit, with bytes pending all along: its progress keeps it
+    /// A client that takes 8 KiB every 25 ms gets 768 KiB over more than
+    /// twice the limit, with bytes pending all along: its progress keeps it
     /// (it fails if only bytes becoming pending counted as progress).
     #[tokio::test]
     async fn a_slow_reader_that_keeps_taking_bytes_is_kept() {
@@ -226,7 +228,7 @@ mod tests {
         });
         let (session, frames) = open(relay, BytesMut::new(), 1 << 20, STALL);
         let start = Instant::now();
-        for i in 0..32 {
+        for i in 0..FRAMES {
             session
                 .0
                 .write(OP_BINARY, &FRAME)
@@ -235,14 +237,14 @@ mod tests {
         }
         session.0.flushed().await.expect("given up while flushing");
         assert!(
-            start.elapsed() > 3 * STALL,
+            start.elapsed() > STALL * 3 / 2,
             "the reader was not slow: {:?}",
             start.elapsed()
         );
         drop((session, frames));
         assert_eq!(
             reader.await.unwrap(),
-            32 * (FRAME.len() + 4),
+            FRAMES * (FRAME.len() + 4),
             "every byte arrived"
         );
     }
