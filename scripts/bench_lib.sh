@@ -61,3 +61,16 @@ bench_cleanup() {
   if [ -n "${PGBIN:-}" ]; then $RUNPG "$PGBIN/pg_ctl -D $W/pg/data stop -m fast >/dev/null" || true; fi
   kill $(jobs -p) 2>/dev/null || true
 }
+
+# utime + stime of a process, in clock ticks (0 once it is gone).
+bench_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# The run's shape from the environment: ROUNDS (2), DBS ("sqlite pg",
+# each sqlite or pg) and MESSAGES (per device at saturation, 200).
+bench_shape() {
+  ROUNDS=${ROUNDS:-2} DBS=${DBS:-sqlite pg} MESSAGES=${MESSAGES:-200}
+  local db
+  for db in $DBS; do
+    case $db in sqlite|pg) ;; *) echo "DBS: sqlite or pg, not $db" >&2; exit 2 ;; esac
+  done
+}

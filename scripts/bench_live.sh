@@ -15,20 +15,17 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1
 shift
-ROUNDS=${ROUNDS:-2} DBS=${DBS:-sqlite pg} MESSAGES=${MESSAGES:-200}
-for db in $DBS; do case $db in sqlite|pg) ;; *) echo "DBS: sqlite or pg, not $db" >&2; exit 2 ;; esac; done
+bench_shape
 bench_setup live
 bench_pg_start
 TCK=$(getconf CLK_TCK)
-# utime + stime of a process, in clock ticks.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # load LABEL PID URL [loadgen arguments]: one run, its line, and CPU µs per envelope.
 load() {
   local label=$1 pid=$2 url=$3; shift 3
   local before out delivered after
-  before=$(ticks "$pid")
+  before=$(bench_ticks "$pid")
   out=$("$LOADGEN" --url "$url" "$@" | tail -1)
-  after=$(ticks "$pid")
+  after=$(bench_ticks "$pid")
   delivered=$(sed -n 's/.*: \([0-9]*\) delivered.*/\1/p' <<<"$out")
   echo "== $label: $out; server CPU $(( (after - before) * 1000000 / TCK / delivered )) µs/msg"
 }

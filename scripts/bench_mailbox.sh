@@ -8,8 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1; shift  # then name=binary pairs
-ROUNDS=${ROUNDS:-2} DBS=${DBS:-sqlite pg} MESSAGES=${MESSAGES:-200}
-for db in $DBS; do case $db in sqlite|pg) ;; *) echo "DBS: sqlite or pg, not $db" >&2; exit 2 ;; esac; done
+bench_shape
 bench_setup bench
 bench_pg_start
 for round in $(seq "$ROUNDS"); do

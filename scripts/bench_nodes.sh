@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1; shift  # then binaries, named or not
-ROUNDS=${ROUNDS:-2} MESSAGES=${MESSAGES:-200}
+bench_shape
 [ $# -gt 0 ] || { echo "usage: $0 LOADGEN [name=]RELAY_BINARY ..." >&2; exit 2; }
 bench_setup nodes
 bench_pg_start

@@ -23,19 +23,20 @@ else
   p=$(free_port); bench_relay "$BIN" "$p" DATABASE_URL="$db"
   urls+=(--url "http://127.0.0.1:$p"); pids+=("$(cat "$W/relay-$p/pid")")
 fi
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # The private cluster's processes only (its postmaster and children; a
 # backend that exits during the run takes its ticks with it).
 pg_ticks() {
   local pm t=0 p; pm=$(head -1 "$W/pg/data/postmaster.pid")
-  for p in $pm $(pgrep -P "$pm"); do t=$((t + $(ticks "$p"))); done; echo $t
+  for p in $pm $(pgrep -P "$pm"); do t=$((t + $(bench_ticks "$p"))); done; echo $t
 }
-relay_ticks() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(ticks "$p"))); done; echo $t; }
+relay_ticks() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(bench_ticks "$p"))); done; echo $t; }
 commits() { bench_psql -Atc "select xact_commit from pg_stat_database where datname = 'profile'"; }
 bench_psql -qc "select pg_stat_statements_reset()" >/dev/null
 r0=$(relay_ticks) g0=$(pg_ticks) x0=$(commits)
 "$LOADGEN" "${urls[@]}" --devices 50 --messages "$MESSAGES" --size 1024 | tail -1
-r1=$(relay_ticks) g1=$(pg_ticks); sleep 1; x1=$(commits)
+r1=$(relay_ticks) g1=$(pg_ticks)
+# Idle backends report their transaction counts within 10 s (PostgreSQL 15).
+sleep 11; x1=$(commits)
 echo "CPU ticks: relay nodes $((r1 - r0)), PostgreSQL $((g1 - g0)); transactions $((x1 - x0))"
 echo "calls | rows | exec ms | statement"
 q="select calls, rows, round(total_exec_time::numeric, 1), left(regexp_replace(query, '\s+', ' ', 'g'), 110)"

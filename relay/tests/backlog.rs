@@ -12,18 +12,22 @@ use common::relay::{Relay, RelayBuilder};
 use common::{number_of as index, numbered_id as id_of};
 use parley_shared::protocol::ws::{ClientFrame, DeviceId, ServerFrame};
 
+/// Durable envelope number `i` for `to`: `size` bytes of `i`.
+fn numbered(i: u16, to: DeviceId, size: usize) -> ClientFrame {
+    ClientFrame::Send {
+        id: id_of(i),
+        to,
+        ephemeral: false,
+        payload: vec![i as u8; size],
+        list: None,
+    }
+}
+
 /// Sends `n` envelopes of `size` bytes pipelined and waits for every
 /// `Accepted` (the device limit is raised for these tests).
 async fn flood(a: &mut Ws, to: DeviceId, n: u16, size: usize) {
     for i in 0..n {
-        a.send(&ClientFrame::Send {
-            id: id_of(i),
-            to,
-            ephemeral: false,
-            payload: vec![i as u8; size],
-            list: None,
-        })
-        .await;
+        a.send(&numbered(i, to, size)).await;
     }
     for _ in 0..n {
         match a.recv().await {
@@ -144,17 +148,8 @@ async fn a_client_that_stops_reading_is_let_go_and_loses_nothing() {
     let (to_bob, to_carol) = (bob.identity.device_id(), carol.identity.device_id());
     let send = async {
         for i in 0..N {
-            for (to, id) in [(to_bob, id_of(i)), (to_carol, id_of(1000 + i))] {
-                let payload = vec![i as u8; SIZE];
-                let frame = ClientFrame::Send {
-                    id,
-                    to,
-                    ephemeral: false,
-                    payload,
-                    list: None,
-                };
-                a.send(&frame).await;
-            }
+            a.send(&numbered(i, to_bob, SIZE)).await;
+            a.send(&numbered(1000 + i, to_carol, SIZE)).await;
         }
         for _ in 0..2 * N {
             assert!(matches!(a.recv().await, ServerFrame::Accepted { .. }));

@@ -30,20 +30,22 @@ fn send(id: u8, to: DeviceId, list: u64) -> ClientFrame {
     }
 }
 
-#[tokio::test]
-async fn a_list_stored_through_one_node_is_checked_at_once_on_the_other() {
-    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
-        return;
-    };
-    let Some(pg) = common::fresh_pg_database() else {
-        return;
-    };
-    let node = || {
+/// A builder for relay nodes sharing a fresh PostgreSQL database and the
+/// test Redis; `None` without the services of `make test`.
+fn nodes() -> Option<impl Fn() -> RelayBuilder> {
+    let redis = common::service_env("PARLEY_TEST_REDIS_URL")?;
+    let pg = common::fresh_pg_database()?;
+    Some(move || {
         RelayBuilder::new()
             .env("DATABASE_URL", pg.clone())
             .env("PARLEY_REDIS_URL", redis.clone())
             .env("PARLEY_URL_SIGNING_KEY", SIGNING_KEY)
-    };
+    })
+}
+
+#[tokio::test]
+async fn a_list_stored_through_one_node_is_checked_at_once_on_the_other() {
+    let Some(node) = nodes() else { return };
     let one = node().start().await;
     let two = node().start().await;
     let api = Api::new(&one);
@@ -91,15 +93,8 @@ async fn a_list_stored_through_one_node_is_checked_at_once_on_the_other() {
 /// that account's list, current ones accepted.
 #[tokio::test]
 async fn a_chain_to_several_accounts_is_checked_send_by_send() {
-    let Some(redis) = common::service_env("PARLEY_TEST_REDIS_URL") else {
-        return;
-    };
-    let Some(pg) = common::fresh_pg_database() else {
-        return;
-    };
-    let node = RelayBuilder::new()
-        .env("DATABASE_URL", pg)
-        .env("PARLEY_REDIS_URL", redis)
+    let Some(nodes) = nodes() else { return };
+    let node = nodes()
         .env("PARLEY_RATE_LIMIT_DEVICE_PER_SEC", "100000")
         .start()
         .await;

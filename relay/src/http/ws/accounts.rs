@@ -68,22 +68,27 @@ pub(super) async fn check_list(
 /// remembers none (several nodes, ADR 0030): one hop to the blocking pool
 /// and two statements for the chain instead of a read per send. Empty on a
 /// single node, for one send, or when the read fails (each send then reads
-/// its own, and answers as that read goes).
+/// its own, and answers as that read goes); counted when it answered.
 pub(super) async fn read_memberships(
     state: &AppState,
-    recipients: &[DeviceId],
+    recipients: impl Iterator<Item = DeviceId>,
 ) -> HashMap<DeviceId, Membership> {
-    if recipients.len() < 2 || state.store.remembers_memberships() {
+    if state.store.remembers_memberships() {
         return HashMap::new();
     }
-    let mut devices = recipients.to_vec();
+    let mut devices: Vec<DeviceId> = recipients.collect();
+    if devices.len() < 2 {
+        return HashMap::new();
+    }
     devices.sort_unstable_by_key(|d| d.to_bytes());
     devices.dedup();
     let asked: Vec<[u8; 32]> = devices.iter().map(|d| d.to_bytes()).collect();
     let store = state.store.clone();
-    metrics::counter!("parley_chain_membership_reads_total").increment(1);
     match web::block(move || store.memberships(&asked)).await {
-        Ok(Ok(read)) => devices.into_iter().zip(read).collect(),
+        Ok(Ok(read)) => {
+            metrics::counter!("parley_chain_membership_reads_total").increment(1);
+            devices.into_iter().zip(read).collect()
+        }
         _ => HashMap::new(),
     }
 }

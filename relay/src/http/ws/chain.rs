@@ -36,8 +36,7 @@ pub(super) async fn send_chain(
     let device = conn.device;
     let now = now_ms();
     let mut chain = Vec::with_capacity(sends.len());
-    let recipients: Vec<_> = sends.iter().map(|s| s.to).collect();
-    let read = accounts::read_memberships(state, &recipients).await;
+    let read = accounts::read_memberships(state, sends.iter().map(|s| s.to)).await;
     for envelope in sends {
         let membership = read.get(&envelope.to).copied();
         if send::admit(state, session, device, order, &envelope, membership).await? {
