@@ -420,6 +420,7 @@ job-gone = The file is no longer in storage.
 job-storage = Storage answered { $status }; try again later.
 job-interrupted = The download was interrupted; try again.
 job-tampered = The file was altered in storage (it does not match what was sent); it was not saved.
+job-helper-stopped = The file worker's second thread stopped; the file was not processed. Try again.
 job-edit-unsupported = This kind of image cannot be edited; send it without edits.
 job-edit-decode = The image could not be read for editing.
 job-edit-too-large = The image is too large to edit; send it without edits.

@@ -6,7 +6,8 @@ mod common;
 
 use common::TestRng;
 use parley_shared::crypto::stream::{
-    CHUNK_SIZE, Decryptor, Encryptor, FileKey, StreamError, TAG_SIZE, ciphertext_len, padded_len,
+    CHUNK_SIZE, CiphertextDigest, Decryptor, Encryptor, FileKey, Opener, Sealer, StreamError,
+    TAG_SIZE, ciphertext_len, padded_len,
 };
 use rand_core::Rng as _;
 
@@ -283,4 +284,89 @@ fn ciphertext_does_not_depend_on_how_the_input_is_fed() {
         back.extend(dec.finish().unwrap());
         assert!(back == pt, "Decryptor::update_into, len {len}");
     }
+}
+
+#[test]
+fn the_cipher_and_the_digest_on_their_own_give_the_same_file() {
+    // What the browser's file worker does with a second thread: the sealer
+    // on one, the digest of its output on the other; then the opener, told
+    // the digest of what it was given.
+    let rng = &mut TestRng::new("stream-split");
+    let key = FileKey::generate(rng);
+    let pt = data(rng, 3 * CHUNK_SIZE + 5);
+    let len = pt.len() as u64;
+    let (ct, digest) = encrypt(&key, &pt, 1 << 20);
+
+    let mut sealer = Sealer::new(&key, len);
+    let mut kept = CiphertextDigest::new();
+    let mut split = Vec::new();
+    for p in pt.chunks(CHUNK_SIZE - 3) {
+        let mut out = Vec::new();
+        sealer.update_into(p, &mut out).unwrap();
+        kept.update(&out);
+        split.extend(out);
+    }
+    let tail = sealer.finish().unwrap();
+    kept.update(&tail);
+    split.extend(tail);
+    assert!(split == ct, "the same ciphertext");
+    assert_eq!(kept.finish(), digest);
+
+    let open = |seen: [u8; 32], bytes: &[u8]| {
+        let mut opener = Opener::new(&key, len, digest);
+        let mut out = Vec::new();
+        for p in bytes.chunks(4096) {
+            opener.update_into(p, &mut out)?;
+        }
+        out.extend(opener.finish(seen)?);
+        Ok::<_, StreamError>(out)
+    };
+    let digest_of = |bytes: &[u8]| {
+        let mut d = CiphertextDigest::new();
+        d.update(bytes);
+        d.finish()
+    };
+    assert!(open(digest_of(&ct), &ct).unwrap() == pt);
+    // The digest thread saw other bytes than the opener (or none at all):
+    // the file is refused although every chunk opens.
+    let mut other = ct.clone();
+    other[5] ^= 1;
+    assert_eq!(
+        open(digest_of(&other), &ct).unwrap_err(),
+        StreamError::DigestMismatch
+    );
+    assert_eq!(
+        open(CiphertextDigest::new().finish(), &ct).unwrap_err(),
+        StreamError::DigestMismatch
+    );
+}
+
+#[test]
+fn another_file_under_the_same_key_is_refused_by_the_digest() {
+    // A room member who shares the file key with the relay makes a second
+    // ciphertext under it: every chunk authenticates, so only the digest in
+    // the message tells the members that these are not the bytes it named.
+    let rng = &mut TestRng::new("stream-equivocation");
+    let key = FileKey::generate(rng);
+    let (shown, other) = (data(rng, 2 * CHUNK_SIZE), data(rng, 2 * CHUNK_SIZE));
+    let len = shown.len() as u64;
+    let (_, named) = encrypt(&key, &shown, CHUNK_SIZE);
+    let (swapped, swapped_digest) = encrypt(&key, &other, CHUNK_SIZE);
+    assert!(decrypt(&key, len, swapped_digest, &swapped, 4096).unwrap() == other);
+    assert_eq!(
+        decrypt(&key, len, named, &swapped, 4096).unwrap_err(),
+        StreamError::DigestMismatch
+    );
+    // The same with the digest kept beside the opener, as the file worker's helper does.
+    let mut opener = Opener::new(&key, len, named);
+    let mut seen = CiphertextDigest::new();
+    let mut out = Vec::new();
+    for p in swapped.chunks(1 << 20) {
+        opener.update_into(p, &mut out).unwrap();
+        seen.update(p);
+    }
+    assert_eq!(
+        opener.finish(seen.finish()).unwrap_err(),
+        StreamError::DigestMismatch
+    );
 }

@@ -7,9 +7,12 @@
 // FileReaderSync and folds its output into a Blob every 8 MiB, as the app's
 // worker does (client/worker/src/work.rs, sink.rs); only the crypto differs:
 // - Parley: STREAM, ChaCha20-Poly1305 over 64 KiB chunks, Padmé padding,
-//   SHA-256 of the ciphertext (the app's own worker build from PARLEY_DIST);
+//   SHA-256 of the ciphertext (the app's own worker build from PARLEY_DIST;
+//   from 8 MiB on it digests and folds on a helper worker, helper.rs);
 // - libsodium: crypto_secretstream_xchacha20poly1305 over 64 KiB messages,
-//   alone and with crypto_hash_sha256 over its output (what Parley's digest costs).
+//   alone and with crypto_hash_sha256 over its output (what Parley's digest costs);
+// - read+fold: the same loop with a copy of each 64 KiB instead of a cipher,
+//   the ceiling that reading and folding leave any library.
 // The sides take turns, ROUNDS times, each in a fresh worker, the order
 // rotating each round so no side always runs first.
 // PARLEY_BENCH_COMPARE=name=dist[,name=dist] adds other builds of the app's
@@ -20,7 +23,8 @@
 // tools/stream-bench (PARLEY_STREAM_BENCH: its wasm-bindgen `--target web`
 // output, built by scripts/bench.sh) against libsodium's secretstream, alone
 // and with SHA-256, each piece copied into and out of WASM memory by both;
-// and Parley's SHA-256 alone (its share of STREAM's time).
+// Parley's cipher without the digest (`cipher`: what the worker's own thread
+// runs when a helper digests) and Parley's SHA-256 alone.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
@@ -49,7 +53,7 @@ for (const pair of (process.env.PARLEY_BENCH_COMPARE || '').split(',').filter(Bo
 const SODIUM_WORKER = `
 import sodium from './libsodium-wrappers.mjs';
 await sodium.ready;
-self.onmessage = ({ data: { file, key, digest } }) => {
+self.onmessage = ({ data: { file, key, digest, copyOnly } }) => {
   const reader = new FileReaderSync();
   const { state, header } = sodium.crypto_secretstream_xchacha20poly1305_init_push(key);
   const hash = digest ? sodium.crypto_hash_sha256_init() : null;
@@ -69,7 +73,8 @@ self.onmessage = ({ data: { file, key, digest } }) => {
       const last = at + off + CHUNK >= file.size;
       const tag = last ? sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
         : sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-      push(sodium.crypto_secretstream_xchacha20poly1305_push(state, slice.subarray(off, off + CHUNK), null, tag));
+      push(copyOnly ? slice.slice(off, off + CHUNK)
+        : sodium.crypto_secretstream_xchacha20poly1305_push(state, slice.subarray(off, off + CHUNK), null, tag));
     }
   }
   folded.push(new Blob(pending));
@@ -93,7 +98,7 @@ window.makeInput = (mib) => {
 };
 // One job in a fresh worker; the clock starts once the worker is ready.
 window.run = (side) => new Promise((resolve, reject) => {
-  const worker = side.startsWith('sodium')
+  const worker = side.startsWith('sodium') || side === 'read+fold'
     ? new Worker('/sodium/worker.mjs', { type: 'module' })
     : new Worker('/b/' + side + '/parley-worker_loader.js');
   worker.onerror = (e) => reject(new Error(side + ' worker: ' + e.message));
@@ -102,7 +107,8 @@ window.run = (side) => new Promise((resolve, reject) => {
     if (data.kind === 'ready') {
       started = performance.now();
       worker.postMessage({ op: 'encrypt', file: window.input,
-        key: crypto.getRandomValues(new Uint8Array(32)), digest: side === 'sodium+sha256' });
+        key: crypto.getRandomValues(new Uint8Array(32)), digest: side === 'sodium+sha256',
+        copyOnly: side === 'read+fold' });
     } else if (data.kind === 'done') {
       const secs = (performance.now() - started) / 1000;
       worker.terminate();
@@ -137,7 +143,7 @@ window.core = async (side, mib) => {
     const m = await import('/core/' + build + '/parley_stream_bench.js');
     await m.default('/core/' + build + '/parley_stream_bench_bg.wasm');
     started = performance.now();
-    const s = new m.StreamBench(key, mib * ${MIB});
+    const s = what === 'cipher' ? new m.SealerBench(key, mib * ${MIB}) : new m.StreamBench(key, mib * ${MIB});
     for (let i = 0; i < mib; i++) out += s.update(pieces[i % 16]).length;
     out += s.finish().length;
     s.free();
@@ -206,7 +212,7 @@ try {
   const bytes = await page.evaluate((mib) => window.makeInput(mib), SIZE_MIB);
   const results = {};
   for (let round = 1; round <= ROUNDS; round++) {
-    const sides = [...Object.keys(builds), 'sodium', 'sodium+sha256'];
+    const sides = [...Object.keys(builds), 'sodium', 'sodium+sha256', 'read+fold'];
     const turn = (round - 1) % sides.length;
     for (const side of [...sides.slice(turn), ...sides.slice(0, turn)]) {
       const { secs, out } = await page.evaluate((s) => window.run(s), side);
@@ -218,7 +224,7 @@ try {
   }
   if (CORE) {
     for (let round = 1; round <= ROUNDS; round++) {
-      const sides = [...Object.keys(cores).flatMap((b) => [b, `${b} sha256`]), 'sodium', 'sodium+sha256'];
+      const sides = [...Object.keys(cores).flatMap((b) => [b, `${b} cipher`, `${b} sha256`]), 'sodium', 'sodium+sha256'];
       const turn = (round - 1) % sides.length;
       for (const side of [...sides.slice(turn), ...sides.slice(0, turn)]) {
         const { secs } = await page.evaluate(([s, mib]) => window.core(s, mib), [side, SIZE_MIB]);
@@ -238,7 +244,8 @@ try {
   console.log(`BENCH file worker, Parley / libsodium secretstream: ${ratio('parley', 'sodium')};`
     + ` / libsodium secretstream + SHA-256: ${ratio('parley', 'sodium+sha256')}`);
   console.log(`BENCH ciphers alone, Parley / libsodium secretstream: ${ratio('core parley', 'core sodium')};`
-    + ` / libsodium secretstream + SHA-256: ${ratio('core parley', 'core sodium+sha256')}`);
+    + ` / libsodium secretstream + SHA-256: ${ratio('core parley', 'core sodium+sha256')};`
+    + ` Parley's cipher without the digest / libsodium secretstream: ${ratio('core parley cipher', 'core sodium')}`);
 } finally {
   await browser.close();
   server.close();

@@ -258,6 +258,7 @@ impl Localize for JobError {
             Self::Storage(status) => tr!("job-storage", status = *status),
             Self::Interrupted => tr!("job-interrupted"),
             Self::Tampered => tr!("job-tampered"),
+            Self::HelperStopped => tr!("job-helper-stopped"),
             Self::Edit(e) => match e {
                 EditError::Unsupported => tr!("job-edit-unsupported"),
                 EditError::Decode => tr!("job-edit-decode"),

@@ -41,6 +41,9 @@ pub enum JobError {
     /// The ciphertext does not match what the sender sent.
     #[error("The file was altered in storage (it does not match what was sent); it was not saved.")]
     Tampered,
+    /// The worker's helper thread stopped in the middle of a file.
+    #[error("The file worker's second thread stopped; the file was not processed. Try again.")]
+    HelperStopped,
     /// An edit could not be applied to the image (nothing is sent).
     #[error("{0}")]
     Edit(EditError),
@@ -73,7 +76,7 @@ fn edit_code(e: EditError) -> &'static str {
 
 impl JobError {
     /// Every error without data, for decoding by code.
-    const PLAIN: [Self; 10] = [
+    const PLAIN: [Self; 11] = [
         Self::Malformed,
         Self::Unreadable,
         Self::Changed,
@@ -84,6 +87,7 @@ impl JobError {
         Self::Gone,
         Self::Interrupted,
         Self::Tampered,
+        Self::HelperStopped,
     ];
 
     /// The stable code sent across the worker boundary.
@@ -100,6 +104,7 @@ impl JobError {
             Self::Storage(_) => "storage",
             Self::Interrupted => "interrupted",
             Self::Tampered => "tampered",
+            Self::HelperStopped => "helper-stopped",
             Self::Edit(e) => edit_code(*e),
         }
     }
@@ -151,7 +156,7 @@ mod tests {
     #[test]
     fn every_error_survives_the_boundary() {
         let all = all();
-        assert_eq!(all.len(), 16);
+        assert_eq!(all.len(), 17);
         for e in all {
             assert_eq!(JobError::from_code(e.code(), e.status()), Some(e), "{e:?}");
         }

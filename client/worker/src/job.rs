@@ -1,7 +1,8 @@
 //! The messages between the page and the file worker. The page asks to
 //! prepare an image (strip its metadata, apply edits), encrypt or decrypt, or to read a QR code from a camera frame; the
 //! worker answers ready, progress, done or failed. Both sides build and read them here, so the two cannot disagree
-//! on a field.
+//! on a field. The worker speaks the same format to its helper (a second
+//! worker it starts to digest ciphertext beside the cipher, `helper.rs`).
 
 use js_sys::{Object, Uint8Array, Uint8ClampedArray};
 use wasm_bindgen::{JsCast, JsValue};
@@ -48,6 +49,21 @@ pub enum Request {
         /// SHA-256 of the ciphertext.
         digest: [u8; 32],
         /// MIME type of the result.
+        mime: String,
+    },
+    /// Helper: digest the next ciphertext bytes (moved here, not copied)
+    /// and, if `keep`, keep them for the Blob that [`Request::DigestEnd`]
+    /// returns. Answered with a [`Reply::Progress`] once taken.
+    Digest {
+        /// The ciphertext bytes.
+        part: Uint8Array,
+        /// Keep them in the output (encryption) or only digest them.
+        keep: bool,
+    },
+    /// Helper: the ciphertext is complete; answer with its digest and the
+    /// kept bytes as a Blob of `mime`.
+    DigestEnd {
+        /// The MIME type of the kept bytes.
         mime: String,
     },
     /// Read a QR code from a camera frame.
@@ -136,6 +152,8 @@ impl Request {
             Self::Prepare { .. } => "prepare",
             Self::Encrypt { .. } => "encrypt",
             Self::Decrypt { .. } => "decrypt",
+            Self::Digest { .. } => "digest",
+            Self::DigestEnd { .. } => "digest-end",
             Self::Scan { .. } => "scan",
         }
     }
@@ -181,6 +199,10 @@ impl Request {
                     ("mime", mime.into()),
                 ])
             }
+            Self::Digest { part, keep } => {
+                obj(&[op, ("part", part.into()), ("keep", (*keep).into())])
+            }
+            Self::DigestEnd { mime } => obj(&[op, ("mime", mime.into())]),
             Self::Scan {
                 width,
                 height,
@@ -228,6 +250,15 @@ impl Request {
                     mime: string(v, "mime")?,
                 })
             }
+            "digest" => Ok(Self::Digest {
+                part: get(v, "part")
+                    .dyn_into::<Uint8Array>()
+                    .map_err(|_| JobError::Malformed)?,
+                keep: get(v, "keep").as_bool().ok_or(JobError::Malformed)?,
+            }),
+            "digest-end" => Ok(Self::DigestEnd {
+                mime: string(v, "mime")?,
+            }),
             "scan" => {
                 let side = |k| {
                     get(v, k)

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod helper;
 pub mod job;
 pub mod js;
 pub mod qr;

@@ -14,25 +14,32 @@ pub(crate) struct Sink {
     folded: Array,
     pending: Array,
     pending_bytes: usize,
-    mime: String,
 }
 
 impl Sink {
-    pub(crate) fn new(mime: &str) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             folded: Array::new(),
             pending: Array::new(),
             pending_bytes: 0,
-            mime: mime.to_owned(),
         }
     }
 
+    /// Copies `bytes` out of WASM memory into the output.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), JobError> {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.pending.push(&Uint8Array::from(bytes));
-        self.pending_bytes += bytes.len();
+        self.push_js(&Uint8Array::from(bytes))
+    }
+
+    /// Adds bytes already in JS memory (no copy until the fold).
+    pub(crate) fn push_js(&mut self, bytes: &Uint8Array) -> Result<(), JobError> {
+        if bytes.length() == 0 {
+            return Ok(());
+        }
+        self.pending.push(bytes);
+        self.pending_bytes += bytes.length() as usize;
         if self.pending_bytes >= FOLD {
             self.fold()?;
         }
@@ -47,10 +54,11 @@ impl Sink {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> Result<Blob, JobError> {
+    /// The output as one Blob of type `mime`.
+    pub(crate) fn finish(mut self, mime: &str) -> Result<Blob, JobError> {
         self.fold()?;
         let opts = BlobPropertyBag::new();
-        opts.set_type(&self.mime);
+        opts.set_type(mime);
         Blob::new_with_blob_sequence_and_options(&self.folded, &opts).map_err(|_| JobError::NoRoom)
     }
 }

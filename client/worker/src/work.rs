@@ -4,7 +4,7 @@
 //! WASM memory at a time and the page's thread never waits on the crypto.
 
 use js_sys::{Array, Uint8Array};
-use parley_shared::crypto::stream::{Decryptor, Encryptor, FileKey, ciphertext_len};
+use parley_shared::crypto::stream::{FileKey, Opener, Sealer, ciphertext_len};
 use parley_shared::media::edit::Edit;
 use parley_shared::media::pipeline;
 use wasm_bindgen::JsCast;
@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
 
 use crate::error::JobError;
+use crate::helper::{self, Digester};
 use crate::job::{KeyBytes, Output, Reply, Request};
 use crate::js::{get, invoke, invoke_async, obj, set};
 use crate::sink::{Sink, blob_of};
@@ -47,7 +48,7 @@ pub fn start() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         wasm_bindgen_futures::spawn_local(async move {
             let reply = match Request::from_js(&ev.data()) {
-                Ok(req) => run(req).await.map_or_else(Reply::Failed, Reply::Done),
+                Ok(req) => run(req).await.unwrap_or_else(Reply::Failed),
                 Err(e) => Reply::Failed(e),
             };
             post(&reply);
@@ -59,10 +60,10 @@ pub fn start() {
     post(&Reply::Ready);
 }
 
-async fn run(req: Request) -> Result<Output, JobError> {
-    match req {
+async fn run(req: Request) -> Result<Reply, JobError> {
+    let out = match req {
         Request::Prepare { file, mime, edits } => prepare(&file, &mime, &edits),
-        Request::Encrypt { file, key } => encrypt(&file, &key),
+        Request::Encrypt { file, key } => encrypt(&file, &key).await,
         Request::Decrypt {
             url,
             headers,
@@ -71,6 +72,8 @@ async fn run(req: Request) -> Result<Output, JobError> {
             digest,
             mime,
         } => decrypt(&url, &headers, &key, size, digest, &mime).await,
+        Request::Digest { part, keep } => return helper::take(&part, keep),
+        Request::DigestEnd { mime } => return helper::end(&mime),
         Request::Scan {
             width,
             height,
@@ -79,7 +82,8 @@ async fn run(req: Request) -> Result<Output, JobError> {
             text: crate::qr::decode_rgba(width as usize, height as usize, &rgba.to_vec()),
             ..Output::default()
         }),
-    }
+    };
+    out.map(Reply::Done)
 }
 
 fn read(reader: &FileReaderSync, blob: &Blob) -> Result<Vec<u8>, JobError> {
@@ -116,11 +120,11 @@ fn prepare(file: &Blob, mime: &str, edits: &[Edit]) -> Result<Output, JobError> 
     })
 }
 
-fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
+async fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
     let reader = FileReaderSync::new().map_err(|_| JobError::Unreadable)?;
     let total = file.size();
-    let mut enc = Encryptor::new(&FileKey::from_bytes(**key), total as u64);
-    let mut sink = Sink::new("application/octet-stream");
+    let mut sealer = Sealer::new(&FileKey::from_bytes(**key), total as u64);
+    let mut digester = Digester::start(total).await;
     // One plaintext and one ciphertext buffer for the whole file: no
     // allocation per slice, and one copy in and one out of WASM memory.
     let (mut plain, mut sealed) = (Vec::new(), Vec::new());
@@ -132,16 +136,18 @@ fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
             .map_err(|_| JobError::Unreadable)?;
         read_into(&reader, &slice, &mut plain)?;
         sealed.clear();
-        enc.update_into(&plain, &mut sealed)
+        sealer
+            .update_into(&plain, &mut sealed)
             .map_err(|_| JobError::Changed)?;
-        sink.push(&sealed)?;
+        digester.push(&sealed, None, true).await?;
         at = end;
         post(&Reply::Progress { done: at, total });
     }
-    let (tail, digest) = enc.finish().map_err(|_| JobError::Changed)?;
-    sink.push(&tail)?;
+    let tail = sealer.finish().map_err(|_| JobError::Changed)?;
+    digester.push(&tail, None, true).await?;
+    let (digest, blob) = digester.finish("application/octet-stream").await?;
     Ok(Output {
-        blob: Some(sink.finish()?),
+        blob: Some(blob),
         digest: Some(digest),
         text: None,
     })
@@ -175,9 +181,10 @@ async fn decrypt(
     }
     let reader =
         invoke(&get(&resp, "body"), "getReader", &[]).map_err(|_| JobError::Interrupted)?;
-    let mut dec = Decryptor::new(&FileKey::from_bytes(**key), size, digest);
-    let mut sink = Sink::new(mime);
+    let mut opener = Opener::new(&FileKey::from_bytes(**key), size, digest);
     let total = ciphertext_len(size) as f64;
+    let mut digester = Digester::start(total).await;
+    let mut sink = Sink::new();
     let (mut got, mut told) = (0.0, 0.0);
     // Reused for every network chunk: one copy in, one out, no allocation.
     let (mut sealed, mut plain) = (Vec::new(), Vec::new());
@@ -188,21 +195,25 @@ async fn decrypt(
         if get(&chunk, "done").as_bool() == Some(true) {
             break;
         }
-        copy_into(&Uint8Array::new(&get(&chunk, "value")), &mut sealed);
+        let value = Uint8Array::new(&get(&chunk, "value"));
+        copy_into(&value, &mut sealed);
         got += sealed.len() as f64;
         plain.clear();
-        dec.update_into(&sealed, &mut plain)
+        opener
+            .update_into(&sealed, &mut plain)
             .map_err(|_| JobError::Tampered)?;
         sink.push(&plain)?;
+        digester.push(&sealed, Some(value), false).await?;
         if got - told >= PROGRESS_EVERY {
             told = got;
             post(&Reply::Progress { done: got, total });
         }
     }
-    sink.push(&dec.finish().map_err(|_| JobError::Tampered)?)?;
+    let (seen, _) = digester.finish(mime).await?;
+    sink.push(&opener.finish(seen).map_err(|_| JobError::Tampered)?)?;
     post(&Reply::Progress { done: got, total });
     Ok(Output {
-        blob: Some(sink.finish()?),
+        blob: Some(sink.finish(mime)?),
         ..Output::default()
     })
 }

@@ -4,7 +4,7 @@
 //! and ciphertext goes back out (one copy out), as in the worker.
 
 use js_sys::Uint8Array;
-use parley_shared::crypto::stream::{Encryptor, FileKey};
+use parley_shared::crypto::stream::{Encryptor, FileKey, Sealer};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
 
@@ -44,6 +44,49 @@ impl StreamBench {
         let enc = self.enc.take().ok_or_else(|| JsError::new("finished"))?;
         let (mut tail, digest) = enc.finish().map_err(|e| JsError::new(&e.to_string()))?;
         tail.extend_from_slice(&digest);
+        Ok(Uint8Array::from(&tail[..]))
+    }
+}
+
+/// The cipher alone ([`Sealer`], no digest): what the file worker's own
+/// thread runs when its helper digests the ciphertext.
+#[wasm_bindgen]
+pub struct SealerBench {
+    sealer: Option<Sealer>,
+    out: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl SealerBench {
+    /// Starts a file of `len` bytes under a 32-byte `key`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(key: &[u8], len: f64) -> Result<SealerBench, JsError> {
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| JsError::new("the key must be 32 bytes"))?;
+        Ok(Self {
+            sealer: Some(Sealer::new(&FileKey::from_bytes(key), len as u64)),
+            out: Vec::new(),
+        })
+    }
+
+    /// Encrypts the next piece; returns the ciphertext completed so far.
+    pub fn update(&mut self, data: &[u8]) -> Result<Uint8Array, JsError> {
+        let sealer = self
+            .sealer
+            .as_mut()
+            .ok_or_else(|| JsError::new("finished"))?;
+        self.out.clear();
+        sealer
+            .update_into(data, &mut self.out)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Uint8Array::from(&self.out[..]))
+    }
+
+    /// Pads and seals the last chunk; returns the rest of the ciphertext.
+    pub fn finish(&mut self) -> Result<Uint8Array, JsError> {
+        let sealer = self.sealer.take().ok_or_else(|| JsError::new("finished"))?;
+        let tail = sealer.finish().map_err(|e| JsError::new(&e.to_string()))?;
         Ok(Uint8Array::from(&tail[..]))
     }
 }
