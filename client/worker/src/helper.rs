@@ -78,7 +78,7 @@ impl Future for Next<'_> {
 
 type Handler = Closure<dyn FnMut(JsValue)>;
 
-/// The worker's handle on its helper; dropping it stops the helper.
+/// The worker's handle on its helper, which lives as long as this worker.
 pub(crate) struct Helper {
     worker: Worker,
     inbox: Rc<RefCell<Inbox>>,
@@ -127,7 +127,12 @@ impl Helper {
                 .clear_timeout_with_handle(t);
         }
         helper.inbox.borrow_mut().events.clear();
-        ready.then_some(helper)
+        if !ready {
+            // This worker goes on alone for the whole file.
+            helper.worker.terminate();
+            return None;
+        }
+        Some(helper)
     }
 
     fn next(&mut self) -> Next<'_> {
@@ -182,10 +187,13 @@ impl Helper {
 
 impl Drop for Helper {
     fn drop(&mut self) {
-        // No late message may reach the handlers dropped with this.
+        // No late message may reach the handlers dropped with this. The
+        // helper is not terminated here: it ends with this worker, which the
+        // page terminates after each job. In Chromium a nested worker
+        // terminated just before its parent often left the parent's worker
+        // target behind (ADR 0040); never when it ended with the parent.
         self.worker.set_onmessage(None);
         self.worker.set_onerror(None);
-        self.worker.terminate();
     }
 }
 
