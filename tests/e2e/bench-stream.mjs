@@ -14,7 +14,8 @@
 // - read+fold: the same loop with a copy of each 64 KiB instead of a cipher,
 //   the ceiling that reading and folding leave any library.
 // The sides take turns, ROUNDS times, each in a fresh worker, the order
-// rotating each round so no side always runs first.
+// rotating each round so no side always runs first. Each run also reports
+// the machine's CPU time while it was timed (/proc/stat, all processes).
 // PARLEY_BENCH_COMPARE=name=dist[,name=dist] adds other builds of the app's
 // worker (e.g. the commit before a change) to the same run, as a baseline.
 //
@@ -32,7 +33,10 @@ import { fileURLToPath } from 'node:url';
 import { DIST, launchBrowser } from './harness.mjs';
 
 const MIB = 1024 * 1024;
-const SIZE_MIB = Number(process.env.PARLEY_BENCH_MIB || 256);
+// 128 MiB: with 256, this machine's Chromium could not read the in-memory
+// input Blob again after its first full pass (NotReadableError), in every
+// build and in a page with no Parley code at all.
+const SIZE_MIB = Number(process.env.PARLEY_BENCH_MIB || 128);
 const ROUNDS = Number(process.env.PARLEY_BENCH_ROUNDS || 3);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modules = path.join(here, 'node_modules');
@@ -103,18 +107,21 @@ window.run = (side) => new Promise((resolve, reject) => {
     : new Worker('/b/' + side + '/parley-worker_loader.js');
   worker.onerror = (e) => reject(new Error(side + ' worker: ' + e.message));
   let started = 0;
-  worker.onmessage = ({ data }) => {
+  let cpu0 = null;
+  worker.onmessage = async ({ data }) => {
     if (data.kind === 'ready') {
       started = performance.now();
+      window.cpuMark().then((v) => { cpu0 = v; });
       worker.postMessage({ op: 'encrypt', file: window.input,
         key: crypto.getRandomValues(new Uint8Array(32)), digest: side === 'sodium+sha256',
         copyOnly: side === 'read+fold' });
     } else if (data.kind === 'done') {
       const secs = (performance.now() - started) / 1000;
+      const cpu = (await window.cpuMark()) - cpu0;
       worker.terminate();
       const out = data.blob.size;
       data = null;
-      setTimeout(() => { window.gc(); resolve({ secs, out }); }, 100);
+      setTimeout(() => { window.gc(); resolve({ secs, out, cpu }); }, 100);
     } else if (data.kind === 'failed') {
       reject(new Error(side + ': ' + data.message));
     }
@@ -211,15 +218,24 @@ try {
   await page.waitForFunction(() => typeof window.run === 'function');
   const bytes = await page.evaluate((mib) => window.makeInput(mib), SIZE_MIB);
   const results = {};
+  // CPU of the whole machine (all processes: the browser's threads do part
+  // of the reading and storing) while a worker run is timed, from /proc/stat.
+  const cpuMsPerMib = {};
+  await page.exposeFunction('cpuMark', () => {
+    const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal, in USER_HZ (100 per second).
+    return (v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4]) / 100;
+  });
   for (let round = 1; round <= ROUNDS; round++) {
     const sides = [...Object.keys(builds), 'sodium', 'sodium+sha256', 'read+fold'];
     const turn = (round - 1) % sides.length;
     for (const side of [...sides.slice(turn), ...sides.slice(0, turn)]) {
-      const { secs, out } = await page.evaluate((s) => window.run(s), side);
+      const { secs, out, cpu } = await page.evaluate((s) => window.run(s), side);
       const mbps = bytes / secs / 1e6;
       (results[side] ??= []).push(mbps);
+      (cpuMsPerMib[side] ??= []).push((cpu * 1000) / SIZE_MIB);
       console.log(`BENCH round ${round} ${side}: ${SIZE_MIB} MiB in ${secs.toFixed(2)} s, ${mbps.toFixed(1)} MB/s`
-        + ` (output ${(out / MIB).toFixed(1)} MiB)`);
+        + ` (output ${(out / MIB).toFixed(1)} MiB), CPU ${cpu.toFixed(2)} core-s (${((100 * cpu) / secs).toFixed(0)} % of a core)`);
     }
   }
   if (CORE) {
@@ -237,7 +253,9 @@ try {
   const range = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} MB/s`;
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [side, xs] of Object.entries(results)) {
-    console.log(`BENCH ${side}: median ${median(xs).toFixed(0)} MB/s, ${range(xs)} over ${xs.length} rounds`);
+    const cpu = cpuMsPerMib[side];
+    console.log(`BENCH ${side}: median ${median(xs).toFixed(0)} MB/s, ${range(xs)} over ${xs.length} rounds`
+      + (cpu ? `; CPU median ${median(cpu).toFixed(1)} ms per MiB (${Math.min(...cpu).toFixed(1)}–${Math.max(...cpu).toFixed(1)})` : ''));
   }
   const ratio = (a, b) => results[a] && results[b]
     ? `${(median(results[a]) / median(results[b])).toFixed(2)}× (medians)` : 'not run';
