@@ -1,6 +1,8 @@
 //! The page's handle on the file worker (`client/worker`): one worker per
 //! job sequence, terminated when the handle is dropped so its memory goes
-//! back as soon as the crypto is done.
+//! back as soon as the crypto is done. At most one encryption or decryption
+//! per worker: for a large file the worker starts a helper that ends only
+//! with it (ADR 0040).
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -110,8 +110,8 @@ window.run = (side) => new Promise((resolve, reject) => {
   let cpu0 = null;
   worker.onmessage = async ({ data }) => {
     if (data.kind === 'ready') {
+      cpu0 = await window.cpuMark();
       started = performance.now();
-      window.cpuMark().then((v) => { cpu0 = v; });
       worker.postMessage({ op: 'encrypt', file: window.input,
         key: crypto.getRandomValues(new Uint8Array(32)), digest: side === 'sodium+sha256',
         copyOnly: side === 'read+fold' });

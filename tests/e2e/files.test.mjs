@@ -361,6 +361,23 @@ describe('encrypted files', () => {
     await theirs.getByRole('button', { name: 'Accept and download' }).click();
     await theirs.locator('[role="alert"]', { hasText: 'altered in storage' }).waitFor(T);
 
+    // The same from 8 MiB on, where the worker digests on its helper: one
+    // flipped byte near the end is still refused, and nothing is saved.
+    const before = fileWorkers(bob.page);
+    await attach(alice.page, 'archive.bin', 'application/octet-stream', randomBytes(9 * 1024 * 1024));
+    const big = bubble(bob.page, 'archive.bin');
+    await big.waitFor(T);
+    const stored = blobs().find((f) => f !== file);
+    const c = readFileSync(stored);
+    c[c.length - 100] ^= 1;
+    writeFileSync(stored, c);
+    let saved = false;
+    bob.page.once('download', () => { saved = true; });
+    await big.getByRole('button', { name: 'Accept and download' }).click();
+    await big.locator('[role="alert"]', { hasText: 'altered in storage' }).waitFor(T);
+    assert.equal(fileWorkers(bob.page) - before, 2, 'the file worker and its helper');
+    assert.equal(saved, false, 'nothing offered as a download');
+
     await attach(alice.page, 'huge.bin', 'application/octet-stream', Buffer.alloc(MAX + 1));
     await alice.page.locator('.error[role="alert"]', { hasText: 'huge.bin is too large for this relay' }).waitFor(T);
     assert.equal(await bubble(alice.page, 'huge.bin').count(), 0, 'nothing half-sent is shown as sent');

@@ -1,15 +1,17 @@
-//! A second worker that digests the ciphertext while this one runs the
-//! cipher. STREAM's ChaCha20-Poly1305 and the ciphertext's SHA-256 cost
-//! about the same; on one thread a file takes the sum of both, with the
-//! digest beside it about the larger of the two (docs/benchmarks.md).
+//! The file worker's handle on its helper: a second worker that digests the
+//! ciphertext while this one runs the cipher (ADR 0040). STREAM's
+//! ChaCha20-Poly1305 and the ciphertext's SHA-256 cost about the same; on
+//! one thread a file takes the sum of both, with the digest beside it about
+//! the larger of the two (docs/benchmarks.md).
 //!
 //! The helper is this same module, started from its own loader; it speaks
-//! the page's message format ([`Request::Digest`], [`Request::DigestEnd`]).
-//! Each part is moved to it (transferred, not copied) and it keeps the
-//! ciphertext for the Blob when encrypting. At most [`WINDOW`] parts wait
-//! unanswered, so a slow helper slows the cipher rather than filling memory.
-//! Where no helper starts (an older browser, a refused load) the worker
-//! does both on its own thread.
+//! the page's message format ([`Request::Digest`], [`Request::DigestEnd`];
+//! its side is `digesting.rs`). Each part is moved to it (transferred, not
+//! copied). At most [`WINDOW_BYTES`] wait unanswered, so a slow helper slows
+//! the cipher rather than filling memory. One helper serves one job: the
+//! page runs one encryption or decryption per file worker
+//! (`client/src/worker.rs`) and terminates it afterwards, which ends the
+//! helper too.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -19,27 +21,23 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Uint8Array};
-use parley_shared::crypto::stream::CiphertextDigest;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker};
+use web_sys::{MessageEvent, Worker, WorkerGlobalScope};
 
 use crate::error::JobError;
 use crate::job::{Output, Reply, Request};
 use crate::js::get;
-use crate::sink::Sink;
 
-/// Parts in flight to the helper (1 MiB each).
-const WINDOW: usize = 4;
-/// Files smaller than this are digested on the worker's own thread: the
-/// helper's start (loading this module again) costs more than it saves.
-const BESIDE_FROM: f64 = 8.0 * 1024.0 * 1024.0;
+/// Bytes in flight to the helper: four of the encryptor's slices (1 MiB
+/// and their tags each), or a download's network chunks up to as much.
+const WINDOW_BYTES: u32 = 5 * 1024 * 1024;
 /// How long a helper may take to load before the worker goes on alone.
 const START_LIMIT_MS: i32 = 10_000;
 
 enum Event {
     Reply(Reply),
-    /// The helper failed to load or crashed.
+    /// The helper failed to load, crashed, or sent what cannot be read.
     Stopped,
     /// It did not say ready in time.
     TimedOut,
@@ -82,8 +80,13 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 pub(crate) struct Helper {
     worker: Worker,
     inbox: Rc<RefCell<Inbox>>,
-    in_flight: usize,
-    _handlers: [Handler; 3],
+    /// Sizes of the parts not answered yet, in order.
+    in_flight: VecDeque<u32>,
+    in_flight_bytes: u32,
+    /// Bytes posted, and bytes the helper said it took.
+    pushed: f64,
+    taken: f64,
+    _handlers: [Handler; 4],
 }
 
 impl Helper {
@@ -104,28 +107,41 @@ impl Helper {
             let data = v.unchecked_into::<MessageEvent>().data();
             Reply::from_js(&data).map_or(Event::Stopped, Event::Reply)
         });
-        let error = on(|_| Event::Stopped);
+        let error = on(|v| {
+            // Handled here: an error event left alone at a nested worker is
+            // reported again in this worker's scope and from there to the
+            // page, which would take the whole job for failed.
+            v.unchecked_ref::<web_sys::Event>().prevent_default();
+            Event::Stopped
+        });
+        let unreadable = on(|_| Event::Stopped);
         let late = on(|_| Event::TimedOut);
         worker.set_onmessage(Some(message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(error.as_ref().unchecked_ref()));
-        let timer = scope
-            .unchecked_ref::<web_sys::WorkerGlobalScope>()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(
-                late.as_ref().unchecked_ref(),
-                START_LIMIT_MS,
-            );
+        worker.set_onmessageerror(Some(unreadable.as_ref().unchecked_ref()));
+        let scope = scope.unchecked_into::<WorkerGlobalScope>();
+        let timer = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
+            late.as_ref().unchecked_ref(),
+            START_LIMIT_MS,
+        );
         let mut helper = Self {
             worker,
             inbox,
-            in_flight: 0,
-            _handlers: [message, error, late],
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            pushed: 0.0,
+            taken: 0.0,
+            _handlers: [message, error, unreadable, late],
         };
-        let ready = matches!(helper.next().await, Event::Reply(Reply::Ready));
-        if let Ok(t) = timer {
-            scope
-                .unchecked_ref::<web_sys::WorkerGlobalScope>()
-                .clear_timeout_with_handle(t);
-        }
+        let ready = match timer {
+            Ok(t) => {
+                let ready = matches!(helper.next().await, Event::Reply(Reply::Ready));
+                scope.clear_timeout_with_handle(t);
+                ready
+            }
+            // No limit on the wait: better no helper.
+            Err(_) => false,
+        };
         helper.inbox.borrow_mut().events.clear();
         if !ready {
             // This worker goes on alone for the whole file.
@@ -144,28 +160,37 @@ impl Helper {
         loop {
             match self.next().await {
                 Event::Reply(Reply::Failed(e)) => return Err(e),
+                Event::Reply(Reply::Progress { done, .. }) => {
+                    let n = self.in_flight.pop_front().ok_or(JobError::HelperStopped)?;
+                    self.in_flight_bytes -= n;
+                    self.taken = done;
+                    return Ok(Reply::Progress { done, total: 0.0 });
+                }
                 Event::Reply(r) => return Ok(r),
                 Event::Stopped => return Err(JobError::HelperStopped),
-                // A start timer that fired after the start: not an answer.
+                // The start timer is cleared and its event dropped once the
+                // helper is ready; one cannot arrive later.
                 Event::TimedOut => {}
             }
         }
     }
 
     /// Moves `part` to the helper to digest (and keep, if `keep`), after
-    /// waiting while [`WINDOW`] parts are unanswered.
+    /// waiting while [`WINDOW_BYTES`] are unanswered.
     pub(crate) async fn push(&mut self, part: Uint8Array, keep: bool) -> Result<(), JobError> {
-        while self.in_flight >= WINDOW {
-            match self.answer().await? {
-                Reply::Progress { .. } => self.in_flight -= 1,
-                _ => return Err(JobError::Malformed),
+        let n = part.length();
+        while self.in_flight_bytes > 0 && self.in_flight_bytes.saturating_add(n) > WINDOW_BYTES {
+            if !matches!(self.answer().await?, Reply::Progress { .. }) {
+                return Err(JobError::HelperStopped);
             }
         }
         let transfer = Array::of1(&part.buffer());
         self.worker
             .post_message_with_transfer(&Request::Digest { part, keep }.to_js(), &transfer)
             .map_err(|_| JobError::HelperStopped)?;
-        self.in_flight += 1;
+        self.in_flight.push_back(n);
+        self.in_flight_bytes += n;
+        self.pushed += f64::from(n);
         Ok(())
     }
 
@@ -178,8 +203,11 @@ impl Helper {
         loop {
             match self.answer().await? {
                 Reply::Progress { .. } => {}
-                Reply::Done(out) => return Ok(out),
-                _ => return Err(JobError::Malformed),
+                // The helper digested exactly the bytes it was given.
+                Reply::Done(out) if self.in_flight.is_empty() && self.taken == self.pushed => {
+                    return Ok(out);
+                }
+                _ => return Err(JobError::HelperStopped),
             }
         }
     }
@@ -194,115 +222,6 @@ impl Drop for Helper {
         // target behind (ADR 0040); never when it ended with the parent.
         self.worker.set_onmessage(None);
         self.worker.set_onerror(None);
+        self.worker.set_onmessageerror(None);
     }
-}
-
-/// Who digests (and keeps) the ciphertext: the helper, or this worker.
-pub(crate) enum Digester {
-    Beside(Helper),
-    Alone {
-        digest: CiphertextDigest,
-        kept: Sink,
-    },
-}
-
-impl Digester {
-    /// A helper for a ciphertext of `bytes` if it is worth starting one and
-    /// one starts, else this worker alone.
-    pub(crate) async fn start(bytes: f64) -> Self {
-        let helper = if bytes >= BESIDE_FROM {
-            Helper::start().await
-        } else {
-            None
-        };
-        match helper {
-            Some(h) => Self::Beside(h),
-            None => Self::Alone {
-                digest: CiphertextDigest::new(),
-                kept: Sink::new(),
-            },
-        }
-    }
-
-    /// Digests the next ciphertext `bytes` (and keeps them if `keep`).
-    /// `js`, if given, holds the same bytes in JS memory already: the helper
-    /// is given those instead of a copy.
-    pub(crate) async fn push(
-        &mut self,
-        bytes: &[u8],
-        js: Option<Uint8Array>,
-        keep: bool,
-    ) -> Result<(), JobError> {
-        match self {
-            Self::Beside(h) => {
-                h.push(js.unwrap_or_else(|| Uint8Array::from(bytes)), keep)
-                    .await
-            }
-            Self::Alone { digest, kept } => {
-                digest.update(bytes);
-                if keep { kept.push(bytes) } else { Ok(()) }
-            }
-        }
-    }
-
-    /// The digest, and what was kept as a Blob of `mime`.
-    pub(crate) async fn finish(self, mime: &str) -> Result<([u8; 32], web_sys::Blob), JobError> {
-        let (digest, blob) = match self {
-            Self::Beside(h) => {
-                let out = h.finish(mime).await?;
-                (out.digest, out.blob)
-            }
-            Self::Alone { digest, kept } => (Some(digest.finish()), Some(kept.finish(mime)?)),
-        };
-        digest.zip(blob).ok_or(JobError::Malformed)
-    }
-}
-
-/// The helper's side: what it has digested and kept so far.
-struct Digesting {
-    digest: CiphertextDigest,
-    kept: Sink,
-    buf: Vec<u8>,
-    done: f64,
-}
-
-thread_local! {
-    static DIGESTING: RefCell<Option<Digesting>> = const { RefCell::new(None) };
-}
-
-/// Helper: digests (and keeps) one part; the answer frees a window slot.
-pub(crate) fn take(part: &Uint8Array, keep: bool) -> Result<Reply, JobError> {
-    DIGESTING.with_borrow_mut(|state| {
-        let d = state.get_or_insert_with(|| Digesting {
-            digest: CiphertextDigest::new(),
-            kept: Sink::new(),
-            buf: Vec::new(),
-            done: 0.0,
-        });
-        d.buf.resize(part.length() as usize, 0);
-        part.copy_to(&mut d.buf);
-        d.digest.update(&d.buf);
-        if keep {
-            d.kept.push_js(part)?;
-        }
-        d.done += f64::from(part.length());
-        Ok(Reply::Progress {
-            done: d.done,
-            total: 0.0,
-        })
-    })
-}
-
-/// Helper: the digest of all parts and the kept bytes.
-pub(crate) fn end(mime: &str) -> Result<Reply, JobError> {
-    let d = DIGESTING.with_borrow_mut(Option::take);
-    let (digest, kept) = match d {
-        Some(d) => (d.digest.finish(), d.kept),
-        None => (CiphertextDigest::new().finish(), Sink::new()),
-    };
-    Ok(Reply::Done(Output {
-        blob: Some(kept.finish(mime)?),
-        digest: Some(digest),
-        text: None,
-    }))
 }

@@ -9,6 +9,8 @@
 //! in `shared`; this is an adapter like the rest of `client/`.
 #![forbid(unsafe_code)]
 
+mod digester;
+mod digesting;
 mod error;
 mod helper;
 pub mod job;

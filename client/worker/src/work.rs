@@ -11,8 +11,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
 
+use crate::digester::Digester;
+use crate::digesting;
 use crate::error::JobError;
-use crate::helper::{self, Digester};
 use crate::job::{KeyBytes, Output, Reply, Request};
 use crate::js::{get, invoke, invoke_async, obj, set};
 use crate::sink::{Sink, blob_of};
@@ -72,8 +73,8 @@ async fn run(req: Request) -> Result<Reply, JobError> {
             digest,
             mime,
         } => decrypt(&url, &headers, &key, size, digest, &mime).await,
-        Request::Digest { part, keep } => return helper::take(&part, keep),
-        Request::DigestEnd { mime } => return helper::end(&mime),
+        Request::Digest { part, keep } => return digesting::take(&part, keep),
+        Request::DigestEnd { mime } => return digesting::end(&mime),
         Request::Scan {
             width,
             height,
@@ -124,7 +125,7 @@ async fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
     let reader = FileReaderSync::new().map_err(|_| JobError::Unreadable)?;
     let total = file.size();
     let mut sealer = Sealer::new(&FileKey::from_bytes(**key), total as u64);
-    let mut digester = Digester::start(total).await;
+    let mut digester = Digester::start(ciphertext_len(total as u64) as f64).await;
     // One plaintext and one ciphertext buffer for the whole file: no
     // allocation per slice, and one copy in and one out of WASM memory.
     let (mut plain, mut sealed) = (Vec::new(), Vec::new());
@@ -147,7 +148,7 @@ async fn encrypt(file: &Blob, key: &KeyBytes) -> Result<Output, JobError> {
     digester.push(&tail, None, true).await?;
     let (digest, blob) = digester.finish("application/octet-stream").await?;
     Ok(Output {
-        blob: Some(blob),
+        blob: Some(blob.ok_or(JobError::HelperStopped)?),
         digest: Some(digest),
         text: None,
     })
@@ -195,6 +196,8 @@ async fn decrypt(
         if get(&chunk, "done").as_bool() == Some(true) {
             break;
         }
+        // A copy into a buffer of its own (`new Uint8Array(view)`): moving
+        // it to the helper detaches nothing the stream still uses.
         let value = Uint8Array::new(&get(&chunk, "value"));
         copy_into(&value, &mut sealed);
         got += sealed.len() as f64;
