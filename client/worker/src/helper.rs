@@ -31,7 +31,7 @@ use crate::js::get;
 
 /// Bytes in flight to the helper: four of the encryptor's slices (1 MiB
 /// and their tags each), or a download's network chunks up to as much.
-const WINDOW_BYTES: u32 = 5 * 1024 * 1024;
+const WINDOW_BYTES: f64 = 5.0 * 1024.0 * 1024.0;
 /// How long a helper may take to load before the worker goes on alone.
 const START_LIMIT_MS: i32 = 10_000;
 
@@ -80,10 +80,8 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 pub(crate) struct Helper {
     worker: Worker,
     inbox: Rc<RefCell<Inbox>>,
-    /// Sizes of the parts not answered yet, in order.
-    in_flight: VecDeque<u32>,
-    in_flight_bytes: u32,
-    /// Bytes posted, and bytes the helper said it took.
+    /// Bytes posted, and bytes the helper said it took: the difference is
+    /// what is in flight.
     pushed: f64,
     taken: f64,
     _handlers: [Handler; 4],
@@ -127,8 +125,6 @@ impl Helper {
         let mut helper = Self {
             worker,
             inbox,
-            in_flight: VecDeque::new(),
-            in_flight_bytes: 0,
             pushed: 0.0,
             taken: 0.0,
             _handlers: [message, error, unreadable, late],
@@ -161,8 +157,10 @@ impl Helper {
             match self.next().await {
                 Event::Reply(Reply::Failed(e)) => return Err(e),
                 Event::Reply(Reply::Progress { done, .. }) => {
-                    let n = self.in_flight.pop_front().ok_or(JobError::HelperStopped)?;
-                    self.in_flight_bytes -= n;
+                    // More than was posted would be bytes from elsewhere.
+                    if done > self.pushed {
+                        return Err(JobError::HelperStopped);
+                    }
                     self.taken = done;
                     return Ok(Reply::Progress { done, total: 0.0 });
                 }
@@ -178,8 +176,9 @@ impl Helper {
     /// Moves `part` to the helper to digest (and keep, if `keep`), after
     /// waiting while [`WINDOW_BYTES`] are unanswered.
     pub(crate) async fn push(&mut self, part: Uint8Array, keep: bool) -> Result<(), JobError> {
-        let n = part.length();
-        while self.in_flight_bytes > 0 && self.in_flight_bytes.saturating_add(n) > WINDOW_BYTES {
+        let n = f64::from(part.length());
+        // Wait while something is in flight and this part would overfill it.
+        while self.pushed > self.taken && self.pushed - self.taken + n > WINDOW_BYTES {
             if !matches!(self.answer().await?, Reply::Progress { .. }) {
                 return Err(JobError::HelperStopped);
             }
@@ -188,9 +187,7 @@ impl Helper {
         self.worker
             .post_message_with_transfer(&Request::Digest { part, keep }.to_js(), &transfer)
             .map_err(|_| JobError::HelperStopped)?;
-        self.in_flight.push_back(n);
-        self.in_flight_bytes += n;
-        self.pushed += f64::from(n);
+        self.pushed += n;
         Ok(())
     }
 
@@ -204,7 +201,7 @@ impl Helper {
             match self.answer().await? {
                 Reply::Progress { .. } => {}
                 // The helper digested exactly the bytes it was given.
-                Reply::Done(out) if self.in_flight.is_empty() && self.taken == self.pushed => {
+                Reply::Done(out) if self.taken == self.pushed => {
                     return Ok(out);
                 }
                 _ => return Err(JobError::HelperStopped),
