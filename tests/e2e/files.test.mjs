@@ -2,8 +2,10 @@
 // a file waits in an attach sheet (lifetime, preview; Escape or Cancel
 // send nothing); a 20 MiB file arrives byte-identical and leaves storage once downloaded, a
 // deletion timer counts down on both sides and the sweeper removes the
-// object, GPS EXIF is stripped before encryption, and tampered ciphertext,
-// over-size files and vanished objects give clear errors.
+// object, GPS EXIF is stripped before encryption, tampered ciphertext,
+// over-size files and vanished objects give clear errors, and so does a
+// digest helper worker that stops mid-file (one that cannot load leaves the
+// file worker to digest alone).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -388,5 +390,67 @@ describe('encrypted files', () => {
     for (const f of blobs()) unlinkSync(f);
     await gone.getByRole('button', { name: 'Accept and download' }).click();
     await gone.locator('[role="alert"]', { hasText: 'no longer in storage' }).waitFor(T);
+  });
+
+  /** Runs `hook` on the `n`th file worker `page` starts from now on (the
+   * first is the page's file worker, the second its helper). */
+  const onFileWorker = (page, n, hook) => {
+    let seen = 0;
+    const listener = (w) => {
+      if (new URL(w.url()).pathname !== '/parley-worker_loader.js' || ++seen !== n) return;
+      page.off('worker', listener);
+      hook(w).catch(() => { /* the worker ended first: the assertions below tell */ });
+    };
+    page.on('worker', listener);
+  };
+
+  test('a helper that stops mid-file fails the job with a clear error; one that cannot load leaves the worker alone', async () => {
+    // Upload: the helper throws on its third part after the hook, as a
+    // crash in its code would. The job fails as helper-stopped, nothing is
+    // stored or sent, and the workers are gone.
+    const stored = blobs().length;
+    onFileWorker(alice.page, 2, (helper) => helper.evaluate((n) => new Promise((resolve) => {
+      const wrap = () => {
+        const handle = self.onmessage;
+        if (!handle) { setTimeout(wrap, 1); return; }
+        let parts = 0;
+        self.onmessage = (e) => {
+          if (++parts === n) throw new Error('the helper crashed (test)');
+          return handle.call(self, e);
+        };
+        resolve();
+      };
+      wrap();
+    }), 3));
+    await attach(alice.page, 'crash.bin', 'application/octet-stream', randomBytes(24 * 1024 * 1024));
+    await alice.page.locator('[role="alert"]', { hasText: "The file worker's second thread stopped" }).waitFor(T);
+    assert.ok(await noWorkersLeft(alice.page), 'the file worker and its helper were terminated');
+    assert.equal(blobs().length, stored, 'nothing uploaded');
+    assert.equal(await bubble(alice.page, 'crash.bin').count(), 0, 'nothing half-sent is shown as sent');
+
+    // Download: the file worker's helper is pointed at a script that does
+    // not exist, so it never says ready; the worker digests alone and the
+    // file arrives intact.
+    const data = randomBytes(10 * 1024 * 1024);
+    await attach(alice.page, 'alone.bin', 'application/octet-stream', data);
+    const theirs = bubble(bob.page, 'alone.bin');
+    await theirs.waitFor(T);
+    const urls = [];
+    const record = (w) => urls.push(new URL(w.url()).pathname);
+    bob.page.on('worker', record);
+    onFileWorker(bob.page, 1, (w) => w.evaluate(() => {
+      const Real = self.Worker;
+      self.Worker = class extends Real {
+        constructor(_url, options) { super('/no-such-helper.js', options); }
+      };
+    }));
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', T),
+      theirs.getByRole('button', { name: 'Accept and download' }).click(),
+    ]);
+    bob.page.off('worker', record);
+    assert.equal(sha256(readFileSync(await download.path())), sha256(data), 'same bytes');
+    assert.deepEqual(urls, ['/parley-worker_loader.js', '/no-such-helper.js'], 'the helper was refused');
+    assert.ok(await noWorkersLeft(bob.page), 'the file worker was terminated');
   });
 });

@@ -149,6 +149,10 @@ pub async fn get(
     };
     let mut resp = file
         .set_content_type(actix_files::file_extension_to_mime("bin"))
+        // Ciphertext does not compress: sent as stored, not gzipped on the
+        // fly by the `Compress` middleware (CPU for nothing, and a cap on
+        // the download's speed).
+        .set_content_encoding(header::ContentEncoding::Identity)
         .disable_content_disposition()
         .use_last_modified(false)
         .into_response(&req);
