@@ -3,8 +3,9 @@
 // file is sent, then decrypts it as a download from the relay (which serves
 // it from disk on loopback). Reports throughput, the longest stall of the
 // page's thread while each runs, and the peak resident memory of Chromium's
-// processes above the baseline (page, file worker and its helper). The file is a real 256 MiB file on disk, picked
-// through an <input type=file> like a user would.
+// processes above the baseline (page, file worker and its helper). The
+// file is a real 256 MiB file on disk, picked through an <input type=file>
+// like a user would.
 import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -68,7 +69,10 @@ async function measured(page, label, job, arg) {
  * message format is client/worker/src/job.rs. */
 async function timedJob(request) {
   const worker = new Worker('/parley-worker_loader.js');
-  await new Promise((resolve) => { worker.onmessage = resolve; });
+  await new Promise((resolve, reject) => {
+    worker.onmessage = resolve;
+    worker.onerror = () => reject(new Error('the file worker did not load'));
+  });
   let last = performance.now();
   let stall = 0;
   const tick = setInterval(() => {
@@ -108,7 +112,8 @@ try {
     el.id = 'bench-file';
     document.body.append(el);
   });
-  // Defined through the debugger, which the page's CSP (no eval) does not bind.
+  // A function of this file cannot be passed to the page as an argument:
+  // its source is evaluated there instead.
   await page.evaluate(`window.timedJob = ${timedJob}`);
   await page.setInputFiles('#bench-file', input);
 
@@ -131,9 +136,16 @@ try {
       a.download = 'sealed.bin';
       document.body.append(a);
       a.click();
+      return a.href;
     }),
   ]);
   await saved.saveAs(path.join(stat, 'bench-sealed.mp4'));
+  // The ciphertext Blob is not kept through the download's run.
+  await page.evaluate(() => {
+    URL.revokeObjectURL(document.querySelector('a[download]').href);
+    document.querySelector('a[download]').remove();
+    window.sealed.blob = null;
+  });
 
   const down = await measured(page, 'decrypt', async () => {
     const { key, digest, size } = window.sealed;

@@ -405,8 +405,8 @@ describe('encrypted files', () => {
   };
 
   test('a helper that stops mid-file fails the job with a clear error; one that cannot load leaves the worker alone', async () => {
-    // Upload: the helper throws on its third part after the hook, as a
-    // crash in its code would. The job fails as helper-stopped, nothing is
+    // Upload: the helper throws on the first part it gets after the hook
+    // (of 24 and the end), as a crash in its code would. The job fails as helper-stopped, nothing is
     // stored or sent, and the workers are gone.
     const stored = blobs().length;
     onFileWorker(alice.page, 2, (helper) => helper.evaluate((n) => new Promise((resolve) => {
@@ -421,7 +421,7 @@ describe('encrypted files', () => {
         resolve();
       };
       wrap();
-    }), 3));
+    }), 1));
     await attach(alice.page, 'crash.bin', 'application/octet-stream', randomBytes(24 * 1024 * 1024));
     await alice.page.locator('[role="alert"]', { hasText: "The file worker's second thread stopped" }).waitFor(T);
     assert.ok(await noWorkersLeft(alice.page), 'the file worker and its helper were terminated');
@@ -430,7 +430,8 @@ describe('encrypted files', () => {
 
     // Download: the file worker's helper is pointed at a script that does
     // not exist, so it never says ready; the worker digests alone and the
-    // file arrives intact.
+    // file arrives intact. At once: the load's error event is handled, so
+    // the download does not wait out the 10 s start limit.
     const data = randomBytes(10 * 1024 * 1024);
     await attach(alice.page, 'alone.bin', 'application/octet-stream', data);
     const theirs = bubble(bob.page, 'alone.bin');
@@ -445,7 +446,7 @@ describe('encrypted files', () => {
       };
     }));
     const [download] = await Promise.all([
-      bob.page.waitForEvent('download', T),
+      bob.page.waitForEvent('download', { timeout: 8_000 }),
       theirs.getByRole('button', { name: 'Accept and download' }).click(),
     ]);
     bob.page.off('worker', record);
