@@ -230,8 +230,8 @@ async fn local_store_through_the_relay(builder: RelayBuilder, pg_url: Option<Str
 
 /// A browser's download (it accepts gzip, brotli and zstd) gets the stored
 /// bytes as they are. Ciphertext does not compress: compressing it on the
-/// fly only cost the relay CPU and bounded the download (7 MB/s on a debug
-/// build here).
+/// fly only cost the relay CPU and bounded the download (7.6 MB/s through
+/// the same middleware on a debug build here, docs/benchmarks.md).
 async fn sent_as_stored(store: &LocalBlobStore, rows: &Rows) {
     let body = data(300_000, 3);
     let key = uploaded(store, rows, &body).await;

@@ -16,6 +16,8 @@ import { launchBrowser, startRelay } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 const MAX = 32 * 1024 * 1024;
+/** The file worker's script, which its digest helper also loads. */
+const LOADER = '/parley-worker_loader.js';
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -84,7 +86,7 @@ describe('encrypted files', () => {
     workersOf.set(page, []);
     page.on('worker', (w) => workersOf.get(page).push(new URL(w.url()).pathname));
   };
-  const fileWorkers = (page) => workersOf.get(page).filter((p) => p === '/parley-worker_loader.js').length;
+  const fileWorkers = (page) => workersOf.get(page).filter((p) => p === LOADER).length;
   const noWorkersLeft = async (page) => {
     const deadline = Date.now() + 5_000;
     while (page.workers().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -397,7 +399,7 @@ describe('encrypted files', () => {
   const onFileWorker = (page, n, hook) => {
     let seen = 0;
     const listener = (w) => {
-      if (new URL(w.url()).pathname !== '/parley-worker_loader.js' || ++seen !== n) return;
+      if (new URL(w.url()).pathname !== LOADER || ++seen !== n) return;
       page.off('worker', listener);
       hook(w).catch(() => { /* the worker ended first: the assertions below tell */ });
     };
@@ -451,7 +453,7 @@ describe('encrypted files', () => {
     ]);
     bob.page.off('worker', record);
     assert.equal(sha256(readFileSync(await download.path())), sha256(data), 'same bytes');
-    assert.deepEqual(urls, ['/parley-worker_loader.js', '/no-such-helper.js'], 'the helper was refused');
+    assert.deepEqual(urls, [LOADER, '/no-such-helper.js'], 'the helper was refused');
     assert.ok(await noWorkersLeft(bob.page), 'the file worker was terminated');
   });
 });

@@ -41,18 +41,21 @@ impl Digester {
     }
 
     /// Digests the next ciphertext `bytes` (and keeps them if `keep`).
-    /// `js`, if given, holds the same bytes in JS memory already, in a
-    /// buffer of their own: the helper is given those instead of a copy.
+    /// `js`, if given, holds the same bytes in JS memory already (a network
+    /// chunk): the helper is given a copy of those rather than of `bytes`.
     pub(crate) async fn push(
         &mut self,
         bytes: &[u8],
-        js: Option<Uint8Array>,
+        js: Option<&Uint8Array>,
         keep: bool,
     ) -> Result<(), JobError> {
         match self {
             Self::Beside(h) => {
                 let part = match js {
-                    Some(js) if js.length() as usize == bytes.len() => js,
+                    // A buffer of its own (`new Uint8Array(view)`): moving it
+                    // to the helper detaches nothing the stream still uses.
+                    // Made only here: alone, the worker needs no JS copy.
+                    Some(js) if js.length() as usize == bytes.len() => Uint8Array::new(js),
                     // The digest must see what the cipher saw.
                     Some(_) => return Err(JobError::Malformed),
                     None => Uint8Array::from(bytes),

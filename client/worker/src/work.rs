@@ -196,9 +196,9 @@ async fn decrypt(
         if get(&chunk, "done").as_bool() == Some(true) {
             break;
         }
-        // A copy into a buffer of its own (`new Uint8Array(view)`): moving
-        // it to the helper detaches nothing the stream still uses.
-        let value = Uint8Array::new(&get(&chunk, "value"));
+        let value = get(&chunk, "value")
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| JobError::Interrupted)?;
         copy_into(&value, &mut sealed);
         got += sealed.len() as f64;
         plain.clear();
@@ -206,7 +206,7 @@ async fn decrypt(
             .update_into(&sealed, &mut plain)
             .map_err(|_| JobError::Tampered)?;
         sink.push(&plain)?;
-        digester.push(&sealed, Some(value), false).await?;
+        digester.push(&sealed, Some(&value), false).await?;
         if got - told >= PROGRESS_EVERY {
             told = got;
             post(&Reply::Progress { done: got, total });
