@@ -9,7 +9,9 @@
 #        scripts/bench_live.sh LOADGEN name=RELAY_BINARY [name=RELAY_BINARY…]
 # to take each build's rows in turn in the same run (a baseline beside a change).
 # ROUNDS (2), DBS ("sqlite pg") and MESSAGES (per device at saturation, 200)
-# change the run's shape; RELAY_ENV ("VAR=value ...", values without spaces)
+# change the run's shape; SHAPES ("saturation light rate") picks the loads,
+# RATE (500) the fixed rate of the last one (msg/s over 10 devices, 5 s);
+# RELAY_ENV ("VAR=value ...", values without spaces)
 # is given to every relay.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
@@ -29,9 +31,18 @@ load() {
   delivered=$(sed -n 's/.*: \([0-9]*\) delivered.*/\1/p' <<<"$out")
   echo "== $label: $out; server CPU $(( (after - before) * 1000000 / TCK / delivered )) µs/msg"
 }
+RATE=${RATE:-500} SHAPES=${SHAPES:-saturation light rate}
 shapes() { # label pid url [extra loadgen arguments]
-  load "$1 saturation" "$2" "$3" "${@:4}" --devices 50 --messages "$MESSAGES" --size 1024
-  load "$1 light" "$2" "$3" "${@:4}" --devices 10 --messages 100 --size 1024 --window 1
+  local shape
+  for shape in $SHAPES; do
+    case $shape in
+      saturation) load "$1 saturation" "$2" "$3" "${@:4}" --devices 50 --messages "$MESSAGES" --size 1024 ;;
+      light) load "$1 light" "$2" "$3" "${@:4}" --devices 10 --messages 100 --size 1024 --window 1 ;;
+      # Open loop: sends on a schedule whatever the answers, as real users send.
+      rate) load "$1 at $RATE msg/s" "$2" "$3" "${@:4}" --devices 10 --messages $((RATE / 2)) --size 1024 --rate "$RATE" ;;
+      *) echo "SHAPES: saturation, light or rate, not $shape" >&2; exit 2 ;;
+    esac
+  done
 }
 for round in $(seq "$ROUNDS"); do
   for db in $DBS; do

@@ -314,6 +314,7 @@ async fn concurrent_load_delivers_everything(builder: RelayBuilder, _pg: Option<
         size: 256,
         window: 16,
         bare: false,
+        rate: None,
     };
     let report = run(plan).await.unwrap();
     assert_eq!(report.delivered, 8 * 60);

@@ -49,6 +49,11 @@ impl BareForwarder {
 }
 
 async fn serve(tcp: tokio::net::TcpStream, routes: Routes, config: Option<WebSocketConfig>) {
+    // As the relay does (TCP_NODELAY on every socket): the baseline must not
+    // wait for delayed ACKs the relay does not wait for.
+    if tcp.set_nodelay(true).is_err() {
+        return;
+    }
     let Ok(ws) = tokio_tungstenite::accept_async_with_config(tcp, config).await else {
         return;
     };

@@ -30,6 +30,9 @@ pub struct Plan {
     pub window: usize,
     /// Skip registration (bare forwarder: any token is accepted).
     pub bare: bool,
+    /// Envelopes per second over all devices, on a fixed schedule (open
+    /// loop); `None` sends as fast as the window allows.
+    pub rate: Option<f64>,
 }
 
 /// What a run measured.
@@ -101,9 +104,12 @@ pub async fn register(http: &reqwest::Client, url: &str) -> Result<(DeviceId, St
     Ok((identity.device_id(), s.token))
 }
 
-/// Opens a WebSocket, authenticates, and waits for `Ready`.
+/// Opens a WebSocket, authenticates, and waits for `Ready`. Nagle's
+/// algorithm is off, as browsers turn it off: left on, a small frame sent
+/// while another is unacknowledged waits for the server's delayed ACK
+/// (up to 40 ms), and the run measures that wait instead of the server.
 async fn connect(ws_url: &str, token: String) -> Result<Ws, LoadError> {
-    let (ws, _) = tokio_tungstenite::connect_async(ws_url)
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, None, true)
         .await
         .map_err(err)?;
     authenticate(ws, token).await
@@ -161,8 +167,9 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
         let from = devices[(i + devices.len() - 1) % devices.len()].0;
         let plan = plan.clone();
         let start = start.clone();
+        let schedule = Schedule::new(&plan, i);
         tasks.push(tokio::spawn(async move {
-            drive(ws, (from, to), plan, start).await
+            drive(ws, (from, to), plan, schedule, start).await
         }));
     }
     let mut latencies = Vec::new();
@@ -183,13 +190,40 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
 pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// One device: sends `messages` envelopes (window-limited) to `to` while
-/// receiving and acknowledging those of `from`, its predecessor. Returns
-/// latencies and finish time.
+/// When a device's sends are due, with `--rate`: every `every`, from
+/// `phase` (the devices' sends spread evenly over one interval).
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    phase: Duration,
+    every: Duration,
+}
+
+impl Schedule {
+    fn new(plan: &Plan, device: usize) -> Option<Self> {
+        let rate = plan.rate.filter(|r| r.is_finite() && *r > 0.0)?;
+        let every = Duration::from_secs_f64(plan.devices as f64 / rate);
+        Some(Self {
+            phase: every.mul_f64(device as f64 / plan.devices.max(1) as f64),
+            every,
+        })
+    }
+
+    /// Time since the start at which send `k` is due.
+    fn due(self, k: usize) -> Duration {
+        self.phase + self.every.mul_f64(k as f64)
+    }
+}
+
+/// One device: sends `messages` envelopes (window-limited, and on
+/// `schedule` if given) to `to` while receiving and acknowledging those of
+/// `from`, its predecessor. Returns latencies and finish time. On a
+/// schedule, latency counts from when a send was due, so a relay that
+/// falls behind is charged for the wait (no coordinated omission).
 async fn drive(
     ws: Ws,
     (from, to): (DeviceId, DeviceId),
     plan: Plan,
+    schedule: Option<Schedule>,
     start: Arc<Instant>,
 ) -> Result<(Vec<Duration>, Duration), LoadError> {
     let (mut sink, mut stream) = ws.split();
@@ -207,8 +241,13 @@ async fn drive(
     let size = plan.size.max(16);
     while accepted < plan.messages || received < plan.messages {
         while sent < plan.messages && sent - accepted < plan.window {
+            let stamp = match schedule.map(|s| s.due(sent)) {
+                Some(due) if start.elapsed() < due => break,
+                Some(due) => due,
+                None => start.elapsed(),
+            };
             let mut payload = vec![0u8; size];
-            payload[..8].copy_from_slice(&(start.elapsed().as_nanos() as u64).to_be_bytes());
+            payload[..8].copy_from_slice(&(stamp.as_nanos() as u64).to_be_bytes());
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&(sent as u64).to_be_bytes());
             id[8..].copy_from_slice(&os_rng_u64().to_be_bytes());
@@ -224,8 +263,17 @@ async fn drive(
                 .map_err(err)?;
             sent += 1;
         }
-        let msg = tokio::time::timeout(Duration::from_secs(30), stream.next())
-            .await
+        // The next scheduled send, if one may go once it is due.
+        let next = schedule
+            .filter(|_| sent < plan.messages && sent - accepted < plan.window)
+            .map(|s| tokio::time::Instant::from_std(*start + s.due(sent)));
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.next());
+        let msg = tokio::select! {
+            m = read => m,
+            () = tokio::time::sleep_until(next.unwrap_or_else(tokio::time::Instant::now)),
+                if next.is_some() => continue,
+        };
+        let msg = msg
             .map_err(|_| LoadError("stalled for 30 s".into()))?
             .ok_or_else(|| LoadError("connection closed".into()))?
             .map_err(err)?;

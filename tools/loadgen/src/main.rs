@@ -2,6 +2,7 @@
 //!
 //! parley-loadgen --url http://127.0.0.1:8080 --devices 50 --messages 200 --size 1024
 //! parley-loadgen --bare --devices 50 --messages 200 --size 1024
+//! parley-loadgen --url http://127.0.0.1:8080 --devices 10 --messages 250 --rate 500
 //! parley-loadgen --url http://127.0.0.1:8080 --idle 50000 --sources 3 --relay-pid PID
 //! parley-loadgen --serve-bare 127.0.0.1:9000   # the baseline as its own process
 
@@ -37,6 +38,11 @@ struct Args {
     /// Unacknowledged sends per device.
     #[arg(long, default_value_t = 32)]
     window: usize,
+    /// Envelopes per second over all devices, each device sending on a
+    /// fixed schedule (still window-limited); latency then counts from when
+    /// each send was due. Without it devices send as fast as the window allows.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Drive the minimal forwarder instead of a relay: in-process, or the
     /// one at --url (started with --serve-bare).
     #[arg(long)]
@@ -102,6 +108,7 @@ async fn main() -> ExitCode {
         size: args.size,
         window: args.window.max(1),
         bare: args.bare,
+        rate: args.rate,
     };
     match run(plan.clone()).await {
         Ok(r) => {

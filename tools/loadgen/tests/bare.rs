@@ -1,10 +1,11 @@
 //! The baseline forwarder carries the same traffic the relay is measured with.
+#![allow(clippy::unwrap_used)]
 
-use parley_loadgen::{BareForwarder, Plan, percentile, run};
+use parley_loadgen::{BareForwarder, Plan, Report, percentile, run};
 use std::time::Duration;
 
-#[tokio::test]
-async fn bare_forwarder_baseline_runs_the_same_traffic() {
+/// 4 devices sending 50 envelopes each through a fresh bare forwarder.
+async fn run_bare(rate: Option<f64>) -> Report {
     let bare = BareForwarder::start().await.unwrap();
     let plan = Plan {
         urls: vec![format!("http://{}", bare.addr)],
@@ -13,10 +14,35 @@ async fn bare_forwarder_baseline_runs_the_same_traffic() {
         size: 128,
         window: 8,
         bare: true,
+        rate,
     };
-    let report = run(plan).await.unwrap();
+    run(plan).await.unwrap()
+}
+
+#[tokio::test]
+async fn bare_forwarder_baseline_runs_the_same_traffic() {
+    let report = run_bare(None).await;
     assert_eq!(report.delivered, 200);
     assert_eq!(report.latencies.len(), 200);
+}
+
+#[tokio::test]
+async fn a_fixed_rate_spreads_the_sends_over_their_schedule() {
+    // 4 devices at 400 msg/s: each sends every 10 ms, the last device's
+    // 50th send is due at 7.5 + 49 × 10 ms, so nothing can finish sooner;
+    // unpaced, the same traffic takes a few milliseconds.
+    let report = run_bare(Some(400.0)).await;
+    assert_eq!(report.delivered, 200);
+    assert!(
+        report.elapsed >= Duration::from_micros(497_500),
+        "{:?}",
+        report.elapsed
+    );
+    assert!(report.rate() <= 402.0, "{} msg/s", report.rate());
+    // Latency counts from when each send was due: counted from the run's
+    // start, the median would be about 250 ms.
+    let p50 = percentile(&report.latencies, 0.5);
+    assert!(p50 < Duration::from_millis(100), "p50 {p50:?}");
 }
 
 #[test]
