@@ -10,14 +10,19 @@
 # to take each build's rows in turn in the same run (a baseline beside a change).
 # ROUNDS (2), DBS ("sqlite pg") and MESSAGES (per device at saturation, 200)
 # change the run's shape; SHAPES ("saturation light rate") picks the loads,
-# RATE (500) the fixed rate of the last one (msg/s over 10 devices, 5 s);
-# RELAY_ENV ("VAR=value ...", values without spaces)
-# is given to every relay.
+# RATE (500) the rate shape's envelopes per second (a whole number, over 10
+# devices for 5 s); RELAY_ENV ("VAR=value ...", values without spaces) is
+# given to every relay.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bench_lib.sh"
 LOADGEN=$1
 shift
 bench_shape
+RATE=${RATE:-500} SHAPES=${SHAPES:-saturation light rate}
+[[ $RATE =~ ^[1-9][0-9]*$ ]] || { echo "RATE: a whole number of envelopes per second" >&2; exit 2; }
+for shape in $SHAPES; do
+  case $shape in saturation|light|rate) ;; *) echo "SHAPES: saturation, light or rate, not $shape" >&2; exit 2 ;; esac
+done
 bench_setup live
 bench_pg_start
 TCK=$(getconf CLK_TCK)
@@ -29,9 +34,12 @@ load() {
   out=$("$LOADGEN" --url "$url" "$@" | tail -1)
   after=$(bench_ticks "$pid")
   delivered=$(sed -n 's/.*: \([0-9]*\) delivered.*/\1/p' <<<"$out")
-  echo "== $label: $out; server CPU $(( (after - before) * 1000000 / TCK / delivered )) µs/msg"
+  if [ "${delivered:-0}" -gt 0 ]; then
+    echo "== $label: $out; server CPU $(( (after - before) * 1000000 / TCK / delivered )) µs/msg"
+  else
+    echo "== $label: nothing delivered: $out"
+  fi
 }
-RATE=${RATE:-500} SHAPES=${SHAPES:-saturation light rate}
 shapes() { # label pid url [extra loadgen arguments]
   local shape
   for shape in $SHAPES; do
@@ -39,8 +47,7 @@ shapes() { # label pid url [extra loadgen arguments]
       saturation) load "$1 saturation" "$2" "$3" "${@:4}" --devices 50 --messages "$MESSAGES" --size 1024 ;;
       light) load "$1 light" "$2" "$3" "${@:4}" --devices 10 --messages 100 --size 1024 --window 1 ;;
       # Open loop: sends on a schedule whatever the answers, as real users send.
-      rate) load "$1 at $RATE msg/s" "$2" "$3" "${@:4}" --devices 10 --messages $((RATE / 2)) --size 1024 --rate "$RATE" ;;
-      *) echo "SHAPES: saturation, light or rate, not $shape" >&2; exit 2 ;;
+      rate) load "$1 at $RATE msg/s" "$2" "$3" "${@:4}" --devices 10 --messages $(( (RATE * 5 + 9) / 10 )) --size 1024 --rate "$RATE" ;;
     esac
   done
 }

@@ -44,6 +44,10 @@ pub struct Report {
     pub elapsed: Duration,
     /// Send→deliver latencies, sorted.
     pub latencies: Vec<Duration>,
+    /// With a rate: how late each send left against its schedule, sorted
+    /// (the load generator's timer, or a full window while the server lags
+    /// behind); empty without one.
+    pub lags: Vec<Duration>,
 }
 
 impl Report {
@@ -172,18 +176,21 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
             drive(ws, (from, to), plan, schedule, start).await
         }));
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut lags) = (Vec::new(), Vec::new());
     let mut last = Duration::ZERO;
     for t in tasks {
-        let (lat, done) = t.await.map_err(err)??;
-        latencies.extend(lat);
-        last = last.max(done);
+        let device = t.await.map_err(err)??;
+        latencies.extend(device.latencies);
+        lags.extend(device.lags);
+        last = last.max(device.done);
     }
     latencies.sort_unstable();
+    lags.sort_unstable();
     Ok(Report {
         delivered: latencies.len(),
         elapsed: last,
         latencies,
+        lags,
     })
 }
 
@@ -201,7 +208,7 @@ struct Schedule {
 impl Schedule {
     fn new(plan: &Plan, device: usize) -> Option<Self> {
         let rate = plan.rate.filter(|r| r.is_finite() && *r > 0.0)?;
-        let every = Duration::from_secs_f64(plan.devices as f64 / rate);
+        let every = Duration::try_from_secs_f64(plan.devices as f64 / rate).ok()?;
         Some(Self {
             phase: every.mul_f64(device as f64 / plan.devices.max(1) as f64),
             every,
@@ -214,18 +221,27 @@ impl Schedule {
     }
 }
 
+/// What one device saw.
+struct DeviceRun {
+    latencies: Vec<Duration>,
+    lags: Vec<Duration>,
+    done: Duration,
+}
+
 /// One device: sends `messages` envelopes (window-limited, and on
 /// `schedule` if given) to `to` while receiving and acknowledging those of
-/// `from`, its predecessor. Returns latencies and finish time. On a
-/// schedule, latency counts from when a send was due, so a relay that
-/// falls behind is charged for the wait (no coordinated omission).
+/// `from`, its predecessor. Latency counts from the send; on a schedule,
+/// each send's lag behind it is kept too, so a run whose sends were held
+/// back (by a full window while the server fell behind, or by this
+/// process's timer, which wakes on whole milliseconds) says so instead of
+/// hiding the wait.
 async fn drive(
     ws: Ws,
     (from, to): (DeviceId, DeviceId),
     plan: Plan,
     schedule: Option<Schedule>,
     start: Arc<Instant>,
-) -> Result<(Vec<Duration>, Duration), LoadError> {
+) -> Result<DeviceRun, LoadError> {
     let (mut sink, mut stream) = ws.split();
     // Shown to its sender, as a contact with presence on is: the relay's
     // live fast path is only for such pairs (ADR 0028).
@@ -238,16 +254,18 @@ async fn drive(
         .map_err(err)?;
     let (mut sent, mut accepted, mut received) = (0usize, 0usize, 0usize);
     let mut latencies = Vec::with_capacity(plan.messages);
+    let mut lags = Vec::new();
     let size = plan.size.max(16);
     while accepted < plan.messages || received < plan.messages {
         while sent < plan.messages && sent - accepted < plan.window {
-            let stamp = match schedule.map(|s| s.due(sent)) {
-                Some(due) if start.elapsed() < due => break,
-                Some(due) => due,
-                None => start.elapsed(),
-            };
+            let now = start.elapsed();
+            match schedule.map(|s| s.due(sent)) {
+                Some(due) if now < due => break,
+                Some(due) => lags.push(now - due),
+                None => {}
+            }
             let mut payload = vec![0u8; size];
-            payload[..8].copy_from_slice(&(stamp.as_nanos() as u64).to_be_bytes());
+            payload[..8].copy_from_slice(&(now.as_nanos() as u64).to_be_bytes());
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&(sent as u64).to_be_bytes());
             id[8..].copy_from_slice(&os_rng_u64().to_be_bytes());
@@ -304,7 +322,11 @@ async fn drive(
             ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
         }
     }
-    Ok((latencies, start.elapsed()))
+    Ok(DeviceRun {
+        latencies,
+        lags,
+        done: start.elapsed(),
+    })
 }
 
 fn os_rng_u64() -> u64 {

@@ -38,10 +38,11 @@ struct Args {
     /// Unacknowledged sends per device.
     #[arg(long, default_value_t = 32)]
     window: usize,
-    /// Envelopes per second over all devices, each device sending on a
-    /// fixed schedule (still window-limited); latency then counts from when
-    /// each send was due. Without it devices send as fast as the window allows.
-    #[arg(long)]
+    /// Envelopes per second over all devices (0.01 to 10^9), each device
+    /// sending on a fixed schedule (still window-limited); the output adds
+    /// how late sends left against it. Without it devices send as fast as
+    /// the window allows.
+    #[arg(long, value_parser = parse_rate)]
     rate: Option<f64>,
     /// Drive the minimal forwarder instead of a relay: in-process, or the
     /// one at --url (started with --serve-bare).
@@ -113,7 +114,7 @@ async fn main() -> ExitCode {
     match run(plan.clone()).await {
         Ok(r) => {
             println!(
-                "{} devices x {} envelopes x {} B ({}): {} delivered in {:.2} s = {:.0} msg/s, latency p50 {:.2} ms, p99 {:.2} ms",
+                "{} devices x {} envelopes x {} B ({}): {} delivered in {:.2} s = {:.0} msg/s, latency p50 {:.2} ms, p99 {:.2} ms{}",
                 plan.devices,
                 plan.messages,
                 plan.size,
@@ -127,6 +128,15 @@ async fn main() -> ExitCode {
                 r.rate(),
                 percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
                 percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
+                if r.lags.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", sends behind schedule p50 {:.2} ms, p99 {:.2} ms",
+                        percentile(&r.lags, 0.50).as_secs_f64() * 1e3,
+                        percentile(&r.lags, 0.99).as_secs_f64() * 1e3,
+                    )
+                },
             );
             ExitCode::SUCCESS
         }
@@ -206,5 +216,16 @@ async fn idle(args: &Args) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `--rate`: envelopes per second, from 0.01 to 10^9 (zero, negative or
+/// NaN rates would schedule nothing, or never).
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.01..=1e9).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "{s}: envelopes per second, from 0.01 to 1000000000"
+        )),
     }
 }
