@@ -19,7 +19,7 @@ LOADGEN=$1
 shift
 bench_shape
 RATE=${RATE:-500} SHAPES=${SHAPES:-saturation light rate}
-[[ $RATE =~ ^[1-9][0-9]*$ ]] || { echo "RATE: a whole number of envelopes per second" >&2; exit 2; }
+[[ $RATE =~ ^[1-9][0-9]{0,8}$ ]] || { echo "RATE: a whole number of envelopes per second, at most 999999999" >&2; exit 2; }
 for shape in $SHAPES; do
   case $shape in saturation|light|rate) ;; *) echo "SHAPES: saturation, light or rate, not $shape" >&2; exit 2 ;; esac
 done

@@ -256,6 +256,9 @@ async fn drive(
     let mut latencies = Vec::with_capacity(plan.messages);
     let mut lags = Vec::new();
     let size = plan.size.max(16);
+    // Quiet for this long means the server stalled; a slow schedule's
+    // interval between sends is not a stall.
+    let stall = Duration::from_secs(30) + schedule.map_or(Duration::ZERO, |s| s.every);
     while accepted < plan.messages || received < plan.messages {
         while sent < plan.messages && sent - accepted < plan.window {
             let now = start.elapsed();
@@ -285,14 +288,14 @@ async fn drive(
         let next = schedule
             .filter(|_| sent < plan.messages && sent - accepted < plan.window)
             .map(|s| tokio::time::Instant::from_std(*start + s.due(sent)));
-        let read = tokio::time::timeout(Duration::from_secs(30), stream.next());
+        let read = tokio::time::timeout(stall, stream.next());
         let msg = tokio::select! {
             m = read => m,
             () = tokio::time::sleep_until(next.unwrap_or_else(tokio::time::Instant::now)),
                 if next.is_some() => continue,
         };
         let msg = msg
-            .map_err(|_| LoadError("stalled for 30 s".into()))?
+            .map_err(|_| LoadError(format!("stalled for {} s", stall.as_secs())))?
             .ok_or_else(|| LoadError("connection closed".into()))?
             .map_err(err)?;
         let Message::Binary(b) = msg else { continue };

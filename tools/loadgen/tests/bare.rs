@@ -49,22 +49,19 @@ async fn a_fixed_rate_spreads_the_sends_over_their_schedule() {
 #[tokio::test]
 async fn sends_held_back_by_the_window_show_as_lag_not_latency() {
     // Everything is due at once, but one envelope per device may be
-    // unacknowledged: the last sends leave about a whole run late. That
-    // wait is the lag; latency counts from each send, one delivery.
+    // unacknowledged: send k leaves k round trips late (the median about
+    // 25), while its latency, counted from the send, is one delivery.
+    // Counted from the schedule, latency would be the lag and more.
     let report = run_bare(Some(1e9), 1).await;
     assert_eq!(report.delivered, 200);
-    let (worst_lag, latency) = (
-        percentile(&report.lags, 1.0),
-        percentile(&report.latencies, 0.99),
+    assert_eq!(report.lags.len(), 200);
+    let (lag, latency) = (
+        percentile(&report.lags, 0.5),
+        percentile(&report.latencies, 0.5),
     );
     assert!(
-        worst_lag >= report.elapsed / 2,
-        "{worst_lag:?} of {:?}",
-        report.elapsed
-    );
-    assert!(
-        latency < worst_lag,
-        "latency p99 {latency:?}, lag {worst_lag:?}"
+        lag > latency * 5,
+        "lag p50 {lag:?}, latency p50 {latency:?}"
     );
 }
 
