@@ -149,6 +149,8 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
     if plan.urls.is_empty() {
         return Err(LoadError("no relay URL".into()));
     }
+    // Checked before any device registers.
+    let every = plan.rate.map(|r| interval(plan.devices, r)).transpose()?;
     let node = |i: usize| plan.urls[i % plan.urls.len()].as_str();
     let mut devices = Vec::with_capacity(plan.devices);
     for i in 0..plan.devices {
@@ -171,7 +173,7 @@ pub async fn run(plan: Plan) -> Result<Report, LoadError> {
         let from = devices[(i + devices.len() - 1) % devices.len()].0;
         let plan = plan.clone();
         let start = start.clone();
-        let schedule = Schedule::new(&plan, i);
+        let schedule = every.map(|every| Schedule::of(every, i, plan.devices));
         tasks.push(tokio::spawn(async move {
             drive(ws, (from, to), plan, schedule, start).await
         }));
@@ -205,14 +207,22 @@ struct Schedule {
     every: Duration,
 }
 
+/// Each device's interval between sends at `rate` envelopes per second
+/// over `devices`; a rate that schedules nothing (or never) is refused.
+fn interval(devices: usize, rate: f64) -> Result<Duration, LoadError> {
+    (rate.is_finite() && rate > 0.0)
+        .then(|| Duration::try_from_secs_f64(devices as f64 / rate).ok())
+        .flatten()
+        .ok_or_else(|| LoadError(format!("rate {rate}: envelopes per second, above zero")))
+}
+
 impl Schedule {
-    fn new(plan: &Plan, device: usize) -> Option<Self> {
-        let rate = plan.rate.filter(|r| r.is_finite() && *r > 0.0)?;
-        let every = Duration::try_from_secs_f64(plan.devices as f64 / rate).ok()?;
-        Some(Self {
-            phase: every.mul_f64(device as f64 / plan.devices.max(1) as f64),
+    /// Device `i` of `devices`, each sending every `every`.
+    fn of(every: Duration, i: usize, devices: usize) -> Self {
+        Self {
+            phase: every.mul_f64(i as f64 / devices.max(1) as f64),
             every,
-        })
+        }
     }
 
     /// Time since the start at which send `k` is due.
